@@ -1,0 +1,72 @@
+// A graph file as written: the syntax tree of one YAML graph, with the
+// position of every element kept for error messages. Nothing here knows
+// about ops or plugins; that is validation's job (graph/validate.hpp).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "keel/dtype.hpp"
+
+namespace keel {
+
+// 1-based line and column in GraphDef::file.
+struct Loc {
+  int line = 0;
+  int col = 0;
+};
+
+struct DimDef {
+  std::int64_t size = -1;  // >= 0 for a number
+  std::string symbol;      // the name of a named dimension (`batch`) otherwise
+  Loc loc;
+};
+
+struct InputDef {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<DimDef> shape;
+  Loc loc;
+};
+
+// A reference to a value: a graph input (`pixels`), a node's first output
+// (`fc1`), or a named output port of a node (`fc1.out`).
+struct ValueRef {
+  std::string name;  // graph input or node name
+  std::string port;  // empty: the first output
+  Loc loc;
+  std::string text() const { return port.empty() ? name : name + "." + port; }
+};
+
+// An attribute value as written: a scalar or a flow/block list of scalars.
+// Typing happens against the op's schema during validation.
+struct AttrLiteral {
+  bool is_list = false;
+  std::vector<std::string> items;  // one item for a scalar
+  std::vector<Loc> item_locs;
+  bool quoted = false;  // a scalar written in quotes is always a string
+  Loc loc;
+};
+
+struct NodeDef {
+  std::string name;
+  std::string op;
+  std::vector<ValueRef> inputs;
+  std::map<std::string, AttrLiteral> attrs;
+  Loc loc;     // the node's mapping
+  Loc op_loc;  // the `op:` value
+};
+
+struct GraphDef {
+  std::string file;  // as given on the command line, for messages
+  int version = 0;   // the `keel:` format version
+  std::string name;
+  std::uint64_t seed = 0;
+  std::vector<InputDef> inputs;
+  std::vector<NodeDef> nodes;
+  std::vector<ValueRef> outputs;
+};
+
+}  // namespace keel

@@ -1,0 +1,33 @@
+// Finds and loads plugin shared libraries (the only code that sees
+// Boost.DLL). Search order: the bundled folder next to the runner
+// (<prefix>/lib/keel/plugins for <prefix>/bin/keel), then every folder of
+// KEEL_PLUGIN_PATH (colon-separated), then each --plugin-path, in order.
+#pragma once
+
+#include <filesystem>
+#include <vector>
+
+#include "registry/registry.hpp"
+
+namespace keel {
+
+// <dir of the running executable>/../lib/keel/plugins
+std::filesystem::path bundled_plugin_dir();
+
+// The folders to search, in order, without duplicates; folders that do not
+// exist are kept (they are reported as searched) but yield nothing.
+std::vector<std::filesystem::path> plugin_search_path(
+    const std::vector<std::filesystem::path>& cli_dirs);
+
+// Loads one plugin file into the registry. Throws keel::Error (usage) with
+// an exact message naming the file for: missing file, not a shared library,
+// unresolved symbols, no entry symbol, wrong ABI version (expected vs got),
+// fingerprint mismatch (the field, expected vs got), an exception or a bad
+// schema from register_ops, and duplicate op names (both files).
+void load_plugin(Registry& registry, const std::filesystem::path& file);
+
+// Loads every *.so in each folder (sorted by name within a folder) and
+// records the folders in registry.searched.
+void load_plugins(Registry& registry, const std::vector<std::filesystem::path>& dirs);
+
+}  // namespace keel

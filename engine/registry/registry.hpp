@@ -1,0 +1,69 @@
+// Which ops exist, what their schemas say, and which plugin file each came
+// from. The registry knows nothing of how plugins are loaded (that is the
+// loader's job); it keeps each plugin's library handle alive through an
+// opaque shared_ptr so that every op object made from it can outlive the
+// loader and even the registry.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "keel/op.hpp"
+#include "keel/schema.hpp"
+
+namespace keel {
+
+struct PluginInfo {
+  std::string name;
+  std::string version;
+  std::filesystem::path file;
+  std::vector<std::string> ops;        // in registration order
+  std::shared_ptr<const void> library; // keeps the shared library mapped
+};
+
+struct OpEntry {
+  OpSchema schema;
+  OpFactory factory = nullptr;
+  std::shared_ptr<const PluginInfo> plugin;
+};
+
+// An op object together with the library that holds its code. Members are
+// destroyed in reverse order, so the op goes before its library.
+class OpInstance {
+ public:
+  OpInstance(std::shared_ptr<const void> library, std::unique_ptr<Op> op)
+      : library_(std::move(library)), op_(std::move(op)) {}
+  Op& operator*() const { return *op_; }
+  Op* operator->() const { return op_.get(); }
+
+ private:
+  std::shared_ptr<const void> library_;
+  std::unique_ptr<Op> op_;
+};
+
+class Registry {
+ public:
+  // Adds a plugin and its ops. Throws keel::Error (usage) when an op name is
+  // already registered, naming both plugin files.
+  void add_plugin(std::shared_ptr<PluginInfo> plugin, std::vector<OpEntry> ops);
+
+  const OpEntry* find(const std::string& op) const;
+  std::vector<std::string> op_names() const;  // sorted
+  const std::vector<std::shared_ptr<const PluginInfo>>& plugins() const { return plugins_; }
+
+  // The folders the loader searched, in order, for "unknown op" messages.
+  std::vector<std::filesystem::path> searched;
+
+  // Calls the op's factory; converts an exception or a null result into a
+  // keel::Error naming the op and plugin.
+  OpInstance create(const OpEntry& entry, const Attrs& attrs) const;
+
+ private:
+  std::map<std::string, OpEntry> ops_;
+  std::vector<std::shared_ptr<const PluginInfo>> plugins_;
+};
+
+}  // namespace keel

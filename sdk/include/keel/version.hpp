@@ -1,0 +1,12 @@
+// Versions a plugin is built against. The ABI version is the first thing the
+// loader compares; bump it whenever a type a plugin sees changes layout or a
+// virtual function is added, removed or reordered (see docs/abi.md).
+#pragma once
+
+#define KEEL_SDK_VERSION_MAJOR 1
+#define KEEL_SDK_VERSION_MINOR 0
+#define KEEL_SDK_VERSION_PATCH 0
+#define KEEL_SDK_VERSION_STRING "1.0.0"
+
+// Integer ABI version of the plugin boundary (descriptor, Op, contexts).
+#define KEEL_ABI_VERSION 1

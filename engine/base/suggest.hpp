@@ -7,7 +7,7 @@
 
 namespace keel {
 
-// Levenshtein distance, case-sensitive.
+// Edit distance (insert, delete, substitute, swap two neighbours), case-sensitive.
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 // The candidates closest to `word`, best first, within a distance that

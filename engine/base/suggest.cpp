@@ -29,8 +29,8 @@ std::vector<std::string> near_names(std::string_view word, const std::vector<std
   for (const auto& c : candidates) {
     std::size_t d = edit_distance(word, c);
     // A candidate that contains the word (or the reverse) is a good hint too.
-    bool contains = word.size() >= 3 && (c.find(word) != std::string::npos ||
-                                         word.find(c) != std::string_view::npos);
+    bool contains =
+        word.size() >= 3 && (c.find(word) != std::string::npos || word.find(c) != std::string_view::npos);
     if (d <= budget || contains) scored.emplace_back(contains ? std::min(d, budget) : d, c);
   }
   std::stable_sort(scored.begin(), scored.end(),

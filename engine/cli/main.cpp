@@ -1,1 +1,89 @@
-int main() { return 0; }
+// Argument parsing for `keel` (CLI11 stays in this one file: it is slow to
+// compile) and the mapping of every failure to one stderr line and the
+// documented exit code: 0 ok, 1 failure while running, 2 bad usage, graph or
+// input, 3 stopped by an anomaly guard.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "base/error.hpp"
+#include "cli/commands.hpp"
+#include "keel/version.hpp"
+
+namespace {
+
+void add_common(CLI::App* cmd, keel::cli::Common& common) {
+  cmd->add_option("--plugin-path", common.plugin_paths,
+                  "Extra folder to search for plugins (after the bundled folder and KEEL_PLUGIN_PATH); "
+                  "repeatable");
+  cmd->add_flag("-q,--quiet", common.quiet, "Print only errors");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace cli = keel::cli;
+  CLI::App app{"keel: run, validate and inspect Keel computation graphs"};
+  app.set_version_flag("--version", std::string("keel ") + KEEL_SDK_VERSION_STRING);
+  app.require_subcommand(1);
+  cli::Common common;
+
+  cli::RunOptions run;
+  auto* run_cmd =
+      app.add_subcommand("run", "Validate, plan and run a graph; write every output as DIR/NAME.npy");
+  run_cmd->add_option("graph", run.graph, "Graph file (YAML)")->required();
+  run_cmd->add_option("-i,--input", run.inputs, "Data for a graph input: NAME=FILE.npy; repeatable");
+  run_cmd->add_option("-o,--output-dir", run.output_dir, "Folder for the outputs")->capture_default_str();
+  run_cmd->add_option("--set", run.overrides, "Override seed=N or NODE.ATTR=VALUE; repeatable");
+  run_cmd->add_option("--threads", run.threads, "Threads for the operators (default: all cores)")
+      ->check(CLI::Range(1, 1024));
+  add_common(run_cmd, common);
+
+  std::filesystem::path validate_graph;
+  std::vector<std::string> validate_overrides;
+  auto* validate_cmd = app.add_subcommand(
+      "validate", "Check a graph without data: schema, ops, attributes, inputs, cycles, shapes");
+  validate_cmd->add_option("graph", validate_graph, "Graph file (YAML)")->required();
+  validate_cmd->add_option("--set", validate_overrides, "Override seed=N or NODE.ATTR=VALUE; repeatable");
+  add_common(validate_cmd, common);
+
+  bool plugins_json = false;
+  std::string plugins_op;
+  auto* plugins_cmd =
+      app.add_subcommand("plugins", "List the plugins found, their ops, ports and attributes");
+  plugins_cmd->add_flag("--json", plugins_json, "Machine-readable output");
+  plugins_cmd->add_option("op", plugins_op, "Show one op in full");
+  add_common(plugins_cmd, common);
+
+  std::filesystem::path graph_file;
+  std::string graph_format = "dot";
+  auto* graph_cmd = app.add_subcommand("graph", "Print the graph for Graphviz");
+  graph_cmd->add_option("graph", graph_file, "Graph file (YAML)")->required();
+  graph_cmd->add_option("--format", graph_format, "Output format")->capture_default_str();
+  add_common(graph_cmd, common);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::fprintf(stderr, "keel: error: %s\nRun 'keel --help' for usage.\n", e.what());
+    return static_cast<int>(keel::ExitCode::usage);
+  }
+
+  try {
+    if (*run_cmd) return cli::run(run, common);
+    if (*validate_cmd) return cli::validate(validate_graph, validate_overrides, common);
+    if (*plugins_cmd) return cli::plugins(plugins_json, plugins_op, common);
+    if (*graph_cmd) return cli::graph(graph_file, graph_format, common);
+  } catch (const keel::Error& e) {
+    std::fprintf(stderr, "keel: error: %s\n", e.format().c_str());
+    return static_cast<int>(e.code());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "keel: error: out of memory\n");
+    return static_cast<int>(keel::ExitCode::runtime);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "keel: error: internal error: %s\n", e.what());
+    return static_cast<int>(keel::ExitCode::runtime);
+  }
+  return static_cast<int>(keel::ExitCode::usage);
+}

@@ -1,1 +1,135 @@
-// placeholder
+#include "graph/dot.hpp"
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/graphviz.hpp>
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+
+namespace keel {
+namespace {
+
+struct EdgeLabel {
+  std::string port;  // empty for a node's first output and for graph inputs
+};
+
+using DotGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, boost::no_property, EdgeLabel>;
+using Vertex = DotGraph::vertex_descriptor;
+
+// Light fills that keep black text readable; plugins take them in the order
+// they first appear in the file, so the same graph always looks the same.
+constexpr std::array<const char*, 8> kPalette = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6",
+                                                 "#fb9a99", "#ffff99", "#8dd3c7", "#d9d9d9"};
+
+// The text between the quotes of a DOT string: user text may hold quotes or
+// backslashes, and a line break is written as the two characters \n.
+std::string escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string shape_text(const InputDef& in) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < in.shape.size(); ++i) {
+    if (i) s += ", ";
+    s += in.shape[i].symbol.empty() ? std::to_string(in.shape[i].size) : in.shape[i].symbol;
+  }
+  return s + "]";
+}
+
+// Vertex ids: graph inputs first, then nodes, then one sink per output.
+class VertexWriter {
+ public:
+  VertexWriter(const ValidatedGraph& g, const std::vector<std::string>& colours) : g_(g), colours_(colours) {}
+  void operator()(std::ostream& os, Vertex v) const {
+    const std::size_t inputs = g_.def.inputs.size(), nodes = g_.def.nodes.size();
+    if (v < inputs) {
+      const InputDef& in = g_.def.inputs[v];
+      os << "[shape=ellipse, label=\"" << escape(in.name) << "\\n"
+         << escape(std::string(dtype_name(in.dtype)) + " " + shape_text(in)) << "\"]";
+    } else if (v < inputs + nodes) {
+      const NodeDef& n = g_.def.nodes[v - inputs];
+      os << "[shape=box, style=filled, fillcolor=\"" << colours_[v - inputs] << "\", label=\""
+         << escape(n.name) << "\\n" << escape(n.op) << "\"]";
+    } else {
+      os << "[shape=ellipse, peripheries=2, label=\"" << escape(g_.def.outputs[v - inputs - nodes].text())
+         << "\"]";
+    }
+  }
+
+ private:
+  const ValidatedGraph& g_;
+  const std::vector<std::string>& colours_;
+};
+
+class EdgeWriter {
+ public:
+  explicit EdgeWriter(const DotGraph& g) : g_(g) {}
+  template <class Edge>
+  void operator()(std::ostream& os, const Edge& e) const {
+    const std::string& port = g_[e].port;
+    if (!port.empty()) os << "[label=\"" << escape(port) << "\"]";
+  }
+
+ private:
+  const DotGraph& g_;
+};
+
+class GraphWriter {
+ public:
+  explicit GraphWriter(const ValidatedGraph& g) : g_(g) {}
+  void operator()(std::ostream& os) const {
+    if (!g_.def.name.empty()) os << "label=\"" << escape(g_.def.name) << "\";\n";
+    os << "node [fontname=\"Helvetica\"];\n";
+  }
+
+ private:
+  const ValidatedGraph& g_;
+};
+
+}  // namespace
+
+std::string graph_to_dot(const ValidatedGraph& graph) {
+  const std::size_t inputs = graph.def.inputs.size(), nodes = graph.def.nodes.size();
+  DotGraph g(inputs + nodes + graph.def.outputs.size());
+
+  auto source_of = [&](const ValueId& v) -> Vertex {
+    return v.node < 0 ? Vertex(v.index) : Vertex(inputs + std::size_t(v.node));
+  };
+  auto port_label = [&](const ValueId& v) -> std::string {
+    if (v.node < 0 || v.index == 0) return "";
+    const OpEntry* e = graph.nodes[std::size_t(v.node)].entry;
+    return e && std::size_t(v.index) < e->schema.outputs.size() ? e->schema.outputs[std::size_t(v.index)].name
+                                                                 : std::to_string(v.index);
+  };
+
+  std::vector<std::string> plugin_order;
+  std::vector<std::string> colours;
+  for (std::size_t n = 0; n < nodes; ++n) {
+    const ValidatedNode& vn = graph.nodes[n];
+    const std::string plugin = vn.entry && vn.entry->plugin ? vn.entry->plugin->name : "";
+    auto it = std::find(plugin_order.begin(), plugin_order.end(), plugin);
+    if (it == plugin_order.end()) it = plugin_order.insert(plugin_order.end(), plugin);
+    colours.push_back(kPalette[std::size_t(it - plugin_order.begin()) % kPalette.size()]);
+    for (const ValueId& v : vn.inputs) boost::add_edge(source_of(v), inputs + n, EdgeLabel{port_label(v)}, g);
+  }
+  for (std::size_t o = 0; o < graph.outputs.size(); ++o) {
+    const ValueId& v = graph.outputs[o];
+    boost::add_edge(source_of(v), inputs + nodes + o, EdgeLabel{port_label(v)}, g);
+  }
+
+  std::ostringstream os;
+  boost::write_graphviz(os, g, VertexWriter(graph, colours), EdgeWriter(g), GraphWriter(graph));
+  return os.str();
+}
+
+}  // namespace keel

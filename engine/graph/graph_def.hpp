@@ -46,6 +46,7 @@ struct AttrLiteral {
   bool is_list = false;
   std::vector<std::string> items;  // one item for a scalar
   std::vector<Loc> item_locs;
+  std::vector<bool> item_quoted;  // per item: written in quotes, so always a string
   bool quoted = false;  // a scalar written in quotes is always a string
   Loc loc;
 };
@@ -57,6 +58,7 @@ struct NodeDef {
   std::map<std::string, AttrLiteral> attrs;
   Loc loc;     // the node's mapping
   Loc op_loc;  // the `op:` value
+  Loc inputs_loc;  // the `inputs:` value, or the node's position when absent
 };
 
 struct GraphDef {

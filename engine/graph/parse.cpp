@@ -1,1 +1,399 @@
-// placeholder
+#include "graph/parse.hpp"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "base/error.hpp"
+#include "base/suggest.hpp"
+
+namespace keel {
+namespace {
+
+// Both caps keep a hostile file from costing more than a moment: yaml-cpp
+// shares aliased nodes, so a small file can describe a huge (or cyclic)
+// tree, and only our own walk decides how much of it is visited.
+constexpr std::uintmax_t kMaxFileBytes = 16u << 20;
+constexpr std::size_t kMaxVisitedNodes = 4'000'000;
+
+const std::vector<std::string> kTopKeys = {"keel", "name", "seed", "inputs", "nodes", "outputs", "train"};
+const std::vector<std::string> kNodeKeys = {"name", "op", "inputs", "attrs"};
+const std::vector<std::string> kInputKeys = {"dtype", "shape"};
+
+bool is_identifier(const std::string& s) {
+  if (s.empty()) return false;
+  auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+  if (!alpha(s[0])) return false;
+  for (char c : s)
+    if (!alpha(c) && !(c >= '0' && c <= '9')) return false;
+  return true;
+}
+
+// Quoted or explicitly tagged as a string: never read as a number or bool.
+bool is_quoted(const YAML::Node& n) {
+  return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str";
+}
+
+const char* kind_name(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a sequence";
+    case YAML::NodeType::Scalar: return "a scalar";
+    default: return "empty";
+  }
+}
+
+std::optional<std::int64_t> parse_decimal(const std::string& s) {
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (b != e && *b == '+') ++b;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(b, e, v);
+  if (ec != std::errc() || p != e || b == e) return std::nullopt;
+  return v;
+}
+
+struct Entry {
+  std::string key;
+  YAML::Node value;
+  Loc key_loc;
+  Loc value_loc;  // the key's position when the value is empty
+};
+
+class GraphParser {
+ public:
+  explicit GraphParser(std::string file) : file_(std::move(file)) {}
+
+  GraphDef parse(const std::string& text) {
+    std::vector<YAML::Node> docs;
+    try {
+      docs = YAML::LoadAll(text);
+    } catch (const YAML::DeepRecursion& e) {
+      fail("the YAML is nested too deeply", mark_loc(e.mark));
+    } catch (const YAML::ParserException& e) {
+      fail("not valid YAML: " + e.msg, mark_loc(e.mark));
+    } catch (const YAML::Exception& e) {
+      fail(std::string("not valid YAML: ") + e.what(), {1, 1});
+    }
+    if (docs.empty() || docs[0].IsNull())
+      fail("the graph file is empty (it needs at least 'keel: 1', 'nodes:' and 'outputs:')", {1, 1});
+    if (docs.size() > 1)
+      fail("a graph file holds one YAML document; found a second one", loc(docs[1], {1, 1}));
+    const YAML::Node& top = docs[0];
+    if (!top.IsMap())
+      fail(std::string("the top level must be a mapping ('keel: 1', 'nodes:', 'outputs:'), not ") +
+               kind_name(top),
+           loc(top, {1, 1}));
+    return parse_top(top);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& message, Loc l) const {
+    throw usage_error(message, SourceLoc{file_, l.line, l.col});
+  }
+
+  static Loc mark_loc(const YAML::Mark& m) {
+    if (m.is_null()) return {1, 1};
+    return {m.line + 1, m.column + 1};
+  }
+  static Loc loc(const YAML::Node& n, Loc fallback) {
+    YAML::Mark m = n.Mark();
+    return m.is_null() ? fallback : Loc{m.line + 1, m.column + 1};
+  }
+
+  void visit() {
+    if (++visited_ > kMaxVisitedNodes)
+      throw usage_error("the graph file has too many elements (aliases expand beyond " +
+                            std::to_string(kMaxVisitedNodes) + ")",
+                        SourceLoc{file_, 1, 1});
+  }
+
+  // The entries of a mapping in document order, with duplicate and unknown
+  // keys rejected. yaml-cpp keeps duplicates silently, so this is the only
+  // place they can be caught.
+  std::vector<Entry> entries(const YAML::Node& map, const std::vector<std::string>& allowed,
+                             const std::string& where) {
+    std::vector<Entry> out;
+    std::map<std::string, Loc> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      visit();
+      const YAML::Node k = it->first;
+      Loc kl = loc(k, loc(map, {1, 1}));
+      if (!k.IsScalar()) fail(std::string("a key must be a name, not ") + kind_name(k), kl);
+      const std::string key = k.Scalar();
+      if (auto [pos, fresh] = seen.emplace(key, kl); !fresh)
+        fail("duplicate key '" + key + "' (first at line " + std::to_string(pos->second.line) + ")", kl);
+      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+        std::string hint = did_you_mean(key, allowed);
+        if (hint.empty()) {
+          hint = " (allowed:";
+          for (std::size_t i = 0; i < allowed.size(); ++i) hint += (i ? ", " : " ") + allowed[i];
+          hint += ")";
+        }
+        fail("unknown key '" + key + "' " + where + hint, kl);
+      }
+      const YAML::Node v = it->second;
+      out.push_back({key, v, kl, v.IsNull() ? kl : loc(v, kl)});
+    }
+    return out;
+  }
+
+  std::string scalar(const Entry& e, const std::string& what) {
+    if (!e.value.IsScalar())
+      fail("'" + e.key + "' must be " + what + ", not " + kind_name(e.value), e.value_loc);
+    return e.value.Scalar();
+  }
+
+  std::string identifier(const Entry& e, const std::string& what) {
+    std::string s = scalar(e, "a name");
+    if (!is_identifier(s))
+      fail("invalid " + what + " name '" + s + "': names are identifiers ([A-Za-z_][A-Za-z0-9_]*)",
+           e.value_loc);
+    return s;
+  }
+
+  void need_kind(const Entry& e, YAML::NodeType::value kind, const std::string& what) {
+    if (e.value.Type() != kind)
+      fail("'" + e.key + "' must be " + what + ", not " + kind_name(e.value), e.value_loc);
+  }
+
+  // Node and input names share one namespace: a reference names either.
+  void claim_name(const std::string& name, Loc l, const char* kind) {
+    if (auto [pos, fresh] = names_.emplace(name, std::pair{l, kind}); !fresh)
+      fail("duplicate name '" + name + "': already used by the " + pos->second.second + " at line " +
+               std::to_string(pos->second.first.line),
+           l);
+  }
+
+  ValueRef parse_ref(const YAML::Node& n, Loc fallback) {
+    visit();
+    Loc l = n.IsNull() ? fallback : loc(n, fallback);
+    if (!n.IsScalar()) fail(std::string("a reference must be 'name' or 'name.port', not ") + kind_name(n), l);
+    const std::string& s = n.Scalar();
+    ValueRef r;
+    r.loc = l;
+    auto dot = s.find('.');
+    r.name = s.substr(0, dot);
+    if (dot != std::string::npos) r.port = s.substr(dot + 1);
+    if (!is_identifier(r.name) || (dot != std::string::npos && !is_identifier(r.port)))
+      fail("invalid reference '" + s + "': a reference is 'name' or 'name.port'", l);
+    return r;
+  }
+
+  std::vector<ValueRef> parse_refs(const Entry& e) {
+    if (!e.value.IsSequence())
+      fail("'" + e.key + "' must be a sequence of references such as [x, h.y], not " + kind_name(e.value),
+           e.value_loc);
+    std::vector<ValueRef> refs;
+    for (const auto& item : e.value) refs.push_back(parse_ref(item, e.value_loc));
+    return refs;
+  }
+
+  GraphDef parse_top(const YAML::Node& top) {
+    GraphDef g;
+    g.file = file_;
+    auto top_entries = entries(top, kTopKeys, "at the top level");
+    const Loc top_loc = loc(top, {1, 1});
+
+    // The version decides how to read everything else, so it goes first.
+    auto version = std::find_if(top_entries.begin(), top_entries.end(),
+                                [](const Entry& e) { return e.key == "keel"; });
+    if (version == top_entries.end())
+      fail("missing 'keel:' (the graph format version; this keel reads " +
+               std::to_string(kGraphFormatVersion) + ")",
+           top_loc);
+    auto v = version->value.IsScalar() && !is_quoted(version->value)
+                 ? parse_decimal(version->value.Scalar())
+                 : std::nullopt;
+    if (!v)
+      fail("'keel:' must be an integer format version, not " +
+               (version->value.IsScalar() ? "'" + version->value.Scalar() + "'" : kind_name(version->value)),
+           version->value_loc);
+    if (*v != kGraphFormatVersion)
+      fail("unsupported graph format version " + std::to_string(*v) + " (this keel reads " +
+               std::to_string(kGraphFormatVersion) + ")",
+           version->value_loc);
+    g.version = static_cast<int>(*v);
+
+    bool has_nodes = false, has_outputs = false;
+    for (const Entry& e : top_entries) {
+      if (e.key == "name") {
+        g.name = scalar(e, "a string");
+      } else if (e.key == "seed") {
+        auto s = e.value.IsScalar() && !is_quoted(e.value) ? parse_decimal(e.value.Scalar()) : std::nullopt;
+        if (!s || *s < 0)
+          fail("'seed:' must be a non-negative integer" +
+                   (e.value.IsScalar() ? ", not '" + e.value.Scalar() + "'" : std::string()),
+               e.value_loc);
+        g.seed = static_cast<std::uint64_t>(*s);
+      } else if (e.key == "inputs") {
+        if (!e.value.IsNull()) need_kind(e, YAML::NodeType::Map, "a mapping of input names to {dtype, shape}");
+        if (e.value.IsMap()) parse_inputs(e.value, g);
+      } else if (e.key == "nodes") {
+        need_kind(e, YAML::NodeType::Sequence, "a sequence of nodes");
+        if (e.value.size() == 0) fail("'nodes:' is empty: a graph needs at least one node", e.value_loc);
+        for (const auto& n : e.value) g.nodes.push_back(parse_node(n, e.value_loc));
+        has_nodes = true;
+      } else if (e.key == "outputs") {
+        g.outputs = parse_refs(e);
+        if (g.outputs.empty()) fail("'outputs:' is empty: a graph needs at least one output", e.value_loc);
+        for (std::size_t i = 0; i < g.outputs.size(); ++i)
+          for (std::size_t j = 0; j < i; ++j)
+            if (g.outputs[i].text() == g.outputs[j].text())
+              fail("output '" + g.outputs[i].text() + "' is listed twice", g.outputs[i].loc);
+        has_outputs = true;
+      } else if (e.key == "train") {
+        fail("the train: section is not supported by this version of keel", e.key_loc);
+      }
+    }
+    if (!has_nodes) fail("missing 'nodes:' (the graph's operations)", top_loc);
+    if (!has_outputs) fail("missing 'outputs:' (the values the graph produces)", top_loc);
+    return g;
+  }
+
+  void parse_inputs(const YAML::Node& map, GraphDef& g) {
+    for (const Entry& e : entries(map, {}, "")) {
+      InputDef in;
+      in.loc = e.key_loc;
+      if (!is_identifier(e.key))
+        fail("invalid input name '" + e.key + "': names are identifiers ([A-Za-z_][A-Za-z0-9_]*)", e.key_loc);
+      in.name = e.key;
+      claim_name(in.name, in.loc, "input");
+      if (!e.value.IsMap())
+        fail("input '" + in.name + "' must be a mapping {dtype: ..., shape: [...]}, not " + kind_name(e.value),
+             e.value_loc);
+      bool has_dtype = false, has_shape = false;
+      for (const Entry& f : entries(e.value, kInputKeys, "in input '" + in.name + "'")) {
+        if (f.key == "dtype") {
+          std::string d = scalar(f, "a dtype name");
+          auto t = dtype_from_name(d);
+          if (!t) fail("unknown dtype '" + d + "' (valid: f32, f64, i32, i64, u8, bool)", f.value_loc);
+          in.dtype = *t;
+          has_dtype = true;
+        } else {
+          need_kind(f, YAML::NodeType::Sequence, "a sequence of dimensions such as [batch, 64]");
+          for (const auto& d : f.value) in.shape.push_back(parse_dim(d, f.value_loc, in.name));
+          has_shape = true;
+        }
+      }
+      if (!has_dtype) fail("input '" + in.name + "' is missing 'dtype:'", in.loc);
+      if (!has_shape) fail("input '" + in.name + "' is missing 'shape:'", in.loc);
+      g.inputs.push_back(std::move(in));
+    }
+  }
+
+  DimDef parse_dim(const YAML::Node& n, Loc fallback, const std::string& input) {
+    visit();
+    DimDef d;
+    d.loc = n.IsNull() ? fallback : loc(n, fallback);
+    const std::string text = n.IsScalar() ? n.Scalar() : std::string(kind_name(n));
+    if (n.IsScalar() && !is_quoted(n)) {
+      if (auto v = parse_decimal(text); v && *v >= 0) {
+        d.size = *v;
+        return d;
+      }
+    }
+    if (n.IsScalar() && is_identifier(text)) {
+      d.symbol = text;
+      return d;
+    }
+    fail("bad dimension '" + text + "' in the shape of input '" + input +
+             "': a dimension is a non-negative integer or a name such as 'batch'",
+         d.loc);
+  }
+
+  NodeDef parse_node(const YAML::Node& n, Loc fallback) {
+    visit();
+    NodeDef node;
+    node.loc = n.IsNull() ? fallback : loc(n, fallback);
+    if (!n.IsMap())
+      fail(std::string("a node must be a mapping {name: ..., op: ..., inputs: [...]}, not ") + kind_name(n),
+           node.loc);
+    bool has_name = false, has_op = false;
+    node.inputs_loc = node.loc;
+    auto fields = entries(n, kNodeKeys, "in a node");
+    for (const Entry& e : fields) {
+      if (e.key == "name") {
+        node.name = identifier(e, "node");
+        claim_name(node.name, e.value_loc, "node");
+        has_name = true;
+      } else if (e.key == "op") {
+        node.op = scalar(e, "an op name");
+        node.op_loc = e.value_loc;
+        has_op = true;
+      } else if (e.key == "inputs") {
+        node.inputs_loc = e.value_loc;
+        if (!e.value.IsNull()) node.inputs = parse_refs(e);
+      } else if (e.key == "attrs") {
+        if (e.value.IsNull()) continue;
+        need_kind(e, YAML::NodeType::Map, "a mapping of attribute names to values");
+        for (const Entry& a : entries(e.value, {}, "")) node.attrs.emplace(a.key, parse_attr(a));
+      }
+    }
+    if (!has_name) fail("a node is missing 'name:'", node.loc);
+    if (!has_op) fail("node '" + node.name + "' is missing 'op:'", node.loc);
+    return node;
+  }
+
+  AttrLiteral parse_attr(const Entry& a) {
+    AttrLiteral lit;
+    lit.loc = a.value_loc;
+    auto bad = [&](const YAML::Node& v, Loc l) {
+      fail("attribute '" + a.key + "' must be a scalar or a list of scalars, not " + kind_name(v), l);
+    };
+    if (a.value.IsScalar()) {
+      lit.items.push_back(a.value.Scalar());
+      lit.item_locs.push_back(lit.loc);
+      lit.item_quoted.push_back(is_quoted(a.value));
+      lit.quoted = lit.item_quoted[0];
+      return lit;
+    }
+    if (!a.value.IsSequence()) bad(a.value, lit.loc);
+    lit.is_list = true;
+    for (const auto& item : a.value) {
+      visit();
+      Loc l = item.IsNull() ? lit.loc : loc(item, lit.loc);
+      if (!item.IsScalar()) bad(item, l);
+      lit.items.push_back(item.Scalar());
+      lit.item_locs.push_back(l);
+      lit.item_quoted.push_back(is_quoted(item));
+    }
+    return lit;
+  }
+
+  std::string file_;
+  std::size_t visited_ = 0;
+  std::map<std::string, std::pair<Loc, const char*>> names_;
+};
+
+}  // namespace
+
+GraphDef parse_graph_text(const std::string& text, const std::string& file) {
+  if (text.size() > kMaxFileBytes)
+    throw usage_error("the graph file is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB",
+                      SourceLoc{file, 0, 0});
+  return GraphParser(file).parse(text);
+}
+
+GraphDef parse_graph_file(const std::filesystem::path& path) {
+  const std::string file = path.string();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw usage_error("cannot read the graph file: it is a folder", SourceLoc{file, 0, 0});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error("cannot open the graph file", SourceLoc{file, 0, 0});
+  // Read in chunks and stop one byte past the cap, so a huge (or endless)
+  // file is refused without being loaded.
+  std::string text;
+  char chunk[1 << 16];
+  while (text.size() <= kMaxFileBytes && in.read(chunk, sizeof chunk).gcount() > 0)
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+  if (in.bad()) throw usage_error("cannot read the graph file", SourceLoc{file, 0, 0});
+  return parse_graph_text(text, file);
+}
+
+}  // namespace keel

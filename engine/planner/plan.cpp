@@ -1,1 +1,150 @@
-// placeholder
+#include "planner/plan.hpp"
+
+#include <exception>
+
+#include "base/error.hpp"
+#include "planner/init.hpp"
+
+namespace keel {
+
+namespace {
+
+// Runs a call into plugin code and turns both a failed Status and any
+// exception into a keel::Error, so nothing from a plugin escapes unconverted.
+template <class Call>
+void call_op(Call&& call, ExitCode code, const std::string& what, const SourceLoc& loc,
+             const ErrorSubject& subject) {
+  Status st;
+  try {
+    st = call();
+  } catch (const std::exception& e) {
+    throw Error(code, what + " threw: " + e.what(), loc, subject);
+  } catch (...) {
+    throw Error(code, what + " threw an unknown exception", loc, subject);
+  }
+  if (!st.ok()) throw Error(code, st.message(), loc, subject);
+}
+
+}  // namespace
+
+Plan::Plan(const ValidatedGraph& graph, const Registry& registry) : graph_(graph), registry_(registry) {
+  const int n_inputs = static_cast<int>(graph.def.inputs.size());
+  int slot = n_inputs;
+  for (const auto& node : graph.nodes) {
+    first_slot_.push_back(slot);
+    slot += static_cast<int>(node.entry->schema.outputs.size());
+  }
+  values_.resize(static_cast<std::size_t>(slot));
+  for (int i = 0; i < n_inputs; ++i) values_[std::size_t(i)] = graph.input_specs[std::size_t(i)];
+
+  for (int index : graph.topo_order) {
+    const auto& vnode = graph.nodes[std::size_t(index)];
+    const auto& def = graph.def.nodes[std::size_t(index)];
+    OpInstance op = [&] {
+      try {
+        return registry.create(*vnode.entry, vnode.attrs);
+      } catch (const Error& e) {
+        throw Error(e.code(), e.message(), graph.loc(def.loc), graph.subject(index));
+      }
+    }();
+    PlannedNode planned{index, std::move(op), {}, {}, {}, stream_key(graph.def.seed, def.name)};
+    for (const auto& in : vnode.inputs) planned.inputs.push_back(value_slot(in));
+    for (std::size_t o = 0; o < vnode.entry->schema.outputs.size(); ++o)
+      planned.outputs.push_back(first_slot_[std::size_t(index)] + int(o));
+    for (const auto& p : vnode.entry->schema.params) {
+      planned.params.push_back(static_cast<int>(params_.size()));
+      params_.push_back({def.name + "." + p.name, p, {}, {}});
+    }
+    nodes_.push_back(std::move(planned));
+  }
+  for (const auto& out : graph.outputs) output_slots_.push_back(value_slot(out));
+}
+
+int Plan::value_slot(const ValueId& id) const {
+  return id.node < 0 ? id.index : first_slot_[std::size_t(id.node)] + id.index;
+}
+
+std::string Plan::value_name(int slot) const {
+  const int n_inputs = static_cast<int>(graph_.def.inputs.size());
+  if (slot < n_inputs) return graph_.def.inputs[std::size_t(slot)].name;
+  for (std::size_t n = first_slot_.size(); n-- > 0;) {
+    if (first_slot_[n] <= slot) {
+      const auto& schema = graph_.nodes[n].entry->schema;
+      int port = slot - first_slot_[n];
+      const auto& name = graph_.def.nodes[n].name;
+      return port == 0 ? name : name + "." + schema.outputs[std::size_t(port)].name;
+    }
+  }
+  return "?";
+}
+
+std::string Plan::describe(const TensorSpec& spec) const {
+  std::string s = std::string(dtype_name(spec.dtype)) + " [";
+  for (std::size_t i = 0; i < spec.shape.size(); ++i) {
+    if (i) s += ", ";
+    Dim d = spec.shape[i];
+    int symbol = int(-1 - d);
+    s += is_static(d)                          ? std::to_string(d)
+         : symbol < int(graph_.symbols.size()) ? graph_.symbols[std::size_t(symbol)]
+                                               : "?";
+  }
+  return s + "]";
+}
+
+ErrorSubject Plan::subject(const PlannedNode& n) const { return graph_.subject(n.node); }
+
+SourceLoc Plan::loc(const PlannedNode& n) const {
+  return graph_.loc(graph_.def.nodes[std::size_t(n.node)].loc);
+}
+
+void Plan::infer_symbolic() { infer(graph_.input_specs); }
+
+void Plan::infer(const std::vector<TensorSpec>& input_specs) {
+  for (std::size_t i = 0; i < input_specs.size(); ++i) values_[i] = input_specs[i];
+  for (auto& n : nodes_) {
+    std::vector<TensorSpec> in;
+    for (int s : n.inputs) in.push_back(values_[std::size_t(s)]);
+    InferContext ctx;
+    ctx.inputs = in;
+    call_op([&] { return n.op->infer(ctx); }, ExitCode::usage, "shape inference", loc(n), subject(n));
+    const auto& schema = graph_.nodes[std::size_t(n.node)].entry->schema;
+    if (ctx.outputs.size() != schema.outputs.size() || ctx.param_shapes.size() != schema.params.size())
+      throw usage_error(
+          "the op's infer() reported " + std::to_string(ctx.outputs.size()) + " outputs and " +
+              std::to_string(ctx.param_shapes.size()) + " parameter shapes; its schema declares " +
+              std::to_string(schema.outputs.size()) + " and " + std::to_string(schema.params.size()),
+          loc(n), subject(n));
+    for (std::size_t o = 0; o < ctx.outputs.size(); ++o)
+      values_[std::size_t(n.outputs[o])] = std::move(ctx.outputs[o]);
+    for (std::size_t p = 0; p < ctx.param_shapes.size(); ++p) {
+      auto& param = params_[std::size_t(n.params[p])];
+      if (!is_static(ctx.param_shapes[p]))
+        throw usage_error("parameter '" + param.name + "' would have shape " +
+                              describe({DType::f32, ctx.param_shapes[p]}) +
+                              ": its size must not depend on a named dimension",
+                          loc(n), subject(n));
+      if (!param.value.empty() && param.shape != ctx.param_shapes[p])
+        throw usage_error("parameter '" + param.name + "' changed shape from " +
+                              describe({DType::f32, param.shape}) + " to " +
+                              describe({DType::f32, ctx.param_shapes[p]}),
+                          loc(n), subject(n));
+      param.shape = ctx.param_shapes[p];
+    }
+  }
+}
+
+void Plan::prepare(bool training) {
+  if (prepared_for_ == values_ && prepared_training_ == training) return;
+  for (auto& n : nodes_) {
+    std::vector<TensorSpec> in, out, par;
+    for (int s : n.inputs) in.push_back(values_[std::size_t(s)]);
+    for (int s : n.outputs) out.push_back(values_[std::size_t(s)]);
+    for (int p : n.params) par.push_back({DType::f32, params_[std::size_t(p)].shape});
+    PrepareContext ctx{in, out, par, training};
+    call_op([&] { return n.op->prepare(ctx); }, ExitCode::runtime, "prepare", loc(n), subject(n));
+  }
+  prepared_for_ = values_;
+  prepared_training_ = training;
+}
+
+}  // namespace keel

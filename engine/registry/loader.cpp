@@ -1,1 +1,342 @@
-// placeholder
+#include "registry/loader.hpp"
+
+#include <cxxabi.h>
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+
+#include "base/error.hpp"
+#include "keel/plugin.hpp"
+
+namespace keel {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Names a file as the user knows it, so every message starts the same way.
+std::string file_str(const fs::path& file) { return file.string(); }
+
+// Best effort: a readable C++ name next to the mangled one, which is what the
+// plugin author's sources say.
+std::string describe_symbol(const std::string& mangled) {
+  int status = 0;
+  char* plain = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status);
+  std::string out = mangled;
+  if (status == 0 && plain && mangled != plain) out += std::string(" (") + plain + ")";
+  std::free(plain);
+  return out;
+}
+
+// dlerror() says "<path>: <reason>" for most failures; the reason alone is
+// what the user needs, since our message names the file already.
+[[noreturn]] void throw_load_failure(const fs::path& file, const fs::path& opened, std::string text) {
+  const std::string f = file_str(file);
+  for (const std::string& prefix : {opened.string() + ": ", f + ": "})
+    if (text.rfind(prefix, 0) == 0) {
+      text.erase(0, prefix.size());
+      break;
+    }
+  static constexpr std::string_view not_elf[] = {"invalid ELF header", "file too short",
+                                                 "wrong ELF class", "ELF load command",
+                                                 "only ET_DYN and ET_EXEC can be loaded",
+                                                 "ELF file"};
+  for (std::string_view marker : not_elf)
+    if (text.find(marker) != std::string::npos)
+      throw usage_error(f + ": not a shared library (" + text + ")");
+  static constexpr std::string_view undefined = "undefined symbol: ";
+  if (auto at = text.find(undefined); at != std::string::npos) {
+    std::string symbol = text.substr(at + undefined.size());
+    // glibc appends ", version V" for versioned symbols.
+    symbol = symbol.substr(0, symbol.find_first_of(", \t"));
+    throw usage_error(f + ": cannot be loaded: undefined symbol " + describe_symbol(symbol));
+  }
+  throw usage_error(f + ": cannot be loaded: " + text);
+}
+
+boost::dll::shared_library open_library(const fs::path& file) {
+  std::error_code fec;
+  const fs::file_status st = fs::status(file, fec);
+  if (!fs::exists(st)) throw usage_error("plugin file not found: " + file_str(file));
+  if (!fs::is_regular_file(st)) throw usage_error(file_str(file) + ": not a regular file");
+
+  // Boost turns a bare file name into ./name, but a relative path with a
+  // folder would go to dlopen as is; make it absolute so no search applies.
+  const fs::path opened = fs::absolute(file, fec);
+  boost::dll::shared_library lib;
+  boost::dll::fs::error_code ec;
+  (void)dlerror();  // drop any stale message so the one read below is ours
+  lib.load(boost::dll::fs::path(opened.string()), ec,
+           boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  if (ec || !lib.is_loaded()) {
+    // The error_code overload leaves dlerror() unread: it has the real reason.
+    const char* why = dlerror();
+    throw_load_failure(file, opened, why ? why : ec.message());
+  }
+  return lib;
+}
+
+const char* fingerprint_or(const char* value) { return value ? value : "(none)"; }
+
+void check_descriptor(const fs::path& file, const PluginDescriptor* d) {
+  const std::string f = file_str(file);
+  if (!d) throw usage_error(f + ": '" KEEL_PLUGIN_ENTRY_SYMBOL "' returned no descriptor");
+  // Only abi_version has a layout every version agrees on; a plugin for
+  // another ABI may have a different struct after it.
+  if (d->abi_version != KEEL_ABI_VERSION)
+    throw usage_error(f + ": built for plugin ABI version " + std::to_string(d->abi_version) +
+                      ", this runner needs " + std::to_string(KEEL_ABI_VERSION));
+  if (d->struct_size < sizeof(PluginDescriptor))
+    throw usage_error(f + ": plugin descriptor is " + std::to_string(d->struct_size) +
+                      " bytes, this runner needs at least " +
+                      std::to_string(sizeof(PluginDescriptor)));
+  struct Field {
+    const char* what;
+    const char* got;
+    const char* expected;
+  };
+  const Field fields[] = {{"compiler", d->compiler, KEEL_FINGERPRINT_COMPILER},
+                          {"standard library", d->stdlib_abi, KEEL_FINGERPRINT_STDLIB},
+                          {"SDK version", d->sdk_version, KEEL_SDK_VERSION_STRING},
+                          {"oneDNN version", d->dnnl_version, KEEL_FINGERPRINT_DNNL}};
+  for (const Field& field : fields)
+    if (!field.got || std::strcmp(field.got, field.expected) != 0)
+      throw usage_error(f + ": built with " + field.what + " '" + fingerprint_or(field.got) +
+                        "', this runner was built with '" + field.expected + "'");
+  if (!d->name || !*d->name) throw usage_error(f + ": plugin descriptor has no name");
+  if (!d->version || !*d->version)
+    throw usage_error(f + ": plugin descriptor has no version", {}, {"", "", d->name});
+  if (!d->register_ops)
+    throw usage_error(f + ": plugin descriptor has no register_ops function", {}, {"", "", d->name});
+}
+
+class CollectingRegistrar final : public Registrar {
+ public:
+  void add(OpSchema schema, OpFactory factory) override {
+    OpEntry entry;
+    entry.schema = std::move(schema);
+    entry.factory = factory;
+    entries.push_back(std::move(entry));
+  }
+  std::vector<OpEntry> entries;
+};
+
+// The first spec name that is empty or repeated, described for a message.
+template <class Spec>
+std::string name_defect(const std::vector<Spec>& specs, const char* kind) {
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const std::string& n = specs[i].name;
+    if (n.empty()) return std::string(kind) + " #" + std::to_string(i + 1) + " has an empty name";
+    if (!seen.insert(n).second) return std::string(kind) + " '" + n + "' is declared twice";
+  }
+  return {};
+}
+
+std::string number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+bool numeric(AttrType t) {
+  return t == AttrType::Int || t == AttrType::Float || t == AttrType::Ints || t == AttrType::Floats;
+}
+
+// Whether every number in a default lies within [min, max].
+bool default_in_bounds(const AttrSpec& a) {
+  auto ok = [&](double v) { return (!a.min || v >= *a.min) && (!a.max || v <= *a.max); };
+  const AttrValue& v = *a.default_value;
+  if (auto* i = std::get_if<std::int64_t>(&v)) return ok(static_cast<double>(*i));
+  if (auto* d = std::get_if<double>(&v)) return ok(*d);
+  if (auto* is = std::get_if<std::vector<std::int64_t>>(&v))
+    return std::all_of(is->begin(), is->end(), [&](std::int64_t x) { return ok(static_cast<double>(x)); });
+  if (auto* ds = std::get_if<std::vector<double>>(&v)) return std::all_of(ds->begin(), ds->end(), ok);
+  return true;
+}
+
+std::string attr_defect(const AttrSpec& a) {
+  const std::string at = "attribute '" + a.name + "' ";
+  const std::string type = attr_type_name(a.type);
+  if (a.default_value && a.default_value->index() != static_cast<std::size_t>(a.type))
+    return at + "is " + type + " but its default is " +
+           attr_type_name(static_cast<AttrType>(a.default_value->index()));
+  if ((a.min || a.max) && !numeric(a.type)) return at + "is " + type + " but has bounds";
+  if ((a.min && std::isnan(*a.min)) || (a.max && std::isnan(*a.max))) return at + "has a NaN bound";
+  if (a.min && a.max && *a.min > *a.max)
+    return at + "has min " + number(*a.min) + " > max " + number(*a.max);
+  if (!a.choices.empty() && a.type != AttrType::String) return at + "is " + type + " but has choices";
+  if (a.default_value && !default_in_bounds(a)) return at + "has a default outside its bounds";
+  if (a.default_value && !a.choices.empty()) {
+    const auto& s = std::get<std::string>(*a.default_value);
+    if (std::find(a.choices.begin(), a.choices.end(), s) == a.choices.end())
+      return at + "has default '" + s + "', which is not one of its choices (" + joined(a.choices) +
+             ")";
+  }
+  return {};
+}
+
+std::string schema_defect(const OpEntry& e) {
+  const OpSchema& s = e.schema;
+  if (!e.factory) return "has no factory";
+  for (auto defect : {name_defect(s.inputs, "input"), name_defect(s.outputs, "output"),
+                      name_defect(s.attrs, "attribute"), name_defect(s.params, "parameter")})
+    if (!defect.empty()) return defect;
+  for (const AttrSpec& a : s.attrs)
+    if (auto defect = attr_defect(a); !defect.empty()) return defect;
+  return {};
+}
+
+void check_schemas(const fs::path& file, const std::string& plugin,
+                   const std::vector<OpEntry>& entries) {
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const std::string& op = entries[i].schema.name;
+    if (op.empty())
+      throw usage_error(file_str(file) + ": op #" + std::to_string(i + 1) + " has an empty name",
+                        {}, {"", "", plugin});
+    if (auto defect = schema_defect(entries[i]); !defect.empty())
+      throw usage_error(file_str(file) + ": op '" + op + "' " + defect, {}, {"", op, plugin});
+  }
+}
+
+void load_plugin_unguarded(Registry& registry, const fs::path& file) {
+  const std::string f = file_str(file);
+  boost::dll::shared_library lib = open_library(file);
+  if (!lib.has(KEEL_PLUGIN_ENTRY_SYMBOL))
+    throw usage_error(f + ": not a Keel plugin: no '" KEEL_PLUGIN_ENTRY_SYMBOL "' symbol");
+  auto& entry = lib.get<const PluginDescriptor*()>(KEEL_PLUGIN_ENTRY_SYMBOL);
+  const PluginDescriptor* d = nullptr;
+  try {
+    d = entry();
+  } catch (const std::exception& e) {
+    throw usage_error(f + ": '" KEEL_PLUGIN_ENTRY_SYMBOL "' failed: " + e.what());
+  } catch (...) {
+    throw usage_error(f + ": '" KEEL_PLUGIN_ENTRY_SYMBOL "' failed with an unknown exception");
+  }
+  check_descriptor(file, d);
+
+  auto info = std::make_shared<PluginInfo>();
+  info->name = d->name;
+  info->version = d->version;
+  info->file = file;
+
+  // A plugin's exception may be of a type whose code lives in the plugin:
+  // convert it here, while `lib` still keeps that code mapped.
+  CollectingRegistrar registrar;
+  try {
+    d->register_ops(registrar);
+  } catch (const std::exception& e) {
+    throw usage_error(f + ": registering ops failed: " + e.what(), {}, {"", "", info->name});
+  } catch (...) {
+    throw usage_error(f + ": registering ops failed with an unknown exception", {}, {"", "", info->name});
+  }
+  check_schemas(file, info->name, registrar.entries);
+
+  info->library = std::make_shared<boost::dll::shared_library>(std::move(lib));
+  registry.add_plugin(std::move(info), std::move(registrar.entries));
+}
+
+bool is_plugin_file_name(const std::string& name) {
+  return name.size() > 3 && name.ends_with(".so");
+}
+
+// Absolute and with symlinks resolved where the path exists, so that two
+// spellings of one folder compare equal.
+fs::path normalized(const fs::path& p) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(p, ec);
+  if (ec) abs = p;
+  fs::path canon = fs::weakly_canonical(abs, ec);
+  return ec ? abs.lexically_normal() : canon;
+}
+
+}  // namespace
+
+fs::path bundled_plugin_dir() {
+  boost::dll::fs::error_code ec;
+  const boost::dll::fs::path exe = boost::dll::program_location(ec);
+  if (ec) return {};  // unknown: only the user's folders are searched
+  fs::path dir = fs::path(exe.string()).parent_path() / ".." / "lib" / "keel" / "plugins";
+  std::error_code fec;
+  fs::path canon = fs::canonical(dir, fec);
+  return fec ? dir.lexically_normal() : canon;
+}
+
+std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs) {
+  std::vector<fs::path> candidates;
+  candidates.push_back(bundled_plugin_dir());
+  if (const char* env = std::getenv("KEEL_PLUGIN_PATH")) {
+    std::string_view rest = env;
+    while (true) {
+      const std::size_t colon = rest.find(':');
+      const std::string_view entry = rest.substr(0, colon);
+      if (!entry.empty()) candidates.emplace_back(std::string(entry));
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  candidates.insert(candidates.end(), cli_dirs.begin(), cli_dirs.end());
+
+  std::vector<fs::path> out;
+  std::set<fs::path> seen;
+  for (const fs::path& c : candidates) {
+    if (c.empty()) continue;
+    fs::path n = normalized(c);
+    if (seen.insert(n).second) out.push_back(std::move(n));
+  }
+  return out;
+}
+
+void load_plugin(Registry& registry, const fs::path& file) {
+  try {
+    load_plugin_unguarded(registry, file);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    // Boost.DLL and the filesystem report through system_error; nothing but
+    // keel::Error leaves the loader.
+    throw usage_error(file_str(file) + ": cannot be loaded: " + e.what());
+  }
+}
+
+void load_plugins(Registry& registry, const std::vector<fs::path>& dirs) {
+  for (const fs::path& dir : dirs) {
+    registry.searched.push_back(dir);
+    std::error_code ec;
+    const fs::file_status st = fs::status(dir, ec);
+    if (!fs::exists(st)) continue;
+    if (!fs::is_directory(st))
+      throw usage_error("plugin folder '" + dir.string() + "' is a file, not a folder");
+
+    std::vector<fs::path> files;
+    fs::directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      std::error_code sec;
+      if (is_plugin_file_name(it->path().filename().string()) && it->is_regular_file(sec))
+        files.push_back(it->path());
+    }
+    if (ec) throw usage_error("cannot read plugin folder '" + dir.string() + "': " + ec.message());
+    std::sort(files.begin(), files.end(),
+              [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+    for (const fs::path& file : files) load_plugin(registry, file);
+  }
+}
+
+}  // namespace keel

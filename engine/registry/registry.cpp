@@ -17,8 +17,8 @@ void Registry::add_plugin(std::shared_ptr<PluginInfo> plugin, std::vector<OpEntr
     }
     for (std::size_t j = 0; j < i; ++j)
       if (ops[j].schema.name == name)
-        throw usage_error("op '" + name + "' is registered twice by '" + plugin->file.string() + "'",
-                          {}, {"", name, plugin->name});
+        throw usage_error("op '" + name + "' is registered twice by '" + plugin->file.string() + "'", {},
+                          {"", name, plugin->name});
   }
   std::shared_ptr<const PluginInfo> shared = plugin;
   for (auto& op : ops) {

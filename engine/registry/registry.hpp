@@ -20,8 +20,8 @@ struct PluginInfo {
   std::string name;
   std::string version;
   std::filesystem::path file;
-  std::vector<std::string> ops;        // in registration order
-  std::shared_ptr<const void> library; // keeps the shared library mapped
+  std::vector<std::string> ops;         // in registration order
+  std::shared_ptr<const void> library;  // keeps the shared library mapped
 };
 
 struct OpEntry {

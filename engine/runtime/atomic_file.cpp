@@ -31,8 +31,7 @@ void fsync_path(const fs::path& p, int flags) {
 
 }  // namespace
 
-void write_file_atomically(const fs::path& path,
-                           const std::function<void(std::ostream& out)>& write) {
+void write_file_atomically(const fs::path& path, const std::function<void(std::ostream& out)>& write) {
   const fs::path tmp = temporary_name(path);
   struct Cleanup {
     const fs::path& p;

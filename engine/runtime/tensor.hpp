@@ -25,9 +25,13 @@ class Tensor {
   void* data() { return buffer_.get(); }
   const void* data() const { return buffer_.get(); }
   template <class T>
-  T* as() { return static_cast<T*>(data()); }
+  T* as() {
+    return static_cast<T*>(data());
+  }
   template <class T>
-  const T* as() const { return static_cast<const T*>(data()); }
+  const T* as() const {
+    return static_cast<const T*>(data());
+  }
 
   TensorView view() { return {dtype_, shape_, data()}; }
   ConstTensorView view() const { return {dtype_, shape_, data()}; }

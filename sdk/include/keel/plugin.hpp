@@ -9,9 +9,9 @@
 //   KEEL_PLUGIN("myplugin", "0.1.0", register_ops)
 #pragma once
 
-#include <cstdint>
-
 #include <oneapi/dnnl/dnnl_version.h>
+
+#include <cstdint>
 
 #include "keel/op.hpp"
 #include "keel/schema.hpp"
@@ -66,25 +66,25 @@ struct PluginDescriptor {
 #define KEEL_FINGERPRINT_STDLIB "unknown"
 #endif
 
-#define KEEL_FINGERPRINT_DNNL                                                        \
-  KEEL_STRINGIFY(DNNL_VERSION_MAJOR) "." KEEL_STRINGIFY(DNNL_VERSION_MINOR) "." KEEL_STRINGIFY( \
-      DNNL_VERSION_PATCH)
+#define KEEL_FINGERPRINT_DNNL        \
+  KEEL_STRINGIFY(DNNL_VERSION_MAJOR) \
+  "." KEEL_STRINGIFY(DNNL_VERSION_MINOR) "." KEEL_STRINGIFY(DNNL_VERSION_PATCH)
 
 }  // namespace keel
 
 #define KEEL_PLUGIN_ENTRY_SYMBOL "keel_plugin_descriptor"
 
-#define KEEL_PLUGIN(plugin_name, plugin_version, register_fn)                               \
-  extern "C" __attribute__((visibility("default"))) const ::keel::PluginDescriptor*         \
-  keel_plugin_descriptor() {                                                                \
-    static const ::keel::PluginDescriptor d{KEEL_ABI_VERSION,                               \
-                                            sizeof(::keel::PluginDescriptor),               \
-                                            KEEL_FINGERPRINT_COMPILER,                      \
-                                            KEEL_FINGERPRINT_STDLIB,                        \
-                                            KEEL_SDK_VERSION_STRING,                        \
-                                            KEEL_FINGERPRINT_DNNL,                          \
-                                            plugin_name,                                    \
-                                            plugin_version,                                 \
-                                            register_fn};                                   \
-    return &d;                                                                              \
+#define KEEL_PLUGIN(plugin_name, plugin_version, register_fn)                       \
+  extern "C" __attribute__((visibility("default"))) const ::keel::PluginDescriptor* \
+  keel_plugin_descriptor() {                                                        \
+    static const ::keel::PluginDescriptor d{KEEL_ABI_VERSION,                       \
+                                            sizeof(::keel::PluginDescriptor),       \
+                                            KEEL_FINGERPRINT_COMPILER,              \
+                                            KEEL_FINGERPRINT_STDLIB,                \
+                                            KEEL_SDK_VERSION_STRING,                \
+                                            KEEL_FINGERPRINT_DNNL,                  \
+                                            plugin_name,                            \
+                                            plugin_version,                         \
+                                            register_fn};                           \
+    return &d;                                                                      \
   }

@@ -18,19 +18,25 @@ enum class AttrType : std::uint8_t { Int, Float, Bool, String, Ints, Floats };
 
 inline const char* attr_type_name(AttrType t) {
   switch (t) {
-    case AttrType::Int: return "int";
-    case AttrType::Float: return "float";
-    case AttrType::Bool: return "bool";
-    case AttrType::String: return "string";
-    case AttrType::Ints: return "ints";
-    case AttrType::Floats: return "floats";
+    case AttrType::Int:
+      return "int";
+    case AttrType::Float:
+      return "float";
+    case AttrType::Bool:
+      return "bool";
+    case AttrType::String:
+      return "string";
+    case AttrType::Ints:
+      return "ints";
+    case AttrType::Floats:
+      return "floats";
   }
   return "?";
 }
 
 // Alternatives are in AttrType order, so value.index() == int(type).
-using AttrValue = std::variant<std::int64_t, double, bool, std::string, std::vector<std::int64_t>,
-                               std::vector<double>>;
+using AttrValue =
+    std::variant<std::int64_t, double, bool, std::string, std::vector<std::int64_t>, std::vector<double>>;
 
 struct AttrSpec {
   std::string name;
@@ -39,7 +45,7 @@ struct AttrSpec {
   std::optional<AttrValue> default_value;  // absent: the attribute is required
   std::optional<double> min;               // inclusive bounds for Int/Float (each element of lists)
   std::optional<double> max;
-  std::vector<std::string> choices;        // allowed values of a String attribute; empty: any
+  std::vector<std::string> choices;  // allowed values of a String attribute; empty: any
 };
 
 struct PortSpec {
@@ -55,12 +61,18 @@ enum class Init : std::uint8_t { Zeros, Ones, HeNormal, HeUniform, XavierNormal,
 
 inline const char* init_name(Init i) {
   switch (i) {
-    case Init::Zeros: return "zeros";
-    case Init::Ones: return "ones";
-    case Init::HeNormal: return "he_normal";
-    case Init::HeUniform: return "he_uniform";
-    case Init::XavierNormal: return "xavier_normal";
-    case Init::XavierUniform: return "xavier_uniform";
+    case Init::Zeros:
+      return "zeros";
+    case Init::Ones:
+      return "ones";
+    case Init::HeNormal:
+      return "he_normal";
+    case Init::HeUniform:
+      return "he_uniform";
+    case Init::XavierNormal:
+      return "xavier_normal";
+    case Init::XavierUniform:
+      return "xavier_uniform";
   }
   return "?";
 }

@@ -36,8 +36,8 @@ Status fail(const Parts&... parts) {
 
 }  // namespace keel
 
-#define KEEL_RETURN_IF_ERROR(expr)             \
-  do {                                         \
-    ::keel::Status keel_status_ = (expr);      \
+#define KEEL_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::keel::Status keel_status_ = (expr);        \
     if (!keel_status_.ok()) return keel_status_; \
   } while (0)

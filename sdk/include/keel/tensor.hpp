@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "keel/dtype.hpp"
@@ -38,6 +39,7 @@ inline std::int64_t numel(std::span<const Dim> shape) {
 struct TensorSpec {
   DType dtype = DType::f32;
   Shape shape;
+  friend bool operator==(const TensorSpec&, const TensorSpec&) = default;
 };
 
 // A view of a tensor the engine owns. `data` is aligned to 64 bytes and

@@ -1,0 +1,93 @@
+#include "cli/session.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+#include "base/error.hpp"
+#include "base/suggest.hpp"
+#include "graph/parse.hpp"
+#include "registry/loader.hpp"
+
+namespace keel::cli {
+
+Registry load_registry(const Common& common) {
+  Registry registry;
+  load_plugins(registry, plugin_search_path(common.plugin_paths));
+  return registry;
+}
+
+namespace {
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t");
+  const auto e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+AttrLiteral literal_from_text(const std::string& text) {
+  AttrLiteral lit;
+  std::string t = trim(text);
+  if (t.size() >= 2 && t.front() == '[' && t.back() == ']') {
+    lit.is_list = true;
+    std::string body = t.substr(1, t.size() - 2);
+    std::size_t start = 0;
+    while (!trim(body).empty()) {
+      auto comma = body.find(',', start);
+      lit.items.push_back(trim(body.substr(start, comma - start)));
+      lit.item_locs.push_back({});
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  } else {
+    lit.items.push_back(t);
+    lit.item_locs.push_back({});
+  }
+  return lit;
+}
+
+}  // namespace
+
+void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
+  for (const auto& o : overrides) {
+    const auto eq = o.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw usage_error("--set '" + o + "': expected KEY=VALUE (seed=N or NODE.ATTR=VALUE)");
+    const std::string key = o.substr(0, eq), value = o.substr(eq + 1);
+    if (key == "seed") {
+      std::uint64_t seed = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seed);
+      if (ec != std::errc() || end != value.data() + value.size())
+        throw usage_error("--set seed=" + value + ": the seed must be a non-negative integer");
+      def.seed = seed;
+      continue;
+    }
+    const auto dot = key.find('.');
+    if (dot == std::string::npos)
+      throw usage_error("--set '" + o + "': unknown key '" + key + "' (expected seed or NODE.ATTR)");
+    const std::string node = key.substr(0, dot), attr = key.substr(dot + 1);
+    auto it =
+        std::find_if(def.nodes.begin(), def.nodes.end(), [&](const NodeDef& n) { return n.name == node; });
+    if (it == def.nodes.end()) {
+      std::vector<std::string> names;
+      for (const auto& n : def.nodes) names.push_back(n.name);
+      throw usage_error("--set '" + o + "': no node named '" + node + "'" + did_you_mean(node, names),
+                        {def.file, 0, 0});
+    }
+    AttrLiteral lit = literal_from_text(value);
+    lit.loc = it->loc;
+    it->attrs[attr] = std::move(lit);
+  }
+}
+
+ValidatedGraph load_graph(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                          const Registry& registry, const Common& common) {
+  GraphDef def = parse_graph_file(file);
+  apply_overrides(def, overrides);
+  ValidatedGraph graph = validate_graph(std::move(def), registry);
+  if (!common.quiet)
+    for (const auto& w : graph.warnings) std::fprintf(stderr, "keel: warning: %s\n", w.format().c_str());
+  return graph;
+}
+
+}  // namespace keel::cli

@@ -1,0 +1,24 @@
+// What every graph-reading subcommand does first: load the plugins, parse
+// the graph file, apply --set overrides, validate, print warnings.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "graph/validate.hpp"
+#include "registry/registry.hpp"
+
+namespace keel::cli {
+
+Registry load_registry(const Common& common);
+
+// Parses and validates; warnings go to stderr unless quiet.
+ValidatedGraph load_graph(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                          const Registry& registry, const Common& common);
+
+// Applies `seed=N` and `NODE.ATTR=VALUE` (VALUE a scalar or [a, b, ...]).
+void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides);
+
+}  // namespace keel::cli

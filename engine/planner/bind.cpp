@@ -1,0 +1,61 @@
+// Plan::bind: fitting concrete input tensors to the graph's declared inputs.
+#include <map>
+
+#include "base/error.hpp"
+#include "planner/init.hpp"
+#include "planner/plan.hpp"
+
+namespace keel {
+
+void Plan::bind(const std::vector<Tensor>& inputs, bool training) {
+  const auto& decls = graph_.def.inputs;
+  if (inputs.size() != decls.size())
+    throw usage_error(
+        "the graph has " + std::to_string(decls.size()) + " inputs, got " + std::to_string(inputs.size()),
+        {graph_.def.file, 0, 0});
+  // symbol -> (size, the input that bound it)
+  std::map<Dim, std::pair<Dim, std::string>> bound;
+  std::vector<TensorSpec> concrete;
+  for (std::size_t i = 0; i < decls.size(); ++i) {
+    const TensorSpec& want = graph_.input_specs[i];
+    const Tensor& got = inputs[i];
+    const SourceLoc where = graph_.loc(decls[i].loc);
+    const std::string& name = decls[i].name;
+    if (got.dtype() != want.dtype)
+      throw usage_error("input '" + name + "' is declared " + describe(want) + " but the data is " +
+                            std::string(dtype_name(got.dtype())),
+                        where);
+    if (got.shape().size() != want.shape.size())
+      throw usage_error("input '" + name + "' is declared " + describe(want) + " but the data has shape " +
+                            shape_str(got.shape()),
+                        where);
+    for (std::size_t d = 0; d < want.shape.size(); ++d) {
+      const Dim w = want.shape[d], g = got.shape()[d];
+      if (is_static(w)) {
+        if (w != g)
+          throw usage_error("input '" + name + "' is declared " + describe(want) +
+                                " but the data has shape " + shape_str(got.shape()),
+                            where);
+        continue;
+      }
+      auto [it, fresh] = bound.try_emplace(w, g, name);
+      if (!fresh && it->second.first != g) {
+        const std::string& sym = graph_.symbols[std::size_t(-1 - w)];
+        throw usage_error("input '" + name + "' has " + sym + " = " + std::to_string(g) + " (dimension " +
+                              std::to_string(d) + ") but input '" + it->second.second + "' has " + sym +
+                              " = " + std::to_string(it->second.first),
+                          where);
+      }
+    }
+    concrete.push_back(got.spec());
+  }
+  infer(concrete);
+  for (auto& p : params_) {
+    if (!p.value.empty()) continue;
+    p.value = Tensor(DType::f32, p.shape);
+    initialize(p.value, p.spec.init, graph_.def.seed, p.name);
+  }
+  prepare(training);
+}
+
+}  // namespace keel

@@ -1,0 +1,84 @@
+// Validated graph -> plan: one op object per node, value and parameter slots,
+// shape and dtype inference, parameter allocation and initialization.
+//
+// Shapes are inferred twice: by infer_symbolic() at `keel validate` time,
+// where named dimensions stay symbols, and by bind() when data arrives and
+// fixes every dimension. bind() also calls each op's prepare() (only when
+// the concrete shapes changed since the last binding), so all primitives
+// exist before the first forward.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/validate.hpp"
+#include "registry/registry.hpp"
+#include "runtime/tensor.hpp"
+
+namespace keel {
+
+struct PlannedNode {
+  int node = 0;  // index into ValidatedGraph::nodes
+  OpInstance op;
+  std::vector<int> inputs;   // value slots
+  std::vector<int> outputs;  // value slots
+  std::vector<int> params;   // parameter slots
+  std::uint64_t seed = 0;    // graph seed mixed with the node name
+};
+
+struct Parameter {
+  std::string name;  // "<node>.<param>", e.g. fc1.weight
+  ParamSpec spec;
+  Shape shape;   // from the owning op's infer()
+  Tensor value;  // allocated and initialized by the first bind()
+};
+
+class Plan {
+ public:
+  // Instantiates every node's op (in topological order). The graph and the
+  // registry must outlive the plan.
+  Plan(const ValidatedGraph& graph, const Registry& registry);
+
+  const ValidatedGraph& graph() const { return graph_; }
+  const std::vector<PlannedNode>& nodes() const { return nodes_; }  // topological order
+  std::vector<PlannedNode>& nodes() { return nodes_; }
+  const std::vector<TensorSpec>& values() const { return values_; }
+  std::vector<Parameter>& params() { return params_; }
+  const std::vector<Parameter>& params() const { return params_; }
+  int value_slot(const ValueId& id) const;
+  std::string value_name(int slot) const;  // "x", "fc1", "fc1.y"
+  const std::vector<int>& output_slots() const { return output_slots_; }
+
+  // Shape inference with named dimensions kept symbolic. Throws keel::Error
+  // (usage) naming the node, op and plugin at the node's position.
+  void infer_symbolic();
+
+  // Binds concrete input tensors (one per graph input, in declaration order):
+  // checks dtypes and ranks, binds named dimensions consistently across
+  // inputs, infers concrete shapes, allocates and initializes parameters on
+  // first use and prepares the ops. Throws keel::Error (usage) before any
+  // computation when something does not fit.
+  void bind(const std::vector<Tensor>& inputs, bool training);
+
+  std::string describe(const TensorSpec& spec) const;  // "f32 [batch, 64]"
+
+ private:
+  void infer(const std::vector<TensorSpec>& input_specs);
+  void prepare(bool training);
+  ErrorSubject subject(const PlannedNode& n) const;
+  SourceLoc loc(const PlannedNode& n) const;
+
+  const ValidatedGraph& graph_;
+  const Registry& registry_;
+  std::vector<PlannedNode> nodes_;
+  std::vector<TensorSpec> values_;
+  std::vector<int> first_slot_;  // per graph node: the slot of its output 0
+  std::vector<int> output_slots_;
+  std::vector<Parameter> params_;
+  std::vector<TensorSpec> prepared_for_;  // value specs at the last prepare
+  bool prepared_training_ = false;
+};
+
+}  // namespace keel

@@ -1,0 +1,164 @@
+// matmul: y = a · b for a [..., M, K] with b [K, N] shared by every leading
+// index, or b [..., K, N] with the same leading (batch) dimensions as a.
+#include <algorithm>
+
+#include "common/keel_dnnl.hpp"
+#include "nn_ops.hpp"
+
+namespace keel::nn {
+namespace {
+
+namespace du = keel::dnnl_util;
+
+std::string dim_str(Dim d) { return is_static(d) ? std::to_string(d) : std::string("?"); }
+
+std::int64_t product(Shape::const_iterator first, Shape::const_iterator last) {
+  std::int64_t n = 1;
+  for (; first != last; ++first) n *= *first;
+  return n;
+}
+
+class MatmulOp final : public Op {
+ public:
+  Status infer(InferContext& ctx) const override {
+    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "inputs", ctx.inputs.size(), 2));
+    KEEL_RETURN_IF_ERROR(du::expect_f32("matmul", "a", ctx.inputs[0]));
+    KEEL_RETURN_IF_ERROR(du::expect_f32("matmul", "b", ctx.inputs[1]));
+    const Shape& a = ctx.inputs[0].shape;
+    const Shape& b = ctx.inputs[1].shape;
+    if (a.size() < 2) return fail("matmul: a must have rank 2 or more, got ", shape_str(a));
+    if (b.size() < 2) return fail("matmul: b must have rank 2 or more, got ", shape_str(b));
+    const Dim ka = a.back();
+    const Dim kb = b[b.size() - 2];
+    if (ka != kb)
+      return fail("matmul: a is ", shape_str(a), " and b is ", shape_str(b),
+                  ": inner dimensions ", dim_str(ka), " and ", dim_str(kb), " differ");
+    if (b.size() > 2 &&
+        (b.size() != a.size() || !std::equal(a.begin(), a.end() - 2, b.begin())))
+      return fail("matmul: a is ", shape_str(a), " and b is ", shape_str(b),
+                  ": b must be [K, N] or have the same batch dimensions as a");
+    Shape y(a.begin(), a.end() - 1);
+    y.push_back(b.back());
+    ctx.outputs = {TensorSpec{DType::f32, std::move(y)}};
+    ctx.param_shapes.clear();
+    return Status::Ok();
+  }
+
+  Status prepare(const PrepareContext& ctx) override {
+    return du::guarded("matmul", "prepare", [&] { return build(ctx); });
+  }
+
+  Status forward(const ForwardContext& ctx) override {
+    if (!prepared_) return fail("matmul: forward called before prepare");
+    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "inputs", ctx.inputs.size(), 2));
+    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "outputs", ctx.outputs.size(), 1));
+    if (empty_) {
+      // K == 0 makes every sum empty: y is all zeros (or has no elements).
+      du::zero_fill(ctx.outputs[0]);
+      return Status::Ok();
+    }
+    return du::guarded("matmul", "forward", [&] {
+      dnnl::stream& s = du::thread_stream();
+      forward_.execute(s, {{DNNL_ARG_SRC, du::bind(a_mem_, ctx.inputs[0].data)},
+                           {DNNL_ARG_WEIGHTS, du::bind(b_mem_, ctx.inputs[1].data)},
+                           {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)}});
+      s.wait();
+      return Status::Ok();
+    });
+  }
+
+  Status backward(const BackwardContext& ctx) override {
+    if (!prepared_ || !training_) return fail("matmul: backward needs prepare with training on");
+    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "inputs", ctx.inputs.size(), 2));
+    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "output gradients", ctx.grad_outputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "input gradients", ctx.grad_inputs.size(), 2));
+    const TensorView& ga = ctx.grad_inputs[0];
+    const TensorView& gb = ctx.grad_inputs[1];
+    if (empty_) {
+      du::zero_fill(ga);
+      du::zero_fill(gb);
+      return Status::Ok();
+    }
+    return du::guarded("matmul", "backward", [&] {
+      dnnl::stream& s = du::thread_stream();
+      du::bind(gy_mem_, ctx.grad_outputs[0].data);
+      if (ga.data != nullptr)  // grad_a = grad_y · bᵀ
+        grad_a_.execute(s, {{DNNL_ARG_SRC, gy_mem_},
+                            {DNNL_ARG_WEIGHTS, du::bind(bt_mem_, ctx.inputs[1].data)},
+                            {DNNL_ARG_DST, du::bind(ga_mem_, ga.data)}});
+      if (gb.data != nullptr)  // grad_b = aᵀ · grad_y
+        grad_b_.execute(s, {{DNNL_ARG_SRC, du::bind(at_mem_, ctx.inputs[0].data)},
+                            {DNNL_ARG_WEIGHTS, gy_mem_},
+                            {DNNL_ARG_DST, du::bind(gb_mem_, gb.data)}});
+      s.wait();
+      return Status::Ok();
+    });
+  }
+
+ private:
+  Status build(const PrepareContext& ctx) {
+    prepared_ = false;
+    if (ctx.inputs.size() != 2 || !du::all_static(ctx.inputs))
+      return fail("matmul: prepare needs two inputs with static shapes");
+    const Shape& a = ctx.inputs[0].shape;
+    const Shape& b = ctx.inputs[1].shape;
+    if (a.size() < 2 || b.size() < 2) return fail("matmul: prepare needs inputs of rank 2 or more");
+    // Every case runs as a batch of B products [M, K] · [K, N] over
+    // contiguous memory. A shared b folds a's leading dimensions into M.
+    const bool shared_b = b.size() == 2;
+    const std::int64_t K = a.back();
+    const std::int64_t N = b.back();
+    const std::int64_t B = shared_b ? 1 : product(a.begin(), a.end() - 2);
+    const std::int64_t M = shared_b ? product(a.begin(), a.end() - 1) : a[a.size() - 2];
+    training_ = ctx.training;
+    empty_ = B == 0 || M == 0 || N == 0 || K == 0;
+    prepared_ = true;
+    if (empty_) return Status::Ok();
+
+    const dnnl::engine& eng = du::cpu_engine();
+    const auto a_md = du::f32_desc({B, M, K});
+    const auto b_md = du::f32_desc({B, K, N});
+    const auto y_md = du::f32_desc({B, M, N});
+    forward_ = dnnl::matmul({{a_md, b_md, y_md}, eng});
+    a_mem_ = du::unbound_memory(a_md);
+    b_mem_ = du::unbound_memory(b_md);
+    y_mem_ = du::unbound_memory(y_md);
+    if (!ctx.training) return Status::Ok();
+
+    // The transposes are views of a's and b's own buffers: swapped strides.
+    const auto at_md = du::f32_desc({B, K, M}, {M * K, 1, K});
+    const auto bt_md = du::f32_desc({B, N, K}, {K * N, 1, N});
+    grad_a_ = dnnl::matmul({{y_md, bt_md, a_md}, eng});
+    grad_b_ = dnnl::matmul({{at_md, y_md, b_md}, eng});
+    at_mem_ = du::unbound_memory(at_md);
+    bt_mem_ = du::unbound_memory(bt_md);
+    gy_mem_ = du::unbound_memory(y_md);
+    ga_mem_ = du::unbound_memory(a_md);
+    gb_mem_ = du::unbound_memory(b_md);
+    return Status::Ok();
+  }
+
+  bool prepared_ = false;
+  bool training_ = false;
+  bool empty_ = false;
+  dnnl::matmul forward_, grad_a_, grad_b_;
+  dnnl::memory a_mem_, b_mem_, y_mem_, at_mem_, bt_mem_, gy_mem_, ga_mem_, gb_mem_;
+};
+
+}  // namespace
+
+OpSchema matmul_schema() {
+  OpSchema s;
+  s.name = "matmul";
+  s.doc = "Matrix product y = a · b over the last two axes, batched over the leading ones.";
+  s.inputs = {{"a", "f32 [..., M, K]"},
+              {"b", "f32 [K, N] shared by every leading index of a, or [..., K, N] with a's "
+                    "leading dimensions"}};
+  s.outputs = {{"y", "f32 [..., M, N]"}};
+  s.has_backward = true;
+  return s;
+}
+
+std::unique_ptr<Op> make_matmul(const Attrs&) { return std::make_unique<MatmulOp>(); }
+
+}  // namespace keel::nn

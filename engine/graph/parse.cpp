@@ -6,6 +6,7 @@
 #include <charconv>
 #include <fstream>
 #include <map>
+#include <tuple>
 #include <sstream>
 
 #include "base/error.hpp"
@@ -100,9 +101,14 @@ class GraphParser {
     if (m.is_null()) return {1, 1};
     return {m.line + 1, m.column + 1};
   }
+  // Where `n` was written, or `fallback` (its key or enclosing element) when
+  // yaml-cpp has no useful mark: an empty value is marked at the next token,
+  // and an alias carries its anchor's mark, which lies before the alias.
   static Loc loc(const YAML::Node& n, Loc fallback) {
     YAML::Mark m = n.Mark();
-    return m.is_null() ? fallback : Loc{m.line + 1, m.column + 1};
+    if (m.is_null() || n.IsNull()) return fallback;
+    Loc l{m.line + 1, m.column + 1};
+    return std::tie(l.line, l.col) < std::tie(fallback.line, fallback.col) ? fallback : l;
   }
 
   void visit() {
@@ -137,7 +143,7 @@ class GraphParser {
         fail("unknown key '" + key + "' " + where + hint, kl);
       }
       const YAML::Node v = it->second;
-      out.push_back({key, v, kl, v.IsNull() ? kl : loc(v, kl)});
+      out.push_back({key, v, kl, loc(v, kl)});
     }
     return out;
   }
@@ -171,7 +177,7 @@ class GraphParser {
 
   ValueRef parse_ref(const YAML::Node& n, Loc fallback) {
     visit();
-    Loc l = n.IsNull() ? fallback : loc(n, fallback);
+    Loc l = loc(n, fallback);
     if (!n.IsScalar()) fail(std::string("a reference must be 'name' or 'name.port', not ") + kind_name(n), l);
     const std::string& s = n.Scalar();
     ValueRef r;
@@ -289,7 +295,7 @@ class GraphParser {
   DimDef parse_dim(const YAML::Node& n, Loc fallback, const std::string& input) {
     visit();
     DimDef d;
-    d.loc = n.IsNull() ? fallback : loc(n, fallback);
+    d.loc = loc(n, fallback);
     const std::string text = n.IsScalar() ? n.Scalar() : std::string(kind_name(n));
     if (n.IsScalar() && !is_quoted(n)) {
       if (auto v = parse_decimal(text); v && *v >= 0) {
@@ -309,7 +315,7 @@ class GraphParser {
   NodeDef parse_node(const YAML::Node& n, Loc fallback) {
     visit();
     NodeDef node;
-    node.loc = n.IsNull() ? fallback : loc(n, fallback);
+    node.loc = loc(n, fallback);
     if (!n.IsMap())
       fail(std::string("a node must be a mapping {name: ..., op: ..., inputs: [...]}, not ") + kind_name(n),
            node.loc);
@@ -356,7 +362,7 @@ class GraphParser {
     lit.is_list = true;
     for (const auto& item : a.value) {
       visit();
-      Loc l = item.IsNull() ? lit.loc : loc(item, lit.loc);
+      Loc l = loc(item, lit.loc);
       if (!item.IsScalar()) bad(item, l);
       lit.items.push_back(item.Scalar());
       lit.item_locs.push_back(l);

@@ -68,11 +68,13 @@ std::string describe_symbol(const std::string& mangled) {
 boost::dll::shared_library open_library(const fs::path& file) {
   std::error_code fec;
   const fs::file_status st = fs::status(file, fec);
-  if (!fs::exists(st)) throw usage_error("plugin file not found: " + file_str(file));
+  if (st.type() == fs::file_type::not_found)
+    throw usage_error("plugin file not found: " + file_str(file));
+  if (!fs::exists(st)) throw usage_error(file_str(file) + ": cannot be read: " + fec.message());
   if (!fs::is_regular_file(st)) throw usage_error(file_str(file) + ": not a regular file");
 
-  // Boost turns a bare file name into ./name, but a relative path with a
-  // folder would go to dlopen as is; make it absolute so no search applies.
+  // The dynamic linker remembers each library by the name it was opened
+  // with; an absolute one does not depend on the current folder.
   const fs::path opened = fs::absolute(file, fec);
   boost::dll::shared_library lib;
   boost::dll::fs::error_code ec;

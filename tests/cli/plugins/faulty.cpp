@@ -1,0 +1,54 @@
+// Test plugin: `fault` copies its input, except at the stage named by its
+// `stage` attribute, where it fails in the way `how` says.
+#include <cstring>
+#include <stdexcept>
+
+#include "keel/keel.hpp"
+
+namespace {
+
+class Fault final : public keel::Op {
+ public:
+  explicit Fault(const keel::Attrs& a) : stage_(a.s("stage")), throws_(a.s("how") == "throw") {}
+
+  keel::Status infer(keel::InferContext& ctx) const override {
+    if (stage_ == "infer") return failure("infer");
+    ctx.outputs = {ctx.inputs[0]};
+    return {};
+  }
+  keel::Status prepare(const keel::PrepareContext&) override {
+    return stage_ == "prepare" ? failure("prepare") : keel::Status::Ok();
+  }
+  keel::Status forward(const keel::ForwardContext& ctx) override {
+    if (stage_ == "forward") return failure("forward");
+    std::memcpy(ctx.outputs[0].data, ctx.inputs[0].data, ctx.inputs[0].nbytes());
+    return {};
+  }
+
+ private:
+  keel::Status failure(const char* where) const {
+    if (throws_) throw std::runtime_error(std::string("boom in ") + where);
+    return keel::fail("refused in ", where);
+  }
+  std::string stage_;
+  bool throws_;
+};
+
+keel::OpSchema fault_schema() {
+  keel::OpSchema s;
+  s.name = "fault";
+  s.doc = "Copies x to y, or fails on purpose at one stage (for tests)";
+  s.inputs = {{"x", "any tensor"}};
+  s.outputs = {{"y", "a copy of x"}};
+  s.attrs = {{"stage", keel::AttrType::String, "where to fail", std::string("none"), {}, {},
+              {"none", "infer", "prepare", "forward"}},
+             {"how", keel::AttrType::String, "how to fail", std::string("throw"), {}, {},
+              {"throw", "status"}}};
+  return s;
+}
+
+void register_ops(keel::Registrar& r) { r.add(fault_schema(), keel::make_op<Fault>); }
+
+}  // namespace
+
+KEEL_PLUGIN("faulty", "0.1.0", register_ops)

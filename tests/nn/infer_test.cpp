@@ -1,0 +1,144 @@
+#include <catch2/catch.hpp>
+
+#include "nn_ops.hpp"
+#include "op_harness.hpp"
+
+using namespace nn_test;
+
+namespace {
+
+const keel::Dim batch = keel::symbolic_dim(0);
+const keel::Dim seq = keel::symbolic_dim(1);
+
+struct Inferred {
+  keel::Status status;
+  std::vector<keel::TensorSpec> outputs;
+};
+
+Inferred infer(keel::OpFactory factory, std::vector<keel::TensorSpec> inputs,
+               const keel::Attrs& attrs = {}) {
+  auto op = factory(attrs);
+  keel::InferContext ctx{inputs, {}, {}};
+  keel::Status st = op->infer(ctx);
+  return {st, ctx.outputs};
+}
+
+Shape inferred_shape(keel::OpFactory factory, const std::vector<Shape>& shapes) {
+  const Inferred r = infer(factory, f32_specs(shapes));
+  INFO(r.status.message());
+  REQUIRE(r.status.ok());
+  REQUIRE(r.outputs.size() == 1);
+  CHECK(r.outputs[0].dtype == keel::DType::f32);
+  return r.outputs[0].shape;
+}
+
+std::string error_of(keel::OpFactory factory, std::vector<keel::TensorSpec> inputs) {
+  const Inferred r = infer(factory, std::move(inputs));
+  REQUIRE_FALSE(r.status.ok());
+  return r.status.message();
+}
+
+std::string error_of(keel::OpFactory factory, const std::vector<Shape>& shapes) {
+  return error_of(factory, f32_specs(shapes));
+}
+
+}  // namespace
+
+TEST_CASE("binary ops carry symbolic dimensions through broadcasting") {
+  for (auto f : {keel::nn::make_add, keel::nn::make_mul}) {
+    CHECK(inferred_shape(f, {{batch, 3}, {3}}) == Shape{batch, 3});
+    CHECK(inferred_shape(f, {{3}, {batch, 3}}) == Shape{batch, 3});
+    CHECK(inferred_shape(f, {{batch, 1}, {1, 4}}) == Shape{batch, 4});
+    CHECK(inferred_shape(f, {{1, batch}, {5, 1}}) == Shape{5, batch});
+    CHECK(inferred_shape(f, {{batch, seq}, {batch, seq}}) == Shape{batch, seq});
+    CHECK(inferred_shape(f, {{batch}, {}}) == Shape{batch});
+  }
+}
+
+TEST_CASE("binary ops reject shapes that do not broadcast, naming both shapes") {
+  CHECK(error_of(keel::nn::make_add, {{2, 3}, {4, 3}}) ==
+        "add: a is [2, 3] and b is [4, 3]: dimensions 2 and 4 do not broadcast (axis 0 of the "
+        "result)");
+  CHECK(error_of(keel::nn::make_mul, {{5, 2, 3}, {4}}) ==
+        "mul: a is [5, 2, 3] and b is [4]: dimensions 3 and 4 do not broadcast (axis 2 of the "
+        "result)");
+  // A symbol may stand for any size, so it only matches itself or 1.
+  CHECK(error_of(keel::nn::make_add, {{batch, 3}, {seq, 3}}) ==
+        "add: a is [?, 3] and b is [?, 3]: dimensions ? and ? do not broadcast (axis 0 of the "
+        "result)");
+  CHECK(error_of(keel::nn::make_add, {{batch}, {4}}) ==
+        "add: a is [?] and b is [4]: dimensions ? and 4 do not broadcast (axis 0 of the result)");
+}
+
+TEST_CASE("every nn op rejects a dtype other than f32") {
+  using keel::DType;
+  CHECK(error_of(keel::nn::make_add, {{DType::i32, {2}}, {DType::f32, {2}}}) ==
+        "add: a has dtype i32; only f32 is supported");
+  CHECK(error_of(keel::nn::make_mul, {{DType::f32, {2}}, {DType::f64, {2}}}) ==
+        "mul: b has dtype f64; only f32 is supported");
+  CHECK(error_of(keel::nn::make_scale, {{DType::u8, {2}}}) ==
+        "scale: x has dtype u8; only f32 is supported");
+  CHECK(error_of(keel::nn::make_relu, {{DType::boolean, {2}}}) ==
+        "relu: x has dtype bool; only f32 is supported");
+  CHECK(error_of(keel::nn::make_matmul, {{DType::f32, {2, 2}}, {DType::i64, {2, 2}}}) ==
+        "matmul: b has dtype i64; only f32 is supported");
+}
+
+TEST_CASE("binary ops reject a result of more dimensions than oneDNN supports") {
+  CHECK(error_of(keel::nn::make_add, {Shape(13, 1), {1}}) ==
+        "add: the result has rank 13; at most 12 is supported");
+}
+
+TEST_CASE("unary ops keep the input's shape, symbols included") {
+  for (auto f : {keel::nn::make_scale, keel::nn::make_relu}) {
+    CHECK(inferred_shape(f, {{batch, 3, seq}}) == Shape{batch, 3, seq});
+    CHECK(inferred_shape(f, {{}}) == Shape{});
+  }
+}
+
+TEST_CASE("matmul infers [..., M, N] with symbolic leading dimensions") {
+  CHECK(inferred_shape(keel::nn::make_matmul, {{batch, 64}, {64, 10}}) == Shape{batch, 10});
+  CHECK(inferred_shape(keel::nn::make_matmul, {{batch, seq, 64}, {64, 10}}) ==
+        Shape{batch, seq, 10});
+  CHECK(inferred_shape(keel::nn::make_matmul, {{batch, 4, 5}, {batch, 5, 2}}) ==
+        Shape{batch, 4, 2});
+  CHECK(inferred_shape(keel::nn::make_matmul, {{3, seq}, {seq, batch}}) == Shape{3, batch});
+}
+
+TEST_CASE("matmul rejects low ranks, mismatched inner and batch dimensions") {
+  CHECK(error_of(keel::nn::make_matmul, {{4, 3}, {5, 2}}) ==
+        "matmul: a is [4, 3] and b is [5, 2]: inner dimensions 3 and 5 differ");
+  CHECK(error_of(keel::nn::make_matmul, {{4, batch}, {seq, 2}}) ==
+        "matmul: a is [4, ?] and b is [?, 2]: inner dimensions ? and ? differ");
+  CHECK(error_of(keel::nn::make_matmul, {{3}, {3, 2}}) ==
+        "matmul: a must have rank 2 or more, got [3]");
+  CHECK(error_of(keel::nn::make_matmul, {{2, 3}, {3}}) ==
+        "matmul: b must have rank 2 or more, got [3]");
+  CHECK(error_of(keel::nn::make_matmul, {{2, 4, 3}, {5, 3, 2}}) ==
+        "matmul: a is [2, 4, 3] and b is [5, 3, 2]: b must be [K, N] or have the same batch "
+        "dimensions as a");
+  CHECK(error_of(keel::nn::make_matmul, {{4, 3}, {2, 3, 2}}) ==
+        "matmul: a is [4, 3] and b is [2, 3, 2]: b must be [K, N] or have the same batch "
+        "dimensions as a");
+}
+
+TEST_CASE("infer is pure: repeated calls agree and leave the op unprepared") {
+  auto op = keel::nn::make_matmul({});
+  const auto inputs = f32_specs({{batch, 8}, {8, 2}});
+  for (int i = 0; i < 2; ++i) {
+    keel::InferContext ctx{inputs, {}, {}};
+    REQUIRE(op->infer(ctx).ok());
+    CHECK(ctx.outputs.at(0).shape == Shape{batch, 2});
+  }
+  keel::ForwardContext fwd{};
+  const keel::Status st = op->forward(fwd);
+  CHECK(st.message() == "matmul: forward called before prepare");
+}
+
+TEST_CASE("prepare refuses shapes that are still symbolic") {
+  auto op = keel::nn::make_add({});
+  const auto inputs = f32_specs({{batch, 3}, {3}});
+  keel::PrepareContext ctx{inputs, {}, {}, true};
+  const keel::Status st = op->prepare(ctx);
+  CHECK(st.message() == "add: prepare needs two inputs with static shapes");
+}

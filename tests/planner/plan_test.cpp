@@ -1,0 +1,151 @@
+// The planner: symbolic and concrete shape inference, parameter slots,
+// binding of named dimensions, and prepare() only when shapes change.
+#include <catch2/catch.hpp>
+
+#include "base/error.hpp"
+#include "graph/parse.hpp"
+#include "graph/validate.hpp"
+#include "planner/plan.hpp"
+
+using namespace keel;
+
+namespace {
+
+int g_prepare_calls = 0;
+
+// y = x; owns w of shape [units, x.shape[-1]], which must be static.
+class Dense final : public Op {
+ public:
+  explicit Dense(const Attrs& a) : units_(a.i("units")) {}
+  Status infer(InferContext& ctx) const override {
+    const Shape& x = ctx.inputs[0].shape;
+    if (x.empty()) return fail("dense needs rank >= 1");
+    Shape y = x;
+    y.back() = units_;
+    ctx.outputs = {{ctx.inputs[0].dtype, y}};
+    ctx.param_shapes = {{units_, x.back()}};
+    return {};
+  }
+  Status prepare(const PrepareContext&) override {
+    ++g_prepare_calls;
+    return {};
+  }
+  Status forward(const ForwardContext&) override { return {}; }
+
+ private:
+  std::int64_t units_;
+};
+
+// Claims two outputs although its schema declares one: a plugin bug.
+class Liar final : public Op {
+ public:
+  explicit Liar(const Attrs&) {}
+  Status infer(InferContext& ctx) const override {
+    ctx.outputs = {ctx.inputs[0], ctx.inputs[0]};
+    return {};
+  }
+  Status forward(const ForwardContext&) override { return {}; }
+};
+
+Registry test_registry() {
+  Registry r;
+  OpSchema dense{"dense", "test dense", {{"x", ""}}, {{"y", ""}}, {}, {{"weight", "", Init::HeUniform}}, true};
+  dense.attrs.push_back({"units", AttrType::Int, "", std::int64_t(3), 1.0, {}, {}});
+  OpSchema liar{"liar", "test liar", {{"x", ""}}, {{"y", ""}}, {}, {}, false};
+  auto info = std::make_shared<PluginInfo>();
+  info->name = "testops";
+  info->file = "testops.so";
+  r.add_plugin(info, {{dense, make_op<Dense>, {}}, {liar, make_op<Liar>, {}}});
+  return r;
+}
+
+const char* kGraph = R"(keel: 1
+inputs:
+  x: {dtype: f32, shape: [batch, 4]}
+  z: {dtype: f32, shape: [batch, 2]}
+nodes:
+  - {name: a, op: dense, inputs: [x], attrs: {units: 5}}
+  - {name: b, op: dense, inputs: [z]}
+outputs: [a, b]
+)";
+
+}  // namespace
+
+TEST_CASE("symbolic inference keeps named dimensions and sizes parameters") {
+  Registry reg = test_registry();
+  ValidatedGraph g = validate_graph(parse_graph_text(kGraph, "g.yaml"), reg);
+  Plan plan(g, reg);
+  plan.infer_symbolic();
+  CHECK(plan.describe(plan.values()[std::size_t(plan.output_slots()[0])]) == "f32 [batch, 5]");
+  CHECK(plan.describe(plan.values()[std::size_t(plan.output_slots()[1])]) == "f32 [batch, 3]");
+  REQUIRE(plan.params().size() == 2);
+  CHECK(plan.params()[0].name == "a.weight");
+  CHECK(plan.params()[0].shape == Shape{5, 4});
+  CHECK(plan.params()[1].shape == Shape{3, 2});
+}
+
+TEST_CASE("binding data fixes named dimensions and prepares only when shapes change") {
+  Registry reg = test_registry();
+  ValidatedGraph g = validate_graph(parse_graph_text(kGraph, "g.yaml"), reg);
+  Plan plan(g, reg);
+  g_prepare_calls = 0;
+  plan.bind({Tensor(DType::f32, {6, 4}), Tensor(DType::f32, {6, 2})}, false);
+  CHECK(g_prepare_calls == 2);
+  CHECK(plan.values()[std::size_t(plan.output_slots()[0])].shape == Shape{6, 5});
+  CHECK_FALSE(plan.params()[0].value.empty());
+  plan.bind({Tensor(DType::f32, {6, 4}), Tensor(DType::f32, {6, 2})}, false);
+  CHECK(g_prepare_calls == 2);  // same shapes: primitives kept
+  plan.bind({Tensor(DType::f32, {9, 4}), Tensor(DType::f32, {9, 2})}, false);
+  CHECK(g_prepare_calls == 4);
+}
+
+TEST_CASE("binding refuses a named dimension with two sizes") {
+  Registry reg = test_registry();
+  ValidatedGraph g = validate_graph(parse_graph_text(kGraph, "g.yaml"), reg);
+  Plan plan(g, reg);
+  try {
+    plan.bind({Tensor(DType::f32, {6, 4}), Tensor(DType::f32, {7, 2})}, false);
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.code() == ExitCode::usage);
+    CHECK(e.message() == "input 'z' has batch = 7 (dimension 0) but input 'x' has batch = 6");
+    CHECK(e.loc().line == 4);
+  }
+}
+
+TEST_CASE("a parameter whose size would depend on a named dimension is refused") {
+  Registry reg = test_registry();
+  ValidatedGraph g = validate_graph(parse_graph_text(R"(keel: 1
+inputs:
+  x: {dtype: f32, shape: [4, batch]}
+nodes:
+  - {name: a, op: dense, inputs: [x]}
+outputs: [a]
+)",
+                                                     "g.yaml"),
+                                    reg);
+  Plan plan(g, reg);
+  try {
+    plan.infer_symbolic();
+    FAIL("no error");
+  } catch (const Error& e) {
+    CHECK(e.message().find("parameter 'a.weight' would have shape f32 [3, batch]") != std::string::npos);
+    CHECK(e.subject().node == "a");
+    CHECK(e.subject().plugin == "testops");
+  }
+}
+
+TEST_CASE("an op whose infer disagrees with its schema is reported, not trusted") {
+  Registry reg = test_registry();
+  ValidatedGraph g = validate_graph(parse_graph_text(R"(keel: 1
+inputs:
+  x: {dtype: f32, shape: [4]}
+nodes:
+  - {name: l, op: liar, inputs: [x]}
+outputs: [l]
+)",
+                                                     "g.yaml"),
+                                    reg);
+  Plan plan(g, reg);
+  CHECK_THROWS_WITH(plan.infer_symbolic(), Catch::Contains("reported 2 outputs"));
+}

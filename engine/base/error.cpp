@@ -15,7 +15,12 @@ std::string Error::format() const {
   std::string out;
   if (!loc_.file.empty()) {
     out += loc_.file;
-    if (loc_.line > 0) out += ":" + std::to_string(loc_.line) + ":" + std::to_string(loc_.col);
+    if (loc_.line > 0) {
+      out += ':';
+      out += std::to_string(loc_.line);
+      out += ':';
+      out += std::to_string(loc_.col);
+    }
     out += ": ";
   }
   out += message_;
@@ -23,7 +28,10 @@ std::string Error::format() const {
   auto add = [&](const char* what, const std::string& v) {
     if (v.empty()) return;
     who += who.empty() ? " (" : ", ";
-    who += std::string(what) + " '" + v + "'";
+    who += what;
+    who += " '";
+    who += v;
+    who += '\'';
   };
   add("node", subject_.node);
   add("op", subject_.op);

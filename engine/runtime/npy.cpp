@@ -241,8 +241,7 @@ Header validate(const std::map<std::string, Value>& dict, const fs::path& path) 
 std::string npy_preamble(const Tensor& t) {
   const Shape& shape = t.shape();
   std::string dims;
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    dims += (i ? ", " : "") + std::to_string(shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) dims.append(i ? ", " : "").append(std::to_string(shape[i]));
   if (shape.size() == 1) dims += ",";
   const auto& descr = *std::find_if(std::begin(kDescrs), std::end(kDescrs),
                                     [&](const DescrName& n) { return n.dtype == t.dtype(); });

@@ -160,3 +160,27 @@ TEST_CASE("npy reader treats a parenthesised single dimension as a number, not a
   write_all(dir / "paren.npy", bytes);
   CHECK_THAT(read_error(dir / "paren.npy"), Contains("'shape' must be a tuple of integers"));
 }
+
+TEST_CASE("npy reader answers every truncation and byte corruption with a tensor or usage error") {
+  TempDir dir;
+  const std::string good = read_all(kData / "valid" / "f32_3x4.npy");
+  std::vector<std::string> variants;
+  for (std::size_t n = 0; n < good.size(); ++n) variants.push_back(good.substr(0, n));
+  for (std::size_t i = 0; i < 128; ++i)  // the preamble: magic, version, length, header
+    for (unsigned char c : {'\0', '\xff', '(', '9', '\''}) {
+      variants.push_back(good);
+      variants.back()[i] = static_cast<char>(c);
+    }
+  int rejected = 0;
+  for (const std::string& bytes : variants) {
+    write_all(dir / "v.npy", bytes);
+    try {
+      const keel::Tensor t = keel::read_npy(dir / "v.npy");
+      CHECK(t.nbytes() + 128 <= bytes.size());
+    } catch (const keel::Error& e) {
+      CHECK(e.code() == keel::ExitCode::usage);
+      ++rejected;
+    }
+  }
+  CHECK(rejected > static_cast<int>(good.size()));  // at least every truncation
+}

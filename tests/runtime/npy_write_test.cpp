@@ -56,7 +56,7 @@ std::string shell_quote(const std::string& s) {
 
 int run_python(const std::string& script, const std::vector<std::string>& args) {
   std::string command = std::string(kPython) + " -c " + shell_quote(script);
-  for (const auto& a : args) command += " " + shell_quote(a);
+  for (const auto& a : args) command.append(" ").append(shell_quote(a));
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -69,7 +69,10 @@ bool have_python() {
 
 std::string shape_arg(const keel::Shape& shape) {
   std::string s;
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ',';
+    s += std::to_string(shape[i]);
+  }
   return s;
 }
 

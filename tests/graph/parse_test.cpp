@@ -1,0 +1,136 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "graph/parse.hpp"
+#include "test_registry.hpp"
+
+using keel::parse_graph_text;
+
+namespace {
+
+const char* kGraph = R"(keel: 1
+name: demo
+seed: 42
+inputs:
+  x: {dtype: i64, shape: [batch, 4, 0]}
+nodes:
+  - {name: h, op: fixture, inputs: [x], attrs: {count: 3, mode: 'exact', sizes: [1, 2]}}
+  - name: g
+    op: split
+    inputs: [h.y]
+outputs: [g.second, h]
+)";
+
+}  // namespace
+
+TEST_CASE("a graph file parses into its elements with 1-based positions") {
+  keel::GraphDef g = parse_graph_text(kGraph, "demo.yaml");
+  CHECK(g.file == "demo.yaml");
+  CHECK(g.version == 1);
+  CHECK(g.name == "demo");
+  CHECK(g.seed == 42);
+
+  REQUIRE(g.inputs.size() == 1);
+  CHECK(g.inputs[0].name == "x");
+  CHECK(g.inputs[0].dtype == keel::DType::i64);
+  CHECK(g.inputs[0].loc.line == 5);
+  CHECK(g.inputs[0].loc.col == 3);
+  REQUIRE(g.inputs[0].shape.size() == 3);
+  CHECK(g.inputs[0].shape[0].symbol == "batch");
+  CHECK(g.inputs[0].shape[1].size == 4);
+  CHECK(g.inputs[0].shape[2].size == 0);
+  CHECK(g.inputs[0].shape[1].loc.col == 34);
+
+  REQUIRE(g.nodes.size() == 2);
+  const keel::NodeDef& h = g.nodes[0];
+  CHECK(h.name == "h");
+  CHECK(h.op == "fixture");
+  CHECK(h.loc.line == 7);
+  CHECK(h.loc.col == 5);
+  CHECK(h.op_loc.col == 19);
+  REQUIRE(h.inputs.size() == 1);
+  CHECK(h.inputs[0].text() == "x");
+  REQUIRE(h.attrs.size() == 3);
+  CHECK_FALSE(h.attrs.at("count").is_list);
+  CHECK(h.attrs.at("count").items == std::vector<std::string>{"3"});
+  CHECK_FALSE(h.attrs.at("count").quoted);
+  CHECK(h.attrs.at("mode").quoted);
+  CHECK(h.attrs.at("mode").items == std::vector<std::string>{"exact"});
+  CHECK(h.attrs.at("sizes").is_list);
+  CHECK(h.attrs.at("sizes").items == std::vector<std::string>{"1", "2"});
+  CHECK(h.attrs.at("sizes").item_locs[1].col == 85);
+
+  const keel::NodeDef& gnode = g.nodes[1];
+  CHECK(gnode.loc.line == 8);
+  CHECK(gnode.op_loc.line == 9);
+  CHECK(gnode.op_loc.col == 9);
+  REQUIRE(gnode.inputs.size() == 1);
+  CHECK(gnode.inputs[0].name == "h");
+  CHECK(gnode.inputs[0].port == "y");
+
+  REQUIRE(g.outputs.size() == 2);
+  CHECK(g.outputs[0].name == "g");
+  CHECK(g.outputs[0].port == "second");
+  CHECK(g.outputs[0].loc.line == 11);
+  CHECK(g.outputs[0].loc.col == 11);
+  CHECK(g.outputs[1].text() == "h");
+}
+
+TEST_CASE("name and seed are optional, and the seed defaults to 0") {
+  keel::GraphDef g = parse_graph_text("keel: 1\nnodes: [{name: a, op: relu, inputs: [a]}]\noutputs: [a]\n", "m");
+  CHECK(g.name.empty());
+  CHECK(g.seed == 0);
+  CHECK(g.inputs.empty());
+}
+
+TEST_CASE("a graph file larger than 16 MiB is refused before parsing") {
+  std::string huge(std::size_t(16) << 20, ' ');
+  huge += "\n";
+  try {
+    parse_graph_text(huge, "huge.yaml");
+    FAIL("accepted");
+  } catch (const keel::Error& e) {
+    CHECK(e.code() == keel::ExitCode::usage);
+    CHECK(e.message().find("larger than 16 MiB") != std::string::npos);
+  }
+}
+
+TEST_CASE("a missing graph file is a usage error naming the file") {
+  try {
+    keel::parse_graph_file("/nonexistent/graph.yaml");
+    FAIL("accepted");
+  } catch (const keel::Error& e) {
+    CHECK(e.code() == keel::ExitCode::usage);
+    CHECK(e.loc().file == "/nonexistent/graph.yaml");
+  }
+}
+
+// Every prefix and many single-byte corruptions of a valid file: each must be
+// accepted or rejected with a keel::Error, never anything else.
+TEST_CASE("truncated and corrupted graph files fail cleanly") {
+  std::ifstream in(std::filesystem::path(KEEL_SOURCE_DIR) / "tests/data/good_graphs/mlp_named_dim.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(text.size() > 100);
+  const std::string replacements = "[]{}:,-&*!|>'\"#\t\n x.";
+  std::size_t rejected = 0, accepted = 0;
+  auto attempt = [&](const std::string& t) {
+    try {
+      keel::test::validate_text(t);
+      ++accepted;
+    } catch (const keel::Error& e) {
+      CHECK(e.code() == keel::ExitCode::usage);
+      ++rejected;
+    }
+  };
+  for (std::size_t n = 0; n < text.size(); ++n) attempt(text.substr(0, n));
+  for (std::size_t i = 0; i < text.size(); i += 3)
+    for (char c : replacements) {
+      std::string t = text;
+      t[i] = c;
+      attempt(t);
+    }
+  CHECK(rejected > 0);
+  CHECK(accepted > 0);
+}

@@ -92,11 +92,10 @@ class HeaderParser {
   bool at_end() const { return pos_ >= s_.size(); }
   char peek() const { return at_end() ? '\0' : s_[pos_]; }
   static bool is_word_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '+' ||
-           c == '-';
+    return std::isalnum(static_cast<unsigned char>(c)) || (c && std::strchr("_.+-", c));
   }
   void skip_space() {
-    while (!at_end() && std::strchr(" \t\n\r\f\v", s_[pos_]) && s_[pos_] != '\0') ++pos_;
+    while (std::isspace(static_cast<unsigned char>(peek()))) ++pos_;
   }
 
   std::string excerpt() const {
@@ -160,7 +159,7 @@ class HeaderParser {
 struct Header {
   DType dtype;
   Shape shape;
-  std::size_t nbytes;
+  std::size_t nbytes;  // checked against overflow
 };
 
 DType dtype_from_descr(const Value& v, const fs::path& path) {
@@ -212,12 +211,14 @@ std::size_t checked_nbytes(const Shape& shape, DType dtype, const fs::path& path
 }
 
 Header validate(const std::map<std::string, Value>& dict, const fs::path& path) {
+  // NumPy itself insists on exactly these three keys.
+  const std::string_view keys[] = {"descr", "fortran_order", "shape"};
   for (const auto& entry : dict)
-    if (entry.first != "descr" && entry.first != "fortran_order" && entry.first != "shape")
+    if (std::find(std::begin(keys), std::end(keys), entry.first) == std::end(keys))
       fail(path, "malformed .npy header: unexpected key '" + entry.first + "'");
-  for (const char* key : {"descr", "fortran_order", "shape"})
-    if (!dict.count(key))
-      fail(path, std::string("malformed .npy header: missing key '") + key + "'");
+  for (std::string_view key : keys)
+    if (!dict.count(std::string(key)))
+      fail(path, "malformed .npy header: missing key '" + std::string(key) + "'");
 
   const Value& fortran = dict.at("fortran_order");
   if (fortran.kind != Value::Kind::word || (fortran.text != "True" && fortran.text != "False"))
@@ -241,8 +242,9 @@ Header validate(const std::map<std::string, Value>& dict, const fs::path& path) 
 std::string npy_preamble(const Tensor& t) {
   const Shape& shape = t.shape();
   std::string dims;
-  for (std::size_t i = 0; i < shape.size(); ++i) dims.append(i ? ", " : "").append(std::to_string(shape[i]));
-  if (shape.size() == 1) dims += ",";
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    dims.append(i ? ", " : "").append(std::to_string(shape[i]));
+  if (shape.size() == 1) dims += ",";  // Python's repr of a one-element tuple
   const auto& descr = *std::find_if(std::begin(kDescrs), std::end(kDescrs),
                                     [&](const DescrName& n) { return n.dtype == t.dtype(); });
   std::string header = "{'descr': '" + std::string(descr.descr) +

@@ -10,12 +10,21 @@
 
 namespace keel {
 
-// Throws keel::Error (exit code 2, naming the file) for every malformed or
-// unsupported file: bad magic, truncated, Fortran order, big-endian or
-// unsupported dtype, a shape whose byte count does not match the file.
+// Throws keel::Error (exit code 2, the file in its SourceLoc, so format()
+// reads "FILE: what is wrong") for every malformed or unsupported file: bad
+// magic, unknown version, truncated header, a header that is not the dict
+// NumPy writes, Fortran order, big-endian or unsupported dtype, a negative or
+// overflowing shape, data shorter or longer than the shape needs, a header
+// over 1 MiB. Bool data must be bytes 0 or 1: NumPy never writes others, and
+// kernels may rely on it, so any other byte is reported as corruption.
 Tensor read_npy(const std::filesystem::path& path);
 
-// Writes format 1.0 (2.0 when the header needs it) atomically.
+// Writes what np.save writes, byte for byte: format 1.0 (2.0 when the header
+// exceeds 65535 bytes), the preamble padded to 64 bytes. Bools are stored as
+// 0 or 1 whatever nonzero byte the tensor holds. Atomic (write_file_atomically):
+// a failure leaves neither a partial file nor a temporary, and an existing
+// file is either replaced whole or left as it was. Throws keel::Error (exit
+// code 1) on I/O failure.
 void write_npy(const std::filesystem::path& path, const Tensor& tensor);
 
 }  // namespace keel

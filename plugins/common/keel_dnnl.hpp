@@ -8,10 +8,9 @@
 
 #include <cstring>
 #include <exception>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <span>
 #include <utility>
-
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include "keel/keel.hpp"
 
@@ -48,8 +47,7 @@ inline dnnl::memory::desc f32_desc(const dnnl::memory::dims& dims) {
   return {dims, dnnl::memory::data_type::f32, c_order_strides(dims)};
 }
 
-inline dnnl::memory::desc f32_desc(const dnnl::memory::dims& dims,
-                                   const dnnl::memory::dims& strides) {
+inline dnnl::memory::desc f32_desc(const dnnl::memory::dims& dims, const dnnl::memory::dims& strides) {
   return {dims, dnnl::memory::data_type::f32, strides};
 }
 

@@ -39,8 +39,7 @@ class BinaryOp final : public Op {
     Shape out;
     KEEL_RETURN_IF_ERROR(broadcast_shapes(name(), ctx.inputs[0].shape, ctx.inputs[1].shape, out));
     if (out.size() > static_cast<std::size_t>(du::max_rank))
-      return fail(name(), ": the result has rank ", out.size(), "; at most ", du::max_rank,
-                  " is supported");
+      return fail(name(), ": the result has rank ", out.size(), "; at most ", du::max_rank, " is supported");
     ctx.outputs = {TensorSpec{DType::f32, std::move(out)}};
     ctx.param_shapes.clear();
     return Status::Ok();
@@ -104,11 +103,10 @@ class BinaryOp final : public Op {
         const dnnl::memory& other = du::bind(i == 0 ? b_mem_ : a_mem_, ctx.inputs[1 - i].data);
         const dnnl::memory& product =
             g.full ? du::bind(g.mem, out.data) : du::bind(scratch_mem_, scratch_.data());
-        g.times_other.execute(
-            s, {{DNNL_ARG_SRC_0, gy_mem_}, {DNNL_ARG_SRC_1, other}, {DNNL_ARG_DST, product}});
+        g.times_other.execute(s,
+                              {{DNNL_ARG_SRC_0, gy_mem_}, {DNNL_ARG_SRC_1, other}, {DNNL_ARG_DST, product}});
         if (!g.full)
-          g.reduce.execute(s,
-                           {{DNNL_ARG_SRC, scratch_mem_}, {DNNL_ARG_DST, du::bind(g.mem, out.data)}});
+          g.reduce.execute(s, {{DNNL_ARG_SRC, scratch_mem_}, {DNNL_ARG_DST, du::bind(g.mem, out.data)}});
       }
       s.wait();
       return Status::Ok();
@@ -122,9 +120,8 @@ class BinaryOp final : public Op {
   }
 
   void run_forward(dnnl::stream& s, const dnnl::memory& src0, const dnnl::memory& src1, void* y) {
-    forward_.execute(s, {{DNNL_ARG_SRC_0, src0},
-                         {DNNL_ARG_SRC_1, src1},
-                         {DNNL_ARG_DST, du::bind(y_mem_, y)}});
+    forward_.execute(s,
+                     {{DNNL_ARG_SRC_0, src0}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, du::bind(y_mem_, y)}});
   }
 
   Status build(const PrepareContext& ctx) {
@@ -165,16 +162,15 @@ class BinaryOp final : public Op {
     return Status::Ok();
   }
 
-  InputGrad plan_grad(const Dims& dims, const dnnl::memory::desc& md,
-                      const dnnl::memory::desc& other_md, const dnnl::memory::desc& y_md) {
+  InputGrad plan_grad(const Dims& dims, const dnnl::memory::desc& md, const dnnl::memory::desc& other_md,
+                      const dnnl::memory::desc& y_md) {
     const dnnl::engine& eng = du::cpu_engine();
     InputGrad g;
     g.full = dims == y_dims_;
     g.mem = du::unbound_memory(md);
     if (kind_ == Kind::mul)
       g.times_other = dnnl::binary({{dnnl::algorithm::binary_mul, y_md, other_md, y_md}, eng});
-    if (!g.full)
-      g.reduce = dnnl::reduction({{dnnl::algorithm::reduction_sum, y_md, md, 0.0f, 0.0f}, eng});
+    if (!g.full) g.reduce = dnnl::reduction({{dnnl::algorithm::reduction_sum, y_md, md, 0.0f, 0.0f}, eng});
     return g;
   }
 
@@ -202,9 +198,7 @@ OpSchema binary_schema(const char* name, const char* doc) {
 
 }  // namespace
 
-OpSchema add_schema() {
-  return binary_schema("add", "Elementwise sum y = a + b, with NumPy broadcasting.");
-}
+OpSchema add_schema() { return binary_schema("add", "Elementwise sum y = a + b, with NumPy broadcasting."); }
 std::unique_ptr<Op> make_add(const Attrs&) { return std::make_unique<BinaryOp>(Kind::add); }
 
 OpSchema mul_schema() {

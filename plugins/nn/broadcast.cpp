@@ -11,8 +11,7 @@ std::string dim_str(Dim d) { return is_static(d) ? std::to_string(d) : std::stri
 // Expands one axis at a time; the innermost axis is a contiguous copy or a
 // fill, which is where all the time goes.
 void copy_axis(const float* src, const std::vector<std::int64_t>& src_dims,
-               const std::vector<std::int64_t>& src_strides,
-               const std::vector<std::int64_t>& dst_dims,
+               const std::vector<std::int64_t>& src_strides, const std::vector<std::int64_t>& dst_dims,
                const std::vector<std::int64_t>& dst_strides, std::size_t axis, float* dst) {
   const std::int64_t n = dst_dims[axis];
   const bool expand = src_dims[axis] == 1;
@@ -24,8 +23,8 @@ void copy_axis(const float* src, const std::vector<std::int64_t>& src_dims,
     return;
   }
   for (std::int64_t i = 0; i < n; ++i)
-    copy_axis(src + (expand ? 0 : i * src_strides[axis]), src_dims, src_strides, dst_dims,
-              dst_strides, axis + 1, dst + i * dst_strides[axis]);
+    copy_axis(src + (expand ? 0 : i * src_strides[axis]), src_dims, src_strides, dst_dims, dst_strides,
+              axis + 1, dst + i * dst_strides[axis]);
 }
 
 std::vector<std::int64_t> strides_of(const std::vector<std::int64_t>& dims) {
@@ -47,9 +46,8 @@ Status broadcast_shapes(const char* op, const Shape& a, const Shape& b, Shape& o
     } else if (pa[i] == 1) {
       out[i] = pb[i];
     } else {
-      return fail(op, ": a is ", shape_str(a), " and b is ", shape_str(b),
-                  ": dimensions ", dim_str(pa[i]), " and ", dim_str(pb[i]),
-                  " do not broadcast (axis ", i, " of the result)");
+      return fail(op, ": a is ", shape_str(a), " and b is ", shape_str(b), ": dimensions ", dim_str(pa[i]),
+                  " and ", dim_str(pb[i]), " do not broadcast (axis ", i, " of the result)");
     }
   }
   return Status::Ok();

@@ -51,8 +51,8 @@ class UnaryOp final : public Op {
       const void* gy = ctx.grad_outputs[0].data;
       if (kind_ == Kind::scale) {
         // The map is linear, so its gradient is the same map applied to grad_y.
-        forward_.execute(s, {{DNNL_ARG_SRC, du::bind(x_mem_, gy)},
-                             {DNNL_ARG_DST, du::bind(y_mem_, gx.data)}});
+        forward_.execute(s,
+                         {{DNNL_ARG_SRC, du::bind(x_mem_, gy)}, {DNNL_ARG_DST, du::bind(y_mem_, gx.data)}});
       } else {
         backward_.execute(s, {{DNNL_ARG_SRC, du::bind(x_mem_, ctx.inputs[0].data)},
                               {DNNL_ARG_DIFF_DST, du::bind(gy_mem_, gy)},
@@ -79,11 +79,9 @@ class UnaryOp final : public Op {
 
     const dnnl::engine& eng = du::cpu_engine();
     const auto md = du::f32_desc({n});
-    const auto algo = kind_ == Kind::scale ? dnnl::algorithm::eltwise_linear
-                                           : dnnl::algorithm::eltwise_relu;
+    const auto algo = kind_ == Kind::scale ? dnnl::algorithm::eltwise_linear : dnnl::algorithm::eltwise_relu;
     const float alpha = kind_ == Kind::scale ? factor_ : 0.0f;
-    const auto prop = ctx.training ? dnnl::prop_kind::forward_training
-                                   : dnnl::prop_kind::forward_inference;
+    const auto prop = ctx.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     const dnnl::eltwise_forward::primitive_desc fwd_pd({prop, algo, md, alpha, 0.0f}, eng);
     forward_ = dnnl::eltwise_forward(fwd_pd);
     x_mem_ = du::unbound_memory(md);
@@ -134,8 +132,7 @@ std::unique_ptr<Op> make_scale(const Attrs& attrs) {
 }
 
 OpSchema relu_schema() {
-  return unary_schema("relu", "Rectified linear unit: y = max(x, 0).",
-                      "max(x, 0), same shape as x");
+  return unary_schema("relu", "Rectified linear unit: y = max(x, 0).", "max(x, 0), same shape as x");
 }
 
 std::unique_ptr<Op> make_relu(const Attrs&) { return std::make_unique<UnaryOp>(Kind::relu, 0.0f); }

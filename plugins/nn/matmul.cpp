@@ -31,10 +31,9 @@ class MatmulOp final : public Op {
     const Dim ka = a.back();
     const Dim kb = b[b.size() - 2];
     if (ka != kb)
-      return fail("matmul: a is ", shape_str(a), " and b is ", shape_str(b),
-                  ": inner dimensions ", dim_str(ka), " and ", dim_str(kb), " differ");
-    if (b.size() > 2 &&
-        (b.size() != a.size() || !std::equal(a.begin(), a.end() - 2, b.begin())))
+      return fail("matmul: a is ", shape_str(a), " and b is ", shape_str(b), ": inner dimensions ",
+                  dim_str(ka), " and ", dim_str(kb), " differ");
+    if (b.size() > 2 && (b.size() != a.size() || !std::equal(a.begin(), a.end() - 2, b.begin())))
       return fail("matmul: a is ", shape_str(a), " and b is ", shape_str(b),
                   ": b must be [K, N] or have the same batch dimensions as a");
     Shape y(a.begin(), a.end() - 1);
@@ -152,8 +151,9 @@ OpSchema matmul_schema() {
   s.name = "matmul";
   s.doc = "Matrix product y = a · b over the last two axes, batched over the leading ones.";
   s.inputs = {{"a", "f32 [..., M, K]"},
-              {"b", "f32 [K, N] shared by every leading index of a, or [..., K, N] with a's "
-                    "leading dimensions"}};
+              {"b",
+               "f32 [K, N] shared by every leading index of a, or [..., K, N] with a's "
+               "leading dimensions"}};
   s.outputs = {{"y", "f32 [..., M, N]"}};
   s.has_backward = true;
   return s;

@@ -15,18 +15,23 @@ struct Case {
 // (forward has to swap them), both broadcast (neither is the result's shape),
 // scalars, and size-1 axes everywhere.
 const std::vector<Case> cases = {
-    {{2, 3, 4}, {2, 3, 4}, {2, 3, 4}},     {{2, 3, 4}, {4}, {2, 3, 4}},
-    {{2, 3, 4}, {2, 1, 4}, {2, 3, 4}},     {{4}, {2, 3, 4}, {2, 3, 4}},
-    {{3, 1}, {2, 3, 4}, {2, 3, 4}},        {{3, 1}, {1, 4}, {3, 4}},
-    {{2, 1, 4}, {3, 1}, {2, 3, 4}},        {{2, 3, 1, 5}, {3, 4, 1}, {2, 3, 4, 5}},
-    {{1}, {5}, {5}},                       {{}, {2, 3}, {2, 3}},
-    {{2, 3}, {}, {2, 3}},                  {{}, {}, {}},
-    {{5, 1, 1}, {1, 1, 1}, {5, 1, 1}},     {{1, 1}, {1, 1}, {1, 1}},
+    {{2, 3, 4}, {2, 3, 4}, {2, 3, 4}},
+    {{2, 3, 4}, {4}, {2, 3, 4}},
+    {{2, 3, 4}, {2, 1, 4}, {2, 3, 4}},
+    {{4}, {2, 3, 4}, {2, 3, 4}},
+    {{3, 1}, {2, 3, 4}, {2, 3, 4}},
+    {{3, 1}, {1, 4}, {3, 4}},
+    {{2, 1, 4}, {3, 1}, {2, 3, 4}},
+    {{2, 3, 1, 5}, {3, 4, 1}, {2, 3, 4, 5}},
+    {{1}, {5}, {5}},
+    {{}, {2, 3}, {2, 3}},
+    {{2, 3}, {}, {2, 3}},
+    {{}, {}, {}},
+    {{5, 1, 1}, {1, 1, 1}, {5, 1, 1}},
+    {{1, 1}, {1, 1}, {1, 1}},
 };
 
-std::string describe(const Case& c) {
-  return "a " + keel::shape_str(c.a) + ", b " + keel::shape_str(c.b);
-}
+std::string describe(const Case& c) { return "a " + keel::shape_str(c.a) + ", b " + keel::shape_str(c.b); }
 
 Reference reference(bool is_add, const Case& c) {
   return [is_add, c](const std::vector<Doubles>& in) {
@@ -55,8 +60,7 @@ void check_forward(keel::OpFactory factory, bool is_add) {
     const Floats a = random_floats(rng, count(c.a));
     const Floats b = random_floats(rng, count(c.b));
     const Floats y = h.forward({a, b})[0];
-    check_close(y, reference(is_add, c)({to_double(a), to_double(b)}), forward_rel_tol, 0.0,
-                "y");
+    check_close(y, reference(is_add, c)({to_double(a), to_double(b)}), forward_rel_tol, 0.0, "y");
   }
 }
 
@@ -71,10 +75,10 @@ void check_gradients(keel::OpFactory factory, bool is_add) {
     const Floats y = h.forward({a, b})[0];
     const std::vector<Floats> grads = h.backward({a, b}, {y}, {gy});
     const std::vector<Doubles> in = {to_double(a), to_double(b)};
-    check_close(grads[0], numeric_grad(reference(is_add, c), in, 0, to_double(gy)), grad_tol,
-                grad_tol, "grad_a");
-    check_close(grads[1], numeric_grad(reference(is_add, c), in, 1, to_double(gy)), grad_tol,
-                grad_tol, "grad_b");
+    check_close(grads[0], numeric_grad(reference(is_add, c), in, 0, to_double(gy)), grad_tol, grad_tol,
+                "grad_a");
+    check_close(grads[1], numeric_grad(reference(is_add, c), in, 1, to_double(gy)), grad_tol, grad_tol,
+                "grad_b");
   }
 }
 
@@ -106,11 +110,11 @@ TEST_CASE("binary backward leaves a gradient nobody needs unwritten and computes
     const std::vector<Doubles> in = {to_double(a), to_double(b)};
     const auto only_b = h.backward({a, b}, {y}, {gy}, {false, true});
     CHECK(only_b[0].empty());
-    check_close(only_b[1], numeric_grad(reference(is_add, c), in, 1, to_double(gy)), grad_tol,
-                grad_tol, "grad_b");
+    check_close(only_b[1], numeric_grad(reference(is_add, c), in, 1, to_double(gy)), grad_tol, grad_tol,
+                "grad_b");
     const auto only_a = h.backward({a, b}, {y}, {gy}, {true, false});
-    check_close(only_a[0], numeric_grad(reference(is_add, c), in, 0, to_double(gy)), grad_tol,
-                grad_tol, "grad_a");
+    check_close(only_a[0], numeric_grad(reference(is_add, c), in, 0, to_double(gy)), grad_tol, grad_tol,
+                "grad_a");
   }
 }
 
@@ -130,8 +134,8 @@ TEST_CASE("a binary op prepared once is correct for new data on every step") {
       check_close(y, reference(is_add, c)(in), forward_rel_tol, 0.0, "y");
       const auto grads = h.backward({a, b}, {y}, {gy});
       // Inputs up to 5 in magnitude: the gradient sums scale by 5 too.
-      check_close(grads[1], numeric_grad(reference(is_add, c), in, 1, to_double(gy)),
-                  5 * grad_tol, 5 * grad_tol, "grad_b");
+      check_close(grads[1], numeric_grad(reference(is_add, c), in, 1, to_double(gy)), 5 * grad_tol,
+                  5 * grad_tol, "grad_b");
     }
   }
 }
@@ -141,8 +145,8 @@ TEST_CASE("a binary op prepared for inference runs forward") {
   std::mt19937 rng(3);
   Harness h(keel::nn::make_mul, {}, {c.a, c.b}, /*training=*/false);
   const Floats a = random_floats(rng, 4), b = random_floats(rng, 24);
-  check_close(h.forward({a, b})[0], reference(false, c)({to_double(a), to_double(b)}),
-              forward_rel_tol, 0.0, "y");
+  check_close(h.forward({a, b})[0], reference(false, c)({to_double(a), to_double(b)}), forward_rel_tol, 0.0,
+              "y");
 }
 
 TEST_CASE("a binary op on an empty tensor zeroes the gradient of the broadcast input") {

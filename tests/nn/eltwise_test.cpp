@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include "nn_ops.hpp"
 #include "op_harness.hpp"
@@ -28,9 +27,7 @@ Doubles relu_reference_one(const Doubles& x) {
   return y;
 }
 
-const Reference relu_reference = [](const std::vector<Doubles>& in) {
-  return relu_reference_one(in[0]);
-};
+const Reference relu_reference = [](const std::vector<Doubles>& in) { return relu_reference_one(in[0]); };
 
 // Values in [-1, -0.1] or [0.1, 1]: finite differences with a step of 1e-4
 // never straddle relu's kink at 0.
@@ -56,8 +53,8 @@ TEST_CASE("scale multiplies every element by its factor, forward and backward") 
       const Floats y = h.forward({x})[0];
       check_close(y, scale_reference(f)({to_double(x)}), rel_tol, 0.0, "y");
       const Floats gx = h.backward({x}, {y}, {gy})[0];
-      check_close(gx, numeric_grad(scale_reference(f), {to_double(x)}, 0, to_double(gy)), 1e-6,
-                  1e-9, "grad_x");
+      check_close(gx, numeric_grad(scale_reference(f), {to_double(x)}, 0, to_double(gy)), 1e-6, 1e-9,
+                  "grad_x");
     }
   }
 }
@@ -79,8 +76,7 @@ TEST_CASE("relu matches max(x, 0) and its gradient matches finite differences aw
     const Floats y = h.forward({x})[0];
     check_close(y, relu_reference({to_double(x)}), 0.0, 0.0, "y");
     const Floats gx = h.backward({x}, {y}, {gy})[0];
-    check_close(gx, numeric_grad(relu_reference, {to_double(x)}, 0, to_double(gy)), 1e-6, 1e-9,
-                "grad_x");
+    check_close(gx, numeric_grad(relu_reference, {to_double(x)}, 0, to_double(gy)), 1e-6, 1e-9, "grad_x");
   }
 }
 

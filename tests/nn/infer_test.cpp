@@ -15,8 +15,7 @@ struct Inferred {
   std::vector<keel::TensorSpec> outputs;
 };
 
-Inferred infer(keel::OpFactory factory, std::vector<keel::TensorSpec> inputs,
-               const keel::Attrs& attrs = {}) {
+Inferred infer(keel::OpFactory factory, std::vector<keel::TensorSpec> inputs, const keel::Attrs& attrs = {}) {
   auto op = factory(attrs);
   keel::InferContext ctx{inputs, {}, {}};
   keel::Status st = op->infer(ctx);
@@ -76,8 +75,7 @@ TEST_CASE("every nn op rejects a dtype other than f32") {
         "add: a has dtype i32; only f32 is supported");
   CHECK(error_of(keel::nn::make_mul, {{DType::f32, {2}}, {DType::f64, {2}}}) ==
         "mul: b has dtype f64; only f32 is supported");
-  CHECK(error_of(keel::nn::make_scale, {{DType::u8, {2}}}) ==
-        "scale: x has dtype u8; only f32 is supported");
+  CHECK(error_of(keel::nn::make_scale, {{DType::u8, {2}}}) == "scale: x has dtype u8; only f32 is supported");
   CHECK(error_of(keel::nn::make_relu, {{DType::boolean, {2}}}) ==
         "relu: x has dtype bool; only f32 is supported");
   CHECK(error_of(keel::nn::make_matmul, {{DType::f32, {2, 2}}, {DType::i64, {2, 2}}}) ==
@@ -98,10 +96,8 @@ TEST_CASE("unary ops keep the input's shape, symbols included") {
 
 TEST_CASE("matmul infers [..., M, N] with symbolic leading dimensions") {
   CHECK(inferred_shape(keel::nn::make_matmul, {{batch, 64}, {64, 10}}) == Shape{batch, 10});
-  CHECK(inferred_shape(keel::nn::make_matmul, {{batch, seq, 64}, {64, 10}}) ==
-        Shape{batch, seq, 10});
-  CHECK(inferred_shape(keel::nn::make_matmul, {{batch, 4, 5}, {batch, 5, 2}}) ==
-        Shape{batch, 4, 2});
+  CHECK(inferred_shape(keel::nn::make_matmul, {{batch, seq, 64}, {64, 10}}) == Shape{batch, seq, 10});
+  CHECK(inferred_shape(keel::nn::make_matmul, {{batch, 4, 5}, {batch, 5, 2}}) == Shape{batch, 4, 2});
   CHECK(inferred_shape(keel::nn::make_matmul, {{3, seq}, {seq, batch}}) == Shape{3, batch});
 }
 
@@ -110,10 +106,8 @@ TEST_CASE("matmul rejects low ranks, mismatched inner and batch dimensions") {
         "matmul: a is [4, 3] and b is [5, 2]: inner dimensions 3 and 5 differ");
   CHECK(error_of(keel::nn::make_matmul, {{4, batch}, {seq, 2}}) ==
         "matmul: a is [4, ?] and b is [?, 2]: inner dimensions ? and ? differ");
-  CHECK(error_of(keel::nn::make_matmul, {{3}, {3, 2}}) ==
-        "matmul: a must have rank 2 or more, got [3]");
-  CHECK(error_of(keel::nn::make_matmul, {{2, 3}, {3}}) ==
-        "matmul: b must have rank 2 or more, got [3]");
+  CHECK(error_of(keel::nn::make_matmul, {{3}, {3, 2}}) == "matmul: a must have rank 2 or more, got [3]");
+  CHECK(error_of(keel::nn::make_matmul, {{2, 3}, {3}}) == "matmul: b must have rank 2 or more, got [3]");
   CHECK(error_of(keel::nn::make_matmul, {{2, 4, 3}, {5, 3, 2}}) ==
         "matmul: a is [2, 4, 3] and b is [5, 3, 2]: b must be [K, N] or have the same batch "
         "dimensions as a");

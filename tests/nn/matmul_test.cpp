@@ -23,9 +23,7 @@ const std::vector<Case> cases = {
     {{2, 3, 64}, {2, 64, 9}, {2, 3, 9}},
 };
 
-std::string describe(const Case& c) {
-  return "a " + keel::shape_str(c.a) + ", b " + keel::shape_str(c.b);
-}
+std::string describe(const Case& c) { return "a " + keel::shape_str(c.a) + ", b " + keel::shape_str(c.b); }
 
 // y[t, m, n] = sum_k a[t, m, k] * b[t or 0, k, n], where a shared b has
 // every leading axis of a folded into m.
@@ -41,8 +39,7 @@ Reference reference(const Case& c) {
       for (std::size_t m = 0; m < M; ++m)
         for (std::size_t n = 0; n < N; ++n) {
           double s = 0.0;
-          for (std::size_t k = 0; k < K; ++k)
-            s += in[0][(t * M + m) * K + k] * in[1][(t * K + k) * N + n];
+          for (std::size_t k = 0; k < K; ++k) s += in[0][(t * M + m) * K + k] * in[1][(t * K + k) * N + n];
           y[(t * M + m) * N + n] = s;
         }
     return y;

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -74,8 +73,7 @@ class Harness {
   // `wanted[i]` false passes a null gradient view, as the engine does for
   // inputs nobody needs a gradient of; those come back empty.
   std::vector<Floats> backward(const std::vector<Floats>& in, const std::vector<Floats>& out,
-                               const std::vector<Floats>& grad_out,
-                               std::vector<bool> wanted = {}) {
+                               const std::vector<Floats>& grad_out, std::vector<bool> wanted = {}) {
     if (wanted.empty()) wanted.assign(inputs_.size(), true);
     std::vector<keel::ConstTensorView> ins = const_views(inputs_, in);
     std::vector<keel::ConstTensorView> outs = const_views(outputs_, out);

@@ -1,10 +1,9 @@
 // Loads the built keel_nn.so the way a runner would (dlopen, RTLD_NOW) and
 // checks what its one entry symbol describes and registers.
-#include <catch2/catch.hpp>
-
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <map>
 #include <set>
 #include <string>

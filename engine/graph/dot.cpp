@@ -14,7 +14,7 @@ struct EdgeLabel {
   std::string port;  // empty for a node's first output and for graph inputs
 };
 
-using DotGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, boost::no_property, EdgeLabel>;
+using DotGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, boost::no_property, EdgeLabel>;
 using Vertex = DotGraph::vertex_descriptor;
 
 // Light fills that keep black text readable; plugins take them in the order

@@ -21,4 +21,10 @@ std::unique_ptr<Op> make_relu(const Attrs& attrs);
 OpSchema matmul_schema();
 std::unique_ptr<Op> make_matmul(const Attrs& attrs);
 
+// Op families with many ops register themselves; each is defined in the
+// family's sources (layer.cmake, loss.cmake, spatial.cmake).
+void register_layer_ops(Registrar& r);    // linear, activations, softmax, flatten, reshape
+void register_loss_ops(Registrar& r);     // mse, softmax_cross_entropy, dropout, standardize
+void register_spatial_ops(Registrar& r);  // conv2d, global_avg_pool
+
 }  // namespace keel::nn

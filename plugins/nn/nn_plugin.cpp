@@ -10,6 +10,9 @@ void register_ops(keel::Registrar& r) {
   r.add(scale_schema(), make_scale);
   r.add(relu_schema(), make_relu);
   r.add(matmul_schema(), make_matmul);
+  register_layer_ops(r);
+  register_loss_ops(r);
+  register_spatial_ops(r);
 }
 
 }  // namespace

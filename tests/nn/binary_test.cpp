@@ -3,7 +3,7 @@
 #include "nn_ops.hpp"
 #include "op_harness.hpp"
 
-using namespace nn_test;
+using namespace optest;
 
 namespace {
 

@@ -57,7 +57,7 @@ TEST_CASE("the nn plugin describes itself with this build's ABI and fingerprint"
   CHECK(std::string(d->version) == "1.0.0");
 }
 
-TEST_CASE("the nn plugin registers exactly add, mul, scale, relu and matmul, all documented") {
+TEST_CASE("the nn plugin registers add, mul, scale, relu and matmul among its ops, all documented") {
   Plugin p;
   REQUIRE(p.handle != nullptr);
   RecordingRegistrar r;
@@ -66,18 +66,22 @@ TEST_CASE("the nn plugin registers exactly add, mul, scale, relu and matmul, all
   for (const keel::OpSchema& s : r.schemas) {
     INFO("op " << s.name);
     names.insert(s.name);
-    CHECK(s.has_backward);
     CHECK_FALSE(s.doc.empty());
     CHECK(s.doc.find('\n') == std::string::npos);
-    CHECK(s.params.empty());
     CHECK_FALSE(s.inputs.empty());
-    REQUIRE(s.outputs.size() == 1);
+    REQUIRE_FALSE(s.outputs.empty());
     for (const auto& port : s.inputs) CHECK_FALSE(port.doc.empty());
     CHECK_FALSE(s.outputs[0].doc.empty());
     for (const auto& attr : s.attrs) CHECK_FALSE(attr.doc.empty());
   }
-  CHECK(r.schemas.size() == 5);
-  CHECK(names == std::set<std::string>{"add", "mul", "scale", "relu", "matmul"});
+  CHECK(names.size() == r.schemas.size());  // no op registered twice
+  for (const char* basic : {"add", "mul", "scale", "relu", "matmul"}) {
+    INFO(basic);
+    CHECK(names.count(basic) == 1);
+  }
+  for (const keel::OpSchema& s : r.schemas)
+    if (names.count(s.name) && std::string("add mul scale relu matmul").find(s.name) != std::string::npos)
+      CHECK(s.has_backward);
 
   const auto scale = std::find_if(r.schemas.begin(), r.schemas.end(),
                                   [](const keel::OpSchema& s) { return s.name == "scale"; });
@@ -95,11 +99,11 @@ TEST_CASE("an op made by the loaded plugin's factory runs forward and backward")
   descriptor_of(p)->register_ops(r);
   // The op must die before the library is closed: scope it.
   {
-    nn_test::Harness h(r.factories.at("matmul"), {}, {{1, 2}, {2, 1}});
+    optest::Harness h(r.factories.at("matmul"), {}, {{1, 2}, {2, 1}});
     const auto y = h.forward({{2.0f, 3.0f}, {5.0f, 7.0f}});
-    CHECK(y[0] == nn_test::Floats{31.0f});
+    CHECK(y[0] == optest::Floats{31.0f});
     const auto g = h.backward({{2.0f, 3.0f}, {5.0f, 7.0f}}, y, {{1.0f}});
-    CHECK(g[0] == nn_test::Floats{5.0f, 7.0f});
-    CHECK(g[1] == nn_test::Floats{2.0f, 3.0f});
+    CHECK(g[0] == optest::Floats{5.0f, 7.0f});
+    CHECK(g[1] == optest::Floats{2.0f, 3.0f});
   }
 }

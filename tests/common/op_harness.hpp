@@ -1,3 +1,4 @@
+// Shared by the op tests of every plugin (tests/<plugin>/).
 // Drives one op through the engine's lifecycle (factory, infer, prepare,
 // forward, backward) with buffers the test owns, plus the reference tools
 // the op tests compare against: random data, broadcasting index arithmetic
@@ -15,7 +16,7 @@
 
 #include "keel/keel.hpp"
 
-namespace nn_test {
+namespace optest {
 
 using keel::Shape;
 using Floats = std::vector<float>;
@@ -39,52 +40,86 @@ inline std::vector<keel::TensorSpec> f32_specs(const std::vector<Shape>& shapes)
   return specs;
 }
 
+// Inputs are given and returned as floats whatever their declared dtype;
+// integer ports (labels) are converted on the way in, exactly for the small
+// integers tests use.
 class Harness {
  public:
   Harness(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<Shape> input_shapes,
           bool training = true)
-      : op_(factory(attrs)), inputs_(f32_specs(input_shapes)) {
+      : Harness(factory, attrs, f32_specs(input_shapes), training) {}
+
+  Harness(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs,
+          bool training)
+      : op_(factory(attrs)), inputs_(std::move(inputs)), training_(training) {
     keel::InferContext ic{inputs_, {}, {}};
     const keel::Status inferred = op_->infer(ic);
     INFO(inferred.message());
     REQUIRE(inferred.ok());
     outputs_ = ic.outputs;
-    keel::PrepareContext pc{inputs_, outputs_, {}, training};
+    for (const Shape& p : ic.param_shapes) {
+      params_.push_back({keel::DType::f32, p});
+      param_values_.emplace_back(count(p), 0.0f);
+    }
+    keel::PrepareContext pc{inputs_, outputs_, params_, training};
     const keel::Status prepared = op_->prepare(pc);
     INFO(prepared.message());
     REQUIRE(prepared.ok());
   }
 
   const Shape& output_shape(std::size_t i = 0) const { return outputs_.at(i).shape; }
+  keel::DType output_dtype(std::size_t i = 0) const { return outputs_.at(i).dtype; }
   const Shape& input_shape(std::size_t i) const { return inputs_.at(i).shape; }
+  const Shape& param_shape(std::size_t i) const { return params_.at(i).shape; }
+  std::size_t param_count() const { return params_.size(); }
+  // Parameter values the op sees (zero until the test sets them); forward
+  // may update them (running statistics).
+  std::vector<Floats>& params() { return param_values_; }
+  // Parameter gradients of the last backward().
+  const std::vector<Floats>& param_grads() const { return param_grads_; }
+  void set_step(std::uint64_t step, std::uint64_t seed = 0) {
+    step_ = step;
+    seed_ = seed;
+  }
 
   std::vector<Floats> forward(const std::vector<Floats>& in) {
-    std::vector<keel::ConstTensorView> ins = const_views(inputs_, in);
+    Storage ins = const_views(inputs_, in);
     std::vector<Floats> out;
     for (const keel::TensorSpec& s : outputs_) out.emplace_back(count(s.shape), std::nanf(""));
-    std::vector<keel::TensorView> outs = views(outputs_, out);
-    keel::ForwardContext ctx{ins, outs, {}, true, 0, 0};
+    Storage outs = const_views(outputs_, out);
+    std::vector<keel::TensorView> out_views = mutable_views(outs);
+    std::vector<keel::TensorView> par = param_views();
+    keel::ForwardContext ctx{ins.views, out_views, par, training_, seed_, step_};
     const keel::Status st = op_->forward(ctx);
     INFO(st.message());
     REQUIRE(st.ok());
+    outs.read_back(outputs_, out);
     return out;
   }
 
   // `wanted[i]` false passes a null gradient view, as the engine does for
-  // inputs nobody needs a gradient of; those come back empty.
+  // inputs nobody needs a gradient of; those come back empty. Parameter
+  // gradients are always asked for and land in param_grads().
   std::vector<Floats> backward(const std::vector<Floats>& in, const std::vector<Floats>& out,
                                const std::vector<Floats>& grad_out, std::vector<bool> wanted = {}) {
     if (wanted.empty()) wanted.assign(inputs_.size(), true);
-    std::vector<keel::ConstTensorView> ins = const_views(inputs_, in);
-    std::vector<keel::ConstTensorView> outs = const_views(outputs_, out);
-    std::vector<keel::ConstTensorView> gouts = const_views(outputs_, grad_out);
+    Storage ins = const_views(inputs_, in);
+    Storage outs = const_views(outputs_, out);
+    Storage gouts = const_views(outputs_, grad_out);
     std::vector<Floats> grads;
+    std::vector<keel::TensorView> gins;
     for (std::size_t i = 0; i < inputs_.size(); ++i)
       grads.emplace_back(wanted[i] ? count(inputs_[i].shape) : 0, std::nanf(""));
-    std::vector<keel::TensorView> gins = views(inputs_, grads);
     for (std::size_t i = 0; i < inputs_.size(); ++i)
-      if (!wanted[i]) gins[i].data = nullptr;
-    keel::BackwardContext ctx{ins, outs, {}, gouts, gins, {}, 0, 0};
+      gins.push_back({keel::DType::f32, inputs_[i].shape, wanted[i] ? grads[i].data() : nullptr});
+    param_grads_.clear();
+    for (const auto& p : params_) param_grads_.emplace_back(count(p.shape), std::nanf(""));
+    std::vector<keel::TensorView> gpar;
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      gpar.push_back({keel::DType::f32, params_[i].shape, param_grads_[i].data()});
+    std::vector<keel::ConstTensorView> par;
+    for (const auto& v : param_views()) par.push_back({v.dtype, v.shape, v.data});
+    keel::BackwardContext ctx{ins.views, outs.views, par, gouts.views, gins, gpar, seed_, step_};
     const keel::Status st = op_->backward(ctx);
     INFO(st.message());
     REQUIRE(st.ok());
@@ -92,27 +127,76 @@ class Harness {
   }
 
  private:
-  static std::vector<keel::ConstTensorView> const_views(const std::vector<keel::TensorSpec>& specs,
-                                                        const std::vector<Floats>& data) {
+  // Typed copies of float data for ports whose dtype is not f32.
+  struct Storage {
+    std::vector<std::vector<unsigned char>> bytes;
+    std::vector<keel::ConstTensorView> views;
+    void read_back(const std::vector<keel::TensorSpec>& specs, std::vector<Floats>& data) const {
+      for (std::size_t i = 0; i < specs.size(); ++i) {
+        if (specs[i].dtype == keel::DType::f32) continue;
+        for (std::size_t k = 0; k < data[i].size(); ++k) data[i][k] = element(specs[i].dtype, bytes[i].data(), k);
+      }
+    }
+  };
+
+  static float element(keel::DType t, const unsigned char* p, std::size_t k) {
+    switch (t) {
+      case keel::DType::f64: return float(reinterpret_cast<const double*>(p)[k]);
+      case keel::DType::i32: return float(reinterpret_cast<const std::int32_t*>(p)[k]);
+      case keel::DType::i64: return float(reinterpret_cast<const std::int64_t*>(p)[k]);
+      case keel::DType::u8:
+      case keel::DType::boolean: return float(p[k]);
+      default: return reinterpret_cast<const float*>(p)[k];
+    }
+  }
+
+  static Storage const_views(const std::vector<keel::TensorSpec>& specs, const std::vector<Floats>& data) {
     REQUIRE(specs.size() == data.size());
-    std::vector<keel::ConstTensorView> v;
+    Storage s;
+    s.bytes.resize(specs.size());
     for (std::size_t i = 0; i < specs.size(); ++i) {
       REQUIRE(data[i].size() == count(specs[i].shape));
-      v.push_back({keel::DType::f32, specs[i].shape, data[i].data()});
+      const void* ptr = data[i].data();
+      if (specs[i].dtype != keel::DType::f32) {
+        auto& b = s.bytes[i];
+        b.resize(data[i].size() * keel::dtype_size(specs[i].dtype) + 1);
+        for (std::size_t k = 0; k < data[i].size(); ++k) {
+          const float v = data[i][k];
+          switch (specs[i].dtype) {
+            case keel::DType::f64: reinterpret_cast<double*>(b.data())[k] = v; break;
+            case keel::DType::i32: reinterpret_cast<std::int32_t*>(b.data())[k] = std::int32_t(v); break;
+            case keel::DType::i64: reinterpret_cast<std::int64_t*>(b.data())[k] = std::int64_t(v); break;
+            default: b[k] = static_cast<unsigned char>(v); break;
+          }
+        }
+        ptr = b.data();
+      }
+      s.views.push_back({specs[i].dtype, specs[i].shape, ptr});
     }
+    return s;
+  }
+
+  static std::vector<keel::TensorView> mutable_views(const Storage& s) {
+    std::vector<keel::TensorView> v;
+    for (const auto& c : s.views) v.push_back({c.dtype, c.shape, const_cast<void*>(c.data)});
     return v;
   }
-  static std::vector<keel::TensorView> views(const std::vector<keel::TensorSpec>& specs,
-                                             std::vector<Floats>& data) {
+
+  std::vector<keel::TensorView> param_views() {
     std::vector<keel::TensorView> v;
-    for (std::size_t i = 0; i < specs.size(); ++i)
-      v.push_back({keel::DType::f32, specs[i].shape, data[i].data()});
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      v.push_back({keel::DType::f32, params_[i].shape, param_values_[i].data()});
     return v;
   }
 
   std::unique_ptr<keel::Op> op_;
   std::vector<keel::TensorSpec> inputs_;
   std::vector<keel::TensorSpec> outputs_;
+  std::vector<keel::TensorSpec> params_;
+  std::vector<Floats> param_values_;
+  std::vector<Floats> param_grads_;
+  bool training_ = true;
+  std::uint64_t seed_ = 0, step_ = 0;
 };
 
 // A reference op in double precision: inputs to the (single) output.
@@ -174,4 +258,4 @@ inline std::size_t broadcast_source_index(std::size_t flat, const Shape& out, co
   return src;
 }
 
-}  // namespace nn_test
+}  // namespace optest

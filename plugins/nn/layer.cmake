@@ -1,0 +1,1 @@
+set(NN_LAYER_SOURCES layer_ops.cpp)

@@ -1,0 +1,1 @@
+set(NN_LOSS_SOURCES loss_ops.cpp)

@@ -1,0 +1,1 @@
+set(NN_SPATIAL_SOURCES spatial_ops.cpp)

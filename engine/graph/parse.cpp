@@ -1,6 +1,7 @@
 #include "graph/parse.hpp"
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -65,14 +66,49 @@ struct Entry {
   Loc value_loc;  // the key's position when the value is empty
 };
 
+// The mark of each document's root node, and whether it is empty.
+class RootMarks : public YAML::EventHandler {
+ public:
+  struct Root {
+    YAML::Mark mark;
+    bool null = false;
+  };
+  std::vector<Root> roots;
+
+  void OnDocumentStart(const YAML::Mark&) override { depth_ = 0; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m, true); }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m, false); }
+  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
+    node(m, false);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m, false);
+    ++depth_;
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(m, false);
+    ++depth_;
+  }
+  void OnMapEnd() override { --depth_; }
+
+ private:
+  void node(const YAML::Mark& m, bool null) {
+    if (depth_ == 0) roots.push_back({m, null});
+  }
+  int depth_ = 0;
+};
+
 class GraphParser {
  public:
   explicit GraphParser(std::string file) : file_(std::move(file)) {}
 
   GraphDef parse(const std::string& text) {
-    std::vector<YAML::Node> docs;
+    YAML::Node top;
     try {
-      docs = YAML::LoadAll(text);
+      check_single_document(text);
+      top = YAML::Load(text);
     } catch (const YAML::DeepRecursion& e) {
       fail("the YAML is nested too deeply", mark_loc(e.mark));
     } catch (const YAML::ParserException& e) {
@@ -80,11 +116,6 @@ class GraphParser {
     } catch (const YAML::Exception& e) {
       fail(std::string("not valid YAML: ") + e.what(), {1, 1});
     }
-    if (docs.empty() || docs[0].IsNull())
-      fail("the graph file is empty (it needs at least 'keel: 1', 'nodes:' and 'outputs:')", {1, 1});
-    if (docs.size() > 1)
-      fail("a graph file holds one YAML document; found a second one", loc(docs[1], {1, 1}));
-    const YAML::Node& top = docs[0];
     if (!top.IsMap())
       fail(std::string("the top level must be a mapping ('keel: 1', 'nodes:', 'outputs:'), not ") +
                kind_name(top),
@@ -93,6 +124,28 @@ class GraphParser {
   }
 
  private:
+  // Counts documents with an event handler instead of YAML::LoadAll, which
+  // loops forever (allocating all the while) on a stray ',' after a root
+  // node: there, every further "document" is an empty one at the same mark.
+  void check_single_document(const std::string& text) {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    RootMarks roots;
+    for (int i = 0; i < 3 && parser.HandleNextDocument(roots); ++i) {
+    }
+    const auto& r = roots.roots;
+    for (std::size_t i = 1; i < r.size(); ++i) {
+      if (r[i].null && r[i - 1].null && r[i].mark.pos == r[i - 1].mark.pos) {
+        const auto pos = static_cast<std::size_t>(r[i].mark.pos);
+        std::string token = pos < text.size() ? std::string(1, text[pos]) : std::string("end of file");
+        fail("not valid YAML: unexpected '" + token + "'", mark_loc(r[i].mark));
+      }
+    }
+    if (r.empty() || r[0].null)
+      fail("the graph file is empty (it needs at least 'keel: 1', 'nodes:' and 'outputs:')", {1, 1});
+    if (r.size() > 1) fail("a graph file holds one YAML document; found a second one", mark_loc(r[1].mark));
+  }
+
   [[noreturn]] void fail(const std::string& message, Loc l) const {
     throw usage_error(message, SourceLoc{file_, l.line, l.col});
   }

@@ -1,1 +1,1 @@
-set(NN_LAYER_SOURCES layer_ops.cpp)
+set(NN_LAYER_SOURCES layer_ops.cpp linear.cpp activations.cpp softmax.cpp reshape.cpp)

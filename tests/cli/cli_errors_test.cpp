@@ -57,7 +57,7 @@ TEST_CASE("keel validate reports every bad graph in the corpus at its line and c
   for (const auto& entry : fs::directory_iterator(corpus)) {
     if (entry.path().extension() != ".yaml") continue;
     const Expectation e = read_expectation(entry.path());
-    auto r = keel({"validate", entry.path().string()});
+    auto r = run_keel({"validate", entry.path().string()});
     INFO(entry.path().filename() << "\nstderr: " << r.err);
     CHECK_FALSE(r.timed_out);
     CHECK(r.exit_code == 2);
@@ -81,7 +81,7 @@ nodes:
   - {name: p, op: matmul, inputs: [a, b]}
 outputs: [p]
 )");
-  auto r = keel({"validate", g.string()});
+  auto r = run_keel({"validate", g.string()});
   expect_error(r, 2, g.string() + ":6:5: ");
   CHECK(r.first_err_line().find("(node 'p', op 'matmul', plugin 'nn')") != std::string::npos);
 }
@@ -103,7 +103,7 @@ TEST_CASE("run refuses missing, malformed and mismatched input data before compu
   auto run = [&](std::vector<std::string> inputs) {
     std::vector<std::string> args{"run", g.string(), "-o", out};
     for (auto& i : inputs) args.insert(args.end(), {"--input", i});
-    return keel(args);
+    return run_keel(args);
   };
   const std::string x = "x=" + (dir / "x.npy").string(), y = "y=" + (dir / "y3.npy").string();
 
@@ -126,7 +126,7 @@ TEST_CASE("a failure inside plugin code names the node, the op and the plugin") 
                                    ", how: " + how + "}}\noutputs: [f]\n");
   };
   auto run = [&](const fs::path& g) {
-    return keel({"run", g.string(), "--plugin-path", KEEL_FAULTY_PLUGIN_DIR, "-o", (dir / "out").string(), "-i",
+    return run_keel({"run", g.string(), "--plugin-path", KEEL_FAULTY_PLUGIN_DIR, "-o", (dir / "out").string(), "-i",
                  "x=" + (dir / "x.npy").string()});
   };
   const std::string who = "(node 'f', op 'fault', plugin 'faulty')";
@@ -148,29 +148,29 @@ TEST_CASE("an unknown op says where plugins were searched") {
   TempDir dir;
   auto g = dir.write("g.yaml", "keel: 1\ninputs:\n  x: {dtype: f32, shape: [2]}\nnodes:\n"
                                "  - {name: f, op: fault, inputs: [x]}\noutputs: [f]\n");
-  auto r = keel({"validate", g.string()});
+  auto r = run_keel({"validate", g.string()});
   expect_error(r, 2, "unknown op 'fault'");
   CHECK(r.first_err_line().find("lib/keel/plugins") != std::string::npos);
-  auto found = keel({"validate", g.string()}, {{"KEEL_PLUGIN_PATH", KEEL_FAULTY_PLUGIN_DIR}});
+  auto found = run_keel({"validate", g.string()}, {{"KEEL_PLUGIN_PATH", KEEL_FAULTY_PLUGIN_DIR}});
   INFO(found.err);
   CHECK(found.exit_code == 0);
 }
 
 TEST_CASE("usage errors exit 2 and --help exits 0") {
-  expect_error(keel({"frobnicate"}), 2, "");
-  expect_error(keel({"run"}), 2, "graph");
-  expect_error(keel({"run", "/nonexistent/g.yaml"}), 2, "/nonexistent/g.yaml");
-  expect_error(keel({"graph", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--format", "png"}),
+  expect_error(run_keel({"frobnicate"}), 2, "");
+  expect_error(run_keel({"run"}), 2, "graph");
+  expect_error(run_keel({"run", "/nonexistent/g.yaml"}), 2, "/nonexistent/g.yaml");
+  expect_error(run_keel({"graph", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--format", "png"}),
                2, "--format 'png' is not supported");
-  expect_error(keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--set",
+  expect_error(run_keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--set",
                      "nope.factor=2"}),
                2, "no node named 'nope'");
   for (const char* cmd : {"run", "validate", "plugins", "graph"}) {
-    auto r = keel({cmd, "--help"});
+    auto r = run_keel({cmd, "--help"});
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("--plugin-path") != std::string::npos);
   }
-  CHECK(keel({"--version"}).exit_code == 0);
+  CHECK(run_keel({"--version"}).exit_code == 0);
 }
 
 TEST_CASE("an output folder that cannot be created is a runtime error with nothing written") {
@@ -179,7 +179,7 @@ TEST_CASE("an output folder that cannot be created is a runtime error with nothi
   write_npy(dir / "x.npy", random_tensor({3, 4}, 1));
   write_npy(dir / "y.npy", random_tensor({3}, 2));
   dir.write("file", "not a folder");
-  auto r = keel({"run", g.string(), "-o", (dir / "file" / "out").string(), "-i", "x=" + (dir / "x.npy").string(),
+  auto r = run_keel({"run", g.string(), "-o", (dir / "file" / "out").string(), "-i", "x=" + (dir / "x.npy").string(),
                  "-i", "y=" + (dir / "y.npy").string()});
   expect_error(r, 1, "cannot create output folder");
 }

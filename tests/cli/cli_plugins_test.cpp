@@ -6,7 +6,7 @@
 using namespace keel::test;
 
 TEST_CASE("keel plugins lists the bundled nn plugin and its ops") {
-  auto r = keel({"plugins"});
+  auto r = run_keel({"plugins"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("nn 1.0.0") != std::string::npos);
@@ -15,19 +15,19 @@ TEST_CASE("keel plugins lists the bundled nn plugin and its ops") {
 }
 
 TEST_CASE("keel plugins OP shows the op's ports and typed attributes with defaults") {
-  auto r = keel({"plugins", "scale"});
+  auto r = run_keel({"plugins", "scale"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("scale  (plugin nn 1.0.0)") != std::string::npos);
   CHECK(r.out.find("factor: float = 1") != std::string::npos);
   CHECK(r.out.find("backward: yes") != std::string::npos);
-  auto bad = keel({"plugins", "scael"});
+  auto bad = run_keel({"plugins", "scael"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.first_err_line().find("did you mean 'scale'") != std::string::npos);
 }
 
 TEST_CASE("keel plugins --json is valid JSON with every op's schema") {
-  auto r = keel({"plugins", "--json"});
+  auto r = run_keel({"plugins", "--json"});
   REQUIRE(r.exit_code == 0);
   TempDir dir;
   auto file = dir.write("plugins.json", r.out);
@@ -47,9 +47,9 @@ TEST_CASE("keel plugins --json is valid JSON with every op's schema") {
 }
 
 TEST_CASE("a plugin folder named by KEEL_PLUGIN_PATH is searched") {
-  auto without = keel({"plugins"});
+  auto without = run_keel({"plugins"});
   CHECK(without.out.find("faulty") == std::string::npos);
-  auto with = keel({"plugins"}, {{"KEEL_PLUGIN_PATH", std::string("/nonexistent:") + KEEL_FAULTY_PLUGIN_DIR}});
+  auto with = run_keel({"plugins"}, {{"KEEL_PLUGIN_PATH", std::string("/nonexistent:") + KEEL_FAULTY_PLUGIN_DIR}});
   INFO(with.err);
   REQUIRE(with.exit_code == 0);
   CHECK(with.out.find("faulty 0.1.0") != std::string::npos);
@@ -57,7 +57,7 @@ TEST_CASE("a plugin folder named by KEEL_PLUGIN_PATH is searched") {
 }
 
 TEST_CASE("keel graph prints the DAG for Graphviz") {
-  auto r = keel({"graph", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml"});
+  auto r = run_keel({"graph", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.rfind("digraph", 0) == 0);

@@ -70,7 +70,7 @@ TEST_CASE("keel run computes a small network and writes every output as .npy") {
                                   "--input", "w=" + (dir / "w.npy").string(),
                                   "--input", "b=" + (dir / "b.npy").string()};
     if (factor != 0.5) args.insert(args.end(), {"--set", "half.factor=3"});
-    auto r = keel(args);
+    auto r = run_keel(args);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.find("sq.npy") != std::string::npos);
@@ -91,7 +91,7 @@ TEST_CASE("keel run binds a named dimension to whatever batch size the data has"
   for (std::int64_t batch : {1, 33}) {
     Tensor x = random_tensor({batch, 8}, 9);
     write_npy(dir / "x.npy", x);
-    auto r = keel({"run", graph, "-q", "-o", (dir / "out").string(), "-i", "x=" + (dir / "x.npy").string(),
+    auto r = run_keel({"run", graph, "-q", "-o", (dir / "out").string(), "-i", "x=" + (dir / "x.npy").string(),
                    "-i", "w=" + (dir / "w.npy").string(), "-i", "b=" + (dir / "b.npy").string()});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -116,7 +116,7 @@ TEST_CASE("the example graph classifies the held-out digits by nearest template"
   write_npy(dir / "p.npy", pixels);
   write_npy(dir / "t.npy", templates);
   write_npy(dir / "o.npy", offsets);
-  auto r = keel({"run", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "-o",
+  auto r = run_keel({"run", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "-o",
                  (dir / "out").string(), "-i", "pixels=" + (dir / "p.npy").string(), "-i",
                  "templates=" + (dir / "t.npy").string(), "-i", "offsets=" + (dir / "o.npy").string()});
   INFO(r.err);

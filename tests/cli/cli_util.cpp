@@ -35,7 +35,7 @@ Tensor random_tensor(const Shape& shape, std::uint32_t seed) {
   return t;
 }
 
-ProcessResult keel(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+ProcessResult run_keel(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
   std::vector<std::string> argv{keel_binary()};
   argv.insert(argv.end(), args.begin(), args.end());
   // Tests must not pick up plugins from the developer's environment.

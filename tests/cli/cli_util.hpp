@@ -29,6 +29,6 @@ class TempDir {
 Tensor random_tensor(const Shape& shape, std::uint32_t seed);
 
 // `keel ARGS...` with a timeout.
-ProcessResult keel(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+ProcessResult run_keel(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
 
 }  // namespace keel::test

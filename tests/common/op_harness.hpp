@@ -40,6 +40,14 @@ inline std::vector<keel::TensorSpec> f32_specs(const std::vector<Shape>& shapes)
   return specs;
 }
 
+// Inputs with declared dtypes, for ops with integer ports (labels):
+//   Harness h(factory, attrs, TypedInputs{{{DType::f32, {4, 3}}, {DType::i64, {4}}}});
+// (With this overload present, a braced shape list followed by the training
+// flag is ambiguous: spell it std::vector<Shape>{...}.)
+struct TypedInputs {
+  std::vector<keel::TensorSpec> specs;
+};
+
 // Inputs are given and returned as floats whatever their declared dtype;
 // integer ports (labels) are converted on the way in, exactly for the small
 // integers tests use.
@@ -47,11 +55,10 @@ class Harness {
  public:
   Harness(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<Shape> input_shapes,
           bool training = true)
-      : Harness(factory, attrs, f32_specs(input_shapes), training) {}
+      : Harness(factory, attrs, TypedInputs{f32_specs(input_shapes)}, training) {}
 
-  Harness(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs,
-          bool training)
-      : op_(factory(attrs)), inputs_(std::move(inputs)), training_(training) {
+  Harness(keel::OpFactory factory, const keel::Attrs& attrs, TypedInputs inputs, bool training = true)
+      : op_(factory(attrs)), inputs_(std::move(inputs.specs)), training_(training) {
     keel::InferContext ic{inputs_, {}, {}};
     const keel::Status inferred = op_->infer(ic);
     INFO(inferred.message());

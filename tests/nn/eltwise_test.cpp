@@ -100,6 +100,6 @@ TEST_CASE("unary ops accept empty tensors and inference-only prepare") {
   CHECK(empty.forward({{}})[0].empty());
   CHECK(empty.backward({{}}, {{}}, {{}})[0].empty());
 
-  Harness inference(keel::nn::make_scale, factor(3.0), {{2}}, /*training=*/false);
+  Harness inference(keel::nn::make_scale, factor(3.0), std::vector<Shape>{{2}}, /*training=*/false);
   CHECK(inference.forward({{1.0f, -2.0f}})[0] == Floats{3.0f, -6.0f});
 }

@@ -117,6 +117,6 @@ TEST_CASE("matmul with an empty inner dimension gives zeros") {
 }
 
 TEST_CASE("matmul prepared for inference runs forward") {
-  Harness h(keel::nn::make_matmul, {}, {{2, 2}, {2, 2}}, /*training=*/false);
+  Harness h(keel::nn::make_matmul, {}, std::vector<Shape>{{2, 2}, {2, 2}}, /*training=*/false);
   CHECK(h.forward({{1, 2, 3, 4}, {5, 6, 7, 8}})[0] == Floats{19, 22, 43, 50});
 }

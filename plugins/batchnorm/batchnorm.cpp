@@ -1,0 +1,234 @@
+// batchnorm: per-channel normalization of [N, C] or [N, C, H, W] with batch
+// statistics while training and running statistics at inference, exactly as
+// PyTorch's BatchNorm1d/BatchNorm2d (momentum, biased batch variance for
+// normalizing, unbiased for the running estimate).
+#include <cmath>
+
+#include "batchnorm_layout.hpp"
+#include "batchnorm_ops.hpp"
+
+namespace keel::norm {
+namespace {
+
+namespace du = keel::dnnl_util;
+using flags = dnnl::normalization_flags;
+
+enum Param : std::size_t { gamma = 0, beta = 1, running_mean = 2, running_var = 3 };
+
+class BatchNormOp final : public Op {
+ public:
+  BatchNormOp(double momentum, double epsilon) : momentum_(momentum), epsilon_(epsilon) {}
+
+  Status infer(InferContext& ctx) const override {
+    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "inputs", ctx.inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_f32("batchnorm", "x", ctx.inputs[0]));
+    if (!(momentum_ >= 0.0 && momentum_ <= 1.0))
+      return fail("batchnorm: momentum must be in [0, 1], got ", momentum_);
+    if (!(epsilon_ > 0.0 && std::isfinite(epsilon_)))
+      return fail("batchnorm: epsilon must be a finite number > 0, got ", epsilon_);
+    const Shape& x = ctx.inputs[0].shape;
+    if (x.size() != 2 && x.size() != 4)
+      return fail("batchnorm: x must be [N, C] or [N, C, H, W], got ", shape_str(x));
+    // The parameters' shape comes from C, so it cannot wait for data.
+    if (!is_static(x[1]) || x[1] < 1)
+      return fail("batchnorm: the channel axis (axis 1) of x must have a known size of at least 1, got ",
+                  shape_str(x));
+    ctx.outputs = {ctx.inputs[0]};
+    ctx.param_shapes.assign(4, Shape{x[1]});
+    return Status::Ok();
+  }
+
+  Status prepare(const PrepareContext& ctx) override {
+    return du::guarded("batchnorm", "prepare", [&] { return build(ctx); });
+  }
+
+  Status forward(const ForwardContext& ctx) override {
+    if (!prepared_) return fail("batchnorm: forward called before prepare");
+    if (ctx.training && !training_) return fail("batchnorm: a training forward needs prepare with training on");
+    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "inputs", ctx.inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "outputs", ctx.outputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "params", ctx.params.size(), 4));
+    if (ctx.training && per_channel_ == 1)
+      return fail("batchnorm: training needs more than one value per channel, got x ", shape_str(ctx.inputs[0].shape));
+    if (per_channel_ == 0) return Status::Ok();  // x and y have no elements
+    return du::guarded("batchnorm", "forward", [&] { return ctx.training ? train(ctx) : infer_step(ctx); });
+  }
+
+  Status backward(const BackwardContext& ctx) override {
+    if (!prepared_ || !training_) return fail("batchnorm: backward needs prepare with training on");
+    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "inputs", ctx.inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "params", ctx.params.size(), 4));
+    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "output gradients", ctx.grad_outputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "input gradients", ctx.grad_inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "parameter gradients", ctx.grad_params.size(), 4));
+    // Running statistics are state, not weights: they have no gradient.
+    du::zero_fill(ctx.grad_params[running_mean]);
+    du::zero_fill(ctx.grad_params[running_var]);
+    if (per_channel_ == 0) {
+      du::zero_fill(ctx.grad_params[gamma]);
+      du::zero_fill(ctx.grad_params[beta]);
+      return Status::Ok();
+    }
+    if (!have_batch_stats_) return fail("batchnorm: backward needs a training forward first");
+    return du::guarded("batchnorm", "backward", [&] { return differentiate(ctx); });
+  }
+
+ private:
+  Status build(const PrepareContext& ctx) {
+    prepared_ = false;
+    have_batch_stats_ = false;
+    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
+      return fail("batchnorm: prepare needs one input with a static shape");
+    const Shape& x = ctx.inputs[0].shape;
+    if (x.size() != 2 && x.size() != 4) return fail("batchnorm: prepare needs x of rank 2 or 4");
+    const dnnl::memory::dims nchw{x[0], x[1], x.size() == 4 ? x[2] : 1, x.size() == 4 ? x[3] : 1};
+    per_channel_ = nchw[0] * nchw[2] * nchw[3];
+    training_ = ctx.training;
+    prepared_ = true;
+    if (per_channel_ == 0) return Status::Ok();
+
+    const dnnl::engine& eng = du::cpu_engine();
+    layout_.build(nchw, ctx.training);
+    const auto& md = layout_.kernel_desc();
+    const float eps = static_cast<float>(epsilon_);
+    const auto affine = flags::use_scale | flags::use_shift;
+    const auto channel_md = du::f32_desc({nchw[1]});
+    scale_ = du::unbound_memory(channel_md);
+    shift_ = du::unbound_memory(channel_md);
+    running_mean_ = du::unbound_memory(channel_md);
+    running_var_ = du::unbound_memory(channel_md);
+    infer_ = dnnl::batch_normalization_forward(
+        {{dnnl::prop_kind::forward_inference, md, eps, affine | flags::use_global_stats}, eng});
+    if (!ctx.training) return Status::Ok();
+
+    const dnnl::batch_normalization_forward::primitive_desc train_pd(
+        {dnnl::prop_kind::forward_training, md, eps, affine}, eng);
+    train_ = dnnl::batch_normalization_forward(train_pd);
+    backward_ = dnnl::batch_normalization_backward({{dnnl::prop_kind::backward, md, md, eps, affine}, eng, train_pd});
+    const auto channels = static_cast<std::size_t>(nchw[1]);
+    for (auto* buf : {&mean_buf_, &var_buf_, &dgamma_buf_, &dbeta_buf_}) buf->assign(channels, 0.0f);
+    mean_ = dnnl::memory(channel_md, eng, mean_buf_.data());
+    var_ = dnnl::memory(channel_md, eng, var_buf_.data());
+    dgamma_ = du::unbound_memory(channel_md);
+    dbeta_ = du::unbound_memory(channel_md);
+    return Status::Ok();
+  }
+
+  Status train(const ForwardContext& ctx) {
+    dnnl::stream& s = du::thread_stream();
+    const dnnl::memory& src = layout_.stage_input(s, ctx.inputs[0].data);
+    train_.execute(s, {{DNNL_ARG_SRC, src},
+                       {DNNL_ARG_DST, layout_.result(ctx.outputs[0].data)},
+                       {DNNL_ARG_MEAN, mean_},
+                       {DNNL_ARG_VARIANCE, var_},
+                       {DNNL_ARG_SCALE, du::bind(scale_, ctx.params[gamma].data)},
+                       {DNNL_ARG_SHIFT, du::bind(shift_, ctx.params[beta].data)}});
+    layout_.unstage_result(s, ctx.outputs[0].data);
+    s.wait();
+    have_batch_stats_ = true;
+    // oneDNN reports the biased variance it normalized with; the running
+    // estimate uses the unbiased one, as PyTorch does.
+    const float m = static_cast<float>(momentum_);
+    const double unbias = double(per_channel_) / double(per_channel_ - 1);
+    float* rm = ctx.params[running_mean].as<float>();
+    float* rv = ctx.params[running_var].as<float>();
+    for (std::size_t c = 0; c < mean_buf_.size(); ++c) {
+      rm[c] = (1.0f - m) * rm[c] + m * mean_buf_[c];
+      rv[c] = (1.0f - m) * rv[c] + m * static_cast<float>(var_buf_[c] * unbias);
+    }
+    return Status::Ok();
+  }
+
+  Status infer_step(const ForwardContext& ctx) {
+    dnnl::stream& s = du::thread_stream();
+    const dnnl::memory& src = layout_.stage_work(s, ctx.inputs[0].data);
+    infer_.execute(s, {{DNNL_ARG_SRC, src},
+                       {DNNL_ARG_DST, layout_.result(ctx.outputs[0].data)},
+                       {DNNL_ARG_MEAN, du::bind(running_mean_, ctx.params[running_mean].data)},
+                       {DNNL_ARG_VARIANCE, du::bind(running_var_, ctx.params[running_var].data)},
+                       {DNNL_ARG_SCALE, du::bind(scale_, ctx.params[gamma].data)},
+                       {DNNL_ARG_SHIFT, du::bind(shift_, ctx.params[beta].data)}});
+    layout_.unstage_result(s, ctx.outputs[0].data);
+    s.wait();
+    return Status::Ok();
+  }
+
+  Status differentiate(const BackwardContext& ctx) {
+    dnnl::stream& s = du::thread_stream();
+    void* gx = ctx.grad_inputs[0].data;
+    void* dgamma = ctx.grad_params[gamma].data;
+    void* dbeta = ctx.grad_params[beta].data;
+    const dnnl::memory& src = layout_.staged_input(ctx.inputs[0].data);
+    const dnnl::memory& diff_dst = layout_.stage_work(s, ctx.grad_outputs[0].data);
+    // oneDNN 2.6 refuses to run this backward without the shift argument,
+    // although the result does not depend on it.
+    backward_.execute(s, {{DNNL_ARG_SRC, src},
+                          {DNNL_ARG_DIFF_DST, diff_dst},
+                          {DNNL_ARG_MEAN, mean_},
+                          {DNNL_ARG_VARIANCE, var_},
+                          {DNNL_ARG_SCALE, du::bind(scale_, ctx.params[gamma].data)},
+                          {DNNL_ARG_SHIFT, du::bind(shift_, ctx.params[beta].data)},
+                          {DNNL_ARG_DIFF_SRC, layout_.result(gx)},
+                          {DNNL_ARG_DIFF_SCALE, du::bind(dgamma_, dgamma ? dgamma : dgamma_buf_.data())},
+                          {DNNL_ARG_DIFF_SHIFT, du::bind(dbeta_, dbeta ? dbeta : dbeta_buf_.data())}});
+    layout_.unstage_result(s, gx);
+    s.wait();
+    return Status::Ok();
+  }
+
+  double momentum_;
+  double epsilon_;
+  bool prepared_ = false;
+  bool training_ = false;
+  bool have_batch_stats_ = false;
+  std::int64_t per_channel_ = 0;  // values per channel: N * H * W
+  BnLayout layout_;
+  dnnl::batch_normalization_forward infer_, train_;
+  dnnl::batch_normalization_backward backward_;
+  dnnl::memory scale_, shift_, running_mean_, running_var_, mean_, var_, dgamma_, dbeta_;
+  std::vector<float> mean_buf_, var_buf_, dgamma_buf_, dbeta_buf_;
+};
+
+}  // namespace
+
+OpSchema batchnorm_schema() {
+  OpSchema s;
+  s.name = "batchnorm";
+  s.doc = "Batch normalization per channel (axis 1), as PyTorch's BatchNorm1d/BatchNorm2d.";
+  s.inputs = {{"x", "f32 [N, C] or [N, C, H, W]; C must have a known size"}};
+  s.outputs = {{"y", "gamma * (x - mean) / sqrt(var + epsilon) + beta, same shape as x"}};
+  s.attrs = {AttrSpec{.name = "momentum",
+                      .type = AttrType::Float,
+                      .doc = "weight of the batch statistic in each running-statistic update: "
+                             "running = (1 - momentum) * running + momentum * batch",
+                      .default_value = AttrValue{0.1},
+                      .min = 0.0,
+                      .max = 1.0},
+             AttrSpec{.name = "epsilon",
+                      .type = AttrType::Float,
+                      .doc = "added to the variance before its square root; must be > 0",
+                      .default_value = AttrValue{1e-5},
+                      .min = 0.0}};
+  s.params = {
+      ParamSpec{.name = "gamma", .doc = "[C] per-channel scale, starts at one", .init = Init::Ones},
+      ParamSpec{.name = "beta", .doc = "[C] per-channel shift, starts at zero", .init = Init::Zeros},
+      ParamSpec{.name = "running_mean",
+                .doc = "[C] running mean, used at inference; updated by each training forward",
+                .init = Init::Zeros,
+                .trainable = false},
+      ParamSpec{.name = "running_var",
+                .doc = "[C] running unbiased variance, used at inference; updated by each training forward",
+                .init = Init::Ones,
+                .trainable = false}};
+  s.has_backward = true;
+  return s;
+}
+
+std::unique_ptr<Op> make_batchnorm(const Attrs& attrs) {
+  // Out-of-range values are reported by infer, not thrown here.
+  const double momentum = attrs.has("momentum") ? attrs.f("momentum") : 0.1;
+  const double epsilon = attrs.has("epsilon") ? attrs.f("epsilon") : 1e-5;
+  return std::make_unique<BatchNormOp>(momentum, epsilon);
+}
+
+}  // namespace keel::norm

@@ -1,0 +1,65 @@
+// Where batch norm's tensors live while oneDNN works on them.
+//
+// oneDNN 2.6 picks its batch-norm kernel by memory layout, and the plain
+// layouts Keel uses (nc, nchw) select the generic `ncsp_bnorm:any`, which
+// loops channel by channel over strided memory. Measured here (2 threads,
+// forward training, best of 10-200 runs on a loaded 2-core machine):
+//
+//   [4096, 1024]    nc  ncsp_bnorm:any  660-810 ms   [N,C,1,1] nhwc view  bnorm_jit:avx512_core  1.3-1.9 ms
+//   [256, 64]       nc  ncsp_bnorm:any  0.061 ms     [N,C,1,1] nhwc view  bnorm_jit:avx512_core  0.006 ms
+//   [32,64,56,56]   nchw ncsp 40-50 ms   via nhwc 40 ms   via nChw16c 16.3 ms   (reorders included)
+//   [64,32,28,28]   nchw ncsp 2.3 ms     via nhwc 1.1 ms  via nChw16c 0.59 ms
+//   [64,3,16,16]    nchw ncsp 0.083 ms   via nhwc 0.34 ms (nspc_bnorm:any) via nChw16c 0.070 ms
+//   [65536, 10]     nc  ncsp 2.6 ms      nhwc view 86 ms (nspc_bnorm:any) via nChw16c 1.5 ms
+//
+// So: [N, C] data (and [N, C, 1, 1]) with C a multiple of 16 is handed to
+// oneDNN as an [N, C, 1, 1] nhwc view of the same bytes, no copy; the JIT
+// kernel needs C % 16 == 0 for nhwc. Everything else is reordered into the
+// blocked nChw16c layout (zero-padded channels), which the JIT kernel runs
+// for any C, and reordered back; backward reuses the forward's blocked copy
+// of x. Backward timings rank the same way.
+//
+// Caveat: oneDNN 2.6's primitive cache ignores strides of size-1 dims, so an
+// nchw [N, C, 1, 1] batch norm created earlier in the process would be
+// handed back for the nhwc view. Keel itself never creates one.
+#pragma once
+
+#include <vector>
+
+#include "common/keel_dnnl.hpp"
+
+namespace keel::norm {
+
+class BnLayout {
+ public:
+  // `nchw` is x's shape as [N, C, H, W]; [N, C] arrives as [N, C, 1, 1].
+  void build(const dnnl::memory::dims& nchw, bool training);
+
+  const dnnl::memory::desc& kernel_desc() const { return kernel_md_; }
+  bool copies() const { return copies_; }
+
+  // x of a training forward, in the kernel layout. When copying, the copy is
+  // kept: backward differentiates that same forward.
+  const dnnl::memory& stage_input(dnnl::stream& s, const void* x);
+  // backward's src: the tensor the last training forward normalized.
+  const dnnl::memory& staged_input(const void* x);
+  // A tensor the kernel reads (inference x, backward grad_y).
+  const dnnl::memory& stage_work(dnnl::stream& s, const void* data);
+  // Where the kernel writes its result: when copying, over the work buffer
+  // (oneDNN batch norm runs in place); otherwise `out` itself, or a scratch
+  // buffer when `out` is null (a gradient nobody needs).
+  const dnnl::memory& result(void* out);
+  // Copies the result back into `out` (when copying and `out` is not null).
+  void unstage_result(dnnl::stream& s, void* out);
+
+ private:
+  bool copies_ = false;
+  dnnl::memory::desc kernel_md_;
+  dnnl::reorder to_kernel_, to_user_;
+  dnnl::memory user_in_, user_out_;         // plain nchw, bound per call
+  dnnl::memory input_, work_, out_;         // kernel layout
+  std::vector<float> input_buf_, work_buf_;  // copying: staged input and work
+  std::vector<float> discard_buf_;           // not copying: unwanted results
+};
+
+}  // namespace keel::norm

@@ -1,0 +1,180 @@
+// leaky_relu, gelu, tanh and sigmoid: elementwise activations on oneDNN's
+// eltwise primitives. Where oneDNN has a `_use_dst_for_bwd` variant the
+// backward pass reads the forward output instead of recomputing the
+// function from x (tanh' = 1 - y², sigmoid' = y(1 - y)).
+#include <string>
+
+#include "common/keel_dnnl.hpp"
+#include "layer_ops.hpp"
+
+namespace keel::nn {
+namespace {
+
+namespace du = keel::dnnl_util;
+
+struct Activation {
+  const char* name;
+  dnnl::algorithm algo;
+  float alpha = 0.0f;
+  bool use_dst = false;
+};
+
+class ActivationOp final : public Op {
+ public:
+  // `invalid` is an attribute error found by the factory, reported by infer.
+  ActivationOp(Activation act, std::string invalid) : act_(act), invalid_(std::move(invalid)) {}
+
+  Status infer(InferContext& ctx) const override {
+    if (!invalid_.empty()) return fail(act_.name, ": ", invalid_);
+    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "inputs", ctx.inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_f32(act_.name, "x", ctx.inputs[0]));
+    ctx.outputs = {ctx.inputs[0]};
+    ctx.param_shapes.clear();
+    return Status::Ok();
+  }
+
+  Status prepare(const PrepareContext& ctx) override {
+    return du::guarded(act_.name, "prepare", [&] { return build(ctx); });
+  }
+
+  Status forward(const ForwardContext& ctx) override {
+    if (!prepared_) return fail(act_.name, ": forward called before prepare");
+    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "inputs", ctx.inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "outputs", ctx.outputs.size(), 1));
+    if (empty_) return Status::Ok();
+    return du::guarded(act_.name, "forward", [&] {
+      dnnl::stream& s = du::thread_stream();
+      forward_.execute(s, {{DNNL_ARG_SRC, du::bind(x_mem_, ctx.inputs[0].data)},
+                           {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)}});
+      s.wait();
+      return Status::Ok();
+    });
+  }
+
+  Status backward(const BackwardContext& ctx) override {
+    if (!prepared_ || !training_) return fail(act_.name, ": backward needs prepare with training on");
+    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "inputs", ctx.inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "outputs", ctx.outputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "output gradients", ctx.grad_outputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "input gradients", ctx.grad_inputs.size(), 1));
+    const TensorView& gx = ctx.grad_inputs[0];
+    if (empty_ || gx.data == nullptr) return Status::Ok();
+    return du::guarded(act_.name, "backward", [&] {
+      dnnl::stream& s = du::thread_stream();
+      const int data_arg = act_.use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC;
+      const void* data = act_.use_dst ? ctx.outputs[0].data : ctx.inputs[0].data;
+      backward_.execute(s, {{data_arg, du::bind(x_mem_, data)},
+                            {DNNL_ARG_DIFF_DST, du::bind(gy_mem_, ctx.grad_outputs[0].data)},
+                            {DNNL_ARG_DIFF_SRC, du::bind(gx_mem_, gx.data)}});
+      s.wait();
+      return Status::Ok();
+    });
+  }
+
+ private:
+  Status build(const PrepareContext& ctx) {
+    prepared_ = false;
+    if (!invalid_.empty()) return fail(act_.name, ": ", invalid_);
+    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
+      return fail(act_.name, ": prepare needs one input with a static shape");
+    // Elementwise: any rank runs as one vector.
+    const std::int64_t n = numel(ctx.inputs[0].shape);
+    training_ = ctx.training;
+    empty_ = n == 0;
+    prepared_ = true;
+    if (empty_) return Status::Ok();
+
+    const dnnl::engine& eng = du::cpu_engine();
+    const auto md = du::f32_desc({n});
+    const auto prop = ctx.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+    const dnnl::eltwise_forward::primitive_desc fwd_pd({prop, act_.algo, md, act_.alpha, 0.0f}, eng);
+    forward_ = dnnl::eltwise_forward(fwd_pd);
+    x_mem_ = du::unbound_memory(md);
+    y_mem_ = du::unbound_memory(md);
+    if (ctx.training) {
+      backward_ = dnnl::eltwise_backward({{act_.algo, md, md, act_.alpha, 0.0f}, eng, fwd_pd});
+      gy_mem_ = du::unbound_memory(md);
+      gx_mem_ = du::unbound_memory(md);
+    }
+    return Status::Ok();
+  }
+
+  Activation act_;
+  std::string invalid_;
+  bool prepared_ = false;
+  bool training_ = false;
+  bool empty_ = false;
+  dnnl::eltwise_forward forward_;
+  dnnl::eltwise_backward backward_;
+  // x_mem_ carries x, or y for the use_dst variants, in backward.
+  dnnl::memory x_mem_, y_mem_, gy_mem_, gx_mem_;
+};
+
+OpSchema activation_schema(const char* name, const char* doc) {
+  OpSchema s;
+  s.name = name;
+  s.doc = doc;
+  s.inputs = {{"x", "f32 tensor of any shape"}};
+  s.outputs = {{"y", "same shape as x"}};
+  s.has_backward = true;
+  return s;
+}
+
+}  // namespace
+
+OpSchema leaky_relu_schema() {
+  OpSchema s =
+      activation_schema("leaky_relu", "Leaky rectifier: y = x for x > 0, negative_slope * x otherwise.");
+  s.attrs = {AttrSpec{.name = "negative_slope",
+                      .type = AttrType::Float,
+                      .doc = "slope for x <= 0 (the gradient at 0 is this slope, as in PyTorch)",
+                      .default_value = AttrValue{0.01},
+                      .min = 0.0}};
+  return s;
+}
+
+std::unique_ptr<Op> make_leaky_relu(const Attrs& attrs) {
+  const double slope = attrs.has("negative_slope") ? attrs.f("negative_slope") : 0.01;
+  // relu's use_dst gradient tests y > 0, which is x > 0 only for a slope >= 0.
+  std::string invalid;
+  if (!(slope >= 0.0)) invalid = fail("negative_slope must be >= 0, got ", slope).message();
+  return std::make_unique<ActivationOp>(
+      Activation{"leaky_relu", dnnl::algorithm::eltwise_relu_use_dst_for_bwd, static_cast<float>(slope),
+                 true},
+      std::move(invalid));
+}
+
+OpSchema gelu_schema() {
+  OpSchema s =
+      activation_schema("gelu", "Gaussian error linear unit: y = x * Phi(x), as torch.nn.functional.gelu.");
+  s.attrs = {AttrSpec{.name = "approximate",
+                      .type = AttrType::String,
+                      .doc = "none: the exact erf form; tanh: the tanh approximation",
+                      .default_value = AttrValue{std::string("none")},
+                      .choices = {"none", "tanh"}}};
+  return s;
+}
+
+std::unique_ptr<Op> make_gelu(const Attrs& attrs) {
+  const std::string mode = attrs.has("approximate") ? attrs.s("approximate") : "none";
+  std::string invalid =
+      mode == "none" || mode == "tanh" ? "" : "approximate must be 'none' or 'tanh', got '" + mode + "'";
+  const auto algo = mode == "tanh" ? dnnl::algorithm::eltwise_gelu_tanh : dnnl::algorithm::eltwise_gelu_erf;
+  return std::make_unique<ActivationOp>(Activation{"gelu", algo}, std::move(invalid));
+}
+
+OpSchema tanh_schema() { return activation_schema("tanh", "Hyperbolic tangent, elementwise."); }
+
+std::unique_ptr<Op> make_tanh(const Attrs&) {
+  return std::make_unique<ActivationOp>(
+      Activation{"tanh", dnnl::algorithm::eltwise_tanh_use_dst_for_bwd, 0.0f, true}, "");
+}
+
+OpSchema sigmoid_schema() { return activation_schema("sigmoid", "Logistic sigmoid: y = 1 / (1 + exp(-x))."); }
+
+std::unique_ptr<Op> make_sigmoid(const Attrs&) {
+  return std::make_unique<ActivationOp>(
+      Activation{"sigmoid", dnnl::algorithm::eltwise_logistic_use_dst_for_bwd, 0.0f, true}, "");
+}
+
+}  // namespace keel::nn

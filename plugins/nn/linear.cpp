@@ -1,0 +1,197 @@
+// linear: y = x · Wᵀ + b over the last axis of x, any leading axes folded
+// into the rows of one oneDNN matmul.
+#include <unordered_map>
+#include <vector>
+
+#include "common/keel_dnnl.hpp"
+#include "layer_ops.hpp"
+#include "layer_shape.hpp"
+
+namespace keel::nn {
+namespace {
+
+namespace du = keel::dnnl_util;
+using layer::checked_product;
+
+class LinearOp final : public Op {
+ public:
+  LinearOp(std::int64_t units, bool bias) : units_(units), bias_(bias) {}
+
+  Status infer(InferContext& ctx) const override {
+    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "inputs", ctx.inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_f32("linear", "x", ctx.inputs[0]));
+    if (units_ < 1) return fail("linear: units must be at least 1, got ", units_);
+    const Shape& x = ctx.inputs[0].shape;
+    if (x.empty()) return fail("linear: x must have rank 1 or more, got a scalar");
+    // The weight's shape comes from this size, so it cannot wait for data.
+    if (!is_static(x.back()) || x.back() < 1)
+      return fail("linear: the last axis of x must have a known size of at least 1, got ", shape_str(x));
+    Shape y = x;
+    y.back() = units_;
+    ctx.outputs = {TensorSpec{DType::f32, std::move(y)}};
+    ctx.param_shapes = {Shape{units_, x.back()}, Shape{units_}};
+    return Status::Ok();
+  }
+
+  Status prepare(const PrepareContext& ctx) override {
+    return du::guarded("linear", "prepare", [&] { return build(ctx); });
+  }
+
+  Status forward(const ForwardContext& ctx) override {
+    if (!prepared_) return fail("linear: forward called before prepare");
+    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "inputs", ctx.inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "outputs", ctx.outputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "params", ctx.params.size(), 2));
+    if (rows_ == 0) return Status::Ok();  // y has no elements
+    return du::guarded("linear", "forward", [&] {
+      dnnl::stream& s = du::thread_stream();
+      // The argument map holds the same memory objects: binding updates it.
+      du::bind(x_mem_, ctx.inputs[0].data);
+      du::bind(wt_mem_, ctx.params[0].data);
+      du::bind(y_mem_, ctx.outputs[0].data);
+      if (bias_) du::bind(b_mem_, ctx.params[1].data);
+      forward_.execute(s, forward_args_);
+      s.wait();
+      return Status::Ok();
+    });
+  }
+
+  Status backward(const BackwardContext& ctx) override {
+    if (!prepared_ || !training_) return fail("linear: backward needs prepare with training on");
+    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "inputs", ctx.inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "params", ctx.params.size(), 2));
+    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "output gradients", ctx.grad_outputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "input gradients", ctx.grad_inputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "parameter gradients", ctx.grad_params.size(), 2));
+    const TensorView& gx = ctx.grad_inputs[0];
+    const TensorView& gw = ctx.grad_params[0];
+    const TensorView& gb = ctx.grad_params[1];
+    // Without a bias term the bias parameter does not affect y: its gradient
+    // is exactly zero. With no rows every sum over rows is empty.
+    if (!bias_ || rows_ == 0) du::zero_fill(gb);
+    if (rows_ == 0) {
+      du::zero_fill(gw);
+      return Status::Ok();
+    }
+    return du::guarded("linear", "backward", [&] {
+      dnnl::stream& s = du::thread_stream();
+      const void* gy = ctx.grad_outputs[0].data;
+      if (gx.data != nullptr)  // grad_x = grad_y · W
+        grad_x_.execute(s, {{DNNL_ARG_SRC, du::bind(gy_mem_, gy)},
+                            {DNNL_ARG_WEIGHTS, du::bind(w_mem_, ctx.params[0].data)},
+                            {DNNL_ARG_DST, du::bind(gx_mem_, gx.data)}});
+      if (gw.data != nullptr)  // grad_W = grad_yᵀ · x
+        grad_w_.execute(s, {{DNNL_ARG_SRC, du::bind(gyt_mem_, gy)},
+                            {DNNL_ARG_WEIGHTS, du::bind(x_mem_, ctx.inputs[0].data)},
+                            {DNNL_ARG_DST, du::bind(gw_mem_, gw.data)}});
+      if (bias_ && gb.data != nullptr)  // grad_b = 1ᵀ · grad_y, the column sums
+        grad_b_.execute(s, {{DNNL_ARG_SRC, ones_mem_},
+                            {DNNL_ARG_WEIGHTS, du::bind(gy_mem_, gy)},
+                            {DNNL_ARG_DST, du::bind(gb_mem_, gb.data)}});
+      s.wait();
+      return Status::Ok();
+    });
+  }
+
+ private:
+  Status build(const PrepareContext& ctx) {
+    prepared_ = false;
+    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
+      return fail("linear: prepare needs one input with a static shape");
+    const Shape& x = ctx.inputs[0].shape;
+    if (x.empty() || x.back() < 1)
+      return fail("linear: prepare needs x of rank 1 or more with a last axis >= 1");
+    const Dim in = x.back();
+    // The engine sizes the buffers from infer's shapes; a mismatch here would
+    // make oneDNN read past them.
+    if (ctx.params.size() != 2 || ctx.params[0].shape != Shape{units_, in} ||
+        ctx.params[1].shape != Shape{units_})
+      return fail("linear: prepare expects params weight [", units_, ", ", in, "] and bias [", units_, "]");
+    const auto rows = checked_product(x.begin(), x.end() - 1);
+    if (!rows) return fail("linear: x ", shape_str(x), " has too many elements");
+    rows_ = *rows;
+    training_ = ctx.training;
+    prepared_ = true;
+    if (rows_ == 0) return Status::Ok();
+
+    const dnnl::engine& eng = du::cpu_engine();
+    const Dim M = rows_, K = in, N = units_;
+    const auto x_md = du::f32_desc({M, K});
+    const auto y_md = du::f32_desc({M, N});
+    const auto w_md = du::f32_desc({N, K});
+    const auto b_md = du::f32_desc({1, N});
+    // Wᵀ and grad_yᵀ are views of the row-major buffers with swapped strides.
+    const auto wt_md = du::f32_desc({K, N}, {1, K});
+    const auto gyt_md = du::f32_desc({N, M}, {1, N});
+    forward_ =
+        bias_ ? dnnl::matmul({{x_md, wt_md, b_md, y_md}, eng}) : dnnl::matmul({{x_md, wt_md, y_md}, eng});
+    x_mem_ = du::unbound_memory(x_md);
+    wt_mem_ = du::unbound_memory(wt_md);
+    b_mem_ = du::unbound_memory(b_md);
+    y_mem_ = du::unbound_memory(y_md);
+    forward_args_ = {{DNNL_ARG_SRC, x_mem_}, {DNNL_ARG_WEIGHTS, wt_mem_}, {DNNL_ARG_DST, y_mem_}};
+    if (bias_) forward_args_.emplace(DNNL_ARG_BIAS, b_mem_);
+    if (!ctx.training) return Status::Ok();
+
+    grad_x_ = dnnl::matmul({{y_md, w_md, x_md}, eng});
+    grad_w_ = dnnl::matmul({{gyt_md, x_md, w_md}, eng});
+    if (bias_) {
+      // A matmul with a row of ones runs on the optimized GEMM kernels;
+      // oneDNN's reduction has only a reference kernel for this layout.
+      ones_.assign(static_cast<std::size_t>(M), 1.0f);
+      const auto ones_md = du::f32_desc({1, M});
+      grad_b_ = dnnl::matmul({{ones_md, y_md, b_md}, eng});
+      ones_mem_ = dnnl::memory(ones_md, eng, ones_.data());
+    }
+    gy_mem_ = du::unbound_memory(y_md);
+    gyt_mem_ = du::unbound_memory(gyt_md);
+    w_mem_ = du::unbound_memory(w_md);
+    gx_mem_ = du::unbound_memory(x_md);
+    gw_mem_ = du::unbound_memory(w_md);
+    gb_mem_ = du::unbound_memory(b_md);
+    return Status::Ok();
+  }
+
+  std::int64_t units_;
+  bool bias_;
+  bool prepared_ = false;
+  bool training_ = false;
+  Dim rows_ = 0;
+  dnnl::matmul forward_, grad_x_, grad_w_, grad_b_;
+  std::vector<float> ones_;
+  std::unordered_map<int, dnnl::memory> forward_args_;
+  dnnl::memory x_mem_, wt_mem_, b_mem_, y_mem_, gy_mem_, gyt_mem_, w_mem_, gx_mem_, gw_mem_, gb_mem_,
+      ones_mem_;
+};
+
+}  // namespace
+
+OpSchema linear_schema() {
+  OpSchema s;
+  s.name = "linear";
+  s.doc = "Fully connected layer over the last axis: y = x · weightᵀ + bias.";
+  s.inputs = {{"x", "f32 [..., in]; the last axis must have a known size"}};
+  s.outputs = {{"y", "f32 [..., units]"}};
+  s.attrs = {
+      AttrSpec{.name = "units", .type = AttrType::Int, .doc = "size of the output's last axis", .min = 1.0},
+      AttrSpec{.name = "bias",
+               .type = AttrType::Bool,
+               .doc = "add the bias parameter; when false it stays unused and its gradient is zero",
+               .default_value = AttrValue{true}}};
+  s.params = {ParamSpec{.name = "weight",
+                        .doc = "[units, in], he_uniform: U(±sqrt(6/in)), the Kaiming bound for ReLU "
+                               "layers (PyTorch's default draws from the narrower U(±1/sqrt(in)))",
+                        .init = Init::HeUniform},
+              ParamSpec{.name = "bias", .doc = "[units], starts at zero", .init = Init::Zeros}};
+  s.has_backward = true;
+  return s;
+}
+
+std::unique_ptr<Op> make_linear(const Attrs& attrs) {
+  // A missing or out-of-range units is reported by infer, not thrown here.
+  const std::int64_t units = attrs.has("units") ? attrs.i("units") : 0;
+  const bool bias = attrs.has("bias") ? attrs.b("bias") : true;
+  return std::make_unique<LinearOp>(units, bias);
+}
+
+}  // namespace keel::nn

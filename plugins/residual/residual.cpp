@@ -1,0 +1,244 @@
+// residual: y = P(skip) + gain * branch, the skip connection of a residual
+// network. P is the identity when skip already has branch's shape, else a
+// learned projection: a linear map for [N, in] -> [N, out], a 1x1
+// convolution for [N, Cin, H, W] -> [N, Cout, H, W].
+//
+// Schemas declare parameters statically, so both are always there; the ones
+// a node does not use get zero elements (proj_weight [0, 0], gain [0]):
+// nothing to store, initialize, checkpoint or optimize.
+#include <cstring>
+
+#include "common/keel_conv.hpp"
+#include "residual_ops.hpp"
+
+namespace keel::residual {
+namespace {
+
+namespace du = keel::dnnl_util;
+
+enum class Projection { none, linear, conv };
+
+class ResidualOp final : public Op {
+ public:
+  explicit ResidualOp(const Attrs& attrs)
+      : allow_projection_(attrs.s("projection") == "auto"),
+        learned_gain_(attrs.s("gain") == "learned"),
+        gain_init_(static_cast<float>(attrs.f("gain_init"))) {}
+
+  Status infer(InferContext& ctx) const override {
+    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "inputs", ctx.inputs.size(), 2));
+    KEEL_RETURN_IF_ERROR(du::expect_f32("residual", "branch", ctx.inputs[0]));
+    KEEL_RETURN_IF_ERROR(du::expect_f32("residual", "skip", ctx.inputs[1]));
+    Projection kind = Projection::none;
+    KEEL_RETURN_IF_ERROR(projection_of(ctx.inputs[0].shape, ctx.inputs[1].shape, kind));
+    const Shape& b = ctx.inputs[0].shape;
+    const Shape& s = ctx.inputs[1].shape;
+    ctx.outputs = {TensorSpec{DType::f32, b}};
+    Shape proj{0, 0};
+    if (kind == Projection::linear) proj = {b[1], s[1]};
+    if (kind == Projection::conv) proj = {b[1], s[1], 1, 1};
+    ctx.param_shapes = {proj, {learned_gain_ ? 1 : 0}};
+    return Status::Ok();
+  }
+
+  Status prepare(const PrepareContext& ctx) override {
+    return du::guarded("residual", "prepare", [&] { return build(ctx); });
+  }
+
+  Status forward(const ForwardContext& ctx) override {
+    if (!prepared_) return fail("residual: forward called before prepare");
+    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "inputs", ctx.inputs.size(), 2));
+    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "outputs", ctx.outputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "params", ctx.params.size(), 2));
+    if (size_ == 0) return Status::Ok();
+    const float g = gain(ctx.params[1].as<float>());
+    const float* branch = ctx.inputs[0].as<float>();
+    const float* skip = ctx.inputs[1].as<float>();
+    float* y = ctx.outputs[0].as<float>();
+    if (kind_ == Projection::none) {
+      for (std::int64_t i = 0; i < size_; ++i) y[i] = skip[i] + g * branch[i];
+      return Status::Ok();
+    }
+    KEEL_RETURN_IF_ERROR(du::guarded("residual", "forward", [&] {
+      project(skip, ctx.params[0].as<float>(), y);
+      return Status::Ok();
+    }));
+    for (std::int64_t i = 0; i < size_; ++i) y[i] += g * branch[i];
+    return Status::Ok();
+  }
+
+  Status backward(const BackwardContext& ctx) override {
+    if (!prepared_ || !training_) return fail("residual: backward needs prepare with training on");
+    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "inputs", ctx.inputs.size(), 2));
+    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "output gradients", ctx.grad_outputs.size(), 1));
+    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "input gradients", ctx.grad_inputs.size(), 2));
+    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "param gradients", ctx.grad_params.size(), 2));
+    const TensorView& g_branch = ctx.grad_inputs[0];
+    const TensorView& g_skip = ctx.grad_inputs[1];
+    const TensorView& g_proj = ctx.grad_params[0];
+    const TensorView& g_gain = ctx.grad_params[1];
+    const float* gy = ctx.grad_outputs[0].as<float>();
+    const float* branch = ctx.inputs[0].as<float>();
+    const float g = gain(ctx.params[1].as<float>());
+    if (g_branch.data != nullptr) {
+      float* out = g_branch.as<float>();
+      for (std::int64_t i = 0; i < size_; ++i) out[i] = g * gy[i];
+    }
+    if (learned_gain_ && g_gain.data != nullptr) {
+      // d(gain_init + param)/d(param) = 1; summed in double over the batch.
+      double sum = 0.0;
+      for (std::int64_t i = 0; i < size_; ++i) sum += double(gy[i]) * double(branch[i]);
+      g_gain.as<float>()[0] = static_cast<float>(sum);
+    }
+    if (kind_ == Projection::none) {
+      if (g_skip.data != nullptr && size_ != 0) std::memcpy(g_skip.data, gy, g_skip.nbytes());
+      return Status::Ok();
+    }
+    if (size_ == 0 || skip_size_ == 0) {  // an empty batch moves no weight
+      du::zero_fill(g_proj);
+      du::zero_fill(g_skip);
+      return Status::Ok();
+    }
+    return du::guarded("residual", "backward", [&] {
+      const float* w = ctx.params[0].as<float>();
+      const float* skip = ctx.inputs[1].as<float>();
+      dnnl::stream& s = du::thread_stream();
+      if (kind_ == Projection::conv) {
+        if (g_skip.data != nullptr) conv_.backward_data(gy, w, g_skip.as<float>());
+        if (g_proj.data != nullptr) conv_.backward_weights(skip, gy, g_proj.as<float>(), nullptr);
+        return Status::Ok();
+      }
+      du::bind(gy_mem_, gy);
+      if (g_skip.data != nullptr)  // grad_skip [N, in] = grad_y [N, out] · W [out, in]
+        grad_skip_.execute(s, {{DNNL_ARG_SRC, gy_mem_},
+                               {DNNL_ARG_WEIGHTS, du::bind(w_mem_, w)},
+                               {DNNL_ARG_DST, du::bind(gskip_mem_, g_skip.data)}});
+      if (g_proj.data != nullptr)  // grad_W [out, in] = grad_yᵀ [out, N] · skip [N, in]
+        grad_w_.execute(s, {{DNNL_ARG_SRC, du::bind(gyt_mem_, gy)},
+                            {DNNL_ARG_WEIGHTS, du::bind(skip_mem_, skip)},
+                            {DNNL_ARG_DST, du::bind(gw_mem_, g_proj.data)}});
+      s.wait();
+      return Status::Ok();
+    });
+  }
+
+ private:
+  Status projection_of(const Shape& b, const Shape& s, Projection& kind) const {
+    kind = Projection::none;
+    if (b == s) return Status::Ok();
+    if (!allow_projection_)
+      return fail("residual: branch is ", shape_str(b), " and skip is ", shape_str(s),
+                  ": shapes differ and projection is none");
+    const bool channels_static = b.size() >= 2 && s.size() >= 2 && is_static(b[1]) && is_static(s[1]);
+    if (b.size() == 2 && s.size() == 2 && b[0] == s[0] && channels_static) {
+      kind = Projection::linear;
+      return Status::Ok();
+    }
+    if (b.size() == 4 && s.size() == 4 && b[0] == s[0] && b[2] == s[2] && b[3] == s[3] && channels_static &&
+        is_static(b[2]) && is_static(b[3])) {
+      kind = Projection::conv;
+      return Status::Ok();
+    }
+    return fail("residual: branch is ", shape_str(b), " and skip is ", shape_str(s),
+                ": a projection maps [N, in] to [N, out] or [N, Cin, H, W] to [N, Cout, H, W] with the same N "
+                "(and H, W) and fixed feature/channel counts");
+  }
+
+  float gain(const float* param) const { return learned_gain_ ? gain_init_ + param[0] : 1.0f; }
+
+  Status build(const PrepareContext& ctx) {
+    prepared_ = false;
+    if (ctx.inputs.size() != 2 || !du::all_static(ctx.inputs))
+      return fail("residual: prepare needs two inputs with static shapes");
+    const Shape& b = ctx.inputs[0].shape;
+    const Shape& s = ctx.inputs[1].shape;
+    KEEL_RETURN_IF_ERROR(projection_of(b, s, kind_));
+    training_ = ctx.training;
+    size_ = numel(b);
+    skip_size_ = numel(s);
+    prepared_ = true;
+    if (kind_ == Projection::none || size_ == 0 || skip_size_ == 0) return Status::Ok();
+    if (kind_ == Projection::conv) {
+      du::Conv2dGeometry g;
+      g.n = b[0], g.c_in = s[1], g.h = s[2], g.w = s[3], g.c_out = b[1], g.kh = 1, g.kw = 1, g.bias = false;
+      conv_.prepare(g, ctx.training);
+      return Status::Ok();
+    }
+    const std::int64_t n = b[0], out = b[1], in = s[1];
+    const dnnl::engine& eng = du::cpu_engine();
+    const auto skip_md = du::f32_desc({n, in});
+    const auto wt_md = du::f32_desc({in, out}, {1, in});  // Wᵀ as a view of W [out, in]
+    const auto y_md = du::f32_desc({n, out});
+    forward_ = dnnl::matmul({{skip_md, wt_md, y_md}, eng});
+    skip_mem_ = du::unbound_memory(skip_md);
+    wt_mem_ = du::unbound_memory(wt_md);
+    y_mem_ = du::unbound_memory(y_md);
+    if (!ctx.training) return Status::Ok();
+    const auto w_md = du::f32_desc({out, in});
+    const auto gyt_md = du::f32_desc({out, n}, {1, out});  // grad_yᵀ as a view of grad_y
+    grad_skip_ = dnnl::matmul({{y_md, w_md, skip_md}, eng});
+    grad_w_ = dnnl::matmul({{gyt_md, skip_md, w_md}, eng});
+    w_mem_ = du::unbound_memory(w_md);
+    gy_mem_ = du::unbound_memory(y_md);
+    gyt_mem_ = du::unbound_memory(gyt_md);
+    gskip_mem_ = du::unbound_memory(skip_md);
+    gw_mem_ = du::unbound_memory(w_md);
+    return Status::Ok();
+  }
+
+  void project(const float* skip, const float* w, float* y) {
+    if (kind_ == Projection::conv) {
+      conv_.forward(skip, w, nullptr, y);
+      return;
+    }
+    dnnl::stream& s = du::thread_stream();
+    forward_.execute(s, {{DNNL_ARG_SRC, du::bind(skip_mem_, skip)},
+                         {DNNL_ARG_WEIGHTS, du::bind(wt_mem_, w)},
+                         {DNNL_ARG_DST, du::bind(y_mem_, y)}});
+    s.wait();
+  }
+
+  bool allow_projection_, learned_gain_;
+  float gain_init_;
+  bool prepared_ = false, training_ = false;
+  Projection kind_ = Projection::none;
+  std::int64_t size_ = 0, skip_size_ = 0;
+  du::Conv2d conv_;
+  dnnl::matmul forward_, grad_skip_, grad_w_;
+  dnnl::memory skip_mem_, wt_mem_, y_mem_, w_mem_, gy_mem_, gyt_mem_, gskip_mem_, gw_mem_;
+};
+
+}  // namespace
+
+OpSchema residual_schema() {
+  OpSchema s;
+  s.name = "residual";
+  s.doc = "Skip connection y = skip + gain * branch, projecting skip to branch's shape when they differ.";
+  s.inputs = {{"branch", "f32, the residual branch F(x); its shape is the output's"},
+              {"skip", "f32, the block's input x: branch's shape, or [N, in] / [N, Cin, H, W] to project"}};
+  s.outputs = {{"y", "f32, branch's shape"}};
+  s.attrs = {
+      {"projection", AttrType::String,
+       "auto: project skip when its shape differs from branch's (linear for rank 2, 1x1 convolution for NCHW); "
+       "none: the shapes must be equal",
+       AttrValue(std::string("auto")), std::nullopt, std::nullopt, {"auto", "none"}},
+      {"gain", AttrType::String, "none: gain is 1; learned: gain = gain_init + the learned scalar parameter",
+       AttrValue(std::string("none")), std::nullopt, std::nullopt, {"none", "learned"}},
+      {"gain_init", AttrType::Float,
+       "starting gain when gain is learned (0 starts the block as the identity, as in ReZero)", AttrValue(0.0),
+       std::nullopt, std::nullopt, {}},
+  };
+  s.params = {{"proj_weight",
+               "[out, in] (linear) or [Cout, Cin, 1, 1] (1x1 convolution) when skip is projected, He-uniform "
+               "initialized; [0, 0] (no values) when it is not",
+               Init::HeUniform, true},
+              {"gain",
+               "[1] when gain is learned: an offset from gain_init, zero initialized; [0] (no values) otherwise",
+               Init::Zeros, true}};
+  s.has_backward = true;
+  return s;
+}
+
+std::unique_ptr<Op> make_residual(const Attrs& attrs) { return std::make_unique<ResidualOp>(attrs); }
+
+}  // namespace keel::residual

@@ -1,0 +1,96 @@
+// Helpers shared by the batchnorm plugin's tests: attribute maps, per-channel
+// random data, and a direct driver for the calls the op harness treats as
+// always succeeding (errors, and forward modes that differ from prepare's).
+#pragma once
+
+#include <cmath>
+#include <map>
+#include <random>
+#include <string>
+
+#include "op_harness.hpp"
+
+namespace normtest {
+
+using optest::Floats;
+using optest::Shape;
+
+inline keel::Attrs attrs(std::map<std::string, keel::AttrValue> values = {}) {
+  return keel::Attrs(std::move(values));
+}
+
+// Values with a different offset and spread per channel (axis 1), so that
+// batch statistics are far from 0 and 1 and differ between channels.
+inline Floats channel_data(std::mt19937& rng, const Shape& shape) {
+  const std::size_t c = std::size_t(shape[1]);
+  std::size_t inner = 1;
+  for (std::size_t a = 2; a < shape.size(); ++a) inner *= std::size_t(shape[a]);
+  const Floats offsets = optest::random_floats(rng, c, -2.0f, 2.0f);
+  const Floats spreads = optest::random_floats(rng, c, 0.5f, 2.0f);
+  Floats x = optest::random_floats(rng, optest::count(shape));
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const std::size_t ch = (i / inner) % c;
+    x[i] = x[i] * spreads[ch] + offsets[ch];
+  }
+  return x;
+}
+
+// Drives one op by hand and returns every Status instead of requiring it.
+class Direct {
+ public:
+  Direct(keel::OpFactory factory, const keel::Attrs& a, const Shape& x, bool prepare_training)
+      : op_(factory(a)), in_{{keel::DType::f32, x}} {
+    keel::InferContext ic{in_, {}, {}};
+    REQUIRE(op_->infer(ic).ok());
+    out_ = ic.outputs;
+    for (const Shape& p : ic.param_shapes) {
+      par_.push_back({keel::DType::f32, p});
+      params.emplace_back(optest::count(p), 1.0f);
+    }
+    const keel::Status st = op_->prepare({in_, out_, par_, prepare_training});
+    INFO(st.message());
+    REQUIRE(st.ok());
+  }
+
+  keel::Status forward(const Floats& x, Floats& y, bool training) {
+    y.assign(x.size(), 0.0f);
+    const keel::ConstTensorView xin{keel::DType::f32, in_[0].shape, x.data()};
+    const keel::TensorView yout{keel::DType::f32, out_[0].shape, y.data()};
+    std::vector<keel::TensorView> p;
+    for (std::size_t i = 0; i < par_.size(); ++i) p.push_back({keel::DType::f32, par_[i].shape, params[i].data()});
+    return op_->forward({{&xin, 1}, {&yout, 1}, p, training, 0, 0});
+  }
+
+  keel::Status backward(const Floats& x, const Floats& y, const Floats& gy, Floats& gx) {
+    gx.assign(x.size(), std::nanf(""));
+    const keel::ConstTensorView xin{keel::DType::f32, in_[0].shape, x.data()};
+    const keel::ConstTensorView yv{keel::DType::f32, out_[0].shape, y.data()};
+    const keel::ConstTensorView gyv{keel::DType::f32, out_[0].shape, gy.data()};
+    const keel::TensorView gxv{keel::DType::f32, in_[0].shape, gx.data()};
+    std::vector<keel::ConstTensorView> p;
+    std::vector<keel::TensorView> gp;
+    grads.clear();
+    for (std::size_t i = 0; i < par_.size(); ++i) grads.emplace_back(params[i].size(), std::nanf(""));
+    for (std::size_t i = 0; i < par_.size(); ++i) {
+      p.push_back({keel::DType::f32, par_[i].shape, params[i].data()});
+      gp.push_back({keel::DType::f32, par_[i].shape, grads[i].data()});
+    }
+    return op_->backward({{&xin, 1}, {&yv, 1}, p, {&gyv, 1}, {&gxv, 1}, gp, 0, 0});
+  }
+
+  std::vector<Floats> params;  // all ones until the test sets them
+  std::vector<Floats> grads;   // parameter gradients of the last backward
+
+ private:
+  std::unique_ptr<keel::Op> op_;
+  std::vector<keel::TensorSpec> in_, out_, par_;
+};
+
+// infer()'s verdict on the given inputs.
+inline keel::Status infer_status(keel::OpFactory factory, const keel::Attrs& a,
+                                 std::vector<keel::TensorSpec> inputs) {
+  keel::InferContext ic{inputs, {}, {}};
+  return factory(a)->infer(ic);
+}
+
+}  // namespace normtest

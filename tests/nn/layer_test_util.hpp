@@ -1,0 +1,59 @@
+// Helpers shared by the layer-family op tests: building attributes and
+// running infer() alone, as `keel validate` does, with symbolic sizes.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "keel/keel.hpp"
+#include "op_harness.hpp"
+
+namespace layertest {
+
+using keel::AttrValue;
+using keel::Shape;
+
+inline keel::Attrs attrs(std::map<std::string, AttrValue> values) { return keel::Attrs(std::move(values)); }
+inline AttrValue int_attr(std::int64_t v) { return AttrValue{v}; }
+inline AttrValue ints_attr(std::vector<std::int64_t> v) { return AttrValue{std::move(v)}; }
+
+const keel::Dim batch = keel::symbolic_dim(0);
+const keel::Dim seq = keel::symbolic_dim(1);
+
+struct Inferred {
+  keel::Status status;
+  std::vector<keel::TensorSpec> outputs;
+  std::vector<Shape> params;
+};
+
+inline Inferred infer(keel::OpFactory factory, const keel::Attrs& a, std::vector<keel::TensorSpec> inputs) {
+  auto op = factory(a);
+  keel::InferContext ctx{inputs, {}, {}};
+  keel::Status st = op->infer(ctx);
+  return {st, ctx.outputs, ctx.param_shapes};
+}
+
+inline Shape inferred_shape(keel::OpFactory factory, const keel::Attrs& a, const Shape& x) {
+  const Inferred r = infer(factory, a, optest::f32_specs({x}));
+  INFO(r.status.message());
+  REQUIRE(r.status.ok());
+  REQUIRE(r.outputs.size() == 1);
+  CHECK(r.outputs[0].dtype == keel::DType::f32);
+  return r.outputs[0].shape;
+}
+
+inline std::string infer_error(keel::OpFactory factory, const keel::Attrs& a,
+                               std::vector<keel::TensorSpec> in) {
+  const Inferred r = infer(factory, a, std::move(in));
+  REQUIRE_FALSE(r.status.ok());
+  return r.status.message();
+}
+
+inline std::string infer_error(keel::OpFactory factory, const keel::Attrs& a, const Shape& x) {
+  return infer_error(factory, a, optest::f32_specs({x}));
+}
+
+}  // namespace layertest

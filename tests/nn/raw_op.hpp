@@ -1,0 +1,108 @@
+// Drives an op on raw, typed buffers and hands back its Status, for the
+// failure cases optest::Harness (which requires every call to succeed)
+// cannot reach: bad labels, unusable parameters.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <vector>
+
+#include "keel/keel.hpp"
+#include "op_harness.hpp"
+
+namespace optest {
+
+class RawOp {
+ public:
+  RawOp(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs)
+      : op_(factory(attrs)), inputs_(std::move(inputs)) {
+    keel::InferContext ic{inputs_, {}, {}};
+    const keel::Status inferred = op_->infer(ic);
+    INFO(inferred.message());
+    REQUIRE(inferred.ok());
+    outputs_ = ic.outputs;
+    for (const Shape& p : ic.param_shapes) {
+      params_.push_back({keel::DType::f32, p});
+      param_values_.emplace_back(count(p), 0.0f);
+    }
+    for (const keel::TensorSpec& s : outputs_) output_values_.emplace_back(count(s.shape), 0.0f);
+    keel::PrepareContext pc{inputs_, outputs_, params_, true};
+    const keel::Status prepared = op_->prepare(pc);
+    INFO(prepared.message());
+    REQUIRE(prepared.ok());
+  }
+
+  std::vector<Floats>& params() { return param_values_; }
+
+  // One pointer per input, to data of the input's declared dtype.
+  keel::Status forward(const std::vector<const void*>& data) {
+    const auto ins = input_views(data);
+    std::vector<keel::TensorView> outs;
+    for (std::size_t i = 0; i < outputs_.size(); ++i)
+      outs.push_back({keel::DType::f32, outputs_[i].shape, output_values_[i].data()});
+    const auto par = param_views();
+    return op_->forward(keel::ForwardContext{ins, outs, par, true, 0, 0});
+  }
+
+  // Backward with an upstream gradient of ones and only the first input's
+  // gradient asked for.
+  keel::Status backward(const std::vector<const void*>& data) {
+    const auto ins = input_views(data);
+    std::vector<keel::ConstTensorView> outs, gouts;
+    std::vector<Floats> ones;
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+      ones.emplace_back(count(outputs_[i].shape), 1.0f);
+      outs.push_back({keel::DType::f32, outputs_[i].shape, output_values_[i].data()});
+      gouts.push_back({keel::DType::f32, outputs_[i].shape, ones.back().data()});
+    }
+    Floats grad(count(inputs_[0].shape));
+    std::vector<keel::TensorView> gins{{keel::DType::f32, inputs_[0].shape, grad.data()}};
+    for (std::size_t i = 1; i < inputs_.size(); ++i)
+      gins.push_back({inputs_[i].dtype, inputs_[i].shape, nullptr});
+    std::vector<keel::ConstTensorView> par;
+    for (const auto& v : param_views()) par.push_back({v.dtype, v.shape, v.data});
+    std::vector<Floats> pgrad_values;
+    std::vector<keel::TensorView> pgrads;
+    for (const auto& p : params_) pgrad_values.emplace_back(count(p.shape));
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      pgrads.push_back({keel::DType::f32, params_[i].shape, pgrad_values[i].data()});
+    return op_->backward(keel::BackwardContext{ins, outs, par, gouts, gins, pgrads, 0, 0});
+  }
+
+ private:
+  std::vector<keel::ConstTensorView> input_views(const std::vector<const void*>& data) const {
+    REQUIRE(data.size() == inputs_.size());
+    std::vector<keel::ConstTensorView> v;
+    for (std::size_t i = 0; i < inputs_.size(); ++i)
+      v.push_back({inputs_[i].dtype, inputs_[i].shape, data[i]});
+    return v;
+  }
+
+  std::vector<keel::TensorView> param_views() {
+    std::vector<keel::TensorView> v;
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      v.push_back({keel::DType::f32, params_[i].shape, param_values_[i].data()});
+    return v;
+  }
+
+  std::unique_ptr<keel::Op> op_;
+  std::vector<keel::TensorSpec> inputs_, outputs_, params_;
+  std::vector<Floats> param_values_, output_values_;
+};
+
+// The Status of infer() alone, with its outputs and parameter shapes.
+struct Inference {
+  keel::Status status;
+  std::vector<keel::TensorSpec> outputs;
+  std::vector<Shape> param_shapes;
+};
+
+inline Inference infer_only(keel::OpFactory factory, const keel::Attrs& attrs,
+                            std::vector<keel::TensorSpec> inputs) {
+  auto op = factory(attrs);
+  keel::InferContext ctx{inputs, {}, {}};
+  keel::Status st = op->infer(ctx);
+  return {st, ctx.outputs, ctx.param_shapes};
+}
+
+}  // namespace optest

@@ -1,0 +1,129 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "layer_ops.hpp"
+#include "layer_test_util.hpp"
+#include "op_harness.hpp"
+
+using namespace optest;
+using namespace layertest;
+
+namespace {
+
+struct Case {
+  Shape x;
+  std::int64_t axis;
+};
+
+const std::vector<Case> cases = {
+    {{4, 5}, -1},                // rows of class scores
+    {{2, 3, 4}, 1},              // a middle axis: strided slices
+    {{2, 3, 4}, 0},              // the first axis
+    {{2, 3, 4}, -3},             // the same, counted from the end
+    {{6}, 0},                    // one vector
+    {{3, 1}, 1},                 // a slice of one element: all ones
+    {{2, 1, 3, 1, 2, 1, 2}, 2},  // rank 7, beyond oneDNN's format tags
+    {{3, 70}, 1},                // longer rows
+};
+
+std::string describe(const Case& c) {
+  return "x " + keel::shape_str(c.x) + ", axis " + std::to_string(c.axis);
+}
+
+keel::Attrs axis_attrs(std::int64_t axis) { return attrs({{"axis", int_attr(axis)}}); }
+
+// Max-shifted, in double: exp never overflows and each slice sums to 1.
+Reference reference(const Case& c) {
+  return [c](const std::vector<Doubles>& in) {
+    const std::size_t rank = c.x.size();
+    const std::size_t axis =
+        static_cast<std::size_t>(c.axis < 0 ? c.axis + static_cast<std::int64_t>(rank) : c.axis);
+    std::size_t inner = 1;
+    for (std::size_t i = axis + 1; i < rank; ++i) inner *= static_cast<std::size_t>(c.x[i]);
+    const auto n = static_cast<std::size_t>(c.x[axis]);
+    const std::size_t outer = count(c.x) / (n * inner);
+    Doubles y(in[0].size());
+    for (std::size_t o = 0; o < outer; ++o)
+      for (std::size_t i = 0; i < inner; ++i) {
+        auto at = [&](std::size_t k) { return (o * n + k) * inner + i; };
+        double top = in[0][at(0)];
+        for (std::size_t k = 1; k < n; ++k) top = std::max(top, in[0][at(k)]);
+        double sum = 0.0;
+        for (std::size_t k = 0; k < n; ++k) sum += std::exp(in[0][at(k)] - top);
+        for (std::size_t k = 0; k < n; ++k) y[at(k)] = std::exp(in[0][at(k)] - top) / sum;
+      }
+    return y;
+  };
+}
+
+// Probabilities lie in [0, 1]; oneDNN's exp approximation and the f32 sum
+// over at most 70 terms stay within a few 1e-7 of them.
+constexpr double tol = 2e-6;
+
+}  // namespace
+
+TEST_CASE("softmax matches a naive max-shifted loop on every axis, training and inference") {
+  std::mt19937 rng(51);
+  for (bool training : {true, false})
+    for (const Case& c : cases) {
+      INFO(describe(c) << (training ? ", training" : ", inference"));
+      Harness h(keel::nn::make_softmax, axis_attrs(c.axis), std::vector<Shape>{c.x}, training);
+      REQUIRE(h.output_shape() == c.x);
+      const Floats x = random_floats(rng, count(c.x), -5.0f, 5.0f);
+      check_close(h.forward({x})[0], reference(c)({to_double(x)}), tol, tol, "y");
+    }
+}
+
+TEST_CASE("softmax gradients match finite differences on every axis") {
+  std::mt19937 rng(52);
+  for (const Case& c : cases) {
+    INFO(describe(c));
+    Harness h(keel::nn::make_softmax, axis_attrs(c.axis), {c.x});
+    const Floats x = random_floats(rng, count(c.x), -3.0f, 3.0f);
+    const Floats gy = random_floats(rng, count(c.x));
+    const Floats y = h.forward({x})[0];
+    const Floats gx = h.backward({x}, {y}, {gy})[0];
+    check_close(gx, numeric_grad(reference(c), {to_double(x)}, 0, to_double(gy)), 1e-5, 1e-5, "grad_x");
+  }
+}
+
+TEST_CASE("softmax stays finite for inputs whose exp overflows f32") {
+  const Case c{{2, 3}, -1};
+  Harness h(keel::nn::make_softmax, {}, {c.x});
+  const Floats x = {1000.0f, 999.0f, 998.0f, -1000.0f, -1001.0f, -1002.0f};
+  const Floats y = h.forward({x})[0];
+  check_close(y, reference(c)({to_double(x)}), tol, tol, "y");
+}
+
+TEST_CASE("softmax prepared once stays correct for new data on every step") {
+  const Case c{{2, 3, 4}, 1};
+  std::mt19937 rng(53);
+  Harness h(keel::nn::make_softmax, axis_attrs(c.axis), {c.x});
+  for (int step = 0; step < 5; ++step) {
+    INFO("step " << step);
+    const Floats x = random_floats(rng, 24, -3.0f, 3.0f), gy = random_floats(rng, 24);
+    const Floats y = h.forward({x})[0];
+    check_close(y, reference(c)({to_double(x)}), tol, tol, "y");
+    const Floats gx = h.backward({x}, {y}, {gy})[0];
+    check_close(gx, numeric_grad(reference(c), {to_double(x)}, 0, to_double(gy)), 1e-5, 1e-5, "grad_x");
+  }
+}
+
+TEST_CASE("softmax handles an empty tensor without running anything") {
+  Harness h(keel::nn::make_softmax, {}, {{0, 5}});
+  CHECK(h.forward({{}})[0].empty());
+  CHECK(h.backward({{}}, {{}}, {{}})[0].empty());
+}
+
+TEST_CASE("softmax keeps symbolic shapes and rejects axes outside the rank") {
+  CHECK(inferred_shape(keel::nn::make_softmax, {}, {batch, 10}) == Shape{batch, 10});
+  CHECK(inferred_shape(keel::nn::make_softmax, axis_attrs(0), {batch, 10}) == Shape{batch, 10});
+  CHECK(infer_error(keel::nn::make_softmax, axis_attrs(2), Shape{batch, 10}) ==
+        "softmax: axis 2 is out of range for rank 2 (allowed -2 to 1)");
+  CHECK(infer_error(keel::nn::make_softmax, axis_attrs(-3), Shape{4, 10}) ==
+        "softmax: axis -3 is out of range for rank 2 (allowed -2 to 1)");
+  CHECK(infer_error(keel::nn::make_softmax, {}, Shape{}) ==
+        "softmax: x must have rank 1 or more, got a scalar");
+  CHECK(infer_error(keel::nn::make_softmax, {}, {{keel::DType::i64, {3}}}) ==
+        "softmax: x has dtype i64; only f32 is supported");
+}

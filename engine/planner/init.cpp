@@ -8,14 +8,6 @@ namespace keel {
 
 namespace {
 
-// SplitMix64's finalizer: a bijective mixer with full avalanche, enough to
-// turn (key + counter) into independent-looking 64-bit values.
-std::uint64_t mix(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 struct Fans {
   double in = 1, out = 1;
 };
@@ -37,16 +29,6 @@ double normal_at(std::uint64_t key, std::uint64_t i) {
 }
 
 }  // namespace
-
-std::uint64_t stream_key(std::uint64_t seed, std::string_view name) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : name) h = (h ^ c) * 0x100000001b3ULL;
-  return mix(h ^ mix(seed + 0x9e3779b97f4a7c15ULL));
-}
-
-double uniform_at(std::uint64_t key, std::uint64_t i) {
-  return double(mix(key + (i + 1) * 0x9e3779b97f4a7c15ULL) >> 11) * 0x1.0p-53;
-}
 
 void initialize(Tensor& t, Init init, std::uint64_t seed, std::string_view name) {
   if (t.dtype() != DType::f32) throw std::logic_error("parameters are f32");

@@ -2,22 +2,29 @@
 //
 // oneDNN 2.6 picks its batch-norm kernel by memory layout, and the plain
 // layouts Keel uses (nc, nchw) select the generic `ncsp_bnorm:any`, which
-// loops channel by channel over strided memory. Measured here (2 threads,
-// forward training, best of 10-200 runs on a loaded 2-core machine):
+// walks each channel through strided memory. Measured on this 2-core
+// machine (OMP_NUM_THREADS=2, best of 3 runs of 5-300 repetitions, the
+// machine shared with builds, so only the ranking is reliable), forward
+// training / backward in ms, reorders to and from the layout included:
 //
-//   [4096, 1024]    nc  ncsp_bnorm:any  660-810 ms   [N,C,1,1] nhwc view  bnorm_jit:avx512_core  1.3-1.9 ms
-//   [256, 64]       nc  ncsp_bnorm:any  0.061 ms     [N,C,1,1] nhwc view  bnorm_jit:avx512_core  0.006 ms
-//   [32,64,56,56]   nchw ncsp 40-50 ms   via nhwc 40 ms   via nChw16c 16.3 ms   (reorders included)
-//   [64,32,28,28]   nchw ncsp 2.3 ms     via nhwc 1.1 ms  via nChw16c 0.59 ms
-//   [64,3,16,16]    nchw ncsp 0.083 ms   via nhwc 0.34 ms (nspc_bnorm:any) via nChw16c 0.070 ms
-//   [65536, 10]     nc  ncsp 2.6 ms      nhwc view 86 ms (nspc_bnorm:any) via nChw16c 1.5 ms
+//   x                 plain (ncsp)   nhwc              nChw16c
+//   [256, 64]         0.053 / 0.033  0.009 / 0.009 *   -
+//   [4096, 1024]      660 / 720      0.97 / 1.85 *     22 / 36
+//   [65536, 10]       12 / 1.2       1.9 / 12 (nspc)   0.88 / 1.05 *
+//   [32, 64, 56, 56]  52 / 59        40 / 40           3.4 / 17 *
+//   [64, 32, 28, 28]  1.65 / 2.3     1.04 / 1.52       0.46 / 0.92 *
+//
+// (nhwc for [N, C] is a view of the same bytes as [N, C, 1, 1]; every other
+// entry but plain copies. nhwc runs `bnorm_jit:avx512_core` only when
+// C % 16 == 0, `nspc_bnorm:any` otherwise; nChw16c always runs
+// `bnorm_jit:avx512_core`.)
 //
 // So: [N, C] data (and [N, C, 1, 1]) with C a multiple of 16 is handed to
 // oneDNN as an [N, C, 1, 1] nhwc view of the same bytes, no copy; the JIT
 // kernel needs C % 16 == 0 for nhwc. Everything else is reordered into the
 // blocked nChw16c layout (zero-padded channels), which the JIT kernel runs
 // for any C, and reordered back; backward reuses the forward's blocked copy
-// of x. Backward timings rank the same way.
+// of x.
 //
 // Caveat: oneDNN 2.6's primitive cache ignores strides of size-1 dims, so an
 // nchw [N, C, 1, 1] batch norm created earlier in the process would be

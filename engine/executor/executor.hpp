@@ -5,10 +5,12 @@
 // node, op and plugin.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <vector>
 
 #include "executor/scheduler.hpp"
+#include "planner/autodiff.hpp"
 #include "planner/plan.hpp"
 #include "runtime/tensor.hpp"
 
@@ -23,14 +25,32 @@ class Executor {
   // the executor: they stay valid until the next run().
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, bool training = false);
 
+  // Training: forward in training mode, then the backward pass `gradients`
+  // describes (which must outlive the executor), seeded with d loss / d loss
+  // = 1. Afterwards param_grad(p) holds the gradient of every trained
+  // parameter. Returns the loss (summed if the loss tensor is not a scalar).
+  double train_step(const std::vector<Tensor>& inputs, const GradientPlan& gradients);
+
+  const Tensor& value(int slot) const { return values_[std::size_t(slot)]; }
+  Tensor& param_grad(int param) { return param_grads_[std::size_t(param)]; }
+  // Steps run so far (forward-only runs and training steps alike); ops see
+  // it as ForwardContext::step, so stochastic ops differ from step to step.
+  std::uint64_t step() const { return step_; }
+  void set_step(std::uint64_t step) { step_ = step; }
+
  private:
   void allocate();
   void run_node(int index, bool training);
+  void backward(const GradientPlan& gradients);
+  void run_backward_step(const BackwardStep& step, std::vector<bool>& grad_ready);
 
   Plan& plan_;
   std::unique_ptr<Scheduler> scheduler_;
   TaskGraph tasks_;  // task i = plan.nodes()[i]
   std::vector<Tensor> values_;
+  std::vector<Tensor> grads_;        // per value slot, for slots that get a gradient
+  std::vector<Tensor> param_grads_;  // per parameter slot
+  std::map<std::pair<int, int>, Tensor> scratch_;  // per (node, input port): a later contribution
   std::uint64_t step_ = 0;
 };
 

@@ -3,6 +3,7 @@
 // PyTorch's BatchNorm1d/BatchNorm2d (momentum, biased batch variance for
 // normalizing, unbiased for the running estimate).
 #include <cmath>
+#include <vector>
 
 #include "batchnorm_layout.hpp"
 #include "batchnorm_ops.hpp"
@@ -210,8 +211,8 @@ OpSchema batchnorm_schema() {
                       .default_value = AttrValue{1e-5},
                       .min = 0.0}};
   s.params = {
-      ParamSpec{.name = "gamma", .doc = "[C] per-channel scale, starts at one", .init = Init::Ones},
-      ParamSpec{.name = "beta", .doc = "[C] per-channel shift, starts at zero", .init = Init::Zeros},
+      ParamSpec{.name = "gamma", .doc = "[C] per-channel scale", .init = Init::Ones},
+      ParamSpec{.name = "beta", .doc = "[C] per-channel shift", .init = Init::Zeros},
       ParamSpec{.name = "running_mean",
                 .doc = "[C] running mean, used at inference; updated by each training forward",
                 .init = Init::Zeros,

@@ -36,7 +36,7 @@ void BnLayout::build(const dnnl::memory::dims& nchw, bool training) {
   user_out_ = du::unbound_memory(user_md);
   work_ = owned_memory(kernel_md_, work_buf_);
   out_ = work_;
-  if (training) input_ = owned_memory(kernel_md_, input_buf_);
+  input_ = training ? owned_memory(kernel_md_, input_buf_) : dnnl::memory();
   to_kernel_ = dnnl::reorder(user_in_, work_);
   to_user_ = dnnl::reorder(work_, user_out_);
 }

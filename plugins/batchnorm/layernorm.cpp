@@ -2,6 +2,8 @@
 // per row, as torch.nn.functional.layer_norm with normalized_shape = [D].
 // No running state: training and inference compute the same thing.
 #include <cmath>
+#include <unordered_map>
+#include <vector>
 
 #include "batchnorm_ops.hpp"
 #include "common/keel_dnnl.hpp"
@@ -178,8 +180,8 @@ OpSchema layernorm_schema() {
                       .doc = "added to the variance before its square root; must be > 0",
                       .default_value = AttrValue{1e-5},
                       .min = 0.0}};
-  s.params = {ParamSpec{.name = "gamma", .doc = "[D] per-feature scale, starts at one", .init = Init::Ones},
-              ParamSpec{.name = "beta", .doc = "[D] per-feature shift, starts at zero", .init = Init::Zeros}};
+  s.params = {ParamSpec{.name = "gamma", .doc = "[D] per-feature scale", .init = Init::Ones},
+              ParamSpec{.name = "beta", .doc = "[D] per-feature shift", .init = Init::Zeros}};
   s.has_backward = true;
   return s;
 }

@@ -130,7 +130,7 @@ TEST_CASE("dropout is the identity in inference and with p = 0, forward and back
   CHECK(p0.backward({x}, {y}, {gy})[0] == gy);
 }
 
-TEST_CASE("dropout rejects p outside [0, 1)") {
+TEST_CASE("dropout rejects p below 0 or from 1 on") {
   for (double p : {1.0, 1.5, -0.1}) {
     INFO("p = " << p);
     const auto r = infer_only(keel::nn::make_dropout, with_p(p), f32_specs({{4}}));

@@ -72,7 +72,7 @@ TEST_CASE("standardize with only a mean attribute takes std from its parameter")
               rel_tol, abs_tol, "y");
 }
 
-TEST_CASE("standardize gradient matches finite differences; its statistics get zero gradients") {
+TEST_CASE("standardize gradient matches finite differences and its statistics get zero gradients") {
   std::mt19937 rng(53);
   for (bool from_attrs : {false, true}) {
     INFO((from_attrs ? "attributes" : "parameters"));

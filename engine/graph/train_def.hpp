@@ -1,0 +1,71 @@
+// The `train:` section of a graph file, as written (positions kept for
+// errors). The training loop (training/trainer.hpp) gives it meaning.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/graph_def.hpp"
+
+namespace keel {
+
+// Columns of the data files bound to one graph input: "0:64" (columns 0 to
+// 63) or a single column number.
+struct ColumnsDef {
+  std::string input;
+  std::int64_t first = 0;
+  std::int64_t count = 1;
+  bool single = true;  // a single column number: the input has shape [batch]
+  Loc loc;
+};
+
+struct DataDef {
+  std::vector<std::string> csv;                            // relative to the graph file
+  std::vector<std::pair<std::string, std::string>> npy;    // input -> file, relative to the graph file
+  std::vector<ColumnsDef> columns;
+  std::int64_t batch = 32;
+  bool shuffle = true;
+  double holdout = 0.0;
+  Loc loc;
+};
+
+struct ScheduleDef {
+  std::string kind = "constant";  // constant | step | cosine
+  std::int64_t warmup = 0;        // steps of linear warm-up from lr/warmup to lr
+  std::int64_t every = 1;         // step: decay period in steps
+  double gamma = 0.1;             // step: decay factor
+  double min_lr = 0.0;            // cosine: floor
+  Loc loc;
+};
+
+struct OptimizerDef {
+  std::string op = "sgd";                      // an optimizer op, e.g. sgd, adam, adamw
+  double lr = 0.01;
+  double clip_grad_norm = 0.0;                 // 0: off
+  std::map<std::string, AttrLiteral> attrs;    // passed to the op (momentum, weight_decay, ...)
+  ScheduleDef schedule;
+  Loc loc, op_loc;
+};
+
+struct CheckpointDef {
+  std::string path;            // relative to the output folder; empty: no checkpoints
+  std::int64_t every = 0;      // steps between checkpoints; 0: at the end of every epoch
+  Loc loc;
+};
+
+struct TrainDef {
+  ValueRef loss;
+  DataDef data;
+  std::int64_t epochs = 1;
+  std::int64_t steps = 0;      // > 0: stop after this many steps instead
+  OptimizerDef optimizer;
+  CheckpointDef checkpoint;
+  std::vector<std::string> freeze;     // node or parameter names
+  std::vector<std::string> calibrate;  // standardize nodes fed by a graph input
+  std::string metrics = "metrics.jsonl";  // JSON lines, relative to the output folder
+  Loc loc;
+};
+
+}  // namespace keel

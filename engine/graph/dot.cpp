@@ -1,10 +1,9 @@
 #include "graph/dot.hpp"
 
-#include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/graphviz.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/graphviz.hpp>
 #include <sstream>
 
 namespace keel {
@@ -14,7 +13,8 @@ struct EdgeLabel {
   std::string port;  // empty for a node's first output and for graph inputs
 };
 
-using DotGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, boost::no_property, EdgeLabel>;
+using DotGraph =
+    boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS, boost::no_property, EdgeLabel>;
 using Vertex = DotGraph::vertex_descriptor;
 
 // Light fills that keep black text readable; plugins take them in the order
@@ -59,7 +59,8 @@ class VertexWriter {
     } else if (v < inputs + nodes) {
       const NodeDef& n = g_.def.nodes[v - inputs];
       os << "[shape=box, style=filled, fillcolor=\"" << colours_[v - inputs] << "\", label=\""
-         << escape(n.name) << "\\n" << escape(n.op) << "\"]";
+         << escape(n.name) << "\\n"
+         << escape(n.op) << "\"]";
     } else {
       os << "[shape=ellipse, peripheries=2, label=\"" << escape(g_.def.outputs[v - inputs - nodes].text())
          << "\"]";
@@ -109,7 +110,7 @@ std::string graph_to_dot(const ValidatedGraph& graph) {
     if (v.node < 0 || v.index == 0) return "";
     const OpEntry* e = graph.nodes[std::size_t(v.node)].entry;
     return e && std::size_t(v.index) < e->schema.outputs.size() ? e->schema.outputs[std::size_t(v.index)].name
-                                                                 : std::to_string(v.index);
+                                                                : std::to_string(v.index);
   };
 
   std::vector<std::string> plugin_order;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "keel/dtype.hpp"
@@ -47,8 +48,9 @@ struct AttrLiteral {
   std::vector<std::string> items;  // one item for a scalar
   std::vector<Loc> item_locs;
   std::vector<bool> item_quoted;  // per item: written in quotes, so always a string
-  bool quoted = false;  // a scalar written in quotes is always a string
-  Loc loc;
+  bool quoted = false;            // a scalar written in quotes is always a string
+  Loc loc;                        // the value
+  Loc name_loc;                   // the attribute's key
 };
 
 struct NodeDef {
@@ -56,8 +58,8 @@ struct NodeDef {
   std::string op;
   std::vector<ValueRef> inputs;
   std::map<std::string, AttrLiteral> attrs;
-  Loc loc;     // the node's mapping
-  Loc op_loc;  // the `op:` value
+  Loc loc;         // the node's mapping
+  Loc op_loc;      // the `op:` value
   Loc inputs_loc;  // the `inputs:` value, or the node's position when absent
 };
 
@@ -70,5 +72,26 @@ struct GraphDef {
   std::vector<NodeDef> nodes;
   std::vector<ValueRef> outputs;
 };
+
+// User text as error messages quote it: on one line (control characters
+// escaped) and at most `limit` characters, so a message stays one line even
+// when a key or value in the file spans several.
+inline std::string display_text(std::string_view s, std::size_t limit = 60) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (char c : s) {
+    if (out.size() >= limit) return out + "...";
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (u < 0x20 || u == 0x7f)
+      out += std::string("\\x") + hex[u >> 4] + hex[u & 15];
+    else
+      out += c;
+  }
+  return out;
+}
 
 }  // namespace keel

@@ -4,11 +4,14 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <map>
-#include <tuple>
+#include <optional>
 #include <sstream>
+#include <tuple>
+#include <vector>
 
 #include "base/error.hpp"
 #include "base/suggest.hpp"
@@ -36,16 +39,18 @@ bool is_identifier(const std::string& s) {
 }
 
 // Quoted or explicitly tagged as a string: never read as a number or bool.
-bool is_quoted(const YAML::Node& n) {
-  return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str";
-}
+bool is_quoted(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
 
 const char* kind_name(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a sequence";
-    case YAML::NodeType::Scalar: return "a scalar";
-    default: return "empty";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    default:
+      return "empty";
   }
 }
 
@@ -82,12 +87,14 @@ class RootMarks : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
     node(m, false);
   }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
     node(m, false);
     ++depth_;
   }
   void OnSequenceEnd() override { --depth_; }
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
     node(m, false);
     ++depth_;
   }
@@ -185,7 +192,9 @@ class GraphParser {
       if (!k.IsScalar()) fail(std::string("a key must be a name, not ") + kind_name(k), kl);
       const std::string key = k.Scalar();
       if (auto [pos, fresh] = seen.emplace(key, kl); !fresh)
-        fail("duplicate key '" + key + "' (first at line " + std::to_string(pos->second.line) + ")", kl);
+        fail("duplicate key '" + display_text(key) + "' (first at line " + std::to_string(pos->second.line) +
+                 ")",
+             kl);
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string hint = did_you_mean(key, allowed);
         if (hint.empty()) {
@@ -193,7 +202,7 @@ class GraphParser {
           for (std::size_t i = 0; i < allowed.size(); ++i) hint += (i ? ", " : " ") + allowed[i];
           hint += ")";
         }
-        fail("unknown key '" + key + "' " + where + hint, kl);
+        fail("unknown key '" + display_text(key) + "' " + where + hint, kl);
       }
       const YAML::Node v = it->second;
       out.push_back({key, v, kl, loc(v, kl)});
@@ -203,21 +212,22 @@ class GraphParser {
 
   std::string scalar(const Entry& e, const std::string& what) {
     if (!e.value.IsScalar())
-      fail("'" + e.key + "' must be " + what + ", not " + kind_name(e.value), e.value_loc);
+      fail("'" + display_text(e.key) + "' must be " + what + ", not " + kind_name(e.value), e.value_loc);
     return e.value.Scalar();
   }
 
   std::string identifier(const Entry& e, const std::string& what) {
     std::string s = scalar(e, "a name");
     if (!is_identifier(s))
-      fail("invalid " + what + " name '" + s + "': names are identifiers ([A-Za-z_][A-Za-z0-9_]*)",
+      fail("invalid " + what + " name '" + display_text(s) +
+               "': names are identifiers ([A-Za-z_][A-Za-z0-9_]*)",
            e.value_loc);
     return s;
   }
 
   void need_kind(const Entry& e, YAML::NodeType::value kind, const std::string& what) {
     if (e.value.Type() != kind)
-      fail("'" + e.key + "' must be " + what + ", not " + kind_name(e.value), e.value_loc);
+      fail("'" + display_text(e.key) + "' must be " + what + ", not " + kind_name(e.value), e.value_loc);
   }
 
   // Node and input names share one namespace: a reference names either.
@@ -239,13 +249,14 @@ class GraphParser {
     r.name = s.substr(0, dot);
     if (dot != std::string::npos) r.port = s.substr(dot + 1);
     if (!is_identifier(r.name) || (dot != std::string::npos && !is_identifier(r.port)))
-      fail("invalid reference '" + s + "': a reference is 'name' or 'name.port'", l);
+      fail("invalid reference '" + display_text(s) + "': a reference is 'name' or 'name.port'", l);
     return r;
   }
 
   std::vector<ValueRef> parse_refs(const Entry& e) {
     if (!e.value.IsSequence())
-      fail("'" + e.key + "' must be a sequence of references such as [x, h.y], not " + kind_name(e.value),
+      fail("'" + display_text(e.key) + "' must be a sequence of references such as [x, h.y], not " +
+               kind_name(e.value),
            e.value_loc);
     std::vector<ValueRef> refs;
     for (const auto& item : e.value) refs.push_back(parse_ref(item, e.value_loc));
@@ -259,18 +270,18 @@ class GraphParser {
     const Loc top_loc = loc(top, {1, 1});
 
     // The version decides how to read everything else, so it goes first.
-    auto version = std::find_if(top_entries.begin(), top_entries.end(),
-                                [](const Entry& e) { return e.key == "keel"; });
+    auto version =
+        std::find_if(top_entries.begin(), top_entries.end(), [](const Entry& e) { return e.key == "keel"; });
     if (version == top_entries.end())
       fail("missing 'keel:' (the graph format version; this keel reads " +
                std::to_string(kGraphFormatVersion) + ")",
            top_loc);
-    auto v = version->value.IsScalar() && !is_quoted(version->value)
-                 ? parse_decimal(version->value.Scalar())
-                 : std::nullopt;
+    auto v = version->value.IsScalar() && !is_quoted(version->value) ? parse_decimal(version->value.Scalar())
+                                                                     : std::nullopt;
     if (!v)
       fail("'keel:' must be an integer format version, not " +
-               (version->value.IsScalar() ? "'" + version->value.Scalar() + "'" : kind_name(version->value)),
+               (version->value.IsScalar() ? "'" + display_text(version->value.Scalar()) + "'"
+                                          : kind_name(version->value)),
            version->value_loc);
     if (*v != kGraphFormatVersion)
       fail("unsupported graph format version " + std::to_string(*v) + " (this keel reads " +
@@ -286,11 +297,12 @@ class GraphParser {
         auto s = e.value.IsScalar() && !is_quoted(e.value) ? parse_decimal(e.value.Scalar()) : std::nullopt;
         if (!s || *s < 0)
           fail("'seed:' must be a non-negative integer" +
-                   (e.value.IsScalar() ? ", not '" + e.value.Scalar() + "'" : std::string()),
+                   (e.value.IsScalar() ? ", not '" + display_text(e.value.Scalar()) + "'" : std::string()),
                e.value_loc);
         g.seed = static_cast<std::uint64_t>(*s);
       } else if (e.key == "inputs") {
-        if (!e.value.IsNull()) need_kind(e, YAML::NodeType::Map, "a mapping of input names to {dtype, shape}");
+        if (!e.value.IsNull())
+          need_kind(e, YAML::NodeType::Map, "a mapping of input names to {dtype, shape}");
         if (e.value.IsMap()) parse_inputs(e.value, g);
       } else if (e.key == "nodes") {
         need_kind(e, YAML::NodeType::Sequence, "a sequence of nodes");
@@ -300,10 +312,12 @@ class GraphParser {
       } else if (e.key == "outputs") {
         g.outputs = parse_refs(e);
         if (g.outputs.empty()) fail("'outputs:' is empty: a graph needs at least one output", e.value_loc);
-        for (std::size_t i = 0; i < g.outputs.size(); ++i)
-          for (std::size_t j = 0; j < i; ++j)
-            if (g.outputs[i].text() == g.outputs[j].text())
-              fail("output '" + g.outputs[i].text() + "' is listed twice", g.outputs[i].loc);
+        std::map<std::string, Loc> listed;
+        for (const ValueRef& r : g.outputs)
+          if (!listed.emplace(r.text(), r.loc).second)
+            fail("output '" + r.text() + "' is listed twice (first at line " +
+                     std::to_string(listed[r.text()].line) + ")",
+                 r.loc);
         has_outputs = true;
       } else if (e.key == "train") {
         fail("the train: section is not supported by this version of keel", e.key_loc);
@@ -319,18 +333,23 @@ class GraphParser {
       InputDef in;
       in.loc = e.key_loc;
       if (!is_identifier(e.key))
-        fail("invalid input name '" + e.key + "': names are identifiers ([A-Za-z_][A-Za-z0-9_]*)", e.key_loc);
+        fail("invalid input name '" + display_text(e.key) +
+                 "': names are identifiers ([A-Za-z_][A-Za-z0-9_]*)",
+             e.key_loc);
       in.name = e.key;
       claim_name(in.name, in.loc, "input");
       if (!e.value.IsMap())
-        fail("input '" + in.name + "' must be a mapping {dtype: ..., shape: [...]}, not " + kind_name(e.value),
-             e.value_loc);
+        fail(
+            "input '" + in.name + "' must be a mapping {dtype: ..., shape: [...]}, not " + kind_name(e.value),
+            e.value_loc);
       bool has_dtype = false, has_shape = false;
       for (const Entry& f : entries(e.value, kInputKeys, "in input '" + in.name + "'")) {
         if (f.key == "dtype") {
           std::string d = scalar(f, "a dtype name");
           auto t = dtype_from_name(d);
-          if (!t) fail("unknown dtype '" + d + "' (valid: f32, f64, i32, i64, u8, bool)", f.value_loc);
+          if (!t)
+            fail("unknown dtype '" + display_text(d) + "' (valid: f32, f64, i32, i64, u8, bool)",
+                 f.value_loc);
           in.dtype = *t;
           has_dtype = true;
         } else {
@@ -360,7 +379,7 @@ class GraphParser {
       d.symbol = text;
       return d;
     }
-    fail("bad dimension '" + text + "' in the shape of input '" + input +
+    fail("bad dimension '" + display_text(text) + "' in the shape of input '" + input +
              "': a dimension is a non-negative integer or a name such as 'batch'",
          d.loc);
   }
@@ -401,8 +420,11 @@ class GraphParser {
   AttrLiteral parse_attr(const Entry& a) {
     AttrLiteral lit;
     lit.loc = a.value_loc;
+    lit.name_loc = a.key_loc;
     auto bad = [&](const YAML::Node& v, Loc l) {
-      fail("attribute '" + a.key + "' must be a scalar or a list of scalars, not " + kind_name(v), l);
+      fail("attribute '" + display_text(a.key) + "' must be a scalar or a list of scalars, not " +
+               kind_name(v),
+           l);
     };
     if (a.value.IsScalar()) {
       lit.items.push_back(a.value.Scalar());

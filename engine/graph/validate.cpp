@@ -1,9 +1,8 @@
 #include "graph/validate.hpp"
 
+#include <algorithm>
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/depth_first_search.hpp>
-
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -113,7 +112,7 @@ class Validator {
   ErrorSubject subject_of(int n) const {
     const NodeDef& d = g_.def.nodes[n];
     const OpEntry* e = g_.nodes[n].entry;
-    return {d.name, d.op, e && e->plugin ? e->plugin->name : ""};
+    return {d.name, display_text(d.op), e && e->plugin ? e->plugin->name : ""};
   }
   [[noreturn]] void fail(int n, const std::string& msg, Loc l) const {
     throw usage_error(msg, g_.loc(l), subject_of(n));
@@ -130,7 +129,8 @@ class Validator {
         for (const auto& p : reg_.searched) dirs.push_back(p.string());
         where = " (plugins searched in: " + join(dirs) + ")";
       }
-      fail(n, "unknown op '" + d.op + "'" + did_you_mean(d.op, reg_.op_names()) + where, d.op_loc);
+      fail(n, "unknown op '" + display_text(d.op) + "'" + did_you_mean(d.op, reg_.op_names()) + where,
+           d.op_loc);
     }
     FirstError first;
     auto attempt = [&](auto&& check) {
@@ -155,7 +155,7 @@ class Validator {
     std::vector<const std::pair<const std::string, AttrLiteral>*> written;
     for (const auto& kv : d.attrs) written.push_back(&kv);
     std::sort(written.begin(), written.end(),
-              [](auto* a, auto* b) { return before(a->second.loc, b->second.loc); });
+              [](auto* a, auto* b) { return before(a->second.name_loc, b->second.name_loc); });
 
     std::map<std::string, AttrValue> values;
     for (const auto* kv : written) {
@@ -166,7 +166,7 @@ class Validator {
         std::string hint = did_you_mean(name, known);
         if (hint.empty())
           hint = known.empty() ? " (it has no attributes)" : " (attributes: " + join(known) + ")";
-        fail(n, "unknown attribute '" + name + "' for op '" + d.op + "'" + hint, lit.loc);
+        fail(n, "unknown attribute '" + display_text(name) + "' for op '" + d.op + "'" + hint, lit.name_loc);
       }
       values.emplace(name, convert(n, *spec, lit));
     }
@@ -189,18 +189,24 @@ class Validator {
 
     if (lit.items.empty() && !wants_list) fail(n, "attribute '" + spec.name + "' has no value", lit.loc);
     // Literals built by hand (command-line overrides) may leave these short.
-    auto quoted = [&](std::size_t i) { return i < lit.item_quoted.size() ? bool(lit.item_quoted[i]) : lit.quoted; };
+    auto quoted = [&](std::size_t i) {
+      return i < lit.item_quoted.size() ? bool(lit.item_quoted[i]) : lit.quoted;
+    };
     auto at = [&](std::size_t i) { return i < lit.item_locs.size() ? lit.item_locs[i] : lit.loc; };
     auto item_error = [&](std::size_t i, const char* what) {
-      std::string got = quoted(i) ? "the string \"" + lit.items[i] + "\"" : "'" + lit.items[i] + "'";
+      std::string got = quoted(i) ? "the string \"" + display_text(lit.items[i]) + "\""
+                                  : "'" + display_text(lit.items[i]) + "'";
       fail(n, "attribute '" + spec.name + "' must be " + what + ", not " + got, at(i));
     };
     auto in_range = [&](std::size_t i, double v) {
       if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
-        std::string range = spec.min && spec.max ? "[" + number_text(*spec.min) + ", " + number_text(*spec.max) + "]"
-                            : spec.min           ? ">= " + number_text(*spec.min)
-                                                 : "<= " + number_text(*spec.max);
-        fail(n, "attribute '" + spec.name + "' = " + lit.items[i] + " is out of range (allowed: " + range + ")",
+        std::string range = spec.min && spec.max
+                                ? "[" + number_text(*spec.min) + ", " + number_text(*spec.max) + "]"
+                            : spec.min ? ">= " + number_text(*spec.min)
+                                       : "<= " + number_text(*spec.max);
+        fail(n,
+             "attribute '" + spec.name + "' = " + display_text(lit.items[i]) +
+                 " is out of range (allowed: " + range + ")",
              at(i));
       }
     };
@@ -218,8 +224,10 @@ class Validator {
     };
 
     switch (spec.type) {
-      case AttrType::Int: return get_int(0);
-      case AttrType::Float: return get_float(0);
+      case AttrType::Int:
+        return get_int(0);
+      case AttrType::Float:
+        return get_float(0);
       case AttrType::Bool: {
         auto v = quoted(0) ? std::nullopt : to_bool(lit.items[0]);
         if (!v) item_error(0, "true or false");
@@ -227,9 +235,11 @@ class Validator {
       }
       case AttrType::String: {
         const std::string& s = lit.items[0];
-        if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end())
-          fail(n, "attribute '" + spec.name + "' must be one of " + quoted_list(spec.choices) + ", not '" + s +
-                      "'" + did_you_mean(s, spec.choices),
+        if (!spec.choices.empty() &&
+            std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end())
+          fail(n,
+               "attribute '" + spec.name + "' must be one of " + quoted_list(spec.choices) + ", not '" +
+                   display_text(s) + "'" + did_you_mean(s, spec.choices),
                lit.loc);
         return s;
       }
@@ -296,7 +306,7 @@ class Validator {
     auto p = std::find(ports.begin(), ports.end(), r.port);
     if (p == ports.end())
       throw usage_error("node '" + r.name + "' (op '" + entry->schema.name + "') has no output '" + r.port +
-                        "'" + did_you_mean(r.port, ports) + " (outputs: " + join(ports) + ")");
+                        "' (outputs: " + join(ports) + ")");
     return {producer, int(p - ports.begin())};
   }
 
@@ -318,7 +328,6 @@ class Validator {
     } catch (const BackEdge& b) {
       std::vector<int> cycle{b.from};
       for (int v = b.from; v != b.to; v = parent[v]) cycle.push_back(parent[v]);
-      if (b.from == b.to) cycle.pop_back();
       std::reverse(cycle.begin(), cycle.end());
       std::rotate(cycle.begin(), std::min_element(cycle.begin(), cycle.end()), cycle.end());
       std::string text;
@@ -359,6 +368,7 @@ class Validator {
   }
 
   void collect_input_specs() {
+    std::map<std::string, int> index;  // symbol -> its position in g_.symbols
     for (const InputDef& in : g_.def.inputs) {
       TensorSpec spec{in.dtype, {}};
       for (const DimDef& d : in.shape) {
@@ -366,9 +376,9 @@ class Validator {
           spec.shape.push_back(d.size);
           continue;
         }
-        auto it = std::find(g_.symbols.begin(), g_.symbols.end(), d.symbol);
-        if (it == g_.symbols.end()) it = g_.symbols.insert(g_.symbols.end(), d.symbol);
-        spec.shape.push_back(symbolic_dim(int(it - g_.symbols.begin())));
+        auto [it, fresh] = index.emplace(d.symbol, int(g_.symbols.size()));
+        if (fresh) g_.symbols.push_back(d.symbol);
+        spec.shape.push_back(symbolic_dim(it->second));
       }
       g_.input_specs.push_back(std::move(spec));
     }

@@ -1,1 +1,166 @@
-// placeholder
+#include "runtime/csv.hpp"
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <utility>
+
+#include "base/error.hpp"
+
+namespace keel {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Span {
+  std::size_t begin, end;  // byte offsets within the line
+};
+
+bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
+std::string quoted(std::string_view field) {
+  constexpr std::size_t kShown = 40;
+  std::string out = "'";
+  out.append(field.substr(0, kShown)).append(field.size() > kShown ? "...'" : "'");
+  return out;
+}
+
+class CsvParser {
+ public:
+  CsvParser(std::string_view text, const std::string& source, const CsvFieldCheck& check)
+      : text_(text), source_(source), check_(check) {}
+
+  CsvTable parse() {
+    std::size_t pos = 0;
+    while (pos < text_.size()) {
+      std::size_t eol = text_.find('\n', pos);
+      if (eol == std::string_view::npos) eol = text_.size();
+      std::string_view line = text_.substr(pos, eol - pos);
+      pos = eol + 1;
+      ++line_no_;
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      const std::size_t first = line.find_first_not_of(" \t");
+      if (first == std::string_view::npos || line[first] == '#') continue;
+      if (!separator_known_) {
+        comma_ = line.find(',') != std::string_view::npos;
+        separator_known_ = true;
+      }
+      row(line);
+    }
+    if (table_.rows == 0) throw usage_error("no data rows", {source_});
+    return std::move(table_);
+  }
+
+ private:
+  [[noreturn]] void fail(std::size_t col0, const std::string& what) const {
+    throw usage_error(what, {source_, line_no_, static_cast<int>(col0 + 1)});
+  }
+
+  void split(std::string_view line) {
+    spans_.clear();
+    if (comma_) {
+      std::size_t begin = 0;
+      for (;;) {
+        std::size_t end = line.find(',', begin);
+        const bool last = end == std::string_view::npos;
+        if (last) end = line.size();
+        std::size_t b = begin, e = end;
+        while (b < e && is_blank(line[b])) ++b;
+        while (e > b && is_blank(line[e - 1])) --e;
+        if (b == e) fail(b, "empty field");
+        spans_.push_back({b, e});
+        if (last) return;
+        begin = end + 1;
+      }
+    }
+    std::size_t i = 0;
+    for (;;) {
+      while (i < line.size() && is_blank(line[i])) ++i;
+      if (i == line.size()) return;
+      const std::size_t b = i;
+      while (i < line.size() && !is_blank(line[i])) ++i;
+      spans_.push_back({b, i});
+    }
+  }
+
+  void row(std::string_view line) {
+    split(line);
+    if (table_.rows == 0) {
+      table_.cols = spans_.size();
+      first_line_ = line_no_;
+      // One reservation from the first line's length keeps growth cheap; it
+      // never exceeds half the text in doubles, however the lines vary.
+      table_.values.reserve(table_.cols * (text_.size() / (line.size() + 1) + 1));
+    } else if (spans_.size() != table_.cols) {
+      const std::size_t col0 =
+          spans_.size() > table_.cols ? spans_[table_.cols].begin : line.size();
+      fail(col0, "expected " + std::to_string(table_.cols) + " fields (as on line " +
+                     std::to_string(first_line_) + "), found " + std::to_string(spans_.size()));
+    }
+    for (std::size_t c = 0; c < spans_.size(); ++c) {
+      const std::string_view field = line.substr(spans_[c].begin, spans_[c].end - spans_[c].begin);
+      const double v = number(field, spans_[c].begin);
+      if (check_) {
+        const std::string problem = check_(c, v);
+        if (!problem.empty()) fail(spans_[c].begin, quoted(field) + " " + problem);
+      }
+      table_.values.push_back(v);
+    }
+    ++table_.rows;
+  }
+
+  double number(std::string_view field, std::size_t col0) const {
+    const char* b = field.data();
+    const char* e = b + field.size();
+    // from_chars rejects the '+' some writers put before positive numbers.
+    if (field.size() > 1 && *b == '+' && (std::isdigit(static_cast<unsigned char>(b[1])) || b[1] == '.'))
+      ++b;
+    double v = 0;
+    const auto [end, ec] = std::from_chars(b, e, v);
+    if (ec == std::errc::result_out_of_range) fail(col0, quoted(field) + " is outside the range of a double");
+    if (ec != std::errc{} || end != e) fail(col0, quoted(field) + " is not a number");
+    // NaN or infinity in training data poisons every later step; refuse it here.
+    if (!std::isfinite(v)) fail(col0, quoted(field) + " is not a finite number");
+    return v;
+  }
+
+  std::string_view text_;
+  const std::string& source_;
+  const CsvFieldCheck& check_;
+  CsvTable table_;
+  std::vector<Span> spans_;
+  bool separator_known_ = false;
+  bool comma_ = false;
+  int line_no_ = 0;
+  int first_line_ = 0;
+};
+
+}  // namespace
+
+CsvTable parse_csv(std::string_view text, const std::string& source, const CsvFieldCheck& check) {
+  return CsvParser(text, source, check).parse();
+}
+
+CsvTable read_csv(const fs::path& path, const CsvFieldCheck& check) {
+  const std::string source = path.string();
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec) throw usage_error("cannot read: " + ec.message(), {source});
+  if (size > kMaxCsvBytes)
+    throw usage_error("file of " + std::to_string(size) + " bytes exceeds the limit of " +
+                          std::to_string(kMaxCsvBytes) + " bytes for CSV data",
+                      {source});
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error(std::string("cannot open: ") + std::strerror(errno), {source});
+  std::string text(static_cast<std::size_t>(size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(size));
+  if (static_cast<std::uintmax_t>(in.gcount()) != size)
+    throw usage_error("cannot read: the file changed while being read", {source});
+  return parse_csv(text, source, check);
+}
+
+}  // namespace keel

@@ -45,12 +45,14 @@ class BatchNormOp final : public Op {
 
   Status forward(const ForwardContext& ctx) override {
     if (!prepared_) return fail("batchnorm: forward called before prepare");
-    if (ctx.training && !training_) return fail("batchnorm: a training forward needs prepare with training on");
+    if (ctx.training && !training_)
+      return fail("batchnorm: a training forward needs prepare with training on");
     KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "outputs", ctx.outputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "params", ctx.params.size(), 4));
     if (ctx.training && per_channel_ == 1)
-      return fail("batchnorm: training needs more than one value per channel, got x ", shape_str(ctx.inputs[0].shape));
+      return fail("batchnorm: training needs more than one value per channel, got x ",
+                  shape_str(ctx.inputs[0].shape));
     if (per_channel_ == 0) return Status::Ok();  // x and y have no elements
     return du::guarded("batchnorm", "forward", [&] { return ctx.training ? train(ctx) : infer_step(ctx); });
   }
@@ -105,7 +107,8 @@ class BatchNormOp final : public Op {
     const dnnl::batch_normalization_forward::primitive_desc train_pd(
         {dnnl::prop_kind::forward_training, md, eps, affine}, eng);
     train_ = dnnl::batch_normalization_forward(train_pd);
-    backward_ = dnnl::batch_normalization_backward({{dnnl::prop_kind::backward, md, md, eps, affine}, eng, train_pd});
+    backward_ =
+        dnnl::batch_normalization_backward({{dnnl::prop_kind::backward, md, md, eps, affine}, eng, train_pd});
     const auto channels = static_cast<std::size_t>(nchw[1]);
     for (auto* buf : {&mean_buf_, &var_buf_, &dgamma_buf_, &dbeta_buf_}) buf->assign(channels, 0.0f);
     mean_ = dnnl::memory(channel_md, eng, mean_buf_.data());

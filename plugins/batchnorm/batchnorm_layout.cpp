@@ -48,9 +48,7 @@ const dnnl::memory& BnLayout::stage_input(dnnl::stream& s, const void* x) {
   return input_;
 }
 
-const dnnl::memory& BnLayout::staged_input(const void* x) {
-  return copies_ ? input_ : du::bind(input_, x);
-}
+const dnnl::memory& BnLayout::staged_input(const void* x) { return copies_ ? input_ : du::bind(input_, x); }
 
 const dnnl::memory& BnLayout::stage_work(dnnl::stream& s, const void* data) {
   if (!copies_) return du::bind(work_, data);

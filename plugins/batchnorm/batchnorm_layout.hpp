@@ -63,8 +63,8 @@ class BnLayout {
   bool copies_ = false;
   dnnl::memory::desc kernel_md_;
   dnnl::reorder to_kernel_, to_user_;
-  dnnl::memory user_in_, user_out_;         // plain nchw, bound per call
-  dnnl::memory input_, work_, out_;         // kernel layout
+  dnnl::memory user_in_, user_out_;          // plain nchw, bound per call
+  dnnl::memory input_, work_, out_;          // kernel layout
   std::vector<float> input_buf_, work_buf_;  // copying: staged input and work
   std::vector<float> discard_buf_;           // not copying: unwanted results
 };

@@ -41,7 +41,8 @@ class LayerNormOp final : public Op {
 
   Status forward(const ForwardContext& ctx) override {
     if (!prepared_) return fail("layernorm: forward called before prepare");
-    if (ctx.training && !training_) return fail("layernorm: a training forward needs prepare with training on");
+    if (ctx.training && !training_)
+      return fail("layernorm: a training forward needs prepare with training on");
     KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "outputs", ctx.outputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "params", ctx.params.size(), 2));

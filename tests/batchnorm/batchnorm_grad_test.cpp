@@ -94,6 +94,29 @@ TEST_CASE("a batchnorm prepared once stays correct over many steps of new data")
   }
 }
 
+TEST_CASE("a batchnorm prepared again for a new input shape normalizes and differentiates with that shape") {
+  // [N, 16] runs on a view of x, [N, 16, H, W] on a reordered copy: each
+  // rebinding switches between the two.
+  std::mt19937 rng(34);
+  normtest::Direct d(keel::norm::make_batchnorm, attrs(), {5, 16}, true);
+  for (const Shape& shape : {Shape{5, 16}, Shape{2, 16, 3, 3}, Shape{7, 16}, Shape{3, 16, 1, 2}}) {
+    INFO("x " << keel::shape_str(shape));
+    d.rebind(shape, true);
+    d.params[0] = random_floats(rng, 16, 0.5f, 1.5f);
+    d.params[1] = random_floats(rng, 16);
+    const Floats x = channel_data(rng, shape);
+    const Floats gy = random_floats(rng, count(shape));
+    const std::vector<Doubles> in = {to_double(x), to_double(d.params[0]), to_double(d.params[1])};
+    Floats y, gx;
+    REQUIRE(d.forward(x, y, true).ok());
+    const Reference f = normref::batchnorm_train(shape, 1e-5);
+    check_close(y, f(in), y_tol, y_tol, "y");
+    REQUIRE(d.backward(x, y, gy, gx).ok());
+    check_close(gx, numeric_grad(f, in, 0, to_double(gy)), grad_tol, grad_tol, "grad_x");
+    check_close(d.grads[0], numeric_grad(f, in, 1, to_double(gy)), grad_tol, grad_tol, "grad_gamma");
+  }
+}
+
 TEST_CASE("batchnorm rejects inputs it cannot normalize with one-line errors") {
   using keel::DType;
   using normtest::infer_status;

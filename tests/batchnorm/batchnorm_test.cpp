@@ -58,8 +58,8 @@ TEST_CASE("batchnorm training forward normalizes each channel with the batch's o
     set_running(h, rng, channels(shape));
     const Floats x = channel_data(rng, shape);
     const Floats y = h.forward({x})[0];
-    const Doubles want = normref::batchnorm_train(shape, 1e-5)({to_double(x), to_double(h.params()[0]),
-                                                                to_double(h.params()[1])});
+    const Doubles want = normref::batchnorm_train(
+        shape, 1e-5)({to_double(x), to_double(h.params()[0]), to_double(h.params()[1])});
     check_close(y, want, y_tol, y_tol, "y");
   }
 }
@@ -74,8 +74,9 @@ TEST_CASE("batchnorm inference forward normalizes with the running statistics an
     const std::vector<Floats> before = h.params();
     const Floats x = channel_data(rng, shape);
     const Floats y = h.forward({x})[0];
-    const Doubles want = normref::batchnorm_infer(to_double(x), shape, to_double(before[0]), to_double(before[1]),
-                                                  to_double(before[2]), to_double(before[3]), 1e-3);
+    const Doubles want =
+        normref::batchnorm_infer(to_double(x), shape, to_double(before[0]), to_double(before[1]),
+                                 to_double(before[2]), to_double(before[3]), 1e-3);
     check_close(y, want, y_tol, y_tol, "y");
     CHECK(h.params() == before);
   }
@@ -93,14 +94,16 @@ TEST_CASE("batchnorm prepared for training also runs inference forwards with the
     const Floats x = channel_data(rng, shape);
     Floats y;
     REQUIRE(d.forward(x, y, /*training=*/false).ok());
-    check_close(y, normref::batchnorm_infer(to_double(x), shape, to_double(before[0]), to_double(before[1]),
-                                            to_double(before[2]), to_double(before[3]), 1e-5),
+    check_close(y,
+                normref::batchnorm_infer(to_double(x), shape, to_double(before[0]), to_double(before[1]),
+                                         to_double(before[2]), to_double(before[3]), 1e-5),
                 y_tol, y_tol, "y");
     CHECK(d.params == before);
   }
 }
 
-TEST_CASE("one training step moves the running statistics by momentum toward the batch's, variance unbiased") {
+TEST_CASE(
+    "one training step moves the running statistics by momentum toward the batch's, variance unbiased") {
   std::mt19937 rng(21);
   for (double momentum : {0.1, 0.25}) {
     for (const Shape& shape : shapes) {

@@ -47,8 +47,8 @@ TEST_CASE("layernorm normalizes every row over the last axis, in training and in
     for (bool training : {true, false})
       for (const Shape& shape : shapes) {
         INFO("x " << keel::shape_str(shape) << ", affine " << affine << ", training " << training);
-        Harness h(keel::norm::make_layernorm, attrs({{"elementwise_affine", affine}, {"epsilon", 1e-4}}), {shape},
-                  training);
+        Harness h(keel::norm::make_layernorm, attrs({{"elementwise_affine", affine}, {"epsilon", 1e-4}}),
+                  {shape}, training);
         REQUIRE(h.output_shape() == shape);
         REQUIRE(h.param_count() == 2);
         CHECK(h.param_shape(0) == Shape{shape.back()});
@@ -77,7 +77,8 @@ TEST_CASE("layernorm gradients of x, gamma and beta match finite differences") {
   }
 }
 
-TEST_CASE("layernorm without the affine part differentiates x and gives its unused parameters zero gradient") {
+TEST_CASE(
+    "layernorm without the affine part differentiates x and gives its unused parameters zero gradient") {
   std::mt19937 rng(43);
   for (const Shape& shape : {Shape{4, 5}, Shape{2, 3, 16}}) {
     INFO("x " << keel::shape_str(shape));
@@ -108,8 +109,10 @@ TEST_CASE("a layernorm prepared once stays correct over many steps, with or with
     check_close(y, f(in), y_tol, y_tol, "y");
     const bool want_gx = step % 2 == 0;
     const std::vector<Floats> grads = h.backward({x}, {y}, {gy}, {want_gx});
-    if (want_gx) check_close(grads[0], numeric_grad(f, in, 0, to_double(gy)), grad_tol, grad_tol, "grad_x");
-    else CHECK(grads[0].empty());
+    if (want_gx)
+      check_close(grads[0], numeric_grad(f, in, 0, to_double(gy)), grad_tol, grad_tol, "grad_x");
+    else
+      CHECK(grads[0].empty());
     check_close(h.param_grads()[0], numeric_grad(f, in, 1, to_double(gy)), grad_tol, grad_tol, "grad_gamma");
   }
 }
@@ -122,14 +125,16 @@ TEST_CASE("layernorm rejects inputs it cannot normalize with one-line errors") {
     CHECK(st.message().find('\n') == std::string::npos);
     return st.message();
   };
-  CHECK_THAT(message(attrs(), {{DType::f32, {}}}), Catch::Contains("x must have rank 1 or more, got a scalar"));
+  CHECK_THAT(message(attrs(), {{DType::f32, {}}}),
+             Catch::Contains("x must have rank 1 or more, got a scalar"));
   CHECK_THAT(message(attrs(), {{DType::i32, {2, 3}}}), Catch::Contains("x has dtype i32"));
   CHECK_THAT(message(attrs(), {{DType::f32, {2, keel::symbolic_dim(1)}}}),
              Catch::Contains("last axis of x must have a known size of at least 1"));
   CHECK_THAT(message(attrs({{"epsilon", -1.0}}), {{DType::f32, {2, 3}}}),
              Catch::Contains("epsilon must be a finite number > 0, got -1"));
-  CHECK(normtest::infer_status(keel::norm::make_layernorm, attrs(), {{DType::f32, {keel::symbolic_dim(0), 3}}})
-            .ok());
+  CHECK(
+      normtest::infer_status(keel::norm::make_layernorm, attrs(), {{DType::f32, {keel::symbolic_dim(0), 3}}})
+          .ok());
 }
 
 TEST_CASE("layernorm refuses backward without a training forward and handles an empty batch") {

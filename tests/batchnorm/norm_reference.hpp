@@ -62,8 +62,8 @@ inline optest::Reference batchnorm_train(const Shape& shape, double eps) {
 }
 
 // Inference mode: normalized with given (running) statistics.
-inline Doubles batchnorm_infer(const Doubles& x, const Shape& shape, const Doubles& gamma, const Doubles& beta,
-                               const Doubles& mean, const Doubles& var, double eps) {
+inline Doubles batchnorm_infer(const Doubles& x, const Shape& shape, const Doubles& gamma,
+                               const Doubles& beta, const Doubles& mean, const Doubles& var, double eps) {
   return normalize_channels(x, shape, gamma, beta, ChannelStats{mean, var}, eps);
 }
 

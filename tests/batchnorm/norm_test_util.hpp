@@ -39,13 +39,21 @@ inline Floats channel_data(std::mt19937& rng, const Shape& shape) {
 class Direct {
  public:
   Direct(keel::OpFactory factory, const keel::Attrs& a, const Shape& x, bool prepare_training)
-      : op_(factory(a)), in_{{keel::DType::f32, x}} {
+      : op_(factory(a)) {
+    rebind(x, prepare_training);
+  }
+
+  // Infers and prepares for a new input shape, as the engine does when a
+  // named dimension binds to a new size; parameter values are kept.
+  void rebind(const Shape& x, bool prepare_training) {
+    in_ = {{keel::DType::f32, x}};
     keel::InferContext ic{in_, {}, {}};
     REQUIRE(op_->infer(ic).ok());
     out_ = ic.outputs;
-    for (const Shape& p : ic.param_shapes) {
-      par_.push_back({keel::DType::f32, p});
-      params.emplace_back(optest::count(p), 1.0f);
+    par_.clear();
+    for (std::size_t i = 0; i < ic.param_shapes.size(); ++i) {
+      par_.push_back({keel::DType::f32, ic.param_shapes[i]});
+      if (params.size() <= i) params.emplace_back(optest::count(ic.param_shapes[i]), 1.0f);
     }
     const keel::Status st = op_->prepare({in_, out_, par_, prepare_training});
     INFO(st.message());
@@ -57,7 +65,8 @@ class Direct {
     const keel::ConstTensorView xin{keel::DType::f32, in_[0].shape, x.data()};
     const keel::TensorView yout{keel::DType::f32, out_[0].shape, y.data()};
     std::vector<keel::TensorView> p;
-    for (std::size_t i = 0; i < par_.size(); ++i) p.push_back({keel::DType::f32, par_[i].shape, params[i].data()});
+    for (std::size_t i = 0; i < par_.size(); ++i)
+      p.push_back({keel::DType::f32, par_[i].shape, params[i].data()});
     return op_->forward({{&xin, 1}, {&yout, 1}, p, training, 0, 0});
   }
 

@@ -39,7 +39,8 @@ const keel::PluginDescriptor* descriptor_of(const Plugin& p) {
 
 }  // namespace
 
-TEST_CASE("the batchnorm plugin registers batchnorm and layernorm, documented, with this build's fingerprint") {
+TEST_CASE(
+    "the batchnorm plugin registers batchnorm and layernorm, documented, with this build's fingerprint") {
   Plugin p;
   INFO((p.handle == nullptr ? dlerror() : ""));
   REQUIRE(p.handle != nullptr);

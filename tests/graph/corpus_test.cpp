@@ -1,9 +1,8 @@
 // Every file under tests/data/bad_graphs names, on its first line, the
 // position and a fragment of the one error it must produce:
 //   # expect: LINE:COL: message fragment
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -76,13 +75,39 @@ TEST_CASE("every bad graph fails with its expected position and message") {
 TEST_CASE("the bad-graph corpus covers every error class") {
   std::set<std::string> present;
   for (const fs::path& file : yaml_files(kData / "bad_graphs")) present.insert(file.stem().string());
-  for (const char* name :
-       {"not_yaml", "empty", "top_not_mapping", "missing_version", "version_not_int", "unsupported_version",
-        "unknown_top_key", "unknown_node_key", "unknown_input_key", "duplicate_key", "duplicate_node",
-        "node_shadows_input", "nodes_not_sequence", "missing_op", "unknown_op", "unknown_attr",
-        "attr_wrong_type", "attr_out_of_range", "attr_bad_choice", "missing_required_attr",
-        "wrong_input_count", "unresolved_input", "unknown_port", "bad_dtype", "bad_dim", "cycle", "self_loop",
-        "unknown_output", "train_section", "alias_bomb", "recursive_alias", "deep_nesting", "invalid_name"}) {
+  for (const char* name : {"not_yaml",
+                           "empty",
+                           "top_not_mapping",
+                           "missing_version",
+                           "version_not_int",
+                           "unsupported_version",
+                           "unknown_top_key",
+                           "unknown_node_key",
+                           "unknown_input_key",
+                           "duplicate_key",
+                           "duplicate_node",
+                           "node_shadows_input",
+                           "nodes_not_sequence",
+                           "missing_op",
+                           "unknown_op",
+                           "unknown_attr",
+                           "attr_wrong_type",
+                           "attr_out_of_range",
+                           "attr_bad_choice",
+                           "missing_required_attr",
+                           "wrong_input_count",
+                           "unresolved_input",
+                           "unknown_port",
+                           "bad_dtype",
+                           "bad_dim",
+                           "cycle",
+                           "self_loop",
+                           "unknown_output",
+                           "train_section",
+                           "alias_bomb",
+                           "recursive_alias",
+                           "deep_nesting",
+                           "invalid_name"}) {
     INFO(name);
     CHECK(present.count(name) == 1);
   }

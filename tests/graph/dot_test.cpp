@@ -1,12 +1,12 @@
-#include <catch2/catch.hpp>
+#include "graph/dot.hpp"
 
+#include <catch2/catch.hpp>
 #include <map>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <tuple>
 
-#include "graph/dot.hpp"
 #include "test_registry.hpp"
 
 namespace {
@@ -27,15 +27,17 @@ std::string attribute(const std::string& list, const std::string& key) {
     return out;
   }
   for (++p; p < list.size() && list[p] != '"'; ++p) {
-    if (list[p] == '\\' && p + 1 < list.size() && (list[p + 1] == '"' || list[p + 1] == '\\')) ++p;
-    else if (list[p] == '\\' && p + 1 < list.size()) out += list[p++];  // \n stays as written
+    if (list[p] == '\\' && p + 1 < list.size() && (list[p + 1] == '"' || list[p + 1] == '\\'))
+      ++p;
+    else if (list[p] == '\\' && p + 1 < list.size())
+      out += list[p++];  // \n stays as written
     out += list[p];
   }
   return out;
 }
 
 struct Dot {
-  std::map<std::string, DotVertex> vertices;                    // by id
+  std::map<std::string, DotVertex> vertices;                          // by id
   std::set<std::tuple<std::string, std::string, std::string>> edges;  // from label, to label, edge label
 };
 
@@ -95,9 +97,12 @@ outputs: [r, s.first]
 
   using E = std::tuple<std::string, std::string, std::string>;
   std::set<E> expected = {
-      {"x\\nf32 [batch, 4]", "h\\nmatmul", ""}, {"w\\nf32 [4, 4]", "h\\nmatmul", ""},
-      {"h\\nmatmul", "s\\nsplit", ""},          {"s\\nsplit", "r\\nrelu", "second"},
-      {"r\\nrelu", "r", ""},                    {"s\\nsplit", "s.first", ""},
+      {"x\\nf32 [batch, 4]", "h\\nmatmul", ""},
+      {"w\\nf32 [4, 4]", "h\\nmatmul", ""},
+      {"h\\nmatmul", "s\\nsplit", ""},
+      {"s\\nsplit", "r\\nrelu", "second"},
+      {"r\\nrelu", "r", ""},
+      {"s\\nsplit", "s.first", ""},
   };
   CHECK(d.edges == expected);
 }

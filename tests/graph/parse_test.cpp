@@ -1,9 +1,9 @@
-#include <catch2/catch.hpp>
+#include "graph/parse.hpp"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
-#include "graph/parse.hpp"
 #include "test_registry.hpp"
 
 using keel::parse_graph_text;
@@ -79,7 +79,8 @@ TEST_CASE("a graph file parses into its elements with 1-based positions") {
 }
 
 TEST_CASE("name and seed are optional, and the seed defaults to 0") {
-  keel::GraphDef g = parse_graph_text("keel: 1\nnodes: [{name: a, op: relu, inputs: [a]}]\noutputs: [a]\n", "m");
+  keel::GraphDef g =
+      parse_graph_text("keel: 1\nnodes: [{name: a, op: relu, inputs: [a]}]\noutputs: [a]\n", "m");
   CHECK(g.name.empty());
   CHECK(g.seed == 0);
   CHECK(g.inputs.empty());

@@ -29,21 +29,26 @@ Registry build() {
   nn->name = "nn";
   nn->version = "1.0.0";
   nn->file = "/opt/keel/plugins/libkeel_nn.so";
-  r.add_plugin(nn, {entry(ports("add", {"a", "b"}, {"y"})), entry(ports("mul", {"a", "b"}, {"y"})),
-                    entry(scale), entry(ports("relu", {"x"}, {"y"})),
-                    entry(ports("matmul", {"a", "b"}, {"y"}))});
+  r.add_plugin(nn,
+               {entry(ports("add", {"a", "b"}, {"y"})), entry(ports("mul", {"a", "b"}, {"y"})), entry(scale),
+                entry(ports("relu", {"x"}, {"y"})), entry(ports("matmul", {"a", "b"}, {"y"}))});
 
   OpSchema fixture = ports("fixture", {"x"}, {"y"});
   fixture.attrs = {
       AttrSpec{.name = "count", .type = AttrType::Int, .min = 1, .max = 8},
-      AttrSpec{.name = "mode", .type = AttrType::String, .default_value = AttrValue{std::string("fast")},
+      AttrSpec{.name = "mode",
+               .type = AttrType::String,
+               .default_value = AttrValue{std::string("fast")},
                .choices = {"fast", "exact"}},
-      AttrSpec{.name = "ratio", .type = AttrType::Float, .default_value = AttrValue{0.5}, .min = 0.0,
-               .max = 1.0},
+      AttrSpec{
+          .name = "ratio", .type = AttrType::Float, .default_value = AttrValue{0.5}, .min = 0.0, .max = 1.0},
       AttrSpec{.name = "enabled", .type = AttrType::Bool, .default_value = AttrValue{false}},
-      AttrSpec{.name = "sizes", .type = AttrType::Ints,
-               .default_value = AttrValue{std::vector<std::int64_t>{2, 3}}, .min = 0},
-      AttrSpec{.name = "weights", .type = AttrType::Floats, .default_value = AttrValue{std::vector<double>{}}},
+      AttrSpec{.name = "sizes",
+               .type = AttrType::Ints,
+               .default_value = AttrValue{std::vector<std::int64_t>{2, 3}},
+               .min = 0},
+      AttrSpec{
+          .name = "weights", .type = AttrType::Floats, .default_value = AttrValue{std::vector<double>{}}},
       AttrSpec{.name = "label", .type = AttrType::String, .default_value = AttrValue{std::string()}},
   };
   auto fx = std::make_shared<PluginInfo>();

@@ -1,6 +1,5 @@
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <random>
 
@@ -124,13 +123,15 @@ TEST_CASE("within a node, the error written first is the one reported") {
 TEST_CASE("an unknown op suggests near names and says where plugins were searched") {
   keel::Error e = error_of(one_node("{name: h, op: mtamul, inputs: [x, x]}"));
   CHECK(e.message() ==
-        "unknown op 'mtamul' (did you mean 'matmul'?) (plugins searched in: /opt/keel/plugins, plugins)");
+        "unknown op 'mtamul' (did you mean 'matmul' or 'mul'?) (plugins searched in: /opt/keel/plugins, "
+        "plugins)");
   CHECK(e.loc().line == 5);
   CHECK(e.loc().col == 19);
 
   keel::Registry empty;
   try {
-    keel::validate_graph(keel::parse_graph_text(one_node("{name: h, op: relu, inputs: [x]}"), "g.yaml"), empty);
+    keel::validate_graph(keel::parse_graph_text(one_node("{name: h, op: relu, inputs: [x]}"), "g.yaml"),
+                         empty);
     FAIL("accepted");
   } catch (const keel::Error& err) {
     CHECK(err.message() == "unknown op 'relu' (no plugin folders were searched)");

@@ -65,7 +65,7 @@ Data draw(std::mt19937& rng, const ConvSpec& s) {
 
 }  // namespace
 
-TEST_CASE("conv2d infers [N, filters, Ho, Wo] and its parameter shapes, with a named batch") {
+TEST_CASE("conv2d infers the output size from stride, padding and dilation, and keeps a named batch") {
   ConvSpec s = with(spec(1, 3, 9, 8, 5, 3, 2), 2, 3, 1, 2, 2, 1, true);
   auto op = keel::nn::make_conv2d(s.attrs());
   const std::vector<keel::TensorSpec> in = {{keel::DType::f32, {keel::symbolic_dim(0), 3, 9, 8}}};

@@ -28,7 +28,7 @@ constexpr double grad_tol = 1e-6;
 
 }  // namespace
 
-TEST_CASE("global_avg_pool infers [N, C] and keeps a named batch") {
+TEST_CASE("global_avg_pool infers one value per channel and keeps a named batch") {
   auto op = keel::nn::make_global_avg_pool({});
   const std::vector<keel::TensorSpec> in = {{keel::DType::f32, {keel::symbolic_dim(0), 6, 7, 7}}};
   keel::InferContext ctx{in, {}, {}};

@@ -1,0 +1,66 @@
+#include "training/checkpoint.hpp"
+
+#include <charconv>
+#include <cstring>
+
+#include "base/error.hpp"
+
+namespace keel {
+
+namespace {
+
+std::int64_t metadata_int(const TensorFile& f, const std::string& key, const std::string& file) {
+  auto it = f.metadata.find(key);
+  if (it == f.metadata.end()) return 0;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || v < 0)
+    throw usage_error("checkpoint metadata '" + key + "' is not a non-negative integer", {file, 0, 0});
+  return v;
+}
+
+void copy_into(Tensor& dst, const TensorFile& f, const std::string& name, const std::string& file) {
+  const Tensor* src = f.find(name);
+  if (!src) throw usage_error("the checkpoint has no tensor '" + name + "'", {file, 0, 0});
+  if (src->dtype() != DType::f32 || src->shape() != dst.shape())
+    throw usage_error("tensor '" + name + "' is " + std::string(dtype_name(src->dtype())) + " " +
+                          shape_str(src->shape()) + " in the checkpoint but the graph needs f32 " +
+                          shape_str(dst.shape()),
+                      {file, 0, 0});
+  std::memcpy(dst.data(), src->data(), dst.nbytes());
+}
+
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& file, const Plan& plan, const std::vector<OptimizerState>& state,
+                     const TrainingPosition& position) {
+  TensorFile f;
+  for (const auto& p : plan.params()) f.tensors.emplace_back(p.name, p.value);
+  for (const auto& s : state) f.tensors.emplace_back(s.name, *s.tensor);
+  f.metadata["format"] = "keel-checkpoint-1";
+  f.metadata["graph"] = plan.graph().def.name;
+  f.metadata["step"] = std::to_string(position.step);
+  f.metadata["epoch"] = std::to_string(position.epoch);
+  f.metadata["batch"] = std::to_string(position.batch);
+  if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path());
+  write_safetensors(file, f);
+}
+
+TrainingPosition load_checkpoint(const std::filesystem::path& file, Plan& plan,
+                                 const std::vector<OptimizerState>* state) {
+  const TensorFile f = read_safetensors(file);
+  const std::string name = file.string();
+  for (auto& p : plan.params()) {
+    if (p.value.empty()) p.value = Tensor(DType::f32, p.shape);
+    copy_into(p.value, f, p.name, name);
+  }
+  if (state)
+    for (const auto& s : *state) copy_into(*s.tensor, f, s.name, name);
+  TrainingPosition pos;
+  pos.step = std::uint64_t(metadata_int(f, "step", name));
+  pos.epoch = metadata_int(f, "epoch", name);
+  pos.batch = metadata_int(f, "batch", name);
+  return pos;
+}
+
+}  // namespace keel

@@ -1,0 +1,84 @@
+#include "training/metrics.hpp"
+
+namespace keel {
+
+namespace {
+
+const PlannedNode* producer(const Plan& plan, int slot) {
+  for (const auto& n : plan.nodes())
+    for (int s : n.outputs)
+      if (s == slot) return &n;
+  return nullptr;
+}
+
+std::int64_t label_at(const Tensor& labels, std::int64_t i) {
+  switch (labels.dtype()) {
+    case DType::i32: return labels.as<std::int32_t>()[i];
+    case DType::i64: return labels.as<std::int64_t>()[i];
+    case DType::u8: return labels.as<std::uint8_t>()[i];
+    default: return std::int64_t(labels.as<float>()[i]);
+  }
+}
+
+}  // namespace
+
+MetricKind metric_for(const Plan& plan, int loss_slot) {
+  const PlannedNode* n = producer(plan, loss_slot);
+  if (!n) return MetricKind::none;
+  const std::string& op = plan.graph().nodes[std::size_t(n->node)].entry->schema.name;
+  if (op == "softmax_cross_entropy") return MetricKind::accuracy;
+  if (op == "mse") return MetricKind::r2;
+  return MetricKind::none;
+}
+
+std::string metric_name(MetricKind kind) {
+  switch (kind) {
+    case MetricKind::accuracy: return "accuracy";
+    case MetricKind::r2: return "r2";
+    case MetricKind::none: break;
+  }
+  return "";
+}
+
+double accuracy(const Tensor& logits, const Tensor& labels) {
+  const std::int64_t rows = logits.shape()[0], classes = logits.numel() / std::max<std::int64_t>(1, rows);
+  std::int64_t right = 0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = logits.as<float>() + r * classes;
+    std::int64_t best = 0;
+    for (std::int64_t c = 1; c < classes; ++c)
+      if (row[c] > row[best]) best = c;
+    right += best == label_at(labels, r);
+  }
+  return rows ? double(right) / double(rows) : NAN;
+}
+
+double r_squared(const Tensor& prediction, const Tensor& target) {
+  const std::int64_t n = target.numel();
+  double mean = 0;
+  for (std::int64_t i = 0; i < n; ++i) mean += target.as<float>()[i];
+  mean /= double(n);
+  double res = 0, tot = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double t = target.as<float>()[i], p = prediction.as<float>()[i];
+    res += (p - t) * (p - t);
+    tot += (t - mean) * (t - mean);
+  }
+  return tot > 0 ? 1.0 - res / tot : NAN;
+}
+
+Evaluation evaluate(Executor& exec, const Plan& plan, int loss_slot, MetricKind kind,
+                    const std::vector<Tensor>& inputs) {
+  exec.run(inputs, false);
+  Evaluation e;
+  const Tensor& loss = exec.value(loss_slot);
+  e.loss = 0;
+  for (std::int64_t i = 0; i < loss.numel(); ++i) e.loss += loss.as<float>()[i];
+  const PlannedNode* n = producer(plan, loss_slot);
+  if (kind == MetricKind::accuracy)
+    e.metric = accuracy(exec.value(n->inputs[0]), exec.value(n->inputs[1]));
+  if (kind == MetricKind::r2) e.metric = r_squared(exec.value(n->inputs[0]), exec.value(n->inputs[1]));
+  return e;
+}
+
+}  // namespace keel

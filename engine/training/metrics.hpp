@@ -1,0 +1,33 @@
+// What a training run reports besides the loss: accuracy when the loss is
+// softmax_cross_entropy (argmax of its logits against its labels), R^2 when
+// it is mse (of its prediction against its target).
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "executor/executor.hpp"
+#include "planner/plan.hpp"
+
+namespace keel {
+
+enum class MetricKind { none, accuracy, r2 };
+
+MetricKind metric_for(const Plan& plan, int loss_slot);
+std::string metric_name(MetricKind kind);  // "accuracy", "r2" or ""
+
+struct Evaluation {
+  double loss = NAN;
+  double metric = NAN;
+};
+
+// Runs the graph in inference mode on `inputs` and measures.
+Evaluation evaluate(Executor& exec, const Plan& plan, int loss_slot, MetricKind kind,
+                    const std::vector<Tensor>& inputs);
+
+// The metrics on their own, for tests and tools.
+double accuracy(const Tensor& logits, const Tensor& labels);
+double r_squared(const Tensor& prediction, const Tensor& target);
+
+}  // namespace keel

@@ -1,0 +1,99 @@
+#include "training/optimizer_step.hpp"
+
+#include <cmath>
+#include <exception>
+
+#include "base/error.hpp"
+#include "base/suggest.hpp"
+#include "graph/attrs.hpp"
+#include "graph/validate.hpp"
+
+namespace keel {
+
+namespace {
+
+bool is_optimizer(const OpSchema& s) {
+  return s.inputs.size() == 3 && s.inputs[0].name == "param" && s.inputs[1].name == "grad" &&
+         s.inputs[2].name == "hyper" && s.outputs.size() == 1;
+}
+
+}  // namespace
+
+OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const OptimizerDef& def,
+                               const GradientPlan& gradients)
+    : plan_(plan), def_(def) {
+  const auto& graph = plan.graph();
+  entry_ = registry.find(def.op);
+  if (!entry_ || !is_optimizer(entry_->schema)) {
+    std::vector<std::string> optimizers;
+    for (const auto& name : registry.op_names())
+      if (is_optimizer(registry.find(name)->schema)) optimizers.push_back(name);
+    throw usage_error("unknown optimizer '" + def.op + "'" + did_you_mean(def.op, optimizers), graph.loc(def.op_loc));
+  }
+  const ErrorSubject who{"", entry_->schema.name, entry_->plugin ? entry_->plugin->name : ""};
+  const Attrs attrs = typed_attrs(entry_->schema, def.attrs, graph.def.file, who);
+
+  for (int p : gradients.trained_params) {
+    const Parameter& param = plan.params()[std::size_t(p)];
+    Slot slot{p, registry.create(*entry_, attrs), {}};
+    const std::vector<TensorSpec> in{param.value.spec(), param.value.spec(), {DType::f32, {2}}};
+    InferContext ictx;
+    ictx.inputs = in;
+    ErrorSubject subject = who;
+    subject.node = "optimizer of " + param.name;
+    auto check = [&](const Status& st) {
+      if (!st.ok()) throw usage_error(st.message(), graph.loc(def.loc), subject);
+    };
+    check(slot.op->infer(ictx));
+    std::vector<TensorSpec> state_specs;
+    for (std::size_t k = 0; k < ictx.param_shapes.size(); ++k) {
+      slot.state.emplace_back(DType::f32, ictx.param_shapes[k]);
+      state_specs.push_back(slot.state.back().spec());
+    }
+    check(slot.op->prepare(PrepareContext{in, ictx.outputs, state_specs, true}));
+    slots_.push_back(std::move(slot));
+  }
+  for (auto& slot : slots_)
+    for (std::size_t k = 0; k < slot.state.size(); ++k)
+      state_refs_.push_back({"optim." + plan.params()[std::size_t(slot.param)].name + "." +
+                                 entry_->schema.params[k].name,
+                             &slot.state[k]});
+}
+
+void OptimizerSteps::apply(Executor& exec, double lr, std::uint64_t updates) {
+  double scale = 1.0;
+  if (def_.clip_grad_norm > 0) {
+    // torch.nn.utils.clip_grad_norm_: one norm over all gradients.
+    double sq = 0;
+    for (const auto& slot : slots_) {
+      const Tensor& g = exec.param_grad(slot.param);
+      for (std::int64_t i = 0; i < g.numel(); ++i) sq += double(g.as<float>()[i]) * g.as<float>()[i];
+    }
+    const double norm = std::sqrt(sq);
+    scale = std::min(1.0, def_.clip_grad_norm / (norm + 1e-6));
+  }
+  hyper_.as<float>()[0] = float(lr);
+  hyper_.as<float>()[1] = float(scale);
+  const auto& graph = plan_.graph();
+  for (auto& slot : slots_) {
+    Parameter& param = plan_.params()[std::size_t(slot.param)];
+    const std::vector<ConstTensorView> in{std::as_const(param.value).view(),
+                                          std::as_const(exec.param_grad(slot.param)).view(),
+                                          std::as_const(hyper_).view()};
+    const std::vector<TensorView> out{param.value.view()};
+    std::vector<TensorView> state;
+    for (auto& s : slot.state) state.push_back(s.view());
+    ForwardContext ctx{in, out, state, true, 0, updates};
+    const ErrorSubject who{"optimizer of " + param.name, entry_->schema.name,
+                           entry_->plugin ? entry_->plugin->name : ""};
+    Status st;
+    try {
+      st = slot.op->forward(ctx);
+    } catch (const std::exception& e) {
+      throw runtime_error(std::string("update threw: ") + e.what(), graph.loc(def_.loc), who);
+    }
+    if (!st.ok()) throw runtime_error("update failed: " + st.message(), graph.loc(def_.loc), who);
+  }
+}
+
+}  // namespace keel

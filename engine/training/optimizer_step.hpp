@@ -1,0 +1,43 @@
+// One optimizer op per trained parameter (the optimizer-op contract: inputs
+// param, grad, hyper = [lr, gradient scale]; output updated, written over
+// the parameter in place; state in the op's own parameters), plus global
+// gradient-norm clipping across all of them.
+#pragma once
+
+#include <vector>
+
+#include "executor/executor.hpp"
+#include "graph/train_def.hpp"
+#include "planner/autodiff.hpp"
+#include "planner/plan.hpp"
+#include "registry/registry.hpp"
+#include "training/checkpoint.hpp"
+
+namespace keel {
+
+class OptimizerSteps {
+ public:
+  OptimizerSteps(Plan& plan, const Registry& registry, const OptimizerDef& def, const GradientPlan& gradients);
+
+  // Optimizer state tensors, named optim.<parameter>.<state>, for checkpoints.
+  std::vector<OptimizerState>& state() { return state_refs_; }
+
+  // Updates every trained parameter from the executor's gradients.
+  // `updates` is how many updates were applied before this one.
+  void apply(Executor& exec, double lr, std::uint64_t updates);
+
+ private:
+  struct Slot {
+    int param = 0;
+    OpInstance op;
+    std::vector<Tensor> state;
+  };
+  Plan& plan_;
+  const OptimizerDef& def_;
+  const OpEntry* entry_ = nullptr;
+  std::vector<Slot> slots_;
+  std::vector<OptimizerState> state_refs_;
+  Tensor hyper_{DType::f32, {2}};
+};
+
+}  // namespace keel

@@ -1,0 +1,261 @@
+#include "training/trainer.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+#include "base/error.hpp"
+#include "base/json.hpp"
+#include "executor/executor.hpp"
+#include "graph/validate.hpp"
+#include "planner/autodiff.hpp"
+#include "runtime/dataset.hpp"
+#include "runtime/npy.hpp"
+#include "training/checkpoint.hpp"
+#include "training/metrics.hpp"
+#include "training/optimizer_step.hpp"
+#include "training/schedule.hpp"
+
+namespace keel {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The data named by train.data, with every graph input bound.
+Dataset load_data(const ValidatedGraph& graph, const DataDef& data) {
+  const fs::path base = fs::path(graph.def.file).parent_path();
+  const auto& decls = graph.def.inputs;
+  if (!data.npy.empty()) {
+    std::vector<std::pair<std::string, fs::path>> files;
+    for (const auto& [input, file] : data.npy) files.emplace_back(input, base / file);
+    return Dataset::from_npy(files);
+  }
+  std::vector<ColumnBinding> bindings;
+  for (const auto& c : data.columns) {
+    auto it = std::find_if(decls.begin(), decls.end(), [&](const InputDef& d) { return d.name == c.input; });
+    if (it == decls.end())
+      throw usage_error("columns: the graph has no input '" + c.input + "'", graph.loc(c.loc));
+    const std::size_t rank = it->shape.size();
+    if (c.single ? rank != 1 : rank != 2)
+      throw usage_error("columns: input '" + c.input + "' has rank " + std::to_string(rank) + "; " +
+                            (c.single ? "a single column feeds a [batch] input"
+                                      : "a column range feeds a [batch, columns] input"),
+                        graph.loc(c.loc));
+    if (!c.single && it->shape[1].size >= 0 && it->shape[1].size != c.count)
+      throw usage_error("columns: input '" + c.input + "' has " + std::to_string(it->shape[1].size) +
+                            " features but the range has " + std::to_string(c.count) + " columns",
+                        graph.loc(c.loc));
+    bindings.push_back({c.input, it->dtype, c.first, c.count, c.single});
+  }
+  std::vector<fs::path> files;
+  for (const auto& f : data.csv) files.push_back(base / f);
+  return Dataset::from_csv(files, bindings);
+}
+
+// Tensors for the graph's inputs, in declaration order, from a dataset whose
+// inputs may be listed in another order.
+std::vector<Tensor> batch_inputs(const ValidatedGraph& graph, const Dataset& data,
+                                 const std::vector<std::size_t>& rows, const Loc& where) {
+  std::vector<Tensor> by_data = data.gather(rows);
+  std::vector<Tensor> out;
+  for (const auto& in : graph.def.inputs) {
+    const auto& names = data.inputs();
+    auto it = std::find(names.begin(), names.end(), in.name);
+    if (it == names.end())
+      throw usage_error("train data does not provide graph input '" + in.name + "'", graph.loc(where));
+    out.push_back(by_data[std::size_t(it - names.begin())]);
+  }
+  return out;
+}
+
+int slot_of(const Plan& plan, const ValueRef& ref) {
+  const auto& g = plan.graph();
+  for (std::size_t n = 0; n < g.def.nodes.size(); ++n) {
+    if (g.def.nodes[n].name != ref.name) continue;
+    const auto& outs = g.nodes[n].entry->schema.outputs;
+    for (std::size_t o = 0; o < outs.size(); ++o)
+      if (ref.port.empty() ? o == 0 : outs[o].name == ref.port) return plan.value_slot({int(n), int(o)});
+  }
+  throw usage_error("train.loss: '" + ref.text() + "' is not a node output", g.loc(ref.loc));
+}
+
+// Mean and standard deviation (population, as feature scaling uses) of each
+// feature of the training rows, written into a standardize node's mean/std.
+void calibrate(Plan& plan, const Dataset& data, const std::vector<std::size_t>& rows, const std::string& node,
+               const TrainDef& def) {
+  const auto& g = plan.graph();
+  for (const auto& n : plan.nodes()) {
+    const auto& nd = g.def.nodes[std::size_t(n.node)];
+    if (nd.name != node) continue;
+    const int in_slot = n.inputs.at(0);
+    if (in_slot >= int(g.def.inputs.size()))
+      throw usage_error("calibrate: node '" + node + "' must read a graph input directly", g.loc(nd.loc));
+    Tensor x = batch_inputs(g, data, rows, def.loc)[std::size_t(in_slot)];
+    Parameter* mean = nullptr;
+    Parameter* stdev = nullptr;
+    for (int p : n.params) {
+      auto& param = plan.params()[std::size_t(p)];
+      if (param.name == node + ".mean") mean = &param;
+      if (param.name == node + ".std") stdev = &param;
+    }
+    if (!mean || !stdev || x.dtype() != DType::f32 || x.shape().size() != 2)
+      throw usage_error("calibrate: node '" + node + "' must have mean and std parameters and an f32 [batch, features] input",
+                        g.loc(nd.loc));
+    const auto rows_n = x.shape()[0], cols = x.shape()[1];
+    for (std::int64_t c = 0; c < cols; ++c) {
+      double s = 0, ss = 0;
+      for (std::int64_t r = 0; r < rows_n; ++r) s += x.as<float>()[r * cols + c];
+      const double m = s / double(rows_n);
+      for (std::int64_t r = 0; r < rows_n; ++r) {
+        const double d = x.as<float>()[r * cols + c] - m;
+        ss += d * d;
+      }
+      const double sd = std::sqrt(ss / double(rows_n));
+      mean->value.as<float>()[c] = float(m);
+      stdev->value.as<float>()[c] = float(sd > 0 ? sd : 1.0);
+    }
+    return;
+  }
+  throw usage_error("calibrate: no node named '" + node + "'", g.loc(def.loc));
+}
+
+std::string duration(double seconds) {
+  const auto s = static_cast<long>(seconds + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+  return buf;
+}
+
+}  // namespace
+
+TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options) {
+  const ValidatedGraph& graph = plan.graph();
+  const int loss_slot = slot_of(plan, def.loss);
+  const std::set<std::string> frozen(def.freeze.begin(), def.freeze.end());
+
+  Dataset data = load_data(graph, def.data);
+  const Split split = split_rows(data.rows(), def.data.holdout, graph.def.seed);
+  if (split.train.empty()) throw usage_error("the training split is empty", graph.loc(def.data.loc));
+  const auto batch = std::size_t(def.data.batch);
+  const std::int64_t batches_per_epoch = std::int64_t((split.train.size() + batch - 1) / batch);
+  const std::int64_t total_steps = def.steps > 0 ? def.steps : def.epochs * batches_per_epoch;
+
+  // Shapes and parameters from the first batch, then everything that needs
+  // them: calibration, gradients, optimizer state.
+  const std::vector<std::size_t> first(split.train.begin(),
+                                       split.train.begin() + std::ptrdiff_t(std::min(batch, split.train.size())));
+  plan.bind(batch_inputs(graph, data, first, def.data.loc), true);
+  for (const auto& node : def.calibrate) calibrate(plan, data, split.train, node, def);
+  const GradientPlan gradients = plan_gradients(plan, loss_slot, frozen);
+  OptimizerSteps optimizer(plan, registry, def.optimizer, gradients);
+
+  TrainingPosition pos;
+  if (!options.resume.empty()) pos = load_checkpoint(options.resume, plan, &optimizer.state());
+
+  Executor exec(plan);
+  exec.set_step(pos.step);
+  const MetricKind metric = metric_for(plan, loss_slot);
+  const bool tty = !options.quiet && ::isatty(2);
+  std::ofstream metrics_file;
+  if (!def.metrics.empty()) {
+    fs::create_directories(options.output_dir);
+    metrics_file.open(options.output_dir / def.metrics, pos.step ? std::ios::app : std::ios::trunc);
+  }
+  const fs::path ckpt = def.checkpoint.path.empty() ? fs::path() : options.output_dir / def.checkpoint.path;
+
+  TrainSummary summary;
+  summary.metric_name = metric_name(metric);
+  const auto start = Clock::now();
+  std::uint64_t steps_this_run = 0;
+  bool done = pos.step >= std::uint64_t(total_steps);
+  for (std::int64_t epoch = pos.epoch; !done; ++epoch) {
+    std::vector<std::size_t> order =
+        def.data.shuffle ? std::vector<std::size_t>() : split.train;
+    if (def.data.shuffle) {
+      for (std::size_t i : permutation(split.train.size(), graph.def.seed, std::uint64_t(epoch) + 1))
+        order.push_back(split.train[i]);
+    }
+    double loss_sum = 0;
+    std::int64_t loss_batches = 0;
+    for (std::int64_t b = epoch == pos.epoch ? pos.batch : 0; b < batches_per_epoch && !done; ++b) {
+      const auto lo = std::size_t(b) * batch, hi = std::min(order.size(), lo + batch);
+      const std::vector<std::size_t> rows(order.begin() + std::ptrdiff_t(lo), order.begin() + std::ptrdiff_t(hi));
+      const double loss = exec.train_step(batch_inputs(graph, data, rows, def.data.loc), gradients);
+      const double lr = learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
+      optimizer.apply(exec, lr, pos.step);
+      ++pos.step;
+      ++steps_this_run;
+      loss_sum += loss;
+      ++loss_batches;
+      pos.epoch = epoch;
+      pos.batch = b + 1;
+      done = pos.step >= std::uint64_t(total_steps);
+      if (!ckpt.empty() && def.checkpoint.every > 0 && pos.step % std::uint64_t(def.checkpoint.every) == 0)
+        save_checkpoint(ckpt, plan, optimizer.state(), pos);
+      if (tty) {
+        const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+        const double rate = double(steps_this_run) / std::max(secs, 1e-9);
+        std::fprintf(stderr, "\rstep %llu/%lld  epoch %lld  loss %.4f  %.0f steps/s  ETA %s   ",
+                     static_cast<unsigned long long>(pos.step), static_cast<long long>(total_steps),
+                     static_cast<long long>(epoch + 1), loss, rate,
+                     duration(double(std::uint64_t(total_steps) - pos.step) / std::max(rate, 1e-9)).c_str());
+      }
+    }
+    if (pos.batch >= batches_per_epoch) {  // the epoch is complete
+      pos.epoch = epoch + 1;
+      pos.batch = 0;
+    }
+    summary.train_loss = loss_batches ? loss_sum / double(loss_batches) : NAN;
+    const Evaluation eval = split.holdout.empty()
+                                ? Evaluation{}
+                                : evaluate(exec, plan, loss_slot, metric,
+                                           batch_inputs(graph, data, split.holdout, def.data.loc));
+    summary.holdout_loss = eval.loss;
+    summary.holdout_metric = eval.metric;
+    if (metrics_file)
+      metrics_file << "{\"epoch\":" << epoch + 1 << ",\"step\":" << pos.step << ",\"train_loss\":"
+                   << json_number(summary.train_loss) << ",\"holdout_loss\":" << json_number(eval.loss)
+                   << (summary.metric_name.empty() ? std::string()
+                                                   : ",\"holdout_" + summary.metric_name + "\":" + json_number(eval.metric))
+                   << "}\n";
+    if (!options.quiet) {
+      if (tty) std::fprintf(stderr, "\r%80s\r", "");
+      std::printf("epoch %lld: train loss %.4f", static_cast<long long>(epoch + 1), summary.train_loss);
+      if (!split.holdout.empty()) {
+        std::printf(", hold-out loss %.4f", eval.loss);
+        if (metric == MetricKind::accuracy) std::printf(", accuracy %.2f%%", 100 * eval.metric);
+        if (metric == MetricKind::r2) std::printf(", R^2 %.4f", eval.metric);
+      }
+      std::printf("\n");
+      std::fflush(stdout);
+    }
+    if (!ckpt.empty() && def.checkpoint.every == 0) save_checkpoint(ckpt, plan, optimizer.state(), pos);
+  }
+  if (!ckpt.empty()) save_checkpoint(ckpt, plan, optimizer.state(), pos);
+  summary.steps = pos.step;
+
+  // The hold-out rows and the graph's outputs on them, for inference checks.
+  if (!split.holdout.empty()) {
+    const auto inputs = batch_inputs(graph, data, split.holdout, def.data.loc);
+    fs::create_directories(options.output_dir / "holdout");
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      write_npy(options.output_dir / "holdout" / (graph.def.inputs[i].name + ".npy"), inputs[i]);
+    const auto outputs = exec.run(inputs, false);
+    for (std::size_t i = 0; i < outputs.size(); ++i)
+      write_npy(options.output_dir / (graph.def.outputs[i].text() + ".npy"), outputs[i]);
+  }
+  const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!options.quiet)
+    std::printf("trained %llu steps in %.2f s (%.0f steps/s)\n", static_cast<unsigned long long>(steps_this_run),
+                secs, double(steps_this_run) / std::max(secs, 1e-9));
+  return summary;
+}
+
+}  // namespace keel

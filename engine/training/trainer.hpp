@@ -1,0 +1,40 @@
+// The training loop of a graph with a `train:` section: data binding,
+// batches, the forward/backward/update step, metrics, progress and
+// checkpoints.
+//
+// One step: forward in training mode on a batch, backward from the loss
+// (planner/autodiff.hpp), optional global-norm clipping, then one optimizer
+// op per trained parameter updating it in place. The position in training
+// (step, epoch, next batch) is all the state there is besides parameters and
+// optimizer state, because shuffling and dropout draw from the counter-based
+// generator; so a checkpoint resumes bit for bit.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "graph/train_def.hpp"
+#include "planner/plan.hpp"
+#include "registry/registry.hpp"
+
+namespace keel {
+
+struct TrainOptions {
+  std::filesystem::path output_dir = "out";
+  std::filesystem::path resume;  // a checkpoint to continue from; empty: start fresh
+  bool quiet = false;
+};
+
+struct TrainSummary {
+  std::uint64_t steps = 0;
+  double train_loss = 0;        // mean over the last epoch's batches
+  double holdout_loss = 0;      // NaN without a hold-out split
+  double holdout_metric = 0;    // accuracy (classification) or R^2 (regression); NaN if neither
+  std::string metric_name;      // "accuracy", "r2" or ""
+};
+
+// Trains the plan's parameters in place. Throws keel::Error (usage) for a
+// train: section that does not fit the graph, before any step runs.
+TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options);
+
+}  // namespace keel

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-i,--input", run.inputs, "Data for a graph input: NAME=FILE.npy; repeatable");
   run_cmd->add_option("-o,--output-dir", run.output_dir, "Folder for the outputs")->capture_default_str();
   run_cmd->add_option("--set", run.overrides, "Override seed=N or NODE.ATTR=VALUE; repeatable");
+  run_cmd->add_option("--resume", run.resume, "Training: continue from this checkpoint");
+  run_cmd->add_option("--params", run.params, "Load parameters from this checkpoint (safetensors)");
   run_cmd->add_option("--threads", run.threads, "Threads for the operators (default: all cores)")
       ->check(CLI::Range(1, 1024));
   add_common(run_cmd, common);

@@ -14,6 +14,8 @@
 #include "graph/dot.hpp"
 #include "planner/plan.hpp"
 #include "runtime/npy.hpp"
+#include "training/checkpoint.hpp"
+#include "training/trainer.hpp"
 
 namespace keel::cli {
 
@@ -62,6 +64,13 @@ int run(const RunOptions& o, const Common& common) {
   ValidatedGraph graph = load_graph(o.graph, o.overrides, registry, common);
   Plan plan(graph, registry);
   plan.infer_symbolic();  // every static check before any data is read
+  if (!o.params.empty()) load_checkpoint(o.params, plan, nullptr);
+  if (graph.def.train) {
+    if (!o.inputs.empty()) throw usage_error("--input: a training graph reads its data from train.data");
+    train(plan, registry, *graph.def.train, {o.output_dir, o.resume, common.quiet});
+    return 0;
+  }
+  if (!o.resume.empty()) throw usage_error("--resume needs a graph with a train: section");
   std::vector<Tensor> inputs = read_inputs(graph, o.inputs);
 
   Executor executor(plan);

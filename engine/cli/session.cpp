@@ -46,6 +46,14 @@ AttrLiteral literal_from_text(const std::string& text) {
   return lit;
 }
 
+std::int64_t non_negative(const std::string& key, const std::string& value) {
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || end != value.data() + value.size() || v < 0)
+    throw usage_error("--set " + key + "=" + value + ": expected a non-negative integer");
+  return v;
+}
+
 }  // namespace
 
 void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
@@ -55,11 +63,18 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
       throw usage_error("--set '" + o + "': expected KEY=VALUE (seed=N or NODE.ATTR=VALUE)");
     const std::string key = o.substr(0, eq), value = o.substr(eq + 1);
     if (key == "seed") {
-      std::uint64_t seed = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seed);
-      if (ec != std::errc() || end != value.data() + value.size())
-        throw usage_error("--set seed=" + value + ": the seed must be a non-negative integer");
-      def.seed = seed;
+      def.seed = std::uint64_t(non_negative(key, value));
+      continue;
+    }
+    if (key.rfind("train.", 0) == 0) {
+      if (!def.train) throw usage_error("--set " + key + ": the graph has no train: section", {def.file, 0, 0});
+      const std::string field = key.substr(6);
+      if (field == "epochs") def.train->epochs = non_negative(key, value);
+      else if (field == "steps") def.train->steps = non_negative(key, value);
+      else if (field == "batch") def.train->data.batch = std::max<std::int64_t>(1, non_negative(key, value));
+      else throw usage_error("--set " + key + ": settable training keys are train.epochs, train.steps, train.batch");
+      // steps = 0 means "use epochs"; an explicit train.steps=0 means none.
+      if (field == "steps" && def.train->steps == 0) def.train->epochs = 0;
       continue;
     }
     const auto dot = key.find('.');

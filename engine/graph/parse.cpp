@@ -29,6 +29,12 @@ const std::vector<std::string> kTopKeys = {"keel", "name", "seed", "inputs", "no
 const std::vector<std::string> kNodeKeys = {"name", "op", "inputs", "attrs"};
 const std::vector<std::string> kInputKeys = {"dtype", "shape"};
 
+// Suggestions only for name-sized words: the edit distance costs the
+// product of the two lengths, and a file can hold a megabyte-long key.
+std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
+  return word.size() <= 64 ? did_you_mean(word, candidates) : std::string();
+}
+
 bool is_identifier(const std::string& s) {
   if (s.empty()) return false;
   auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
@@ -196,7 +202,7 @@ class GraphParser {
                  ")",
              kl);
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string hint = did_you_mean(key, allowed);
+        std::string hint = suggestion(key, allowed);
         if (hint.empty()) {
           hint = " (allowed:";
           for (std::size_t i = 0; i < allowed.size(); ++i) hint += (i ? ", " : " ") + allowed[i];

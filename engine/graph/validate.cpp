@@ -18,6 +18,12 @@ using DepGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directed
 
 bool before(const Loc& a, const Loc& b) { return std::tie(a.line, a.col) < std::tie(b.line, b.col); }
 
+// Suggestions only for name-sized words: the edit distance costs the
+// product of the two lengths, and a file can hold a megabyte-long key.
+std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
+  return word.size() <= 64 ? did_you_mean(word, candidates) : std::string();
+}
+
 std::string number_text(double v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
@@ -100,7 +106,7 @@ class Validator {
     for (const ValueRef& r : def.outputs) {
       try {
         g_.outputs.push_back(resolve(r, "output"));
-      } catch (Error& e) {
+      } catch (const Error& e) {
         throw usage_error(e.message(), g_.loc(r.loc));
       }
     }
@@ -129,7 +135,7 @@ class Validator {
         for (const auto& p : reg_.searched) dirs.push_back(p.string());
         where = " (plugins searched in: " + join(dirs) + ")";
       }
-      fail(n, "unknown op '" + display_text(d.op) + "'" + did_you_mean(d.op, reg_.op_names()) + where,
+      fail(n, "unknown op '" + display_text(d.op) + "'" + suggestion(d.op, reg_.op_names()) + where,
            d.op_loc);
     }
     FirstError first;
@@ -163,10 +169,11 @@ class Validator {
       auto spec = std::find_if(schema.attrs.begin(), schema.attrs.end(),
                                [&](const AttrSpec& s) { return s.name == name; });
       if (spec == schema.attrs.end()) {
-        std::string hint = did_you_mean(name, known);
+        std::string hint = suggestion(name, known);
         if (hint.empty())
           hint = known.empty() ? " (it has no attributes)" : " (attributes: " + join(known) + ")";
-        fail(n, "unknown attribute '" + display_text(name) + "' for op '" + d.op + "'" + hint, lit.name_loc);
+        fail(n, "unknown attribute '" + display_text(name) + "' for op '" + d.op + "'" + hint,
+             lit.name_loc.line ? lit.name_loc : lit.loc);
       }
       values.emplace(name, convert(n, *spec, lit));
     }
@@ -192,7 +199,9 @@ class Validator {
     auto quoted = [&](std::size_t i) {
       return i < lit.item_quoted.size() ? bool(lit.item_quoted[i]) : lit.quoted;
     };
-    auto at = [&](std::size_t i) { return i < lit.item_locs.size() ? lit.item_locs[i] : lit.loc; };
+    auto at = [&](std::size_t i) {
+      return i < lit.item_locs.size() && lit.item_locs[i].line ? lit.item_locs[i] : lit.loc;
+    };
     auto item_error = [&](std::size_t i, const char* what) {
       std::string got = quoted(i) ? "the string \"" + display_text(lit.items[i]) + "\""
                                   : "'" + display_text(lit.items[i]) + "'";
@@ -239,7 +248,7 @@ class Validator {
             std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end())
           fail(n,
                "attribute '" + spec.name + "' must be one of " + quoted_list(spec.choices) + ", not '" +
-                   display_text(s) + "'" + did_you_mean(s, spec.choices),
+                   display_text(s) + "'" + suggestion(s, spec.choices),
                lit.loc);
         return s;
       }
@@ -290,7 +299,7 @@ class Validator {
     auto it = values_.find(r.name);
     if (it == values_.end())
       throw usage_error("unresolved " + std::string(role) + " '" + r.text() +
-                        "': no graph input or node has that name" + did_you_mean(r.name, value_names_));
+                        "': no graph input or node has that name" + suggestion(r.name, value_names_));
     if (it->second < 0) {
       if (!r.port.empty())
         throw usage_error("graph input '" + r.name + "' has no ports: write '" + r.name + "'");

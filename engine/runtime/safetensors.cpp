@@ -163,18 +163,12 @@ class HeaderReader {
   const std::string& source_;
 };
 
-}  // namespace
-
-const Tensor* TensorFile::find(const std::string& name) const {
-  for (const auto& [n, t] : tensors)
-    if (n == name) return &t;
-  return nullptr;
-}
-
-std::string encode_safetensors(const TensorFile& file) {
+// The length field and the header, padded with spaces to a multiple of 8
+// bytes as the reference writer does, so the data that follows is aligned.
+std::string encode_preamble(const TensorFile& file) {
   std::string header = "{";
   if (!file.metadata.empty()) {
-    header += json_quote(kMetadataKey) + ":{";
+    header.append(json_quote(kMetadataKey)).append(":{");
     bool first = true;
     for (const auto& [key, value] : file.metadata) {
       header.append(first ? "" : ",").append(json_quote(key)).append(":").append(json_quote(value));
@@ -205,20 +199,39 @@ std::string encode_safetensors(const TensorFile& file) {
   }
   header += "}";
   header.append((8 - header.size() % 8) % 8, ' ');
+  if (header.size() > kMaxHeaderBytes)
+    throw usage_error("the safetensors header would take " + std::to_string(header.size()) +
+                      " bytes, over the limit of " + std::to_string(kMaxHeaderBytes) + " readers accept");
 
   std::string out;
-  out.reserve(8 + header.size() + offset);
   for (int b = 0; b < 8; ++b) out += static_cast<char>((std::uint64_t{header.size()} >> (8 * b)) & 0xFF);
-  out += header;
-  for (const auto& [name, t] : file.tensors) {
-    const auto* data = static_cast<const char*>(t.data());
-    if (t.dtype() != DType::boolean) {
-      out.append(data, t.nbytes());
-      continue;
-    }
-    // Any nonzero byte is true; the file holds canonical 0/1 so readers agree.
-    for (std::size_t i = 0; i < t.nbytes(); ++i) out += data[i] ? '\1' : '\0';
-  }
+  return out + header;
+}
+
+std::string_view raw_bytes(const Tensor& t) { return {static_cast<const char*>(t.data()), t.nbytes()}; }
+
+// Any nonzero byte is true; the file holds canonical 0/1 so readers agree.
+std::string canonical_bools(const Tensor& t) {
+  std::string out(raw_bytes(t));
+  for (char& c : out) c = c ? '\1' : '\0';
+  return out;
+}
+
+std::string tensor_bytes(const Tensor& t) {
+  return t.dtype() == DType::boolean ? canonical_bools(t) : std::string(raw_bytes(t));
+}
+
+}  // namespace
+
+const Tensor* TensorFile::find(const std::string& name) const {
+  for (const auto& [n, t] : tensors)
+    if (n == name) return &t;
+  return nullptr;
+}
+
+std::string encode_safetensors(const TensorFile& file) {
+  std::string out = encode_preamble(file);
+  for (const auto& [name, t] : file.tensors) out += tensor_bytes(t);
   return out;
 }
 
@@ -272,9 +285,16 @@ TensorFile decode_safetensors(const std::string& bytes, const std::string& sourc
 }
 
 void write_safetensors(const fs::path& path, const TensorFile& file) {
-  const std::string bytes = encode_safetensors(file);
+  // Streams the data instead of building the file in memory: checkpoints
+  // can be a large part of what the process holds.
+  const std::string preamble = encode_preamble(file);
   write_file_atomically(path, [&](std::ostream& out) {
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.write(preamble.data(), static_cast<std::streamsize>(preamble.size()));
+    for (const auto& [name, t] : file.tensors) {
+      const std::string bools = t.dtype() == DType::boolean ? canonical_bools(t) : std::string();
+      const std::string_view data = t.dtype() == DType::boolean ? std::string_view(bools) : raw_bytes(t);
+      out.write(data.data(), static_cast<std::streamsize>(data.size()));
+    }
   });
 }
 

@@ -16,7 +16,7 @@
 namespace keel {
 
 struct TensorFile {
-  std::vector<std::pair<std::string, Tensor>> tensors;  // in file order
+  std::vector<std::pair<std::string, Tensor>> tensors;  // in the header's order
   std::map<std::string, std::string> metadata;
   const Tensor* find(const std::string& name) const;
 };
@@ -28,7 +28,9 @@ std::string encode_safetensors(const TensorFile& file);
 // Parses bytes; `source` names the file in errors. Every malformed input is
 // a keel::Error (usage): short file, header length beyond the file, header
 // not JSON or not the expected shape, unknown dtype, offsets that overlap,
-// leave gaps, or do not match dtype x shape, duplicate names.
+// leave gaps, or do not match dtype x shape, duplicate names, metadata values
+// that are not strings, bool bytes other than 0 or 1. Nothing is allocated
+// for a tensor before its size is checked against the bytes present.
 TensorFile decode_safetensors(const std::string& bytes, const std::string& source);
 
 // File versions: write atomically (temporary + rename), read whole.

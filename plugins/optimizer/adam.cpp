@@ -22,9 +22,12 @@ class AdamOp final : public Op {
         weight_decay_(a.f("weight_decay")),
         gradient_(read_gradient_attrs(a, name_, check_)) {
     const std::string op(name_);
-    check_.require(beta1_ >= 0.0 && beta1_ < 1.0, op + ": beta1 must be in [0, 1), got " + std::to_string(beta1_));
-    check_.require(beta2_ >= 0.0 && beta2_ < 1.0, op + ": beta2 must be in [0, 1), got " + std::to_string(beta2_));
-    check_.require(std::isfinite(eps_) && eps_ > 0.0, op + ": eps must be finite and > 0, got " + std::to_string(eps_));
+    check_.require(beta1_ >= 0.0 && beta1_ < 1.0,
+                   op + ": beta1 must be in [0, 1), got " + std::to_string(beta1_));
+    check_.require(beta2_ >= 0.0 && beta2_ < 1.0,
+                   op + ": beta2 must be in [0, 1), got " + std::to_string(beta2_));
+    check_.require(std::isfinite(eps_) && eps_ > 0.0,
+                   op + ": eps must be finite and > 0, got " + std::to_string(eps_));
     check_.require(std::isfinite(weight_decay_) && weight_decay_ >= 0.0,
                    op + ": weight_decay must be finite and >= 0, got " + std::to_string(weight_decay_));
   }
@@ -70,20 +73,41 @@ class AdamOp final : public Op {
 OpSchema schema(bool decoupled) {
   OpSchema s;
   s.name = decoupled ? "adamw" : "adam";
-  s.doc = decoupled ? "One AdamW update of a parameter, in place, exactly as torch.optim.AdamW (decoupled weight decay)"
-                    : "One Adam update of a parameter, in place, exactly as torch.optim.Adam (L2 weight decay)";
+  s.doc =
+      decoupled
+          ? "One AdamW update of a parameter, in place, exactly as torch.optim.AdamW (decoupled weight decay)"
+          : "One Adam update of a parameter, in place, exactly as torch.optim.Adam (L2 weight decay)";
   s.inputs = update_inputs();
   s.outputs = update_outputs();
-  s.attrs = {
-      {"beta1", AttrType::Float, "decay rate of the running mean of the gradient, in [0, 1)", 0.9, 0.0, 1.0, {}},
-      {"beta2", AttrType::Float, "decay rate of the running mean of the squared gradient, in [0, 1)", 0.999, 0.0,
-       1.0, {}},
-      {"eps", AttrType::Float, "added to sqrt(bias-corrected exp_avg_sq) in the denominator; > 0", 1e-8, 0.0,
-       std::nullopt, {}},
-      {"weight_decay", AttrType::Float,
-       decoupled ? "decoupled weight decay: param *= 1 - lr * weight_decay before the Adam step"
-                 : "L2 penalty: weight_decay * param is added to the gradient",
-       decoupled ? 0.01 : 0.0, 0.0, std::nullopt, {}}};
+  s.attrs = {{"beta1",
+              AttrType::Float,
+              "decay rate of the running mean of the gradient, in [0, 1)",
+              0.9,
+              0.0,
+              1.0,
+              {}},
+             {"beta2",
+              AttrType::Float,
+              "decay rate of the running mean of the squared gradient, in [0, 1)",
+              0.999,
+              0.0,
+              1.0,
+              {}},
+             {"eps",
+              AttrType::Float,
+              "added to sqrt(bias-corrected exp_avg_sq) in the denominator; > 0",
+              1e-8,
+              0.0,
+              std::nullopt,
+              {}},
+             {"weight_decay",
+              AttrType::Float,
+              decoupled ? "decoupled weight decay: param *= 1 - lr * weight_decay before the Adam step"
+                        : "L2 penalty: weight_decay * param is added to the gradient",
+              decoupled ? 0.01 : 0.0,
+              0.0,
+              std::nullopt,
+              {}}};
   for (AttrSpec& a : gradient_attrs()) s.attrs.push_back(std::move(a));
   s.params = {state_param("exp_avg", "running mean of the gradient (torch's exp_avg)"),
               state_param("exp_avg_sq", "running mean of the squared gradient (torch's exp_avg_sq)")};

@@ -10,11 +10,13 @@
 namespace keel::optimizer {
 
 std::vector<PortSpec> update_inputs() {
-  return {{"param", "f32, any shape: the parameter's current values (the engine passes its own buffer)", false},
-          {"grad", "f32, param's shape: the gradient of the loss with respect to param", false},
-          {"hyper", "f32 [2]: learning rate of this step (after the schedule), gradient scale from global-norm "
-                    "clipping (1 when off); both finite and >= 0",
-           false}};
+  return {
+      {"param", "f32, any shape: the parameter's current values (the engine passes its own buffer)", false},
+      {"grad", "f32, param's shape: the gradient of the loss with respect to param", false},
+      {"hyper",
+       "f32 [2]: learning rate of this step (after the schedule), gradient scale from global-norm "
+       "clipping (1 when off); both finite and >= 0",
+       false}};
 }
 
 std::vector<PortSpec> update_outputs() {
@@ -22,13 +24,21 @@ std::vector<PortSpec> update_outputs() {
 }
 
 std::vector<AttrSpec> gradient_attrs() {
-  return {{"clip_value", AttrType::Float,
+  return {{"clip_value",
+           AttrType::Float,
            "clamp each scaled gradient element to [-clip_value, clip_value] before the update (0 = off), "
            "as torch.nn.utils.clip_grad_value_",
-           0.0, 0.0, std::nullopt, {}},
-          {"l1", AttrType::Float,
-           "L1 regularization: adds l1 * sign(param) to the gradient after clipping (sign(0) = 0)", 0.0, 0.0,
-           std::nullopt, {}}};
+           0.0,
+           0.0,
+           std::nullopt,
+           {}},
+          {"l1",
+           AttrType::Float,
+           "L1 regularization: adds l1 * sign(param) to the gradient after clipping (sign(0) = 0)",
+           0.0,
+           0.0,
+           std::nullopt,
+           {}}};
 }
 
 ParamSpec state_param(const std::string& name, const std::string& doc) {
@@ -55,16 +65,19 @@ GradientTerms gradient_terms(const GradientAttrs& attrs, float grad_scale, doubl
 }
 
 Status infer_update(const char* op, InferContext& ctx, std::size_t states) {
-  if (ctx.inputs.size() != 3) return fail(op, ": expected 3 inputs (param, grad, hyper), got ", ctx.inputs.size());
+  if (ctx.inputs.size() != 3)
+    return fail(op, ": expected 3 inputs (param, grad, hyper), got ", ctx.inputs.size());
   const char* names[] = {"param", "grad", "hyper"};
   for (std::size_t i = 0; i < 3; ++i)
     if (ctx.inputs[i].dtype != DType::f32)
-      return fail(op, ": ", names[i], " has dtype ", dtype_name(ctx.inputs[i].dtype), "; only f32 is supported");
+      return fail(op, ": ", names[i], " has dtype ", dtype_name(ctx.inputs[i].dtype),
+                  "; only f32 is supported");
   const Shape& param = ctx.inputs[0].shape;
   if (ctx.inputs[1].shape != param)
     return fail(op, ": grad is ", shape_str(ctx.inputs[1].shape), " but param is ", shape_str(param));
   if (ctx.inputs[2].shape != Shape{2})
-    return fail(op, ": hyper must be [2] (learning rate, gradient scale), got ", shape_str(ctx.inputs[2].shape));
+    return fail(op, ": hyper must be [2] (learning rate, gradient scale), got ",
+                shape_str(ctx.inputs[2].shape));
   ctx.outputs = {TensorSpec{DType::f32, param}};
   ctx.param_shapes.assign(states, param);
   return Status::Ok();
@@ -83,8 +96,8 @@ bool overlaps(const void* a, const void* b, std::size_t bytes) {
 
 Status begin_update(const char* op, const ForwardContext& ctx, std::size_t states, UpdateViews& out) {
   if (ctx.inputs.size() != 3 || ctx.outputs.size() != 1 || ctx.params.size() != states)
-    return fail(op, ": expected 3 inputs, 1 output and ", states, " state tensors, got ", ctx.inputs.size(), ", ",
-                ctx.outputs.size(), " and ", ctx.params.size());
+    return fail(op, ": expected 3 inputs, 1 output and ", states, " state tensors, got ", ctx.inputs.size(),
+                ", ", ctx.outputs.size(), " and ", ctx.params.size());
   const ConstTensorView& param = ctx.inputs[0];
   const std::int64_t n = param.numel();
   if (ctx.inputs[1].numel() != n || ctx.outputs[0].numel() != n)

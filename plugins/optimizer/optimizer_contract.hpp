@@ -32,7 +32,12 @@
 //   g = g + l1 * sign(param)                sign(0) = 0
 //   then the optimizer's own rule, identical to torch.optim's single-tensor
 //   SGD / Adam / AdamW (L2 weight decay for sgd and adam, decoupled for
-//   adamw). No backward.
+//   adamw; amsgrad is not offered). No backward.
+// Rounding: f32 throughout, scalars derived in double and rounded where
+// torch rounds them; on a CPU with FMA the result equals torch's CPU
+// result bit for bit (see optimizer_kernels.hpp). The state tensors are
+// read and written only by forward, so the same step sequence always
+// gives the same bits on the same CPU.
 #pragma once
 
 #include <cstddef>

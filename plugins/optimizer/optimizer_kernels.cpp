@@ -130,10 +130,13 @@ __attribute__((target("avx512f"))) void sgd_avx512(const SgdBuffers& b, const Gr
                                                    const SgdCoefficients& c) {
   sgd_any<true>(b, t, c);
 }
-__attribute__((target("fma"))) void sgd_fma(const SgdBuffers& b, const GradientTerms& t, const SgdCoefficients& c) {
+__attribute__((target("fma"))) void sgd_fma(const SgdBuffers& b, const GradientTerms& t,
+                                            const SgdCoefficients& c) {
   sgd_any<true>(b, t, c);
 }
-void sgd_generic(const SgdBuffers& b, const GradientTerms& t, const SgdCoefficients& c) { sgd_any<false>(b, t, c); }
+void sgd_generic(const SgdBuffers& b, const GradientTerms& t, const SgdCoefficients& c) {
+  sgd_any<false>(b, t, c);
+}
 
 __attribute__((target("avx512f"))) void adam_avx512(const AdamBuffers& b, const GradientTerms& t,
                                                     const AdamCoefficients& c) {
@@ -159,9 +162,12 @@ Isa detect_isa() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::avx512: return "avx512f";
-    case Isa::fma: return "fma";
-    case Isa::generic: return "generic";
+    case Isa::avx512:
+      return "avx512f";
+    case Isa::fma:
+      return "fma";
+    case Isa::generic:
+      return "generic";
   }
   return "?";
 }
@@ -181,17 +187,23 @@ std::vector<Isa> supported_isas() {
 
 void sgd_update(Isa isa, const SgdBuffers& b, const GradientTerms& t, const SgdCoefficients& c) {
   switch (isa) {
-    case Isa::avx512: return sgd_avx512(b, t, c);
-    case Isa::fma: return sgd_fma(b, t, c);
-    case Isa::generic: return sgd_generic(b, t, c);
+    case Isa::avx512:
+      return sgd_avx512(b, t, c);
+    case Isa::fma:
+      return sgd_fma(b, t, c);
+    case Isa::generic:
+      return sgd_generic(b, t, c);
   }
 }
 
 void adam_update(Isa isa, const AdamBuffers& b, const GradientTerms& t, const AdamCoefficients& c) {
   switch (isa) {
-    case Isa::avx512: return adam_avx512(b, t, c);
-    case Isa::fma: return adam_fma(b, t, c);
-    case Isa::generic: return adam_generic(b, t, c);
+    case Isa::avx512:
+      return adam_avx512(b, t, c);
+    case Isa::fma:
+      return adam_fma(b, t, c);
+    case Isa::generic:
+      return adam_generic(b, t, c);
   }
 }
 

@@ -25,8 +25,8 @@ class SgdOp final : public Op {
     check_.require(std::isfinite(weight_decay_) && weight_decay_ >= 0.0,
                    "sgd: weight_decay must be finite and >= 0, got " + std::to_string(weight_decay_));
     check_.require(!nesterov_ || (momentum_ > 0.0 && dampening_ == 0.0),
-                   "sgd: nesterov needs momentum > 0 and dampening 0, got momentum " + std::to_string(momentum_) +
-                       " and dampening " + std::to_string(dampening_));
+                   "sgd: nesterov needs momentum > 0 and dampening 0, got momentum " +
+                       std::to_string(momentum_) + " and dampening " + std::to_string(dampening_));
   }
 
   Status infer(InferContext& ctx) const override {
@@ -46,8 +46,8 @@ class SgdOp final : public Op {
     c.one_minus_dampening = static_cast<float>(1.0 - dampening_);
     c.nesterov = nesterov_;
     c.first_step = ctx.step == 0;
-    sgd_update(best_isa(), {u.size, u.param, u.grad, u.state[0]}, gradient_terms(gradient_, u.grad_scale, weight_decay_),
-               c);
+    sgd_update(best_isa(), {u.size, u.param, u.grad, u.state[0]},
+               gradient_terms(gradient_, u.grad_scale, weight_decay_), c);
     return Status::Ok();
   }
 
@@ -63,16 +63,33 @@ class SgdOp final : public Op {
 OpSchema sgd_schema() {
   OpSchema s;
   s.name = "sgd";
-  s.doc = "One SGD update of a parameter, in place, exactly as torch.optim.SGD (momentum, Nesterov, weight decay)";
+  s.doc =
+      "One SGD update of a parameter, in place, exactly as torch.optim.SGD (momentum, Nesterov, weight "
+      "decay)";
   s.inputs = update_inputs();
   s.outputs = update_outputs();
   s.attrs = {{"momentum", AttrType::Float, "momentum factor (0 = plain SGD)", 0.0, 0.0, std::nullopt, {}},
-             {"dampening", AttrType::Float, "dampening of the gradient added to the momentum buffer", 0.0, 0.0, 1.0,
+             {"dampening",
+              AttrType::Float,
+              "dampening of the gradient added to the momentum buffer",
+              0.0,
+              0.0,
+              1.0,
               {}},
-             {"nesterov", AttrType::Bool, "Nesterov momentum; needs momentum > 0 and dampening 0", false,
-              std::nullopt, std::nullopt, {}},
-             {"weight_decay", AttrType::Float, "L2 penalty: weight_decay * param is added to the gradient", 0.0,
-              0.0, std::nullopt, {}}};
+             {"nesterov",
+              AttrType::Bool,
+              "Nesterov momentum; needs momentum > 0 and dampening 0",
+              false,
+              std::nullopt,
+              std::nullopt,
+              {}},
+             {"weight_decay",
+              AttrType::Float,
+              "L2 penalty: weight_decay * param is added to the gradient",
+              0.0,
+              0.0,
+              std::nullopt,
+              {}}};
   for (AttrSpec& a : gradient_attrs()) s.attrs.push_back(std::move(a));
   s.params = {state_param("momentum_buffer",
                           "the momentum buffer (torch's momentum_buffer), the first update's d_p on step 0")};

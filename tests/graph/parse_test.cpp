@@ -1,6 +1,7 @@
 #include "graph/parse.hpp"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -96,6 +97,34 @@ TEST_CASE("a graph file larger than 16 MiB is refused before parsing") {
     CHECK(e.code() == keel::ExitCode::usage);
     CHECK(e.message().find("larger than 16 MiB") != std::string::npos);
   }
+}
+
+// yaml-cpp 0.7's LoadAll loops forever, allocating, on these.
+TEST_CASE("a stray comma after the top-level node is a syntax error, not a hang") {
+  for (const char* text : {",", ", a", "[a]\n, b", "\"keel\" ,", "{keel: 1} ,\n"}) {
+    INFO(text);
+    try {
+      parse_graph_text(text, "comma.yaml");
+      FAIL("accepted");
+    } catch (const keel::Error& e) {
+      CHECK(e.message() == "not valid YAML: unexpected ','");
+    }
+  }
+}
+
+TEST_CASE("a megabyte-long unknown key is reported quickly, shortened") {
+  std::string key(std::size_t(1) << 20, 'k');
+  auto start = std::chrono::steady_clock::now();
+  try {
+    // An explicit key (`? key`): YAML caps implicit keys at 1024 characters.
+    parse_graph_text("keel: 1\n? " + key + "\n: 1\n", "long.yaml");
+    FAIL("accepted");
+  } catch (const keel::Error& e) {
+    CHECK(e.message().size() < 300);
+    CHECK(e.message().rfind("unknown key 'kkk", 0) == 0);
+    CHECK(e.loc().line == 2);
+  }
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
 }
 
 TEST_CASE("a missing graph file is a usage error naming the file") {

@@ -21,10 +21,13 @@ struct Case {
 
 std::vector<Case> all_cases() {
   using namespace keel::optimizer;
-  return {{"sgd", make_sgd, sgd_schema(),
-           {{"momentum", 0.9}, {"nesterov", true}, {"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
-          {"adam", make_adam, adam_schema(), {{"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
-          {"adamw", make_adamw, adamw_schema(), {{"l1", 0.01}, {"clip_value", 0.5}}}};
+  return {
+      {"sgd",
+       make_sgd,
+       sgd_schema(),
+       {{"momentum", 0.9}, {"nesterov", true}, {"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
+      {"adam", make_adam, adam_schema(), {{"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
+      {"adamw", make_adamw, adamw_schema(), {{"l1", 0.01}, {"clip_value", 0.5}}}};
 }
 
 Floats random_floats(std::mt19937& rng, std::size_t n) {
@@ -56,7 +59,8 @@ TEST_CASE("in-place and out-of-place updates give identical params and state, st
   }
 }
 
-TEST_CASE("an output that partially overlaps param, or a state sharing memory with grad, is refused untouched") {
+TEST_CASE(
+    "an output that partially overlaps param, or a state sharing memory with grad, is refused untouched") {
   for (const Case& c : all_cases()) {
     INFO(c.name);
     const std::size_t n = 40;

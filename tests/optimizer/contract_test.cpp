@@ -41,7 +41,9 @@ std::vector<keel::TensorSpec> specs(Shape param, Shape grad, Shape hyper, DType 
 
 }  // namespace
 
-TEST_CASE("optimizer schemas declare param, grad, hyper -> updated, zero-initialized untrainable state, no backward") {
+TEST_CASE(
+    "optimizer schemas declare param, grad, hyper -> updated, zero-initialized untrainable state, no "
+    "backward") {
   for (const Entry& e : entries()) {
     INFO(e.schema.name);
     CHECK_FALSE(e.schema.has_backward);
@@ -67,7 +69,8 @@ TEST_CASE("optimizer schemas declare param, grad, hyper -> updated, zero-initial
   CHECK(std::get<double>(*keel::optimizer::adam_schema().attrs[3].default_value) == 0.0);
 }
 
-TEST_CASE("optimizer infer reports param's spec as output and param's shape for every state, symbolic dims too") {
+TEST_CASE(
+    "optimizer infer reports param's spec as output and param's shape for every state, symbolic dims too") {
   const Shape symbolic{keel::symbolic_dim(0), 5};
   for (const Entry& e : entries()) {
     INFO(e.schema.name);
@@ -81,7 +84,7 @@ TEST_CASE("optimizer infer reports param's spec as output and param's shape for 
   }
 }
 
-TEST_CASE("optimizer infer rejects a grad of another shape or dtype and a hyper that is not [2]") {
+TEST_CASE("optimizer infer rejects a grad of another shape or dtype and a hyper that is not of shape 2") {
   for (const Entry& e : entries()) {
     INFO(e.schema.name);
     CHECK_THAT(infer(e, {}, specs({4, 3}, {3, 4}, {2})).message(), Catch::Contains("grad is [3, 4]"));
@@ -101,7 +104,8 @@ TEST_CASE("sgd rejects nesterov without momentum or with dampening, as torch doe
   CHECK_FALSE(infer(sgd, {{"weight_decay", -1.0}}, in).ok());
 }
 
-TEST_CASE("adam and adamw reject betas outside [0, 1), eps <= 0 and negative decay, l1 or clip_value") {
+TEST_CASE(
+    "adam and adamw reject betas outside 0 <= beta < 1, eps <= 0 and negative decay, l1 or clip_value") {
   const auto in = specs({4}, {4}, {2});
   for (const Entry& e : {entries()[1], entries()[2]}) {
     INFO(e.schema.name);
@@ -114,7 +118,9 @@ TEST_CASE("adam and adamw reject betas outside [0, 1), eps <= 0 and negative dec
   }
 }
 
-TEST_CASE("an optimizer step with a negative or non-finite learning rate or gradient scale fails, writing nothing") {
+TEST_CASE(
+    "an optimizer step with a negative or non-finite learning rate or gradient scale fails, writing "
+    "nothing") {
   for (const Entry& e : entries()) {
     INFO(e.schema.name);
     UpdateDriver op(e.factory, attrs_for(e.schema, {}), {3});

@@ -69,7 +69,8 @@ Run run_adam(Isa isa, bool decoupled) {
     }
     c.sqrt_bias_correction2 = 0.5f;
     c.neg_step_size = -0.01f;
-    adam_update(isa, {std::int64_t(kSize), r.param.data(), grad.data(), r.state0.data(), r.state1.data()}, t, c);
+    adam_update(isa, {std::int64_t(kSize), r.param.data(), grad.data(), r.state0.data(), r.state1.data()}, t,
+                c);
   }
   return r;
 }

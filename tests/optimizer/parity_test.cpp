@@ -2,11 +2,12 @@
 // tests/parity/make_optimizer.py): the same gradients replayed through the
 // op, in place as the engine calls it, with step = 0, 1, ...; param and
 // state compared after every step.
+#include "parity.hpp"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "optimizer_ops.hpp"
-#include "parity.hpp"
 #include "runtime/npy.hpp"
 #include "update_driver.hpp"
 
@@ -39,7 +40,8 @@ OpEntry op_for(const std::string& case_name) {
 }
 
 // The values torch used, in double: attr_<name>.npy where the case sets one.
-std::map<std::string, keel::AttrValue> fixture_attrs(const std::filesystem::path& dir, const keel::OpSchema& s) {
+std::map<std::string, keel::AttrValue> fixture_attrs(const std::filesystem::path& dir,
+                                                     const keel::OpSchema& s) {
   std::map<std::string, keel::AttrValue> values;
   for (const keel::AttrSpec& a : s.attrs) {
     const auto file = dir / ("attr_" + a.name + ".npy");

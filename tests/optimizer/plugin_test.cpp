@@ -23,7 +23,8 @@ class RecordingRegistrar final : public keel::Registrar {
 
 }  // namespace
 
-TEST_CASE("the optimizer plugin loads and registers sgd, adam and adamw, fully documented, updating in place") {
+TEST_CASE(
+    "the optimizer plugin loads and registers sgd, adam and adamw, fully documented, updating in place") {
   void* handle = dlopen(KEEL_OPTIMIZER_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
   INFO((handle == nullptr ? dlerror() : ""));
   REQUIRE(handle != nullptr);

@@ -30,8 +30,8 @@ struct ReferenceState {
 inline double reference_sign(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
 
 // One update; `step` is the number of updates already applied.
-inline void reference_update(const ReferenceConfig& c, ReferenceState& s, const std::vector<double>& grad, double lr,
-                             double scale, std::uint64_t step) {
+inline void reference_update(const ReferenceConfig& c, ReferenceState& s, const std::vector<double>& grad,
+                             double lr, double scale, std::uint64_t step) {
   for (std::size_t i = 0; i < s.param.size(); ++i) {
     double& p = s.param[i];
     double g = grad[i] * scale;

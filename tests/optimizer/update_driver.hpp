@@ -21,7 +21,8 @@ using Floats = std::vector<float>;
 using Doubles = std::vector<double>;
 
 // Complete attributes for `schema`: its defaults, then the overrides.
-inline keel::Attrs attrs_for(const keel::OpSchema& schema, const std::map<std::string, keel::AttrValue>& overrides) {
+inline keel::Attrs attrs_for(const keel::OpSchema& schema,
+                             const std::map<std::string, keel::AttrValue>& overrides) {
   std::map<std::string, keel::AttrValue> values;
   for (const keel::AttrSpec& a : schema.attrs) {
     REQUIRE(a.default_value.has_value());
@@ -66,7 +67,8 @@ class UpdateDriver {
                                           {keel::DType::f32, hyper_shape_, hyper}};
     const keel::TensorView outs[1] = {{keel::DType::f32, shape_, out != nullptr ? out : param.data()}};
     std::vector<keel::TensorView> pars;
-    for (std::size_t i = 0; i < state.size(); ++i) pars.push_back({keel::DType::f32, shape_, state[i].data()});
+    for (std::size_t i = 0; i < state.size(); ++i)
+      pars.push_back({keel::DType::f32, shape_, state[i].data()});
     const keel::ForwardContext ctx{ins, outs, pars, true, 0, step};
     return op_->forward(ctx);
   }
@@ -103,9 +105,9 @@ inline void check_close(const Floats& got, const Doubles& want, double rel_tol, 
   REQUIRE(got.size() == want.size());
   for (std::size_t i = 0; i < got.size(); ++i) {
     const double err = std::abs(double(got[i]) - want[i]);
-    { static double mx = 0; double r = err / (abs_tol + rel_tol*std::abs(want[i])); if (r > mx) { mx = r; printf("frac of tol %g abs %g want %g %s\n", r, err, want[i], what.c_str()); } }
     if (!(err <= abs_tol + rel_tol * std::abs(want[i])))
-      FAIL(what << ": element " << i << " is " << got[i] << ", expected " << want[i] << " (off by " << err << ")");
+      FAIL(what << ": element " << i << " is " << got[i] << ", expected " << want[i] << " (off by " << err
+                << ")");
   }
   SUCCEED(what);
 }

@@ -60,7 +60,8 @@ void check_against_reference(keel::OpFactory factory, const keel::OpSchema& sche
 
 }  // namespace
 
-TEST_CASE("sgd follows torch's rule for every momentum, dampening, nesterov, decay, l1, clip and scale setting") {
+TEST_CASE(
+    "sgd follows torch's rule for every momentum, dampening, nesterov, decay, l1, clip and scale setting") {
   unsigned seed = 1;
   for (double momentum : {0.0, 0.9})
     for (double dampening : {0.0, 0.3})
@@ -70,8 +71,8 @@ TEST_CASE("sgd follows torch's rule for every momentum, dampening, nesterov, dec
             for (double clip : {0.0, 0.5})
               for (bool scaled : {false, true}) {
                 if (nesterov && (momentum == 0.0 || dampening != 0.0)) continue;  // rejected, as by torch
-                INFO("momentum " << momentum << " dampening " << dampening << " nesterov " << nesterov << " wd "
-                                 << wd << " l1 " << l1 << " clip " << clip << " scaled " << scaled);
+                INFO("momentum " << momentum << " dampening " << dampening << " nesterov " << nesterov
+                                 << " wd " << wd << " l1 " << l1 << " clip " << clip << " scaled " << scaled);
                 ReferenceConfig ref;
                 ref.momentum = momentum;
                 ref.dampening = dampening;
@@ -99,8 +100,8 @@ TEST_CASE("adam and adamw follow torch's rules for every betas, eps, decay, l1, 
           for (double l1 : {0.0, 0.01})
             for (double clip : {0.0, 0.4})
               for (bool scaled : {false, true}) {
-                INFO(op << " betas " << beta1 << ", " << beta2 << " eps " << eps << " wd " << wd << " l1 " << l1
-                        << " clip " << clip << " scaled " << scaled);
+                INFO(op << " betas " << beta1 << ", " << beta2 << " eps " << eps << " wd " << wd << " l1 "
+                        << l1 << " clip " << clip << " scaled " << scaled);
                 ReferenceConfig ref;
                 ref.op = op;
                 ref.beta1 = beta1;
@@ -122,15 +123,17 @@ TEST_CASE("adam and adamw follow torch's rules for every betas, eps, decay, l1, 
               }
 }
 
-TEST_CASE("sgd's first update puts the gradient itself in the momentum buffer; dampening applies from then on") {
+TEST_CASE(
+    "sgd's first update puts the gradient itself in the momentum buffer and dampening only applies from then "
+    "on") {
   UpdateDriver op(keel::optimizer::make_sgd,
                   attrs_for(keel::optimizer::sgd_schema(), {{"momentum", 0.9}, {"dampening", 0.5}}), {1});
   Floats param{1.0f};
   op.update(param, {2.0f}, 0.125f, 1.0f, 0);
-  CHECK(op.state[0][0] == 2.0f);          // not (1 - dampening) * 2
-  CHECK(param[0] == 0.75f);               // 1 - 0.125 * 2
+  CHECK(op.state[0][0] == 2.0f);  // not (1 - dampening) * 2
+  CHECK(param[0] == 0.75f);       // 1 - 0.125 * 2
   op.update(param, {2.0f}, 0.125f, 1.0f, 1);
-  CHECK(op.state[0][0] == Approx(2.8));   // 0.9 * 2 + 0.5 * 2
+  CHECK(op.state[0][0] == Approx(2.8));  // 0.9 * 2 + 0.5 * 2
   CHECK(param[0] == Approx(0.75 - 0.35));
 }
 
@@ -141,7 +144,8 @@ TEST_CASE("adam resumed at a later step uses that step's bias correction and the
     std::mt19937 rng(7);
     const std::size_t n = 50;
     UpdateDriver op(w ? keel::optimizer::make_adamw : keel::optimizer::make_adam,
-                    attrs_for(w ? keel::optimizer::adamw_schema() : keel::optimizer::adam_schema(), {}), {50});
+                    attrs_for(w ? keel::optimizer::adamw_schema() : keel::optimizer::adam_schema(), {}),
+                    {50});
     Floats param = random_floats(rng, n, -1.0f, 1.0f);
     op.state[0] = random_floats(rng, n, -0.1f, 0.1f);
     op.state[1] = random_floats(rng, n, 0.0f, 0.01f);

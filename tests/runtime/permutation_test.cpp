@@ -110,7 +110,7 @@ TEST_CASE("split holds out the last round(holdout * n) of the seeded order, both
   CHECK(keel::split_rows(0, 0.5, 7).train.empty());
 }
 
-TEST_CASE("split rejects a holdout fraction outside [0, 1)") {
+TEST_CASE("split rejects a holdout fraction that is negative, 1 or more, or NaN") {
   for (double bad : {-0.1, 1.0, 1.5, std::nan("")}) {
     INFO(bad);
     try {

@@ -1,0 +1,113 @@
+// Training end to end through `keel run`: the brief's linear regression
+// against NumPy, determinism, resume, and the flagship's accuracy.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "cli_util.hpp"
+#include "runtime/npy.hpp"
+#include "training/metrics.hpp"
+
+using namespace keel;
+using namespace keel::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kSource = KEEL_SOURCE_DIR;
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+ProcessResult train(const std::string& graph, const fs::path& out, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"run", kSource + "/graphs/" + graph, "-q", "-o", out.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_keel(args);
+}
+
+ProcessResult reference(std::vector<std::string> args) {
+  std::vector<std::string> argv{"/usr/bin/python3", kSource + "/tests/training/linreg_reference.py"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv);
+}
+
+}  // namespace
+
+TEST_CASE("linear regression follows NumPy's gradient descent step for step") {
+  TempDir dir;
+  auto start = train("linear_regression.yaml", dir / "a", {"--set", "train.steps=0"});
+  INFO(start.err);
+  REQUIRE(start.exit_code == 0);
+  auto end = train("linear_regression.yaml", dir / "b", {"--set", "train.steps=40"});
+  INFO(end.err);
+  REQUIRE(end.exit_code == 0);
+  auto check = reference({"steps", kSource + "/graphs/data", (dir / "a/linear_regression.ckpt").string(),
+                          (dir / "b/linear_regression.ckpt").string(), "40"});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+}
+
+TEST_CASE("linear regression converges to the closed-form least-squares solution") {
+  TempDir dir;
+  auto r = train("linear_regression.yaml", dir.path());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto check = reference({"converged", kSource + "/graphs/data", (dir / "linear_regression.ckpt").string()});
+  INFO(check.out << check.err);
+  CHECK(check.exit_code == 0);
+}
+
+TEST_CASE("two runs with the same seed write byte-identical checkpoints") {
+  TempDir dir;
+  REQUIRE(train("digits_train.yaml", dir / "a", {"--set", "train.steps=30"}).exit_code == 0);
+  REQUIRE(train("digits_train.yaml", dir / "b", {"--set", "train.steps=30"}).exit_code == 0);
+  const std::string a = slurp(dir / "a/digits.ckpt"), b = slurp(dir / "b/digits.ckpt");
+  REQUIRE(a.size() > 100000);
+  CHECK(a == b);
+  REQUIRE(train("digits_train.yaml", dir / "c", {"--set", "train.steps=30", "--set", "seed=8"}).exit_code == 0);
+  CHECK(slurp(dir / "c/digits.ckpt") != a);
+}
+
+TEST_CASE("N steps, then resume and M more, equals N+M steps bit for bit") {
+  TempDir dir;
+  // 30 steps cross an epoch boundary (23 batches per epoch).
+  REQUIRE(train("digits_train.yaml", dir / "whole", {"--set", "train.steps=30"}).exit_code == 0);
+  REQUIRE(train("digits_train.yaml", dir / "part", {"--set", "train.steps=17"}).exit_code == 0);
+  auto resumed = train("digits_train.yaml", dir / "resumed",
+                       {"--set", "train.steps=30", "--resume", (dir / "part/digits.ckpt").string()});
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK(slurp(dir / "resumed/digits.ckpt") == slurp(dir / "whole/digits.ckpt"));
+}
+
+TEST_CASE("the flagship reaches 96% hold-out accuracy and inference reproduces it from the checkpoint") {
+  TempDir dir;
+  auto r = train("digits_train.yaml", dir.path());
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const Tensor labels = read_npy(dir / "holdout/label.npy");
+  const double trained = accuracy(read_npy(dir / "head.npy"), labels);
+  CHECK(trained >= 0.96);
+
+  auto infer = run_keel({"run", kSource + "/graphs/digits_infer.yaml", "-q", "-o", (dir / "infer").string(),
+                         "--params", (dir / "digits.ckpt").string(), "--input",
+                         "pixels=" + (dir / "holdout/pixels.npy").string()});
+  INFO(infer.err);
+  REQUIRE(infer.exit_code == 0);
+  // The same computation in inference mode on the same parameters.
+  CHECK(slurp(dir / "infer/head.npy") == slurp(dir / "head.npy"));
+  CHECK(accuracy(read_npy(dir / "infer/head.npy"), labels) == trained);
+
+  // Metrics are JSON lines, one per epoch, the last with the final accuracy.
+  std::ifstream metrics(dir / "metrics.jsonl");
+  std::string line, last;
+  int lines = 0;
+  while (std::getline(metrics, line)) last = line, ++lines;
+  CHECK(lines == 20);
+  CHECK(last.find("\"holdout_accuracy\":") != std::string::npos);
+}

@@ -7,6 +7,7 @@
 #include "base/error.hpp"
 #include "base/suggest.hpp"
 #include "graph/parse.hpp"
+#include "graph/train_def.hpp"
 #include "registry/loader.hpp"
 
 namespace keel::cli {

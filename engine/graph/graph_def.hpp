@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,8 @@ struct NodeDef {
   Loc inputs_loc;  // the `inputs:` value, or the node's position when absent
 };
 
+struct TrainDef;  // graph/train_def.hpp
+
 struct GraphDef {
   std::string file;  // as given on the command line, for messages
   int version = 0;   // the `keel:` format version
@@ -71,6 +74,7 @@ struct GraphDef {
   std::vector<InputDef> inputs;
   std::vector<NodeDef> nodes;
   std::vector<ValueRef> outputs;
+  std::shared_ptr<TrainDef> train;  // the train: section, when there is one
 };
 
 // User text as error messages quote it: on one line (control characters

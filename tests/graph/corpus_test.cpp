@@ -107,7 +107,9 @@ TEST_CASE("the bad-graph corpus covers every error class") {
                            "alias_bomb",
                            "recursive_alias",
                            "deep_nesting",
-                           "invalid_name"}) {
+                           "invalid_name",
+                           "stray_comma",
+                           "two_documents"}) {
     INFO(name);
     CHECK(present.count(name) == 1);
   }

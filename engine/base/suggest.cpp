@@ -44,6 +44,9 @@ std::vector<std::string> near_names(std::string_view word, const std::vector<std
 }
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  // Only for name-sized words: the edit distance costs the product of the
+  // two lengths, and a file can hold a megabyte-long key.
+  if (word.size() > 64) return "";
   auto near = near_names(word, candidates);
   if (near.empty()) return "";
   std::string s = " (did you mean ";

@@ -20,6 +20,8 @@ struct RunOptions {
   std::vector<std::string> overrides;  // KEY=VALUE (seed=N, NODE.ATTR=VALUE)
   std::filesystem::path output_dir = "out";
   int threads = 0;  // 0: leave the default
+  std::filesystem::path resume;  // training: continue from this checkpoint
+  std::filesystem::path params;  // load parameters from this checkpoint
 };
 
 int run(const RunOptions& options, const Common& common);

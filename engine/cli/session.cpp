@@ -92,6 +92,7 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
     }
     AttrLiteral lit = literal_from_text(value);
     lit.loc = it->loc;
+    lit.name_loc = it->loc;
     it->attrs[attr] = std::move(lit);
   }
 }

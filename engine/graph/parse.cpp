@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -14,7 +15,9 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/json.hpp"
 #include "base/suggest.hpp"
+#include "graph/train_def.hpp"
 
 namespace keel {
 namespace {
@@ -326,7 +329,7 @@ class GraphParser {
                  r.loc);
         has_outputs = true;
       } else if (e.key == "train") {
-        fail("the train: section is not supported by this version of keel", e.key_loc);
+        g.train = parse_train(e);
       }
     }
     if (!has_nodes) fail("missing 'nodes:' (the graph's operations)", top_loc);
@@ -421,6 +424,181 @@ class GraphParser {
     if (!has_name) fail("a node is missing 'name:'", node.loc);
     if (!has_op) fail("node '" + node.name + "' is missing 'op:'", node.loc);
     return node;
+  }
+
+  // ---- the train: section (graph/train_def.hpp). Only its form is checked
+  // here; whether it fits the graph (inputs, columns, optimizer attributes)
+  // is the trainer's check, which knows the graph and the registry.
+  std::shared_ptr<TrainDef> parse_train(const Entry& e) {
+    need_kind(e, YAML::NodeType::Map, "a mapping");
+    auto t = std::make_shared<TrainDef>();
+    t->loc = e.key_loc;
+    bool has_loss = false, has_data = false;
+    for (const Entry& f : entries(e.value, {"loss", "data", "epochs", "steps", "optimizer", "checkpoint", "freeze",
+                                            "calibrate", "metrics"},
+                                  "in train")) {
+      if (f.key == "loss") {
+        t->loss = parse_ref(f.value, f.value_loc);
+        has_loss = true;
+      } else if (f.key == "data") {
+        t->data = parse_data(f);
+        has_data = true;
+      } else if (f.key == "epochs") {
+        t->epochs = integer(f, 1);
+      } else if (f.key == "steps") {
+        t->steps = integer(f, 1);
+      } else if (f.key == "optimizer") {
+        t->optimizer = parse_optimizer(f);
+      } else if (f.key == "checkpoint") {
+        t->checkpoint = parse_checkpoint(f);
+      } else if (f.key == "freeze") {
+        t->freeze = name_list(f);
+      } else if (f.key == "calibrate") {
+        t->calibrate = name_list(f);
+      } else {
+        t->metrics = scalar(f, "a file name");
+      }
+    }
+    if (!has_loss) fail("the train: section needs 'loss:' (the node whose output is minimized)", e.key_loc);
+    if (!has_data) fail("the train: section needs 'data:'", e.key_loc);
+    return t;
+  }
+
+  std::int64_t integer(const Entry& f, std::int64_t min) {
+    auto v = parse_decimal(scalar(f, "an integer"));
+    if (!v || *v < min)
+      fail("'" + f.key + "' must be an integer of at least " + std::to_string(min), f.value_loc);
+    return *v;
+  }
+
+  double number(const Entry& f, double min, double below = HUGE_VAL) {
+    const std::string s = scalar(f, "a number");
+    double v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v) || v < min || v >= below)
+      fail("'" + f.key + "' must be a number in [" + json_number(min) + ", " +
+               (below == HUGE_VAL ? std::string("inf") : json_number(below)) + ")",
+           f.value_loc);
+    return v;
+  }
+
+  bool flag(const Entry& f) {
+    const std::string s = scalar(f, "true or false");
+    if (s != "true" && s != "false") fail("'" + f.key + "' must be true or false", f.value_loc);
+    return s == "true";
+  }
+
+  std::vector<std::string> name_list(const Entry& f) {
+    std::vector<std::string> out;
+    if (f.value.IsScalar()) return {f.value.Scalar()};
+    need_kind(f, YAML::NodeType::Sequence, "a list of names");
+    for (const auto& item : f.value) {
+      visit();
+      if (!item.IsScalar()) fail("'" + f.key + "' must be a list of names", loc(item, f.value_loc));
+      out.push_back(item.Scalar());
+    }
+    return out;
+  }
+
+  DataDef parse_data(const Entry& e) {
+    need_kind(e, YAML::NodeType::Map, "a mapping");
+    DataDef d;
+    d.loc = e.key_loc;
+    for (const Entry& f : entries(e.value, {"csv", "npy", "columns", "batch", "shuffle", "holdout"}, "in train.data")) {
+      if (f.key == "csv") {
+        d.csv = name_list(f);
+      } else if (f.key == "npy") {
+        need_kind(f, YAML::NodeType::Map, "a mapping of input to file");
+        for (const Entry& g : entries(f.value, {}, "")) d.npy.emplace_back(g.key, scalar(g, "a file name"));
+      } else if (f.key == "columns") {
+        need_kind(f, YAML::NodeType::Map, "a mapping of input to columns");
+        for (const Entry& g : entries(f.value, {}, "")) d.columns.push_back(parse_columns(g));
+      } else if (f.key == "batch") {
+        d.batch = integer(f, 1);
+      } else if (f.key == "shuffle") {
+        d.shuffle = flag(f);
+      } else {
+        d.holdout = number(f, 0.0, 1.0);
+      }
+    }
+    if (d.csv.empty() == d.npy.empty())
+      fail("train.data needs exactly one of 'csv:' (with 'columns:') and 'npy:'", e.key_loc);
+    if (!d.csv.empty() && d.columns.empty()) fail("train.data: 'csv:' needs 'columns:'", e.key_loc);
+    return d;
+  }
+
+  // "0:64" (columns 0..63) or a single column number.
+  ColumnsDef parse_columns(const Entry& g) {
+    ColumnsDef c;
+    c.input = g.key;
+    c.loc = g.key_loc;
+    const std::string s = scalar(g, "a column number or a range 'first:end'");
+    const auto colon = s.find(':');
+    auto first = parse_decimal(s.substr(0, colon));
+    auto end = colon == std::string::npos ? first : parse_decimal(s.substr(colon + 1));
+    if (!first || !end || *first < 0 || (colon != std::string::npos && *end <= *first))
+      fail("columns of '" + g.key + "' must be a column number or a range 'first:end' with end > first",
+           g.value_loc);
+    c.first = *first;
+    c.single = colon == std::string::npos;
+    c.count = c.single ? 1 : *end - *first;
+    return c;
+  }
+
+  OptimizerDef parse_optimizer(const Entry& e) {
+    need_kind(e, YAML::NodeType::Map, "a mapping");
+    OptimizerDef o;
+    o.loc = o.op_loc = e.key_loc;
+    for (const Entry& f : entries(e.value, {}, "")) {
+      if (f.key == "op") {
+        o.op = identifier(f, "optimizer");
+        o.op_loc = f.value_loc;
+      } else if (f.key == "lr") {
+        o.lr = number(f, 0.0);
+      } else if (f.key == "clip_grad_norm") {
+        o.clip_grad_norm = number(f, 0.0);
+      } else if (f.key == "schedule") {
+        o.schedule = parse_schedule(f);
+      } else {
+        o.attrs.emplace(f.key, parse_attr(f));  // typed by the optimizer op's schema
+      }
+    }
+    return o;
+  }
+
+  ScheduleDef parse_schedule(const Entry& e) {
+    need_kind(e, YAML::NodeType::Map, "a mapping");
+    ScheduleDef s;
+    s.loc = e.key_loc;
+    for (const Entry& f : entries(e.value, {"kind", "warmup", "every", "gamma", "min_lr"}, "in the schedule")) {
+      if (f.key == "kind") {
+        s.kind = scalar(f, "constant, step or cosine");
+        if (s.kind != "constant" && s.kind != "step" && s.kind != "cosine")
+          fail("schedule kind '" + display_text(s.kind) + "' is not one of: constant, step, cosine", f.value_loc);
+      } else if (f.key == "warmup") {
+        s.warmup = integer(f, 0);
+      } else if (f.key == "every") {
+        s.every = integer(f, 1);
+      } else if (f.key == "gamma") {
+        s.gamma = number(f, 0.0);
+      } else {
+        s.min_lr = number(f, 0.0);
+      }
+    }
+    return s;
+  }
+
+  CheckpointDef parse_checkpoint(const Entry& e) {
+    need_kind(e, YAML::NodeType::Map, "a mapping");
+    CheckpointDef c;
+    c.loc = e.key_loc;
+    for (const Entry& f : entries(e.value, {"path", "every"}, "in train.checkpoint")) {
+      if (f.key == "path") c.path = scalar(f, "a file name");
+      else if (f.value.IsScalar() && f.value.Scalar() == "epoch") c.every = 0;
+      else c.every = integer(f, 1);
+    }
+    if (c.path.empty()) fail("train.checkpoint needs 'path:'", e.key_loc);
+    return c;
   }
 
   AttrLiteral parse_attr(const Entry& a) {

@@ -10,6 +10,8 @@
 #include <queue>
 
 #include "base/suggest.hpp"
+#include "graph/attrs.hpp"
+#include "graph/train_def.hpp"
 
 namespace keel {
 namespace {
@@ -18,49 +20,10 @@ using DepGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directed
 
 bool before(const Loc& a, const Loc& b) { return std::tie(a.line, a.col) < std::tie(b.line, b.col); }
 
-// Suggestions only for name-sized words: the edit distance costs the
-// product of the two lengths, and a file can hold a megabyte-long key.
-std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
-  return word.size() <= 64 ? did_you_mean(word, candidates) : std::string();
-}
-
-std::string number_text(double v) {
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string s;
   for (std::size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i];
   return s;
-}
-
-std::optional<std::int64_t> to_int(const std::string& s) {
-  const char* b = s.data();
-  const char* e = b + s.size();
-  if (b != e && *b == '+') ++b;
-  std::int64_t v = 0;
-  auto [p, ec] = std::from_chars(b, e, v);
-  if (b == e || ec != std::errc() || p != e) return std::nullopt;
-  return v;
-}
-
-std::optional<double> to_float(const std::string& s) {
-  const char* b = s.data();
-  const char* e = b + s.size();
-  if (b != e && *b == '+') ++b;
-  double v = 0;
-  auto [p, ec] = std::from_chars(b, e, v);
-  // from_chars also reads "inf" and "nan"; an attribute must be finite.
-  if (b == e || ec != std::errc() || p != e || !std::isfinite(v)) return std::nullopt;
-  return v;
-}
-
-std::optional<bool> to_bool(const std::string& s) {
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  return std::nullopt;
 }
 
 // Keeps the error that comes first in the file among several candidates,
@@ -135,7 +98,7 @@ class Validator {
         for (const auto& p : reg_.searched) dirs.push_back(p.string());
         where = " (plugins searched in: " + join(dirs) + ")";
       }
-      fail(n, "unknown op '" + display_text(d.op) + "'" + suggestion(d.op, reg_.op_names()) + where,
+      fail(n, "unknown op '" + display_text(d.op) + "'" + did_you_mean(d.op, reg_.op_names()) + where,
            d.op_loc);
     }
     FirstError first;
@@ -153,124 +116,10 @@ class Validator {
 
   void check_attrs(int n) {
     const NodeDef& d = g_.def.nodes[n];
-    const OpSchema& schema = g_.nodes[n].entry->schema;
-    std::vector<std::string> known;
-    for (const AttrSpec& s : schema.attrs) known.push_back(s.name);
-
-    // std::map orders by name; errors should follow the file.
-    std::vector<const std::pair<const std::string, AttrLiteral>*> written;
-    for (const auto& kv : d.attrs) written.push_back(&kv);
-    std::sort(written.begin(), written.end(),
-              [](auto* a, auto* b) { return before(a->second.name_loc, b->second.name_loc); });
-
-    std::map<std::string, AttrValue> values;
-    for (const auto* kv : written) {
-      const auto& [name, lit] = *kv;
-      auto spec = std::find_if(schema.attrs.begin(), schema.attrs.end(),
-                               [&](const AttrSpec& s) { return s.name == name; });
-      if (spec == schema.attrs.end()) {
-        std::string hint = suggestion(name, known);
-        if (hint.empty())
-          hint = known.empty() ? " (it has no attributes)" : " (attributes: " + join(known) + ")";
-        fail(n, "unknown attribute '" + display_text(name) + "' for op '" + d.op + "'" + hint,
-             lit.name_loc.line ? lit.name_loc : lit.loc);
-      }
-      values.emplace(name, convert(n, *spec, lit));
-    }
-    for (const AttrSpec& s : schema.attrs) {
-      if (values.count(s.name)) continue;
-      if (!s.default_value)
-        fail(n, "missing required attribute '" + s.name + "' (" + attr_type_name(s.type) + ")", d.loc);
-      values.emplace(s.name, *s.default_value);
-    }
-    g_.nodes[n].attrs = Attrs(std::move(values));
+    g_.nodes[n].attrs = typed_attrs(g_.nodes[n].entry->schema, d.attrs, g_.def.file, subject_of(n), d.loc);
   }
 
-  AttrValue convert(int n, const AttrSpec& spec, const AttrLiteral& lit) const {
-    const bool wants_list = spec.type == AttrType::Ints || spec.type == AttrType::Floats;
-    const std::string type = attr_type_name(spec.type);
-    if (wants_list && !lit.is_list)
-      fail(n, "attribute '" + spec.name + "' must be a list (" + type + "), such as [1, 2]", lit.loc);
-    if (!wants_list && lit.is_list)
-      fail(n, "attribute '" + spec.name + "' must be a single " + type + ", not a list", lit.loc);
 
-    if (lit.items.empty() && !wants_list) fail(n, "attribute '" + spec.name + "' has no value", lit.loc);
-    // Literals built by hand (command-line overrides) may leave these short.
-    auto quoted = [&](std::size_t i) {
-      return i < lit.item_quoted.size() ? bool(lit.item_quoted[i]) : lit.quoted;
-    };
-    auto at = [&](std::size_t i) {
-      return i < lit.item_locs.size() && lit.item_locs[i].line ? lit.item_locs[i] : lit.loc;
-    };
-    auto item_error = [&](std::size_t i, const char* what) {
-      std::string got = quoted(i) ? "the string \"" + display_text(lit.items[i]) + "\""
-                                  : "'" + display_text(lit.items[i]) + "'";
-      fail(n, "attribute '" + spec.name + "' must be " + what + ", not " + got, at(i));
-    };
-    auto in_range = [&](std::size_t i, double v) {
-      if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
-        std::string range = spec.min && spec.max
-                                ? "[" + number_text(*spec.min) + ", " + number_text(*spec.max) + "]"
-                            : spec.min ? ">= " + number_text(*spec.min)
-                                       : "<= " + number_text(*spec.max);
-        fail(n,
-             "attribute '" + spec.name + "' = " + display_text(lit.items[i]) +
-                 " is out of range (allowed: " + range + ")",
-             at(i));
-      }
-    };
-    auto get_int = [&](std::size_t i) {
-      auto v = quoted(i) ? std::nullopt : to_int(lit.items[i]);
-      if (!v) item_error(i, "an integer");
-      in_range(i, double(*v));
-      return *v;
-    };
-    auto get_float = [&](std::size_t i) {
-      auto v = quoted(i) ? std::nullopt : to_float(lit.items[i]);
-      if (!v) item_error(i, "a finite number");
-      in_range(i, *v);
-      return *v;
-    };
-
-    switch (spec.type) {
-      case AttrType::Int:
-        return get_int(0);
-      case AttrType::Float:
-        return get_float(0);
-      case AttrType::Bool: {
-        auto v = quoted(0) ? std::nullopt : to_bool(lit.items[0]);
-        if (!v) item_error(0, "true or false");
-        return *v;
-      }
-      case AttrType::String: {
-        const std::string& s = lit.items[0];
-        if (!spec.choices.empty() &&
-            std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end())
-          fail(n,
-               "attribute '" + spec.name + "' must be one of " + quoted_list(spec.choices) + ", not '" +
-                   display_text(s) + "'" + suggestion(s, spec.choices),
-               lit.loc);
-        return s;
-      }
-      case AttrType::Ints: {
-        std::vector<std::int64_t> v;
-        for (std::size_t i = 0; i < lit.items.size(); ++i) v.push_back(get_int(i));
-        return v;
-      }
-      case AttrType::Floats: {
-        std::vector<double> v;
-        for (std::size_t i = 0; i < lit.items.size(); ++i) v.push_back(get_float(i));
-        return v;
-      }
-    }
-    fail(n, "attribute '" + spec.name + "' has an unknown type", lit.loc);
-  }
-
-  static std::string quoted_list(const std::vector<std::string>& items) {
-    std::vector<std::string> q;
-    for (const auto& s : items) q.push_back("'" + s + "'");
-    return join(q);
-  }
 
   void check_inputs(int n) {
     const NodeDef& d = g_.def.nodes[n];
@@ -299,7 +148,7 @@ class Validator {
     auto it = values_.find(r.name);
     if (it == values_.end())
       throw usage_error("unresolved " + std::string(role) + " '" + r.text() +
-                        "': no graph input or node has that name" + suggestion(r.name, value_names_));
+                        "': no graph input or node has that name" + did_you_mean(r.name, value_names_));
     if (it->second < 0) {
       if (!r.port.empty())
         throw usage_error("graph input '" + r.name + "' has no ports: write '" + r.name + "'");
@@ -362,7 +211,10 @@ class Validator {
   void warn_unused() {
     std::vector<bool> used(g_.nodes.size(), false);
     std::vector<int> stack;
-    for (const ValueId& v : g_.outputs)
+    std::vector<ValueId> roots = g_.outputs;
+    // A training graph's loss is a root too: it drives the backward pass.
+    if (g_.def.train) roots.push_back(resolve(g_.def.train->loss, "loss"));
+    for (const ValueId& v : roots)
       if (v.node >= 0 && !used[v.node]) used[v.node] = true, stack.push_back(v.node);
     while (!stack.empty()) {
       int n = stack.back();

@@ -103,7 +103,6 @@ TEST_CASE("the bad-graph corpus covers every error class") {
                            "cycle",
                            "self_loop",
                            "unknown_output",
-                           "train_section",
                            "alias_bomb",
                            "recursive_alias",
                            "deep_nesting",

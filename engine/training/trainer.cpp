@@ -225,7 +225,10 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
                    << (summary.metric_name.empty() ? std::string()
                                                    : ",\"holdout_" + summary.metric_name + "\":" + json_number(eval.metric))
                    << "}\n";
-    if (!options.quiet) {
+    // About twenty epoch lines at most, however many epochs there are.
+    const std::int64_t epochs_total = std::max<std::int64_t>(1, def.epochs);
+    const bool report = epoch + 1 >= epochs_total || (epoch + 1) % std::max<std::int64_t>(1, epochs_total / 20) == 0;
+    if (!options.quiet && (report || done)) {
       if (tty) std::fprintf(stderr, "\r%80s\r", "");
       std::printf("epoch %lld: train loss %.4f", static_cast<long long>(epoch + 1), summary.train_loss);
       if (!split.holdout.empty()) {

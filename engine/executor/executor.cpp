@@ -44,7 +44,6 @@ std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, bool traini
   allocate();
   for (std::size_t i = 0; i < inputs.size(); ++i) values_[i] = inputs[i];
   scheduler_->run(tasks_, [&](int t) { run_node(t, training); });
-  ++step_;
   std::vector<Tensor> out;
   for (int s : plan_.output_slots()) out.push_back(values_[std::size_t(s)]);
   return out;

@@ -33,8 +33,9 @@ class Executor {
 
   const Tensor& value(int slot) const { return values_[std::size_t(slot)]; }
   Tensor& param_grad(int param) { return param_grads_[std::size_t(param)]; }
-  // Steps run so far (forward-only runs and training steps alike); ops see
-  // it as ForwardContext::step, so stochastic ops differ from step to step.
+  // Training steps run so far; ops see it as ForwardContext::step, so
+  // stochastic ops (dropout) differ from step to step. Forward-only runs
+  // (evaluation) do not advance it, so evaluating never changes training.
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t step) { step_ = step; }
 

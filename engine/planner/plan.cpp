@@ -134,7 +134,39 @@ void Plan::infer(const std::vector<TensorSpec>& input_specs) {
 }
 
 void Plan::prepare(bool training) {
-  if (prepared_for_ == values_ && prepared_training_ == training) return;
+  if (active_ >= 0 && prepared_[std::size_t(active_)].values == values_ &&
+      prepared_[std::size_t(active_)].training == training)
+    return;
+  // Park the active binding's ops, then bring back a matching one or make
+  // new op objects and prepare them.
+  auto park = [&](Prepared& p) {
+    p.ops.clear();
+    for (auto& n : nodes_) p.ops.push_back(std::move(n.op));
+  };
+  auto activate = [&](Prepared& p) {
+    for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i].op = std::move(p.ops[i]);
+    p.ops.clear();
+  };
+  if (active_ >= 0) park(prepared_[std::size_t(active_)]);
+  for (std::size_t k = 0; k < prepared_.size(); ++k) {
+    if (prepared_[k].values == values_ && prepared_[k].training == training && !prepared_[k].ops.empty()) {
+      activate(prepared_[k]);
+      active_ = int(k);
+      return;
+    }
+  }
+  Prepared fresh{values_, training, {}};
+  if (active_ < 0) {
+    // The first binding prepares the op objects made by the constructor.
+    prepared_.push_back(std::move(fresh));
+  } else {
+    for (auto& n : nodes_) fresh.ops.push_back(registry_.create(*graph_.nodes[std::size_t(n.node)].entry,
+                                                                graph_.nodes[std::size_t(n.node)].attrs));
+    if (prepared_.size() == kMaxPrepared) prepared_.erase(prepared_.begin());  // the oldest
+    prepared_.push_back(std::move(fresh));
+    activate(prepared_.back());
+  }
+  active_ = int(prepared_.size()) - 1;
   for (auto& n : nodes_) {
     std::vector<TensorSpec> in, out, par;
     for (int s : n.inputs) in.push_back(values_[std::size_t(s)]);
@@ -143,8 +175,6 @@ void Plan::prepare(bool training) {
     PrepareContext ctx{in, out, par, training};
     call_op([&] { return n.op->prepare(ctx); }, ExitCode::runtime, "prepare", loc(n), subject(n));
   }
-  prepared_for_ = values_;
-  prepared_training_ = training;
 }
 
 }  // namespace keel

@@ -77,8 +77,18 @@ class Plan {
   std::vector<int> first_slot_;  // per graph node: the slot of its output 0
   std::vector<int> output_slots_;
   std::vector<Parameter> params_;
-  std::vector<TensorSpec> prepared_for_;  // value specs at the last prepare
-  bool prepared_training_ = false;
+  // Op objects prepared for other shape bindings, kept so that alternating
+  // between a few shapes (training batches, the last partial batch, an
+  // evaluation split) does not re-create primitives each time. The active
+  // binding's ops live in nodes_; the others wait here.
+  struct Prepared {
+    std::vector<TensorSpec> values;
+    bool training = false;
+    std::vector<OpInstance> ops;  // one per node; empty for the active binding
+  };
+  std::vector<Prepared> prepared_;
+  int active_ = -1;  // index into prepared_
+  static constexpr std::size_t kMaxPrepared = 6;
 };
 
 }  // namespace keel

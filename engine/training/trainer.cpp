@@ -219,11 +219,19 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
                                            batch_inputs(graph, data, split.holdout, def.data.loc));
     summary.holdout_loss = eval.loss;
     summary.holdout_metric = eval.metric;
+    // The train split's metric, measured like the hold-out's (inference mode,
+    // all rows at once), so the two are comparable.
+    const double train_metric =
+        metric == MetricKind::none
+            ? NAN
+            : evaluate(exec, plan, loss_slot, metric, batch_inputs(graph, data, split.train, def.data.loc)).metric;
     if (metrics_file)
       metrics_file << "{\"epoch\":" << epoch + 1 << ",\"step\":" << pos.step << ",\"train_loss\":"
                    << json_number(summary.train_loss) << ",\"holdout_loss\":" << json_number(eval.loss)
-                   << (summary.metric_name.empty() ? std::string()
-                                                   : ",\"holdout_" + summary.metric_name + "\":" + json_number(eval.metric))
+                   << (summary.metric_name.empty()
+                           ? std::string()
+                           : ",\"train_" + summary.metric_name + "\":" + json_number(train_metric) + ",\"holdout_" +
+                                 summary.metric_name + "\":" + json_number(eval.metric))
                    << "}\n";
     // About twenty epoch lines at most, however many epochs there are.
     const std::int64_t epochs_total = std::max<std::int64_t>(1, def.epochs);
@@ -231,10 +239,12 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
     if (!options.quiet && (report || done)) {
       if (tty) std::fprintf(stderr, "\r%80s\r", "");
       std::printf("epoch %lld: train loss %.4f", static_cast<long long>(epoch + 1), summary.train_loss);
+      if (metric == MetricKind::accuracy) std::printf(" accuracy %.2f%%", 100 * train_metric);
+      if (metric == MetricKind::r2) std::printf(" R^2 %.4f", train_metric);
       if (!split.holdout.empty()) {
-        std::printf(", hold-out loss %.4f", eval.loss);
-        if (metric == MetricKind::accuracy) std::printf(", accuracy %.2f%%", 100 * eval.metric);
-        if (metric == MetricKind::r2) std::printf(", R^2 %.4f", eval.metric);
+        std::printf("; hold-out loss %.4f", eval.loss);
+        if (metric == MetricKind::accuracy) std::printf(" accuracy %.2f%%", 100 * eval.metric);
+        if (metric == MetricKind::r2) std::printf(" R^2 %.4f", eval.metric);
       }
       std::printf("\n");
       std::fflush(stdout);

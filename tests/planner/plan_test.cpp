@@ -97,6 +97,12 @@ TEST_CASE("binding data fixes named dimensions and prepares only when shapes cha
   CHECK(g_prepare_calls == 2);  // same shapes: primitives kept
   plan.bind({Tensor(DType::f32, {9, 4}), Tensor(DType::f32, {9, 2})}, false);
   CHECK(g_prepare_calls == 4);
+  // Back to a binding prepared before (a training batch after an evaluation
+  // batch): its op objects are reused, nothing is prepared again.
+  plan.bind({Tensor(DType::f32, {6, 4}), Tensor(DType::f32, {6, 2})}, false);
+  CHECK(g_prepare_calls == 4);
+  plan.bind({Tensor(DType::f32, {6, 4}), Tensor(DType::f32, {6, 2})}, true);
+  CHECK(g_prepare_calls == 6);  // training mode is a binding of its own
 }
 
 TEST_CASE("binding refuses a named dimension with two sizes") {

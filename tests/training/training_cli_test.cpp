@@ -111,3 +111,12 @@ TEST_CASE("the flagship reaches 96% hold-out accuracy and inference reproduces i
   CHECK(lines == 20);
   CHECK(last.find("\"holdout_accuracy\":") != std::string::npos);
 }
+
+TEST_CASE("the convolutional example with the brief's residual block trains") {
+  TempDir dir;
+  auto r = train("digits_conv_train.yaml", dir.path(), {"--set", "train.epochs=3"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // Three epochs of Adam already separate the digits well; chance is 10%.
+  CHECK(accuracy(read_npy(dir / "head.npy"), read_npy(dir / "holdout/label.npy")) >= 0.85);
+}

@@ -68,12 +68,18 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
       continue;
     }
     if (key.rfind("train.", 0) == 0) {
-      if (!def.train) throw usage_error("--set " + key + ": the graph has no train: section", {def.file, 0, 0});
+      if (!def.train)
+        throw usage_error("--set " + key + ": the graph has no train: section", {def.file, 0, 0});
       const std::string field = key.substr(6);
-      if (field == "epochs") def.train->epochs = non_negative(key, value);
-      else if (field == "steps") def.train->steps = non_negative(key, value);
-      else if (field == "batch") def.train->data.batch = std::max<std::int64_t>(1, non_negative(key, value));
-      else throw usage_error("--set " + key + ": settable training keys are train.epochs, train.steps, train.batch");
+      if (field == "epochs")
+        def.train->epochs = non_negative(key, value);
+      else if (field == "steps")
+        def.train->steps = non_negative(key, value);
+      else if (field == "batch")
+        def.train->data.batch = std::max<std::int64_t>(1, non_negative(key, value));
+      else
+        throw usage_error("--set " + key +
+                          ": settable training keys are train.epochs, train.steps, train.batch");
       // steps = 0 means "use epochs"; an explicit train.steps=0 means none.
       if (field == "steps" && def.train->steps == 0) def.train->epochs = 0;
       continue;

@@ -79,10 +79,13 @@ struct Typing {
     const std::string type = attr_type_name(spec.type);
     if (wants_list && !lit.is_list)
       fail("attribute '" + spec.name + "' must be a list (" + type + "), such as [1, 2]", lit.loc);
-    if (!wants_list && lit.is_list) fail("attribute '" + spec.name + "' must be a single " + type + ", not a list", lit.loc);
+    if (!wants_list && lit.is_list)
+      fail("attribute '" + spec.name + "' must be a single " + type + ", not a list", lit.loc);
     if (lit.items.empty() && !wants_list) fail("attribute '" + spec.name + "' has no value", lit.loc);
     // Literals built by hand (command-line overrides) may leave these short.
-    auto quoted = [&](std::size_t i) { return i < lit.item_quoted.size() ? bool(lit.item_quoted[i]) : lit.quoted; };
+    auto quoted = [&](std::size_t i) {
+      return i < lit.item_quoted.size() ? bool(lit.item_quoted[i]) : lit.quoted;
+    };
     auto at = [&](std::size_t i) {
       return i < lit.item_locs.size() && lit.item_locs[i].line ? lit.item_locs[i] : lit.loc;
     };
@@ -93,11 +96,12 @@ struct Typing {
     };
     auto in_range = [&](std::size_t i, double v) {
       if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max)) {
-        std::string range = spec.min && spec.max ? "[" + number_text(*spec.min) + ", " + number_text(*spec.max) + "]"
-                            : spec.min           ? ">= " + number_text(*spec.min)
-                                                 : "<= " + number_text(*spec.max);
-        fail("attribute '" + spec.name + "' = " + display_text(lit.items[i]) + " is out of range (allowed: " + range +
-                 ")",
+        std::string range = spec.min && spec.max
+                                ? "[" + number_text(*spec.min) + ", " + number_text(*spec.max) + "]"
+                            : spec.min ? ">= " + number_text(*spec.min)
+                                       : "<= " + number_text(*spec.max);
+        fail("attribute '" + spec.name + "' = " + display_text(lit.items[i]) +
+                 " is out of range (allowed: " + range + ")",
              at(i));
       }
     };
@@ -114,8 +118,10 @@ struct Typing {
       return *v;
     };
     switch (spec.type) {
-      case AttrType::Int: return get_int(0);
-      case AttrType::Float: return get_float(0);
+      case AttrType::Int:
+        return get_int(0);
+      case AttrType::Float:
+        return get_float(0);
       case AttrType::Bool: {
         auto v = quoted(0) ? std::nullopt : to_bool(lit.items[0]);
         if (!v) item_error(0, "true or false");
@@ -123,7 +129,8 @@ struct Typing {
       }
       case AttrType::String: {
         const std::string& s = lit.items[0];
-        if (!spec.choices.empty() && std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end())
+        if (!spec.choices.empty() &&
+            std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end())
           fail("attribute '" + spec.name + "' must be one of " + quoted_list(spec.choices) + ", not '" +
                    display_text(s) + "'" + did_you_mean(s, spec.choices),
                lit.loc);
@@ -146,8 +153,8 @@ struct Typing {
 
 }  // namespace
 
-Attrs typed_attrs(const OpSchema& schema, const std::map<std::string, AttrLiteral>& literals, const std::string& file,
-                  const ErrorSubject& subject, Loc where) {
+Attrs typed_attrs(const OpSchema& schema, const std::map<std::string, AttrLiteral>& literals,
+                  const std::string& file, const ErrorSubject& subject, Loc where) {
   const Typing typing{schema, file, subject};
   std::vector<std::string> known;
   for (const AttrSpec& s : schema.attrs) known.push_back(s.name);
@@ -161,10 +168,12 @@ Attrs typed_attrs(const OpSchema& schema, const std::map<std::string, AttrLitera
   std::map<std::string, AttrValue> values;
   for (const auto* kv : written) {
     const auto& [name, lit] = *kv;
-    auto spec = std::find_if(schema.attrs.begin(), schema.attrs.end(), [&](const AttrSpec& s) { return s.name == name; });
+    auto spec = std::find_if(schema.attrs.begin(), schema.attrs.end(),
+                             [&](const AttrSpec& s) { return s.name == name; });
     if (spec == schema.attrs.end()) {
       std::string hint = did_you_mean(name, known);
-      if (hint.empty()) hint = known.empty() ? " (it has no attributes)" : " (attributes: " + join(known) + ")";
+      if (hint.empty())
+        hint = known.empty() ? " (it has no attributes)" : " (attributes: " + join(known) + ")";
       typing.fail("unknown attribute '" + display_text(name) + "' for op '" + schema.name + "'" + hint,
                   lit.name_loc.line ? lit.name_loc : lit.loc);
     }

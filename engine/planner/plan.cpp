@@ -160,8 +160,9 @@ void Plan::prepare(bool training) {
     // The first binding prepares the op objects made by the constructor.
     prepared_.push_back(std::move(fresh));
   } else {
-    for (auto& n : nodes_) fresh.ops.push_back(registry_.create(*graph_.nodes[std::size_t(n.node)].entry,
-                                                                graph_.nodes[std::size_t(n.node)].attrs));
+    for (auto& n : nodes_)
+      fresh.ops.push_back(registry_.create(*graph_.nodes[std::size_t(n.node)].entry,
+                                           graph_.nodes[std::size_t(n.node)].attrs));
     if (prepared_.size() == kMaxPrepared) prepared_.erase(prepared_.begin());  // the oldest
     prepared_.push_back(std::move(fresh));
     activate(prepared_.back());

@@ -32,8 +32,8 @@ void copy_into(Tensor& dst, const TensorFile& f, const std::string& name, const 
 
 }  // namespace
 
-void save_checkpoint(const std::filesystem::path& file, const Plan& plan, const std::vector<OptimizerState>& state,
-                     const TrainingPosition& position) {
+void save_checkpoint(const std::filesystem::path& file, const Plan& plan,
+                     const std::vector<OptimizerState>& state, const TrainingPosition& position) {
   TensorFile f;
   for (const auto& p : plan.params()) f.tensors.emplace_back(p.name, p.value);
   for (const auto& s : state) f.tensors.emplace_back(s.name, *s.tensor);

@@ -16,9 +16,9 @@
 namespace keel {
 
 struct TrainingPosition {
-  std::uint64_t step = 0;    // optimizer updates applied
-  std::int64_t epoch = 0;    // the epoch in progress
-  std::int64_t batch = 0;    // the next batch of that epoch
+  std::uint64_t step = 0;  // optimizer updates applied
+  std::int64_t epoch = 0;  // the epoch in progress
+  std::int64_t batch = 0;  // the next batch of that epoch
 };
 
 struct OptimizerState {

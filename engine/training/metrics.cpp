@@ -13,10 +13,14 @@ const PlannedNode* producer(const Plan& plan, int slot) {
 
 std::int64_t label_at(const Tensor& labels, std::int64_t i) {
   switch (labels.dtype()) {
-    case DType::i32: return labels.as<std::int32_t>()[i];
-    case DType::i64: return labels.as<std::int64_t>()[i];
-    case DType::u8: return labels.as<std::uint8_t>()[i];
-    default: return std::int64_t(labels.as<float>()[i]);
+    case DType::i32:
+      return labels.as<std::int32_t>()[i];
+    case DType::i64:
+      return labels.as<std::int64_t>()[i];
+    case DType::u8:
+      return labels.as<std::uint8_t>()[i];
+    default:
+      return std::int64_t(labels.as<float>()[i]);
   }
 }
 
@@ -33,9 +37,12 @@ MetricKind metric_for(const Plan& plan, int loss_slot) {
 
 std::string metric_name(MetricKind kind) {
   switch (kind) {
-    case MetricKind::accuracy: return "accuracy";
-    case MetricKind::r2: return "r2";
-    case MetricKind::none: break;
+    case MetricKind::accuracy:
+      return "accuracy";
+    case MetricKind::r2:
+      return "r2";
+    case MetricKind::none:
+      break;
   }
   return "";
 }
@@ -75,8 +82,7 @@ Evaluation evaluate(Executor& exec, const Plan& plan, int loss_slot, MetricKind 
   e.loss = 0;
   for (std::int64_t i = 0; i < loss.numel(); ++i) e.loss += loss.as<float>()[i];
   const PlannedNode* n = producer(plan, loss_slot);
-  if (kind == MetricKind::accuracy)
-    e.metric = accuracy(exec.value(n->inputs[0]), exec.value(n->inputs[1]));
+  if (kind == MetricKind::accuracy) e.metric = accuracy(exec.value(n->inputs[0]), exec.value(n->inputs[1]));
   if (kind == MetricKind::r2) e.metric = r_squared(exec.value(n->inputs[0]), exec.value(n->inputs[1]));
   return e;
 }

@@ -28,7 +28,8 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
     std::vector<std::string> optimizers;
     for (const auto& name : registry.op_names())
       if (is_optimizer(registry.find(name)->schema)) optimizers.push_back(name);
-    throw usage_error("unknown optimizer '" + def.op + "'" + did_you_mean(def.op, optimizers), graph.loc(def.op_loc));
+    throw usage_error("unknown optimizer '" + def.op + "'" + did_you_mean(def.op, optimizers),
+                      graph.loc(def.op_loc));
   }
   const ErrorSubject who{"", entry_->schema.name, entry_->plugin ? entry_->plugin->name : ""};
   const Attrs attrs = typed_attrs(entry_->schema, def.attrs, graph.def.file, who);
@@ -55,9 +56,9 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
   }
   for (auto& slot : slots_)
     for (std::size_t k = 0; k < slot.state.size(); ++k)
-      state_refs_.push_back({"optim." + plan.params()[std::size_t(slot.param)].name + "." +
-                                 entry_->schema.params[k].name,
-                             &slot.state[k]});
+      state_refs_.push_back(
+          {"optim." + plan.params()[std::size_t(slot.param)].name + "." + entry_->schema.params[k].name,
+           &slot.state[k]});
 }
 
 void OptimizerSteps::apply(Executor& exec, double lr, std::uint64_t updates) {

@@ -17,7 +17,8 @@ namespace keel {
 
 class OptimizerSteps {
  public:
-  OptimizerSteps(Plan& plan, const Registry& registry, const OptimizerDef& def, const GradientPlan& gradients);
+  OptimizerSteps(Plan& plan, const Registry& registry, const OptimizerDef& def,
+                 const GradientPlan& gradients);
 
   // Optimizer state tensors, named optim.<parameter>.<state>, for checkpoints.
   std::vector<OptimizerState>& state() { return state_refs_; }

@@ -106,7 +106,8 @@ void calibrate(Plan& plan, const Dataset& data, const std::vector<std::size_t>& 
       if (param.name == node + ".std") stdev = &param;
     }
     if (!mean || !stdev || x.dtype() != DType::f32 || x.shape().size() != 2)
-      throw usage_error("calibrate: node '" + node + "' must have mean and std parameters and an f32 [batch, features] input",
+      throw usage_error("calibrate: node '" + node +
+                            "' must have mean and std parameters and an f32 [batch, features] input",
                         g.loc(nd.loc));
     const auto rows_n = x.shape()[0], cols = x.shape()[1];
     for (std::int64_t c = 0; c < cols; ++c) {
@@ -149,8 +150,8 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
 
   // Shapes and parameters from the first batch, then everything that needs
   // them: calibration, gradients, optimizer state.
-  const std::vector<std::size_t> first(split.train.begin(),
-                                       split.train.begin() + std::ptrdiff_t(std::min(batch, split.train.size())));
+  const std::vector<std::size_t> first(
+      split.train.begin(), split.train.begin() + std::ptrdiff_t(std::min(batch, split.train.size())));
   plan.bind(batch_inputs(graph, data, first, def.data.loc), true);
   for (const auto& node : def.calibrate) calibrate(plan, data, split.train, node, def);
   const GradientPlan gradients = plan_gradients(plan, loss_slot, frozen);
@@ -176,8 +177,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   std::uint64_t steps_this_run = 0;
   bool done = pos.step >= std::uint64_t(total_steps);
   for (std::int64_t epoch = pos.epoch; !done; ++epoch) {
-    std::vector<std::size_t> order =
-        def.data.shuffle ? std::vector<std::size_t>() : split.train;
+    std::vector<std::size_t> order = def.data.shuffle ? std::vector<std::size_t>() : split.train;
     if (def.data.shuffle) {
       for (std::size_t i : permutation(split.train.size(), graph.def.seed, std::uint64_t(epoch) + 1))
         order.push_back(split.train[i]);
@@ -186,9 +186,11 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
     std::int64_t loss_batches = 0;
     for (std::int64_t b = epoch == pos.epoch ? pos.batch : 0; b < batches_per_epoch && !done; ++b) {
       const auto lo = std::size_t(b) * batch, hi = std::min(order.size(), lo + batch);
-      const std::vector<std::size_t> rows(order.begin() + std::ptrdiff_t(lo), order.begin() + std::ptrdiff_t(hi));
+      const std::vector<std::size_t> rows(order.begin() + std::ptrdiff_t(lo),
+                                          order.begin() + std::ptrdiff_t(hi));
       const double loss = exec.train_step(batch_inputs(graph, data, rows, def.data.loc), gradients);
-      const double lr = learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
+      const double lr =
+          learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
       optimizer.apply(exec, lr, pos.step);
       ++pos.step;
       ++steps_this_run;
@@ -213,10 +215,10 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       pos.batch = 0;
     }
     summary.train_loss = loss_batches ? loss_sum / double(loss_batches) : NAN;
-    const Evaluation eval = split.holdout.empty()
-                                ? Evaluation{}
-                                : evaluate(exec, plan, loss_slot, metric,
-                                           batch_inputs(graph, data, split.holdout, def.data.loc));
+    const Evaluation eval =
+        split.holdout.empty()
+            ? Evaluation{}
+            : evaluate(exec, plan, loss_slot, metric, batch_inputs(graph, data, split.holdout, def.data.loc));
     summary.holdout_loss = eval.loss;
     summary.holdout_metric = eval.metric;
     // The train split's metric, measured like the hold-out's (inference mode,
@@ -224,18 +226,21 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
     const double train_metric =
         metric == MetricKind::none
             ? NAN
-            : evaluate(exec, plan, loss_slot, metric, batch_inputs(graph, data, split.train, def.data.loc)).metric;
+            : evaluate(exec, plan, loss_slot, metric, batch_inputs(graph, data, split.train, def.data.loc))
+                  .metric;
     if (metrics_file)
-      metrics_file << "{\"epoch\":" << epoch + 1 << ",\"step\":" << pos.step << ",\"train_loss\":"
-                   << json_number(summary.train_loss) << ",\"holdout_loss\":" << json_number(eval.loss)
+      metrics_file << "{\"epoch\":" << epoch + 1 << ",\"step\":" << pos.step
+                   << ",\"train_loss\":" << json_number(summary.train_loss)
+                   << ",\"holdout_loss\":" << json_number(eval.loss)
                    << (summary.metric_name.empty()
                            ? std::string()
-                           : ",\"train_" + summary.metric_name + "\":" + json_number(train_metric) + ",\"holdout_" +
-                                 summary.metric_name + "\":" + json_number(eval.metric))
+                           : ",\"train_" + summary.metric_name + "\":" + json_number(train_metric) +
+                                 ",\"holdout_" + summary.metric_name + "\":" + json_number(eval.metric))
                    << "}\n";
     // About twenty epoch lines at most, however many epochs there are.
     const std::int64_t epochs_total = std::max<std::int64_t>(1, def.epochs);
-    const bool report = epoch + 1 >= epochs_total || (epoch + 1) % std::max<std::int64_t>(1, epochs_total / 20) == 0;
+    const bool report =
+        epoch + 1 >= epochs_total || (epoch + 1) % std::max<std::int64_t>(1, epochs_total / 20) == 0;
     if (!options.quiet && (report || done)) {
       if (tty) std::fprintf(stderr, "\r%80s\r", "");
       std::printf("epoch %lld: train loss %.4f", static_cast<long long>(epoch + 1), summary.train_loss);
@@ -266,8 +271,9 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
   if (!options.quiet)
-    std::printf("trained %llu steps in %.2f s (%.0f steps/s)\n", static_cast<unsigned long long>(steps_this_run),
-                secs, double(steps_this_run) / std::max(secs, 1e-9));
+    std::printf("trained %llu steps in %.2f s (%.0f steps/s)\n",
+                static_cast<unsigned long long>(steps_this_run), secs,
+                double(steps_this_run) / std::max(secs, 1e-9));
   return summary;
 }
 

@@ -27,10 +27,10 @@ struct TrainOptions {
 
 struct TrainSummary {
   std::uint64_t steps = 0;
-  double train_loss = 0;        // mean over the last epoch's batches
-  double holdout_loss = 0;      // NaN without a hold-out split
-  double holdout_metric = 0;    // accuracy (classification) or R^2 (regression); NaN if neither
-  std::string metric_name;      // "accuracy", "r2" or ""
+  double train_loss = 0;      // mean over the last epoch's batches
+  double holdout_loss = 0;    // NaN without a hold-out split
+  double holdout_metric = 0;  // accuracy (classification) or R^2 (regression); NaN if neither
+  std::string metric_name;    // "accuracy", "r2" or ""
 };
 
 // Trains the plan's parameters in place. Throws keel::Error (usage) for a

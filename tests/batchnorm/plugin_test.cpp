@@ -1,50 +1,19 @@
 // Loads the built keel_batchnorm.so the way a runner would (dlopen, RTLD_NOW)
 // and checks what its one entry symbol describes and registers.
-#include <dlfcn.h>
-
 #include <catch2/catch.hpp>
 #include <map>
 
 #include "keel/keel.hpp"
 #include "op_harness.hpp"
+#include "plugin_module.hpp"
 
-namespace {
-
-struct Plugin {
-  Plugin() : handle(dlopen(KEEL_BATCHNORM_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL)) {}
-  ~Plugin() {
-    if (handle != nullptr) dlclose(handle);
-  }
-  Plugin(const Plugin&) = delete;
-  Plugin& operator=(const Plugin&) = delete;
-  void* handle;
-};
-
-class RecordingRegistrar final : public keel::Registrar {
- public:
-  void add(keel::OpSchema schema, keel::OpFactory factory) override {
-    factories[schema.name] = factory;
-    schemas[schema.name] = std::move(schema);
-  }
-  std::map<std::string, keel::OpSchema> schemas;
-  std::map<std::string, keel::OpFactory> factories;
-};
-
-const keel::PluginDescriptor* descriptor_of(const Plugin& p) {
-  using Entry = const keel::PluginDescriptor* (*)();
-  void* sym = dlsym(p.handle, KEEL_PLUGIN_ENTRY_SYMBOL);
-  REQUIRE(sym != nullptr);
-  return reinterpret_cast<Entry>(sym)();
-}
-
-}  // namespace
+using plugintest::PluginModule;
+using plugintest::RecordingRegistrar;
 
 TEST_CASE(
     "the batchnorm plugin registers batchnorm and layernorm, documented, with this build's fingerprint") {
-  Plugin p;
-  INFO((p.handle == nullptr ? dlerror() : ""));
-  REQUIRE(p.handle != nullptr);
-  const keel::PluginDescriptor* d = descriptor_of(p);
+  PluginModule p(KEEL_BATCHNORM_PLUGIN_PATH);
+  const keel::PluginDescriptor* d = p.descriptor();
   CHECK(d->abi_version == KEEL_ABI_VERSION);
   CHECK(std::string(d->dnnl_version) == KEEL_FINGERPRINT_DNNL);
   CHECK(std::string(d->name) == "batchnorm");
@@ -76,10 +45,9 @@ TEST_CASE(
 }
 
 TEST_CASE("a batchnorm made by the loaded plugin's factory normalizes a batch") {
-  Plugin p;
-  REQUIRE(p.handle != nullptr);
+  PluginModule p(KEEL_BATCHNORM_PLUGIN_PATH);
   RecordingRegistrar r;
-  descriptor_of(p)->register_ops(r);
+  p.descriptor()->register_ops(r);
   {  // the op must die before the library is closed
     optest::Harness h(r.factories.at("batchnorm"), {}, {{2, 1}});
     h.params()[0] = {1.0f};

@@ -1,7 +1,5 @@
 // Loads the built keel_nn.so the way a runner would (dlopen, RTLD_NOW) and
 // checks what its one entry symbol describes and registers.
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
@@ -10,43 +8,14 @@
 
 #include "keel/keel.hpp"
 #include "op_harness.hpp"
+#include "plugin_module.hpp"
 
-namespace {
-
-struct Plugin {
-  Plugin() : handle(dlopen(KEEL_NN_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL)) {}
-  ~Plugin() {
-    if (handle != nullptr) dlclose(handle);
-  }
-  Plugin(const Plugin&) = delete;
-  Plugin& operator=(const Plugin&) = delete;
-  void* handle;
-};
-
-class RecordingRegistrar final : public keel::Registrar {
- public:
-  void add(keel::OpSchema schema, keel::OpFactory factory) override {
-    factories[schema.name] = factory;
-    schemas.push_back(std::move(schema));
-  }
-  std::vector<keel::OpSchema> schemas;
-  std::map<std::string, keel::OpFactory> factories;
-};
-
-const keel::PluginDescriptor* descriptor_of(const Plugin& p) {
-  using Entry = const keel::PluginDescriptor* (*)();
-  void* sym = dlsym(p.handle, KEEL_PLUGIN_ENTRY_SYMBOL);
-  REQUIRE(sym != nullptr);
-  return reinterpret_cast<Entry>(sym)();
-}
-
-}  // namespace
+using plugintest::PluginModule;
+using plugintest::RecordingRegistrar;
 
 TEST_CASE("the nn plugin describes itself with this build's ABI and fingerprint") {
-  Plugin p;
-  INFO((p.handle == nullptr ? dlerror() : ""));
-  REQUIRE(p.handle != nullptr);
-  const keel::PluginDescriptor* d = descriptor_of(p);
+  PluginModule p(KEEL_NN_PLUGIN_PATH);
+  const keel::PluginDescriptor* d = p.descriptor();
   CHECK(d->abi_version == KEEL_ABI_VERSION);
   CHECK(d->struct_size == sizeof(keel::PluginDescriptor));
   CHECK(std::string(d->compiler) == KEEL_FINGERPRINT_COMPILER);
@@ -58,14 +27,11 @@ TEST_CASE("the nn plugin describes itself with this build's ABI and fingerprint"
 }
 
 TEST_CASE("the nn plugin registers add, mul, scale, relu and matmul among its ops, all documented") {
-  Plugin p;
-  REQUIRE(p.handle != nullptr);
+  PluginModule p(KEEL_NN_PLUGIN_PATH);
   RecordingRegistrar r;
-  descriptor_of(p)->register_ops(r);
-  std::set<std::string> names;
-  for (const keel::OpSchema& s : r.schemas) {
-    INFO("op " << s.name);
-    names.insert(s.name);
+  p.descriptor()->register_ops(r);
+  for (const auto& [name, s] : r.schemas) {
+    INFO("op " << name);
     CHECK_FALSE(s.doc.empty());
     CHECK(s.doc.find('\n') == std::string::npos);
     CHECK_FALSE(s.inputs.empty());
@@ -74,17 +40,16 @@ TEST_CASE("the nn plugin registers add, mul, scale, relu and matmul among its op
     CHECK_FALSE(s.outputs[0].doc.empty());
     for (const auto& attr : s.attrs) CHECK_FALSE(attr.doc.empty());
   }
-  CHECK(names.size() == r.schemas.size());  // no op registered twice
+  CHECK(r.order.size() == r.schemas.size());  // no op registered twice
   for (const char* basic : {"add", "mul", "scale", "relu", "matmul"}) {
     INFO(basic);
-    CHECK(names.count(basic) == 1);
+    CHECK(r.schemas.count(basic) == 1);
   }
   const std::set<std::string> basics{"add", "mul", "scale", "relu", "matmul"};
-  for (const keel::OpSchema& s : r.schemas)
-    if (basics.count(s.name)) CHECK(s.has_backward);
+  for (const auto& [name, s] : r.schemas)
+    if (basics.count(name)) CHECK(s.has_backward);
 
-  const auto scale = std::find_if(r.schemas.begin(), r.schemas.end(),
-                                  [](const keel::OpSchema& s) { return s.name == "scale"; });
+  const keel::OpSchema* scale = &r.schemas.at("scale");
   REQUIRE(scale->attrs.size() == 1);
   CHECK(scale->attrs[0].name == "factor");
   CHECK(scale->attrs[0].type == keel::AttrType::Float);
@@ -93,10 +58,9 @@ TEST_CASE("the nn plugin registers add, mul, scale, relu and matmul among its op
 }
 
 TEST_CASE("an op made by the loaded plugin's factory runs forward and backward") {
-  Plugin p;
-  REQUIRE(p.handle != nullptr);
+  PluginModule p(KEEL_NN_PLUGIN_PATH);
   RecordingRegistrar r;
-  descriptor_of(p)->register_ops(r);
+  p.descriptor()->register_ops(r);
   // The op must die before the library is closed: scope it.
   {
     optest::Harness h(r.factories.at("matmul"), {}, {{1, 2}, {2, 1}});

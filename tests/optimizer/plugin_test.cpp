@@ -1,38 +1,21 @@
 // Loads the built keel_optimizer.so the way a runner would (dlopen,
 // RTLD_NOW) and checks what its one entry symbol describes and registers.
-#include <dlfcn.h>
-
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
 
 #include "keel/keel.hpp"
+#include "plugin_module.hpp"
 #include "update_driver.hpp"
 
-namespace {
-
-class RecordingRegistrar final : public keel::Registrar {
- public:
-  void add(keel::OpSchema schema, keel::OpFactory factory) override {
-    factories[schema.name] = factory;
-    schemas[schema.name] = std::move(schema);
-  }
-  std::map<std::string, keel::OpSchema> schemas;
-  std::map<std::string, keel::OpFactory> factories;
-};
-
-}  // namespace
+using plugintest::PluginModule;
+using plugintest::RecordingRegistrar;
 
 TEST_CASE(
     "the optimizer plugin loads and registers sgd, adam and adamw, fully documented, updating in place") {
-  void* handle = dlopen(KEEL_OPTIMIZER_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
-  INFO((handle == nullptr ? dlerror() : ""));
-  REQUIRE(handle != nullptr);
+  PluginModule module(KEEL_OPTIMIZER_PLUGIN_PATH);
   {
-    using Entry = const keel::PluginDescriptor* (*)();
-    void* sym = dlsym(handle, KEEL_PLUGIN_ENTRY_SYMBOL);
-    REQUIRE(sym != nullptr);
-    const keel::PluginDescriptor* d = reinterpret_cast<Entry>(sym)();
+    const keel::PluginDescriptor* d = module.descriptor();
     CHECK(d->abi_version == KEEL_ABI_VERSION);
     CHECK(std::string(d->name) == "optimizer");
     CHECK(std::string(d->dnnl_version) == KEEL_FINGERPRINT_DNNL);
@@ -62,5 +45,4 @@ TEST_CASE(
       CHECK(param[3] == Approx(0.25));
     }
   }
-  dlclose(handle);
 }

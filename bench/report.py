@@ -1,0 +1,101 @@
+"""Turns one bench/run's measurements into the results table: printed, and
+written into bench/README.md between the table markers (the rest of the
+README is left as it is).
+
+usage: report.py RESULTS_DIR README
+RESULTS_DIR holds ops.json (bench_ops), torch_ops.json, dispatch.json,
+train.json ({model: {"keel": [steps/s...], "torch": [...], "steps": n}}) and
+machine.json.
+"""
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+START, END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
+OP_TARGET = 1.05  # engine time / raw oneDNN time, for ops of 50 µs or more
+DISPATCH_TARGET_US = 1.0  # engine µs per node above the bare loop
+TRAIN_TARGETS = {"flagship": 3.0, "large": 1.0}  # keel steps/s over torch steps/s
+
+
+def ms(x):
+    return f"{x:.3f} ms" if x < 10 else f"{x:.1f} ms"
+
+
+def verdict(ok):
+    return "met" if ok else "missed"
+
+
+def op_rows(ops, torch_ops):
+    rows = []
+    for r in ops:
+        key = f"{r['id']} {r['mode']}"
+        keel, raw, torch = r["engine_ms"], r["raw_ms"], torch_ops.get(key)
+        over = keel / raw
+        target = f"<= {OP_TARGET:.2f}: {verdict(over <= OP_TARGET)}" if raw >= 0.05 else "(op < 50 µs)"
+        raw_cell = ms(raw)
+        if "raw_naive_ms" in r:
+            raw_cell += f" (plain layout: {ms(r['raw_naive_ms'])})"
+        rows.append([f"{r['op']} {r['mode']} {r['shape']}", ms(keel), raw_cell,
+                     ms(torch) if torch else "-", f"{over:.3f}",
+                     f"{torch / keel:.2f}x" if torch else "-", target])
+    return rows
+
+
+def dispatch_rows(dispatch):
+    rows = []
+    for r in dispatch:
+        extra = r["engine_us"] - r["floor_us"]
+        rows.append([f"dispatch, {r['nodes']:,}-node {r['graph']} of no-op nodes", f"{r['engine_us']:.3f} µs/node",
+                     f"{r['floor_us']:.3f} µs/node (bare loop)", "-", f"{r['engine_us'] / r['floor_us']:.1f}",
+                     "-", f"+{extra:.3f} µs/node (<= {DISPATCH_TARGET_US:g}): {verdict(extra <= DISPATCH_TARGET_US)}"])
+    return rows
+
+
+def train_rows(train):
+    names = {"flagship": "training, flagship digits_train.yaml (batch 64)",
+             "large": "training, large: 4 residual blocks, width 512, batch 256"}
+    rows = []
+    for model, r in train.items():
+        keel, torch = statistics.median(r["keel"]), statistics.median(r["torch"])
+        target = TRAIN_TARGETS[model]
+        rows.append([f"{names[model]}, {r['steps']} steps", f"{keel:.1f} steps/s", "-", f"{torch:.1f} steps/s", "-",
+                     f"{keel / torch:.2f}x", f">= {target:g}x: {verdict(keel / torch >= target)}"])
+    return rows
+
+
+def table(rows):
+    head = ["benchmark", "keel", "raw oneDNN / floor", "PyTorch eager", "keel time / raw",
+            "keel speed-up over PyTorch", "target"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def main():
+    results, readme = Path(sys.argv[1]), Path(sys.argv[2])
+    load = lambda name: json.loads((results / name).read_text())
+    machine = load("machine.json")
+    rows = (op_rows(load("ops.json"), load("torch_ops.json")) + dispatch_rows(load("dispatch.json")) +
+            train_rows(load("train.json")))
+    section = "\n".join([
+        START,
+        f"Run of {machine['date']}: {machine['cpu']}, {machine['threads']} threads for Keel and PyTorch "
+        f"(oneDNN {machine['onednn']}, PyTorch {machine['torch']}, {machine['blas']}); "
+        f"load average {machine['load_before']} before, {machine['load_after']} after; {machine['mode']}.",
+        "",
+        table(rows),
+        END,
+    ])
+    print(section)
+    text = readme.read_text() if readme.exists() else ""
+    if START in text and END in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
+    else:
+        text += ("\n" if text else "") + "## Latest results\n\n" + section + "\n"
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

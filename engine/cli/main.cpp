@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "keel: error: internal error: %s\n", e.what());
     return static_cast<int>(keel::ExitCode::runtime);
+  } catch (...) {
+    std::fprintf(stderr, "keel: error: internal error: an unknown exception\n");
+    return static_cast<int>(keel::ExitCode::runtime);
   }
   return static_cast<int>(keel::ExitCode::usage);
 }

@@ -92,6 +92,7 @@ int validate(const fs::path& file, const std::vector<std::string>& overrides, co
   ValidatedGraph graph = load_graph(file, overrides, registry, common);
   Plan plan(graph, registry);
   plan.infer_symbolic();
+  if (graph.def.train) check_train(plan, registry, *graph.def.train);
   if (!common.quiet) {
     std::printf("%s: ok: %zu nodes, %zu inputs, %zu outputs, %zu parameters\n", file.c_str(),
                 graph.nodes.size(), graph.def.inputs.size(), graph.def.outputs.size(), plan.params().size());

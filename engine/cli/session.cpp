@@ -58,6 +58,7 @@ std::int64_t non_negative(const std::string& key, const std::string& value) {
 }  // namespace
 
 void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
+  bool zero_steps = false;  // an explicit train.steps=0: train nothing, whatever the epochs
   for (const auto& o : overrides) {
     const auto eq = o.find('=');
     if (eq == std::string::npos || eq == 0)
@@ -76,12 +77,13 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
       else if (field == "steps")
         def.train->steps = non_negative(key, value);
       else if (field == "batch")
-        def.train->data.batch = std::max<std::int64_t>(1, non_negative(key, value));
+        def.train->data.batch = non_negative(key, value);
       else
         throw usage_error("--set " + key +
                           ": settable training keys are train.epochs, train.steps, train.batch");
-      // steps = 0 means "use epochs"; an explicit train.steps=0 means none.
-      if (field == "steps" && def.train->steps == 0) def.train->epochs = 0;
+      if (field == "batch" && def.train->data.batch < 1)
+        throw usage_error("--set train.batch=" + value + ": expected a positive integer");
+      zero_steps = field == "steps" ? def.train->steps == 0 : zero_steps;
       continue;
     }
     const auto dot = key.find('.');
@@ -101,6 +103,7 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
     lit.name_loc = it->loc;
     it->attrs[attr] = std::move(lit);
   }
+  if (zero_steps) def.train->epochs = 0;
 }
 
 ValidatedGraph load_graph(const std::filesystem::path& file, const std::vector<std::string>& overrides,

@@ -25,6 +25,20 @@ void call_op(Call&& call, ExitCode code, const std::string& what, const SourceLo
   if (!st.ok()) throw Error(code, st.message(), loc, subject);
 }
 
+// Refuses a tensor whose size overflows or exceeds what any machine holds,
+// before anything is allocated: a hostile attribute (units: 2^56) must not
+// wrap around into a small allocation.
+void check_size(const TensorSpec& spec, const std::string& what, const SourceLoc& loc,
+                const ErrorSubject& who) {
+  if (!is_static(spec.shape)) return;
+  std::uint64_t bytes = dtype_size(spec.dtype);
+  bool overflow = false;
+  for (Dim d : spec.shape) overflow = overflow || __builtin_mul_overflow(bytes, std::uint64_t(d), &bytes);
+  constexpr std::uint64_t kMaxBytes = std::uint64_t(1) << 40;
+  if (overflow || bytes > kMaxBytes)
+    throw usage_error(what + " would have shape " + shape_str(spec.shape) + ", more than 1 TiB", loc, who);
+}
+
 }  // namespace
 
 Plan::Plan(const ValidatedGraph& graph, const Registry& registry) : graph_(graph), registry_(registry) {
@@ -114,8 +128,10 @@ void Plan::infer(const std::vector<TensorSpec>& input_specs) {
               std::to_string(ctx.param_shapes.size()) + " parameter shapes; its schema declares " +
               std::to_string(schema.outputs.size()) + " and " + std::to_string(schema.params.size()),
           loc(n), subject(n));
-    for (std::size_t o = 0; o < ctx.outputs.size(); ++o)
+    for (std::size_t o = 0; o < ctx.outputs.size(); ++o) {
+      check_size(ctx.outputs[o], "output '" + value_name(n.outputs[o]) + "'", loc(n), subject(n));
       values_[std::size_t(n.outputs[o])] = std::move(ctx.outputs[o]);
+    }
     for (std::size_t p = 0; p < ctx.param_shapes.size(); ++p) {
       auto& param = params_[std::size_t(n.params[p])];
       if (!is_static(ctx.param_shapes[p]))
@@ -128,54 +144,62 @@ void Plan::infer(const std::vector<TensorSpec>& input_specs) {
                               describe({DType::f32, param.shape}) + " to " +
                               describe({DType::f32, ctx.param_shapes[p]}),
                           loc(n), subject(n));
+      check_size({DType::f32, ctx.param_shapes[p]}, "parameter '" + param.name + "'", loc(n), subject(n));
       param.shape = ctx.param_shapes[p];
     }
   }
 }
 
 void Plan::prepare(bool training) {
-  if (active_ >= 0 && prepared_[std::size_t(active_)].values == values_ &&
-      prepared_[std::size_t(active_)].training == training)
-    return;
-  // Park the active binding's ops, then bring back a matching one or make
-  // new op objects and prepare them.
-  auto park = [&](Prepared& p) {
-    p.ops.clear();
-    for (auto& n : nodes_) p.ops.push_back(std::move(n.op));
+  auto matches = [&](const Prepared& p) { return p.values == values_ && p.training == training; };
+  if (active_ >= 0 && matches(prepared_[std::size_t(active_)])) return;
+  auto park_active = [&] {
+    if (active_ < 0) return;
+    auto& ops = prepared_[std::size_t(active_)].ops;
+    ops.clear();
+    for (auto& n : nodes_) ops.push_back(std::move(n.op));
   };
-  auto activate = [&](Prepared& p) {
-    for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i].op = std::move(p.ops[i]);
-    p.ops.clear();
-  };
-  if (active_ >= 0) park(prepared_[std::size_t(active_)]);
   for (std::size_t k = 0; k < prepared_.size(); ++k) {
-    if (prepared_[k].values == values_ && prepared_[k].training == training && !prepared_[k].ops.empty()) {
-      activate(prepared_[k]);
-      active_ = int(k);
-      return;
-    }
+    if (int(k) == active_ || !matches(prepared_[k])) continue;
+    park_active();
+    for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i].op = std::move(prepared_[k].ops[i]);
+    prepared_[k].ops.clear();
+    active_ = int(k);
+    return;
   }
-  Prepared fresh{values_, training, {}};
-  if (active_ < 0) {
-    // The first binding prepares the op objects made by the constructor.
-    prepared_.push_back(std::move(fresh));
-  } else {
-    for (auto& n : nodes_)
-      fresh.ops.push_back(registry_.create(*graph_.nodes[std::size_t(n.node)].entry,
-                                           graph_.nodes[std::size_t(n.node)].attrs));
-    if (prepared_.size() == kMaxPrepared) prepared_.erase(prepared_.begin());  // the oldest
-    prepared_.push_back(std::move(fresh));
-    activate(prepared_.back());
-  }
-  active_ = int(prepared_.size()) - 1;
-  for (auto& n : nodes_) {
+  // A new binding. Its op objects are made and prepared aside first, so a
+  // failure leaves the plan as it was. The very first binding prepares the
+  // op objects the constructor made.
+  const bool first = active_ < 0;
+  std::vector<OpInstance> fresh;
+  if (!first)
+    for (const auto& n : nodes_)
+      fresh.push_back(registry_.create(*graph_.nodes[std::size_t(n.node)].entry,
+                                       graph_.nodes[std::size_t(n.node)].attrs));
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    const auto& n = nodes_[i];
     std::vector<TensorSpec> in, out, par;
     for (int s : n.inputs) in.push_back(values_[std::size_t(s)]);
     for (int s : n.outputs) out.push_back(values_[std::size_t(s)]);
     for (int p : n.params) par.push_back({DType::f32, params_[std::size_t(p)].shape});
     PrepareContext ctx{in, out, par, training};
-    call_op([&] { return n.op->prepare(ctx); }, ExitCode::runtime, "prepare", loc(n), subject(n));
+    Op& op = first ? *n.op : *fresh[i];
+    call_op([&] { return op.prepare(ctx); }, ExitCode::runtime, "prepare", loc(n), subject(n));
   }
+  if (!first) {
+    park_active();
+    for (std::size_t i = 0; i < nodes_.size(); ++i) nodes_[i].op = std::move(fresh[i]);
+    if (prepared_.size() == kMaxPrepared) {
+      // Evict the oldest parked binding (never the one just parked: it is
+      // the binding most likely to come back, such as the training batch).
+      std::size_t victim = 0;
+      if (int(victim) == active_) victim = 1;
+      prepared_.erase(prepared_.begin() + std::ptrdiff_t(victim));
+      if (active_ > int(victim)) --active_;
+    }
+  }
+  prepared_.push_back(Prepared{values_, training, {}});
+  active_ = int(prepared_.size()) - 1;
 }
 
 }  // namespace keel

@@ -36,6 +36,15 @@ class OpInstance {
  public:
   OpInstance(std::shared_ptr<const void> library, std::unique_ptr<Op> op)
       : library_(std::move(library)), op_(std::move(op)) {}
+  OpInstance(OpInstance&&) = default;
+  // By hand: the old op must go before the old library reference does.
+  OpInstance& operator=(OpInstance&& other) noexcept {
+    op_.reset();
+    op_ = std::move(other.op_);
+    library_ = std::move(other.library_);
+    return *this;
+  }
+  ~OpInstance() { op_.reset(); }  // explicit: members would go in this order anyway
   Op& operator*() const { return *op_; }
   Op* operator->() const { return op_.get(); }
 

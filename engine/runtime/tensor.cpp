@@ -24,7 +24,10 @@ std::shared_ptr<std::byte> allocate(std::size_t bytes) {
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   if (!is_static(shape_)) throw std::logic_error("Tensor needs a static shape");
-  buffer_ = allocate(nbytes());
+  std::uint64_t bytes = dtype_size(dtype_);
+  for (Dim d : shape_)
+    if (__builtin_mul_overflow(bytes, std::uint64_t(d), &bytes)) throw std::bad_alloc();
+  buffer_ = allocate(bytes);
 }
 
 Tensor Tensor::clone() const {

@@ -42,7 +42,9 @@ void save_checkpoint(const std::filesystem::path& file, const Plan& plan,
   f.metadata["step"] = std::to_string(position.step);
   f.metadata["epoch"] = std::to_string(position.epoch);
   f.metadata["batch"] = std::to_string(position.batch);
-  if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path());
+  std::error_code ec;
+  if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path(), ec);
+  if (ec) throw runtime_error("cannot create folder '" + file.parent_path().string() + "': " + ec.message());
   write_safetensors(file, f);
 }
 

@@ -19,20 +19,27 @@ bool is_optimizer(const OpSchema& s) {
 
 }  // namespace
 
-OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const OptimizerDef& def,
-                               const GradientPlan& gradients)
-    : plan_(plan), def_(def) {
-  const auto& graph = plan.graph();
-  entry_ = registry.find(def.op);
-  if (!entry_ || !is_optimizer(entry_->schema)) {
+std::pair<const OpEntry*, Attrs> OptimizerSteps::resolve(const Registry& registry, const OptimizerDef& def,
+                                                         const ValidatedGraph& graph) {
+  const OpEntry* entry = registry.find(def.op);
+  if (!entry || !is_optimizer(entry->schema)) {
     std::vector<std::string> optimizers;
     for (const auto& name : registry.op_names())
       if (is_optimizer(registry.find(name)->schema)) optimizers.push_back(name);
     throw usage_error("unknown optimizer '" + def.op + "'" + did_you_mean(def.op, optimizers),
                       graph.loc(def.op_loc));
   }
+  const ErrorSubject who{"", entry->schema.name, entry->plugin ? entry->plugin->name : ""};
+  return {entry, typed_attrs(entry->schema, def.attrs, graph.def.file, who, def.loc)};
+}
+
+OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const OptimizerDef& def,
+                               const GradientPlan& gradients)
+    : plan_(plan), def_(def) {
+  const auto& graph = plan.graph();
+  auto [entry, attrs] = resolve(registry, def, graph);
+  entry_ = entry;
   const ErrorSubject who{"", entry_->schema.name, entry_->plugin ? entry_->plugin->name : ""};
-  const Attrs attrs = typed_attrs(entry_->schema, def.attrs, graph.def.file, who);
 
   for (int p : gradients.trained_params) {
     const Parameter& param = plan.params()[std::size_t(p)];
@@ -42,16 +49,32 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
     ictx.inputs = in;
     ErrorSubject subject = who;
     subject.node = "optimizer of " + param.name;
-    auto check = [&](const Status& st) {
+    // Plugin code: a failed Status and any exception become one keel::Error.
+    auto check = [&](auto&& call) {
+      Status st;
+      try {
+        st = call();
+      } catch (const std::exception& e) {
+        st = Status::Error(std::string("threw: ") + e.what());
+      } catch (...) {
+        st = Status::Error("threw an unknown exception");
+      }
       if (!st.ok()) throw usage_error(st.message(), graph.loc(def.loc), subject);
     };
-    check(slot.op->infer(ictx));
+    check([&] { return slot.op->infer(ictx); });
+    if (ictx.param_shapes.size() != entry_->schema.params.size())
+      throw usage_error("the optimizer's infer() reported " + std::to_string(ictx.param_shapes.size()) +
+                            " state tensors; its schema declares " +
+                            std::to_string(entry_->schema.params.size()),
+                        graph.loc(def.loc), subject);
     std::vector<TensorSpec> state_specs;
     for (std::size_t k = 0; k < ictx.param_shapes.size(); ++k) {
+      if (!is_static(ictx.param_shapes[k]))
+        throw usage_error("the optimizer's state must have a static shape", graph.loc(def.loc), subject);
       slot.state.emplace_back(DType::f32, ictx.param_shapes[k]);
       state_specs.push_back(slot.state.back().spec());
     }
-    check(slot.op->prepare(PrepareContext{in, ictx.outputs, state_specs, true}));
+    check([&] { return slot.op->prepare(PrepareContext{in, ictx.outputs, state_specs, true}); });
     slots_.push_back(std::move(slot));
   }
   for (auto& slot : slots_)
@@ -92,6 +115,8 @@ void OptimizerSteps::apply(Executor& exec, double lr, std::uint64_t updates) {
       st = slot.op->forward(ctx);
     } catch (const std::exception& e) {
       throw runtime_error(std::string("update threw: ") + e.what(), graph.loc(def_.loc), who);
+    } catch (...) {
+      throw runtime_error("update threw an unknown exception", graph.loc(def_.loc), who);
     }
     if (!st.ok()) throw runtime_error("update failed: " + st.message(), graph.loc(def_.loc), who);
   }

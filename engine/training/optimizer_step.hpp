@@ -8,6 +8,7 @@
 
 #include "executor/executor.hpp"
 #include "graph/train_def.hpp"
+#include "graph/validate.hpp"
 #include "planner/autodiff.hpp"
 #include "planner/plan.hpp"
 #include "registry/registry.hpp"
@@ -19,6 +20,11 @@ class OptimizerSteps {
  public:
   OptimizerSteps(Plan& plan, const Registry& registry, const OptimizerDef& def,
                  const GradientPlan& gradients);
+
+  // The optimizer op named by `def` and its typed attributes; keel::Error
+  // (usage) for an unknown optimizer or attribute. Needs no data.
+  static std::pair<const OpEntry*, Attrs> resolve(const Registry& registry, const OptimizerDef& def,
+                                                  const ValidatedGraph& graph);
 
   // Optimizer state tensors, named optim.<parameter>.<state>, for checkpoints.
   std::vector<OptimizerState>& state() { return state_refs_; }

@@ -127,6 +127,12 @@ void calibrate(Plan& plan, const Dataset& data, const std::vector<std::size_t>& 
   throw usage_error("calibrate: no node named '" + node + "'", g.loc(def.loc));
 }
 
+void make_folder(const fs::path& dir) {
+  std::error_code ec;
+  if (!dir.empty()) fs::create_directories(dir, ec);
+  if (ec) throw runtime_error("cannot create folder '" + dir.string() + "': " + ec.message());
+}
+
 std::string duration(double seconds) {
   const auto s = static_cast<long>(seconds + 0.5);
   char buf[32];
@@ -136,8 +142,21 @@ std::string duration(double seconds) {
 
 }  // namespace
 
+void check_train(const Plan& plan, const Registry& registry, const TrainDef& def) {
+  const std::set<std::string> frozen(def.freeze.begin(), def.freeze.end());
+  plan_gradients(plan, slot_of(plan, def.loss), frozen);
+  OptimizerSteps::resolve(registry, def.optimizer, plan.graph());
+  const auto& g = plan.graph();
+  for (const auto& node : def.calibrate) {
+    auto it = std::find_if(g.def.nodes.begin(), g.def.nodes.end(),
+                           [&](const NodeDef& n) { return n.name == node; });
+    if (it == g.def.nodes.end()) throw usage_error("calibrate: no node named '" + node + "'", g.loc(def.loc));
+  }
+}
+
 TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options) {
   const ValidatedGraph& graph = plan.graph();
+  check_train(plan, registry, def);
   const int loss_slot = slot_of(plan, def.loss);
   const std::set<std::string> frozen(def.freeze.begin(), def.freeze.end());
 
@@ -166,10 +185,15 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   const bool tty = !options.quiet && ::isatty(2);
   std::ofstream metrics_file;
   if (!def.metrics.empty()) {
-    fs::create_directories(options.output_dir);
-    metrics_file.open(options.output_dir / def.metrics, pos.step ? std::ios::app : std::ios::trunc);
+    const fs::path file = options.output_dir / def.metrics;
+    make_folder(file.parent_path());
+    metrics_file.open(file, pos.step ? std::ios::app : std::ios::trunc);
+    if (!metrics_file) throw runtime_error("cannot write metrics file '" + file.string() + "'");
   }
   const fs::path ckpt = def.checkpoint.path.empty() ? fs::path() : options.output_dir / def.checkpoint.path;
+  // Fail on an unusable output location now, not after the training.
+  make_folder(options.output_dir);
+  if (!ckpt.empty()) make_folder(ckpt.parent_path());
 
   TrainSummary summary;
   summary.metric_name = metric_name(metric);
@@ -237,6 +261,8 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
                            : ",\"train_" + summary.metric_name + "\":" + json_number(train_metric) +
                                  ",\"holdout_" + summary.metric_name + "\":" + json_number(eval.metric))
                    << "}\n";
+    if (metrics_file && !metrics_file.flush())
+      throw runtime_error("cannot write metrics file '" + (options.output_dir / def.metrics).string() + "'");
     // About twenty epoch lines at most, however many epochs there are.
     const std::int64_t epochs_total = std::max<std::int64_t>(1, def.epochs);
     const bool report =
@@ -262,7 +288,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   // The hold-out rows and the graph's outputs on them, for inference checks.
   if (!split.holdout.empty()) {
     const auto inputs = batch_inputs(graph, data, split.holdout, def.data.loc);
-    fs::create_directories(options.output_dir / "holdout");
+    make_folder(options.output_dir / "holdout");
     for (std::size_t i = 0; i < inputs.size(); ++i)
       write_npy(options.output_dir / "holdout" / (graph.def.inputs[i].name + ".npy"), inputs[i]);
     const auto outputs = exec.run(inputs, false);

@@ -33,6 +33,12 @@ struct TrainSummary {
   std::string metric_name;    // "accuracy", "r2" or ""
 };
 
+// Every check of the train: section that needs no data (the loss resolves
+// to a node output, frozen names exist, the loss depends on a trainable
+// parameter through ops with a backward, the optimizer and its attributes,
+// calibrated nodes exist): what `keel validate` runs. keel::Error (usage).
+void check_train(const Plan& plan, const Registry& registry, const TrainDef& def);
+
 // Trains the plan's parameters in place. Throws keel::Error (usage) for a
 // train: section that does not fit the graph, before any step runs.
 TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options);

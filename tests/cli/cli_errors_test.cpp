@@ -1,7 +1,6 @@
 // Every way a user can get it wrong ends as one stderr line
 // `keel: error: ...` and the documented exit code; nothing crashes or hangs.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <regex>
 
@@ -61,7 +60,8 @@ TEST_CASE("keel validate reports every bad graph in the corpus at its line and c
     INFO(entry.path().filename() << "\nstderr: " << r.err);
     CHECK_FALSE(r.timed_out);
     CHECK(r.exit_code == 2);
-    const std::string where = entry.path().string() + ":" + std::to_string(e.line) + ":" + std::to_string(e.col) + ": ";
+    const std::string where =
+        entry.path().string() + ":" + std::to_string(e.line) + ":" + std::to_string(e.col) + ": ";
     CHECK(r.first_err_line().rfind("keel: error: " + where, 0) == 0);
     CHECK(r.first_err_line().find(e.fragment) != std::string::npos);
     // One line: no stack trace, no cascade of follow-up errors.
@@ -111,9 +111,11 @@ TEST_CASE("run refuses missing, malformed and mismatched input data before compu
   expect_error(run({x, y, "z=" + (dir / "x.npy").string()}), 2, "the graph has no input 'z'");
   expect_error(run({x, "y=" + (dir / "missing.npy").string()}), 2, "missing.npy");
   expect_error(run({"x=" + (dir / "trunc.npy").string(), y}), 2, "trunc.npy");
-  expect_error(run({"x=" + (dir / "xi.npy").string(), y}), 2, "input 'x' is declared f32 [batch, 4] but the data is i32");
+  expect_error(run({"x=" + (dir / "xi.npy").string(), y}), 2,
+               "input 'x' is declared f32 [batch, 4] but the data is i32");
   expect_error(run({"x=" + (dir / "x5.npy").string(), y}), 2, "but the data has shape [3, 5]");
-  expect_error(run({x, "y=" + (dir / "y5.npy").string()}), 2, "input 'y' has batch = 5 (dimension 0) but input 'x' has batch = 3");
+  expect_error(run({x, "y=" + (dir / "y5.npy").string()}), 2,
+               "input 'y' has batch = 5 (dimension 0) but input 'x' has batch = 3");
   CHECK_FALSE(fs::exists(dir / "out"));  // nothing was run, nothing written
 }
 
@@ -121,13 +123,14 @@ TEST_CASE("a failure inside plugin code names the node, the op and the plugin") 
   TempDir dir;
   write_npy(dir / "x.npy", random_tensor({2, 2}, 1));
   auto graph_for = [&](const std::string& stage, const std::string& how) {
-    return dir.write("f.yaml", "keel: 1\ninputs:\n  x: {dtype: f32, shape: [2, 2]}\nnodes:\n"
-                               "  - {name: f, op: fault, inputs: [x], attrs: {stage: " + stage +
-                                   ", how: " + how + "}}\noutputs: [f]\n");
+    return dir.write("f.yaml",
+                     "keel: 1\ninputs:\n  x: {dtype: f32, shape: [2, 2]}\nnodes:\n"
+                     "  - {name: f, op: fault, inputs: [x], attrs: {stage: " +
+                         stage + ", how: " + how + "}}\noutputs: [f]\n");
   };
   auto run = [&](const fs::path& g) {
-    return run_keel({"run", g.string(), "--plugin-path", KEEL_FAULTY_PLUGIN_DIR, "-o", (dir / "out").string(), "-i",
-                 "x=" + (dir / "x.npy").string()});
+    return run_keel({"run", g.string(), "--plugin-path", KEEL_FAULTY_PLUGIN_DIR, "-o", (dir / "out").string(),
+                     "-i", "x=" + (dir / "x.npy").string()});
   };
   const std::string who = "(node 'f', op 'fault', plugin 'faulty')";
   auto g = graph_for("forward", "throw");
@@ -146,8 +149,9 @@ TEST_CASE("a failure inside plugin code names the node, the op and the plugin") 
 
 TEST_CASE("an unknown op says where plugins were searched") {
   TempDir dir;
-  auto g = dir.write("g.yaml", "keel: 1\ninputs:\n  x: {dtype: f32, shape: [2]}\nnodes:\n"
-                               "  - {name: f, op: fault, inputs: [x]}\noutputs: [f]\n");
+  auto g = dir.write("g.yaml",
+                     "keel: 1\ninputs:\n  x: {dtype: f32, shape: [2]}\nnodes:\n"
+                     "  - {name: f, op: fault, inputs: [x]}\noutputs: [f]\n");
   auto r = run_keel({"validate", g.string()});
   expect_error(r, 2, "unknown op 'fault'");
   CHECK(r.first_err_line().find("lib/keel/plugins") != std::string::npos);
@@ -160,10 +164,11 @@ TEST_CASE("usage errors exit 2 and --help exits 0") {
   expect_error(run_keel({"frobnicate"}), 2, "");
   expect_error(run_keel({"run"}), 2, "graph");
   expect_error(run_keel({"run", "/nonexistent/g.yaml"}), 2, "/nonexistent/g.yaml");
-  expect_error(run_keel({"graph", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--format", "png"}),
-               2, "--format 'png' is not supported");
+  expect_error(
+      run_keel({"graph", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--format", "png"}),
+      2, "--format 'png' is not supported");
   expect_error(run_keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--set",
-                     "nope.factor=2"}),
+                         "nope.factor=2"}),
                2, "no node named 'nope'");
   for (const char* cmd : {"run", "validate", "plugins", "graph"}) {
     auto r = run_keel({cmd, "--help"});
@@ -179,7 +184,48 @@ TEST_CASE("an output folder that cannot be created is a runtime error with nothi
   write_npy(dir / "x.npy", random_tensor({3, 4}, 1));
   write_npy(dir / "y.npy", random_tensor({3}, 2));
   dir.write("file", "not a folder");
-  auto r = run_keel({"run", g.string(), "-o", (dir / "file" / "out").string(), "-i", "x=" + (dir / "x.npy").string(),
-                 "-i", "y=" + (dir / "y.npy").string()});
+  auto r = run_keel({"run", g.string(), "-o", (dir / "file" / "out").string(), "-i",
+                     "x=" + (dir / "x.npy").string(), "-i", "y=" + (dir / "y.npy").string()});
   expect_error(r, 1, "cannot create output folder");
+}
+
+TEST_CASE("validate checks a train: section against the optimizer and the graph without data") {
+  TempDir dir;
+  auto graph = [&](const std::string& train_extra, const std::string& optimizer) {
+    return dir.write("t.yaml",
+                     "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
+                     "  y: {dtype: f32, shape: [batch, 2]}\nnodes:\n"
+                     "  - {name: fc, op: linear, inputs: [x], attrs: {units: 2}}\n"
+                     "  - {name: loss, op: mse, inputs: [fc, y]}\noutputs: [fc]\ntrain:\n"
+                     "  loss: loss\n  data: {csv: [d.csv], columns: {x: \"0:4\", y: \"4:6\"}}\n"
+                     "  optimizer: " +
+                         optimizer + "\n" + train_extra);
+  };
+  expect_error(run_keel({"validate", graph("", "{op: sgdd, lr: 0.1}").string()}), 2,
+               "unknown optimizer 'sgdd' (did you mean 'sgd'?)");
+  expect_error(run_keel({"validate", graph("", "{op: sgd, lr: 0.1, momentun: 0.9}").string()}), 2,
+               "unknown attribute 'momentun' for op 'sgd' (did you mean 'momentum'?)");
+  expect_error(run_keel({"validate", graph("  freeze: [fc9]\n", "{op: sgd}").string()}), 2,
+               "'fc9' is neither a node nor a parameter");
+  auto ok = run_keel({"validate", graph("  freeze: [fc.bias]\n", "{op: adam, lr: 0.01}").string()});
+  INFO(ok.err);
+  CHECK(ok.exit_code == 0);
+}
+
+TEST_CASE("a parameter too large to exist is refused before anything is allocated") {
+  auto r = run_keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_infer.yaml", "--set",
+                     "fc1.units=72057594037927936"});
+  expect_error(r, 2, "parameter 'fc1.weight' would have shape");
+  CHECK(r.first_err_line().find("more than 1 TiB") != std::string::npos);
+}
+
+TEST_CASE("a training run whose outputs cannot be written fails before training") {
+  TempDir dir;
+  dir.write("file", "not a folder");
+  auto r = run_keel({"run", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_train.yaml", "-q", "-o",
+                     (dir / "file" / "out").string()});
+  expect_error(r, 1, "cannot create folder");
+  auto steps =
+      run_keel({"run", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_train.yaml", "--set", "train.batch=0"});
+  expect_error(steps, 2, "train.batch=0: expected a positive integer");
 }

@@ -49,7 +49,8 @@ TEST_CASE("keel plugins --json is valid JSON with every op's schema") {
 TEST_CASE("a plugin folder named by KEEL_PLUGIN_PATH is searched") {
   auto without = run_keel({"plugins"});
   CHECK(without.out.find("faulty") == std::string::npos);
-  auto with = run_keel({"plugins"}, {{"KEEL_PLUGIN_PATH", std::string("/nonexistent:") + KEEL_FAULTY_PLUGIN_DIR}});
+  auto with =
+      run_keel({"plugins"}, {{"KEEL_PLUGIN_PATH", std::string("/nonexistent:") + KEEL_FAULTY_PLUGIN_DIR}});
   INFO(with.err);
   REQUIRE(with.exit_code == 0);
   CHECK(with.out.find("faulty 0.1.0") != std::string::npos);

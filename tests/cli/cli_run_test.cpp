@@ -1,7 +1,6 @@
 // `keel run` end to end: graphs run by the real runner with the real nn
 // plugin, outputs read back and compared with naive loops written here.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "cli_util.hpp"
@@ -65,10 +64,11 @@ TEST_CASE("keel run computes a small network and writes every output as .npy") {
   write_npy(dir / "b.npy", b);
 
   for (double factor : {0.5, 3.0}) {
-    std::vector<std::string> args{"run", graph, "--output-dir", (dir / "out").string(),
-                                  "--input", "x=" + (dir / "x.npy").string(),
-                                  "--input", "w=" + (dir / "w.npy").string(),
-                                  "--input", "b=" + (dir / "b.npy").string()};
+    std::vector<std::string> args{"run",          graph,
+                                  "--output-dir", (dir / "out").string(),
+                                  "--input",      "x=" + (dir / "x.npy").string(),
+                                  "--input",      "w=" + (dir / "w.npy").string(),
+                                  "--input",      "b=" + (dir / "b.npy").string()};
     if (factor != 0.5) args.insert(args.end(), {"--set", "half.factor=3"});
     auto r = run_keel(args);
     INFO(r.err);
@@ -91,8 +91,9 @@ TEST_CASE("keel run binds a named dimension to whatever batch size the data has"
   for (std::int64_t batch : {1, 33}) {
     Tensor x = random_tensor({batch, 8}, 9);
     write_npy(dir / "x.npy", x);
-    auto r = run_keel({"run", graph, "-q", "-o", (dir / "out").string(), "-i", "x=" + (dir / "x.npy").string(),
-                   "-i", "w=" + (dir / "w.npy").string(), "-i", "b=" + (dir / "b.npy").string()});
+    auto r =
+        run_keel({"run", graph, "-q", "-o", (dir / "out").string(), "-i", "x=" + (dir / "x.npy").string(),
+                  "-i", "w=" + (dir / "w.npy").string(), "-i", "b=" + (dir / "b.npy").string()});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(r.out.empty());  // --quiet
@@ -117,8 +118,8 @@ TEST_CASE("the example graph classifies the held-out digits by nearest template"
   write_npy(dir / "t.npy", templates);
   write_npy(dir / "o.npy", offsets);
   auto r = run_keel({"run", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "-o",
-                 (dir / "out").string(), "-i", "pixels=" + (dir / "p.npy").string(), "-i",
-                 "templates=" + (dir / "t.npy").string(), "-i", "offsets=" + (dir / "o.npy").string()});
+                     (dir / "out").string(), "-i", "pixels=" + (dir / "p.npy").string(), "-i",
+                     "templates=" + (dir / "t.npy").string(), "-i", "offsets=" + (dir / "o.npy").string()});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   Tensor scores = read_npy(dir / "out" / "scores.npy");
@@ -126,7 +127,8 @@ TEST_CASE("the example graph classifies the held-out digits by nearest template"
   for (int i = 0; i < 6; ++i)
     for (int k = 0; k < 10; ++k) {
       double s = offsets.as<float>()[k];
-      for (int j = 0; j < 64; ++j) s += pixels.as<float>()[i * 64 + j] / 16.0 * templates.as<float>()[j * 10 + k];
+      for (int j = 0; j < 64; ++j)
+        s += pixels.as<float>()[i * 64 + j] / 16.0 * templates.as<float>()[j * 10 + k];
       CHECK(std::abs(scores.as<float>()[i * 10 + k] - s) <= 1e-4 * (1 + std::abs(s)));
     }
 }

@@ -97,16 +97,17 @@ void Executor::run_backward_step(const BackwardStep& step, std::vector<bool>& re
 
   BackwardContext ctx{in, out, params, grad_out, grad_in, grad_params, node.seed, step_};
   const auto& graph = plan_.graph();
-  const SourceLoc loc = graph.loc(graph.def.nodes[std::size_t(node.node)].loc);
+  // Built only on failure: this runs for every node of every step.
+  auto loc = [&] { return graph.loc(graph.def.nodes[std::size_t(node.node)].loc); };
   Status st;
   try {
     st = node.op->backward(ctx);
   } catch (const std::exception& e) {
-    throw runtime_error(std::string("backward threw: ") + e.what(), loc, graph.subject(node.node));
+    throw runtime_error(std::string("backward threw: ") + e.what(), loc(), graph.subject(node.node));
   } catch (...) {
-    throw runtime_error("backward threw an unknown exception", loc, graph.subject(node.node));
+    throw runtime_error("backward threw an unknown exception", loc(), graph.subject(node.node));
   }
-  if (!st.ok()) throw runtime_error("backward failed: " + st.message(), loc, graph.subject(node.node));
+  if (!st.ok()) throw runtime_error("backward failed: " + st.message(), loc(), graph.subject(node.node));
 
   // Later contributions, in port order (mul(x, x) has two for x).
   for (std::size_t k = 0; k < node.inputs.size(); ++k)

@@ -30,13 +30,29 @@ Executor::Executor(Plan& plan, std::unique_ptr<Scheduler> scheduler)
 
 void Executor::allocate() {
   const auto& specs = plan_.values();
-  values_.resize(specs.size());
-  const std::size_t n_inputs = plan_.graph().def.inputs.size();
-  for (std::size_t s = n_inputs; s < specs.size(); ++s) {
-    auto& v = values_[s];
-    if (v.empty() || v.dtype() != specs[s].dtype || v.shape() != specs[s].shape)
-      v = Tensor(specs[s].dtype, specs[s].shape);
+  if (active_pool_ >= 0 && pools_[std::size_t(active_pool_)].specs == specs) return;
+  // Park the current buffers with their binding; reuse a parked set whose
+  // shapes match (a training batch after an evaluation pass), else allocate.
+  if (active_pool_ >= 0) {
+    auto& parked = pools_[std::size_t(active_pool_)];
+    parked.values = std::move(values_);
+    parked.grads = std::move(grads_);
   }
+  int found = -1;
+  for (std::size_t k = 0; k < pools_.size(); ++k)
+    if (pools_[k].specs == specs) found = int(k);
+  if (found < 0) {
+    Buffers fresh{specs, std::vector<Tensor>(specs.size()), {}};
+    const std::size_t n_inputs = plan_.graph().def.inputs.size();
+    for (std::size_t s = n_inputs; s < specs.size(); ++s)
+      fresh.values[s] = Tensor(specs[s].dtype, specs[s].shape);
+    if (pools_.size() == kMaxPools) pools_.erase(pools_.begin());
+    pools_.push_back(std::move(fresh));
+    found = int(pools_.size()) - 1;
+  }
+  active_pool_ = found;
+  values_ = std::move(pools_[std::size_t(found)].values);
+  grads_ = std::move(pools_[std::size_t(found)].grads);
 }
 
 std::vector<Tensor> Executor::run(const std::vector<Tensor>& inputs, bool training) {
@@ -59,16 +75,17 @@ void Executor::run_node(int index, bool training) {
   ForwardContext ctx{in, out, params, training, node.seed, step_};
 
   const auto& graph = plan_.graph();
-  const SourceLoc loc = graph.loc(graph.def.nodes[std::size_t(node.node)].loc);
+  // Built only on failure: this runs for every node of every step.
+  auto loc = [&] { return graph.loc(graph.def.nodes[std::size_t(node.node)].loc); };
   Status st;
   try {
     st = node.op->forward(ctx);
   } catch (const std::exception& e) {
-    throw runtime_error(std::string("forward threw: ") + e.what(), loc, graph.subject(node.node));
+    throw runtime_error(std::string("forward threw: ") + e.what(), loc(), graph.subject(node.node));
   } catch (...) {
-    throw runtime_error("forward threw an unknown exception", loc, graph.subject(node.node));
+    throw runtime_error("forward threw an unknown exception", loc(), graph.subject(node.node));
   }
-  if (!st.ok()) throw runtime_error("forward failed: " + st.message(), loc, graph.subject(node.node));
+  if (!st.ok()) throw runtime_error("forward failed: " + st.message(), loc(), graph.subject(node.node));
 }
 
 }  // namespace keel

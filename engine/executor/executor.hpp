@@ -49,9 +49,20 @@ class Executor {
   std::unique_ptr<Scheduler> scheduler_;
   TaskGraph tasks_;  // task i = plan.nodes()[i]
   std::vector<Tensor> values_;
-  std::vector<Tensor> grads_;        // per value slot, for slots that get a gradient
-  std::vector<Tensor> param_grads_;  // per parameter slot
+  std::vector<Tensor> grads_;                      // per value slot, for slots that get a gradient
+  std::vector<Tensor> param_grads_;                // per parameter slot
   std::map<std::pair<int, int>, Tensor> scratch_;  // per (node, input port): a later contribution
+  // Value and gradient buffers of recent shape bindings: alternating between
+  // a few (training batches, the last partial batch, evaluation) allocates
+  // nothing, which matters because freshly mapped memory is slow to touch.
+  struct Buffers {
+    std::vector<TensorSpec> specs;
+    std::vector<Tensor> values;
+    std::vector<Tensor> grads;
+  };
+  std::vector<Buffers> pools_;
+  int active_pool_ = -1;  // its buffers live in values_ and grads_
+  static constexpr std::size_t kMaxPools = 4;
   std::uint64_t step_ = 0;
 };
 

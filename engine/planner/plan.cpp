@@ -11,32 +11,39 @@ namespace {
 
 // Runs a call into plugin code and turns both a failed Status and any
 // exception into a keel::Error, so nothing from a plugin escapes unconverted.
-template <class Call>
-void call_op(Call&& call, ExitCode code, const std::string& what, const SourceLoc& loc,
-             const ErrorSubject& subject) {
+// `where` gives the node's (SourceLoc, ErrorSubject), built only on failure:
+// this runs for every node on every bind.
+template <class Call, class Where>
+void call_op(Call&& call, ExitCode code, const char* what, const Where& where) {
   Status st;
   try {
     st = call();
   } catch (const std::exception& e) {
-    throw Error(code, what + " threw: " + e.what(), loc, subject);
+    st = Status::Error(std::string(what) + " threw: " + e.what());
   } catch (...) {
-    throw Error(code, what + " threw an unknown exception", loc, subject);
+    st = Status::Error(std::string(what) + " threw an unknown exception");
   }
-  if (!st.ok()) throw Error(code, st.message(), loc, subject);
+  if (!st.ok()) {
+    auto [loc, subject] = where();
+    throw Error(code, st.message(), loc, subject);
+  }
 }
 
 // Refuses a tensor whose size overflows or exceeds what any machine holds,
 // before anything is allocated: a hostile attribute (units: 2^56) must not
-// wrap around into a small allocation.
-void check_size(const TensorSpec& spec, const std::string& what, const SourceLoc& loc,
-                const ErrorSubject& who) {
+// wrap around into a small allocation. `what` and `where` are only called
+// on failure: this runs for every value on every bind.
+template <class What, class Where>
+void check_size(const TensorSpec& spec, const What& what, const Where& where) {
   if (!is_static(spec.shape)) return;
   std::uint64_t bytes = dtype_size(spec.dtype);
   bool overflow = false;
   for (Dim d : spec.shape) overflow = overflow || __builtin_mul_overflow(bytes, std::uint64_t(d), &bytes);
   constexpr std::uint64_t kMaxBytes = std::uint64_t(1) << 40;
-  if (overflow || bytes > kMaxBytes)
-    throw usage_error(what + " would have shape " + shape_str(spec.shape) + ", more than 1 TiB", loc, who);
+  if (overflow || bytes > kMaxBytes) {
+    auto [loc, who] = where();
+    throw usage_error(what() + " would have shape " + shape_str(spec.shape) + ", more than 1 TiB", loc, who);
+  }
 }
 
 }  // namespace
@@ -120,7 +127,10 @@ void Plan::infer(const std::vector<TensorSpec>& input_specs) {
     for (int s : n.inputs) in.push_back(values_[std::size_t(s)]);
     InferContext ctx;
     ctx.inputs = in;
-    call_op([&] { return n.op->infer(ctx); }, ExitCode::usage, "shape inference", loc(n), subject(n));
+    call_op([&] { return n.op->infer(ctx); }, ExitCode::usage, "shape inference",
+            [&] {
+              return std::pair{loc(n), subject(n)};
+            });
     const auto& schema = graph_.nodes[std::size_t(n.node)].entry->schema;
     if (ctx.outputs.size() != schema.outputs.size() || ctx.param_shapes.size() != schema.params.size())
       throw usage_error(
@@ -129,7 +139,12 @@ void Plan::infer(const std::vector<TensorSpec>& input_specs) {
               std::to_string(schema.outputs.size()) + " and " + std::to_string(schema.params.size()),
           loc(n), subject(n));
     for (std::size_t o = 0; o < ctx.outputs.size(); ++o) {
-      check_size(ctx.outputs[o], "output '" + value_name(n.outputs[o]) + "'", loc(n), subject(n));
+      if (is_static(ctx.outputs[o].shape))
+        check_size(
+            ctx.outputs[o], [&] { return "output '" + value_name(n.outputs[o]) + "'"; },
+            [&] {
+              return std::pair{loc(n), subject(n)};
+            });
       values_[std::size_t(n.outputs[o])] = std::move(ctx.outputs[o]);
     }
     for (std::size_t p = 0; p < ctx.param_shapes.size(); ++p) {
@@ -144,7 +159,11 @@ void Plan::infer(const std::vector<TensorSpec>& input_specs) {
                               describe({DType::f32, param.shape}) + " to " +
                               describe({DType::f32, ctx.param_shapes[p]}),
                           loc(n), subject(n));
-      check_size({DType::f32, ctx.param_shapes[p]}, "parameter '" + param.name + "'", loc(n), subject(n));
+      check_size(
+          TensorSpec{DType::f32, ctx.param_shapes[p]}, [&] { return "parameter '" + param.name + "'"; },
+          [&] {
+            return std::pair{loc(n), subject(n)};
+          });
       param.shape = ctx.param_shapes[p];
     }
   }
@@ -184,7 +203,10 @@ void Plan::prepare(bool training) {
     for (int p : n.params) par.push_back({DType::f32, params_[std::size_t(p)].shape});
     PrepareContext ctx{in, out, par, training};
     Op& op = first ? *n.op : *fresh[i];
-    call_op([&] { return op.prepare(ctx); }, ExitCode::runtime, "prepare", loc(n), subject(n));
+    call_op([&] { return op.prepare(ctx); }, ExitCode::runtime, "prepare",
+            [&] {
+              return std::pair{loc(n), subject(n)};
+            });
   }
   if (!first) {
     park_active();

@@ -1,0 +1,249 @@
+#include "container.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace keel::encrypt {
+
+namespace {
+
+constexpr std::array<std::uint8_t, 8> kMagic{'K', 'E', 'E', 'L', 'E', 'N', 'C', '1'};
+constexpr std::uint8_t kVersion = 1;
+constexpr std::uint8_t kAlgAes256Gcm = 1;
+constexpr std::uint8_t kKdfRawKey = 0;
+constexpr std::uint8_t kKdfScrypt = 1;
+constexpr std::size_t kSaltSize = 16;
+constexpr std::size_t kPrefixSize = 8;
+constexpr std::uint32_t kLastChunkFlag = 0x80000000u;
+// The counter has 31 bits once the last-chunk flag is taken.
+constexpr std::uint64_t kMaxChunks = std::uint64_t{1} << 31;
+// Bounds on what a header may ask scrypt for, so a hostile file cannot make
+// the reader allocate more than 1 GiB or run for minutes.
+constexpr unsigned kMaxLog2N = 20;
+constexpr std::uint32_t kMaxR = 32;
+constexpr std::uint32_t kMaxP = 16;
+constexpr std::uint64_t kMaxScryptMemory = std::uint64_t{1} << 30;
+
+// Field offsets, in the order docs/encryption.md lists them.
+constexpr std::size_t kOffVersion = 8, kOffAlg = 9, kOffKdf = 10, kOffLog2N = 11, kOffR = 12, kOffP = 16,
+                      kOffSalt = 20, kOffPrefix = 36, kOffChunkSize = 44, kOffLength = 48;
+static_assert(kOffLength + 8 == kHeaderSize);
+
+struct Header {
+  std::uint8_t kdf = kKdfRawKey;
+  ScryptParams scrypt;
+  std::array<std::uint8_t, kSaltSize> salt{};
+  std::array<std::uint8_t, kPrefixSize> prefix{};
+  std::uint32_t chunk_size = kDefaultChunkSize;
+  std::uint64_t length = 0;
+};
+
+void put_le(std::uint8_t* p, std::uint64_t v, int n) {
+  for (int i = 0; i < n; ++i) p[i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
+std::uint64_t get_le(const std::uint8_t* p, int n) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v |= std::uint64_t{p[i]} << (8 * i);
+  return v;
+}
+
+std::uint64_t chunk_count(std::uint64_t length, std::uint32_t chunk_size) {
+  return length == 0 ? 1 : (length - 1) / chunk_size + 1;
+}
+
+void check_scrypt_params(const ScryptParams& s) {
+  if (s.log2_n < 1 || s.log2_n > kMaxLog2N || s.r < 1 || s.r > kMaxR || s.p < 1 || s.p > kMaxP ||
+      std::uint64_t{128} * s.r * (std::uint64_t{1} << s.log2_n) > kMaxScryptMemory)
+    throw std::runtime_error("unsupported scrypt parameters: log2(N)=" + std::to_string(s.log2_n) +
+                             " r=" + std::to_string(s.r) + " p=" + std::to_string(s.p) +
+                             " (limits: log2(N) 1..20, r 1..32, p 1..16, 128*r*N at most 1 GiB)");
+}
+
+void write_header(const Header& h, std::uint8_t* out) {
+  std::memcpy(out, kMagic.data(), kMagic.size());
+  out[kOffVersion] = kVersion;
+  out[kOffAlg] = kAlgAes256Gcm;
+  out[kOffKdf] = h.kdf;
+  const bool scrypt = h.kdf == kKdfScrypt;
+  out[kOffLog2N] = static_cast<std::uint8_t>(scrypt ? h.scrypt.log2_n : 0);
+  put_le(out + kOffR, scrypt ? h.scrypt.r : 0, 4);
+  put_le(out + kOffP, scrypt ? h.scrypt.p : 0, 4);
+  std::memcpy(out + kOffSalt, h.salt.data(), kSaltSize);
+  std::memcpy(out + kOffPrefix, h.prefix.data(), kPrefixSize);
+  put_le(out + kOffChunkSize, h.chunk_size, 4);
+  put_le(out + kOffLength, h.length, 8);
+}
+
+// Checks everything that can be checked before authentication, including
+// that the file is exactly as long as the header says, so no buffer is sized
+// by a length the file does not back.
+Header read_header(ByteSpan in) {
+  if (in.empty()) throw std::runtime_error("empty file: not a Keel encrypted file");
+  const std::size_t seen = std::min(in.size(), kMagic.size());
+  if (!std::equal(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(seen), kMagic.begin()))
+    throw std::runtime_error(kBadMagic);
+  if (in.size() <= kOffVersion) throw std::runtime_error(kTruncatedHeader);
+  if (in[kOffVersion] != kVersion)
+    throw std::runtime_error("unsupported version " + std::to_string(in[kOffVersion]) +
+                             " (this build reads version 1)");
+  if (in.size() < kHeaderSize) throw std::runtime_error(kTruncatedHeader);
+  if (in[kOffAlg] != kAlgAes256Gcm)
+    throw std::runtime_error("unsupported algorithm " + std::to_string(in[kOffAlg]));
+  Header h;
+  h.kdf = in[kOffKdf];
+  if (h.kdf != kKdfRawKey && h.kdf != kKdfScrypt)
+    throw std::runtime_error("unsupported key derivation " + std::to_string(h.kdf));
+  h.scrypt.log2_n = in[kOffLog2N];
+  h.scrypt.r = static_cast<std::uint32_t>(get_le(in.data() + kOffR, 4));
+  h.scrypt.p = static_cast<std::uint32_t>(get_le(in.data() + kOffP, 4));
+  std::memcpy(h.salt.data(), in.data() + kOffSalt, kSaltSize);
+  std::memcpy(h.prefix.data(), in.data() + kOffPrefix, kPrefixSize);
+  h.chunk_size = static_cast<std::uint32_t>(get_le(in.data() + kOffChunkSize, 4));
+  h.length = get_le(in.data() + kOffLength, 8);
+  if (h.chunk_size == 0) throw std::runtime_error("invalid chunk size 0");
+  const std::uint64_t body = in.size() - kHeaderSize;
+  if (h.length > body) throw std::runtime_error(kTruncatedChunk);
+  const std::uint64_t chunks = chunk_count(h.length, h.chunk_size);
+  if (chunks > kMaxChunks) throw std::runtime_error("too many chunks");
+  const std::uint64_t expected = h.length + chunks * kTagSize;
+  if (body < expected) throw std::runtime_error(kTruncatedChunk);
+  if (body > expected) throw std::runtime_error(kTrailingData);
+  return h;
+}
+
+std::array<std::uint8_t, kNonceSize> chunk_nonce(const Header& h, std::uint64_t index, std::uint64_t chunks) {
+  std::array<std::uint8_t, kNonceSize> n{};
+  std::memcpy(n.data(), h.prefix.data(), kPrefixSize);
+  std::uint32_t counter = static_cast<std::uint32_t>(index);
+  if (index + 1 == chunks) counter |= kLastChunkFlag;
+  for (int i = 0; i < 4; ++i)
+    n[kPrefixSize + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(counter >> (24 - 8 * i));
+  return n;
+}
+
+// Runs work(i) for every chunk, split into contiguous ranges over threads.
+// Returns false if any call returned false; rethrows the first exception.
+bool for_each_chunk(std::uint64_t chunks, const std::function<bool(std::uint64_t)>& work) {
+  const unsigned workers = worker_count(chunks);
+  if (workers <= 1) {
+    bool ok = true;
+    for (std::uint64_t i = 0; i < chunks; ++i) ok = work(i) && ok;
+    return ok;
+  }
+  std::atomic<bool> ok{true};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  std::vector<std::thread> threads;
+  threads.reserve(workers);
+  for (unsigned w = 0; w < workers; ++w) {
+    const std::uint64_t begin = chunks * w / workers, end = chunks * (w + 1) / workers;
+    threads.emplace_back([&, begin, end] {
+      try {
+        for (std::uint64_t i = begin; i < end; ++i)
+          if (!work(i)) ok = false;
+      } catch (...) {
+        std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+        ok = false;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
+  return ok;
+}
+
+Bytes seal(ByteSpan key, Header h, ByteSpan plaintext) {
+  if (key.size() != kKeySize) throw std::invalid_argument("the key must be 32 bytes");
+  if (h.chunk_size == 0) throw std::invalid_argument("the chunk size must be at least 1 byte");
+  h.length = plaintext.size();
+  const std::uint64_t chunks = chunk_count(h.length, h.chunk_size);
+  if (chunks > kMaxChunks) throw std::invalid_argument("too many chunks: use a larger chunk size");
+  random_bytes(h.prefix.data(), h.prefix.size());
+  Bytes out(kHeaderSize + plaintext.size() + chunks * kTagSize);
+  write_header(h, out.data());
+  const ByteSpan aad(out.data(), kHeaderSize);
+  for_each_chunk(chunks, [&](std::uint64_t i) {
+    const std::uint64_t begin = i * h.chunk_size;
+    const std::uint64_t len = std::min<std::uint64_t>(h.chunk_size, h.length - begin);
+    const auto nonce = chunk_nonce(h, i, chunks);
+    aes256_gcm_seal(key, nonce, aad, plaintext.subspan(begin, len),
+                    out.data() + kHeaderSize + begin + i * kTagSize);
+    return true;
+  });
+  return out;
+}
+
+Bytes open(ByteSpan key, const Header& h, ByteSpan container) {
+  const std::uint64_t chunks = chunk_count(h.length, h.chunk_size);
+  Bytes out(h.length);
+  const ByteSpan aad = container.first(kHeaderSize);
+  const bool ok = for_each_chunk(chunks, [&](std::uint64_t i) {
+    const std::uint64_t begin = i * h.chunk_size;
+    const std::uint64_t len = std::min<std::uint64_t>(h.chunk_size, h.length - begin);
+    const auto nonce = chunk_nonce(h, i, chunks);
+    return aes256_gcm_open(key, nonce, aad,
+                           container.subspan(kHeaderSize + begin + i * kTagSize, len + kTagSize),
+                           out.data() + begin);
+  });
+  if (!ok) {
+    // Chunks that did verify are still wiped: the file as a whole is rejected.
+    std::fill(out.begin(), out.end(), std::uint8_t{0});
+    throw std::runtime_error(kAuthFailed);
+  }
+  return out;
+}
+
+}  // namespace
+
+unsigned worker_count(std::uint64_t chunks) {
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<unsigned>(std::min<std::uint64_t>({hw, chunks, 64}));
+}
+
+Bytes encrypt_bytes(ByteSpan key, ByteSpan plaintext, std::uint32_t chunk_size) {
+  Header h;
+  h.chunk_size = chunk_size;
+  return seal(key, h, plaintext);
+}
+
+Bytes decrypt_bytes(ByteSpan key, ByteSpan container) {
+  if (key.size() != kKeySize) throw std::invalid_argument("the key must be 32 bytes");
+  const Header h = read_header(container);
+  if (h.kdf != kKdfRawKey)
+    throw std::runtime_error("this file was encrypted with a passphrase, not a raw key");
+  return open(key, h, container);
+}
+
+Bytes encrypt_bytes_with_passphrase(std::string_view passphrase, ByteSpan plaintext,
+                                    const ScryptParams& params, std::uint32_t chunk_size) {
+  check_scrypt_params(params);
+  Header h;
+  h.kdf = kKdfScrypt;
+  h.scrypt = params;
+  h.chunk_size = chunk_size;
+  random_bytes(h.salt.data(), h.salt.size());
+  const CryptoPP::SecByteBlock key = scrypt(passphrase, h.salt, params.log2_n, params.r, params.p, kKeySize);
+  return seal(ByteSpan(key.data(), key.size()), h, plaintext);
+}
+
+Bytes decrypt_bytes_with_passphrase(std::string_view passphrase, ByteSpan container) {
+  const Header h = read_header(container);
+  if (h.kdf != kKdfScrypt)
+    throw std::runtime_error("this file was encrypted with a raw key, not a passphrase");
+  check_scrypt_params(h.scrypt);
+  const CryptoPP::SecByteBlock key =
+      scrypt(passphrase, h.salt, h.scrypt.log2_n, h.scrypt.r, h.scrypt.p, kKeySize);
+  return open(ByteSpan(key.data(), key.size()), h, container);
+}
+
+}  // namespace keel::encrypt

@@ -59,11 +59,25 @@ class ResidualOp final : public Op {
       for (std::int64_t i = 0; i < size_; ++i) y[i] = skip[i] + g * branch[i];
       return Status::Ok();
     }
+    // With unit gain a linear projection adds the branch inside the matmul
+    // (a binary post-op): one pass over y instead of two.
+    const bool fused = kind_ == Projection::linear && g == 1.0f;
     KEEL_RETURN_IF_ERROR(du::guarded("residual", "forward", [&] {
-      project(skip, ctx.params[0].as<float>(), y);
+      if (fused) {
+        dnnl::stream& st = du::thread_stream();
+        forward_fused_.execute(
+            st, {{DNNL_ARG_SRC, du::bind(skip_mem_, skip)},
+                 {DNNL_ARG_WEIGHTS, du::bind(wt_mem_, ctx.params[0].data)},
+                 {DNNL_ARG_DST, du::bind(y_mem_, y)},
+                 {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, du::bind(branch_mem_, branch)}});
+        st.wait();
+      } else {
+        project(skip, ctx.params[0].as<float>(), y);
+      }
       return Status::Ok();
     }));
-    for (std::int64_t i = 0; i < size_; ++i) y[i] += g * branch[i];
+    if (!fused)
+      for (std::int64_t i = 0; i < size_; ++i) y[i] += g * branch[i];
     return Status::Ok();
   }
 
@@ -139,9 +153,10 @@ class ResidualOp final : public Op {
       kind = Projection::conv;
       return Status::Ok();
     }
-    return fail("residual: branch is ", shape_str(b), " and skip is ", shape_str(s),
-                ": a projection maps [N, in] to [N, out] or [N, Cin, H, W] to [N, Cout, H, W] with the same N "
-                "(and H, W) and fixed feature/channel counts");
+    return fail(
+        "residual: branch is ", shape_str(b), " and skip is ", shape_str(s),
+        ": a projection maps [N, in] to [N, out] or [N, Cin, H, W] to [N, Cout, H, W] with the same N "
+        "(and H, W) and fixed feature/channel counts");
   }
 
   float gain(const float* param) const { return learned_gain_ ? gain_init_ + param[0] : 1.0f; }
@@ -170,6 +185,12 @@ class ResidualOp final : public Op {
     const auto wt_md = du::f32_desc({in, out}, {1, in});  // Wᵀ as a view of W [out, in]
     const auto y_md = du::f32_desc({n, out});
     forward_ = dnnl::matmul({{skip_md, wt_md, y_md}, eng});
+    dnnl::post_ops add_branch;
+    add_branch.append_binary(dnnl::algorithm::binary_add, y_md);
+    dnnl::primitive_attr fused_attr;
+    fused_attr.set_post_ops(add_branch);
+    forward_fused_ = dnnl::matmul({{skip_md, wt_md, y_md}, fused_attr, eng});
+    branch_mem_ = du::unbound_memory(y_md);
     skip_mem_ = du::unbound_memory(skip_md);
     wt_mem_ = du::unbound_memory(wt_md);
     y_mem_ = du::unbound_memory(y_md);
@@ -204,8 +225,8 @@ class ResidualOp final : public Op {
   Projection kind_ = Projection::none;
   std::int64_t size_ = 0, skip_size_ = 0;
   du::Conv2d conv_;
-  dnnl::matmul forward_, grad_skip_, grad_w_;
-  dnnl::memory skip_mem_, wt_mem_, y_mem_, w_mem_, gy_mem_, gyt_mem_, gskip_mem_, gw_mem_;
+  dnnl::matmul forward_, forward_fused_, grad_skip_, grad_w_;
+  dnnl::memory skip_mem_, wt_mem_, y_mem_, branch_mem_, w_mem_, gy_mem_, gyt_mem_, gskip_mem_, gw_mem_;
 };
 
 }  // namespace
@@ -218,23 +239,38 @@ OpSchema residual_schema() {
               {"skip", "f32, the block's input x: branch's shape, or [N, in] / [N, Cin, H, W] to project"}};
   s.outputs = {{"y", "f32, branch's shape"}};
   s.attrs = {
-      {"projection", AttrType::String,
-       "auto: project skip when its shape differs from branch's (linear for rank 2, 1x1 convolution for NCHW); "
+      {"projection",
+       AttrType::String,
+       "auto: project skip when its shape differs from branch's (linear for rank 2, 1x1 convolution for "
+       "NCHW); "
        "none: the shapes must be equal",
-       AttrValue(std::string("auto")), std::nullopt, std::nullopt, {"auto", "none"}},
-      {"gain", AttrType::String, "none: gain is 1; learned: gain = gain_init + the learned scalar parameter",
-       AttrValue(std::string("none")), std::nullopt, std::nullopt, {"none", "learned"}},
-      {"gain_init", AttrType::Float,
-       "starting gain when gain is learned (0 starts the block as the identity, as in ReZero)", AttrValue(0.0),
-       std::nullopt, std::nullopt, {}},
+       AttrValue(std::string("auto")),
+       std::nullopt,
+       std::nullopt,
+       {"auto", "none"}},
+      {"gain",
+       AttrType::String,
+       "none: gain is 1; learned: gain = gain_init + the learned scalar parameter",
+       AttrValue(std::string("none")),
+       std::nullopt,
+       std::nullopt,
+       {"none", "learned"}},
+      {"gain_init",
+       AttrType::Float,
+       "starting gain when gain is learned (0 starts the block as the identity, as in ReZero)",
+       AttrValue(0.0),
+       std::nullopt,
+       std::nullopt,
+       {}},
   };
-  s.params = {{"proj_weight",
-               "[out, in] (linear) or [Cout, Cin, 1, 1] (1x1 convolution) when skip is projected, He-uniform "
-               "initialized; [0, 0] (no values) when it is not",
-               Init::HeUniform, true},
-              {"gain",
-               "[1] when gain is learned: an offset from gain_init, zero initialized; [0] (no values) otherwise",
-               Init::Zeros, true}};
+  s.params = {
+      {"proj_weight",
+       "[out, in] (linear) or [Cout, Cin, 1, 1] (1x1 convolution) when skip is projected, He-uniform "
+       "initialized; [0, 0] (no values) when it is not",
+       Init::HeUniform, true},
+      {"gain",
+       "[1] when gain is learned: an offset from gain_init, zero initialized; [0] (no values) otherwise",
+       Init::Zeros, true}};
   s.has_backward = true;
   return s;
 }

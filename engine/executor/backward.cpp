@@ -3,10 +3,10 @@
 // fixed reverse-topological order of the consumers, never in completion
 // order, so results are bit-identical however the nodes are scheduled.
 #include <cstring>
-#include <exception>
 
 #include "base/error.hpp"
 #include "executor/executor.hpp"
+#include "registry/plugin_call.hpp"
 
 namespace keel {
 
@@ -99,15 +99,8 @@ void Executor::run_backward_step(const BackwardStep& step, std::vector<bool>& re
   const auto& graph = plan_.graph();
   // Built only on failure: this runs for every node of every step.
   auto loc = [&] { return graph.loc(graph.def.nodes[std::size_t(node.node)].loc); };
-  Status st;
-  try {
-    st = node.op->backward(ctx);
-  } catch (const std::exception& e) {
-    throw runtime_error(std::string("backward threw: ") + e.what(), loc(), graph.subject(node.node));
-  } catch (...) {
-    throw runtime_error("backward threw an unknown exception", loc(), graph.subject(node.node));
-  }
-  if (!st.ok()) throw runtime_error("backward failed: " + st.message(), loc(), graph.subject(node.node));
+  const Status st = call_plugin("backward", "backward failed: ", [&] { return node.op->backward(ctx); });
+  if (!st.ok()) throw runtime_error(st.message(), loc(), graph.subject(node.node));
 
   // Later contributions, in port order (mul(x, x) has two for x).
   for (std::size_t k = 0; k < node.inputs.size(); ++k)

@@ -1,11 +1,11 @@
 #include "executor/executor.hpp"
 
 #include <algorithm>
-#include <exception>
 #include <map>
 #include <utility>
 
 #include "base/error.hpp"
+#include "registry/plugin_call.hpp"
 
 namespace keel {
 
@@ -77,15 +77,8 @@ void Executor::run_node(int index, bool training) {
   const auto& graph = plan_.graph();
   // Built only on failure: this runs for every node of every step.
   auto loc = [&] { return graph.loc(graph.def.nodes[std::size_t(node.node)].loc); };
-  Status st;
-  try {
-    st = node.op->forward(ctx);
-  } catch (const std::exception& e) {
-    throw runtime_error(std::string("forward threw: ") + e.what(), loc(), graph.subject(node.node));
-  } catch (...) {
-    throw runtime_error("forward threw an unknown exception", loc(), graph.subject(node.node));
-  }
-  if (!st.ok()) throw runtime_error("forward failed: " + st.message(), loc(), graph.subject(node.node));
+  const Status st = call_plugin("forward", "forward failed: ", [&] { return node.op->forward(ctx); });
+  if (!st.ok()) throw runtime_error(st.message(), loc(), graph.subject(node.node));
 }
 
 }  // namespace keel

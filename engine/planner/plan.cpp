@@ -1,28 +1,19 @@
 #include "planner/plan.hpp"
 
-#include <exception>
-
 #include "base/error.hpp"
 #include "planner/init.hpp"
+#include "registry/plugin_call.hpp"
 
 namespace keel {
 
 namespace {
 
-// Runs a call into plugin code and turns both a failed Status and any
-// exception into a keel::Error, so nothing from a plugin escapes unconverted.
-// `where` gives the node's (SourceLoc, ErrorSubject), built only on failure:
-// this runs for every node on every bind.
+// Runs a call into plugin code (registry/plugin_call.hpp) and throws its
+// failure as a keel::Error. `where` gives the node's (SourceLoc,
+// ErrorSubject), built only on failure: this runs for every node on every bind.
 template <class Call, class Where>
 void call_op(Call&& call, ExitCode code, const char* what, const Where& where) {
-  Status st;
-  try {
-    st = call();
-  } catch (const std::exception& e) {
-    st = Status::Error(std::string(what) + " threw: " + e.what());
-  } catch (...) {
-    st = Status::Error(std::string(what) + " threw an unknown exception");
-  }
+  const Status st = call_plugin(what, "", call);
   if (!st.ok()) {
     auto [loc, subject] = where();
     throw Error(code, st.message(), loc, subject);

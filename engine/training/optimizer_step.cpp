@@ -1,12 +1,12 @@
 #include "training/optimizer_step.hpp"
 
 #include <cmath>
-#include <exception>
 
 #include "base/error.hpp"
 #include "base/suggest.hpp"
 #include "graph/attrs.hpp"
 #include "graph/validate.hpp"
+#include "registry/plugin_call.hpp"
 
 namespace keel {
 
@@ -49,16 +49,8 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
     ictx.inputs = in;
     ErrorSubject subject = who;
     subject.node = "optimizer of " + param.name;
-    // Plugin code: a failed Status and any exception become one keel::Error.
     auto check = [&](auto&& call) {
-      Status st;
-      try {
-        st = call();
-      } catch (const std::exception& e) {
-        st = Status::Error(std::string("threw: ") + e.what());
-      } catch (...) {
-        st = Status::Error("threw an unknown exception");
-      }
+      const Status st = call_plugin("", "", call);
       if (!st.ok()) throw usage_error(st.message(), graph.loc(def.loc), subject);
     };
     check([&] { return slot.op->infer(ictx); });
@@ -110,15 +102,8 @@ void OptimizerSteps::apply(Executor& exec, double lr, std::uint64_t updates) {
     ForwardContext ctx{in, out, state, true, 0, updates};
     const ErrorSubject who{"optimizer of " + param.name, entry_->schema.name,
                            entry_->plugin ? entry_->plugin->name : ""};
-    Status st;
-    try {
-      st = slot.op->forward(ctx);
-    } catch (const std::exception& e) {
-      throw runtime_error(std::string("update threw: ") + e.what(), graph.loc(def_.loc), who);
-    } catch (...) {
-      throw runtime_error("update threw an unknown exception", graph.loc(def_.loc), who);
-    }
-    if (!st.ok()) throw runtime_error("update failed: " + st.message(), graph.loc(def_.loc), who);
+    const Status st = call_plugin("update", "update failed: ", [&] { return slot.op->forward(ctx); });
+    if (!st.ok()) throw runtime_error(st.message(), graph.loc(def_.loc), who);
   }
 }
 

@@ -37,8 +37,13 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--set", run.overrides, "Override seed=N or NODE.ATTR=VALUE; repeatable");
   run_cmd->add_option("--resume", run.resume, "Training: continue from this checkpoint");
   run_cmd->add_option("--params", run.params, "Load parameters from this checkpoint (safetensors)");
-  run_cmd->add_option("--threads", run.threads, "Threads for the operators (default: all cores)")
+  run_cmd->add_option("--threads", run.threads, "Cores to use in all (default: all cores)")
       ->check(CLI::Range(1, 1024));
+  run_cmd->add_option("--inter-op", run.inter_op,
+                      "Nodes run at once; each op gets threads/inter-op OpenMP threads (default: 1)")
+      ->check(CLI::Range(1, 1024));
+  run_cmd->add_flag("--stats", run.stats, "Print peak tensor memory and time per node after the run");
+  run_cmd->add_option("--profile", run.profile, "Write a Chrome trace (Perfetto, chrome://tracing) to FILE");
   add_common(run_cmd, common);
 
   std::filesystem::path validate_graph;

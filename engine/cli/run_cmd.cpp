@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 
 #include "base/error.hpp"
 #include "base/suggest.hpp"
@@ -52,14 +53,56 @@ std::vector<Tensor> read_inputs(const ValidatedGraph& graph, const std::vector<s
 
 std::string output_file_name(const ValueRef& ref) { return ref.text() + ".npy"; }
 
+std::string mib(std::size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f MiB", double(bytes) / (1 << 20));
+  return buf;
+}
+
+// --stats: the memory plan's peak against one buffer per tensor, then the
+// time of each node, forward and backward, per call.
+void print_stats(const Plan& plan, const Executor& exec) {
+  const ExecutorStats& st = exec.stats();
+  const auto& graph = plan.graph();
+  std::printf("tensor memory: peak %s, naive sum of all tensors %s (%.0f%%)\n", mib(st.peak_bytes).c_str(),
+              mib(st.naive_bytes).c_str(),
+              st.naive_bytes ? 100.0 * double(st.peak_bytes) / double(st.naive_bytes) : 100.0);
+  std::size_t width = 4, op_width = 2;
+  for (const auto& n : plan.nodes()) {
+    width = std::max(width, graph.def.nodes[std::size_t(n.node)].name.size());
+    op_width = std::max(op_width, graph.def.nodes[std::size_t(n.node)].op.size());
+  }
+  std::printf("%-*s  %-*s %8s %12s %8s %12s %10s\n", int(width), "node", int(op_width), "op", "forward", "ms/call", "backward",
+              "ms/call", "total ms");
+  double total = 0;
+  for (std::size_t i = 0; i < plan.nodes().size(); ++i) {
+    const auto& def = graph.def.nodes[std::size_t(plan.nodes()[i].node)];
+    const double f = st.forward_seconds[i] * 1e3, b = st.backward_seconds[i] * 1e3;
+    const auto fc = st.forward_calls[i], bc = st.backward_calls[i];
+    total += f + b;
+    std::printf("%-*s  %-*s %8llu %12.4f %8llu %12.4f %10.2f\n", int(width), def.name.c_str(), int(op_width),
+                def.op.c_str(),
+                static_cast<unsigned long long>(fc), fc ? f / double(fc) : 0.0, static_cast<unsigned long long>(bc),
+                bc ? b / double(bc) : 0.0, f + b);
+  }
+  std::printf("%-*s  %-*s %8s %12s %8s %12s %10.2f\n", int(width), "all", int(op_width), "", "", "", "", "",
+              total);
+}
+
 }  // namespace
 
 int run(const RunOptions& o, const Common& common) {
-  if (o.threads > 0) {
-    // oneDNN's OpenMP runtime reads this when its first parallel region
-    // starts, which is after this point: no op has run yet.
-    setenv("OMP_NUM_THREADS", std::to_string(o.threads).c_str(), 1);
-  }
+  // The cores are divided between inter-op threads (nodes at once) and
+  // each node's OpenMP threads (docs/cli.md). oneDNN's OpenMP runtime reads
+  // OMP_NUM_THREADS when it is loaded with the first plugin, after this point.
+  const ThreadPolicy threads = thread_policy(o.threads, o.inter_op);
+  if (o.threads > 0 || o.inter_op > 1) setenv("OMP_NUM_THREADS", std::to_string(threads.intra_op).c_str(), 1);
+  std::unique_ptr<Profiler> profiler = o.profile.empty() ? nullptr : std::make_unique<Profiler>();
+  auto write_profile = [&] {
+    if (!profiler) return;
+    profiler->write_chrome_trace(o.profile);
+    if (!common.quiet) std::printf("wrote %s\n", o.profile.c_str());
+  };
   Registry registry = load_registry(common);
   ValidatedGraph graph = load_graph(o.graph, o.overrides, registry, common);
   Plan plan(graph, registry);
@@ -67,13 +110,21 @@ int run(const RunOptions& o, const Common& common) {
   if (!o.params.empty()) load_checkpoint(o.params, plan, nullptr);
   if (graph.def.train) {
     if (!o.inputs.empty()) throw usage_error("--input: a training graph reads its data from train.data");
-    train(plan, registry, *graph.def.train, {o.output_dir, o.resume, common.quiet});
+    TrainOptions train_options{o.output_dir, o.resume, common.quiet};
+    train_options.inter_op = threads.inter_op;
+    train_options.profiler = profiler.get();
+    train_options.time_nodes = o.stats;
+    if (o.stats) train_options.on_finish = [&](const Executor& exec) { print_stats(plan, exec); };
+    train(plan, registry, *graph.def.train, train_options);
+    write_profile();
     return 0;
   }
   if (!o.resume.empty()) throw usage_error("--resume needs a graph with a train: section");
   std::vector<Tensor> inputs = read_inputs(graph, o.inputs);
 
-  Executor executor(plan);
+  Executor executor(plan, make_scheduler(threads.inter_op));
+  executor.set_profiler(profiler.get());
+  executor.time_nodes(o.stats);
   std::vector<Tensor> outputs = executor.run(inputs);
 
   std::error_code ec;
@@ -84,6 +135,8 @@ int run(const RunOptions& o, const Common& common) {
     write_npy(file, outputs[i]);
     if (!common.quiet) std::printf("wrote %s  %s\n", file.c_str(), plan.describe(outputs[i].spec()).c_str());
   }
+  write_profile();
+  if (o.stats) print_stats(plan, executor);
   return 0;
 }
 

@@ -1,7 +1,9 @@
-// Executor::train_step and the backward pass. Gradients of a value with
-// several consumers (a residual connection's skip, say) are summed in the
-// fixed reverse-topological order of the consumers, never in completion
-// order, so results are bit-identical however the nodes are scheduled.
+// Executor::train_step and the backward pass. Backward steps are tasks too:
+// a step waits for every step that adds to the gradients it reads, and the
+// contributions to one value's gradient are chained in the fixed reverse-
+// topological order of the consumers (the first written in place, later
+// ones through scratch and added after their call), never in completion
+// order, so results are bit-identical however the steps are scheduled.
 #include <cstring>
 
 #include "base/error.hpp"
@@ -12,11 +14,6 @@ namespace keel {
 
 namespace {
 
-Tensor& sized(Tensor& t, const TensorSpec& spec) {
-  if (t.empty() || t.shape() != spec.shape || t.dtype() != spec.dtype) t = Tensor(spec.dtype, spec.shape);
-  return t;
-}
-
 void add_into(Tensor& acc, const Tensor& more) {
   float* a = acc.as<float>();
   const float* b = more.as<float>();
@@ -26,10 +23,7 @@ void add_into(Tensor& acc, const Tensor& more) {
 }  // namespace
 
 double Executor::train_step(const std::vector<Tensor>& inputs, const GradientPlan& gradients) {
-  plan_.bind(inputs, /*training=*/true);
-  allocate();
-  for (std::size_t i = 0; i < inputs.size(); ++i) values_[i] = inputs[i];
-  scheduler_->run(tasks_, [&](int t) { run_node(t, true); });
+  forward(inputs, /*training=*/true, &gradients);
   backward(gradients);
   ++step_;
   const Tensor& loss = values_[std::size_t(gradients.loss_slot)];
@@ -39,52 +33,41 @@ double Executor::train_step(const std::vector<Tensor>& inputs, const GradientPla
 }
 
 void Executor::backward(const GradientPlan& g) {
-  const auto& specs = plan_.values();
-  grads_.resize(specs.size());
   param_grads_.resize(plan_.params().size());
   for (int p : g.trained_params) {
+    auto& t = param_grads_[std::size_t(p)];
     const auto& param = plan_.params()[std::size_t(p)];
-    sized(param_grads_[std::size_t(p)], param.value.spec());
+    if (t.empty() || t.shape() != param.value.shape()) t = Tensor(DType::f32, param.value.shape());
   }
-  std::vector<bool> ready(specs.size(), false);
-  Tensor& seed = sized(grads_[std::size_t(g.loss_slot)], specs[std::size_t(g.loss_slot)]);
+  Tensor& seed = grads_[std::size_t(g.loss_slot)];
   for (std::int64_t i = 0; i < seed.numel(); ++i) seed.as<float>()[i] = 1.0f;
-  ready[std::size_t(g.loss_slot)] = true;
-  for (const auto& step : g.steps) run_backward_step(step, ready);
+  scheduler_->run(layouts_[std::size_t(active_)].backward, [&](int j) { run_backward_step(g, j); });
 }
 
-void Executor::run_backward_step(const BackwardStep& step, std::vector<bool>& ready) {
+void Executor::run_backward_step(const GradientPlan& g, int j) {
+  const BackwardStep& step = g.steps[std::size_t(j)];
+  const BackwardRoute& route = routes_[std::size_t(j)];
+  auto& scratch = (*scratch_)[std::size_t(j)];
   auto& node = plan_.nodes()[std::size_t(step.node)];
   const auto& specs = plan_.values();
 
   std::vector<ConstTensorView> in, out, params, grad_out;
   for (int s : node.inputs) in.push_back(std::as_const(values_[std::size_t(s)]).view());
-  for (int s : node.outputs) {
+  for (std::size_t o = 0; o < node.outputs.size(); ++o) {
+    const int s = node.outputs[o];
     out.push_back(std::as_const(values_[std::size_t(s)]).view());
     // An output nothing downstream needs a gradient of contributes zero.
-    Tensor& g = sized(grads_[std::size_t(s)], specs[std::size_t(s)]);
-    if (!ready[std::size_t(s)]) std::memset(g.data(), 0, g.nbytes());
-    grad_out.push_back(std::as_const(g).view());
+    Tensor& gy = grads_[std::size_t(s)];
+    if (route.zero_output[o]) std::memset(gy.data(), 0, gy.nbytes());
+    grad_out.push_back(std::as_const(gy).view());
   }
   for (int p : node.params) params.push_back(std::as_const(plan_.params()[std::size_t(p)].value).view());
 
-  // The first contribution to a value's gradient is written in place; later
-  // ones go to scratch and are added after the call.
   std::vector<TensorView> grad_in;
-  std::vector<bool> direct(node.inputs.size(), false);
-  std::vector<bool> claimed(specs.size(), false);
   for (std::size_t k = 0; k < node.inputs.size(); ++k) {
     const int s = node.inputs[k];
     TensorView v{specs[std::size_t(s)].dtype, specs[std::size_t(s)].shape, nullptr};
-    if (step.input_grads[k]) {
-      if (!ready[std::size_t(s)] && !claimed[std::size_t(s)]) {
-        v = sized(grads_[std::size_t(s)], specs[std::size_t(s)]).view();
-        claimed[std::size_t(s)] = true;
-        direct[k] = true;
-      } else {
-        v = sized(scratch_[{step.node, int(k)}], specs[std::size_t(s)]).view();
-      }
-    }
+    if (step.input_grads[k]) v = (route.direct[k] ? grads_[std::size_t(s)] : scratch[k]).view();
     grad_in.push_back(v);
   }
   std::vector<TensorView> grad_params;
@@ -96,6 +79,8 @@ void Executor::run_backward_step(const BackwardStep& step, std::vector<bool>& re
   }
 
   BackwardContext ctx{in, out, params, grad_out, grad_in, grad_params, node.seed, step_};
+  const bool timed = time_nodes_ || profiler_;
+  const auto begin = timed ? Profiler::Clock::now() : Profiler::Clock::time_point();
   const auto& graph = plan_.graph();
   // Built only on failure: this runs for every node of every step.
   auto loc = [&] { return graph.loc(graph.def.nodes[std::size_t(node.node)].loc); };
@@ -104,10 +89,13 @@ void Executor::run_backward_step(const BackwardStep& step, std::vector<bool>& re
 
   // Later contributions, in port order (mul(x, x) has two for x).
   for (std::size_t k = 0; k < node.inputs.size(); ++k)
-    if (step.input_grads[k] && !direct[k])
-      add_into(grads_[std::size_t(node.inputs[k])], scratch_[{step.node, int(k)}]);
-  for (std::size_t k = 0; k < node.inputs.size(); ++k)
-    if (step.input_grads[k]) ready[std::size_t(node.inputs[k])] = true;
+    if (step.input_grads[k] && !route.direct[k]) add_into(grads_[std::size_t(node.inputs[k])], scratch[k]);
+  if (timed) {
+    const auto end = Profiler::Clock::now();
+    stats_.backward_seconds[std::size_t(step.node)] += std::chrono::duration<double>(end - begin).count();
+    ++stats_.backward_calls[std::size_t(step.node)];
+    if (profiler_) profiler_->record(Profiler::Kind::backward, node_names_[std::size_t(step.node)], begin, end);
+  }
 }
 
 }  // namespace keel

@@ -1,20 +1,38 @@
-// Runs a bound plan: allocates the value buffers (kept from one run to the
-// next when shapes do not change, so steady-state runs allocate nothing),
-// and calls each op's forward through a Scheduler. Every failure inside an
-// op, returned or thrown, becomes a keel::Error (exit code 1) naming the
-// node, op and plugin.
+// Runs a bound plan through a Scheduler: calls each op's forward (and, when
+// training, backward) as tasks of a dependency graph, so independent nodes
+// may run at once. Every failure inside an op, returned or thrown, becomes a
+// keel::Error (exit code 1) naming the node, op and plugin; the first one
+// stops the step.
+//
+// Memory: the values and gradients of a step live in one arena per shape
+// binding, laid out by planner/memory_plan from their lifetimes, so buffers
+// whose lives do not overlap share memory. The arenas of a few recent
+// bindings are kept, so steady-state steps allocate nothing (freshly mapped
+// memory is slow to touch).
 #pragma once
 
 #include <map>
 #include <memory>
 #include <vector>
 
+#include "executor/profiler.hpp"
 #include "executor/scheduler.hpp"
 #include "planner/autodiff.hpp"
+#include "planner/memory_plan.hpp"
 #include "planner/plan.hpp"
 #include "runtime/tensor.hpp"
 
 namespace keel {
+
+// What `keel run --stats` prints: the memory of the largest step layout and
+// the time spent in each node.
+struct ExecutorStats {
+  std::size_t peak_bytes = 0;   // the arena: values and gradients alive at once
+  std::size_t naive_bytes = 0;  // every value and gradient in its own buffer
+  std::vector<double> forward_seconds;   // per plan node, summed over runs
+  std::vector<double> backward_seconds;  // per plan node
+  std::vector<std::uint64_t> forward_calls, backward_calls;
+};
 
 class Executor {
  public:
@@ -31,7 +49,11 @@ class Executor {
   // parameter. Returns the loss (summed if the loss tensor is not a scalar).
   double train_step(const std::vector<Tensor>& inputs, const GradientPlan& gradients);
 
+  // A value after a run. Only graph inputs and outputs, values nothing reads
+  // (such as a loss) and slots passed to keep() stay valid after the run:
+  // the memory of the others is reused within the step.
   const Tensor& value(int slot) const { return values_[std::size_t(slot)]; }
+  void keep(int slot);
   Tensor& param_grad(int param) { return param_grads_[std::size_t(param)]; }
   // Training steps run so far; ops see it as ForwardContext::step, so
   // stochastic ops (dropout) differ from step to step. Forward-only runs
@@ -39,31 +61,63 @@ class Executor {
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t step) { step_ = step; }
 
+  // Spans per node for --profile (null: none); must outlive the executor.
+  void set_profiler(Profiler* profiler);
+  // Per-node times for --stats (a clock read before and after each op).
+  void time_nodes(bool on) { time_nodes_ = on; }
+  const ExecutorStats& stats() const { return stats_; }
+
  private:
-  void allocate();
+  // Everything that depends on the shape binding and on whether a backward
+  // pass follows: the arena, tensors into it and the task graphs, whose
+  // edges include the orderings that memory reuse needs.
+  struct Layout {
+    std::vector<TensorSpec> specs;
+    const GradientPlan* gradients = nullptr;
+    Tensor arena;
+    std::vector<Tensor> values, grads;
+    std::vector<std::vector<Tensor>> scratch;  // per backward step, per input port
+    TaskGraph forward, backward;
+    std::size_t peak = 0, naive = 0;
+  };
+  // Per backward step, fixed once per gradient plan: which input gradients
+  // are written in place (the first contribution to a value, in step order)
+  // and which output gradients start at zero (nothing downstream added to
+  // them). Later contributions go to scratch and are added after the call,
+  // in step order, so sums never depend on the schedule.
+  struct BackwardRoute {
+    std::vector<bool> direct;       // per input port
+    std::vector<bool> zero_output;  // per output
+  };
+
+  void use_layout(const GradientPlan* gradients);
+  Layout make_layout(const GradientPlan* gradients) const;
+  void route(const GradientPlan& g);
+  void forward(const std::vector<Tensor>& inputs, bool training, const GradientPlan* gradients);
   void run_node(int index, bool training);
   void backward(const GradientPlan& gradients);
-  void run_backward_step(const BackwardStep& step, std::vector<bool>& grad_ready);
+  void run_backward_step(const GradientPlan& g, int step);
 
   Plan& plan_;
   std::unique_ptr<Scheduler> scheduler_;
-  TaskGraph tasks_;  // task i = plan.nodes()[i]
+  std::vector<std::vector<int>> consumers_;  // per value slot: nodes reading it, ascending
+  std::vector<int> producer_;                // per value slot: its node, or -1 for inputs
+  std::vector<bool> kept_;                   // per value slot
   std::vector<Tensor> values_;
-  std::vector<Tensor> grads_;                      // per value slot, for slots that get a gradient
-  std::vector<Tensor> param_grads_;                // per parameter slot
-  std::map<std::pair<int, int>, Tensor> scratch_;  // per (node, input port): a later contribution
-  // Value and gradient buffers of recent shape bindings: alternating between
-  // a few (training batches, the last partial batch, evaluation) allocates
-  // nothing, which matters because freshly mapped memory is slow to touch.
-  struct Buffers {
-    std::vector<TensorSpec> specs;
-    std::vector<Tensor> values;
-    std::vector<Tensor> grads;
-  };
-  std::vector<Buffers> pools_;
-  int active_pool_ = -1;  // its buffers live in values_ and grads_
-  static constexpr std::size_t kMaxPools = 4;
+  std::vector<Tensor> grads_;        // per value slot, for slots that get a gradient
+  std::vector<Tensor> param_grads_;  // per parameter slot
+  std::vector<std::vector<Tensor>>* scratch_ = nullptr;
+  const GradientPlan* routed_ = nullptr;
+  std::vector<BackwardRoute> routes_;  // per step of routed_
+  std::vector<Layout> layouts_;
+  int active_ = -1;  // its tensors live in values_ and grads_
+  static constexpr std::size_t kMaxLayouts = 4;
   std::uint64_t step_ = 0;
+
+  Profiler* profiler_ = nullptr;
+  std::vector<int> node_names_;  // per plan node: its profiler name id
+  bool time_nodes_ = false;
+  ExecutorStats stats_;
 };
 
 }  // namespace keel

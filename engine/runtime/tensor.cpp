@@ -30,6 +30,15 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   buffer_ = allocate(bytes);
 }
 
+Tensor Tensor::alias(const Tensor& storage, std::size_t offset, DType dtype, Shape shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  if (offset + t.nbytes() > storage.nbytes()) throw std::logic_error("Tensor::alias outside its storage");
+  t.buffer_ = std::shared_ptr<std::byte>(storage.buffer_, storage.buffer_.get() + offset);
+  return t;
+}
+
 Tensor Tensor::clone() const {
   Tensor t(dtype_, shape_);
   if (nbytes()) std::memcpy(t.data(), data(), nbytes());

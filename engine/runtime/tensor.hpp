@@ -39,6 +39,11 @@ class Tensor {
 
   Tensor clone() const;
 
+  // A tensor at byte `offset` inside `storage` (an arena the caller
+  // sized and aligned), sharing its ownership: the executor's memory plan
+  // places many values in one allocation this way.
+  static Tensor alias(const Tensor& storage, std::size_t offset, DType dtype, Shape shape);
+
  private:
   DType dtype_ = DType::f32;
   Shape shape_;

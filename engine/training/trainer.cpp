@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "base/error.hpp"
 #include "base/json.hpp"
@@ -179,8 +180,19 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   TrainingPosition pos;
   if (!options.resume.empty()) pos = load_checkpoint(options.resume, plan, &optimizer.state());
 
-  Executor exec(plan);
+  Executor exec(plan, make_scheduler(options.inter_op));
   exec.set_step(pos.step);
+  exec.set_profiler(options.profiler);
+  exec.time_nodes(options.time_nodes);
+  // The metrics read the loss node's inputs after each evaluation run.
+  for (const auto& n : plan.nodes())
+    if (std::find(n.outputs.begin(), n.outputs.end(), loss_slot) != n.outputs.end())
+      for (int s : n.inputs) exec.keep(s);
+  Profiler* prof = options.profiler;
+  auto span_name = [&](const char* name) { return prof ? prof->name_id(name) : 0; };
+  const int span_step = span_name("step"), span_update = span_name("optimizer update"),
+            span_checkpoint = span_name("save checkpoint"), span_eval = span_name("evaluate"),
+            span_metrics = span_name("write metrics"), span_outputs = span_name("write outputs");
   const MetricKind metric = metric_for(plan, loss_slot);
   const bool tty = !options.quiet && ::isatty(2);
   std::ofstream metrics_file;
@@ -212,10 +224,14 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       const auto lo = std::size_t(b) * batch, hi = std::min(order.size(), lo + batch);
       const std::vector<std::size_t> rows(order.begin() + std::ptrdiff_t(lo),
                                           order.begin() + std::ptrdiff_t(hi));
+      Profiler::Span step_span(prof, Profiler::Kind::step, span_step, std::int64_t(pos.step));
       const double loss = exec.train_step(batch_inputs(graph, data, rows, def.data.loc), gradients);
       const double lr =
           learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
-      optimizer.apply(exec, lr, pos.step);
+      {
+        Profiler::Span update(prof, Profiler::Kind::optimizer, span_update, std::int64_t(pos.step));
+        optimizer.apply(exec, lr, pos.step);
+      }
       ++pos.step;
       ++steps_this_run;
       loss_sum += loss;
@@ -223,8 +239,10 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       pos.epoch = epoch;
       pos.batch = b + 1;
       done = pos.step >= std::uint64_t(total_steps);
-      if (!ckpt.empty() && def.checkpoint.every > 0 && pos.step % std::uint64_t(def.checkpoint.every) == 0)
+      if (!ckpt.empty() && def.checkpoint.every > 0 && pos.step % std::uint64_t(def.checkpoint.every) == 0) {
+        Profiler::Span io(prof, Profiler::Kind::io, span_checkpoint);
         save_checkpoint(ckpt, plan, optimizer.state(), pos);
+      }
       if (tty) {
         const double secs = std::chrono::duration<double>(Clock::now() - start).count();
         const double rate = double(steps_this_run) / std::max(secs, 1e-9);
@@ -239,6 +257,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       pos.batch = 0;
     }
     summary.train_loss = loss_batches ? loss_sum / double(loss_batches) : NAN;
+    std::optional<Profiler::Span> eval_span(std::in_place, prof, Profiler::Kind::eval, span_eval);
     const Evaluation eval =
         split.holdout.empty()
             ? Evaluation{}
@@ -252,6 +271,8 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
             ? NAN
             : evaluate(exec, plan, loss_slot, metric, batch_inputs(graph, data, split.train, def.data.loc))
                   .metric;
+    eval_span.reset();
+    std::optional<Profiler::Span> metrics_span(std::in_place, prof, Profiler::Kind::io, span_metrics);
     if (metrics_file)
       metrics_file << "{\"epoch\":" << epoch + 1 << ",\"step\":" << pos.step
                    << ",\"train_loss\":" << json_number(summary.train_loss)
@@ -263,6 +284,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
                    << "}\n";
     if (metrics_file && !metrics_file.flush())
       throw runtime_error("cannot write metrics file '" + (options.output_dir / def.metrics).string() + "'");
+    metrics_span.reset();
     // About twenty epoch lines at most, however many epochs there are.
     const std::int64_t epochs_total = std::max<std::int64_t>(1, def.epochs);
     const bool report =
@@ -280,13 +302,21 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       std::printf("\n");
       std::fflush(stdout);
     }
-    if (!ckpt.empty() && def.checkpoint.every == 0) save_checkpoint(ckpt, plan, optimizer.state(), pos);
+    if (!ckpt.empty() && def.checkpoint.every == 0) {
+      Profiler::Span io(prof, Profiler::Kind::io, span_checkpoint);
+      save_checkpoint(ckpt, plan, optimizer.state(), pos);
+    }
   }
-  if (!ckpt.empty()) save_checkpoint(ckpt, plan, optimizer.state(), pos);
+  if (!ckpt.empty()) {
+    Profiler::Span io(prof, Profiler::Kind::io, span_checkpoint);
+    save_checkpoint(ckpt, plan, optimizer.state(), pos);
+  }
   summary.steps = pos.step;
+  if (options.on_finish) options.on_finish(exec);
 
   // The hold-out rows and the graph's outputs on them, for inference checks.
   if (!split.holdout.empty()) {
+    Profiler::Span io(prof, Profiler::Kind::io, span_outputs);
     const auto inputs = batch_inputs(graph, data, split.holdout, def.data.loc);
     make_folder(options.output_dir / "holdout");
     for (std::size_t i = 0; i < inputs.size(); ++i)

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "graph/train_def.hpp"
@@ -19,10 +20,17 @@
 
 namespace keel {
 
+class Executor;
+class Profiler;
+
 struct TrainOptions {
   std::filesystem::path output_dir = "out";
   std::filesystem::path resume;  // a checkpoint to continue from; empty: start fresh
   bool quiet = false;
+  int inter_op = 1;               // threads running independent nodes at once
+  Profiler* profiler = nullptr;   // --profile: spans per step, node, update, I/O
+  bool time_nodes = false;        // --stats: per-node times
+  std::function<void(const Executor&)> on_finish;  // called with the executor after training
 };
 
 struct TrainSummary {

@@ -82,7 +82,10 @@ void ParallelScheduler::run(const TaskGraph& graph, const std::function<void(int
 void ParallelScheduler::work(std::unique_lock<std::mutex>& lock, bool caller) {
   int next = -1;
   for (;;) {
-    if (error_) next = -1;  // cancelled: start nothing more
+    if (error_ && next >= 0) {  // cancelled: start nothing more
+      --running_;
+      next = -1;
+    }
     if (next < 0) {
       if (caller) {
         wake_.wait(lock, [&] { return finished() || (!ready_.empty() && !error_); });
@@ -92,8 +95,8 @@ void ParallelScheduler::work(std::unique_lock<std::mutex>& lock, bool caller) {
       }
       next = ready_.back();
       ready_.pop_back();
+      ++running_;
     }
-    ++running_;
     lock.unlock();
     std::exception_ptr failed;
     try {
@@ -119,6 +122,7 @@ void ParallelScheduler::work(std::unique_lock<std::mutex>& lock, bool caller) {
           ++queued;
         }
       }
+      if (next >= 0) ++running_;  // claimed by this thread
       if (queued == 1) wake_.notify_one();
       if (queued > 1) wake_.notify_all();
     }

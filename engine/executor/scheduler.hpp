@@ -61,7 +61,9 @@ class ParallelScheduler final : public Scheduler {
   // Takes and runs tasks until none is ready (pool threads) or the run is
   // over (the caller). Called and returns with the lock held.
   void work(std::unique_lock<std::mutex>& lock, bool caller);
-  bool finished() const { return done_ == graph_->size() || (error_ && running_ == 0); }
+  // All done, or nothing running or claimed and nothing more will start: a
+  // failure, or a cycle (tasks left that can never become ready).
+  bool finished() const { return done_ == graph_->size() || (running_ == 0 && (error_ || ready_.empty())); }
 
   std::mutex mutex_;
   std::condition_variable wake_;  // work was queued, the run finished, or stop
@@ -75,7 +77,7 @@ class ParallelScheduler final : public Scheduler {
   std::vector<int> waiting_;
   std::vector<int> ready_;  // a stack: the most recently readied first
   std::size_t done_ = 0;
-  int running_ = 0;
+  int running_ = 0;  // tasks running or claimed by a thread to run next
   int helpers_ = 0;  // pool threads inside the current run
   std::exception_ptr error_;
 };

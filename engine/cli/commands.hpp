@@ -31,6 +31,8 @@ int run(const RunOptions& options, const Common& common);
 int validate(const std::filesystem::path& graph, const std::vector<std::string>& overrides,
              const Common& common);
 int plugins(bool json, const std::string& op, const Common& common);
-int graph(const std::filesystem::path& graph, const std::string& format, const Common& common);
+// --format dot|svg|png; `output` empty: standard output.
+int graph(const std::filesystem::path& graph, const std::string& format, const std::filesystem::path& output,
+          const Common& common);
 
 }  // namespace keel::cli

@@ -64,9 +64,12 @@ int main(int argc, char** argv) {
 
   std::filesystem::path graph_file;
   std::string graph_format = "dot";
-  auto* graph_cmd = app.add_subcommand("graph", "Print the graph for Graphviz");
+  std::filesystem::path graph_output;
+  auto* graph_cmd = app.add_subcommand("graph", "Draw the graph: DOT text, or SVG/PNG through Graphviz");
   graph_cmd->add_option("graph", graph_file, "Graph file (YAML)")->required();
-  graph_cmd->add_option("--format", graph_format, "Output format")->capture_default_str();
+  graph_cmd->add_option("--format", graph_format, "dot, svg or png (svg and png need Graphviz's dot)")
+      ->capture_default_str();
+  graph_cmd->add_option("-o,--output", graph_output, "Write to FILE instead of standard output");
   add_common(graph_cmd, common);
 
   try {
@@ -81,7 +84,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return cli::run(run, common);
     if (*validate_cmd) return cli::validate(validate_graph, validate_overrides, common);
     if (*plugins_cmd) return cli::plugins(plugins_json, plugins_op, common);
-    if (*graph_cmd) return cli::graph(graph_file, graph_format, common);
+    if (*graph_cmd) return cli::graph(graph_file, graph_format, graph_output, common);
   } catch (const keel::Error& e) {
     std::fprintf(stderr, "keel: error: %s\n", e.format().c_str());
     return static_cast<int>(e.code());

@@ -10,10 +10,12 @@
 #include "base/error.hpp"
 #include "base/suggest.hpp"
 #include "cli/commands.hpp"
+#include "cli/graphviz.hpp"
 #include "cli/session.hpp"
 #include "executor/executor.hpp"
 #include "graph/dot.hpp"
 #include "planner/plan.hpp"
+#include "runtime/atomic_file.hpp"
 #include "runtime/npy.hpp"
 #include "training/checkpoint.hpp"
 #include "training/trainer.hpp"
@@ -156,11 +158,19 @@ int validate(const fs::path& file, const std::vector<std::string>& overrides, co
   return 0;
 }
 
-int graph(const fs::path& file, const std::string& format, const Common& common) {
-  if (format != "dot") throw usage_error("--format '" + format + "' is not supported (supported: dot)");
+int graph(const fs::path& file, const std::string& format, const fs::path& output, const Common& common) {
+  if (format != "dot" && format != "svg" && format != "png")
+    throw usage_error("--format '" + format + "' is not supported (supported: dot, svg, png)");
   Registry registry = load_registry(common);
   ValidatedGraph g = load_graph(file, {}, registry, common);
-  std::cout << graph_to_dot(g);
+  const std::string dot = graph_to_dot(g);
+  const std::string bytes = format == "dot" ? dot : render_with_graphviz(dot, format);
+  if (output.empty()) {
+    std::cout << bytes << std::flush;
+    if (!std::cout) throw runtime_error("cannot write to standard output");
+  } else {
+    write_file_atomically(output, [&](std::ostream& out) { out << bytes; });
+  }
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "graph/dot.hpp"
 
+#include "graph/train_def.hpp"
+
 #include <algorithm>
 #include <array>
 #include <boost/graph/adjacency_list.hpp>
@@ -46,10 +48,13 @@ std::string shape_text(const InputDef& in) {
   return s + "]";
 }
 
-// Vertex ids: graph inputs first, then nodes, then one sink per output.
+// Vertex ids: graph inputs first, then nodes, then one sink per output, then
+// the optimizer of a training graph.
 class VertexWriter {
  public:
-  VertexWriter(const ValidatedGraph& g, const std::vector<std::string>& colours) : g_(g), colours_(colours) {}
+  VertexWriter(const ValidatedGraph& g, const std::vector<std::string>& colours,
+               const std::vector<bool>& training_only)
+      : g_(g), colours_(colours), training_only_(training_only) {}
   void operator()(std::ostream& os, Vertex v) const {
     const std::size_t inputs = g_.def.inputs.size(), nodes = g_.def.nodes.size();
     if (v < inputs) {
@@ -58,9 +63,16 @@ class VertexWriter {
          << escape(std::string(dtype_name(in.dtype)) + " " + shape_text(in)) << "\"]";
     } else if (v < inputs + nodes) {
       const NodeDef& n = g_.def.nodes[v - inputs];
-      os << "[shape=box, style=filled, fillcolor=\"" << colours_[v - inputs] << "\", label=\""
-         << escape(n.name) << "\\n"
-         << escape(n.op) << "\"]";
+      // Nodes only training runs need (the loss and what feeds only it) are
+      // dashed and say so.
+      const bool train = training_only_[v - inputs];
+      os << "[shape=box, style=\"" << (train ? "filled,dashed" : "filled") << "\", fillcolor=\""
+         << colours_[v - inputs] << "\", label=\"" << escape(n.name) << "\\n"
+         << escape(n.op) << (train ? "\\n(training only)" : "") << "\"]";
+    } else if (v >= inputs + nodes + g_.def.outputs.size()) {
+      const TrainDef& t = *g_.def.train;
+      os << "[shape=note, style=dashed, label=\"optimizer\\n" << escape(t.optimizer.op)
+         << "\\n(training only)\"]";
     } else {
       os << "[shape=ellipse, peripheries=2, label=\"" << escape(g_.def.outputs[v - inputs - nodes].text())
          << "\"]";
@@ -70,6 +82,7 @@ class VertexWriter {
  private:
   const ValidatedGraph& g_;
   const std::vector<std::string>& colours_;
+  const std::vector<bool>& training_only_;
 };
 
 class EdgeWriter {
@@ -85,23 +98,31 @@ class EdgeWriter {
   const DotGraph& g_;
 };
 
+// The graph's name, and a legend: one box per plugin in its colour.
 class GraphWriter {
  public:
-  explicit GraphWriter(const ValidatedGraph& g) : g_(g) {}
+  GraphWriter(const ValidatedGraph& g, const std::vector<std::string>& plugins) : g_(g), plugins_(plugins) {}
   void operator()(std::ostream& os) const {
     if (!g_.def.name.empty()) os << "label=\"" << escape(g_.def.name) << "\";\n";
     os << "node [fontname=\"Helvetica\"];\n";
+    os << "subgraph cluster_plugins {\nlabel=\"plugins\";\nstyle=dashed;\n";
+    for (std::size_t i = 0; i < plugins_.size(); ++i)
+      os << "plugin" << i << " [shape=box, style=filled, fillcolor=\"" << kPalette[i % kPalette.size()]
+         << "\", label=\"" << escape(plugins_[i].empty() ? "?" : plugins_[i]) << "\"];\n";
+    os << "}\n";
   }
 
  private:
   const ValidatedGraph& g_;
+  const std::vector<std::string>& plugins_;
 };
 
 }  // namespace
 
 std::string graph_to_dot(const ValidatedGraph& graph) {
   const std::size_t inputs = graph.def.inputs.size(), nodes = graph.def.nodes.size();
-  DotGraph g(inputs + nodes + graph.def.outputs.size());
+  const bool training = graph.def.train != nullptr;
+  DotGraph g(inputs + nodes + graph.def.outputs.size() + (training ? 1 : 0));
 
   auto source_of = [&](const ValueId& v) -> Vertex {
     return v.node < 0 ? Vertex(v.index) : Vertex(inputs + std::size_t(v.node));
@@ -128,8 +149,33 @@ std::string graph_to_dot(const ValidatedGraph& graph) {
     boost::add_edge(source_of(v), inputs + nodes + o, EdgeLabel{port_label(v)}, g);
   }
 
+  // Training-only: in a graph with a train: section, the nodes no graph
+  // output depends on (walked back from the outputs).
+  std::vector<bool> training_only(nodes, false);
+  if (training) {
+    std::vector<bool> needed(nodes, false);
+    std::vector<int> stack;
+    for (const ValueId& v : graph.outputs)
+      if (v.node >= 0) stack.push_back(v.node);
+    while (!stack.empty()) {
+      const int n = stack.back();
+      stack.pop_back();
+      if (needed[std::size_t(n)]) continue;
+      needed[std::size_t(n)] = true;
+      for (const ValueId& v : graph.nodes[std::size_t(n)].inputs)
+        if (v.node >= 0) stack.push_back(v.node);
+    }
+    for (std::size_t n = 0; n < nodes; ++n) training_only[n] = !needed[n];
+    // The optimizer reads the loss.
+    const Vertex optimizer = inputs + nodes + graph.def.outputs.size();
+    for (std::size_t n = 0; n < nodes; ++n)
+      if (graph.def.nodes[n].name == graph.def.train->loss.name)
+        boost::add_edge(inputs + n, optimizer, EdgeLabel{"loss"}, g);
+  }
+
   std::ostringstream os;
-  boost::write_graphviz(os, g, VertexWriter(graph, colours), EdgeWriter(g), GraphWriter(graph));
+  boost::write_graphviz(os, g, VertexWriter(graph, colours, training_only), EdgeWriter(g),
+                        GraphWriter(graph, plugin_order));
   return os.str();
 }
 

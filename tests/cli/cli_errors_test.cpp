@@ -165,8 +165,8 @@ TEST_CASE("usage errors exit 2 and --help exits 0") {
   expect_error(run_keel({"run"}), 2, "graph");
   expect_error(run_keel({"run", "/nonexistent/g.yaml"}), 2, "/nonexistent/g.yaml");
   expect_error(
-      run_keel({"graph", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--format", "png"}),
-      2, "--format 'png' is not supported");
+      run_keel({"graph", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--format", "pdf"}),
+      2, "--format 'pdf' is not supported");
   expect_error(run_keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--set",
                          "nope.factor=2"}),
                2, "no node named 'nope'");

@@ -1,6 +1,6 @@
 // Dispatch overhead per node: graphs of 100,000 bench_noop nodes (a chain,
 // and a fan-out where every node reads the graph input) run with
-// Executor::run, against the floor: a bare loop calling the same op objects'
+// Executor::run with one and with two inter-op threads, against the floor: a bare loop calling the same op objects'
 // forward with contexts built beforehand. The difference is what the engine
 // spends per node (binding, shape inference, views, scheduling).
 //
@@ -52,29 +52,34 @@ class BareLoop {
 
 struct Result {
   std::string graph;
-  int nodes;
+  int nodes, inter_op;
   double engine_us, floor_us, build_s;
 };
 
-Result measure(const Registry& reg, const std::string& name, int nodes, bool chain, int rounds) {
+Result measure(const Registry& reg, const std::string& name, int nodes, bool chain, int inter_op, int rounds) {
   const auto t0 = Clock::now();
-  GraphRun g(noop_graph(nodes, chain), reg);
+  GraphRun g(noop_graph(nodes, chain), reg, inter_op);
   const double build_s = seconds_since(t0);
   const std::vector<Tensor> inputs{Tensor(DType::f32, {1})};
   g.run(inputs);  // binds and prepares once, as the first step of any run does
   BareLoop bare(g.plan());
   const auto t = compare({{"engine", [&] { g.run(inputs); }}, {"floor", std::ref(bare)}}, rounds);
-  return {name, nodes, t[0] / nodes * 1e6, t[1] / nodes * 1e6, build_s};
+  return {name, nodes, inter_op, t[0] / nodes * 1e6, t[1] / nodes * 1e6, build_s};
 }
 
 void run_all(int rounds) {
   auto reg = load_registry({KEEL_BENCH_NOOP_PLUGINS});
   const int n = 100000;
-  const std::vector<Result> out{measure(*reg, "chain", n, true, rounds), measure(*reg, "fan-out", n, false, rounds)};
+  std::vector<Result> out;
+  for (int inter_op : {1, 2}) {
+    out.push_back(measure(*reg, "chain", n, true, inter_op, rounds));
+    out.push_back(measure(*reg, "fan-out", n, false, inter_op, rounds));
+  }
   std::printf("[\n");
   for (std::size_t i = 0; i < out.size(); ++i)
-    std::printf("  {\"graph\": \"%s\", \"nodes\": %d, \"engine_us\": %.4g, \"floor_us\": %.4g, \"build_s\": %.3g}%s\n",
-                out[i].graph.c_str(), out[i].nodes, out[i].engine_us, out[i].floor_us, out[i].build_s,
+    std::printf("  {\"graph\": \"%s\", \"nodes\": %d, \"inter_op\": %d, \"engine_us\": %.4g, \"floor_us\": %.4g, "
+                "\"build_s\": %.3g}%s\n",
+                out[i].graph.c_str(), out[i].nodes, out[i].inter_op, out[i].engine_us, out[i].floor_us, out[i].build_s,
                 i + 1 < out.size() ? "," : "");
   std::printf("]\n");
 }

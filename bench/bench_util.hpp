@@ -78,10 +78,11 @@ inline std::unique_ptr<Registry> load_registry(const std::vector<std::filesystem
 // the plan refers to the graph and the executor to the plan.
 class GraphRun {
  public:
-  GraphRun(const std::string& yaml, const Registry& registry)
+  // `inter_op`: nodes run at once (the executor's scheduler, as --inter-op).
+  GraphRun(const std::string& yaml, const Registry& registry, int inter_op = 1)
       : graph_(validate_graph(parse_graph_text(yaml, "bench.yaml"), registry)), plan_(graph_, registry) {
     plan_.infer_symbolic();
-    exec_ = std::make_unique<Executor>(plan_);
+    exec_ = std::make_unique<Executor>(plan_, make_scheduler(inter_op));
   }
   GraphRun(const GraphRun&) = delete;
   GraphRun& operator=(const GraphRun&) = delete;

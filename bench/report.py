@@ -4,8 +4,12 @@ README is left as it is).
 
 usage: report.py RESULTS_DIR README
 RESULTS_DIR holds ops.json (bench_ops), torch_ops.json, dispatch.json,
-train.json ({model: {"keel": [steps/s...], "torch": [...], "steps": n}}) and
-machine.json.
+train.json ({model: {"keel": [steps/s...], "torch": [...], "steps": n}}),
+profile.json ({"plain": [steps/s...], "profiled": [...], "steps": n}) and
+machine.json; and any extra-*.json that other bench programs wrote (see
+README.md, "Adding a benchmark"): a JSON list of rows, each an object with
+"benchmark" and any of "keel", "reference", "torch", "ratio", "speedup",
+"target" (strings), appended to the table in file-name order.
 """
 import json
 import re
@@ -15,7 +19,8 @@ from pathlib import Path
 
 START, END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
 OP_TARGET = 1.05  # engine time / raw oneDNN time, for ops of 50 µs or more
-DISPATCH_TARGET_US = 1.0  # engine µs per node above the bare loop
+DISPATCH_TARGET_US = {1: 1.0, 2: 2.0}  # engine µs per node above the bare loop, by inter-op threads
+PROFILE_TARGET = 1.10  # time per step with --profile / without
 TRAIN_TARGETS = {"flagship": 3.0, "large": 1.0}  # keel steps/s over torch steps/s
 
 
@@ -47,9 +52,30 @@ def dispatch_rows(dispatch):
     rows = []
     for r in dispatch:
         extra = r["engine_us"] - r["floor_us"]
-        rows.append([f"dispatch, {r['nodes']:,}-node {r['graph']} of no-op nodes", f"{r['engine_us']:.3f} µs/node",
-                     f"{r['floor_us']:.3f} µs/node (bare loop)", "-", f"{r['engine_us'] / r['floor_us']:.1f}",
-                     "-", f"+{extra:.3f} µs/node (<= {DISPATCH_TARGET_US:g}): {verdict(extra <= DISPATCH_TARGET_US)}"])
+        inter = r.get("inter_op", 1)
+        target = DISPATCH_TARGET_US.get(inter, 2.0)
+        threads = "1 inter-op thread" if inter == 1 else f"{inter} inter-op threads"
+        rows.append([f"dispatch, {r['nodes']:,}-node {r['graph']} of no-op nodes, {threads}",
+                     f"{r['engine_us']:.3f} µs/node", f"{r['floor_us']:.3f} µs/node (bare loop)", "-",
+                     f"{r['engine_us'] / r['floor_us']:.1f}", "-",
+                     f"+{extra:.3f} µs/node (<= {target:g}): {verdict(extra <= target)}"])
+    return rows
+
+
+def profile_rows(profile):
+    plain, profiled = statistics.median(profile["plain"]), statistics.median(profile["profiled"])
+    cost = plain / profiled  # time per step with the profiler / without
+    return [[f"profiling cost, flagship with --profile, {profile['steps']} steps", f"{profiled:.1f} steps/s",
+             f"{plain:.1f} steps/s (no profile)", "-", f"{cost:.3f}", "-",
+             f"<= {PROFILE_TARGET:.2f}: {verdict(cost <= PROFILE_TARGET)}"]]
+
+
+def extra_rows(results):
+    rows = []
+    keys = ["benchmark", "keel", "reference", "torch", "ratio", "speedup", "target"]
+    for f in sorted(results.glob("extra-*.json")):
+        for r in json.loads(f.read_text()):
+            rows.append([str(r.get(k, "-")) for k in keys])
     return rows
 
 
@@ -78,7 +104,9 @@ def main():
     load = lambda name: json.loads((results / name).read_text())
     machine = load("machine.json")
     rows = (op_rows(load("ops.json"), load("torch_ops.json")) + dispatch_rows(load("dispatch.json")) +
-            train_rows(load("train.json")))
+            train_rows(load("train.json")) +
+            (profile_rows(load("profile.json")) if (results / "profile.json").exists() else []) +
+            extra_rows(results))
     section = "\n".join([
         START,
         f"Run of {machine['date']}: {machine['cpu']}, {machine['threads']} threads for Keel and PyTorch "

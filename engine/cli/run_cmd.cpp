@@ -57,7 +57,10 @@ std::string output_file_name(const ValueRef& ref) { return ref.text() + ".npy"; 
 
 std::string mib(std::size_t bytes) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f MiB", double(bytes) / (1 << 20));
+  if (bytes < (1 << 20))
+    std::snprintf(buf, sizeof buf, "%.1f KiB", double(bytes) / (1 << 10));
+  else
+    std::snprintf(buf, sizeof buf, "%.2f MiB", double(bytes) / (1 << 20));
   return buf;
 }
 

@@ -96,6 +96,12 @@ struct OpSchema {
   std::vector<AttrSpec> attrs;
   std::vector<ParamSpec> params;
   bool has_backward = false;
+  // A guard watches values and tells the engine when something is wrong;
+  // the engine acts on it (skip the step, roll back, abort, report). A
+  // guard op declares the string attributes `check` and `action` and the
+  // outputs flag, score, limit (f32 scalars) and mask (f32 [rows]), in that
+  // order; the engine reads them after every run (docs/sdk.md, "Guards").
+  bool guard = false;
 };
 
 // Attribute values of one node, complete (defaults filled in) and already

@@ -9,4 +9,4 @@
 #define KEEL_SDK_VERSION_STRING "1.0.0"
 
 // Integer ABI version of the plugin boundary (descriptor, Op, contexts).
-#define KEEL_ABI_VERSION 1
+#define KEEL_ABI_VERSION 2

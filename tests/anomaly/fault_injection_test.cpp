@@ -91,9 +91,9 @@ TEST_CASE("abort on digits exits 3 and the last checkpoint loads for inference")
   TempDir dir;
   // 23 batches per epoch: the checkpoint after epoch 1 is step 23; the first
   // poisoned batch is step 25.
-  auto r = keel_run(kPoisoned, dir.path(), {"poisoned.every=40", "poisoned.offset=25", "loss_finite.action=abort"});
+  auto r = keel_run(kPoisoned, dir.path(), {"poisoned.every=40", "poisoned.offset=25", "input_range.action=abort"});
   CHECK(r.exit_code == 3);
-  CHECK(r.first_err_line().find("guard 'loss_finite' (nonfinite) fired at step 25") != std::string::npos);
+  CHECK(r.first_err_line().find("guard 'input_range' (range) fired at step 25") != std::string::npos);
   CHECK(r.first_err_line().find("(step 23) is intact") != std::string::npos);
   REQUIRE(finite_checkpoint(dir / "digits.ckpt"));
   CHECK_FALSE(fs::exists(dir / "head.npy"));

@@ -121,7 +121,7 @@ TEST_CASE("skip_step drops exactly the poisoned updates, as a replay without the
         // x1e6 inputs: the weight's gradient dwarfs the bias's.
         CHECK(e.params == std::vector<std::string>{"fit.weight", "fit.bias"});
         CHECK(std::stod(e.score) > 1e6);
-        CHECK(e.threshold == "1000000.0");
+        CHECK(std::stod(e.threshold) == 1e6);
       }
     }
   }
@@ -134,8 +134,14 @@ TEST_CASE("without a guard acting, the same poison ruins the parameters") {
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(python({"finite", (l.dir / "unguarded/linreg.ckpt").string()}).exit_code == 1);
-  // Reported all the same.
-  CHECK(read_report(l.dir / "unguarded/anomalies.jsonl").size() == 2 + 2);
+  // Reported all the same: watch saw the two poisoned batches; once the
+  // parameters are NaN, every loss after step 7 is.
+  std::vector<std::uint64_t> guard_steps, watch_steps, want;
+  for (const auto& e : read_report(l.dir / "unguarded/anomalies.jsonl"))
+    (e.node == "guard" ? guard_steps : watch_steps).push_back(e.step);
+  for (std::uint64_t s = 7; s < 20; ++s) want.push_back(s);
+  CHECK(watch_steps == std::vector<std::uint64_t>{7, 17});
+  CHECK(guard_steps == want);
 }
 
 TEST_CASE("rollback restores the last good state and lowers the learning rate each time") {
@@ -185,8 +191,10 @@ TEST_CASE("calibration stores the training rows' statistics in the guard's param
 
 TEST_CASE("the guarded training example runs and reports JSON lines") {
   TempDir dir;
+  // Genuine images rarely pass the example's threshold (1.5); at 1.0 some
+  // do, and are reported.
   auto r = run_keel({"run", kSource + "/graphs/digits_guarded_train.yaml", "-o", dir.path().string(), "--set",
-                     "train.epochs=2"});
+                     "train.epochs=2", "--set", "input_z.threshold=1.0"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("guards: ") != std::string::npos);  // the summary
@@ -200,8 +208,8 @@ TEST_CASE("the guarded training example runs and reports JSON lines") {
     CHECK(e.action == "report");
     CHECK_FALSE(e.rows.empty());
     for (auto row : e.rows) CHECK(row < 1797);
-    CHECK(std::stod(e.score) > 1.5);
-    CHECK(e.threshold == "1.5");
+    CHECK(std::stod(e.score) > 1.0);
+    CHECK(std::stod(e.threshold) == 1.0);
   }
 }
 
@@ -258,5 +266,5 @@ outputs: [y]
   const auto events = read_report(dir / "out/anomalies.jsonl");
   REQUIRE(events.size() == 1);
   CHECK(events[0].rows == std::vector<std::int64_t>{1});
-  CHECK(events[0].score == "3.0");
+  CHECK(std::stod(events[0].score) == 3.0);
 }

@@ -102,7 +102,10 @@ int validate(const fs::path& file, const std::vector<std::string>& overrides, co
   ValidatedGraph graph = load_graph(file, overrides, registry, common);
   Plan plan(graph, registry);
   plan.infer_symbolic();
-  if (graph.def.train) check_train(plan, registry, *graph.def.train);
+  if (graph.def.train)
+    check_train(plan, registry, *graph.def.train);
+  else
+    Guards(plan, registry, nullptr);  // actions that need training are refused here too
   if (!common.quiet) {
     std::printf("%s: ok: %zu nodes, %zu inputs, %zu outputs, %zu parameters\n", file.c_str(),
                 graph.nodes.size(), graph.def.inputs.size(), graph.def.outputs.size(), plan.params().size());

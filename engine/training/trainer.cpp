@@ -159,11 +159,17 @@ std::string duration(double seconds) {
   return buf;
 }
 
-// Copies of parameters (and optimizer state), to undo a step.
-std::vector<Tensor> snapshot(const std::vector<Tensor*>& tensors) {
-  std::vector<Tensor> out;
-  for (const Tensor* t : tensors) out.push_back(t->clone());
-  return out;
+// Copies of parameters (and optimizer state), to undo a step; the copies'
+// buffers are allocated once and reused.
+void snapshot(const std::vector<Tensor*>& tensors, std::vector<Tensor>& saved) {
+  if (saved.size() != tensors.size()) {
+    saved.clear();
+    for (const Tensor* t : tensors) saved.push_back(t->clone());
+    return;
+  }
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    std::copy_n(static_cast<const std::byte*>(tensors[i]->data()), tensors[i]->nbytes(),
+                static_cast<std::byte*>(saved[i].data()));
 }
 
 void restore(const std::vector<Tensor*>& tensors, const std::vector<Tensor>& saved) {
@@ -225,7 +231,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   const bool may_skip = guards.uses(GuardAction::skip_step) || guards.uses(GuardAction::rollback);
   const bool may_roll_back = guards.uses(GuardAction::rollback);
   std::vector<Tensor> before_step, last_good;
-  if (may_roll_back) last_good = snapshot(all_state);
+  if (may_roll_back) snapshot(all_state, last_good);
   double lr_scale = 1.0;
 
   Executor exec(plan);
@@ -243,8 +249,8 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   // Fail on an unusable output location now, not after the training.
   make_folder(options.output_dir);
   if (!ckpt.empty()) make_folder(ckpt.parent_path());
-  std::optional<GuardReport> report;
-  if (!guards.empty()) report.emplace(options.output_dir / "anomalies.jsonl", pos.step > 0);
+  std::optional<GuardReport> guard_report;
+  if (!guards.empty()) guard_report.emplace(options.output_dir / "anomalies.jsonl", pos.step > 0);
   std::uint64_t saved_step = 0;
   bool saved = false;
   auto checkpoint = [&] {
@@ -270,7 +276,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       const auto lo = std::size_t(b) * batch, hi = std::min(order.size(), lo + batch);
       const std::vector<std::size_t> rows(order.begin() + std::ptrdiff_t(lo),
                                           order.begin() + std::ptrdiff_t(hi));
-      if (may_skip) before_step = snapshot(forward_state);
+      if (may_skip) snapshot(forward_state, before_step);
       const double loss = exec.train_step(batch_inputs(graph, data, rows, def.data.loc), gradients);
       const double lr =
           learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
@@ -279,9 +285,9 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       const std::vector<GuardEvent> events =
           guards.empty() ? std::vector<GuardEvent>() : guards.check(exec, pos.step, &rows);
       const GuardAction action = most_severe(events);
-      if (report) report->add(events);
+      if (guard_report) guard_report->add(events);
       if (action == GuardAction::abort) {
-        if (!options.quiet) report->print_summary(stdout), std::fflush(stdout);
+        if (!options.quiet) guard_report->print_summary(stdout), std::fflush(stdout);
         const auto& e = *std::find_if(events.begin(), events.end(),
                                       [](const GuardEvent& ev) { return ev.act == GuardAction::abort; });
         throw guard_abort(plan, e,
@@ -300,7 +306,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
         optimizer.apply(exec, lr * lr_scale, pos.step);
         // Good means no guard fired at all: a step let through by a report
         // guard is suspect, so a later rollback goes back before it.
-        if (may_roll_back && events.empty()) last_good = snapshot(all_state);
+        if (may_roll_back && events.empty()) snapshot(all_state, last_good);
         loss_sum += loss;
         ++loss_batches;
       }
@@ -382,7 +388,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       write_npy(options.output_dir / (graph.def.outputs[i].text() + ".npy"), outputs[i]);
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  if (report && !options.quiet) report->print_summary(stdout);
+  if (guard_report && !options.quiet) guard_report->print_summary(stdout);
   if (!options.quiet)
     std::printf("trained %llu steps in %.2f s (%.0f steps/s)\n",
                 static_cast<unsigned long long>(steps_this_run), secs,

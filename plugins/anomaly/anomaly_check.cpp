@@ -182,7 +182,9 @@ class CheckOp final : public Op {
 }  // namespace
 
 OpSchema check_schema() {
-  const double inf = std::numeric_limits<double>::infinity();
+  // No bound by default: the largest f32 (an infinite default would not
+  // survive JSON, as `keel plugins --json` prints it).
+  const double unbounded = double(std::numeric_limits<float>::max());
   OpSchema s;
   s.name = "anomaly_check";
   s.doc = "Guard on one tensor: non-finite values, z-scores or ranges against training statistics, loss "
@@ -223,12 +225,14 @@ OpSchema check_schema() {
                .choices = {"calibrated", "given"}},
       AttrSpec{.name = "min",
                .type = AttrType::Float,
-               .doc = "range (bounds: given): smallest accepted value; grad_norm: smallest accepted norm",
-               .default_value = AttrValue{-inf}},
+               .doc = "range (bounds: given): smallest accepted value; grad_norm: smallest accepted norm "
+                      "(default: no bound)",
+               .default_value = AttrValue{-unbounded}},
       AttrSpec{.name = "max",
                .type = AttrType::Float,
-               .doc = "range (bounds: given): largest accepted value; grad_norm: largest accepted norm",
-               .default_value = AttrValue{inf}},
+               .doc = "range (bounds: given): largest accepted value; grad_norm: largest accepted norm "
+                      "(default: no bound)",
+               .default_value = AttrValue{unbounded}},
       AttrSpec{.name = "margin",
                .type = AttrType::Float,
                .doc = "range (bounds: calibrated): widen each feature's range by this fraction of its width "

@@ -9,9 +9,12 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <map>
+#include <set>
 #include <random>
 
 #include "cli_util.hpp"
+#include "report_util.hpp"
 #include "runtime/npy.hpp"
 #include "training/metrics.hpp"
 
@@ -146,9 +149,18 @@ TEST_CASE("screening flags corrupted images and passes genuine hold-out images")
     const Tensor a = read_npy(dir / name / "input_range.mask.npy");
     const Tensor b = read_npy(dir / name / "input_z.mask.npy");
     const Tensor accepted = read_npy(dir / name / "accepted.npy");
+    // The report lists, per guard, exactly the rows its mask flags.
+    std::map<std::string, std::set<std::int64_t>> reported;
+    for (const auto& e : read_report(dir / name / "anomalies.jsonl")) {
+      CHECK(e.action == "mask");
+      CHECK(e.step == 0);
+      reported[e.node].insert(e.rows.begin(), e.rows.end());
+    }
     std::int64_t flagged = 0;
     for (std::int64_t i = 0; i < rows; ++i) {
       const bool f = a.as<float>()[i] != 0 || b.as<float>()[i] != 0;
+      CHECK(reported["input_range"].count(i) == (a.as<float>()[i] != 0 ? 1u : 0u));
+      CHECK(reported["input_z"].count(i) == (b.as<float>()[i] != 0 ? 1u : 0u));
       flagged += f;
       // Rejected rows are blanked downstream, accepted rows are probabilities.
       double sum = 0;

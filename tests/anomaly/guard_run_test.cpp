@@ -9,6 +9,7 @@
 
 #include "cli_util.hpp"
 #include "runtime/npy.hpp"
+#include "report_util.hpp"
 #include "runtime/safetensors.hpp"
 
 using namespace keel;
@@ -26,45 +27,7 @@ ProcessResult keel_run(const std::string& graph, const fs::path& out, std::vecto
   return run_keel(args);
 }
 
-ProcessResult python(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"/usr/bin/python3", kTests + "/anomaly_reference.py"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv);
-}
-
-struct Event {
-  std::uint64_t step = 0;
-  std::string node, check, action, score, threshold;
-  std::vector<std::int64_t> rows;
-  std::vector<std::string> params;
-};
-
-// The report as Python's json reads it (anomaly_reference.py report).
-std::vector<Event> read_report(const fs::path& file) {
-  const ProcessResult r = python({"report", file.string()});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  std::vector<Event> events;
-  std::istringstream lines(r.out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::istringstream f(line);
-    Event e;
-    f >> e.step >> e.node >> e.check >> e.action >> e.score >> e.threshold;
-    std::string w;
-    bool params = false;
-    while (f >> w) {
-      if (w == "|")
-        params = true;
-      else if (params)
-        e.params.push_back(w);
-      else
-        e.rows.push_back(std::stoll(w));
-    }
-    events.push_back(e);
-  }
-  return events;
-}
+ProcessResult python(const std::vector<std::string>& args) { return anomaly_reference(args); }
 
 std::string lrs(std::initializer_list<std::pair<int, double>> runs) {
   std::string s;
@@ -241,6 +204,10 @@ outputs: [y]
   r = run_keel({"run", h.string(), "-o", (dir / "out").string(), "--input", "x=" + (dir / "x.npy").string()});
   CHECK(r.exit_code == 2);
   CHECK(r.first_err_line().find("check grad_norm watches gradients") != std::string::npos);
+  // Found without data too.
+  r = run_keel({"validate", g.string()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.first_err_line().find("action skip_step acts on training steps") != std::string::npos);
 }
 
 TEST_CASE("an abort guard in inference exits 3 and writes no output") {

@@ -294,7 +294,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
                           ckpt.empty() ? "no checkpoint is configured"
                           : saved     ? "the checkpoint '" + ckpt.string() + "' (step " +
                                         std::to_string(saved_step) + ") is intact"
-                                      : "no checkpoint was written");
+                                      : "this run wrote no checkpoint");
       }
       if (action == GuardAction::rollback) {
         restore(all_state, last_good);

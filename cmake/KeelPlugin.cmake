@@ -56,5 +56,7 @@ function(keel_add_plugin name)
   endif()
   if(NOT ARG_OUTPUT_DIRECTORY)
     install(TARGETS ${target} LIBRARY DESTINATION ${KEEL_PLUGIN_INSTALL_DIR})
+    # So that a project can make a target depend on everything it installs.
+    set_property(GLOBAL APPEND PROPERTY KEEL_INSTALLED_PLUGINS ${target})
   endif()
 endfunction()

@@ -151,14 +151,23 @@ std::optional<std::uint64_t> plaintext_size(std::uint64_t m, std::uint32_t chunk
   return n;
 }
 
+// A key for the schemas' examples (bytes 0..31), which the conformance
+// check writes to a scratch folder; never a key to use.
+constexpr const char* kExampleKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n";
+
 OpSchema encrypt_schema() {
-  return {"encrypt",
-          "encrypts a tensor's bytes (C order) into a Keel container, AES-256-GCM in authenticated chunks",
-          {{"x", "any static tensor; its raw bytes are encrypted", false}},
-          {{"y", "u8 [m]: the container (docs/encryption.md)", true}},
-          common_attrs(),
-          {},
-          false};
+  OpSchema s{"encrypt",
+             "encrypts a tensor's bytes (C order) into a Keel container, AES-256-GCM in authenticated chunks",
+             {{"x", "any static tensor; its raw bytes are encrypted", false}},
+             {{"y", "u8 [m]: the container (docs/encryption.md)", true}},
+             common_attrs(),
+             {},
+             false};
+  s.deterministic = false;  // every run draws a fresh nonce prefix
+  s.examples = {{.attrs = {{"key_file", std::string("example.key")}, {"chunk_size", std::int64_t{8}}},
+                 .inputs = {{{DType::f32, {kBatch, 3}}}},
+                 .files = {{"example.key", kExampleKey}}}};
+  return s;
 }
 
 OpSchema decrypt_schema() {

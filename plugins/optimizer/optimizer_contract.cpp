@@ -19,6 +19,11 @@ std::vector<PortSpec> update_inputs() {
        false}};
 }
 
+OpExample update_example() {
+  return {.doc = "one update",
+          .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {kBatch, 4}}}, {{DType::f32, {2}}, 0, 0, {0.1, 1.0}}}};
+}
+
 std::vector<PortSpec> update_outputs() {
   return {{"updated", "param's shape: the parameter after one update; may be param's own buffer (in place)"}};
 }

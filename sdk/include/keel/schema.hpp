@@ -90,6 +90,9 @@ struct ParamSpec {
   bool trainable = true;
 };
 
+// The batch dimension of an example's shapes: `{{DType::f32, {kBatch, 4}}}`.
+inline constexpr Dim kBatch = symbolic_dim(0);
+
 // One input of an example. A negative dimension (symbolic_dim(k)) is a
 // batch-like size: the conformance check binds symbol k to 3 + k, to 0 for
 // its zero-size case, and leaves it symbolic to test infer().

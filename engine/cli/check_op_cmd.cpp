@@ -2,11 +2,12 @@
 // (keel/testing.hpp) run on ops of the loaded plugins, with the engine's own
 // attribute typing so that values a schema rules out are known to be
 // refused. Prints one line per check; a failed check is exit code 1.
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
-#include <unistd.h>
 
 #include "base/error.hpp"
 #include "base/suggest.hpp"
@@ -24,12 +25,16 @@ namespace {
 char g_stage[160] = "loading";
 
 void set_stage(const std::string& op, std::string_view stage) {
-  std::snprintf(g_stage, sizeof g_stage, "%s, %.*s", op.c_str(), static_cast<int>(stage.size()), stage.data());
+  std::snprintf(g_stage, sizeof g_stage, "%s, %.*s", op.c_str(), static_cast<int>(stage.size()),
+                stage.data());
 }
 
 extern "C" void on_crash(int sig) {
   const char* head = "keel: error: check-op: the op crashed (";
-  const char* name = sig == SIGSEGV ? "SIGSEGV" : sig == SIGBUS ? "SIGBUS" : sig == SIGFPE ? "SIGFPE" : "SIGABRT";
+  const char* name = sig == SIGSEGV  ? "SIGSEGV"
+                     : sig == SIGBUS ? "SIGBUS"
+                     : sig == SIGFPE ? "SIGFPE"
+                                     : "SIGABRT";
   ssize_t ignored = 0;
   ignored += ::write(2, head, std::strlen(head));
   ignored += ::write(2, name, std::strlen(name));
@@ -90,8 +95,7 @@ testing::Options options_for(const OpEntry& e, const std::vector<std::string>& a
   testing::Options o;
   for (const std::string& arg : attr_args) {
     const auto eq = arg.find('=');
-    if (eq == std::string::npos || eq == 0)
-      throw usage_error("--attrs '" + arg + "': expected NAME=VALUE");
+    if (eq == std::string::npos || eq == 0) throw usage_error("--attrs '" + arg + "': expected NAME=VALUE");
     const std::string name = arg.substr(0, eq);
     const AttrSpec* spec = nullptr;
     std::vector<std::string> names;
@@ -108,7 +112,9 @@ testing::Options options_for(const OpEntry& e, const std::vector<std::string>& a
       throw usage_error("--attrs '" + arg + "': " + st.message(), {}, {"", s.name, e.plugin->name});
     o.attrs[name] = v;
   }
-  o.type_attr = [&s](const AttrSpec& spec, const std::string& text) { return type_attr(s, spec, text, nullptr); };
+  o.type_attr = [&s](const AttrSpec& spec, const std::string& text) {
+    return type_attr(s, spec, text, nullptr);
+  };
   o.on_stage = [name = s.name](std::string_view stage) { set_stage(name, stage); };
   return o;
 }
@@ -127,7 +133,8 @@ std::size_t check_one(const OpEntry& e, const std::vector<std::string>& attr_arg
 
 }  // namespace
 
-int check_op(const std::string& op, bool all, const std::vector<std::string>& attr_args, const Common& common) {
+int check_op(const std::string& op, bool all, const std::vector<std::string>& attr_args,
+             const Common& common) {
   if (all == !op.empty()) throw usage_error("check-op: give one op name, or --all");
   if (all && !attr_args.empty()) throw usage_error("check-op: --attrs needs a single op, not --all");
   Registry registry = load_registry(common);

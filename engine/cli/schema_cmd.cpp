@@ -74,11 +74,19 @@ Obj element(const AttrSpec& a) {
   Obj o;
   switch (a.type) {
     case AttrType::Int:
-    case AttrType::Ints: o.str("type", "integer"); break;
+    case AttrType::Ints:
+      o.str("type", "integer");
+      break;
     case AttrType::Float:
-    case AttrType::Floats: o.str("type", "number"); break;
-    case AttrType::Bool: o.str("type", "boolean"); break;
-    case AttrType::String: o.str("type", "string"); break;
+    case AttrType::Floats:
+      o.str("type", "number");
+      break;
+    case AttrType::Bool:
+      o.str("type", "boolean");
+      break;
+    case AttrType::String:
+      o.str("type", "string");
+      break;
   }
   if (a.min) o.num("minimum", *a.min);
   if (a.max) o.num("maximum", *a.max);
@@ -88,8 +96,10 @@ Obj element(const AttrSpec& a) {
 
 std::string attr_description(const AttrSpec& a) {
   std::string d = a.doc + " (" + attr_type_name(a.type);
-  if (a.default_value) d += ", default " + std::visit(ValueJson{}, *a.default_value);
-  else d += ", required";
+  if (a.default_value)
+    d += ", default " + std::visit(ValueJson{}, *a.default_value);
+  else
+    d += ", required";
   if (a.min || a.max)
     d += ", range " + (a.min ? "[" + json_number(*a.min) : std::string("(-inf")) + ", " +
          (a.max ? json_number(*a.max) + "]" : std::string("inf)"));
@@ -131,8 +141,7 @@ std::string node_for_op(const OpEntry& e) {
   attrs.str("type", "object").raw("properties", props.json()).raw("additionalProperties", "false");
   if (!required.empty()) attrs.raw("required", strings(required));
   Obj attrs_or_null;
-  if (required.empty())
-    attrs_or_null.raw("anyOf", array({Obj().str("type", "null").json(), attrs.json()}));
+  if (required.empty()) attrs_or_null.raw("anyOf", array({Obj().str("type", "null").json(), attrs.json()}));
   const auto n = static_cast<double>(s.inputs.size());
   Obj inputs = Obj().num("minItems", n).num("maxItems", n);
   Obj node_props = Obj()
@@ -148,18 +157,32 @@ std::string node_for_op(const OpEntry& e) {
 }
 
 std::string if_op(const std::string& key, const std::string& op, const std::string& then) {
-  Obj cond = Obj().raw("properties", Obj().raw(key, Obj().str("const", op).json()).json()).raw("required", strings({key}));
+  Obj cond = Obj()
+                 .raw("properties", Obj().raw(key, Obj().str("const", op).json()).json())
+                 .raw("required", strings({key}));
   return Obj().raw("if", cond.json()).raw("then", then).json();
 }
 
 std::string node_schema(const Registry& registry) {
   std::vector<std::string> by_op;
-  for (const auto& name : registry.op_names()) by_op.push_back(if_op("op", name, node_for_op(*registry.find(name))));
-  Obj props = Obj()
-                  .raw("name", Obj().str("$ref", "#/$defs/identifier").str("description", "the node's name, unique among nodes and inputs").json())
-                  .raw("op", one_of_names(registry.op_names()))
-                  .raw("inputs", Obj().raw("type", strings({"array", "null"})).raw("items", ref("reference")).str("description", "one value reference per input port of the op, in order").json())
-                  .raw("attrs", Obj().raw("type", strings({"object", "null"})).str("description", "the op's attributes (keel plugins OP)").json());
+  for (const auto& name : registry.op_names())
+    by_op.push_back(if_op("op", name, node_for_op(*registry.find(name))));
+  Obj props =
+      Obj()
+          .raw("name", Obj()
+                           .str("$ref", "#/$defs/identifier")
+                           .str("description", "the node's name, unique among nodes and inputs")
+                           .json())
+          .raw("op", one_of_names(registry.op_names()))
+          .raw("inputs", Obj()
+                             .raw("type", strings({"array", "null"}))
+                             .raw("items", ref("reference"))
+                             .str("description", "one value reference per input port of the op, in order")
+                             .json())
+          .raw("attrs", Obj()
+                            .raw("type", strings({"object", "null"}))
+                            .str("description", "the op's attributes (keel plugins OP)")
+                            .json());
   return Obj()
       .str("type", "object")
       .raw("required", strings({"name", "op"}))
@@ -186,7 +209,8 @@ std::string optimizer_schema(const Registry& registry) {
     const OpEntry& e = *registry.find(name);
     if (!is_optimizer(e.schema)) continue;
     names.push_back(name);
-    Obj props = Obj().raw("op", "true").raw("lr", "true").raw("clip_grad_norm", "true").raw("schedule", "true");
+    Obj props =
+        Obj().raw("op", "true").raw("lr", "true").raw("clip_grad_norm", "true").raw("schedule", "true");
     std::vector<std::string> required;
     attr_properties(e.schema, props, required);
     Obj then = Obj().raw("properties", props.json()).raw("additionalProperties", "false");
@@ -197,13 +221,14 @@ std::string optimizer_schema(const Registry& registry) {
   Obj schedule = Obj()
                      .str("type", "object")
                      .raw("additionalProperties", "false")
-                     .raw("properties", Obj()
-                                            .raw("kind", Obj().raw("enum", strings({"constant", "step", "cosine"})).json())
-                                            .raw("warmup", integer(0))
-                                            .raw("every", integer(1))
-                                            .raw("gamma", number(0))
-                                            .raw("min_lr", number(0))
-                                            .json());
+                     .raw("properties",
+                          Obj()
+                              .raw("kind", Obj().raw("enum", strings({"constant", "step", "cosine"})).json())
+                              .raw("warmup", integer(0))
+                              .raw("every", integer(1))
+                              .raw("gamma", number(0))
+                              .raw("min_lr", number(0))
+                              .json());
   Obj props = Obj()
                   .raw("op", one_of_names(names))
                   .raw("lr", number(0))
@@ -219,29 +244,54 @@ std::string optimizer_schema(const Registry& registry) {
 }
 
 std::string train_schema(const Registry& registry) {
-  Obj data_props = Obj()
-                       .raw("csv", Obj().raw("anyOf", array({Obj().str("type", "string").json(),
-                                                             Obj().str("type", "array").raw("items", Obj().str("type", "string").json()).json()}))
-                                       .json())
-                       .raw("npy", Obj().str("type", "object").raw("additionalProperties", Obj().str("type", "string").json()).json())
-                       .raw("columns", Obj().str("type", "object")
-                                           .raw("additionalProperties", Obj().raw("anyOf", array({integer(0), Obj().str("type", "string").str("pattern", "^[0-9]+:[0-9]+$").json()})).json())
-                                           .json())
-                       .raw("batch", integer(1))
-                       .raw("shuffle", Obj().str("type", "boolean").json())
-                       .raw("holdout", Obj().str("type", "number").num("minimum", 0).num("exclusiveMaximum", 1).json());
-  Obj data = Obj().str("type", "object").raw("properties", data_props.json()).raw("additionalProperties", "false");
-  Obj checkpoint = Obj()
-                       .str("type", "object")
-                       .raw("required", strings({"path"}))
-                       .raw("additionalProperties", "false")
-                       .raw("properties", Obj().raw("path", Obj().str("type", "string").json())
-                                              .raw("every", Obj().raw("anyOf", array({integer(1), Obj().str("const", "epoch").json()})).json())
-                                              .json());
-  Obj names = Obj().raw("anyOf", array({Obj().str("type", "string").json(),
-                                        Obj().str("type", "array").raw("items", Obj().str("type", "string").json()).json()}));
+  Obj data_props =
+      Obj()
+          .raw("csv", Obj()
+                          .raw("anyOf", array({Obj().str("type", "string").json(),
+                                               Obj()
+                                                   .str("type", "array")
+                                                   .raw("items", Obj().str("type", "string").json())
+                                                   .json()}))
+                          .json())
+          .raw("npy", Obj()
+                          .str("type", "object")
+                          .raw("additionalProperties", Obj().str("type", "string").json())
+                          .json())
+          .raw(
+              "columns",
+              Obj()
+                  .str("type", "object")
+                  .raw("additionalProperties",
+                       Obj()
+                           .raw("anyOf",
+                                array({integer(0),
+                                       Obj().str("type", "string").str("pattern", "^[0-9]+:[0-9]+$").json()}))
+                           .json())
+                  .json())
+          .raw("batch", integer(1))
+          .raw("shuffle", Obj().str("type", "boolean").json())
+          .raw("holdout", Obj().str("type", "number").num("minimum", 0).num("exclusiveMaximum", 1).json());
+  Obj data =
+      Obj().str("type", "object").raw("properties", data_props.json()).raw("additionalProperties", "false");
+  Obj checkpoint =
+      Obj()
+          .str("type", "object")
+          .raw("required", strings({"path"}))
+          .raw("additionalProperties", "false")
+          .raw("properties",
+               Obj()
+                   .raw("path", Obj().str("type", "string").json())
+                   .raw("every",
+                        Obj().raw("anyOf", array({integer(1), Obj().str("const", "epoch").json()})).json())
+                   .json());
+  Obj names = Obj().raw(
+      "anyOf", array({Obj().str("type", "string").json(),
+                      Obj().str("type", "array").raw("items", Obj().str("type", "string").json()).json()}));
   Obj props = Obj()
-                  .raw("loss", Obj().raw("$ref", json_quote("#/$defs/reference")).str("description", "the node whose output is minimized").json())
+                  .raw("loss", Obj()
+                                   .raw("$ref", json_quote("#/$defs/reference"))
+                                   .str("description", "the node whose output is minimized")
+                                   .json())
                   .raw("data", data.json())
                   .raw("epochs", integer(1))
                   .raw("steps", integer(1))
@@ -262,34 +312,44 @@ std::string graph_schema(const Registry& registry) {
   std::vector<std::string> dtypes;
   for (DType t : {DType::f32, DType::f64, DType::i32, DType::i64, DType::u8, DType::boolean})
     dtypes.emplace_back(dtype_name(t));
-  Obj input = Obj()
-                  .str("type", "object")
-                  .raw("required", strings({"dtype", "shape"}))
-                  .raw("additionalProperties", "false")
-                  .raw("properties",
-                       Obj().raw("dtype", Obj().raw("enum", strings(dtypes)).json())
-                           .raw("shape", Obj().str("type", "array")
-                                             .raw("items", Obj().raw("anyOf", array({integer(0), ref("identifier")})).json())
-                                             .str("description", "sizes, or names such as batch that bind when data arrives")
-                                             .json())
-                           .json());
+  Obj input =
+      Obj()
+          .str("type", "object")
+          .raw("required", strings({"dtype", "shape"}))
+          .raw("additionalProperties", "false")
+          .raw("properties",
+               Obj()
+                   .raw("dtype", Obj().raw("enum", strings(dtypes)).json())
+                   .raw("shape",
+                        Obj()
+                            .str("type", "array")
+                            .raw("items", Obj().raw("anyOf", array({integer(0), ref("identifier")})).json())
+                            .str("description", "sizes, or names such as batch that bind when data arrives")
+                            .json())
+                   .json());
   Obj defs = Obj()
                  .raw("identifier", Obj().str("type", "string").str("pattern", kIdentifier).json())
                  .raw("reference", Obj().str("type", "string").str("pattern", kReference).json())
                  .raw("input", input.json())
                  .raw("node", node_schema(registry))
                  .raw("train", train_schema(registry));
-  Obj props = Obj()
-                  .raw("keel", Obj().num("const", 1).str("description", "graph format version").json())
-                  .raw("name", Obj().str("type", "string").json())
-                  .raw("seed", Obj().str("type", "integer").num("minimum", 0).str("description", "every random choice derives from it").json())
-                  .raw("inputs", Obj().raw("type", strings({"object", "null"}))
-                                     .raw("propertyNames", ref("identifier"))
-                                     .raw("additionalProperties", ref("input"))
-                                     .json())
-                  .raw("nodes", Obj().str("type", "array").num("minItems", 1).raw("items", ref("node")).json())
-                  .raw("outputs", Obj().str("type", "array").num("minItems", 1).raw("items", ref("reference")).json())
-                  .raw("train", ref("train"));
+  Obj props =
+      Obj()
+          .raw("keel", Obj().num("const", 1).str("description", "graph format version").json())
+          .raw("name", Obj().str("type", "string").json())
+          .raw("seed", Obj()
+                           .str("type", "integer")
+                           .num("minimum", 0)
+                           .str("description", "every random choice derives from it")
+                           .json())
+          .raw("inputs", Obj()
+                             .raw("type", strings({"object", "null"}))
+                             .raw("propertyNames", ref("identifier"))
+                             .raw("additionalProperties", ref("input"))
+                             .json())
+          .raw("nodes", Obj().str("type", "array").num("minItems", 1).raw("items", ref("node")).json())
+          .raw("outputs", Obj().str("type", "array").num("minItems", 1).raw("items", ref("reference")).json())
+          .raw("train", ref("train"));
   return Obj()
       .str("$schema", "https://json-schema.org/draft/2020-12/schema")
       .str("$id", "urn:keel:graph-format:1:sdk:" KEEL_SDK_VERSION_STRING)

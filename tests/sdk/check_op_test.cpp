@@ -2,7 +2,6 @@
 // plugins are bundled now or later; each way of breaking the op contract in
 // tests/sdk/fixtures/broken_ops.cpp fails with a message that says which.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "cli_util.hpp"
@@ -40,7 +39,8 @@ TEST_CASE("keel check-op fails an op that breaks the contract, saying how") {
       {"partial_write", "forward does not write every element of f32 [3, 4]"},
       {"overrun", "forward wrote past the end of output 'y'"},
       {"nondeterministic", "two forward calls with the same inputs, seed and step differ"},
-      {"accepts_invalid", "accepted, but the example says it must be refused with 'level 7 is not supported'"},
+      {"accepts_invalid",
+       "accepted, but the example says it must be refused with 'level 7 is not supported'"},
   };
   for (const auto& [op, message] : cases) {
     DYNAMIC_SECTION(op) {
@@ -48,7 +48,8 @@ TEST_CASE("keel check-op fails an op that breaks the contract, saying how") {
       INFO(describe(r));
       CHECK(r.exit_code == 1);
       const std::string first = r.first_err_line();
-      CHECK(first.rfind("keel: error: op '" + std::string(op) + "' failed 1 conformance check(s); first: ", 0) == 0);
+      CHECK(first.rfind("keel: error: op '" + std::string(op) + "' failed ", 0) == 0);
+      CHECK(first.find(" conformance check(s); first: ") != std::string::npos);
       CHECK(first.find(message) != std::string::npos);
       CHECK(first.find("plugin 'broken_ops'") != std::string::npos);
       CHECK(count(r.err, "\n") == 1);  // one line
@@ -79,11 +80,13 @@ TEST_CASE("keel check-op takes attribute values, typed as a graph file's") {
 
   ProcessResult range = run_keel({"check-op", "linear", "--attrs", "units=0"});
   CHECK(range.exit_code == 2);
-  CHECK(range.first_err_line().find("--attrs 'units=0': attribute 'units' = 0 is out of range") != std::string::npos);
+  CHECK(range.first_err_line().find("--attrs 'units=0': attribute 'units' = 0 is out of range") !=
+        std::string::npos);
 
   ProcessResult unknown = run_keel({"check-op", "linear", "--attrs", "unit=5"});
   CHECK(unknown.exit_code == 2);
-  CHECK(unknown.first_err_line().find("has no attribute 'unit' (did you mean 'units'?)") != std::string::npos);
+  CHECK(unknown.first_err_line().find("has no attribute 'unit' (did you mean 'units'?)") !=
+        std::string::npos);
 }
 
 TEST_CASE("keel check-op refuses bad usage with exit code 2") {

@@ -1,9 +1,8 @@
 // sdk/examples/clip, built as a plugin author builds it: a separate CMake
 // project that finds the relocated install with find_package(keel), then
 // loaded through KEEL_PLUGIN_PATH by the installed runner.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 
 #include "cli_util.hpp"
@@ -61,8 +60,9 @@ TEST_CASE("the out-of-tree clip example builds against the installed SDK and run
   ProcessResult schema = run_process({keel, "schema"}, env);
   REQUIRE(schema.exit_code == 0);
   const fs::path schema_file = dir.write("graph.schema.json", schema.out);
-  ProcessResult v = run_process({"/usr/bin/python3", std::string(KEEL_SOURCE_DIR) + "/tests/sdk/validate_graphs.py",
-                                 schema_file.string(), (source / "clip.yaml").string()});
+  ProcessResult v =
+      run_process({"/usr/bin/python3", std::string(KEEL_SOURCE_DIR) + "/tests/sdk/validate_graphs.py",
+                   schema_file.string(), (source / "clip.yaml").string()});
   INFO(describe(v));
   CHECK(v.exit_code == 0);
 }

@@ -1,9 +1,8 @@
 // `cmake --install` to a prefix that is then moved (tests/sdk/CMakeLists.txt
 // sets this up): the runner, its bundled plugins and the CMake package must
 // work from wherever the tree lands.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
 
@@ -40,11 +39,11 @@ std::vector<std::string> run_paths(const fs::path& file) {
 TEST_CASE("the install holds the runner, the bundled plugins, the headers and the CMake package") {
   const fs::path p = installed_prefix();
   CHECK_FALSE(fs::exists(p.parent_path() / "staged"));  // moved, not copied
-  for (const char* f : {"bin/keel", "include/keel/keel.hpp", "include/keel/testing.hpp",
-                        "include/keel/testing/checks.hpp", "lib/cmake/keel/keelConfig.cmake",
-                        "lib/cmake/keel/keelConfigVersion.cmake", "lib/cmake/keel/keelTargets.cmake",
-                        "lib/cmake/keel/KeelPlugin.cmake", "lib/cmake/keel/keel_plugin.exports",
-                        "lib/keel/plugins/keel_nn.so"})
+  for (const char* f :
+       {"bin/keel", "include/keel/keel.hpp", "include/keel/testing.hpp", "include/keel/testing/checks.hpp",
+        "lib/cmake/keel/keelConfig.cmake", "lib/cmake/keel/keelConfigVersion.cmake",
+        "lib/cmake/keel/keelTargets.cmake", "lib/cmake/keel/KeelPlugin.cmake",
+        "lib/cmake/keel/keel_plugin.exports", "lib/keel/plugins/keel_nn.so"})
     CHECK(fs::is_regular_file(p / f));
   // Test fixtures are built as plugins too, but must not be installed.
   CHECK_FALSE(fs::exists(p / "lib/keel/plugins/keel_broken_ops.so"));

@@ -2,7 +2,6 @@
 // validator (Python's jsonschema, draft 2020-12) against every bundled
 // graph, and against a graph with a misspelled attribute.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -16,8 +15,8 @@ using namespace keel::test;
 namespace {
 
 ProcessResult validate(const fs::path& schema, const std::vector<std::string>& graphs) {
-  std::vector<std::string> argv{"/usr/bin/python3", std::string(KEEL_SOURCE_DIR) + "/tests/sdk/validate_graphs.py",
-                                schema.string()};
+  std::vector<std::string> argv{
+      "/usr/bin/python3", std::string(KEEL_SOURCE_DIR) + "/tests/sdk/validate_graphs.py", schema.string()};
   argv.insert(argv.end(), graphs.begin(), graphs.end());
   return run_process(argv);
 }
@@ -73,14 +72,14 @@ TEST_CASE("keel schema rejects a misspelled attribute, as keel validate does") {
 TEST_CASE("keel schema rules out what the op schemas rule out") {
   TempDir dir;
   const fs::path schema = write_schema(dir);
-  const std::string head =
-      "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\noutputs: [y]\nnodes:\n";
+  const std::string head = "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\noutputs: [y]\nnodes:\n";
   const std::pair<const char*, const char*> cases[] = {
       {"  - {name: y, op: linear, inputs: [x]}\n", "'attrs' is a required property"},  // units is required
       {"  - {name: y, op: linear, inputs: [x], attrs: {units: 0}}\n", "0 is less than the minimum of 1"},
       {"  - {name: y, op: linear, inputs: [x], attrs: {units: many}}\n", "'many' is not of type 'integer'"},
       {"  - {name: y, op: relu, inputs: [x, x]}\n", "is too long"},
-      {"  - {name: y, op: residual, inputs: [x, x], attrs: {gain: sometimes}}\n", "'sometimes' is not one of"},
+      {"  - {name: y, op: residual, inputs: [x, x], attrs: {gain: sometimes}}\n",
+       "'sometimes' is not one of"},
       {"  - {name: y, op: relux, inputs: [x]}\n", "'relux' is not one of"},
   };
   int i = 0;

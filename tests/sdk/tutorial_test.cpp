@@ -4,7 +4,6 @@
 // install. A block of any other kind fails the test, so nothing in the
 // tutorial goes unchecked.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>

@@ -1,8 +1,7 @@
 // The clip op tested without the runner: its sources are linked in, and the
 // plugin's own entry point hands over its schema and factory.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <vector>
 
 #include "keel/testing.hpp"
@@ -28,5 +27,6 @@ TEST_CASE("clip matches min(max(x, low), high)") {
   const keel::TensorView out{keel::DType::f32, shape, y.data()};
   const keel::ForwardContext ctx{{&in, 1}, {&out, 1}, {}};
   REQUIRE(op->forward(ctx).ok());
-  for (std::size_t i = 0; i < x.size(); ++i) CHECK(y[i] == (x[i] < -0.5f ? -0.5f : x[i] > 0.25f ? 0.25f : x[i]));
+  for (std::size_t i = 0; i < x.size(); ++i)
+    CHECK(y[i] == (x[i] < -0.5f ? -0.5f : x[i] > 0.25f ? 0.25f : x[i]));
 }

@@ -42,7 +42,7 @@ namespace keel::testing {
 enum class Outcome { passed, failed, skipped };
 
 struct CheckResult {
-  std::string name;    // "backward", "zero-size", ...
+  std::string name;  // "backward", "zero-size", ...
   Outcome outcome = Outcome::passed;
   std::string detail;  // what was measured, why it failed or was skipped
 };
@@ -71,7 +71,9 @@ struct Report {
   std::string text() const {
     std::string out;
     for (const auto& c : checks) {
-      const char* tag = c.outcome == Outcome::passed ? "ok     " : c.outcome == Outcome::failed ? "FAILED " : "skipped";
+      const char* tag = c.outcome == Outcome::passed   ? "ok     "
+                        : c.outcome == Outcome::failed ? "FAILED "
+                                                       : "skipped";
       std::string name = c.name;
       name.resize(std::max<std::size_t>(name.size(), 13), ' ');
       out += std::string(tag) + " " + name + " " + c.detail + "\n";
@@ -106,9 +108,7 @@ struct RegisteredOp {
 
 inline std::vector<RegisteredOp> ops_of(const PluginDescriptor& descriptor) {
   struct Collect final : Registrar {
-    void add(OpSchema schema, OpFactory factory) override {
-      ops.push_back({std::move(schema), factory});
-    }
+    void add(OpSchema schema, OpFactory factory) override { ops.push_back({std::move(schema), factory}); }
     std::vector<RegisteredOp> ops;
   } collect;
   descriptor.register_ops(collect);

@@ -42,7 +42,8 @@ class Buffer {
 
   Buffer() = default;
   explicit Buffer(TensorSpec spec, unsigned char fill = 0) : spec_(std::move(spec)) {
-    bytes_ = static_cast<std::size_t>(std::max<std::int64_t>(keel::numel(spec_.shape), 0)) * dtype_size(spec_.dtype);
+    bytes_ = static_cast<std::size_t>(std::max<std::int64_t>(keel::numel(spec_.shape), 0)) *
+             dtype_size(spec_.dtype);
     storage_.reset(new unsigned char[bytes_ + kGuard + 64]);
     const auto addr = reinterpret_cast<std::uintptr_t>(storage_.get());
     data_ = storage_.get() + ((64 - addr % 64) % 64);
@@ -82,23 +83,40 @@ class Buffer {
 
   double get(std::int64_t i) const {
     switch (spec_.dtype) {
-      case DType::f32: return reinterpret_cast<const float*>(data_)[i];
-      case DType::f64: return reinterpret_cast<const double*>(data_)[i];
-      case DType::i32: return reinterpret_cast<const std::int32_t*>(data_)[i];
-      case DType::i64: return static_cast<double>(reinterpret_cast<const std::int64_t*>(data_)[i]);
+      case DType::f32:
+        return reinterpret_cast<const float*>(data_)[i];
+      case DType::f64:
+        return reinterpret_cast<const double*>(data_)[i];
+      case DType::i32:
+        return reinterpret_cast<const std::int32_t*>(data_)[i];
+      case DType::i64:
+        return static_cast<double>(reinterpret_cast<const std::int64_t*>(data_)[i]);
       case DType::u8:
-      case DType::boolean: return data_[i];
+      case DType::boolean:
+        return data_[i];
     }
     return 0.0;
   }
   void set(std::int64_t i, double v) {
     switch (spec_.dtype) {
-      case DType::f32: reinterpret_cast<float*>(data_)[i] = static_cast<float>(v); break;
-      case DType::f64: reinterpret_cast<double*>(data_)[i] = v; break;
-      case DType::i32: reinterpret_cast<std::int32_t*>(data_)[i] = static_cast<std::int32_t>(v); break;
-      case DType::i64: reinterpret_cast<std::int64_t*>(data_)[i] = static_cast<std::int64_t>(v); break;
-      case DType::u8: data_[i] = static_cast<unsigned char>(v); break;
-      case DType::boolean: data_[i] = v != 0.0; break;
+      case DType::f32:
+        reinterpret_cast<float*>(data_)[i] = static_cast<float>(v);
+        break;
+      case DType::f64:
+        reinterpret_cast<double*>(data_)[i] = v;
+        break;
+      case DType::i32:
+        reinterpret_cast<std::int32_t*>(data_)[i] = static_cast<std::int32_t>(v);
+        break;
+      case DType::i64:
+        reinterpret_cast<std::int64_t*>(data_)[i] = static_cast<std::int64_t>(v);
+        break;
+      case DType::u8:
+        data_[i] = static_cast<unsigned char>(v);
+        break;
+      case DType::boolean:
+        data_[i] = v != 0.0;
+        break;
     }
   }
 

@@ -1,6 +1,9 @@
 // The checks behind keel::testing::check_op (declared in keel/testing.hpp).
 #pragma once
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <cstdint>
 #include <exception>
@@ -14,9 +17,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "keel/testing/buffers.hpp"
 #include "keel/testing/gradcheck.hpp"
@@ -36,9 +36,12 @@ Status guarded(F&& f) {
   }
 }
 
-inline std::string refused(const Status& st) {
-  return st.message().empty() ? std::string("failed with an empty message") : st.message();
-}
+constexpr const char* kNoMessage = "failed without a message";
+
+inline std::string refused(const Status& st) { return st.message().empty() ? kNoMessage : st.message(); }
+
+// A refusal a user can act on: it says something.
+inline bool says_why(const Status& st) { return st.message().find(kNoMessage) == std::string::npos; }
 
 // The example's files in a fresh folder that is the current folder while
 // the example runs; the old current folder comes back on destruction.
@@ -163,7 +166,8 @@ class ExampleRun {
   // One forward on `params`, a copy of the instance's initial parameters
   // (or of `start`); `fill` pre-sets the outputs.
   Status forward(Instance& inst, const std::vector<Buffer>& in, std::vector<Buffer>& params, bool training,
-                 unsigned char fill, std::vector<Buffer>& out, const std::vector<Buffer>* start = nullptr) const {
+                 unsigned char fill, std::vector<Buffer>& out,
+                 const std::vector<Buffer>* start = nullptr) const {
     out.clear();
     out.reserve(inst.outputs.size());
     for (const auto& spec : inst.outputs) out.emplace_back(spec, fill);
@@ -200,8 +204,9 @@ class ExampleRun {
     std::vector<TensorView> giv, gpv;
     for (std::size_t i = 0; i < in.size(); ++i) {
       gin.emplace_back(in[i].spec(), 0x7f);
-      giv.push_back(wants_input_grad(i, inst.inputs) ? gin.back().view()
-                                                     : TensorView{in[i].spec().dtype, gin.back().spec().shape, nullptr});
+      giv.push_back(wants_input_grad(i, inst.inputs)
+                        ? gin.back().view()
+                        : TensorView{in[i].spec().dtype, gin.back().spec().shape, nullptr});
     }
     for (std::size_t i = 0; i < params.size(); ++i) {
       gpar.emplace_back(params[i].spec(), 0x7f);
@@ -228,7 +233,8 @@ class ExampleRun {
     std::vector<Buffer> r;
     for (std::size_t k = 0; k < inst.outputs.size(); ++k) {
       r.emplace_back(inst.outputs[k]);
-      for (std::int64_t i = 0; i < r.back().numel(); ++i) r.back().set(i, drives_loss(k, inst) ? dist(rng) : 0.0);
+      for (std::int64_t i = 0; i < r.back().numel(); ++i)
+        r.back().set(i, drives_loss(k, inst) ? dist(rng) : 0.0);
     }
     return r;
   }

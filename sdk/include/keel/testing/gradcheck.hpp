@@ -79,8 +79,8 @@ inline void compare_gradient(Buffer& x, const Buffer& analytic, const std::funct
     out.worst_excess = std::max(out.worst_excess, excess);
     if (excess > 1.0 && out.failure.empty()) {
       std::ostringstream os;
-      os << what << " element " << i << ": backward " << an << ", finite differences " << fd
-         << " (tolerance " << bound << ")";
+      os << what << " element " << i << ": backward " << an << ", finite differences " << fd << " (tolerance "
+         << bound << ")";
       out.failure = os.str();
     }
   }

@@ -137,17 +137,19 @@ std::string node_for_op(const OpEntry& e) {
   Obj props;
   std::vector<std::string> required;
   attr_properties(s, props, required);
+  // Object keywords do not apply to null, so `attrs:` left empty is fine
+  // unless an attribute is required.
   Obj attrs;
-  attrs.str("type", "object").raw("properties", props.json()).raw("additionalProperties", "false");
+  attrs.raw("type", required.empty() ? strings({"object", "null"}) : json_quote("object"))
+      .raw("properties", props.json())
+      .raw("additionalProperties", "false");
   if (!required.empty()) attrs.raw("required", strings(required));
-  Obj attrs_or_null;
-  if (required.empty()) attrs_or_null.raw("anyOf", array({Obj().str("type", "null").json(), attrs.json()}));
   const auto n = static_cast<double>(s.inputs.size());
   Obj inputs = Obj().num("minItems", n).num("maxItems", n);
   Obj node_props = Obj()
                        .raw("op", Obj().str("description", op_description(e)).json())
                        .raw("inputs", inputs.json())
-                       .raw("attrs", required.empty() ? attrs_or_null.json() : attrs.json());
+                       .raw("attrs", attrs.json());
   Obj then = Obj().raw("properties", node_props.json());
   std::vector<std::string> node_required;
   if (!s.inputs.empty()) node_required.push_back("inputs");

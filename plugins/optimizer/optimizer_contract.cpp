@@ -20,8 +20,15 @@ std::vector<PortSpec> update_inputs() {
 }
 
 OpExample update_example() {
-  return {.doc = "one update",
-          .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {kBatch, 4}}}, {{DType::f32, {2}}, 0, 0, {0.1, 1.0}}}};
+  ExampleInput param;
+  param.spec = {DType::f32, {kBatch, 4}};
+  ExampleInput hyper;
+  hyper.spec = {DType::f32, {2}};
+  hyper.values = {0.1, 1.0};  // learning rate, gradient scale
+  OpExample ex;
+  ex.doc = "one update";
+  ex.inputs = {param, param, hyper};
+  return ex;
 }
 
 std::vector<PortSpec> update_outputs() {

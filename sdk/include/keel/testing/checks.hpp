@@ -384,6 +384,15 @@ inline Report check_op(const OpSchema& schema, OpFactory factory, const Options&
                               " inputs, the op " + std::to_string(schema.inputs.size()));
       continue;
     }
+    std::string missing;
+    for (const AttrSpec& a : schema.attrs)
+      if (!a.default_value && !ex.attrs.count(a.name) && !options.attrs.count(a.name))
+        missing += (missing.empty() ? "" : ", ") + a.name;
+    if (!missing.empty()) {
+      out.fail("example", label + (label.empty() ? "" : ": ") + "no value for the required attribute(s) " +
+                              missing + "; give them in an example (OpSchema::examples) or with --attrs");
+      continue;
+    }
     detail::Scratch scratch(ex.files);
     detail::ExampleRun run(schema, factory, options, ex, label);
     if (!ex.rejects.empty()) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <iomanip>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -184,8 +185,8 @@ inline void check_backward(const ExampleRun& run, ForwardResult& f, Sink& out) {
                                        " of " + std::to_string(cmp.skipped + cmp.compared) +
                                        " points (not smooth there); change the example's values"));
   std::ostringstream os;
-  os << cmp.compared << " partial derivatives agree with central finite differences (worst "
-     << static_cast<int>(cmp.worst_excess * 100 + 0.5) << "% of tolerance";
+  os << cmp.compared << " partial derivatives agree with central finite differences (largest error "
+     << std::setprecision(2) << cmp.worst_excess * 100 << "% of tolerance";
   if (cmp.skipped) os << ", " << cmp.skipped << " kink points skipped";
   os << ")";
   out.pass("backward", run.at(os.str()));
@@ -235,7 +236,7 @@ inline void check_zero_size(const ExampleRun& run, Sink& out) {
   auto refusal = [&](const Status& st, const char* what) {
     if (!says_why(st) || st.message().find("wrote past the end") != std::string::npos)
       return out.fail("zero-size", run.at(st.message()));
-    out.pass("zero-size", run.at(std::string(what) + " refused cleanly: " + st.message()));
+    out.pass("zero-size", run.at(std::string(what) + (*what ? " " : "") + "refused cleanly: " + st.message()));
   };
   Instance inst;
   if (Status st = run.instantiate(specs, true, inst); !st.ok()) return refusal(st, "");

@@ -212,6 +212,7 @@ inline void check_concurrent(const ExampleRun& run, const ForwardResult& ref, Si
         l.st = run.backward(l.inst, ref.in, ref.params, ref.out, r, l.gin, l.gpar);
     }
   };
+  run.stage("forward and backward of two instances in two threads");
   {
     std::thread t0(work, std::ref(lanes[0])), t1(work, std::ref(lanes[1]));
     t0.join();
@@ -236,7 +237,8 @@ inline void check_zero_size(const ExampleRun& run, Sink& out) {
   auto refusal = [&](const Status& st, const char* what) {
     if (!says_why(st) || st.message().find("wrote past the end") != std::string::npos)
       return out.fail("zero-size", run.at(st.message()));
-    out.pass("zero-size", run.at(std::string(what) + (*what ? " " : "") + "refused cleanly: " + st.message()));
+    out.pass("zero-size",
+             run.at(std::string(what) + (*what ? " " : "") + "refused cleanly: " + st.message()));
   };
   Instance inst;
   if (Status st = run.instantiate(specs, true, inst); !st.ok()) return refusal(st, "");

@@ -107,8 +107,10 @@ class ExampleRun {
   }
   std::string at(const std::string& what) const { return label_.empty() ? what : label_ + ": " + what; }
 
+  // Only from the thread that runs the check: the host's hook need not be
+  // thread-safe (check_concurrent names its stage before it starts threads).
   void stage(std::string_view what) const {
-    if (opt_.on_stage) opt_.on_stage(what);
+    if (opt_.on_stage && std::this_thread::get_id() == owner_) opt_.on_stage(what);
   }
 
   Status create(std::unique_ptr<Op>& op) const {
@@ -246,6 +248,7 @@ class ExampleRun {
   std::string label_;
   Attrs attrs_;
   std::vector<TensorSpec> declared_;
+  std::thread::id owner_ = std::this_thread::get_id();
 };
 
 }  // namespace detail

@@ -74,6 +74,20 @@ class Scratch {
   std::filesystem::path old_, dir_;
 };
 
+// Collects the report's lines.
+struct Sink {
+  Report& report;
+  void pass(const std::string& name, const std::string& detail) {
+    report.checks.push_back({name, Outcome::passed, detail});
+  }
+  void fail(const std::string& name, const std::string& detail) {
+    report.checks.push_back({name, Outcome::failed, detail});
+  }
+  void skip(const std::string& name, const std::string& detail) {
+    report.checks.push_back({name, Outcome::skipped, detail});
+  }
+};
+
 // One op object with the specs infer gave it and its parameters' values.
 struct Instance {
   std::unique_ptr<Op> op;

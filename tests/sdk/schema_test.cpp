@@ -67,6 +67,16 @@ TEST_CASE("keel schema rejects a misspelled attribute, as keel validate does") {
   ProcessResult v = run_keel({"validate", bad.string()});
   CHECK(v.exit_code == 2);
   CHECK(v.first_err_line().find("unknown attribute 'factr'") != std::string::npos);
+
+  // The optimizer's attributes in a train: section are checked the same way.
+  std::string train = read(fs::path(KEEL_SOURCE_DIR) / "graphs/digits_train.yaml");
+  const auto m = train.find("momentum:");
+  REQUIRE(m != std::string::npos);
+  train.replace(m, 9, "momentun:");
+  ProcessResult t = validate(schema, {dir.write("misspelled_train.yaml", train).string()});
+  INFO(describe(t));
+  CHECK(t.exit_code == 1);
+  CHECK(t.out.find("'momentun' was unexpected") != std::string::npos);
 }
 
 TEST_CASE("keel schema rules out what the op schemas rule out") {

@@ -4,6 +4,7 @@ README is left as it is).
 
 usage: report.py RESULTS_DIR README
 RESULTS_DIR holds ops.json (bench_ops), torch_ops.json, dispatch.json,
+anomaly.json (bench_anomaly, optional),
 train.json ({model: {"keel": [steps/s...], "torch": [...], "steps": n}}),
 profile.json ({"plain": [steps/s...], "profiled": [...], "steps": n}) and
 machine.json; and any extra-*.json that other bench programs wrote (see
@@ -91,6 +92,12 @@ def train_rows(train):
     return rows
 
 
+def anomaly_rows(scans):
+    return [[f"anomaly scan {r['scan']}, {r['mib']} MiB f32", f"{r['gbps']:.1f} GB/s",
+             f"{r['read_gbps']:.1f} GB/s (STREAM-style read)", "-", f"{1 / r['ratio']:.2f}", "-", "-"]
+            for r in scans]
+
+
 def table(rows):
     head = ["benchmark", "keel", "raw oneDNN / floor", "PyTorch eager", "keel time / raw",
             "keel speed-up over PyTorch", "target"]
@@ -105,6 +112,7 @@ def main():
     machine = load("machine.json")
     rows = (op_rows(load("ops.json"), load("torch_ops.json")) + dispatch_rows(load("dispatch.json")) +
             train_rows(load("train.json")) +
+            (anomaly_rows(load("anomaly.json")) if (results / "anomaly.json").exists() else []) +
             (profile_rows(load("profile.json")) if (results / "profile.json").exists() else []) +
             extra_rows(results))
     section = "\n".join([

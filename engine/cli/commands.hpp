@@ -34,5 +34,9 @@ int plugins(bool json, const std::string& op, const Common& common);
 // --format dot|svg|png; `output` empty: standard output.
 int graph(const std::filesystem::path& graph, const std::string& format, const std::filesystem::path& output,
           const Common& common);
+// The SDK's conformance kit on one op (or every op): exit 1 if a check fails.
+int check_op(const std::string& op, bool all, const std::vector<std::string>& attrs, const Common& common);
+// A JSON Schema for graph files, with every registered op's attributes.
+int schema(const Common& common);
 
 }  // namespace keel::cli

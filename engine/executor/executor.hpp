@@ -50,7 +50,8 @@ class Executor {
   double train_step(const std::vector<Tensor>& inputs, const GradientPlan& gradients);
 
   // A value after a run. Only graph inputs and outputs, values nothing reads
-  // (such as a loss) and slots passed to keep() stay valid after the run:
+  // (such as a loss), guard outputs and slots passed to keep() stay valid
+  // after the run:
   // the memory of the others is reused within the step.
   const Tensor& value(int slot) const { return values_[std::size_t(slot)]; }
   void keep(int slot);

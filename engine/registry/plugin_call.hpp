@@ -25,7 +25,10 @@ Status call_plugin(const std::string& what, const std::string& failed, Call&& ca
   } catch (...) {
     return Status::Error(threw + " an unknown exception");
   }
-  return st.ok() || failed.empty() ? st : Status::Error(failed + st.message());
+  if (st.ok()) return st;
+  // A failure without a reason still has to say what failed.
+  const std::string reason = st.message().empty() ? "(the plugin gave no reason)" : st.message();
+  return Status::Error(failed + reason);
 }
 
 }  // namespace keel

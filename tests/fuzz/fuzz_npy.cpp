@@ -1,6 +1,7 @@
 // .npy bytes through the reader. A file is either rejected with a one-line
 // keel::Error (exit code 2) or read into a tensor whose data exactly fills
-// the rest of the file; written back, it reads back the same.
+// the rest of the file. (Writing is not fuzzed here: its fsync would make
+// each run take milliseconds; tests/runtime checks the writer.)
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -24,12 +25,5 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   keel::fuzz::require(t.nbytes() <= size, "a tensor is never larger than its file");
   keel::fuzz::require(t.nbytes() == 0 || std::memcmp(t.data(), data + size - t.nbytes(), t.nbytes()) == 0,
                       "the data is the file's tail, byte for byte");
-  if (t.nbytes() == 0) return 0;
-  const auto copy = path.parent_path() / "copy.npy";
-  keel::write_npy(copy, t);
-  const keel::Tensor back = keel::read_npy(copy);
-  keel::fuzz::require(back.dtype() == t.dtype() && back.shape() == t.shape() &&
-                          std::memcmp(back.data(), t.data(), t.nbytes()) == 0,
-                      "a tensor read, written and read again is unchanged");
   return 0;
 }

@@ -27,8 +27,10 @@ Status call_plugin(const std::string& what, const std::string& failed, Call&& ca
   }
   if (st.ok()) return st;
   // A failure without a reason still has to say what failed.
-  const std::string reason = st.message().empty() ? "(the plugin gave no reason)" : st.message();
-  return Status::Error(failed + reason);
+  if (st.message().empty())
+    return Status::Error((failed.empty() && !what.empty() ? what + " failed: " : failed) +
+                         "(the plugin gave no reason)");
+  return Status::Error(failed + st.message());
 }
 
 }  // namespace keel

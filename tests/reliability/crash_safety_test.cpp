@@ -1,7 +1,8 @@
 // A training run is killed (SIGKILL: no handler, no cleanup) at random
 // moments, many times, most of them while it writes its checkpoint (it
 // writes one every step). After every kill the folder holds only the final
-// checkpoint name, whole, and hidden temporaries; the checkpoint reads back
+// checkpoint name, whole, its append-only metrics log with whole lines, and
+// hidden temporaries; the checkpoint reads back
 // and the next run resumes from it, never going back in steps. A last run
 // resumes to the end and leaves no temporary behind.
 #include <fcntl.h>
@@ -119,8 +120,13 @@ TEST_CASE("a training run killed at random moments keeps its last good checkpoin
     for (const auto& entry : fs::directory_iterator(out)) {
       const std::string name = entry.path().filename().string();
       INFO("file left: " << name);
-      CHECK((name == "model.ckpt" || is_temporary(name)));
+      // metrics.jsonl is an append-only log: each line is written whole.
+      CHECK((name == "model.ckpt" || name == "metrics.jsonl" || is_temporary(name)));
       if (is_temporary(name)) ++temporaries_seen;
+      if (name == "metrics.jsonl") {
+        const std::string log_text = slurp(entry.path());
+        CHECK((log_text.empty() || log_text.back() == '\n'));
+      }
     }
     if (fs::exists(ckpt)) {
       ++checkpoints_seen;

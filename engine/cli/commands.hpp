@@ -29,5 +29,9 @@ int validate(const std::filesystem::path& graph, const std::vector<std::string>&
              const Common& common);
 int plugins(bool json, const std::string& op, const Common& common);
 int graph(const std::filesystem::path& graph, const std::string& format, const Common& common);
+// The SDK's conformance kit on one op (or every op): exit 1 if a check fails.
+int check_op(const std::string& op, bool all, const std::vector<std::string>& attrs, const Common& common);
+// A JSON Schema for graph files, with every registered op's attributes.
+int schema(const Common& common);
 
 }  // namespace keel::cli

@@ -136,6 +136,12 @@ struct OpSchema {
   std::vector<AttrSpec> attrs;
   std::vector<ParamSpec> params;
   bool has_backward = false;
+  // A guard watches values and tells the engine when something is wrong;
+  // the engine acts on it (skip the step, roll back, abort, report). A
+  // guard op declares the string attributes `check` and `action` and the
+  // outputs flag, score, limit (f32 scalars) and mask (f32 [rows]), in that
+  // order; the engine reads them after every run (docs/sdk.md, "Guards").
+  bool guard = false;
   // False when forward may give different bytes for the same inputs, seed
   // and step (an encryption that draws fresh nonces). Seeded randomness
   // (dropout) is deterministic: it depends only on the seed and the step.

@@ -261,6 +261,31 @@ OpSchema check_schema() {
               {"history", "loss_spike: the last accepted losses and their count [window + 1], [0] otherwise",
                Init::Zeros, false}};
   s.guard = true;
+  // For `keel check-op`: each check on data of its kind. zscore and range
+  // see the initial statistics (mean 0, std 1, min = max = 0).
+  const auto rows = [](double low, double high) {
+    ExampleInput x;
+    x.spec = {DType::f32, {kBatch, 4}};
+    x.low = low;
+    x.high = high;
+    return x;
+  };
+  ExampleInput loss;
+  loss.spec = {DType::f32, {}};
+  loss.low = 0.5;
+  s.examples = {
+      {.doc = "nonfinite", .attrs = {{"check", std::string("nonfinite")}}, .inputs = {rows(-1, 1)}},
+      {.doc = "zscore",
+       .attrs = {{"check", std::string("zscore")}, {"threshold", 1.5}, {"reduce", std::string("mean")}},
+       .inputs = {rows(-3, 3)}},
+      {.doc = "range, given bounds",
+       .attrs = {{"check", std::string("range")}, {"bounds", std::string("given")}, {"min", -0.5},
+                 {"max", 0.5}},
+       .inputs = {rows(-1, 1)}},
+      {.doc = "loss_spike",
+       .attrs = {{"check", std::string("loss_spike")}, {"window", std::int64_t{3}}},
+       .inputs = {loss}},
+  };
   return s;
 }
 

@@ -82,6 +82,9 @@ OpSchema distance_schema() {
                       .min = 0.0}};
   for (auto& a : guard_attrs()) s.attrs.push_back(std::move(a));
   s.guard = true;
+  ExampleInput rows;
+  rows.spec = {DType::f32, {kBatch, 4}};
+  s.examples = {{.attrs = {{"threshold", 1.0}}, .inputs = {rows, rows}}};  // for `keel check-op`
   return s;
 }
 

@@ -59,6 +59,12 @@ OpSchema mask_rows_schema() {
                       .type = AttrType::Float,
                       .doc = "value written over every element of a flagged row",
                       .default_value = AttrValue{0.0}}};
+  // For `keel check-op`: rows 0, 1, 0, ... flagged as 0, 1, 0, ...
+  ExampleInput x, mask;
+  x.spec = {DType::f32, {kBatch, 4}};
+  mask.spec = {DType::f32, {kBatch}};
+  mask.values = {0.0, 1.0};
+  s.examples = {{.attrs = {{"fill", -2.0}}, .inputs = {x, mask}}};
   return s;
 }
 

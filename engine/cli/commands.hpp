@@ -3,6 +3,7 @@
 // process exit code or throws keel::Error, which main() prints as one line.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -22,6 +23,19 @@ struct RunOptions {
   int threads = 0;  // 0: leave the default
   std::filesystem::path resume;  // training: continue from this checkpoint
   std::filesystem::path params;  // load parameters from this checkpoint
+  // Key for reading an encrypted --params / --resume checkpoint (default:
+  // the training graph's train.checkpoint.encrypt).
+  std::string key_file;
+  std::string passphrase_env;
+};
+
+// keel encrypt / decrypt IN OUT (cli/crypto_cmd.cpp).
+struct CryptoOptions {
+  std::filesystem::path in, out;
+  std::string key_file;        // --key-file
+  std::string passphrase_env;  // --passphrase-env
+  std::string format;          // --format; empty: keel (encrypt), detected (decrypt)
+  std::int64_t ttl = -1;       // --ttl (decrypt, fernet); -1: none
 };
 
 int run(const RunOptions& options, const Common& common);
@@ -29,5 +43,8 @@ int validate(const std::filesystem::path& graph, const std::vector<std::string>&
              const Common& common);
 int plugins(bool json, const std::string& op, const Common& common);
 int graph(const std::filesystem::path& graph, const std::string& format, const Common& common);
+int keygen(const std::filesystem::path& file, const Common& common);
+int encrypt(const CryptoOptions& options, const Common& common);
+int decrypt(const CryptoOptions& options, const Common& common);
 
 }  // namespace keel::cli

@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--set", run.overrides, "Override seed=N or NODE.ATTR=VALUE; repeatable");
   run_cmd->add_option("--resume", run.resume, "Training: continue from this checkpoint");
   run_cmd->add_option("--params", run.params, "Load parameters from this checkpoint (safetensors)");
+  run_cmd->add_option("--key-file", run.key_file, "Key file of an encrypted --params/--resume checkpoint");
+  run_cmd->add_option("--passphrase-env", run.passphrase_env,
+                      "Environment variable holding the passphrase of an encrypted checkpoint");
   run_cmd->add_option("--threads", run.threads, "Threads for the operators (default: all cores)")
       ->check(CLI::Range(1, 1024));
   add_common(run_cmd, common);
@@ -64,6 +67,30 @@ int main(int argc, char** argv) {
   graph_cmd->add_option("--format", graph_format, "Output format")->capture_default_str();
   add_common(graph_cmd, common);
 
+  std::filesystem::path keygen_file;
+  auto* keygen_cmd = app.add_subcommand("keygen", "Write a new random key file (mode 0600; never overwrites)");
+  keygen_cmd->add_option("keyfile", keygen_file, "Key file to create")->required();
+  add_common(keygen_cmd, common);
+
+  cli::CryptoOptions crypt;
+  auto add_crypto = [&](CLI::App* cmd, bool decrypting) {
+    cmd->add_option("in", crypt.in, "Input file")->required();
+    cmd->add_option("out", crypt.out, "Output file (written atomically)")->required();
+    cmd->add_option("--key-file", crypt.key_file, "Key file (see keel keygen)");
+    cmd->add_option("--passphrase-env", crypt.passphrase_env,
+                    "Environment variable holding a passphrase (scrypt; keel format only)");
+    cmd->add_option("--format", crypt.format,
+                    decrypting ? "keel or fernet (default: recognized from the file)" : "keel (default) or fernet");
+    if (decrypting)
+      cmd->add_option("--ttl", crypt.ttl, "Fernet: reject tokens older than this many seconds")
+          ->check(CLI::NonNegativeNumber);
+    add_common(cmd, common);
+  };
+  auto* encrypt_cmd = app.add_subcommand("encrypt", "Encrypt a file (docs/encryption.md)");
+  add_crypto(encrypt_cmd, false);
+  auto* decrypt_cmd = app.add_subcommand("decrypt", "Authenticate and decrypt a file");
+  add_crypto(decrypt_cmd, true);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -77,6 +104,9 @@ int main(int argc, char** argv) {
     if (*validate_cmd) return cli::validate(validate_graph, validate_overrides, common);
     if (*plugins_cmd) return cli::plugins(plugins_json, plugins_op, common);
     if (*graph_cmd) return cli::graph(graph_file, graph_format, common);
+    if (*keygen_cmd) return cli::keygen(keygen_file, common);
+    if (*encrypt_cmd) return cli::encrypt(crypt, common);
+    if (*decrypt_cmd) return cli::decrypt(crypt, common);
   } catch (const keel::Error& e) {
     std::fprintf(stderr, "keel: error: %s\n", e.format().c_str());
     return static_cast<int>(e.code());

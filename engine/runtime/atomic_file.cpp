@@ -1,6 +1,7 @@
 #include "runtime/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,7 +32,8 @@ void fsync_path(const fs::path& p, int flags) {
 
 }  // namespace
 
-void write_file_atomically(const fs::path& path, const std::function<void(std::ostream& out)>& write) {
+void write_file_atomically(const fs::path& path, const std::function<void(std::ostream& out)>& write,
+                           const AtomicFileOptions& options) {
   const fs::path tmp = temporary_name(path);
   struct Cleanup {
     const fs::path& p;
@@ -44,8 +46,17 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
     }
   } cleanup{tmp};
 
+  if (options.secret) {
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+    const int rc = ::fchmod(fd, 0600);  // whatever the umask
+    ::close(fd);
+    if (rc != 0) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+  }
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    std::ofstream out;
+    if (options.secret) out.rdbuf()->pubsetbuf(nullptr, 0);  // before open: no buffer at all
+    out.open(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
     write(out);
     out.flush();
@@ -53,9 +64,17 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
   }
   fsync_path(tmp, O_RDONLY);
   std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw runtime_error("cannot write '" + path.string() + "': " + ec.message());
-  cleanup.armed = false;
+  if (options.no_clobber) {
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      if (errno == EEXIST) throw usage_error("'" + path.string() + "' already exists");
+      throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+    }
+    fs::remove(tmp, ec);  // the cleanup removes it too if this fails
+  } else {
+    fs::rename(tmp, path, ec);
+    if (ec) throw runtime_error("cannot write '" + path.string() + "': " + ec.message());
+    cleanup.armed = false;
+  }
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }

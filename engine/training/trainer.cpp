@@ -176,8 +176,12 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   const GradientPlan gradients = plan_gradients(plan, loss_slot, frozen);
   OptimizerSteps optimizer(plan, registry, def.optimizer, gradients);
 
+  // Checked now: a bad key must not surface only at the first checkpoint.
+  const CheckpointSeal seal = checkpoint_seal(registry, def.checkpoint.encrypt);
   TrainingPosition pos;
-  if (!options.resume.empty()) pos = load_checkpoint(options.resume, plan, &optimizer.state());
+  if (!options.resume.empty())
+    pos = load_checkpoint(options.resume, plan, &optimizer.state(),
+                          options.resume_key.empty() ? seal : checkpoint_seal(registry, options.resume_key));
 
   Executor exec(plan);
   exec.set_step(pos.step);
@@ -224,7 +228,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       pos.batch = b + 1;
       done = pos.step >= std::uint64_t(total_steps);
       if (!ckpt.empty() && def.checkpoint.every > 0 && pos.step % std::uint64_t(def.checkpoint.every) == 0)
-        save_checkpoint(ckpt, plan, optimizer.state(), pos);
+        save_checkpoint(ckpt, plan, optimizer.state(), pos, seal);
       if (tty) {
         const double secs = std::chrono::duration<double>(Clock::now() - start).count();
         const double rate = double(steps_this_run) / std::max(secs, 1e-9);
@@ -280,9 +284,9 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       std::printf("\n");
       std::fflush(stdout);
     }
-    if (!ckpt.empty() && def.checkpoint.every == 0) save_checkpoint(ckpt, plan, optimizer.state(), pos);
+    if (!ckpt.empty() && def.checkpoint.every == 0) save_checkpoint(ckpt, plan, optimizer.state(), pos, seal);
   }
-  if (!ckpt.empty()) save_checkpoint(ckpt, plan, optimizer.state(), pos);
+  if (!ckpt.empty()) save_checkpoint(ckpt, plan, optimizer.state(), pos, seal);
   summary.steps = pos.step;
 
   // The hold-out rows and the graph's outputs on them, for inference checks.

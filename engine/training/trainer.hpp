@@ -22,6 +22,7 @@ namespace keel {
 struct TrainOptions {
   std::filesystem::path output_dir = "out";
   std::filesystem::path resume;  // a checkpoint to continue from; empty: start fresh
+  KeySource resume_key;          // opens an encrypted `resume` (default: train.checkpoint.encrypt)
   bool quiet = false;
 };
 

@@ -30,4 +30,9 @@ void write_file_atomically(const std::filesystem::path& path,
                            const std::function<void(std::ostream& out)>& write,
                            const AtomicFileOptions& options = {});
 
+// The same with a file descriptor open read-write on the (empty) temporary,
+// for writers that size, map or write the file themselves.
+void write_fd_atomically(const std::filesystem::path& path, const std::function<void(int fd)>& write,
+                         const AtomicFileOptions& options = {});
+
 }  // namespace keel

@@ -1,5 +1,8 @@
 #include "sealing/sealed_file.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -34,12 +37,35 @@ std::ifstream open_input(const fs::path& in) {
 // Runs one codec call writing to `out` (a temporary of atomic_file). A
 // failure is the input's or the key's fault (usage), unless the stream
 // itself failed, which is a write error (runtime).
-void run_codec(const std::string& what, const std::string& source, const fs::path& target, std::ostream& out,
+void run_codec(const std::string& what, const std::string& source, const fs::path& target, const std::ostream* out,
                const std::function<Status()>& call) {
   const Status st = call_plugin(what, "", call);
   if (st.ok()) return;
-  if (out.bad()) throw runtime_error("cannot write '" + target.string() + "': " + st.message());
+  if ((out && out->bad()) || st.message().rfind(kCodecWriteFailure, 0) == 0)
+    throw runtime_error("cannot write '" + target.string() + "': " + st.message());
   throw usage_error(source + ": " + st.message());
+}
+
+// A read-only descriptor for the codecs' file path, closed on scope exit.
+class InputFd {
+ public:
+  explicit InputFd(const fs::path& in) : fd_(::open(in.c_str(), O_RDONLY | O_CLOEXEC)) {
+    if (fd_ < 0) throw usage_error("cannot read '" + in.string() + "': " + std::strerror(errno));
+  }
+  ~InputFd() { ::close(fd_); }
+  InputFd(const InputFd&) = delete;
+  InputFd& operator=(const InputFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Regular files go through the codec's file path when it has one (mapped,
+// fully parallel); anything else through streams.
+bool use_file_path(const Codec& codec, const fs::path& in) {
+  std::error_code ec;
+  return codec.files_supported() && fs::is_regular_file(in, ec);
 }
 
 }  // namespace
@@ -76,30 +102,44 @@ void check_key(const Codec& codec, const std::string& codec_name, const KeySourc
 }
 
 void seal_file(Codec& codec, const fs::path& in, const fs::path& out, const CodecOptions& options) {
+  if (use_file_path(codec, in)) {
+    const InputFd src(in);
+    write_fd_atomically(out, [&](int dst) {
+      run_codec("sealing", in.string(), out, nullptr, [&] { return codec.seal_files(src.get(), dst, options); });
+    });
+    return;
+  }
   std::ifstream src = open_input(in);
   write_file_atomically(out, [&](std::ostream& dst) {
-    run_codec("sealing", in.string(), out, dst, [&] { return codec.seal(src, dst, options); });
+    run_codec("sealing", in.string(), out, &dst, [&] { return codec.seal(src, dst, options); });
   });
 }
 
 void open_file(Codec& codec, const fs::path& in, const fs::path& out, const CodecOptions& options) {
+  if (use_file_path(codec, in)) {
+    const InputFd src(in);
+    write_fd_atomically(out, [&](int dst) {
+      run_codec("opening", in.string(), out, nullptr, [&] { return codec.open_files(src.get(), dst, options); });
+    });
+    return;
+  }
   std::ifstream src = open_input(in);
   write_file_atomically(out, [&](std::ostream& dst) {
-    run_codec("opening", in.string(), out, dst, [&] { return codec.open(src, dst, options); });
+    run_codec("opening", in.string(), out, &dst, [&] { return codec.open(src, dst, options); });
   });
 }
 
 void seal_bytes_to_file(Codec& codec, const std::string& bytes, const fs::path& out, const CodecOptions& options) {
   std::istringstream src(bytes);
   write_file_atomically(out, [&](std::ostream& dst) {
-    run_codec("sealing", out.string(), out, dst, [&] { return codec.seal(src, dst, options); });
+    run_codec("sealing", out.string(), out, &dst, [&] { return codec.seal(src, dst, options); });
   });
 }
 
 std::string open_file_to_bytes(Codec& codec, const fs::path& in, const CodecOptions& options) {
   std::ifstream src = open_input(in);
   std::ostringstream dst;
-  run_codec("opening", in.string(), in, dst, [&] { return codec.open(src, dst, options); });
+  run_codec("opening", in.string(), in, &dst, [&] { return codec.open(src, dst, options); });
   return std::move(dst).str();
 }
 

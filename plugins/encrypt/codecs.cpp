@@ -135,6 +135,15 @@ class ContainerCodec final : public Codec {
   }
 
   Status keygen(std::ostream& out) override { return write_key_file_text(out); }
+
+  // Regular files are mapped and processed in place by all workers.
+  bool files_supported() const override { return true; }
+  Status seal_files(int in_fd, int out_fd, const CodecOptions& o) override {
+    return guarded([&] { encrypt_fd(container_key(o.key), in_fd, out_fd); });
+  }
+  Status open_files(int in_fd, int out_fd, const CodecOptions& o) override {
+    return guarded([&] { decrypt_fd(container_key(o.key), in_fd, out_fd); });
+  }
 };
 
 class FernetCodec final : public Codec {

@@ -1,5 +1,12 @@
 #include "container.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -361,6 +368,85 @@ void decrypt_stream(const ContainerKey& key, std::istream& in, std::uint64_t len
     write_all(out, plain.data(), plain.size());
   }
   std::fill(plain.begin(), plain.end(), std::uint8_t{0});
+}
+
+namespace {
+
+// A read-only or read-write mapping of a whole file, unmapped on scope exit.
+class Mapping {
+ public:
+  Mapping(int fd, std::uint64_t n, bool writable) : n_(n) {
+    if (n == 0) return;
+    void* p = ::mmap(nullptr, n, writable ? PROT_READ | PROT_WRITE : PROT_READ, writable ? MAP_SHARED : MAP_PRIVATE,
+                     fd, 0);
+    if (p == MAP_FAILED)
+      throw std::runtime_error(std::string(writable ? "cannot write the output: " : "cannot read the input: ") +
+                               std::strerror(errno));
+    p_ = static_cast<std::uint8_t*>(p);
+  }
+  ~Mapping() {
+    if (p_) ::munmap(p_, n_);
+  }
+  Mapping(const Mapping&) = delete;
+  Mapping& operator=(const Mapping&) = delete;
+  std::uint8_t* data() const { return p_; }
+
+ private:
+  std::uint8_t* p_ = nullptr;
+  std::uint64_t n_;
+};
+
+std::uint64_t file_size(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw std::runtime_error(std::string("cannot read the input: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw std::runtime_error("the input is not a regular file");
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+// Reserves the output's blocks before mapping it: writing to a mapping of a
+// file that cannot grow would raise SIGBUS instead of an error.
+void reserve_output(int fd, std::uint64_t n) {
+  if (n == 0) return;
+  const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(n));
+  if (rc != 0) throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(rc));
+}
+
+}  // namespace
+
+void encrypt_fd(const ContainerKey& key, int in_fd, int out_fd, const ScryptParams& params,
+                std::uint32_t chunk_size) {
+  const std::uint64_t length = file_size(in_fd);
+  Header h;
+  h.chunk_size = chunk_size;
+  if (key.kind == ContainerKey::Kind::passphrase) {
+    h.kdf = kKdfScrypt;
+    h.scrypt = params;
+  }
+  const CryptoPP::SecByteBlock k = derive_key(key, h, true);
+  if (chunk_size == 0) throw std::invalid_argument("the chunk size must be at least 1 byte");
+  const std::uint64_t total = kHeaderSize + length + chunk_count(length, chunk_size) * kTagSize;
+  reserve_output(out_fd, total);
+  const Mapping in(in_fd, length, false);
+  const Mapping out(out_fd, total, true);
+  seal_into(ByteSpan(k.data(), k.size()), h, ByteSpan(in.data(), length), out.data());
+}
+
+void decrypt_fd(const ContainerKey& key, int in_fd, int out_fd) {
+  const std::uint64_t total = file_size(in_fd);
+  const Mapping in(in_fd, total, false);
+  Header h = read_header(ByteSpan(in.data(), std::min<std::uint64_t>(total, kHeaderSize)), total);
+  const bool passphrase = key.kind == ContainerKey::Kind::passphrase;
+  if (h.kdf == kKdfScrypt && !passphrase)
+    throw std::runtime_error("this file was encrypted with a passphrase, not a raw key");
+  if (h.kdf == kKdfRawKey && passphrase)
+    throw std::runtime_error("this file was encrypted with a raw key, not a passphrase");
+  const CryptoPP::SecByteBlock k = derive_key(key, h, false);
+  reserve_output(out_fd, h.length);
+  const Mapping out(out_fd, h.length, true);
+  const std::uint64_t chunks = chunk_count(h.length, h.chunk_size);
+  if (!open_chunks(ByteSpan(k.data(), k.size()), h, ByteSpan(in.data(), kHeaderSize), chunks, 0, chunks,
+                   in.data() + kHeaderSize, out.data()))
+    throw std::runtime_error(kAuthFailed);
 }
 
 Bytes decrypt_bytes(ByteSpan key, ByteSpan container) {

@@ -68,6 +68,15 @@ void encrypt_stream(const ContainerKey& key, std::istream& in, std::uint64_t len
                     const ScryptParams& params = {}, std::uint32_t chunk_size = kDefaultChunkSize);
 void decrypt_stream(const ContainerKey& key, std::istream& in, std::uint64_t length, std::ostream& out);
 
+// File versions, for regular files: both files are mapped into memory and
+// every chunk is processed in place by the workers (no copies, input and
+// output in parallel). `out_fd` must be an empty file open read-write; its
+// space is reserved first, so a full disk is an error, not a signal.
+// Failures throw as above; the caller discards the output file.
+void encrypt_fd(const ContainerKey& key, int in_fd, int out_fd, const ScryptParams& params = {},
+                std::uint32_t chunk_size = kDefaultChunkSize);
+void decrypt_fd(const ContainerKey& key, int in_fd, int out_fd);
+
 // Worker threads used for this many chunks (exposed so tests can check the
 // threaded path is taken): one per core, at most 64, at most one per chunk,
 // and at most the limit set below.

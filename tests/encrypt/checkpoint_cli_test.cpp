@@ -3,7 +3,9 @@
 // exactly the checkpoint an unencrypted run writes), read back by --resume
 // and by an inference graph's --params, and refused without the key.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 #include <string>

@@ -3,6 +3,8 @@
 // Python's independent reader; a 4 GiB (+5 bytes) sparse input streamed
 // without holding it; a failure in a later batch.
 #include <catch2/catch.hpp>
+#include <algorithm>
+#include <cstring>
 #include <sstream>
 #include <streambuf>
 

@@ -35,14 +35,14 @@ else:
     assert kdf == 1
     key = hashlib.scrypt(secret.encode(), salt=salt, n=2**logn, r=r, p=p, maxmem=2**30, dklen=32)
 chunks = max(1, -(-n // cs))
-off, out = 56, b''
+off, out = 56, []
 for i in range(chunks):
     ln = min(cs, n - i * cs)
     counter = i | (0x80000000 if i == chunks - 1 else 0)
-    out += AESGCM(key).decrypt(prefix + struct.pack('>I', counter), data[off:off + ln + 16], h)
+    out.append(AESGCM(key).decrypt(prefix + struct.pack('>I', counter), data[off:off + ln + 16], h))
     off += ln + 16
 assert off == len(data), (off, len(data))
-open(dst, 'wb').write(out)
+open(dst, 'wb').write(b''.join(out))
 )PY";
 
 inline Bytes from_hex(const std::string& hex) {

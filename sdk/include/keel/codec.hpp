@@ -63,7 +63,25 @@ class Codec {
 
   // Writes the text of a new random key file.
   virtual Status keygen(std::ostream& out) = 0;
+
+  // Optional fast path for regular files, which a codec may map into memory
+  // and process in parallel, input and output included. `in_fd` is open for
+  // reading; `out_fd` is an empty file open for reading and writing (a
+  // temporary the runner removes on failure). Used only when
+  // files_supported() is true; otherwise the stream functions are.
+  virtual bool files_supported() const { return false; }
+  virtual Status seal_files(int /*in_fd*/, int /*out_fd*/, const CodecOptions& /*options*/) {
+    return Status::Error("this codec has no file path");
+  }
+  virtual Status open_files(int /*in_fd*/, int /*out_fd*/, const CodecOptions& /*options*/) {
+    return Status::Error("this codec has no file path");
+  }
 };
+
+// A codec's failure message starts with this when the output could not be
+// written (disk full, I/O error): the runner reports it as a failure while
+// running (exit 1), not as bad input (exit 2).
+inline constexpr const char* kCodecWriteFailure = "cannot write the output";
 
 using CodecFactory = std::unique_ptr<Codec> (*)();
 

@@ -403,16 +403,31 @@ std::uint64_t file_size(int fd) {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
-// Reserves the output's blocks before mapping it: writing to a mapping of a
-// file that cannot grow would raise SIGBUS instead of an error.
-void reserve_output(int fd, std::uint64_t n) {
-  if (n == 0) return;
-  const int rc = ::posix_fallocate(fd, 0, static_cast<off_t>(n));
-  if (rc != 0) throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(rc));
+void pwrite_all(int fd, const std::uint8_t* p, std::uint64_t n, std::uint64_t offset) {
+  while (n > 0) {
+    const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(w < 0 ? errno : EIO));
+    p += w;
+    n -= static_cast<std::uint64_t>(w);
+    offset += static_cast<std::uint64_t>(w);
+  }
+}
+
+// One chunk-sized buffer per worker thread, reused across calls.
+Bytes& worker_buffer(std::size_t n) {
+  thread_local Bytes buffer;
+  if (buffer.size() < n) buffer.resize(n);
+  return buffer;
 }
 
 }  // namespace
 
+// The input is mapped (its pages are the page cache's: nothing is copied
+// to read it) and each worker writes its chunks with pwrite at their final
+// offsets, so reading, sealing and writing all run on every worker. The
+// output is not mapped: a written mapping makes the kernel zero each page
+// before it is overwritten, which costs as much as the encryption.
 void encrypt_fd(const ContainerKey& key, int in_fd, int out_fd, const ScryptParams& params,
                 std::uint32_t chunk_size) {
   const std::uint64_t length = file_size(in_fd);
@@ -423,12 +438,22 @@ void encrypt_fd(const ContainerKey& key, int in_fd, int out_fd, const ScryptPara
     h.scrypt = params;
   }
   const CryptoPP::SecByteBlock k = derive_key(key, h, true);
-  if (chunk_size == 0) throw std::invalid_argument("the chunk size must be at least 1 byte");
-  const std::uint64_t total = kHeaderSize + length + chunk_count(length, chunk_size) * kTagSize;
-  reserve_output(out_fd, total);
+  const ByteSpan raw(k.data(), k.size());
+  const std::uint64_t chunks = start_header(raw, h, length);
+  std::array<std::uint8_t, kHeaderSize> header{};
+  write_header(h, header.data());
+  const ByteSpan aad(header.data(), header.size());
   const Mapping in(in_fd, length, false);
-  const Mapping out(out_fd, total, true);
-  seal_into(ByteSpan(k.data(), k.size()), h, ByteSpan(in.data(), length), out.data());
+  pwrite_all(out_fd, header.data(), header.size(), 0);
+  for_each_chunk(chunks, [&](std::uint64_t i) {
+    const std::uint64_t begin = i * h.chunk_size;
+    const std::uint64_t len = std::min<std::uint64_t>(h.chunk_size, h.length - begin);
+    Bytes& buf = worker_buffer(len + kTagSize);
+    const auto nonce = chunk_nonce(h, i, chunks);
+    aes256_gcm_seal(raw, nonce, aad, ByteSpan(in.data() + begin, len), buf.data());
+    pwrite_all(out_fd, buf.data(), len + kTagSize, kHeaderSize + begin + i * kTagSize);
+    return true;
+  });
 }
 
 void decrypt_fd(const ContainerKey& key, int in_fd, int out_fd) {
@@ -441,12 +466,22 @@ void decrypt_fd(const ContainerKey& key, int in_fd, int out_fd) {
   if (h.kdf == kKdfRawKey && passphrase)
     throw std::runtime_error("this file was encrypted with a raw key, not a passphrase");
   const CryptoPP::SecByteBlock k = derive_key(key, h, false);
-  reserve_output(out_fd, h.length);
-  const Mapping out(out_fd, h.length, true);
+  const ByteSpan raw(k.data(), k.size());
+  const ByteSpan aad(in.data(), kHeaderSize);
   const std::uint64_t chunks = chunk_count(h.length, h.chunk_size);
-  if (!open_chunks(ByteSpan(k.data(), k.size()), h, ByteSpan(in.data(), kHeaderSize), chunks, 0, chunks,
-                   in.data() + kHeaderSize, out.data()))
-    throw std::runtime_error(kAuthFailed);
+  // A chunk that fails is not written; the caller discards the whole file.
+  const bool ok = for_each_chunk(chunks, [&](std::uint64_t i) {
+    const std::uint64_t begin = i * h.chunk_size;
+    const std::uint64_t len = std::min<std::uint64_t>(h.chunk_size, h.length - begin);
+    Bytes& buf = worker_buffer(len);
+    const auto nonce = chunk_nonce(h, i, chunks);
+    if (!aes256_gcm_open(raw, nonce, aad, ByteSpan(in.data() + kHeaderSize + begin + i * kTagSize, len + kTagSize),
+                         buf.data()))
+      return false;
+    pwrite_all(out_fd, buf.data(), len, begin);
+    return true;
+  });
+  if (!ok) throw std::runtime_error(kAuthFailed);
 }
 
 Bytes decrypt_bytes(ByteSpan key, ByteSpan container) {

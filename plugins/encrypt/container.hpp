@@ -68,11 +68,10 @@ void encrypt_stream(const ContainerKey& key, std::istream& in, std::uint64_t len
                     const ScryptParams& params = {}, std::uint32_t chunk_size = kDefaultChunkSize);
 void decrypt_stream(const ContainerKey& key, std::istream& in, std::uint64_t length, std::ostream& out);
 
-// File versions, for regular files: both files are mapped into memory and
-// every chunk is processed in place by the workers (no copies, input and
-// output in parallel). `out_fd` must be an empty file open read-write; its
-// space is reserved first, so a full disk is an error, not a signal.
-// Failures throw as above; the caller discards the output file.
+// File versions, for regular files: the input is mapped into memory and
+// every worker reads, seals or opens, and writes (pwrite) its own chunks,
+// so I/O runs in parallel too. `out_fd` must be an empty file open for
+// writing. Failures throw as above; the caller discards the output file.
 void encrypt_fd(const ContainerKey& key, int in_fd, int out_fd, const ScryptParams& params = {},
                 std::uint32_t chunk_size = kDefaultChunkSize);
 void decrypt_fd(const ContainerKey& key, int in_fd, int out_fd);

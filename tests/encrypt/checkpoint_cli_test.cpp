@@ -121,9 +121,10 @@ TEST_CASE("train.checkpoint.encrypt in the graph: key_file relative to the graph
   std::stringstream text;
   text << in.rdbuf();
   std::string g = text.str();
-  const auto at = g.find("data/digits.csv");
+  const std::string csv = "csv: [data/digits.csv]";
+  const auto at = g.find(csv);
   REQUIRE(at != std::string::npos);
-  g.replace(at, 15, kSource + "/graphs/data/digits.csv");
+  g.replace(at, csv.size(), "csv: [" + kSource + "/graphs/data/digits.csv]");
   const auto ck = g.find("checkpoint: {path: digits.ckpt}");
   REQUIRE(ck != std::string::npos);
   std::string with_key = g, with_pass = g;

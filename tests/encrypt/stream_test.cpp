@@ -50,7 +50,7 @@ class Zeros : public std::streambuf {
 // Keeps the first `head` bytes and the last `tail` bytes written, and counts.
 class HeadTail : public std::streambuf {
  public:
-  HeadTail(std::size_t head, std::size_t tail) : head_n_(head), tail_n_(tail) {}
+  HeadTail(std::size_t head_bytes, std::size_t tail_bytes) : head_n_(head_bytes), tail_n_(tail_bytes) {}
   std::uint64_t count = 0;
   std::string head, tail;
 

@@ -75,7 +75,7 @@ TEST_CASE("an encrypted checkpoint round-trips through training, resume and infe
   CHECK(python_open(sealed + "/digits.ckpt", key, "raw", dir.file("py.ckpt")) == reference);
   CHECK(std::search(on_disk.begin(), on_disk.end(), reference.begin(), reference.begin() + 64) == on_disk.end());
 
-  SECTION("resume reads the sealed checkpoint and seals the next one") {
+  {  // resume reads the sealed checkpoint and seals the next one
     run_ok(with(train_args(plain + "2", 3), "--resume", plain + "/digits.ckpt"));
     run_ok(with(train_args(sealed + "2", 3), "--resume", sealed + "/digits.ckpt", "--set", seal_opt));
     CHECK(python_open(sealed + "2/digits.ckpt", key, "raw", dir.file("py2.ckpt")) ==
@@ -86,7 +86,7 @@ TEST_CASE("an encrypted checkpoint round-trips through training, resume and infe
     CHECK(enctest::read_file(dir.file("cli") + "/digits.ckpt") == enctest::read_file(plain + "2/digits.ckpt"));
   }
 
-  SECTION("inference reads the sealed checkpoint with --key-file") {
+  {  // inference reads the sealed checkpoint with --key-file
     const std::string pixels = "pixels=" + plain + "/holdout/pixels.npy";
     run_ok({"run", kInfer, "-q", "--params", plain + "/digits.ckpt", "-i", pixels, "-o", dir.file("ia")});
     run_ok({"run", kInfer, "-q", "--params", sealed + "/digits.ckpt", "--key-file", key, "-i", pixels, "-o",
@@ -94,7 +94,7 @@ TEST_CASE("an encrypted checkpoint round-trips through training, resume and infe
     CHECK(enctest::read_file(dir.file("ib") + "/head.npy") == enctest::read_file(dir.file("ia") + "/head.npy"));
   }
 
-  SECTION("without the key, or with another, nothing runs") {
+  {  // without the key, or with another, nothing runs
     const std::string pixels = "pixels=" + plain + "/holdout/pixels.npy";
     const auto none = run_keel({"run", kInfer, "--params", sealed + "/digits.ckpt", "-i", pixels, "-o", dir.file("x")});
     CHECK(none.exit_code == 2);

@@ -79,8 +79,8 @@ class HeadTail : public std::streambuf {
 
 TEST_CASE("a streamed container spanning several batches matches Python's reading and decrypt_bytes") {
   enctest::TempDir dir;
-  const std::uint32_t chunk = 4096;  // batches of 2048 chunks per worker: 40 MiB is several batches
-  const Bytes plain = pattern((40u << 20) + 333, 31);
+  const std::uint32_t chunk = 64 << 10;  // batches of about 16 MiB: 17 MiB is two of them
+  const Bytes plain = pattern((17u << 20) + 333, 31);
   std::istringstream in(as_string(plain));
   std::ostringstream out;
   enc::encrypt_stream(raw_key(), in, plain.size(), out, {}, chunk);
@@ -97,8 +97,8 @@ TEST_CASE("a streamed container spanning several batches matches Python's readin
 }
 
 TEST_CASE("a flipped bit in a later batch fails the streamed decryption") {
-  const std::uint32_t chunk = 4096;
-  const Bytes plain = pattern((24u << 20) + 5, 32);
+  const std::uint32_t chunk = 64 << 10;  // two batches of about 16 MiB, the flip in the second
+  const Bytes plain = pattern((17u << 20) + 5, 32);
   std::istringstream in(as_string(plain));
   std::ostringstream out;
   enc::encrypt_stream(raw_key(), in, plain.size(), out, {}, chunk);

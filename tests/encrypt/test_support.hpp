@@ -45,6 +45,16 @@ assert off == len(data), (off, len(data))
 open(dst, 'wb').write(b''.join(out))
 )PY";
 
+// Runs kPythonContainerReader once per (secret, kind, in, out) group of
+// `args`, in one interpreter (starting Python is the slow part).
+inline const char* const kPythonContainerReaderLoop = R"PY(
+import sys
+reader, args = sys.argv[1], sys.argv[2:]
+for i in range(0, len(args), 4):
+    sys.argv = ['reader'] + args[i:i + 4]
+    exec(reader, {})
+)PY";
+
 inline Bytes from_hex(const std::string& hex) {
   Bytes out;
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2)

@@ -85,6 +85,10 @@ class SdkTrainingStep {
     fwd_ = {in_, out_, p_, true, 0, 0};
     bwd_ = {in_, cout_, cp_, gout_, gin_, gp_views_, 0, 0};
   }
+  // The single input's buffers, for a raw variant that runs on the same memory.
+  raw::BatchNormBuffers buffers() {
+    return {inputs_.at(0).data(), gy_.data(), y_.data(), gx_.at(0).data()};
+  }
   void operator()() {
     check(op_->forward(fwd_), "forward");
     check(op_->backward(bwd_), "backward");
@@ -135,9 +139,12 @@ Result batchnorm_case(const Registry& reg, std::string id, std::string shape, co
   // images reordered into nChw16c.
   const dnnl::memory::desc fast =
       spatial ? dnnl::memory::desc(d, raw::f32, tag::nChw16c) : dnnl::memory::desc({x[0], x[1], 1, 1}, raw::f32, tag::nhwc);
-  raw::BatchNorm raw_fast(spatial ? user : fast, fast);
-  Result r = training_case(reg, std::move(id), std::move(shape), {{"x", x}}, "batchnorm", "",
-                           [&] { raw_fast.forward_backward(); });
+  auto g = one_node_graph(reg, {{"x", x}}, "batchnorm", "");
+  SdkTrainingStep step(*g, random_inputs({{"x", x}}));
+  const raw::BatchNormBuffers shared = step.buffers();
+  raw::BatchNorm raw_fast(spatial ? user : fast, fast, &shared);
+  const auto t = compare({{"engine", std::ref(step)}, {"raw", [&] { raw_fast.forward_backward(); }}}, rounds);
+  Result r{std::move(id), "batchnorm", std::move(shape), "fwd+bwd", t[0] * 1e3, t[1] * 1e3, std::nullopt};
   raw::BatchNorm naive(user, user);
   r.raw_naive_ms = compare({{"raw naive", [&] { naive.forward_backward(); }}}, std::max(3, rounds / 5), 0.0)[0] * 1e3;
   return r;

@@ -4,6 +4,7 @@ README is left as it is).
 
 usage: report.py RESULTS_DIR README
 RESULTS_DIR holds ops.json (bench_ops), torch_ops.json, dispatch.json,
+anomaly.json (bench_anomaly, optional),
 train.json ({model: {"keel": [steps/s...], "torch": [...], "steps": n}}) and
 machine.json.
 """
@@ -65,6 +66,12 @@ def train_rows(train):
     return rows
 
 
+def anomaly_rows(scans):
+    return [[f"anomaly scan {r['scan']}, {r['mib']} MiB f32", f"{r['gbps']:.1f} GB/s",
+             f"{r['read_gbps']:.1f} GB/s (STREAM-style read)", "-", f"{1 / r['ratio']:.2f}", "-", "-"]
+            for r in scans]
+
+
 def table(rows):
     head = ["benchmark", "keel", "raw oneDNN / floor", "PyTorch eager", "keel time / raw",
             "keel speed-up over PyTorch", "target"]
@@ -78,7 +85,8 @@ def main():
     load = lambda name: json.loads((results / name).read_text())
     machine = load("machine.json")
     rows = (op_rows(load("ops.json"), load("torch_ops.json")) + dispatch_rows(load("dispatch.json")) +
-            train_rows(load("train.json")))
+            train_rows(load("train.json")) +
+            (anomaly_rows(load("anomaly.json")) if (results / "anomaly.json").exists() else []))
     section = "\n".join([
         START,
         f"Run of {machine['date']}: {machine['cpu']}, {machine['threads']} threads for Keel and PyTorch "

@@ -46,5 +46,9 @@ int graph(const std::filesystem::path& graph, const std::string& format, const C
 int keygen(const std::filesystem::path& file, const Common& common);
 int encrypt(const CryptoOptions& options, const Common& common);
 int decrypt(const CryptoOptions& options, const Common& common);
+// The SDK's conformance kit on one op (or every op): exit 1 if a check fails.
+int check_op(const std::string& op, bool all, const std::vector<std::string>& attrs, const Common& common);
+// A JSON Schema for graph files, with every registered op's attributes.
+int schema(const Common& common);
 
 }  // namespace keel::cli

@@ -90,6 +90,18 @@ int main(int argc, char** argv) {
   add_crypto(encrypt_cmd, false);
   auto* decrypt_cmd = app.add_subcommand("decrypt", "Authenticate and decrypt a file");
   add_crypto(decrypt_cmd, true);
+  std::string check_op_name;
+  bool check_op_all = false;
+  std::vector<std::string> check_op_attrs;
+  auto* check_op_cmd = app.add_subcommand(
+      "check-op", "Check that an op keeps the plugin contract (shapes, determinism, gradients, threads)");
+  check_op_cmd->add_option("op", check_op_name, "The op to check");
+  check_op_cmd->add_flag("--all", check_op_all, "Check every registered op");
+  check_op_cmd->add_option("--attrs", check_op_attrs, "Attribute NAME=VALUE for every example; repeatable");
+  add_common(check_op_cmd, common);
+
+  auto* schema_cmd = app.add_subcommand("schema", "Print a JSON Schema for graph files (for YAML editors)");
+  add_common(schema_cmd, common);
 
   try {
     app.parse(argc, argv);
@@ -107,6 +119,8 @@ int main(int argc, char** argv) {
     if (*keygen_cmd) return cli::keygen(keygen_file, common);
     if (*encrypt_cmd) return cli::encrypt(crypt, common);
     if (*decrypt_cmd) return cli::decrypt(crypt, common);
+    if (*check_op_cmd) return cli::check_op(check_op_name, check_op_all, check_op_attrs, common);
+    if (*schema_cmd) return cli::schema(common);
   } catch (const keel::Error& e) {
     std::fprintf(stderr, "keel: error: %s\n", e.format().c_str());
     return static_cast<int>(e.code());

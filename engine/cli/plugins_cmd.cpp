@@ -78,6 +78,7 @@ void print_op_text(const OpEntry& e) {
     std::printf("    %-14s %s, init %s%s\n", p.name.c_str(), p.doc.c_str(), init_name(p.init),
                 p.trainable ? "" : ", not trained");
   std::printf("  backward: %s\n", s.has_backward ? "yes" : "no");
+  if (s.guard) std::printf("  guard: yes (the engine acts on its outputs; see docs/graph-format.md)\n");
 }
 
 std::string op_json(const OpEntry& e) {
@@ -120,7 +121,7 @@ std::string op_json(const OpEntry& e) {
   return "{\"name\":" + json_quote(s.name) + ",\"plugin\":" + json_quote(e.plugin->name) +
          ",\"doc\":" + json_quote(s.doc) + ",\"inputs\":" + ports(s.inputs) +
          ",\"outputs\":" + ports(s.outputs) + ",\"attrs\":" + attrs + ",\"params\":" + params +
-         ",\"has_backward\":" + (s.has_backward ? "true" : "false") + "}";
+         ",\"has_backward\":" + (s.has_backward ? "true" : "false") + ",\"guard\":" + (s.guard ? "true" : "false") + "}";
 }
 
 }  // namespace

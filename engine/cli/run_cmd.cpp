@@ -15,6 +15,7 @@
 #include "planner/plan.hpp"
 #include "runtime/npy.hpp"
 #include "training/checkpoint.hpp"
+#include "training/guards.hpp"
 #include "training/trainer.hpp"
 
 namespace keel::cli {
@@ -79,6 +80,7 @@ int run(const RunOptions& o, const Common& common) {
     return 0;
   }
   if (!o.resume.empty()) throw usage_error("--resume needs a graph with a train: section");
+  Guards guards(plan, registry, nullptr);
   std::vector<Tensor> inputs = read_inputs(graph, o.inputs);
 
   Executor executor(plan);
@@ -87,6 +89,14 @@ int run(const RunOptions& o, const Common& common) {
   std::error_code ec;
   fs::create_directories(o.output_dir, ec);
   if (ec) throw runtime_error("cannot create output folder '" + o.output_dir.string() + "': " + ec.message());
+  if (!guards.empty()) {
+    GuardReport report(o.output_dir / "anomalies.jsonl", false);
+    const auto events = guards.check(executor, 0, nullptr);
+    report.add(events);
+    if (!common.quiet) report.print_summary(stdout);
+    for (const auto& e : events)
+      if (e.act == GuardAction::abort) throw guard_abort(plan, e, "no output was written");
+  }
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const fs::path file = o.output_dir / output_file_name(graph.def.outputs[i]);
     write_npy(file, outputs[i]);
@@ -100,7 +110,10 @@ int validate(const fs::path& file, const std::vector<std::string>& overrides, co
   ValidatedGraph graph = load_graph(file, overrides, registry, common);
   Plan plan(graph, registry);
   plan.infer_symbolic();
-  if (graph.def.train) check_train(plan, registry, *graph.def.train);
+  if (graph.def.train)
+    check_train(plan, registry, *graph.def.train);
+  else
+    Guards(plan, registry, nullptr);  // actions that need training are refused here too
   if (!common.quiet) {
     std::printf("%s: ok: %zu nodes, %zu inputs, %zu outputs, %zu parameters\n", file.c_str(),
                 graph.nodes.size(), graph.def.inputs.size(), graph.def.outputs.size(), plan.params().size());

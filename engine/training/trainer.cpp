@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "base/error.hpp"
 #include "base/json.hpp"
@@ -16,6 +17,7 @@
 #include "runtime/dataset.hpp"
 #include "runtime/npy.hpp"
 #include "training/checkpoint.hpp"
+#include "training/guards.hpp"
 #include "training/metrics.hpp"
 #include "training/optimizer_step.hpp"
 #include "training/schedule.hpp"
@@ -100,16 +102,26 @@ void calibrate(Plan& plan, const Dataset& data, const std::vector<std::size_t>& 
     Tensor x = batch_inputs(g, data, rows, def.loc)[std::size_t(in_slot)];
     Parameter* mean = nullptr;
     Parameter* stdev = nullptr;
+    Parameter* low = nullptr;   // guards (range checks) also keep the extremes
+    Parameter* high = nullptr;
     for (int p : n.params) {
       auto& param = plan.params()[std::size_t(p)];
       if (param.name == node + ".mean") mean = &param;
       if (param.name == node + ".std") stdev = &param;
+      if (param.name == node + ".min") low = &param;
+      if (param.name == node + ".max") high = &param;
     }
     if (!mean || !stdev || x.dtype() != DType::f32 || x.shape().size() != 2)
       throw usage_error("calibrate: node '" + node +
                             "' must have mean and std parameters and an f32 [batch, features] input",
                         g.loc(nd.loc));
     const auto rows_n = x.shape()[0], cols = x.shape()[1];
+    for (Parameter* p : {mean, stdev, low, high})
+      if (p && p->value.numel() != cols)
+        throw usage_error("calibrate: parameter '" + p->name + "' has " + std::to_string(p->value.numel()) +
+                              " values for " + std::to_string(cols) +
+                              " features (a guard keeps statistics only for checks zscore and range)",
+                          g.loc(nd.loc));
     for (std::int64_t c = 0; c < cols; ++c) {
       double s = 0, ss = 0;
       for (std::int64_t r = 0; r < rows_n; ++r) s += x.as<float>()[r * cols + c];
@@ -121,6 +133,13 @@ void calibrate(Plan& plan, const Dataset& data, const std::vector<std::size_t>& 
       const double sd = std::sqrt(ss / double(rows_n));
       mean->value.as<float>()[c] = float(m);
       stdev->value.as<float>()[c] = float(sd > 0 ? sd : 1.0);
+      float lo = INFINITY, hi = -INFINITY;
+      for (std::int64_t r = 0; r < rows_n; ++r) {
+        lo = std::min(lo, x.as<float>()[r * cols + c]);
+        hi = std::max(hi, x.as<float>()[r * cols + c]);
+      }
+      if (low) low->value.as<float>()[c] = lo;
+      if (high) high->value.as<float>()[c] = hi;
     }
     return;
   }
@@ -138,6 +157,25 @@ std::string duration(double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
   return buf;
+}
+
+// Copies of parameters (and optimizer state), to undo a step; the copies'
+// buffers are allocated once and reused.
+void snapshot(const std::vector<Tensor*>& tensors, std::vector<Tensor>& saved) {
+  if (saved.size() != tensors.size()) {
+    saved.clear();
+    for (const Tensor* t : tensors) saved.push_back(t->clone());
+    return;
+  }
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    std::copy_n(static_cast<const std::byte*>(tensors[i]->data()), tensors[i]->nbytes(),
+                static_cast<std::byte*>(saved[i].data()));
+}
+
+void restore(const std::vector<Tensor*>& tensors, const std::vector<Tensor>& saved) {
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    std::copy_n(static_cast<const std::byte*>(saved[i].data()), saved[i].nbytes(),
+                static_cast<std::byte*>(tensors[i]->data()));
 }
 
 }  // namespace
@@ -175,6 +213,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   for (const auto& node : def.calibrate) calibrate(plan, data, split.train, node, def);
   const GradientPlan gradients = plan_gradients(plan, loss_slot, frozen);
   OptimizerSteps optimizer(plan, registry, def.optimizer, gradients);
+  Guards guards(plan, registry, &gradients);
 
   // Checked now: a bad key must not surface only at the first checkpoint.
   const CheckpointSeal seal = checkpoint_seal(registry, def.checkpoint.encrypt);
@@ -182,6 +221,22 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   if (!options.resume.empty())
     pos = load_checkpoint(options.resume, plan, &optimizer.state(),
                           options.resume_key.empty() ? seal : checkpoint_seal(registry, options.resume_key));
+
+  // What a guard may have to undo. skip_step: what forward changes (the
+  // parameters no optimizer trains, such as running statistics), saved
+  // before each step. rollback: every parameter and the optimizer state
+  // after the last step on which no guard fired.
+  std::vector<Tensor*> forward_state, all_state;
+  for (auto& p : plan.params()) {
+    all_state.push_back(&p.value);
+    if (!p.spec.trainable) forward_state.push_back(&p.value);
+  }
+  for (auto& s : optimizer.state()) all_state.push_back(s.tensor);
+  const bool may_skip = guards.uses(GuardAction::skip_step) || guards.uses(GuardAction::rollback);
+  const bool may_roll_back = guards.uses(GuardAction::rollback);
+  std::vector<Tensor> before_step, last_good;
+  if (may_roll_back) snapshot(all_state, last_good);
+  double lr_scale = 1.0;
 
   Executor exec(plan);
   exec.set_step(pos.step);
@@ -198,6 +253,15 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   // Fail on an unusable output location now, not after the training.
   make_folder(options.output_dir);
   if (!ckpt.empty()) make_folder(ckpt.parent_path());
+  std::optional<GuardReport> guard_report;
+  if (!guards.empty()) guard_report.emplace(options.output_dir / "anomalies.jsonl", pos.step > 0);
+  std::uint64_t saved_step = 0;
+  bool saved = false;
+  auto checkpoint = [&] {
+    save_checkpoint(ckpt, plan, optimizer.state(), pos, seal);
+    saved = true;
+    saved_step = pos.step;
+  };
 
   TrainSummary summary;
   summary.metric_name = metric_name(metric);
@@ -216,19 +280,47 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       const auto lo = std::size_t(b) * batch, hi = std::min(order.size(), lo + batch);
       const std::vector<std::size_t> rows(order.begin() + std::ptrdiff_t(lo),
                                           order.begin() + std::ptrdiff_t(hi));
+      if (may_skip) snapshot(forward_state, before_step);
       const double loss = exec.train_step(batch_inputs(graph, data, rows, def.data.loc), gradients);
       const double lr =
           learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
-      optimizer.apply(exec, lr, pos.step);
+      // Guards are read after the whole forward and backward pass and before
+      // any optimizer op runs: every update depends on every guard.
+      const std::vector<GuardEvent> events =
+          guards.empty() ? std::vector<GuardEvent>() : guards.check(exec, pos.step, &rows);
+      const GuardAction action = most_severe(events);
+      if (guard_report) guard_report->add(events);
+      if (action == GuardAction::abort) {
+        if (!options.quiet) guard_report->print_summary(stdout), std::fflush(stdout);
+        const auto& e = *std::find_if(events.begin(), events.end(),
+                                      [](const GuardEvent& ev) { return ev.act == GuardAction::abort; });
+        throw guard_abort(plan, e,
+                          ckpt.empty() ? "no checkpoint is configured"
+                          : saved     ? "the checkpoint '" + ckpt.string() + "' (step " +
+                                        std::to_string(saved_step) + ") is intact"
+                                      : "this run wrote no checkpoint");
+      }
+      if (action == GuardAction::rollback) {
+        restore(all_state, last_good);
+        for (const auto& e : events)
+          if (e.act == GuardAction::rollback) lr_scale *= e.lr_factor;
+      } else if (action == GuardAction::skip_step) {
+        restore(forward_state, before_step);
+      } else {
+        optimizer.apply(exec, lr * lr_scale, pos.step);
+        // Good means no guard fired at all: a step let through by a report
+        // guard is suspect, so a later rollback goes back before it.
+        if (may_roll_back && events.empty()) snapshot(all_state, last_good);
+        loss_sum += loss;
+        ++loss_batches;
+      }
       ++pos.step;
       ++steps_this_run;
-      loss_sum += loss;
-      ++loss_batches;
       pos.epoch = epoch;
       pos.batch = b + 1;
       done = pos.step >= std::uint64_t(total_steps);
       if (!ckpt.empty() && def.checkpoint.every > 0 && pos.step % std::uint64_t(def.checkpoint.every) == 0)
-        save_checkpoint(ckpt, plan, optimizer.state(), pos, seal);
+        checkpoint();
       if (tty) {
         const double secs = std::chrono::duration<double>(Clock::now() - start).count();
         const double rate = double(steps_this_run) / std::max(secs, 1e-9);
@@ -284,9 +376,9 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       std::printf("\n");
       std::fflush(stdout);
     }
-    if (!ckpt.empty() && def.checkpoint.every == 0) save_checkpoint(ckpt, plan, optimizer.state(), pos, seal);
+    if (!ckpt.empty() && def.checkpoint.every == 0) checkpoint();
   }
-  if (!ckpt.empty()) save_checkpoint(ckpt, plan, optimizer.state(), pos, seal);
+  if (!ckpt.empty()) checkpoint();
   summary.steps = pos.step;
 
   // The hold-out rows and the graph's outputs on them, for inference checks.
@@ -300,6 +392,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       write_npy(options.output_dir / (graph.def.outputs[i].text() + ".npy"), outputs[i]);
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  if (guard_report && !options.quiet) guard_report->print_summary(stdout);
   if (!options.quiet)
     std::printf("trained %llu steps in %.2f s (%.0f steps/s)\n",
                 static_cast<unsigned long long>(steps_this_run), secs,

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "container.hpp"
 #include "key_file.hpp"
@@ -152,24 +153,56 @@ std::optional<std::uint64_t> plaintext_size(std::uint64_t m, std::uint32_t chunk
   return n;
 }
 
+// A key for the schemas' examples (bytes 0..31), which the conformance
+// check writes to a scratch folder; never a key to use.
+constexpr const char* kExampleKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n";
+
 OpSchema encrypt_schema() {
-  return {"encrypt",
-          "encrypts a tensor's bytes (C order) into a Keel container, AES-256-GCM in authenticated chunks",
-          {{"x", "any static tensor; its raw bytes are encrypted", false}},
-          {{"y", "u8 [m]: the container (docs/encryption.md)", true}},
-          common_attrs(),
-          {},
-          false};
+  OpSchema s{"encrypt",
+             "encrypts a tensor's bytes (C order) into a Keel container, AES-256-GCM in authenticated chunks",
+             {{"x", "any static tensor; its raw bytes are encrypted", false}},
+             {{"y", "u8 [m]: the container (docs/encryption.md)", true}},
+             common_attrs(),
+             {},
+             false};
+  s.deterministic = false;  // every run draws a fresh nonce prefix
+  // Static shapes: the container's length depends on every dimension.
+  s.examples = {{.attrs = {{"key_file", std::string("example.key")}, {"chunk_size", std::int64_t{8}}},
+                 .inputs = {{{DType::f32, {2, 3}}}},
+                 .files = {{"example.key", kExampleKey}}}};
+  return s;
 }
 
+// The 12 bytes 7, 14, ..., 84 sealed with kExampleKey in 8-byte chunks.
+const std::vector<double> kExampleContainer = {
+    75, 69, 69, 76, 69, 78, 67, 49, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 94, 30, 166, 119,
+    77, 168, 122, 125, 8, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 27, 26, 215, 82,
+    60, 167, 252, 94, 0, 122, 205, 226, 118, 7, 224, 189, 128, 162, 48, 199, 129, 163, 221, 148,
+    89, 83, 120, 196, 138, 83, 208, 126, 194, 225, 103, 176, 130, 90, 234, 191, 108, 242, 39, 205,
+};
+
 OpSchema decrypt_schema() {
-  return {"decrypt",
-          "decrypts and authenticates a Keel container into its plaintext bytes",
-          {{"x", "u8 [m]: a container written with the same key and chunk_size", false}},
-          {{"y", "u8 [n]: the plaintext bytes", true}},
-          common_attrs(),
-          {},
-          false};
+  OpSchema s{"decrypt",
+             "decrypts and authenticates a Keel container into its plaintext bytes",
+             {{"x", "u8 [m]: a container written with the same key and chunk_size", false}},
+             {{"y", "u8 [n]: the plaintext bytes", true}},
+             common_attrs(),
+             {},
+             false};
+  ExampleInput container;
+  container.spec = {DType::u8, {static_cast<Dim>(kExampleContainer.size())}};
+  container.values = kExampleContainer;
+  OpExample ex;
+  ex.attrs = {{"key_file", std::string("example.key")}, {"chunk_size", std::int64_t{8}}};
+  ex.inputs = {container};
+  ex.files = {{"example.key", kExampleKey}};
+  OpExample other_key = ex;
+  other_key.doc = "a key the container was not sealed with";
+  other_key.files = {{"example.key", "AQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"}};
+  other_key.rejects = "decrypt: ";
+  s.examples = {ex, other_key};
+  return s;
 }
 
 std::unique_ptr<Op> make_encrypt(const Attrs& attrs) { return make_op<EncryptOp>(attrs); }

@@ -167,6 +167,16 @@ OpSchema conv2d_schema() {
   s.params = {{"weight", "[filters, C, kh, kw], He-uniform initialized", Init::HeUniform, true},
               {"bias", "[filters], zero initialized; gradient zero when bias is false", Init::Zeros, true}};
   s.has_backward = true;
+  s.examples = {{.attrs = {{"filters", std::int64_t{3}}, {"kernel", std::vector<std::int64_t>{3}}},
+                 .inputs = {{{DType::f32, {kBatch, 2, 5, 5}}}}},
+                {.doc = "strided, padded, dilated, no bias",
+                 .attrs = {{"filters", std::int64_t{2}},
+                           {"kernel", std::vector<std::int64_t>{2, 3}},
+                           {"stride", std::vector<std::int64_t>{2}},
+                           {"padding", std::vector<std::int64_t>{1}},
+                           {"dilation", std::vector<std::int64_t>{1, 2}},
+                           {"bias", false}},
+                 .inputs = {{{DType::f32, {kBatch, 2, 6, 7}}}}}};
   return s;
 }
 

@@ -184,6 +184,10 @@ OpSchema linear_schema() {
                         .init = Init::HeUniform},
               ParamSpec{.name = "bias", .doc = "[units], starts at zero", .init = Init::Zeros}};
   s.has_backward = true;
+  s.examples = {{.attrs = {{"units", std::int64_t{3}}}, .inputs = {{{DType::f32, {kBatch, 4}}}}},
+                {.doc = "rank 3, no bias",
+                 .attrs = {{"units", std::int64_t{2}}, {"bias", false}},
+                 .inputs = {{{DType::f32, {kBatch, 2, 4}}}}}};
   return s;
 }
 

@@ -113,6 +113,7 @@ OpSchema global_avg_pool_schema() {
   s.inputs = {{"x", "f32 [N, C, H, W], H and W at least 1"}};
   s.outputs = {{"y", "f32 [N, C], y[n, c] = mean of x[n, c, :, :]"}};
   s.has_backward = true;
+  s.examples = {{.inputs = {{{DType::f32, {kBatch, 3, 2, 2}}}}}};
   return s;
 }
 

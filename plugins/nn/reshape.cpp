@@ -200,6 +200,7 @@ OpSchema reshape_schema() {
                       .doc = "target sizes >= 1; one may be -1 to take what is left. If x has a symbolic "
                              "size, the -1 takes that symbol and the other sizes must match x's",
                       .min = -1.0}};
+  s.examples = {{.attrs = {{"shape", std::vector<std::int64_t>{-1, 2, 2}}}, .inputs = {{{DType::f32, {kBatch, 4}}}}}};
   return s;
 }
 

@@ -170,6 +170,9 @@ OpSchema standardize_schema() {
       {"std", "per-feature standard deviation [features]; overwritten by the std attribute when given",
        Init::Ones, false}};
   s.has_backward = true;
+  s.examples = {{.attrs = {{"mean", std::vector<double>{0.0, 0.5, -0.5, 1.0}},
+                           {"std", std::vector<double>{1.0, 2.0, 0.5, 4.0}}},
+                 .inputs = {{{DType::f32, {kBatch, 4}}}}}};
   return s;
 }
 

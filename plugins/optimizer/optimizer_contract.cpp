@@ -19,6 +19,18 @@ std::vector<PortSpec> update_inputs() {
        false}};
 }
 
+OpExample update_example() {
+  ExampleInput param;
+  param.spec = {DType::f32, {kBatch, 4}};
+  ExampleInput hyper;
+  hyper.spec = {DType::f32, {2}};
+  hyper.values = {0.1, 1.0};  // learning rate, gradient scale
+  OpExample ex;
+  ex.doc = "one update";
+  ex.inputs = {param, param, hyper};
+  return ex;
+}
+
 std::vector<PortSpec> update_outputs() {
   return {{"updated", "param's shape: the parameter after one update; may be param's own buffer (in place)"}};
 }

@@ -54,6 +54,9 @@ namespace keel::optimizer {
 std::vector<PortSpec> update_inputs();
 std::vector<PortSpec> update_outputs();
 std::vector<AttrSpec> gradient_attrs();
+// A valid update for the conformance check: param and grad [batch, 4],
+// learning rate 0.1, no clipping.
+OpExample update_example();
 ParamSpec state_param(const std::string& name, const std::string& doc);
 
 // Checks an attribute's range once, at construction, so that infer() can

@@ -94,6 +94,14 @@ OpSchema sgd_schema() {
   s.params = {state_param("momentum_buffer",
                           "the momentum buffer (torch's momentum_buffer), the first update's d_p on step 0")};
   s.has_backward = false;
+  OpExample momentum = update_example();
+  momentum.doc = "momentum, Nesterov";
+  momentum.attrs = {{"momentum", 0.9}, {"nesterov", true}};
+  OpExample bad = update_example();
+  bad.doc = "Nesterov without momentum";
+  bad.attrs = {{"nesterov", true}};
+  bad.rejects = "nesterov needs momentum > 0";
+  s.examples = {update_example(), momentum, bad};
   return s;
 }
 

@@ -272,6 +272,12 @@ OpSchema residual_schema() {
        "[1] when gain is learned: an offset from gain_init, zero initialized; [0] (no values) otherwise",
        Init::Zeros, true}};
   s.has_backward = true;
+  s.examples = {{.doc = "same shapes", .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {kBatch, 4}}}}},
+                {.doc = "linear projection, learned gain",
+                 .attrs = {{"gain", std::string("learned")}, {"gain_init", 0.5}},
+                 .inputs = {{{DType::f32, {kBatch, 3}}}, {{DType::f32, {kBatch, 4}}}}},
+                {.doc = "1x1 convolution projection",
+                 .inputs = {{{DType::f32, {kBatch, 3, 2, 2}}}, {{DType::f32, {kBatch, 2, 2, 2}}}}}};
   return s;
 }
 

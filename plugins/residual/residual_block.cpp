@@ -176,6 +176,7 @@ OpSchema residual_block_schema() {
               {"conv2_weight", "[C, width, 3, 3] (padding 1), He-uniform initialized", Init::HeUniform, true},
               {"conv2_bias", "[C], zero initialized", Init::Zeros, true}};
   s.has_backward = true;
+  s.examples = {{.attrs = {{"width", std::int64_t{3}}}, .inputs = {{{DType::f32, {kBatch, 2, 3, 3}}}}}};
   return s;
 }
 

@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "keel/tensor.hpp"
+
 namespace keel {
 
 enum class AttrType : std::uint8_t { Int, Float, Bool, String, Ints, Floats };
@@ -88,6 +90,44 @@ struct ParamSpec {
   bool trainable = true;
 };
 
+// The batch dimension of an example's shapes: `{{DType::f32, {kBatch, 4}}}`.
+inline constexpr Dim kBatch = symbolic_dim(0);
+
+// One input of an example. A negative dimension (symbolic_dim(k)) is a
+// batch-like size: the conformance check binds symbol k to 3 + k, to 0 for
+// its zero-size case, and leaves it symbolic to test infer().
+struct ExampleInput {
+  TensorSpec spec;
+  // Values are drawn uniformly from [low, high] (integer dtypes: integers
+  // in that closed range), unless `values` lists them all (C order).
+  double low = -1.0;
+  double high = 1.0;
+  std::vector<double> values;
+};
+
+// A file an example needs (a key file, say): written, mode 0600, into a
+// scratch folder that is the current folder while the example runs, so an
+// attribute can name it by a relative path.
+struct ExampleFile {
+  std::string name;
+  std::string contents;
+};
+
+// A concrete use of the op: the inputs and attributes `keel check-op` and
+// the SDK's conformance kit (keel/testing.hpp) run it with. An op without
+// examples is checked with one f32 [batch, 4] tensor per input and default
+// attributes; declare an example when that is not a valid use.
+struct OpExample {
+  std::string doc;
+  std::map<std::string, AttrValue> attrs;  // the others take their defaults
+  std::vector<ExampleInput> inputs;        // one per input port
+  std::vector<ExampleFile> files;
+  // Non-empty: this example is invalid on purpose (a combination of values
+  // the schema's ranges cannot express), and the op must refuse it from
+  // infer, prepare or forward with a message containing this text.
+  std::string rejects;
+};
+
 struct OpSchema {
   std::string name;
   std::string doc;  // one line
@@ -96,6 +136,17 @@ struct OpSchema {
   std::vector<AttrSpec> attrs;
   std::vector<ParamSpec> params;
   bool has_backward = false;
+  // A guard watches values and tells the engine when something is wrong;
+  // the engine acts on it (skip the step, roll back, abort, report). A
+  // guard op declares the string attributes `check` and `action` and the
+  // outputs flag, score, limit (f32 scalars) and mask (f32 [rows]), in that
+  // order; the engine reads them after every run (docs/sdk.md, "Guards").
+  bool guard = false;
+  // False when forward may give different bytes for the same inputs, seed
+  // and step (an encryption that draws fresh nonces). Seeded randomness
+  // (dropout) is deterministic: it depends only on the seed and the step.
+  bool deterministic = true;
+  std::vector<OpExample> examples;
 };
 
 // Attribute values of one node, complete (defaults filled in) and already

@@ -9,4 +9,6 @@
 #define KEEL_SDK_VERSION_STRING "1.1.0"
 
 // Integer ABI version of the plugin boundary (descriptor, Op, contexts).
-#define KEEL_ABI_VERSION 1
+// History: 1 first release; 2 OpSchema gained `guard` (anomaly guards) and
+// `deterministic` and `examples` (the conformance kit's facts).
+#define KEEL_ABI_VERSION 2

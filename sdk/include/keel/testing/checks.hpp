@@ -1,0 +1,318 @@
+// The individual checks of keel::testing::check_op, one function each, in
+// the order the report lists them.
+#pragma once
+
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "keel/testing/attributes.hpp"
+#include "keel/testing/conformance.hpp"
+
+namespace keel::testing {
+namespace detail {
+
+inline std::string specs_str(const std::vector<TensorSpec>& specs) {
+  std::string s;
+  for (const auto& t : specs) s += (s.empty() ? "" : ", ") + spec_str(t);
+  return s;
+}
+
+// Symbolic and bound infer agree; infer is pure (same answer twice).
+inline bool check_infer(const ExampleRun& run, Sink& out) {
+  std::unique_ptr<Op> op;
+  if (Status st = run.create(op); !st.ok()) return out.fail("infer", run.at(st.message())), false;
+  InferContext sym, b1, b2;
+  if (run.has_batch()) {
+    if (Status st = run.infer(*op, run.declared_, sym); !st.ok())
+      return out.fail("infer", run.at(st.message() + " (symbolic batch dimensions)")), false;
+  }
+  const auto bound = run.bound(-1);
+  if (Status st = run.infer(*op, bound, b1); !st.ok()) return out.fail("infer", run.at(st.message())), false;
+  if (Status st = run.infer(*op, bound, b2); !st.ok()) return out.fail("infer", run.at(st.message())), false;
+  if (b1.outputs != b2.outputs || b1.param_shapes != b2.param_shapes)
+    return out.fail("infer",
+                    run.at("two calls with the same inputs gave different results (infer must be pure)")),
+           false;
+  for (std::size_t k = 0; k < b1.outputs.size(); ++k) {
+    if (b1.outputs[k].shape.size() && !is_static(std::span<const Dim>(b1.outputs[k].shape)))
+      return out.fail("infer", run.at("output '" + run.s_.outputs[k].name +
+                                      "' has a symbolic dimension although "
+                                      "every input dimension is bound")),
+             false;
+    if (!run.has_batch()) continue;
+    TensorSpec expect = sym.outputs[k];
+    expect.shape = bind_shape(expect.shape, [](int s) { return 3 + s; });
+    if (expect != b1.outputs[k])
+      return out.fail("infer", run.at("output '" + run.s_.outputs[k].name + "' is " +
+                                      spec_str(sym.outputs[k]) + " with symbolic dimensions but " +
+                                      spec_str(b1.outputs[k]) + " once they are bound")),
+             false;
+  }
+  out.pass("infer", run.at(specs_str(bound) + " -> " + specs_str(b1.outputs)));
+  return true;
+}
+
+struct ForwardResult {
+  Instance inst;
+  std::vector<Buffer> in, out, params;
+};
+
+// Forward fills every element infer reported and nothing more, in both
+// modes; with deterministic ops two runs and a second instance agree.
+inline bool check_forward(const ExampleRun& run, Sink& out, ForwardResult& training_result) {
+  const auto specs = run.bound(-1);
+  bool determinism_ok = true;
+  std::string determinism_note;
+  for (bool training : {false, true}) {
+    const char* mode = training ? "training" : "inference";
+    ForwardResult r;
+    if (Status st = run.instantiate(specs, training, r.inst); !st.ok())
+      return out.fail("forward", run.at(std::string(mode) + ": " + st.message())), false;
+    r.in = run.make_inputs(specs);
+    std::vector<Buffer> a, b, c, pa, pb, pc;
+    for (auto [fill, dst, pdst] :
+         {std::tuple{0x00, &a, &pa}, std::tuple{0x00, &b, &pb}, std::tuple{0xff, &c, &pc}}) {
+      if (Status st = run.forward(r.inst, r.in, *pdst, training, static_cast<unsigned char>(fill), *dst);
+          !st.ok())
+        return out.fail("forward", run.at(std::string(mode) + ": " + st.message())), false;
+    }
+    if (run.s_.deterministic) {
+      if (!same_bytes(a, b) || !same_bytes(pa, pb)) {
+        determinism_ok = false;
+        determinism_note = std::string(mode) +
+                           ": two forward calls with the same inputs, seed and step differ "
+                           "(declare deterministic = false if that is intended)";
+      } else if (!same_bytes(a, c)) {
+        for (std::size_t k = 0; k < a.size(); ++k)
+          if (!a[k].same_bytes(c[k]))
+            return out.fail("forward",
+                            run.at(std::string(mode) + ": output '" + run.s_.outputs[k].name +
+                                   "' depends on what the buffer held before: forward does not write "
+                                   "every element of " +
+                                   spec_str(a[k].spec()))),
+                   false;
+      }
+    }
+    if (training) {
+      r.out = std::move(a);
+      r.params = std::move(pa);
+      training_result = std::move(r);
+    }
+  }
+  out.pass("forward", run.at("writes exactly the " + specs_str(training_result.inst.outputs) +
+                             " infer reported, inference and training"));
+  if (!run.s_.deterministic) {
+    out.skip("deterministic", run.at("the schema declares deterministic = false"));
+    return true;
+  }
+  if (!determinism_ok) return out.fail("deterministic", run.at(determinism_note)), true;
+  Instance second;
+  std::vector<Buffer> o2, p2;
+  if (Status st = run.instantiate(specs, true, second); !st.ok())
+    return out.fail("deterministic", run.at("a second instance: " + st.message())), true;
+  if (Status st = run.forward(second, training_result.in, p2, true, 0, o2); !st.ok())
+    return out.fail("deterministic", run.at("a second instance: " + st.message())), true;
+  if (!same_bytes(o2, training_result.out))
+    return out.fail("deterministic", run.at("a second instance with the same attributes gives other bytes")),
+           true;
+  out.pass("deterministic", run.at("same bytes from two calls and from a second instance"));
+  return true;
+}
+
+// Backward against central finite differences (keel/testing/gradcheck.hpp).
+inline void check_backward(const ExampleRun& run, ForwardResult& f, Sink& out) {
+  if (!run.s_.has_backward) return out.skip("backward", run.at("the schema declares no backward"));
+  Instance& inst = f.inst;
+  const auto r = run.loss_weights(inst);
+  std::vector<Buffer> gin, gpar, gin2, gpar2;
+  if (Status st = run.backward(inst, f.in, f.params, f.out, r, gin, gpar); !st.ok())
+    return out.fail("backward", run.at(st.message()));
+  if (Status st = run.backward(inst, f.in, f.params, f.out, r, gin2, gpar2); !st.ok())
+    return out.fail("backward", run.at(st.message()));
+  if (run.s_.deterministic && (!same_bytes(gin, gin2) || !same_bytes(gpar, gpar2)))
+    return out.fail("backward", run.at("two backward calls with the same arguments differ"));
+
+  std::vector<Buffer> in = f.in;
+  std::vector<Buffer> params = inst.params;
+  Status loss_status;
+  auto loss = [&]() {
+    std::vector<Buffer> o, scratch;
+    Status st = run.forward(inst, in, scratch, true, 0, o, &params);
+    if (!st.ok() && loss_status.ok()) loss_status = st;
+    double sum = 0.0;
+    for (std::size_t k = 0; k < o.size(); ++k)
+      if (run.drives_loss(k, inst))
+        for (std::int64_t i = 0; i < o[k].numel(); ++i) sum += r[k].get(i) * o[k].get(i);
+    return sum;
+  };
+  GradCompare cmp;
+  std::string precision;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    if (!run.wants_input_grad(i, inst.inputs)) continue;
+    precision += (precision.empty() ? "" : ", ") + std::string(dtype_name(in[i].spec().dtype));
+    compare_gradient(in[i], gin[i], loss, run.opt_.gradient_samples, "input '" + run.s_.inputs[i].name + "'",
+                     cmp);
+  }
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    if (!run.s_.params[i].trainable) continue;
+    compare_gradient(params[i], gpar[i], loss, run.opt_.gradient_samples,
+                     "parameter '" + run.s_.params[i].name + "'", cmp);
+  }
+  if (!loss_status.ok())
+    return out.fail("backward", run.at("forward during finite differences: " + loss_status.message()));
+  if (!cmp.failure.empty())
+    return out.fail("backward", run.at("differs from central finite differences: " + cmp.failure));
+  if (cmp.compared == 0 && cmp.skipped == 0)
+    return out.skip("backward", run.at("no differentiable floating input or trainable parameter"));
+  if (cmp.skipped > cmp.compared)
+    return out.fail("backward", run.at("finite differences unusable at " + std::to_string(cmp.skipped) +
+                                       " of " + std::to_string(cmp.skipped + cmp.compared) +
+                                       " points (not smooth there); change the example's values"));
+  std::ostringstream os;
+  os << cmp.compared << " partial derivatives agree with central finite differences (largest error "
+     << std::setprecision(2) << cmp.worst_excess * 100 << "% of tolerance";
+  if (cmp.skipped) os << ", " << cmp.skipped << " kink points skipped";
+  os << ")";
+  out.pass("backward", run.at(os.str()));
+}
+
+// Two instances at once, each in its own thread, give the sequential result.
+inline void check_concurrent(const ExampleRun& run, const ForwardResult& ref, Sink& out) {
+  const auto specs = run.bound(-1);
+  struct Lane {
+    Instance inst;
+    std::vector<Buffer> o, p, gin, gpar;
+    Status st;
+  } lanes[2];
+  for (auto& l : lanes)
+    if (Status st = run.instantiate(specs, true, l.inst); !st.ok())
+      return out.fail("concurrent", run.at(st.message()));
+  std::vector<Buffer> r;
+  if (run.s_.has_backward) r = run.loss_weights(lanes[0].inst);
+  auto work = [&](Lane& l) {
+    for (int rep = 0; rep < 3 && l.st.ok(); ++rep) {
+      l.st = run.forward(l.inst, ref.in, l.p, true, 0, l.o);
+      if (l.st.ok() && run.s_.has_backward)
+        l.st = run.backward(l.inst, ref.in, ref.params, ref.out, r, l.gin, l.gpar);
+    }
+  };
+  run.stage("forward and backward of two instances in two threads");
+  {
+    std::thread t0(work, std::ref(lanes[0])), t1(work, std::ref(lanes[1]));
+    t0.join();
+    t1.join();
+  }
+  for (auto& l : lanes)
+    if (!l.st.ok()) return out.fail("concurrent", run.at(l.st.message()));
+  if (run.s_.deterministic) {
+    if (!same_bytes(lanes[0].o, ref.out) || !same_bytes(lanes[1].o, ref.out))
+      return out.fail("concurrent", run.at("forward in two threads at once differs from forward alone"));
+    if (!same_bytes(lanes[0].gin, lanes[1].gin) || !same_bytes(lanes[0].gpar, lanes[1].gpar))
+      return out.fail("concurrent", run.at("backward in two threads at once gives different gradients"));
+  }
+  out.pass("concurrent", run.at("two instances in two threads, 3 steps each, match the sequential result"));
+}
+
+// Every batch dimension 0: works, or refused with a message.
+inline void check_zero_size(const ExampleRun& run, Sink& out) {
+  if (!run.has_batch()) return out.skip("zero-size", run.at("the example has no batch (symbolic) dimension"));
+  const auto specs = run.bound(0);
+  // A refusal is fine if it says why; writing out of bounds never is.
+  auto refusal = [&](const Status& st, const char* what) {
+    if (!says_why(st) || st.message().find("wrote past the end") != std::string::npos)
+      return out.fail("zero-size", run.at(st.message()));
+    out.pass("zero-size",
+             run.at(std::string(what) + (*what ? " " : "") + "refused cleanly: " + st.message()));
+  };
+  Instance inst;
+  if (Status st = run.instantiate(specs, true, inst); !st.ok()) return refusal(st, "");
+  const auto in = run.make_inputs(specs);
+  std::vector<Buffer> o, p, gin, gpar;
+  if (Status st = run.forward(inst, in, p, true, 0, o); !st.ok()) return refusal(st, "forward");
+  if (run.s_.has_backward) {
+    const auto r = run.loss_weights(inst);
+    if (Status st = run.backward(inst, in, p, o, r, gin, gpar); !st.ok()) return refusal(st, "backward");
+  }
+  out.pass("zero-size", run.at(specs_str(specs) + " -> " + specs_str(inst.outputs)));
+}
+
+// An example marked `rejects` must be refused with that text.
+inline void check_rejected(const ExampleRun& run, Sink& out) {
+  const auto specs = run.bound(-1);
+  Instance inst;
+  Status st = run.instantiate(specs, true, inst);
+  if (st.ok()) {
+    const auto in = run.make_inputs(specs);
+    std::vector<Buffer> o, p;
+    st = run.forward(inst, in, p, true, 0, o);
+  }
+  if (st.ok())
+    return out.fail("rejects", run.at("accepted, but the example says it must be refused with '" +
+                                      run.ex_.rejects + "'"));
+  if (st.message().find(run.ex_.rejects) == std::string::npos)
+    return out.fail("rejects", run.at("refused with '" + st.message() + "', expected a message containing '" +
+                                      run.ex_.rejects + "'"));
+  out.pass("rejects", run.at("refused: " + st.message()));
+}
+
+inline OpExample default_example(const OpSchema& s) {
+  OpExample ex;
+  ex.doc = "default: f32 [batch, 4] per input";
+  for (std::size_t i = 0; i < s.inputs.size(); ++i)
+    ex.inputs.push_back({{DType::f32, {symbolic_dim(0), 4}}, -1.0, 1.0, {}});
+  return ex;
+}
+
+}  // namespace detail
+
+inline Report check_op(const OpSchema& schema, OpFactory factory, const Options& options) {
+  Report report;
+  report.op = schema.name;
+  detail::Sink out{report};
+  std::vector<OpExample> examples = schema.examples;
+  if (examples.empty()) examples.push_back(detail::default_example(schema));
+  std::size_t valid = 0;
+  for (const auto& ex : examples) valid += ex.rejects.empty();
+  std::size_t index = 0;
+  const OpExample* first_valid = nullptr;
+  for (const OpExample& ex : examples) {
+    ++index;
+    std::string label = examples.size() > 1 ? "example " + std::to_string(index) : "";
+    if (ex.inputs.size() != schema.inputs.size()) {
+      out.fail("example", label + (label.empty() ? "" : ": ") + "has " + std::to_string(ex.inputs.size()) +
+                              " inputs, the op " + std::to_string(schema.inputs.size()));
+      continue;
+    }
+    std::string missing;
+    for (const AttrSpec& a : schema.attrs)
+      if (!a.default_value && !ex.attrs.count(a.name) && !options.attrs.count(a.name))
+        missing += (missing.empty() ? "" : ", ") + a.name;
+    if (!missing.empty()) {
+      out.fail("example", label + (label.empty() ? "" : ": ") + "no value for the required attribute(s) " +
+                              missing + "; give them in an example (OpSchema::examples) or with --attrs");
+      continue;
+    }
+    detail::Scratch scratch(ex.files);
+    detail::ExampleRun run(schema, factory, options, ex, label);
+    if (!ex.rejects.empty()) {
+      detail::check_rejected(run, out);
+      continue;
+    }
+    if (!first_valid) first_valid = &ex;
+    if (!detail::check_infer(run, out)) continue;
+    detail::ForwardResult f;
+    if (!detail::check_forward(run, out, f)) continue;
+    detail::check_backward(run, f, out);
+    detail::check_concurrent(run, f, out);
+    detail::check_zero_size(run, out);
+  }
+  if (valid == 0) out.fail("example", "every example is marked `rejects`: nothing shows a valid use");
+  if (first_valid) detail::check_attributes(schema, factory, options, *first_valid, out);
+  return report;
+}
+
+}  // namespace keel::testing

@@ -338,3 +338,19 @@ TEST_CASE("a modification in the last chunk of a file leaves no output at all") 
   enctest::write_file(dir.file("bad"), c);
   require_decrypt_fails(dir, dir.file("bad"), key, kAuthFailed, {"k.key", "p", "c", "bad"});
 }
+
+TEST_CASE("keel plugins lists the encrypt plugin's codecs, in text and JSON") {
+  const auto text = run_keel({"plugins"});
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("format keel") != std::string::npos);
+  CHECK(text.out.find("format fernet") != std::string::npos);
+  const auto json = run_keel({"plugins", "--json"});
+  REQUIRE(json.exit_code == 0);
+  enctest::TempDir dir;
+  enctest::write_file(dir.file("p.json"), Bytes(json.out.begin(), json.out.end()));
+  CHECK(enctest::python("import json, sys\n"
+                        "d = json.load(open(sys.argv[1]))\n"
+                        "e = [p for p in d['plugins'] if p['name'] == 'encrypt'][0]\n"
+                        "print(','.join(c['name'] for c in e['codecs']), all(c['doc'] for c in e['codecs']))",
+                        {dir.file("p.json")}) == "keel,fernet True");
+}

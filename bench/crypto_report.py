@@ -43,7 +43,7 @@ def main():
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     section = "\n".join([
         START,
-        f"Run of {machine['date']}: {machine['cpu']}; {cli['age']}; {mib} MiB buffer and file, 1 MiB chunks; "
+        f"Run of {machine['date']}: {machine['cpu']}; age {cli['age']}; {mib} MiB buffer and file, 1 MiB chunks; "
         f"load average {machine['load_before']} before, {machine['load_after']} after; "
         f"in-process: medians of {machine['rounds_inproc']} interleaved rounds, whole process: medians of "
         f"{cli['rounds']} interleaved rounds.",

@@ -261,6 +261,25 @@ OpSchema check_schema() {
               {"history", "loss_spike: the last accepted losses and their count [window + 1], [0] otherwise",
                Init::Zeros, false}};
   s.guard = true;
+  // `check` has no default: one example per check, for keel check-op.
+  auto str = [](const char* v) { return AttrValue{std::string(v)}; };
+  const ExampleInput rows{{DType::f32, {kBatch, 4}}};
+  s.examples = {
+      {.doc = "nonfinite", .attrs = {{"check", str("nonfinite")}}, .inputs = {rows}},
+      {.doc = "zscore", .attrs = {{"check", str("zscore")}, {"reduce", str("mean")}, {"threshold", 0.5}},
+       .inputs = {rows}},
+      {.doc = "range, given bounds",
+       .attrs = {{"check", str("range")}, {"bounds", str("given")}, {"min", -0.5}, {"max", 0.5}},
+       .inputs = {rows}},
+      {.doc = "loss_spike", .attrs = {{"check", str("loss_spike")}, {"window", std::int64_t{3}}},
+       .inputs = {{{DType::f32, {}}, 0.0, 1.0}}},
+      {.doc = "grad_norm", .attrs = {{"check", str("grad_norm")}, {"max", 1.0}},
+       .inputs = {{{DType::f32, {kBatch}}, 0.0, 1.0}}},
+      {.doc = "loss_spike on a tensor",
+       .attrs = {{"check", str("loss_spike")}},
+       .inputs = {rows},
+       .rejects = "loss_spike watches a scalar loss"},
+  };
   return s;
 }
 

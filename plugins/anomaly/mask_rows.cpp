@@ -59,6 +59,7 @@ OpSchema mask_rows_schema() {
                       .type = AttrType::Float,
                       .doc = "value written over every element of a flagged row",
                       .default_value = AttrValue{0.0}}};
+  s.examples = {{.inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {kBatch}}, 0.0, 1.0}}}};
   return s;
 }
 

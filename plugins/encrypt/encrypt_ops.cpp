@@ -173,7 +173,10 @@ OpSchema encrypt_schema() {
   return s;
 }
 
-// The 12 bytes 7, 14, ..., 84 sealed with kExampleKey in 8-byte chunks.
+// The 12 bytes 7, 14, ..., 84 sealed with kExampleKey in 8-byte chunks
+// (container format v1). If the format changes, regenerate it: run a graph
+// whose encrypt node (key_file: the key above, chunk_size: 8) seals a u8
+// [12] input of those values, and paste the output's bytes here.
 const std::vector<double> kExampleContainer = {
     75, 69, 69, 76, 69, 78, 67, 49, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 94, 30, 166, 119,

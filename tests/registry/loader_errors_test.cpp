@@ -76,10 +76,9 @@ TEST_CASE("a descriptor shorter than this runner's is refused before its fingerp
   CHECK(load_message(f) == f.string() + ": plugin descriptor is 16 bytes, this runner needs at least 64");
 }
 
-TEST_CASE("an SDK 1.0 descriptor, which ends before register_codecs, loads with no codecs") {
+TEST_CASE("a descriptor that ends before register_codecs loads, with no codecs") {
   // Its codec slot holds a function that throws: reading it would fail the load.
   const auto f = plugin("sdk10_size");
-  CHECK_FALSE(load_error(f).has_value());
   keel::Registry registry;
   keel::load_plugin(registry, f);
   CHECK(registry.codec_names().empty());

@@ -79,6 +79,10 @@ CodecInstance make_codec(const Registry& registry, const std::string& name) {
 }
 
 std::string detect_codec(const Registry& registry, const fs::path& file) {
+  // Only a regular file can be read twice: peeking at a pipe would consume
+  // the bytes the codec needs.
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) return {};
   std::ifstream f(file, std::ios::binary);
   if (!f) return {};
   std::vector<std::uint8_t> head(kHeadSize);

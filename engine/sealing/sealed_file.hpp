@@ -21,7 +21,8 @@ namespace keel {
 CodecInstance make_codec(const Registry& registry, const std::string& name);
 
 // The codec whose format `file` is in, by its first bytes: "" when none
-// claims it (or the file cannot be read).
+// claims it, the file cannot be read, or it is not a regular file (a pipe
+// cannot be peeked at without consuming it).
 std::string detect_codec(const Registry& registry, const std::filesystem::path& file);
 
 // Fails with keel::Error (usage) "<codec>: <why>" when the key source is not

@@ -354,3 +354,21 @@ TEST_CASE("keel plugins lists the encrypt plugin's codecs, in text and JSON") {
                         "print(','.join(c['name'] for c in e['codecs']), all(c['doc'] for c in e['codecs']))",
                         {dir.file("p.json")}) == "keel,fernet True");
 }
+
+TEST_CASE("keel encrypt and decrypt read from a pipe") {
+  enctest::TempDir dir;
+  const std::string key = python_key(dir, "k.key");
+  const Bytes plain = pattern(3 * kChunk + 7, 14);
+  enctest::write_file(dir.file("p"), plain);
+  const std::string keel = keel::test::keel_binary();
+  const auto r = keel::test::run_process(
+      {"/bin/sh", "-c",
+       "cat \"$1\" | \"$0\" encrypt /dev/stdin \"$2\" --key-file \"$4\" -q && "
+       "cat \"$2\" | \"$0\" decrypt /dev/stdin \"$3\" --key-file \"$4\" -q",
+       keel, dir.file("p"), dir.file("c"), dir.file("back"), key});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(enctest::read_file(dir.file("back")) == plain);
+  enctest::python(enctest::kPythonContainerReader, {key_hex(key), "raw", dir.file("c"), dir.file("py")});
+  CHECK(enctest::read_file(dir.file("py")) == plain);
+}

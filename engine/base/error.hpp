@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace keel {
 
@@ -25,6 +26,12 @@ struct ErrorSubject {
   std::string plugin;
 };
 
+// A user's text as messages quote it: control characters escaped, cut after
+// `limit` bytes (with "..."), so a hostile name keeps a message short.
+std::string printable(std::string_view s, std::size_t limit = 60);
+
+// The message and the file name are kept on one line: control characters in
+// them (which come from users' files and plugins) are stored escaped.
 class Error : public std::runtime_error {
  public:
   Error(ExitCode code, std::string message, SourceLoc loc = {}, ErrorSubject subject = {});

@@ -127,15 +127,25 @@ std::string op_json(const OpEntry& e) {
 }  // namespace
 
 int plugins(bool json, const std::string& op, const Common& common) {
-  Registry registry = load_registry(common);
+  // A broken plugin does not hide the others: they are listed, then each
+  // broken one is explained, and the exit code says something was wrong.
+  std::vector<Error> broken;
+  Registry registry = load_registry(common, &broken);
+  auto explain_broken = [&] {
+    for (const Error& e : broken) std::fprintf(stderr, "keel: error: %s\n", e.format().c_str());
+    return broken.empty() ? 0 : static_cast<int>(ExitCode::usage);
+  };
   if (!op.empty()) {
     const OpEntry* e = registry.find(op);
-    if (!e) throw usage_error("unknown op '" + op + "'" + did_you_mean(op, registry.op_names()));
+    if (!e) {
+      explain_broken();  // the op may live in a plugin that failed to load
+      throw usage_error("unknown op '" + op + "'" + did_you_mean(op, registry.op_names()));
+    }
     if (json)
       std::printf("%s\n", op_json(*e).c_str());
     else
       print_op_text(*e);
-    return 0;
+    return explain_broken();
   }
   if (json) {
     std::string out = "{\"searched\":[";
@@ -160,7 +170,7 @@ int plugins(bool json, const std::string& op, const Common& common) {
       out += "]}";
     }
     std::printf("%s]}\n", out.c_str());
-    return 0;
+    return explain_broken();
   }
   for (const auto& p : registry.plugins()) {
     std::printf("%s %s  %s\n", p->name.c_str(), p->version.c_str(), p->file.c_str());
@@ -176,7 +186,7 @@ int plugins(bool json, const std::string& op, const Common& common) {
     for (const auto& d : registry.searched) std::printf(" %s", d.c_str());
     std::printf("\n");
   }
-  return 0;
+  return explain_broken();
 }
 
 }  // namespace keel::cli

@@ -12,9 +12,11 @@
 
 namespace keel::cli {
 
-Registry load_registry(const Common& common) {
+Registry load_registry(const Common& common, std::vector<Error>* failures) {
   Registry registry;
-  load_plugins(registry, plugin_search_path(common.plugin_paths));
+  load_plugins(registry, plugin_search_path(common.plugin_paths), failures);
+  if (!common.quiet)
+    for (const auto& w : registry.warnings) std::fprintf(stderr, "keel: warning: %s\n", w.c_str());
   return registry;
 }
 

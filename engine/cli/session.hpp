@@ -6,13 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "graph/validate.hpp"
 #include "registry/registry.hpp"
 
 namespace keel::cli {
 
-Registry load_registry(const Common& common);
+// Loads the plugins on the search path; prints the loader's warnings unless
+// quiet. Without `failures` a broken plugin throws; with it, see
+// load_plugins.
+Registry load_registry(const Common& common, std::vector<Error>* failures = nullptr);
 
 // Parses and validates; warnings go to stderr unless quiet.
 ValidatedGraph load_graph(const std::filesystem::path& file, const std::vector<std::string>& overrides,

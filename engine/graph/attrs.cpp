@@ -167,7 +167,9 @@ Attrs typed_attrs(const OpSchema& schema, const std::map<std::string, AttrLitera
 
   std::map<std::string, AttrValue> values;
   for (const auto* kv : written) {
-    const auto& [name, lit] = *kv;
+    // Not a structured binding: clang before 16 cannot capture those.
+    const std::string& name = kv->first;
+    const AttrLiteral& lit = kv->second;
     auto spec = std::find_if(schema.attrs.begin(), schema.attrs.end(),
                              [&](const AttrSpec& s) { return s.name == name; });
     if (spec == schema.attrs.end()) {

@@ -50,12 +50,36 @@ void Plan::bind(const std::vector<Tensor>& inputs, bool training) {
     concrete.push_back(got.spec());
   }
   infer(concrete);
+  check_against_symbolic(bound);
   for (auto& p : params_) {
     if (!p.value.empty()) continue;
     p.value = Tensor(DType::f32, p.shape);
     initialize(p.value, p.spec.init, graph_.def.seed, p.name);
   }
   prepare(training);
+}
+
+void Plan::check_against_symbolic(const std::map<Dim, std::pair<Dim, std::string>>& bound) const {
+  if (symbolic_values_.size() != values_.size()) return;  // infer_symbolic() was not called
+  for (const auto& n : nodes_) {
+    for (int slot : n.outputs) {
+      const TensorSpec& before = symbolic_values_[std::size_t(slot)];
+      const TensorSpec& now = values_[std::size_t(slot)];
+      bool same = before.dtype == now.dtype && before.shape.size() == now.shape.size();
+      for (std::size_t d = 0; same && d < now.shape.size(); ++d) {
+        const Dim b = before.shape[d];
+        if (is_static(b))
+          same = b == now.shape[d];
+        else if (auto it = bound.find(b); it != bound.end())
+          same = it->second.first == now.shape[d];
+      }
+      if (!same)
+        throw runtime_error("output '" + value_name(slot) + "' is " + describe(now) +
+                                " for this data, but the op inferred " + describe(before) +
+                                " for the graph: the plugin's infer() contradicts itself",
+                            loc(n), subject(n));
+    }
+  }
 }
 
 }  // namespace keel

@@ -3,6 +3,7 @@
 #include "base/error.hpp"
 #include "planner/init.hpp"
 #include "registry/plugin_call.hpp"
+#include "runtime/memory_limit.hpp"
 
 namespace keel {
 
@@ -20,20 +21,26 @@ void call_op(Call&& call, ExitCode code, const char* what, const Where& where) {
   }
 }
 
-// Refuses a tensor whose size overflows or exceeds what any machine holds,
-// before anything is allocated: a hostile attribute (units: 2^56) must not
-// wrap around into a small allocation. `what` and `where` are only called
-// on failure: this runs for every value on every bind.
+// Refuses a tensor whose size overflows or exceeds the per-tensor limit
+// (this machine's memory, or KEEL_MAX_TENSOR_BYTES), before anything is
+// allocated: a hostile attribute (units: 2^56) must not wrap around into a
+// small allocation, nor ask for more than the machine has (Linux would kill
+// the process with no message). `what` and `where` are only called on
+// failure: this runs for every value on every bind.
 template <class What, class Where>
 void check_size(const TensorSpec& spec, const What& what, const Where& where) {
   if (!is_static(spec.shape)) return;
   std::uint64_t bytes = dtype_size(spec.dtype);
   bool overflow = false;
   for (Dim d : spec.shape) overflow = overflow || __builtin_mul_overflow(bytes, std::uint64_t(d), &bytes);
-  constexpr std::uint64_t kMaxBytes = std::uint64_t(1) << 40;
-  if (overflow || bytes > kMaxBytes) {
+  const std::uint64_t limit = max_tensor_bytes();
+  if (overflow || bytes > limit) {
     auto [loc, who] = where();
-    throw usage_error(what() + " would have shape " + shape_str(spec.shape) + ", more than 1 TiB", loc, who);
+    throw usage_error(what() + " would have shape " + shape_str(spec.shape) + " (" +
+                          (overflow ? std::string("its size overflows") : format_bytes(bytes)) +
+                          "), more than the limit of " + format_bytes(limit) +
+                          " per tensor (this machine's memory; KEEL_MAX_TENSOR_BYTES sets it)",
+                      loc, who);
   }
 }
 
@@ -109,7 +116,10 @@ SourceLoc Plan::loc(const PlannedNode& n) const {
   return graph_.loc(graph_.def.nodes[std::size_t(n.node)].loc);
 }
 
-void Plan::infer_symbolic() { infer(graph_.input_specs); }
+void Plan::infer_symbolic() {
+  infer(graph_.input_specs);
+  symbolic_values_ = values_;
+}
 
 void Plan::infer(const std::vector<TensorSpec>& input_specs) {
   for (std::size_t i = 0; i < input_specs.size(); ++i) values_[i] = input_specs[i];

@@ -67,6 +67,10 @@ class Plan {
  private:
   void infer(const std::vector<TensorSpec>& input_specs);
   void prepare(bool training);
+  // After a bind's infer(): every output agrees with symbolic_values_ under
+  // the named dimensions' sizes (`bound`: symbol -> size, input). Throws
+  // keel::Error (runtime) naming the node, op and plugin.
+  void check_against_symbolic(const std::map<Dim, std::pair<Dim, std::string>>& bound) const;
   ErrorSubject subject(const PlannedNode& n) const;
   SourceLoc loc(const PlannedNode& n) const;
 
@@ -74,6 +78,9 @@ class Plan {
   const Registry& registry_;
   std::vector<PlannedNode> nodes_;
   std::vector<TensorSpec> values_;
+  // What infer_symbolic() found, so bind() can hold each op to it: a plugin
+  // whose infer() contradicts itself is caught before its forward runs.
+  std::vector<TensorSpec> symbolic_values_;
   std::vector<int> first_slot_;  // per graph node: the slot of its output 0
   std::vector<int> output_slots_;
   std::vector<Parameter> params_;

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <cstddef>
 #include <cstdlib>
@@ -350,7 +351,23 @@ void load_plugin(Registry& registry, const fs::path& file) {
   }
 }
 
-void load_plugins(Registry& registry, const std::vector<fs::path>& dirs) {
+namespace {
+
+// Group- or world-writable: someone else could put code there that this
+// process would run.
+void warn_if_writable_by_others(Registry& registry, const fs::path& path, const char* what) {
+  std::error_code ec;
+  const fs::perms p = fs::status(path, ec).permissions();
+  if (ec || (p & (fs::perms::group_write | fs::perms::others_write)) == fs::perms::none) return;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(p) & 07777u);
+  registry.warnings.push_back(std::string(what) + " '" + path.string() + "' is writable by other users (mode " +
+                              mode + "): anyone who can write there can run code as you; run chmod go-w on it");
+}
+
+}  // namespace
+
+void load_plugins(Registry& registry, const std::vector<fs::path>& dirs, std::vector<Error>* failures) {
   for (const fs::path& dir : dirs) {
     registry.searched.push_back(dir);
     std::error_code ec;
@@ -358,6 +375,7 @@ void load_plugins(Registry& registry, const std::vector<fs::path>& dirs) {
     if (!fs::exists(st)) continue;
     if (!fs::is_directory(st))
       throw usage_error("plugin folder '" + dir.string() + "' is a file, not a folder");
+    warn_if_writable_by_others(registry, dir, "plugin folder");
 
     std::vector<fs::path> files;
     fs::directory_iterator it(dir, ec), end;
@@ -369,7 +387,18 @@ void load_plugins(Registry& registry, const std::vector<fs::path>& dirs) {
     if (ec) throw usage_error("cannot read plugin folder '" + dir.string() + "': " + ec.message());
     std::sort(files.begin(), files.end(),
               [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
-    for (const fs::path& file : files) load_plugin(registry, file);
+    for (const fs::path& file : files) {
+      warn_if_writable_by_others(registry, file, "plugin");
+      if (!failures) {
+        load_plugin(registry, file);
+        continue;
+      }
+      try {
+        load_plugin(registry, file);
+      } catch (const Error& e) {
+        failures->push_back(e);
+      }
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "base/error.hpp"
 #include "registry/registry.hpp"
 
 namespace keel {
@@ -27,7 +28,13 @@ std::vector<std::filesystem::path> plugin_search_path(
 void load_plugin(Registry& registry, const std::filesystem::path& file);
 
 // Loads every *.so in each folder (sorted by name within a folder) and
-// records the folders in registry.searched.
-void load_plugins(Registry& registry, const std::vector<std::filesystem::path>& dirs);
+// records the folders in registry.searched. A folder (or plugin file) that
+// users other than its owner may write to adds a warning to
+// registry.warnings: whoever can write there can run code in this process.
+// Without `failures`, the first plugin that cannot be loaded throws; with
+// it, each such plugin's error is appended there and loading goes on (for
+// `keel plugins`, which lists the good ones and explains the broken ones).
+void load_plugins(Registry& registry, const std::vector<std::filesystem::path>& dirs,
+                  std::vector<Error>* failures = nullptr);
 
 }  // namespace keel

@@ -25,7 +25,12 @@ Status call_plugin(const std::string& what, const std::string& failed, Call&& ca
   } catch (...) {
     return Status::Error(threw + " an unknown exception");
   }
-  return st.ok() || failed.empty() ? st : Status::Error(failed + st.message());
+  if (st.ok()) return st;
+  // A failure without a reason still has to say what failed.
+  if (st.message().empty())
+    return Status::Error((failed.empty() && !what.empty() ? what + " failed: " : failed) +
+                         "(the plugin gave no reason)");
+  return Status::Error(failed + st.message());
 }
 
 }  // namespace keel

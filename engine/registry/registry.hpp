@@ -93,6 +93,9 @@ class Registry {
 
   // The folders the loader searched, in order, for "unknown op" messages.
   std::vector<std::filesystem::path> searched;
+  // What the loader found worrying but not fatal (a plugin folder others
+  // can write to); the CLI prints each as `keel: warning: ...`.
+  std::vector<std::string> warnings;
 
   // Calls the op's factory; converts an exception or a null result into a
   // keel::Error naming the op and plugin.

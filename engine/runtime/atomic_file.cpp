@@ -1,13 +1,16 @@
 #include "runtime/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <string>
 
 #include "base/error.hpp"
 
@@ -17,10 +20,35 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::string temporary_prefix(const fs::path& path) { return "." + path.filename().string() + ".tmp."; }
+
 fs::path temporary_name(const fs::path& path) {
   std::random_device rd;
   auto tag = std::to_string(::getpid()) + "." + std::to_string(rd());
-  return path.parent_path() / ("." + path.filename().string() + ".tmp." + tag);
+  return path.parent_path() / (temporary_prefix(path) + tag);
+}
+
+// A run killed while writing (SIGKILL, power loss) leaves its temporary
+// behind, never the final name. The next write of the same file removes
+// such leftovers whose writing process no longer exists; a live writer's
+// temporary (another run writing the same file) is left alone.
+void remove_stale_temporaries(const fs::path& path) {
+  const std::string prefix = temporary_prefix(path);
+  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = name.substr(prefix.size());
+    const std::size_t dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos || rest.find_first_not_of("0123456789") != dot) continue;
+    const long pid = std::strtol(rest.substr(0, dot).c_str(), nullptr, 10);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      std::error_code ignored;
+      fs::remove(it->path(), ignored);
+    }
+  }
 }
 
 void fsync_path(const fs::path& p, int flags) {
@@ -69,6 +97,7 @@ void commit(const fs::path& tmp, const fs::path& path, const AtomicFileOptions& 
 
 void write_file_atomically(const fs::path& path, const std::function<void(std::ostream& out)>& write,
                            const AtomicFileOptions& options) {
+  remove_stale_temporaries(path);
   const fs::path tmp = temporary_name(path);
   Cleanup cleanup{tmp};
   if (options.secret) {
@@ -92,6 +121,7 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
 
 void write_fd_atomically(const fs::path& path, const std::function<void(int fd)>& write,
                          const AtomicFileOptions& options) {
+  remove_stale_temporaries(path);
   const fs::path tmp = temporary_name(path);
   Cleanup cleanup{tmp};
   const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, options.secret ? 0600 : 0666);

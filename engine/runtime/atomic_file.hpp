@@ -2,6 +2,8 @@
 // temporary file in the same folder, are flushed to disk, and the temporary
 // is renamed over the target. A failure removes the temporary, so a failed
 // or killed run never leaves a truncated output or clobbers the last good one.
+// The temporary is named .NAME.tmp.PID.RANDOM; one left by a killed process
+// is removed by the next write of NAME.
 #pragma once
 
 #include <cstddef>

@@ -123,7 +123,7 @@ class Parser {
       if (peek() != ':') fail(pos_, "expected ':' after key, found " + found());
       ++pos_;
       skip_space();
-      v.members.emplace_back(std::move(key), value(depth));
+      v.members.push_back(JsonMember{std::move(key), value(depth)});
       skip_space();
       if (peek() == '}') {
         ++pos_;

@@ -16,6 +16,8 @@
 
 namespace keel {
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Kind { null, boolean, number, string, array, object };
 
@@ -26,7 +28,9 @@ struct JsonValue {
   double number = 0;
   std::string text;  // a string's decoded contents, or a number's literal
   std::vector<JsonValue> items;                            // array elements
-  std::vector<std::pair<std::string, JsonValue>> members;  // object, in order
+  // Object members, in order. Not std::pair: a pair of a still incomplete
+  // type is ill-formed, and clang rejects it.
+  std::vector<JsonMember> members;
 
   bool is_null() const { return kind == Kind::null; }
   bool is_bool() const { return kind == Kind::boolean; }
@@ -46,6 +50,11 @@ struct JsonValue {
 
   // "null", "a boolean", "a number", ... for error messages.
   static const char* kind_name(Kind k);
+};
+
+struct JsonMember {
+  std::string first;  // the key
+  JsonValue second;   // the value
 };
 
 struct JsonLimits {

@@ -74,10 +74,10 @@ class HeaderParser {
       if (peek() != '\'' && peek() != '"') malformed("expected a quoted key");
       std::string key = parse_string();
       skip_space();
-      if (peek() != ':') malformed("expected ':' after key '" + key + "'");
+      if (peek() != ':') malformed("expected ':' after key '" + printable(key) + "'");
       ++pos_;
       skip_space();
-      if (!dict.emplace(key, parse_value(0)).second) malformed("duplicate key '" + key + "'");
+      if (!dict.emplace(key, parse_value(0)).second) malformed("duplicate key '" + printable(key) + "'");
       skip_space();
       if (peek() == ',') ++pos_;
       else if (peek() != '}') malformed("expected ',' or '}'");
@@ -174,9 +174,9 @@ DType dtype_from_descr(const Value& v, const fs::path& path) {
     if (d == descr) return dtype;
   for (const auto& [descr, dtype] : kDescrs)
     if (d[0] == '>' && d.substr(1) == descr.substr(1))
-      fail(path, "big-endian dtype '" + d + "' is not supported; save little-endian data, " +
+      fail(path, "big-endian dtype '" + printable(d) + "' is not supported; save little-endian data, " +
                      "e.g. arr.astype('" + std::string(descr) + "')");
-  fail(path, "unsupported dtype '" + v.text + "'; " + std::string(kSupported));
+  fail(path, "unsupported dtype '" + printable(v.text) + "'; " + std::string(kSupported));
 }
 
 Dim dim_from_word(const Value& v, const fs::path& path) {
@@ -188,12 +188,12 @@ Dim dim_from_word(const Value& v, const fs::path& path) {
   const bool negative = !t.empty() && t.front() == '-';
   if (!t.empty() && (t.front() == '-' || t.front() == '+')) t.remove_prefix(1);
   if (t.empty() || !std::all_of(t.begin(), t.end(), [](char c) { return c >= '0' && c <= '9'; }))
-    fail(path, "dimension '" + v.text + "' in the shape is not an integer");
+    fail(path, "dimension '" + printable(v.text) + "' in the shape is not an integer");
   if (negative && t.find_first_not_of('0') != std::string_view::npos)
-    fail(path, "negative dimension " + v.text + " in the shape");
+    fail(path, "negative dimension " + printable(v.text) + " in the shape");
   Dim d = 0;
   if (std::from_chars(t.data(), t.data() + t.size(), d).ec != std::errc{})
-    fail(path, "dimension " + v.text + " in the shape is too large");
+    fail(path, "dimension " + printable(v.text) + " in the shape is too large");
   return d;
 }
 
@@ -215,7 +215,7 @@ Header validate(const std::map<std::string, Value>& dict, const fs::path& path) 
   const std::string_view keys[] = {"descr", "fortran_order", "shape"};
   for (const auto& entry : dict)
     if (std::find(std::begin(keys), std::end(keys), entry.first) == std::end(keys))
-      fail(path, "malformed .npy header: unexpected key '" + entry.first + "'");
+      fail(path, "malformed .npy header: unexpected key '" + printable(entry.first) + "'");
   for (std::string_view key : keys)
     if (!dict.count(std::string(key)))
       fail(path, "malformed .npy header: missing key '" + std::string(key) + "'");

@@ -69,7 +69,7 @@ class HeaderReader {
     for (const auto& [name, dtype] : kDTypes)
       if (v.text == name) return dtype;
     const bool known = std::find(std::begin(kOtherKnown), std::end(kOtherKnown), v.text) != std::end(kOtherKnown);
-    fail(who + ": " + (known ? "unsupported" : "unknown") + " dtype '" + v.text + "' (" +
+    fail(who + ": " + (known ? "unsupported" : "unknown") + " dtype '" + printable(v.text) + "' (" +
          std::string(kSupported) + ")");
   }
 
@@ -79,19 +79,19 @@ class HeaderReader {
     for (const JsonValue& d : v.items) {
       if (!d.is_number()) fail(who + ": 'shape' must hold integers, not " + JsonValue::kind_name(d.kind));
       if (d.text.find_first_of(".eE") != std::string::npos)
-        fail(who + ": dimension " + d.text + " in 'shape' is not an integer");
+        fail(who + ": dimension " + printable(d.text) + " in 'shape' is not an integer");
       if (d.text[0] == '-' && d.text.find_first_not_of('0', 1) != std::string::npos)
-        fail(who + ": negative dimension " + d.text + " in 'shape'");
+        fail(who + ": negative dimension " + printable(d.text) + " in 'shape'");
       const auto u = d.text[0] == '-' ? std::optional<std::uint64_t>(0) : d.to_uint64();
       if (!u || *u > static_cast<std::uint64_t>(INT64_MAX))
-        fail(who + ": dimension " + d.text + " in 'shape' is too large");
+        fail(who + ": dimension " + printable(d.text) + " in 'shape' is too large");
       shape.push_back(static_cast<Dim>(*u));
     }
     return shape;
   }
 
   Entry entry(const std::string& name, const JsonValue& v) const {
-    const std::string who = "tensor '" + name + "'";
+    const std::string who = "tensor '" + printable(name) + "'";
     if (!v.is_object()) fail(who + ": entry must be an object, not " + JsonValue::kind_name(v.kind));
     for (const char* key : {"dtype", "shape", "data_offsets"})
       if (!v.find(key)) fail(who + ": missing key '" + key + "'");
@@ -123,8 +123,8 @@ class HeaderReader {
     std::map<std::string, std::string> out;
     for (const auto& [key, value] : v.members) {
       if (!value.is_string())
-        fail("metadata value for '" + key + "' must be a string, not " + JsonValue::kind_name(value.kind));
-      if (!out.emplace(key, value.text).second) fail("duplicate metadata key '" + key + "'");
+        fail("metadata value for '" + printable(key) + "' must be a string, not " + JsonValue::kind_name(value.kind));
+      if (!out.emplace(key, value.text).second) fail("duplicate metadata key '" + printable(key) + "'");
     }
     return out;
   }
@@ -134,7 +134,7 @@ class HeaderReader {
   void check_tiling(const std::vector<Entry>& entries, std::uint64_t data_size) const {
     for (const Entry& e : entries)
       if (e.end > data_size)
-        fail("tensor '" + e.name + "': data_offsets [" + std::to_string(e.begin) + ", " +
+        fail("tensor '" + printable(e.name) + "': data_offsets [" + std::to_string(e.begin) + ", " +
              std::to_string(e.end) + "] reach beyond the " + std::to_string(data_size) + " bytes of data");
     std::vector<std::size_t> order(entries.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
@@ -146,7 +146,7 @@ class HeaderReader {
     for (std::size_t i : order) {
       const Entry& e = entries[i];
       if (e.begin < covered)
-        fail("tensors '" + previous->name + "' and '" + e.name + "' overlap at bytes " +
+        fail("tensors '" + printable(previous->name) + "' and '" + printable(e.name) + "' overlap at bytes " +
              std::to_string(e.begin) + ".." + std::to_string(std::min(covered, e.end)));
       if (e.begin > covered)
         fail("bytes " + std::to_string(covered) + ".." + std::to_string(e.begin) +
@@ -261,7 +261,7 @@ TensorFile decode_safetensors(const std::string& bytes, const std::string& sourc
   std::vector<Entry> entries;
   std::set<std::string_view> names;
   for (const auto& [name, value] : header.members) {
-    if (!names.insert(name).second) reader.fail("duplicate name '" + name + "' in the header");
+    if (!names.insert(name).second) reader.fail("duplicate name '" + printable(name) + "' in the header");
     if (name == kMetadataKey) file.metadata = reader.metadata(value);
     else entries.push_back(reader.entry(name, value));
   }
@@ -276,7 +276,7 @@ TensorFile decode_safetensors(const std::string& bytes, const std::string& sourc
       const auto* b = t.as<std::uint8_t>();
       for (std::size_t i = 0; i < t.nbytes(); ++i)
         if (b[i] > 1)
-          reader.fail("tensor '" + e.name + "': bool element " + std::to_string(i) + " is " +
+          reader.fail("tensor '" + printable(e.name) + "': bool element " + std::to_string(i) + " is " +
                       std::to_string(b[i]) + "; bool data must be 0 or 1");
     }
     file.tensors.emplace_back(e.name, std::move(t));

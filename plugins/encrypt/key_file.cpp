@@ -68,7 +68,8 @@ CryptoPP::SecByteBlock load_key_file(const std::string& path) {
   while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) --n;
   auto raw = base64url_decode(std::string_view(reinterpret_cast<const char*>(text.data()), n));
   if (!raw || raw->size() != kKeySize) {
-    if (raw) std::memset(raw->data(), 0, raw->size());
+    // An empty vector's data() may be null, which memset must not get.
+    if (raw && !raw->empty()) std::memset(raw->data(), 0, raw->size());
     throw std::runtime_error(bad);
   }
   CryptoPP::SecByteBlock key(raw->data(), raw->size());

@@ -1,5 +1,9 @@
 // Test plugin: `fault` copies its input, except at the stage named by its
-// `stage` attribute, where it fails in the way `how` says.
+// `stage` attribute, where it fails in the way `how` says: by throwing, by
+// returning a failed Status, or by returning one with no message at all.
+// Stage `bound_shape` is a different fault: infer() reports the input's
+// shape while dimensions are symbolic (`keel validate`) and one more row
+// once data binds them, so what it produces differs from what it inferred.
 #include <cstring>
 #include <stdexcept>
 
@@ -9,11 +13,13 @@ namespace {
 
 class Fault final : public keel::Op {
  public:
-  explicit Fault(const keel::Attrs& a) : stage_(a.s("stage")), throws_(a.s("how") == "throw") {}
+  explicit Fault(const keel::Attrs& a) : stage_(a.s("stage")), how_(a.s("how")) {}
 
   keel::Status infer(keel::InferContext& ctx) const override {
     if (stage_ == "infer") return failure("infer");
     ctx.outputs = {ctx.inputs[0]};
+    if (stage_ == "bound_shape" && keel::is_static(ctx.outputs[0].shape) && !ctx.outputs[0].shape.empty())
+      ctx.outputs[0].shape[0] += 1;
     return {};
   }
   keel::Status prepare(const keel::PrepareContext&) override {
@@ -27,11 +33,12 @@ class Fault final : public keel::Op {
 
  private:
   keel::Status failure(const char* where) const {
-    if (throws_) throw std::runtime_error(std::string("boom in ") + where);
+    if (how_ == "throw") throw std::runtime_error(std::string("boom in ") + where);
+    if (how_ == "silent") return keel::Status::Error("");
     return keel::fail("refused in ", where);
   }
   std::string stage_;
-  bool throws_;
+  std::string how_;
 };
 
 keel::OpSchema fault_schema() {
@@ -41,9 +48,9 @@ keel::OpSchema fault_schema() {
   s.inputs = {{"x", "any tensor"}};
   s.outputs = {{"y", "a copy of x"}};
   s.attrs = {{"stage", keel::AttrType::String, "where to fail", std::string("none"), {}, {},
-              {"none", "infer", "prepare", "forward"}},
+              {"none", "infer", "prepare", "forward", "bound_shape"}},
              {"how", keel::AttrType::String, "how to fail", std::string("throw"), {}, {},
-              {"throw", "status"}}};
+              {"throw", "status", "silent"}}};
   return s;
 }
 

@@ -3,6 +3,7 @@
 // process exit code or throws keel::Error, which main() prints as one line.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -25,6 +26,19 @@ struct RunOptions {
   std::filesystem::path profile;   // --profile: Chrome trace file
   std::filesystem::path resume;  // training: continue from this checkpoint
   std::filesystem::path params;  // load parameters from this checkpoint
+  // Key for reading an encrypted --params / --resume checkpoint (default:
+  // the training graph's train.checkpoint.encrypt).
+  std::string key_file;
+  std::string passphrase_env;
+};
+
+// keel encrypt / decrypt IN OUT (cli/crypto_cmd.cpp).
+struct CryptoOptions {
+  std::filesystem::path in, out;
+  std::string key_file;        // --key-file
+  std::string passphrase_env;  // --passphrase-env
+  std::string format;          // --format; empty: keel (encrypt), detected (decrypt)
+  std::int64_t ttl = -1;       // --ttl (decrypt, fernet); -1: none
 };
 
 int run(const RunOptions& options, const Common& common);
@@ -34,6 +48,9 @@ int plugins(bool json, const std::string& op, const Common& common);
 // --format dot|svg|png; `output` empty: standard output.
 int graph(const std::filesystem::path& graph, const std::string& format, const std::filesystem::path& output,
           const Common& common);
+int keygen(const std::filesystem::path& file, const Common& common);
+int encrypt(const CryptoOptions& options, const Common& common);
+int decrypt(const CryptoOptions& options, const Common& common);
 // The SDK's conformance kit on one op (or every op): exit 1 if a check fails.
 int check_op(const std::string& op, bool all, const std::vector<std::string>& attrs, const Common& common);
 // A JSON Schema for graph files, with every registered op's attributes.

@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--set", run.overrides, "Override seed=N or NODE.ATTR=VALUE; repeatable");
   run_cmd->add_option("--resume", run.resume, "Training: continue from this checkpoint");
   run_cmd->add_option("--params", run.params, "Load parameters from this checkpoint (safetensors)");
+  run_cmd->add_option("--key-file", run.key_file, "Key file of an encrypted --params/--resume checkpoint");
+  run_cmd->add_option("--passphrase-env", run.passphrase_env,
+                      "Environment variable holding the passphrase of an encrypted checkpoint");
   run_cmd->add_option("--threads", run.threads, "Cores to use in all (default: all cores)")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_option("--inter-op", run.inter_op,
@@ -72,6 +75,29 @@ int main(int argc, char** argv) {
   graph_cmd->add_option("-o,--output", graph_output, "Write to FILE instead of standard output");
   add_common(graph_cmd, common);
 
+  std::filesystem::path keygen_file;
+  auto* keygen_cmd = app.add_subcommand("keygen", "Write a new random key file (mode 0600; never overwrites)");
+  keygen_cmd->add_option("keyfile", keygen_file, "Key file to create")->required();
+  add_common(keygen_cmd, common);
+
+  cli::CryptoOptions crypt;
+  auto add_crypto = [&](CLI::App* cmd, bool decrypting) {
+    cmd->add_option("in", crypt.in, "Input file")->required();
+    cmd->add_option("out", crypt.out, "Output file (written atomically)")->required();
+    cmd->add_option("--key-file", crypt.key_file, "Key file (see keel keygen)");
+    cmd->add_option("--passphrase-env", crypt.passphrase_env,
+                    "Environment variable holding a passphrase (scrypt; keel format only)");
+    cmd->add_option("--format", crypt.format,
+                    decrypting ? "keel or fernet (default: recognized from the file)" : "keel (default) or fernet");
+    if (decrypting)
+      cmd->add_option("--ttl", crypt.ttl, "Fernet: reject tokens older than this many seconds")
+          ->check(CLI::NonNegativeNumber);
+    add_common(cmd, common);
+  };
+  auto* encrypt_cmd = app.add_subcommand("encrypt", "Encrypt a file (docs/encryption.md)");
+  add_crypto(encrypt_cmd, false);
+  auto* decrypt_cmd = app.add_subcommand("decrypt", "Authenticate and decrypt a file");
+  add_crypto(decrypt_cmd, true);
   std::string check_op_name;
   bool check_op_all = false;
   std::vector<std::string> check_op_attrs;
@@ -98,6 +124,9 @@ int main(int argc, char** argv) {
     if (*validate_cmd) return cli::validate(validate_graph, validate_overrides, common);
     if (*plugins_cmd) return cli::plugins(plugins_json, plugins_op, common);
     if (*graph_cmd) return cli::graph(graph_file, graph_format, graph_output, common);
+    if (*keygen_cmd) return cli::keygen(keygen_file, common);
+    if (*encrypt_cmd) return cli::encrypt(crypt, common);
+    if (*decrypt_cmd) return cli::decrypt(crypt, common);
     if (*check_op_cmd) return cli::check_op(check_op_name, check_op_all, check_op_attrs, common);
     if (*schema_cmd) return cli::schema(common);
   } catch (const keel::Error& e) {

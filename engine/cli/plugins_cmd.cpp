@@ -163,6 +163,10 @@ int plugins(bool json, const std::string& op, const Common& common) {
         if (k) out += ",";
         out += op_json(*registry.find(p.ops[k]));
       }
+      out += "],\"codecs\":[";
+      for (std::size_t k = 0; k < p.codecs.size(); ++k)
+        out += std::string(k ? "," : "") + "{\"name\":" + json_quote(p.codecs[k]) +
+               ",\"doc\":" + json_quote(registry.find_codec(p.codecs[k])->doc) + "}";
       out += "]}";
     }
     std::printf("%s]}\n", out.c_str());
@@ -172,6 +176,9 @@ int plugins(bool json, const std::string& op, const Common& common) {
     std::printf("%s %s  %s\n", p->name.c_str(), p->version.c_str(), p->file.c_str());
     for (const auto& name : p->ops)
       std::printf("  %-22s %s\n", name.c_str(), registry.find(name)->schema.doc.c_str());
+    // File codecs (keel encrypt|decrypt --format NAME), after the ops.
+    for (const auto& name : p->codecs)
+      std::printf("  %-22s %s\n", ("format " + name).c_str(), registry.find_codec(name)->doc.c_str());
   }
   if (registry.plugins().empty()) std::printf("no plugins found\n");
   if (!common.quiet) {

@@ -113,10 +113,18 @@ int run(const RunOptions& o, const Common& common) {
   ValidatedGraph graph = load_graph(o.graph, o.overrides, registry, common);
   Plan plan(graph, registry);
   plan.infer_symbolic();  // every static check before any data is read
-  if (!o.params.empty()) load_checkpoint(o.params, plan, nullptr);
+  if (!o.key_file.empty() && !o.passphrase_env.empty())
+    throw usage_error("give at most one of --key-file and --passphrase-env");
+  const KeySource cli_key{o.key_file, o.passphrase_env};
+  if (!o.params.empty()) {
+    // An encrypted checkpoint opens with the command line's key, else with
+    // the one the training graph seals its checkpoints with.
+    const KeySource key = !cli_key.empty() || !graph.def.train ? cli_key : graph.def.train->checkpoint.encrypt;
+    load_checkpoint(o.params, plan, nullptr, {&registry, key});
+  }
   if (graph.def.train) {
     if (!o.inputs.empty()) throw usage_error("--input: a training graph reads its data from train.data");
-    TrainOptions train_options{o.output_dir, o.resume, common.quiet};
+    TrainOptions train_options{o.output_dir, o.resume, cli_key, common.quiet};
     train_options.inter_op = threads.inter_op;
     train_options.profiler = profiler.get();
     train_options.time_nodes = o.stats;

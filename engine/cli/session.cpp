@@ -74,6 +74,16 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
       if (!def.train)
         throw usage_error("--set " + key + ": the graph has no train: section", {def.file, 0, 0});
       const std::string field = key.substr(6);
+      if (field == "checkpoint.key_file" || field == "checkpoint.passphrase_env") {
+        // As any command-line path, a key file here is relative to the
+        // current folder.
+        if (def.train->checkpoint.path.empty())
+          throw usage_error("--set " + key + ": the graph's train: section has no checkpoint: path",
+                            {def.file, 0, 0});
+        if (value.empty()) throw usage_error("--set " + key + "=: expected a value");
+        def.train->checkpoint.encrypt = field == "checkpoint.key_file" ? KeySource{value, ""} : KeySource{"", value};
+        continue;
+      }
       if (field == "epochs")
         def.train->epochs = non_negative(key, value);
       else if (field == "steps")
@@ -82,7 +92,8 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
         def.train->data.batch = non_negative(key, value);
       else
         throw usage_error("--set " + key +
-                          ": settable training keys are train.epochs, train.steps, train.batch");
+                          ": settable training keys are train.epochs, train.steps, train.batch, "
+                          "train.checkpoint.key_file, train.checkpoint.passphrase_env");
       if (field == "batch" && def.train->data.batch < 1)
         throw usage_error("--set train.batch=" + value + ": expected a positive integer");
       zero_steps = field == "steps" ? def.train->steps == 0 : zero_steps;

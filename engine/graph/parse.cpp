@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -592,13 +593,33 @@ class GraphParser {
     need_kind(e, YAML::NodeType::Map, "a mapping");
     CheckpointDef c;
     c.loc = e.key_loc;
-    for (const Entry& f : entries(e.value, {"path", "every"}, "in train.checkpoint")) {
+    for (const Entry& f : entries(e.value, {"path", "every", "encrypt"}, "in train.checkpoint")) {
       if (f.key == "path") c.path = scalar(f, "a file name");
+      else if (f.key == "encrypt") parse_checkpoint_encrypt(f, c);
       else if (f.value.IsScalar() && f.value.Scalar() == "epoch") c.every = 0;
       else c.every = integer(f, 1);
     }
     if (c.path.empty()) fail("train.checkpoint needs 'path:'", e.key_loc);
     return c;
+  }
+
+  // encrypt: {key_file: K} (relative to the graph file) or {passphrase_env: VAR}.
+  void parse_checkpoint_encrypt(const Entry& e, CheckpointDef& c) {
+    need_kind(e, YAML::NodeType::Map, "a mapping {key_file: FILE} or {passphrase_env: VAR}");
+    c.encrypt_loc = e.key_loc;
+    for (const Entry& f : entries(e.value, {"key_file", "passphrase_env"}, "in train.checkpoint.encrypt")) {
+      const std::string v = scalar(f, f.key == "key_file" ? "a file name" : "an environment variable name");
+      if (v.empty()) fail("'" + f.key + "' must not be empty", f.value_loc);
+      if (f.key == "key_file") {
+        const std::filesystem::path p(v);
+        c.encrypt.key_file =
+            p.is_absolute() ? v : (std::filesystem::path(file_).parent_path() / p).lexically_normal().string();
+      } else {
+        c.encrypt.passphrase_env = v;
+      }
+    }
+    if (c.encrypt.key_file.empty() == c.encrypt.passphrase_env.empty())
+      fail("train.checkpoint.encrypt needs exactly one of 'key_file:' and 'passphrase_env:'", e.key_loc);
   }
 
   AttrLiteral parse_attr(const Entry& a) {

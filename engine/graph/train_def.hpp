@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "graph/graph_def.hpp"
+#include "keel/codec.hpp"
 
 namespace keel {
 
@@ -52,7 +53,11 @@ struct OptimizerDef {
 struct CheckpointDef {
   std::string path;            // relative to the output folder; empty: no checkpoints
   std::int64_t every = 0;      // steps between checkpoints; 0: at the end of every epoch
-  Loc loc;
+  // encrypt: {key_file: K} or {passphrase_env: VAR}: checkpoints are sealed
+  // (Keel container) before they touch the disk. key_file is resolved
+  // against the graph file's folder by the parser. Empty: plain safetensors.
+  KeySource encrypt;
+  Loc loc, encrypt_loc;
 };
 
 struct TrainDef {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cmath>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -100,10 +101,11 @@ void check_descriptor(const fs::path& file, const PluginDescriptor* d) {
   if (d->abi_version != KEEL_ABI_VERSION)
     throw usage_error(f + ": built for plugin ABI version " + std::to_string(d->abi_version) +
                       ", this runner needs " + std::to_string(KEEL_ABI_VERSION));
-  if (d->struct_size < sizeof(PluginDescriptor))
+  // A descriptor from SDK 1.0 ends before register_codecs; it is read as
+  // having no codecs.
+  if (d->struct_size < kPluginDescriptorMinSize)
     throw usage_error(f + ": plugin descriptor is " + std::to_string(d->struct_size) +
-                      " bytes, this runner needs at least " +
-                      std::to_string(sizeof(PluginDescriptor)));
+                      " bytes, this runner needs at least " + std::to_string(kPluginDescriptorMinSize));
   struct Field {
     const char* what;
     const char* got;
@@ -122,6 +124,19 @@ void check_descriptor(const fs::path& file, const PluginDescriptor* d) {
     throw usage_error(f + ": plugin descriptor has no version", {}, {"", "", d->name});
   if (!d->register_ops)
     throw usage_error(f + ": plugin descriptor has no register_ops function", {}, {"", "", d->name});
+}
+
+class CollectingCodecs final : public CodecRegistrar {
+ public:
+  void add(std::string name, std::string doc, CodecFactory factory) override {
+    entries.push_back({std::move(name), std::move(doc), factory, nullptr});
+  }
+  std::vector<CodecEntry> entries;
+};
+
+// Whether the descriptor is long enough to hold register_codecs.
+bool has_codec_field(const PluginDescriptor* d) {
+  return d->struct_size >= offsetof(PluginDescriptor, register_codecs) + sizeof(d->register_codecs);
 }
 
 class CollectingRegistrar final : public Registrar {
@@ -252,8 +267,25 @@ void load_plugin_unguarded(Registry& registry, const fs::path& file) {
   }
   check_schemas(file, info->name, registrar.entries);
 
+  CollectingCodecs codecs;
+  if (has_codec_field(d) && d->register_codecs) {
+    try {
+      d->register_codecs(codecs);
+    } catch (const std::exception& e) {
+      throw usage_error(f + ": registering codecs failed: " + e.what(), {}, {"", "", info->name});
+    } catch (...) {
+      throw usage_error(f + ": registering codecs failed with an unknown exception", {}, {"", "", info->name});
+    }
+    for (std::size_t i = 0; i < codecs.entries.size(); ++i) {
+      if (codecs.entries[i].name.empty())
+        throw usage_error(f + ": codec #" + std::to_string(i + 1) + " has an empty name", {}, {"", "", info->name});
+      if (!codecs.entries[i].factory)
+        throw usage_error(f + ": codec '" + codecs.entries[i].name + "' has no factory", {}, {"", "", info->name});
+    }
+  }
+
   info->library = std::make_shared<boost::dll::shared_library>(std::move(lib));
-  registry.add_plugin(std::move(info), std::move(registrar.entries));
+  registry.add_plugin(std::move(info), std::move(registrar.entries), std::move(codecs.entries));
 }
 
 bool is_plugin_file_name(const std::string& name) {

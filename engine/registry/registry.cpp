@@ -6,7 +6,8 @@
 
 namespace keel {
 
-void Registry::add_plugin(std::shared_ptr<PluginInfo> plugin, std::vector<OpEntry> ops) {
+void Registry::add_plugin(std::shared_ptr<PluginInfo> plugin, std::vector<OpEntry> ops,
+                          std::vector<CodecEntry> codecs) {
   // Check every name first so a failed plugin adds nothing at all.
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const std::string& name = ops[i].schema.name;
@@ -20,7 +21,22 @@ void Registry::add_plugin(std::shared_ptr<PluginInfo> plugin, std::vector<OpEntr
         throw usage_error("op '" + name + "' is registered twice by '" + plugin->file.string() + "'", {},
                           {"", name, plugin->name});
   }
+  for (std::size_t i = 0; i < codecs.size(); ++i) {
+    const std::string& name = codecs[i].name;
+    if (auto it = codecs_.find(name); it != codecs_.end())
+      throw usage_error("codec '" + name + "' is registered by two plugins: '" +
+                        it->second.plugin->file.string() + "' and '" + plugin->file.string() + "'");
+    for (std::size_t j = 0; j < i; ++j)
+      if (codecs[j].name == name)
+        throw usage_error("codec '" + name + "' is registered twice by '" + plugin->file.string() + "'");
+  }
   std::shared_ptr<const PluginInfo> shared = plugin;
+  for (auto& c : codecs) {
+    plugin->codecs.push_back(c.name);
+    c.plugin = shared;
+    std::string name = c.name;
+    codecs_.emplace(std::move(name), std::move(c));
+  }
   for (auto& op : ops) {
     plugin->ops.push_back(op.schema.name);
     op.plugin = shared;
@@ -55,6 +71,31 @@ OpInstance Registry::create(const OpEntry& entry, const Attrs& attrs) const {
   }
   if (!op) throw runtime_error("the op factory returned nothing", {}, {"", entry.schema.name, plugin});
   return OpInstance(entry.plugin ? entry.plugin->library : nullptr, std::move(op));
+}
+
+const CodecEntry* Registry::find_codec(const std::string& name) const {
+  auto it = codecs_.find(name);
+  return it == codecs_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Registry::codec_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : codecs_) names.push_back(name);
+  return names;
+}
+
+CodecInstance Registry::create_codec(const CodecEntry& entry) const {
+  const std::string where = "codec '" + entry.name + "' (plugin '" + (entry.plugin ? entry.plugin->name : "") + "')";
+  std::unique_ptr<Codec> codec;
+  try {
+    codec = entry.factory();
+  } catch (const std::exception& e) {
+    throw runtime_error("creating " + where + " failed: " + e.what());
+  } catch (...) {
+    throw runtime_error("creating " + where + " failed with an unknown exception");
+  }
+  if (!codec) throw runtime_error(where + ": the factory returned nothing");
+  return CodecInstance(entry.plugin ? entry.plugin->library : nullptr, std::move(codec));
 }
 
 }  // namespace keel

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "keel/codec.hpp"
 #include "keel/op.hpp"
 #include "keel/schema.hpp"
 
@@ -21,6 +22,7 @@ struct PluginInfo {
   std::string version;
   std::filesystem::path file;
   std::vector<std::string> ops;         // in registration order
+  std::vector<std::string> codecs;      // file codecs (keel/codec.hpp), in registration order
   std::shared_ptr<const void> library;  // keeps the shared library mapped
 };
 
@@ -53,11 +55,37 @@ class OpInstance {
   std::unique_ptr<Op> op_;
 };
 
+struct CodecEntry {
+  std::string name;
+  std::string doc;
+  CodecFactory factory = nullptr;
+  std::shared_ptr<const PluginInfo> plugin;
+};
+
+// A codec object together with the library that holds its code (as
+// OpInstance for ops).
+class CodecInstance {
+ public:
+  CodecInstance(std::shared_ptr<const void> library, std::unique_ptr<Codec> codec)
+      : library_(std::move(library)), codec_(std::move(codec)) {}
+  CodecInstance(CodecInstance&&) = default;
+  CodecInstance& operator=(CodecInstance&&) = delete;
+  ~CodecInstance() { codec_.reset(); }
+  Codec& operator*() const { return *codec_; }
+  Codec* operator->() const { return codec_.get(); }
+
+ private:
+  std::shared_ptr<const void> library_;
+  std::unique_ptr<Codec> codec_;
+};
+
 class Registry {
  public:
   // Adds a plugin and its ops. Throws keel::Error (usage) when an op name is
   // already registered, naming both plugin files.
-  void add_plugin(std::shared_ptr<PluginInfo> plugin, std::vector<OpEntry> ops);
+  // Codec names are checked the same way, in their own name space.
+  void add_plugin(std::shared_ptr<PluginInfo> plugin, std::vector<OpEntry> ops,
+                  std::vector<CodecEntry> codecs = {});
 
   const OpEntry* find(const std::string& op) const;
   std::vector<std::string> op_names() const;  // sorted
@@ -73,8 +101,15 @@ class Registry {
   // keel::Error naming the op and plugin.
   OpInstance create(const OpEntry& entry, const Attrs& attrs) const;
 
+  const CodecEntry* find_codec(const std::string& name) const;
+  std::vector<std::string> codec_names() const;  // sorted
+  // Calls the codec's factory; keel::Error (runtime) naming the codec and
+  // plugin when it throws or returns nothing.
+  CodecInstance create_codec(const CodecEntry& entry) const;
+
  private:
   std::map<std::string, OpEntry> ops_;
+  std::map<std::string, CodecEntry> codecs_;
   std::vector<std::shared_ptr<const PluginInfo>> plugins_;
 };
 

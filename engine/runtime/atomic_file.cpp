@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -59,34 +60,80 @@ void fsync_path(const fs::path& p, int flags) {
 
 }  // namespace
 
-void write_file_atomically(const fs::path& path, const std::function<void(std::ostream& out)>& write) {
+namespace {
+
+struct Cleanup {
+  const fs::path& p;
+  bool armed = true;
+  ~Cleanup() {
+    if (armed) {
+      std::error_code ec;
+      fs::remove(p, ec);
+    }
+  }
+};
+
+// Flushes the finished temporary and puts it in place: renamed over `path`,
+// or hard-linked to it (no_clobber), then the folder is flushed too.
+void commit(const fs::path& tmp, const fs::path& path, const AtomicFileOptions& options, Cleanup& cleanup) {
+  fsync_path(tmp, O_RDONLY);
+  std::error_code ec;
+  if (options.no_clobber) {
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      if (errno == EEXIST) throw usage_error("'" + path.string() + "' already exists");
+      throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+    }
+    fs::remove(tmp, ec);  // the cleanup removes it too if this fails
+  } else {
+    fs::rename(tmp, path, ec);
+    if (ec) throw runtime_error("cannot write '" + path.string() + "': " + ec.message());
+    cleanup.armed = false;
+  }
+  fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
+}  // namespace
+
+void write_file_atomically(const fs::path& path, const std::function<void(std::ostream& out)>& write,
+                           const AtomicFileOptions& options) {
   remove_stale_temporaries(path);
   const fs::path tmp = temporary_name(path);
-  struct Cleanup {
-    const fs::path& p;
-    bool armed = true;
-    ~Cleanup() {
-      if (armed) {
-        std::error_code ec;
-        fs::remove(p, ec);
-      }
-    }
-  } cleanup{tmp};
-
+  Cleanup cleanup{tmp};
+  if (options.secret) {
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+    const int rc = ::fchmod(fd, 0600);  // whatever the umask
+    ::close(fd);
+    if (rc != 0) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+  }
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    std::ofstream out;
+    if (options.secret) out.rdbuf()->pubsetbuf(nullptr, 0);  // before open: no buffer at all
+    out.open(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
     write(out);
     out.flush();
     if (!out) throw runtime_error("cannot write '" + path.string() + "': write failed");
   }
-  fsync_path(tmp, O_RDONLY);
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw runtime_error("cannot write '" + path.string() + "': " + ec.message());
-  cleanup.armed = false;
-  fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  fsync_path(dir, O_RDONLY | O_DIRECTORY);
+  commit(tmp, path, options, cleanup);
+}
+
+void write_fd_atomically(const fs::path& path, const std::function<void(int fd)>& write,
+                         const AtomicFileOptions& options) {
+  remove_stale_temporaries(path);
+  const fs::path tmp = temporary_name(path);
+  Cleanup cleanup{tmp};
+  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, options.secret ? 0600 : 0666);
+  if (fd < 0) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } closer{fd};
+  if (options.secret && ::fchmod(fd, 0600) != 0)
+    throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+  write(fd);
+  commit(tmp, path, options, cleanup);
 }
 
 }  // namespace keel

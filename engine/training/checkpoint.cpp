@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "sealing/sealed_file.hpp"
 
 namespace keel {
 
@@ -30,10 +31,33 @@ void copy_into(Tensor& dst, const TensorFile& f, const std::string& name, const 
   std::memcpy(dst.data(), src->data(), dst.nbytes());
 }
 
+// The only codec checkpoints are sealed with.
+constexpr const char* kCheckpointCodec = "keel";
+
+TensorFile read_checkpoint_file(const std::filesystem::path& file, const CheckpointSeal& seal) {
+  const std::string codec_name = seal.registry ? detect_codec(*seal.registry, file) : std::string();
+  if (codec_name.empty()) return read_safetensors(file);
+  if (seal.key.empty())
+    throw usage_error("'" + file.string() + "' is an encrypted checkpoint (" + codec_name +
+                      " format): give its key with --key-file FILE or --passphrase-env VAR");
+  CodecInstance codec = make_codec(*seal.registry, codec_name);
+  check_key(*codec, codec_name, seal.key);
+  return decode_safetensors(open_file_to_bytes(*codec, file, {seal.key, -1}), file.string());
+}
+
 }  // namespace
 
+CheckpointSeal checkpoint_seal(const Registry& registry, const KeySource& key) {
+  if (!key.empty()) {
+    const CodecInstance codec = make_codec(registry, kCheckpointCodec);
+    check_key(*codec, kCheckpointCodec, key);
+  }
+  return {&registry, key};
+}
+
 void save_checkpoint(const std::filesystem::path& file, const Plan& plan,
-                     const std::vector<OptimizerState>& state, const TrainingPosition& position) {
+                     const std::vector<OptimizerState>& state, const TrainingPosition& position,
+                     const CheckpointSeal& seal) {
   TensorFile f;
   for (const auto& p : plan.params()) f.tensors.emplace_back(p.name, p.value);
   for (const auto& s : state) f.tensors.emplace_back(s.name, *s.tensor);
@@ -45,12 +69,18 @@ void save_checkpoint(const std::filesystem::path& file, const Plan& plan,
   std::error_code ec;
   if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path(), ec);
   if (ec) throw runtime_error("cannot create folder '" + file.parent_path().string() + "': " + ec.message());
-  write_safetensors(file, f);
+  if (seal.key.empty()) {
+    write_safetensors(file, f);
+    return;
+  }
+  if (!seal.registry) throw runtime_error("internal error: a checkpoint key without a registry");
+  CodecInstance codec = make_codec(*seal.registry, kCheckpointCodec);
+  seal_bytes_to_file(*codec, encode_safetensors(f), file, {seal.key, -1});
 }
 
 TrainingPosition load_checkpoint(const std::filesystem::path& file, Plan& plan,
-                                 const std::vector<OptimizerState>* state) {
-  const TensorFile f = read_safetensors(file);
+                                 const std::vector<OptimizerState>* state, const CheckpointSeal& seal) {
+  const TensorFile f = read_checkpoint_file(file, seal);
   const std::string name = file.string();
   for (auto& p : plan.params()) {
     if (p.value.empty()) p.value = Tensor(DType::f32, p.shape);

@@ -215,8 +215,12 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   OptimizerSteps optimizer(plan, registry, def.optimizer, gradients);
   Guards guards(plan, registry, &gradients);
 
+  // Checked now: a bad key must not surface only at the first checkpoint.
+  const CheckpointSeal seal = checkpoint_seal(registry, def.checkpoint.encrypt);
   TrainingPosition pos;
-  if (!options.resume.empty()) pos = load_checkpoint(options.resume, plan, &optimizer.state());
+  if (!options.resume.empty())
+    pos = load_checkpoint(options.resume, plan, &optimizer.state(),
+                          options.resume_key.empty() ? seal : checkpoint_seal(registry, options.resume_key));
 
   // What a guard may have to undo. skip_step: what forward changes (the
   // parameters no optimizer trains, such as running statistics), saved
@@ -266,7 +270,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   std::uint64_t saved_step = 0;
   bool saved = false;
   auto checkpoint = [&] {
-    save_checkpoint(ckpt, plan, optimizer.state(), pos);
+    save_checkpoint(ckpt, plan, optimizer.state(), pos, seal);
     saved = true;
     saved_step = pos.step;
   };

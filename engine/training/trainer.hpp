@@ -26,6 +26,7 @@ class Profiler;
 struct TrainOptions {
   std::filesystem::path output_dir = "out";
   std::filesystem::path resume;  // a checkpoint to continue from; empty: start fresh
+  KeySource resume_key;          // opens an encrypted `resume` (default: train.checkpoint.encrypt)
   bool quiet = false;
   int inter_op = 1;               // threads running independent nodes at once
   Profiler* profiler = nullptr;   // --profile: spans per step, node, update, I/O

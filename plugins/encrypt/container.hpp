@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <istream>
+#include <ostream>
 #include <string_view>
 
 #include "primitives.hpp"
@@ -40,8 +42,45 @@ Bytes encrypt_bytes_with_passphrase(std::string_view passphrase, ByteSpan plaint
                                     std::uint32_t chunk_size = kDefaultChunkSize);
 Bytes decrypt_bytes_with_passphrase(std::string_view passphrase, ByteSpan container);
 
+// The same, writing the container (container_size(plaintext.size()) bytes)
+// straight into `out`: the encrypt op's path, without a copy.
+void encrypt_into(ByteSpan key, ByteSpan plaintext, std::uint32_t chunk_size, std::uint8_t* out);
+// Decrypts into `out` when the container holds exactly out_size bytes, and
+// writes nothing otherwise; returns the plaintext length the header states.
+// Throws as decrypt_bytes.
+std::uint64_t decrypt_into(ByteSpan key, ByteSpan container, std::uint8_t* out, std::uint64_t out_size);
+
+// A container key: a raw 32-byte key, or a passphrase the key is derived
+// from with scrypt (fresh salt per file, parameters in the header).
+struct ContainerKey {
+  enum class Kind { raw, passphrase };
+  Kind kind = Kind::raw;
+  CryptoPP::SecByteBlock secret;
+};
+
+// Streaming versions, for files: `in` holds exactly `length` bytes (the
+// plaintext, or the container). They read, process on all workers and
+// write a batch of chunks at a time, so memory stays bounded whatever the
+// size. decrypt_stream writes each batch only after it authenticated, but a
+// later batch can still fail: the caller must discard `out` on an
+// exception (the runner writes to a temporary file and removes it).
+void encrypt_stream(const ContainerKey& key, std::istream& in, std::uint64_t length, std::ostream& out,
+                    const ScryptParams& params = {}, std::uint32_t chunk_size = kDefaultChunkSize);
+void decrypt_stream(const ContainerKey& key, std::istream& in, std::uint64_t length, std::ostream& out);
+
+// File versions, for regular files: the input is mapped into memory and
+// every worker reads, seals or opens, and writes (pwrite) its own chunks,
+// so I/O runs in parallel too. `out_fd` must be an empty file open for
+// writing. Failures throw as above; the caller discards the output file.
+void encrypt_fd(const ContainerKey& key, int in_fd, int out_fd, const ScryptParams& params = {},
+                std::uint32_t chunk_size = kDefaultChunkSize);
+void decrypt_fd(const ContainerKey& key, int in_fd, int out_fd);
+
 // Worker threads used for this many chunks (exposed so tests can check the
-// threaded path is taken).
+// threaded path is taken): one per core, at most 64, at most one per chunk,
+// and at most the limit set below.
 unsigned worker_count(std::uint64_t chunks);
+// Limits worker threads process-wide (0: one per core); for benchmarks.
+void set_max_threads(unsigned n);
 
 }  // namespace keel::encrypt

@@ -85,12 +85,13 @@ class EncryptOp final : public KeyedOp {
   Status forward(const ForwardContext& ctx) override {
     KEEL_RETURN_IF_ERROR(need_key("encrypt"));
     const ConstTensorView& x = ctx.inputs[0];
-    const Bytes c =
-        encrypt_bytes(key(), ByteSpan(static_cast<const std::uint8_t*>(x.data), x.nbytes()), chunk_size_);
-    if (c.size() != ctx.outputs[0].nbytes())
-      return fail("encrypt: container of ", c.size(), " bytes does not fit the output of ",
+    const std::uint64_t n = x.nbytes();
+    if (container_size(n, chunk_size_) != ctx.outputs[0].nbytes())
+      return fail("encrypt: container of ", container_size(n, chunk_size_), " bytes does not fit the output of ",
                   ctx.outputs[0].nbytes());
-    if (!c.empty()) std::memcpy(ctx.outputs[0].data, c.data(), c.size());
+    // Straight into the output: no intermediate copy of a large tensor.
+    encrypt_into(key(), ByteSpan(static_cast<const std::uint8_t*>(x.data), n), chunk_size_,
+                 static_cast<std::uint8_t*>(ctx.outputs[0].data));
     return Status::Ok();
   }
 };
@@ -117,17 +118,17 @@ class DecryptOp final : public KeyedOp {
   Status forward(const ForwardContext& ctx) override {
     KEEL_RETURN_IF_ERROR(need_key("decrypt"));
     const ConstTensorView& x = ctx.inputs[0];
-    Bytes plain;
+    std::uint64_t held = 0;
     try {
-      plain = decrypt_bytes(key(), ByteSpan(static_cast<const std::uint8_t*>(x.data), x.nbytes()));
+      held = decrypt_into(key(), ByteSpan(static_cast<const std::uint8_t*>(x.data), x.nbytes()),
+                          static_cast<std::uint8_t*>(ctx.outputs[0].data), ctx.outputs[0].nbytes());
     } catch (const std::exception& e) {
       return fail("decrypt: ", e.what());
     }
-    if (plain.size() != ctx.outputs[0].nbytes())
-      return fail("decrypt: the container holds ", plain.size(), " bytes, not the ", ctx.outputs[0].nbytes(),
+    if (held != ctx.outputs[0].nbytes())
+      return fail("decrypt: the container holds ", held, " bytes, not the ", ctx.outputs[0].nbytes(),
                   " its length implies with chunk_size ", chunk_size_,
                   " (it was written with another chunk size)");
-    if (!plain.empty()) std::memcpy(ctx.outputs[0].data, plain.data(), plain.size());
     return Status::Ok();
   }
 };

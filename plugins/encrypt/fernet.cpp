@@ -48,6 +48,14 @@ FernetKey FernetKey::generate() {
   return k;
 }
 
+FernetKey FernetKey::from_raw(ByteSpan raw) {
+  if (raw.size() != 32)
+    throw std::invalid_argument("invalid Fernet key: it must be 32 bytes, not " + std::to_string(raw.size()));
+  FernetKey k;
+  std::memcpy(k.key_.data(), raw.data(), 32);
+  return k;
+}
+
 std::string FernetKey::encoded() const { return base64url_encode({key_.data(), key_.size()}); }
 
 std::int64_t unix_now() {

@@ -25,6 +25,8 @@ class FernetKey {
   // ("invalid Fernet key: ...") otherwise.
   explicit FernetKey(std::string_view encoded);
   static FernetKey generate();
+  // From the 32 raw bytes (a key file's content); std::invalid_argument otherwise.
+  static FernetKey from_raw(ByteSpan raw);
   std::string encoded() const;
 
   ByteSpan signing_key() const { return {key_.data(), 16}; }

@@ -1,7 +1,13 @@
 #include "key_file.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <stdexcept>
 
 #include "base64url.hpp"
@@ -12,18 +18,53 @@ namespace {
 
 // A key file is 44 characters and a newline; anything much larger is not a
 // key file, and is not read into memory.
-constexpr std::streamsize kMaxKeyFileSize = 1024;
+constexpr std::size_t kMaxKeyFileSize = 1024;
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+std::string octal_mode(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
 
 }  // namespace
 
 CryptoPP::SecByteBlock load_key_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot open key file '" + path + "'");
+  // The checks run on the opened file, not the name, so the file checked is
+  // the file read.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw std::runtime_error("cannot open key file '" + path + "': " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0)
+    throw std::runtime_error("cannot read key file '" + path + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw std::runtime_error("key file '" + path + "' is not a regular file");
+  if ((st.st_mode & 077) != 0)
+    throw std::runtime_error("key file '" + path + "' is accessible by group or others (mode " +
+                             octal_mode(st.st_mode) + "); protect it with: chmod 600 " + path);
   CryptoPP::SecByteBlock text(kMaxKeyFileSize + 1);
-  f.read(reinterpret_cast<char*>(text.data()), kMaxKeyFileSize + 1);
-  std::size_t n = static_cast<std::size_t>(f.gcount());
+  std::size_t n = 0;
+  while (n < text.size()) {
+    const ssize_t got = ::read(fd.get(), text.data() + n, text.size() - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw std::runtime_error("cannot read key file '" + path + "': " + std::strerror(errno));
+    if (got == 0) break;
+    n += static_cast<std::size_t>(got);
+  }
   const std::string bad = "key file '" + path + "' must hold one line of url-safe base64 encoding 32 bytes";
-  if (n > static_cast<std::size_t>(kMaxKeyFileSize)) throw std::runtime_error(bad);
+  if (n > kMaxKeyFileSize) throw std::runtime_error(bad);
   while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' ')) --n;
   auto raw = base64url_decode(std::string_view(reinterpret_cast<const char*>(text.data()), n));
   if (!raw || raw->size() != kKeySize) {
@@ -34,6 +75,26 @@ CryptoPP::SecByteBlock load_key_file(const std::string& path) {
   CryptoPP::SecByteBlock key(raw->data(), raw->size());
   std::memset(raw->data(), 0, raw->size());
   return key;
+}
+
+CryptoPP::SecByteBlock new_key_file_text() {
+  CryptoPP::SecByteBlock key(kKeySize);
+  random_bytes(key.data(), key.size());
+  std::string encoded = base64url_encode(ByteSpan(key.data(), key.size()));
+  CryptoPP::SecByteBlock text(encoded.size() + 1);
+  std::memcpy(text.data(), encoded.data(), encoded.size());
+  text[encoded.size()] = '\n';
+  // The std::string held the key too: wipe it before it is freed.
+  std::memset(encoded.data(), 0, encoded.size());
+  return text;
+}
+
+CryptoPP::SecByteBlock load_passphrase_env(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (!value) throw std::runtime_error("environment variable " + name + " is not set (it should hold the passphrase)");
+  const std::size_t n = std::strlen(value);
+  if (n == 0) throw std::runtime_error("environment variable " + name + " is empty (it should hold the passphrase)");
+  return CryptoPP::SecByteBlock(reinterpret_cast<const CryptoPP::byte*>(value), n);
 }
 
 }  // namespace keel::encrypt

@@ -13,32 +13,6 @@ namespace enc = keel::encrypt;
 
 namespace {
 
-// argv: key-hex-or-passphrase kind(raw|scrypt) in-file out-file
-const char* const kPythonReader = R"PY(
-import sys, struct, hashlib
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-secret, kind, src, dst = sys.argv[1:5]
-data = open(src, 'rb').read()
-h = data[:56]
-magic, ver, alg, kdf, logn, r, p, salt, prefix, cs, n = struct.unpack('<8sBBBBII16s8sIQ', h)
-assert magic == b'KEELENC1' and ver == 1 and alg == 1, (magic, ver, alg)
-if kind == 'raw':
-    assert kdf == 0 and logn == 0 and r == 0 and p == 0 and salt == bytes(16)
-    key = bytes.fromhex(secret)
-else:
-    assert kdf == 1
-    key = hashlib.scrypt(secret.encode(), salt=salt, n=2**logn, r=r, p=p, dklen=32)
-chunks = max(1, -(-n // cs))
-off, out = 56, b''
-for i in range(chunks):
-    ln = min(cs, n - i * cs)
-    counter = i | (0x80000000 if i == chunks - 1 else 0)
-    out += AESGCM(key).decrypt(prefix + struct.pack('>I', counter), data[off:off + ln + 16], h)
-    off += ln + 16
-assert off == len(data), (off, len(data))
-open(dst, 'wb').write(out)
-)PY";
-
 // argv: key-hex chunk-size in-file out-file
 const char* const kPythonWriter = R"PY(
 import sys, struct, os
@@ -66,7 +40,7 @@ TEST_CASE("Python, following docs/encryption.md, decrypts raw-key containers Kee
     INFO("n = " << n);
     const Bytes plain = pattern(n, 5);
     enctest::write_file(dir.file("c"), enc::encrypt_bytes(kKey, plain, 4096));
-    enctest::python(kPythonReader, {to_hex(kKey), "raw", dir.file("c"), dir.file("p")});
+    enctest::python(enctest::kPythonContainerReader, {to_hex(kKey), "raw", dir.file("c"), dir.file("p")});
     CHECK(enctest::read_file(dir.file("p")) == plain);
   }
 }
@@ -76,7 +50,7 @@ TEST_CASE("Python decrypts passphrase containers Keel writes, deriving the key w
   const Bytes plain = pattern(777, 6);
   enctest::write_file(dir.file("c"),
                       enc::encrypt_bytes_with_passphrase("s3cret pass", plain, {10, 8, 2}, 256));
-  enctest::python(kPythonReader, {"s3cret pass", "scrypt", dir.file("c"), dir.file("p")});
+  enctest::python(enctest::kPythonContainerReader, {"s3cret pass", "scrypt", dir.file("c"), dir.file("p")});
   CHECK(enctest::read_file(dir.file("p")) == plain);
 }
 

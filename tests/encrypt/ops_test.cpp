@@ -73,6 +73,7 @@ TEST_CASE("the encrypt plugin registers encrypt and decrypt, which round-trip a 
       enctest::python("from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())");
   const std::string key_file = dir.file("demo.key");
   std::ofstream(key_file) << key_text << "\n";
+  std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
   plugintest::PluginModule module(KEEL_ENCRYPT_PLUGIN_PATH);
   const auto* d = module.descriptor();
@@ -101,6 +102,43 @@ TEST_CASE("the encrypt plugin registers encrypt and decrypt, which round-trip a 
   CHECK(dec_run.out_spec == u8(60));
   CHECK(dec_run.out == plain);
 
+  SECTION("every dtype, empty tensors and a multi-gigabyte shape") {
+    // Python's reader (independent of the plugin) recovers each tensor's
+    // bytes from the op's container; decrypt gives them back too.
+    std::vector<std::string> reader_args{enctest::kPythonContainerReader};
+    std::vector<Bytes> expected;
+    for (keel::DType t : {keel::DType::f32, keel::DType::f64, keel::DType::i32, keel::DType::i64, keel::DType::u8,
+                          keel::DType::boolean}) {
+      for (const keel::Shape& shape : {keel::Shape{2, 3, 7}, keel::Shape{0, 4}, keel::Shape{}}) {
+        INFO(keel::dtype_name(t) << " " << keel::shape_str(shape));
+        const keel::TensorSpec spec{t, shape};
+        const std::size_t bytes = static_cast<std::size_t>(keel::numel(shape)) * keel::dtype_size(t);
+        Bytes data = pattern(bytes, 9);
+        if (t == keel::DType::boolean)
+          for (auto& b : data) b &= 1;
+        const auto e = run(reg.factories.at("encrypt"), attrs(key_file, 40), spec, data);
+        REQUIRE(e.status.ok());
+        const std::string c = dir.file("c" + std::to_string(expected.size()));
+        enctest::write_file(c, e.out);
+        for (const std::string& a : {enctest::to_hex(raw_key), std::string("raw"), c, c + ".plain"})
+          reader_args.push_back(a);
+        expected.push_back(data);
+        const auto back = run(reg.factories.at("decrypt"), attrs(key_file, 40), e.out_spec, e.out);
+        REQUIRE(back.status.ok());
+        CHECK(back.out == data);
+      }
+    }
+    enctest::python(enctest::kPythonContainerReaderLoop, reader_args);
+    for (std::size_t i = 0; i < expected.size(); ++i)
+      CHECK(enctest::read_file(dir.file("c" + std::to_string(i) + ".plain")) == expected[i]);
+    // Shapes are inferred without any data: a [65536, 32768] f32 tensor is
+    // 8 GiB, and the container length is the documented formula, in 64 bits.
+    const std::vector<keel::TensorSpec> big{keel::TensorSpec{keel::DType::f32, {65536, 32768}}};
+    keel::InferContext ictx{big, {}, {}};
+    REQUIRE(enc::make_encrypt(attrs(key_file, 1 << 20))->infer(ictx).ok());
+    const std::int64_t n = std::int64_t{65536} * 32768 * 4;
+    CHECK(ictx.outputs[0] == u8(56 + n + 16 * (n >> 20)));
+  }
   SECTION("a tampered container fails forward with the authentication message") {
     Bytes bad = enc_run.out;
     bad[100] ^= 1;
@@ -127,10 +165,18 @@ TEST_CASE("the encrypt plugin registers encrypt and decrypt, which round-trip a 
   }
   SECTION("missing and malformed key files fail at prepare, naming the file") {
     const auto missing = run(reg.factories.at("encrypt"), attrs(dir.file("nope.key"), 32), x, plain);
-    CHECK(missing.status.message() == "cannot open key file '" + dir.file("nope.key") + "'");
+    CHECK(missing.status.message() == "cannot open key file '" + dir.file("nope.key") + "': No such file or directory");
     std::ofstream(dir.file("short.key")) << "c2hvcnQ=\n";
+    std::filesystem::permissions(dir.file("short.key"), std::filesystem::perms::owner_read);
     const auto shortkey = run(reg.factories.at("encrypt"), attrs(dir.file("short.key"), 32), x, plain);
     CHECK(shortkey.status.message() ==
           "key file '" + dir.file("short.key") + "' must hold one line of url-safe base64 encoding 32 bytes");
+  }
+  SECTION("a key file that others may read fails at prepare, saying how to fix it") {
+    std::filesystem::permissions(key_file, static_cast<std::filesystem::perms>(0604));
+    const auto r = run(reg.factories.at("encrypt"), attrs(key_file, 32), x, plain);
+    CHECK(r.status.message() == "key file '" + key_file +
+                                    "' is accessible by group or others (mode 0604); protect it with: chmod 600 " +
+                                    key_file);
   }
 }

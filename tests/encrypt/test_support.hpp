@@ -17,6 +17,44 @@ namespace enctest {
 
 using Bytes = std::vector<std::uint8_t>;
 
+// An independent reader of the container (docs/encryption.md) in Python:
+// cryptography's AESGCM and hashlib.scrypt.
+// argv: key-hex-or-passphrase kind(raw|scrypt) in-file out-file
+inline const char* const kPythonContainerReader = R"PY(
+import sys, struct, hashlib
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+secret, kind, src, dst = sys.argv[1:5]
+data = open(src, 'rb').read()
+h = data[:56]
+magic, ver, alg, kdf, logn, r, p, salt, prefix, cs, n = struct.unpack('<8sBBBBII16s8sIQ', h)
+assert magic == b'KEELENC1' and ver == 1 and alg == 1, (magic, ver, alg)
+if kind == 'raw':
+    assert kdf == 0 and logn == 0 and r == 0 and p == 0 and salt == bytes(16)
+    key = bytes.fromhex(secret)
+else:
+    assert kdf == 1
+    key = hashlib.scrypt(secret.encode(), salt=salt, n=2**logn, r=r, p=p, maxmem=2**30, dklen=32)
+chunks = max(1, -(-n // cs))
+off, out = 56, []
+for i in range(chunks):
+    ln = min(cs, n - i * cs)
+    counter = i | (0x80000000 if i == chunks - 1 else 0)
+    out.append(AESGCM(key).decrypt(prefix + struct.pack('>I', counter), data[off:off + ln + 16], h))
+    off += ln + 16
+assert off == len(data), (off, len(data))
+open(dst, 'wb').write(b''.join(out))
+)PY";
+
+// Runs kPythonContainerReader once per (secret, kind, in, out) group of
+// `args`, in one interpreter (starting Python is the slow part).
+inline const char* const kPythonContainerReaderLoop = R"PY(
+import sys
+reader, args = sys.argv[1], sys.argv[2:]
+for i in range(0, len(args), 4):
+    sys.argv = ['reader'] + args[i:i + 4]
+    exec(reader, {})
+)PY";
+
 inline Bytes from_hex(const std::string& hex) {
   Bytes out;
   for (std::size_t i = 0; i + 1 < hex.size(); i += 2)

@@ -76,6 +76,16 @@ TEST_CASE("a descriptor shorter than this runner's is refused before its fingerp
   CHECK(load_message(f) == f.string() + ": plugin descriptor is 16 bytes, this runner needs at least 64");
 }
 
+TEST_CASE("a descriptor that ends before register_codecs loads, with no codecs") {
+  // Its codec slot holds a function that throws: reading it would fail the load.
+  const auto f = plugin("sdk10_size");
+  keel::Registry registry;
+  keel::load_plugin(registry, f);
+  CHECK(registry.codec_names().empty());
+  REQUIRE(registry.plugins().size() == 1);
+  CHECK(registry.plugins()[0]->codecs.empty());
+}
+
 TEST_CASE("a fingerprint mismatch names the field, the plugin's value and the runner's") {
   SECTION("compiler") {
     const auto f = plugin("compiler_mismatch");

@@ -91,6 +91,7 @@ TEST_CASE("nothing Keel writes during encrypted runs holds the key") {
   std::string other = key;
   other[0] ^= 1;
   const fs::path wrong_key = dir.write("wrong.key", base64(other, true) + "\n");
+  fs::permissions(wrong_key, fs::perms::owner_read | fs::perms::owner_write);  // else refused before use
   keel::write_npy(dir / "x.npy", keel::test::random_tensor({4, 8}, 5));
 
   const std::string seal = "keel: 1\ninputs:\n  x: {dtype: f32, shape: [4, 8]}\nnodes:\n"

@@ -1,6 +1,7 @@
 // Everything a plugin author includes.
 #pragma once
 
+#include "keel/codec.hpp"
 #include "keel/dtype.hpp"
 #include "keel/op.hpp"
 #include "keel/plugin.hpp"

@@ -1,7 +1,8 @@
 // The plugin boundary: one exported C symbol, `keel_plugin_descriptor`,
 // returns a descriptor. The loader reads abi_version before anything else,
 // then compares the build fingerprint field by field, and only then calls
-// register_ops. Registration is explicit: nothing runs at library load time.
+// register_ops (and register_codecs, when the plugin has codecs: see
+// keel/codec.hpp). Registration is explicit: nothing runs at library load time.
 //
 //   static void register_ops(keel::Registrar& r) {
 //     r.add(my_schema(), keel::make_op<MyOp>);
@@ -11,8 +12,10 @@
 
 #include <oneapi/dnnl/dnnl_version.h>
 
+#include <cstddef>
 #include <cstdint>
 
+#include "keel/codec.hpp"
 #include "keel/op.hpp"
 #include "keel/schema.hpp"
 #include "keel/version.hpp"
@@ -41,7 +44,15 @@ struct PluginDescriptor {
   const char* name;
   const char* version;
   void (*register_ops)(Registrar&);
+  // Added in SDK 1.1 at the end, so the layout above is unchanged: the
+  // loader reads this field only when struct_size covers it (a 1.0
+  // descriptor ends before it). Null: the plugin has no codecs.
+  void (*register_codecs)(CodecRegistrar&);
 };
+
+// The size of the descriptor as SDK 1.0 laid it out: the least a loader
+// accepts.
+inline constexpr std::size_t kPluginDescriptorMinSize = offsetof(PluginDescriptor, register_codecs);
 
 #define KEEL_STRINGIFY_(x) #x
 #define KEEL_STRINGIFY(x) KEEL_STRINGIFY_(x)
@@ -74,17 +85,21 @@ struct PluginDescriptor {
 
 #define KEEL_PLUGIN_ENTRY_SYMBOL "keel_plugin_descriptor"
 
-#define KEEL_PLUGIN(plugin_name, plugin_version, register_fn)                       \
-  extern "C" __attribute__((visibility("default"))) const ::keel::PluginDescriptor* \
-  keel_plugin_descriptor() {                                                        \
-    static const ::keel::PluginDescriptor d{KEEL_ABI_VERSION,                       \
-                                            sizeof(::keel::PluginDescriptor),       \
-                                            KEEL_FINGERPRINT_COMPILER,              \
-                                            KEEL_FINGERPRINT_STDLIB,                \
-                                            KEEL_SDK_VERSION_STRING,                \
-                                            KEEL_FINGERPRINT_DNNL,                  \
-                                            plugin_name,                            \
-                                            plugin_version,                         \
-                                            register_fn};                           \
-    return &d;                                                                      \
+#define KEEL_PLUGIN_WITH_CODECS(plugin_name, plugin_version, register_fn, register_codecs_fn) \
+  extern "C" __attribute__((visibility("default"))) const ::keel::PluginDescriptor*           \
+  keel_plugin_descriptor() {                                                                  \
+    static const ::keel::PluginDescriptor d{KEEL_ABI_VERSION,                                 \
+                                            sizeof(::keel::PluginDescriptor),                 \
+                                            KEEL_FINGERPRINT_COMPILER,                        \
+                                            KEEL_FINGERPRINT_STDLIB,                          \
+                                            KEEL_SDK_VERSION_STRING,                          \
+                                            KEEL_FINGERPRINT_DNNL,                            \
+                                            plugin_name,                                      \
+                                            plugin_version,                                   \
+                                            register_fn,                                      \
+                                            register_codecs_fn};                              \
+    return &d;                                                                                \
   }
+
+#define KEEL_PLUGIN(plugin_name, plugin_version, register_fn) \
+  KEEL_PLUGIN_WITH_CODECS(plugin_name, plugin_version, register_fn, nullptr)

@@ -4,9 +4,9 @@
 #pragma once
 
 #define KEEL_SDK_VERSION_MAJOR 1
-#define KEEL_SDK_VERSION_MINOR 0
+#define KEEL_SDK_VERSION_MINOR 1
 #define KEEL_SDK_VERSION_PATCH 0
-#define KEEL_SDK_VERSION_STRING "1.0.0"
+#define KEEL_SDK_VERSION_STRING "1.1.0"
 
 // Integer ABI version of the plugin boundary (descriptor, Op, contexts).
 // History: 1 first release; 2 OpSchema gained `guard` (anomaly guards) and

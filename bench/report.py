@@ -75,7 +75,14 @@ def extra_rows(results):
     rows = []
     keys = ["benchmark", "keel", "reference", "torch", "ratio", "speedup", "target"]
     for f in sorted(results.glob("extra-*.json")):
-        for r in json.loads(f.read_text()):
+        try:
+            found = json.loads(f.read_text())
+        except ValueError:
+            found = None
+        if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
+            print(f"bench: warning: {f.name} is not a JSON list of rows; left out", file=sys.stderr)
+            continue
+        for r in found:
             rows.append([str(r.get(k, "-")) for k in keys])
     return rows
 

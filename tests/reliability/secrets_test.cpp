@@ -2,10 +2,11 @@
 // that use keys (stdout, stderr, every file in the output folder) is searched
 // for the key's raw bytes, its base64 text (the key file's content), its hex
 // and base64 forms, and any 12-byte window of the raw key, and none is found.
-// Today's encrypted runs are graphs with the encrypt and decrypt ops; the
-// same search extends to `keel encrypt/decrypt` and encrypted checkpoints by
-// adding runs to `runs` below.
+// The runs: graphs with the encrypt and decrypt ops, `keel encrypt/decrypt`
+// (key file, passphrase, Fernet, a wrong key), and training with an
+// encrypted checkpoint followed by inference reading it.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -109,6 +110,13 @@ TEST_CASE("nothing Keel writes during encrypted runs holds the key") {
   dir.write("open_wrong.yaml", open_wrong);
 
   const fs::path out = dir / "out";
+  // The passphrase reaches keel through the environment it inherits.
+  const std::string passphrase = "correct horse battery staple 7f3a";
+  ::setenv("KEEL_SECRETS_TEST_PASSPHRASE", passphrase.c_str(), 1);
+  const fs::path files = dir / "files";
+  fs::create_directories(files);
+  const std::string x_npy = (dir / "x.npy").string(), graphs = std::string(KEEL_SOURCE_DIR) + "/graphs/";
+  const fs::path trained = dir / "trained";
   struct Run {
     std::vector<std::string> args;
     int exit;
@@ -121,8 +129,26 @@ TEST_CASE("nothing Keel writes during encrypted runs holds the key") {
         (dir / "out2").string()},
        1},
       {{"plugins", "--json"}, 0},
+      {{"encrypt", x_npy, (files / "x.enc").string(), "--key-file", key_file.string()}, 0},
+      {{"decrypt", (files / "x.enc").string(), (files / "x.dec").string(), "--key-file", key_file.string()}, 0},
+      {{"decrypt", (files / "x.enc").string(), (files / "x.bad").string(), "--key-file", wrong_key.string()}, 2},
+      {{"encrypt", x_npy, (files / "x.tok").string(), "--key-file", key_file.string(), "--format", "fernet"}, 0},
+      {{"decrypt", (files / "x.tok").string(), (files / "x.tok.dec").string(), "--key-file", key_file.string()}, 0},
+      {{"encrypt", x_npy, (files / "x.penc").string(), "--passphrase-env", "KEEL_SECRETS_TEST_PASSPHRASE"}, 0},
+      {{"decrypt", (files / "x.penc").string(), (files / "x.pdec").string(), "--passphrase-env",
+        "KEEL_SECRETS_TEST_PASSPHRASE"},
+       0},
+      {{"run", graphs + "digits_train.yaml", "-o", trained.string(), "--set", "train.steps=3", "--set",
+        "train.checkpoint.key_file=" + key_file.string()},
+       0},
+      {{"run", graphs + "digits_infer.yaml", "--params", (trained / "digits.ckpt").string(), "--key-file",
+        key_file.string(), "-i", "pixels=" + (trained / "holdout/pixels.npy").string(), "-o",
+        (trained / "inference").string()},
+       0},
   };
-  const auto forms = secret_forms(key);
+  auto forms = secret_forms(key);
+  forms.push_back(passphrase);
+  forms.push_back(passphrase.substr(8, 12));
   const auto wrong_forms = secret_forms(other);
   for (const Run& run : runs) {
     const ProcessResult r = keel::test::run_keel(run.args);
@@ -139,7 +165,14 @@ TEST_CASE("nothing Keel writes during encrypted runs holds the key") {
   const std::string x = slurp(dir / "x.npy");
   const std::string d = slurp(out / "d.npy");
   CHECK(d.find(x.substr(x.size() - 128)) != std::string::npos);
-  for (const fs::path& folder : {out, dir / "out2"}) {
+  // The CLI runs did what they claim.
+  CHECK(slurp(files / "x.dec") == x);
+  CHECK(slurp(files / "x.tok.dec") == x);
+  CHECK(slurp(files / "x.pdec") == x);
+  CHECK_FALSE(fs::exists(files / "x.bad"));
+  CHECK(slurp(trained / "digits.ckpt").rfind("KEELENC1", 0) == 0);
+  REQUIRE(fs::exists(trained / "inference/head.npy"));
+  for (const fs::path& folder : {out, dir / "out2", files, trained}) {
     if (!fs::exists(folder)) continue;
     for (const auto& e : fs::recursive_directory_iterator(folder))
       if (e.is_regular_file()) {

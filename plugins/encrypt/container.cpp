@@ -311,19 +311,34 @@ std::uint64_t decrypt_into(ByteSpan key, ByteSpan container, std::uint8_t* out, 
   return h.length;
 }
 
+// What both streaming writers start with: the header of a new container
+// (key source, KDF, fresh nonce prefix), its key and its chunk count.
+struct NewContainer {
+  Header h;
+  CryptoPP::SecByteBlock key;
+  std::uint64_t chunks = 0;
+  std::array<std::uint8_t, kHeaderSize> header{};
+
+  NewContainer(const ContainerKey& source, std::uint64_t length, const ScryptParams& params,
+               std::uint32_t chunk_size) {
+    h.chunk_size = chunk_size;
+    if (source.kind == ContainerKey::Kind::passphrase) {
+      h.kdf = kKdfScrypt;
+      h.scrypt = params;
+    }
+    key = derive_key(source, h, true);
+    chunks = start_header(ByteSpan(key.data(), key.size()), h, length);
+    write_header(h, header.data());
+  }
+};
+
 void encrypt_stream(const ContainerKey& key, std::istream& in, std::uint64_t length, std::ostream& out,
                     const ScryptParams& params, std::uint32_t chunk_size) {
-  Header h;
-  h.chunk_size = chunk_size;
-  if (key.kind == ContainerKey::Kind::passphrase) {
-    h.kdf = kKdfScrypt;
-    h.scrypt = params;
-  }
-  const CryptoPP::SecByteBlock k = derive_key(key, h, true);
-  const ByteSpan raw(k.data(), k.size());
-  const std::uint64_t chunks = start_header(raw, h, length);
-  std::array<std::uint8_t, kHeaderSize> header{};
-  write_header(h, header.data());
+  NewContainer c(key, length, params, chunk_size);
+  const Header& h = c.h;
+  const ByteSpan raw(c.key.data(), c.key.size());
+  const std::uint64_t chunks = c.chunks;
+  const std::array<std::uint8_t, kHeaderSize>& header = c.header;
   write_all(out, header.data(), header.size());
   const std::uint64_t batch = batch_chunks(h.chunk_size);
   Bytes plain, sealed;
@@ -431,17 +446,11 @@ Bytes& worker_buffer(std::size_t n) {
 void encrypt_fd(const ContainerKey& key, int in_fd, int out_fd, const ScryptParams& params,
                 std::uint32_t chunk_size) {
   const std::uint64_t length = file_size(in_fd);
-  Header h;
-  h.chunk_size = chunk_size;
-  if (key.kind == ContainerKey::Kind::passphrase) {
-    h.kdf = kKdfScrypt;
-    h.scrypt = params;
-  }
-  const CryptoPP::SecByteBlock k = derive_key(key, h, true);
-  const ByteSpan raw(k.data(), k.size());
-  const std::uint64_t chunks = start_header(raw, h, length);
-  std::array<std::uint8_t, kHeaderSize> header{};
-  write_header(h, header.data());
+  NewContainer c(key, length, params, chunk_size);
+  const Header& h = c.h;
+  const ByteSpan raw(c.key.data(), c.key.size());
+  const std::uint64_t chunks = c.chunks;
+  const std::array<std::uint8_t, kHeaderSize>& header = c.header;
   const ByteSpan aad(header.data(), header.size());
   const Mapping in(in_fd, length, false);
   pwrite_all(out_fd, header.data(), header.size(), 0);

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/error.hpp"
 #include "keel/dtype.hpp"
 
 namespace keel {
@@ -80,22 +81,6 @@ struct GraphDef {
 // User text as error messages quote it: on one line (control characters
 // escaped) and at most `limit` characters, so a message stays one line even
 // when a key or value in the file spans several.
-inline std::string display_text(std::string_view s, std::size_t limit = 60) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (char c : s) {
-    if (out.size() >= limit) return out + "...";
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (u < 0x20 || u == 0x7f)
-      out += std::string("\\x") + hex[u >> 4] + hex[u & 15];
-    else
-      out += c;
-  }
-  return out;
-}
+inline std::string display_text(std::string_view s, std::size_t limit = 60) { return printable(s, limit); }
 
 }  // namespace keel

@@ -79,6 +79,7 @@ void print_op_text(const OpEntry& e) {
                 p.trainable ? "" : ", not trained");
   std::printf("  backward: %s\n", s.has_backward ? "yes" : "no");
   if (s.guard) std::printf("  guard: yes (the engine acts on its outputs; see docs/graph-format.md)\n");
+  if (s.inplace) std::printf("  in place: yes (y may overwrite x when x is not needed afterwards)\n");
 }
 
 std::string op_json(const OpEntry& e) {
@@ -121,7 +122,8 @@ std::string op_json(const OpEntry& e) {
   return "{\"name\":" + json_quote(s.name) + ",\"plugin\":" + json_quote(e.plugin->name) +
          ",\"doc\":" + json_quote(s.doc) + ",\"inputs\":" + ports(s.inputs) +
          ",\"outputs\":" + ports(s.outputs) + ",\"attrs\":" + attrs + ",\"params\":" + params +
-         ",\"has_backward\":" + (s.has_backward ? "true" : "false") + ",\"guard\":" + (s.guard ? "true" : "false") + "}";
+         ",\"has_backward\":" + (s.has_backward ? "true" : "false") + ",\"guard\":" + (s.guard ? "true" : "false") +
+         ",\"inplace\":" + (s.inplace ? "true" : "false") + "}";
 }
 
 }  // namespace

@@ -44,14 +44,21 @@ MemoryPlan plan_memory(const std::vector<BufferLife>& buffers) {
     // Return the blocks of buffers whose life ended before this position.
     for (; l < by_last.size() && buffers[std::size_t(by_last[l])].last < pos; ++l) {
       const int blk = block_of[std::size_t(by_last[l])];
-      free_blocks.emplace(blocks[std::size_t(blk)].bytes, blk);
+      // Unless an in-place buffer took the block over.
+      if (blocks[std::size_t(blk)].occupant == by_last[l]) free_blocks.emplace(blocks[std::size_t(blk)].bytes, blk);
     }
     for (; f < by_first.size() && buffers[std::size_t(by_first[f])].first == pos; ++f) {
       const int b = by_first[f];
       const std::size_t need = rounded(buffers[std::size_t(b)].bytes);
+      const int in = buffers[std::size_t(b)].inplace_of;
       auto it = free_blocks.lower_bound(need);
       int blk;
-      if (it != free_blocks.end()) {
+      if (in >= 0 && block_of[std::size_t(in)] >= 0 && buffers[std::size_t(in)].last == pos &&
+          blocks[std::size_t(block_of[std::size_t(in)])].occupant == in &&
+          blocks[std::size_t(block_of[std::size_t(in)])].bytes >= need) {
+        blk = block_of[std::size_t(in)];  // its tenant's life ends here: no return to the free list
+        plan.reuses[std::size_t(b)] = in;
+      } else if (it != free_blocks.end()) {
         blk = it->second;
         free_blocks.erase(it);
         plan.reuses[std::size_t(b)] = blocks[std::size_t(blk)].occupant;

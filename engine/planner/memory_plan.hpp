@@ -8,7 +8,9 @@
 // a block is never split, so each buffer takes over the block of at most one
 // earlier buffer (`reuses`), which is what a parallel scheduler must order
 // after (every task touching the earlier buffer before the first task of
-// the later one).
+// the later one). A buffer may also take over its task's input in place
+// (`inplace_of`); then `reuses` names that input and the two share memory
+// at that one position, where only the task itself touches both.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +22,10 @@ struct BufferLife {
   std::size_t bytes = 0;
   int first = 0;  // position of the task that first writes it
   int last = 0;   // position of the last task that reads it (>= first)
+  // In place: a buffer whose life ends at this one's first position (the
+  // task's input) and that this one may take over, memory and all, instead
+  // of a block of its own. Ignored when that buffer lives on or is smaller.
+  int inplace_of = -1;
 };
 
 struct MemoryPlan {

@@ -117,6 +117,7 @@ OpSchema activation_schema(const char* name, const char* doc) {
   s.inputs = {{"x", "f32 tensor of any shape"}};
   s.outputs = {{"y", "same shape as x"}};
   s.has_backward = true;
+  s.inplace = true;  // oneDNN eltwise runs in place (src = dst, diff_dst = diff_src)
   return s;
 }
 

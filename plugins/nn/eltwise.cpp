@@ -111,6 +111,7 @@ OpSchema unary_schema(const char* name, const char* doc, const char* y_doc) {
   s.inputs = {{"x", "f32 tensor of any shape"}};
   s.outputs = {{"y", y_doc}};
   s.has_backward = true;
+  s.inplace = true;  // oneDNN eltwise runs in place (src = dst, diff_dst = diff_src)
   return s;
 }
 

@@ -147,6 +147,12 @@ struct OpSchema {
   // (dropout) is deterministic: it depends only on the seed and the step.
   bool deterministic = true;
   std::vector<OpExample> examples;
+  // True when the op gives correct results with output 0 in the same memory
+  // as input 0 (same shape and dtype; an elementwise op whose kernel reads
+  // each element before writing it), and input 0's gradient in the same
+  // memory as output 0's gradient. The engine then may, when input 0 is not
+  // needed afterwards, run the op in place, saving a buffer. Never required.
+  bool inplace = false;
 };
 
 // Attribute values of one node, complete (defaults filled in) and already

@@ -1,17 +1,13 @@
 #include "graph/parse.hpp"
 
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <unordered_map>
 #include <optional>
-#include <sstream>
 #include <tuple>
 #include <vector>
 
@@ -19,6 +15,7 @@
 #include "base/json.hpp"
 #include "base/suggest.hpp"
 #include "graph/train_def.hpp"
+#include "graph/yaml_tree.hpp"
 
 namespace keel {
 namespace {
@@ -39,7 +36,7 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
   return word.size() <= 64 ? did_you_mean(word, candidates) : std::string();
 }
 
-bool is_identifier(const std::string& s) {
+bool is_identifier(std::string_view s) {
   if (s.empty()) return false;
   auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
   if (!alpha(s[0])) return false;
@@ -49,22 +46,22 @@ bool is_identifier(const std::string& s) {
 }
 
 // Quoted or explicitly tagged as a string: never read as a number or bool.
-bool is_quoted(const YAML::Node& n) { return n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str"; }
+bool is_quoted(const yaml::Node& n) { return n.quoted(); }
 
-const char* kind_name(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map:
+const char* kind_name(const yaml::Node& n) {
+  switch (n.kind()) {
+    case yaml::Kind::map:
       return "a mapping";
-    case YAML::NodeType::Sequence:
+    case yaml::Kind::sequence:
       return "a sequence";
-    case YAML::NodeType::Scalar:
+    case yaml::Kind::scalar:
       return "a scalar";
     default:
       return "empty";
   }
 }
 
-std::optional<std::int64_t> parse_decimal(const std::string& s) {
+std::optional<std::int64_t> parse_decimal(std::string_view s) {
   const char* b = s.data();
   const char* e = b + s.size();
   if (b != e && *b == '+') ++b;
@@ -76,45 +73,9 @@ std::optional<std::int64_t> parse_decimal(const std::string& s) {
 
 struct Entry {
   std::string key;
-  YAML::Node value;
+  yaml::Node value;
   Loc key_loc;
   Loc value_loc;  // the key's position when the value is empty
-};
-
-// The mark of each document's root node, and whether it is empty.
-class RootMarks : public YAML::EventHandler {
- public:
-  struct Root {
-    YAML::Mark mark;
-    bool null = false;
-  };
-  std::vector<Root> roots;
-
-  void OnDocumentStart(const YAML::Mark&) override { depth_ = 0; }
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m, true); }
-  void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m, false); }
-  void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override {
-    node(m, false);
-  }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {
-    node(m, false);
-    ++depth_;
-  }
-  void OnSequenceEnd() override { --depth_; }
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {
-    node(m, false);
-    ++depth_;
-  }
-  void OnMapEnd() override { --depth_; }
-
- private:
-  void node(const YAML::Mark& m, bool null) {
-    if (depth_ == 0) roots.push_back({m, null});
-  }
-  int depth_ = 0;
 };
 
 class GraphParser {
@@ -122,18 +83,14 @@ class GraphParser {
   explicit GraphParser(std::string file) : file_(std::move(file)) {}
 
   GraphDef parse(const std::string& text) {
-    YAML::Node top;
-    try {
-      check_single_document(text);
-      top = YAML::Load(text);
-    } catch (const YAML::DeepRecursion& e) {
-      fail("the YAML is nested too deeply", mark_loc(e.mark));
-    } catch (const YAML::ParserException& e) {
-      fail("not valid YAML: " + e.msg, mark_loc(e.mark));
-    } catch (const YAML::Exception& e) {
-      fail(std::string("not valid YAML: ") + e.what(), {1, 1});
-    }
-    if (!top.IsMap())
+    // One pass of yaml-cpp's parser; its syntax errors come out as ours.
+    const yaml::Tree tree(text, file_);
+    if (!tree.has_root())
+      fail("the graph file is empty (it needs at least 'keel: 1', 'nodes:' and 'outputs:')", {1, 1});
+    if (tree.has_second_document())
+      fail("a graph file holds one YAML document; found a second one", tree.second_document());
+    const yaml::Node top = tree.root();
+    if (!top.is_map())
       fail(std::string("the top level must be a mapping ('keel: 1', 'nodes:', 'outputs:'), not ") +
                kind_name(top),
            loc(top, {1, 1}));
@@ -141,43 +98,16 @@ class GraphParser {
   }
 
  private:
-  // Counts documents with an event handler instead of YAML::LoadAll, which
-  // loops forever (allocating all the while) on a stray ',' after a root
-  // node: there, every further "document" is an empty one at the same mark.
-  void check_single_document(const std::string& text) {
-    std::istringstream in(text);
-    YAML::Parser parser(in);
-    RootMarks roots;
-    for (int i = 0; i < 3 && parser.HandleNextDocument(roots); ++i) {
-    }
-    const auto& r = roots.roots;
-    for (std::size_t i = 1; i < r.size(); ++i) {
-      if (r[i].null && r[i - 1].null && r[i].mark.pos == r[i - 1].mark.pos) {
-        const auto pos = static_cast<std::size_t>(r[i].mark.pos);
-        std::string token = pos < text.size() ? std::string(1, text[pos]) : std::string("end of file");
-        fail("not valid YAML: unexpected '" + token + "'", mark_loc(r[i].mark));
-      }
-    }
-    if (r.empty() || r[0].null)
-      fail("the graph file is empty (it needs at least 'keel: 1', 'nodes:' and 'outputs:')", {1, 1});
-    if (r.size() > 1) fail("a graph file holds one YAML document; found a second one", mark_loc(r[1].mark));
-  }
-
   [[noreturn]] void fail(const std::string& message, Loc l) const {
     throw usage_error(message, SourceLoc{file_, l.line, l.col});
   }
 
-  static Loc mark_loc(const YAML::Mark& m) {
-    if (m.is_null()) return {1, 1};
-    return {m.line + 1, m.column + 1};
-  }
   // Where `n` was written, or `fallback` (its key or enclosing element) when
   // yaml-cpp has no useful mark: an empty value is marked at the next token,
   // and an alias carries its anchor's mark, which lies before the alias.
-  static Loc loc(const YAML::Node& n, Loc fallback) {
-    YAML::Mark m = n.Mark();
-    if (m.is_null() || n.IsNull()) return fallback;
-    Loc l{m.line + 1, m.column + 1};
+  static Loc loc(const yaml::Node& n, Loc fallback) {
+    const Loc l = n.mark();
+    if (l.line == 0 || n.is_null()) return fallback;
     return std::tie(l.line, l.col) < std::tie(fallback.line, fallback.col) ? fallback : l;
   }
 
@@ -189,41 +119,54 @@ class GraphParser {
   }
 
   // The entries of a mapping in document order, with duplicate and unknown
-  // keys rejected. yaml-cpp keeps duplicates silently, so this is the only
+  // keys rejected. The parser keeps duplicates silently, so this is the only
   // place they can be caught.
-  std::vector<Entry> entries(const YAML::Node& map, const std::vector<std::string>& allowed,
+  std::vector<Entry> entries(const yaml::Node& map, const std::vector<std::string>& allowed,
                              const std::string& where) {
+    const std::size_t n = map.size();
     std::vector<Entry> out;
-    std::map<std::string, Loc> seen;
-    for (auto it = map.begin(); it != map.end(); ++it) {
+    out.reserve(n);
+    // Duplicates: a look through the entries so far for the few keys of a
+    // node, a hash map (never a quadratic scan) for a long mapping.
+    constexpr std::size_t kScanUpTo = 16;
+    std::unordered_map<std::string_view, Loc> seen;
+    for (std::size_t i = 0; i < n; ++i) {
       visit();
-      const YAML::Node k = it->first;
+      const yaml::Node k = map.key(i);
       Loc kl = loc(k, loc(map, {1, 1}));
-      if (!k.IsScalar()) fail(std::string("a key must be a name, not ") + kind_name(k), kl);
-      const std::string key = k.Scalar();
-      if (auto [pos, fresh] = seen.emplace(key, kl); !fresh)
-        fail("duplicate key '" + display_text(key) + "' (first at line " + std::to_string(pos->second.line) +
-                 ")",
-             kl);
+      if (!k.is_scalar()) fail(std::string("a key must be a name, not ") + kind_name(k), kl);
+      const std::string_view key = k.scalar();
+      std::optional<Loc> first;
+      if (n > kScanUpTo) {
+        if (auto [pos, fresh] = seen.emplace(key, kl); !fresh) first = pos->second;
+      } else {
+        for (const Entry& e : out)
+          if (e.key == key) {
+            first = e.key_loc;
+            break;
+          }
+      }
+      if (first)
+        fail("duplicate key '" + display_text(key) + "' (first at line " + std::to_string(first->line) + ")", kl);
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string hint = suggestion(key, allowed);
+        std::string hint = suggestion(std::string(key), allowed);
         if (hint.empty()) {
           hint = " (allowed:";
-          for (std::size_t i = 0; i < allowed.size(); ++i) hint += (i ? ", " : " ") + allowed[i];
+          for (std::size_t j = 0; j < allowed.size(); ++j) hint += (j ? ", " : " ") + allowed[j];
           hint += ")";
         }
         fail("unknown key '" + display_text(key) + "' " + where + hint, kl);
       }
-      const YAML::Node v = it->second;
-      out.push_back({key, v, kl, loc(v, kl)});
+      const yaml::Node v = map.value(i);
+      out.push_back({std::string(key), v, kl, loc(v, kl)});
     }
     return out;
   }
 
   std::string scalar(const Entry& e, const std::string& what) {
-    if (!e.value.IsScalar())
+    if (!e.value.is_scalar())
       fail("'" + display_text(e.key) + "' must be " + what + ", not " + kind_name(e.value), e.value_loc);
-    return e.value.Scalar();
+    return std::string(e.value.scalar());
   }
 
   std::string identifier(const Entry& e, const std::string& what) {
@@ -235,8 +178,8 @@ class GraphParser {
     return s;
   }
 
-  void need_kind(const Entry& e, YAML::NodeType::value kind, const std::string& what) {
-    if (e.value.Type() != kind)
+  void need_kind(const Entry& e, yaml::Kind kind, const std::string& what) {
+    if (e.value.kind() != kind)
       fail("'" + display_text(e.key) + "' must be " + what + ", not " + kind_name(e.value), e.value_loc);
   }
 
@@ -248,11 +191,11 @@ class GraphParser {
            l);
   }
 
-  ValueRef parse_ref(const YAML::Node& n, Loc fallback) {
+  ValueRef parse_ref(const yaml::Node& n, Loc fallback) {
     visit();
     Loc l = loc(n, fallback);
-    if (!n.IsScalar()) fail(std::string("a reference must be 'name' or 'name.port', not ") + kind_name(n), l);
-    const std::string& s = n.Scalar();
+    if (!n.is_scalar()) fail(std::string("a reference must be 'name' or 'name.port', not ") + kind_name(n), l);
+    const std::string_view s = n.scalar();
     ValueRef r;
     r.loc = l;
     auto dot = s.find('.');
@@ -264,16 +207,17 @@ class GraphParser {
   }
 
   std::vector<ValueRef> parse_refs(const Entry& e) {
-    if (!e.value.IsSequence())
+    if (!e.value.is_sequence())
       fail("'" + display_text(e.key) + "' must be a sequence of references such as [x, h.y], not " +
                kind_name(e.value),
            e.value_loc);
     std::vector<ValueRef> refs;
-    for (const auto& item : e.value) refs.push_back(parse_ref(item, e.value_loc));
+    refs.reserve(e.value.size());
+    for (std::size_t i = 0; i < e.value.size(); ++i) refs.push_back(parse_ref(e.value.item(i), e.value_loc));
     return refs;
   }
 
-  GraphDef parse_top(const YAML::Node& top) {
+  GraphDef parse_top(const yaml::Node& top) {
     GraphDef g;
     g.file = file_;
     auto top_entries = entries(top, kTopKeys, "at the top level");
@@ -286,11 +230,11 @@ class GraphParser {
       fail("missing 'keel:' (the graph format version; this keel reads " +
                std::to_string(kGraphFormatVersion) + ")",
            top_loc);
-    auto v = version->value.IsScalar() && !is_quoted(version->value) ? parse_decimal(version->value.Scalar())
-                                                                     : std::nullopt;
+    auto v = version->value.is_scalar() && !is_quoted(version->value) ? parse_decimal(version->value.scalar())
+                                                                       : std::nullopt;
     if (!v)
       fail("'keel:' must be an integer format version, not " +
-               (version->value.IsScalar() ? "'" + display_text(version->value.Scalar()) + "'"
+               (version->value.is_scalar() ? "'" + display_text(version->value.scalar()) + "'"
                                           : kind_name(version->value)),
            version->value_loc);
     if (*v != kGraphFormatVersion)
@@ -304,20 +248,21 @@ class GraphParser {
       if (e.key == "name") {
         g.name = scalar(e, "a string");
       } else if (e.key == "seed") {
-        auto s = e.value.IsScalar() && !is_quoted(e.value) ? parse_decimal(e.value.Scalar()) : std::nullopt;
+        auto s = e.value.is_scalar() && !is_quoted(e.value) ? parse_decimal(e.value.scalar()) : std::nullopt;
         if (!s || *s < 0)
           fail("'seed:' must be a non-negative integer" +
-                   (e.value.IsScalar() ? ", not '" + display_text(e.value.Scalar()) + "'" : std::string()),
+                   (e.value.is_scalar() ? ", not '" + display_text(e.value.scalar()) + "'" : std::string()),
                e.value_loc);
         g.seed = static_cast<std::uint64_t>(*s);
       } else if (e.key == "inputs") {
-        if (!e.value.IsNull())
-          need_kind(e, YAML::NodeType::Map, "a mapping of input names to {dtype, shape}");
-        if (e.value.IsMap()) parse_inputs(e.value, g);
+        if (!e.value.is_null())
+          need_kind(e, yaml::Kind::map, "a mapping of input names to {dtype, shape}");
+        if (e.value.is_map()) parse_inputs(e.value, g);
       } else if (e.key == "nodes") {
-        need_kind(e, YAML::NodeType::Sequence, "a sequence of nodes");
+        need_kind(e, yaml::Kind::sequence, "a sequence of nodes");
         if (e.value.size() == 0) fail("'nodes:' is empty: a graph needs at least one node", e.value_loc);
-        for (const auto& n : e.value) g.nodes.push_back(parse_node(n, e.value_loc));
+        g.nodes.reserve(e.value.size());
+        for (std::size_t i = 0; i < e.value.size(); ++i) g.nodes.push_back(parse_node(e.value.item(i), e.value_loc));
         has_nodes = true;
       } else if (e.key == "outputs") {
         g.outputs = parse_refs(e);
@@ -338,7 +283,7 @@ class GraphParser {
     return g;
   }
 
-  void parse_inputs(const YAML::Node& map, GraphDef& g) {
+  void parse_inputs(const yaml::Node& map, GraphDef& g) {
     for (const Entry& e : entries(map, {}, "")) {
       InputDef in;
       in.loc = e.key_loc;
@@ -348,7 +293,7 @@ class GraphParser {
              e.key_loc);
       in.name = e.key;
       claim_name(in.name, in.loc, "input");
-      if (!e.value.IsMap())
+      if (!e.value.is_map())
         fail(
             "input '" + in.name + "' must be a mapping {dtype: ..., shape: [...]}, not " + kind_name(e.value),
             e.value_loc);
@@ -363,8 +308,9 @@ class GraphParser {
           in.dtype = *t;
           has_dtype = true;
         } else {
-          need_kind(f, YAML::NodeType::Sequence, "a sequence of dimensions such as [batch, 64]");
-          for (const auto& d : f.value) in.shape.push_back(parse_dim(d, f.value_loc, in.name));
+          need_kind(f, yaml::Kind::sequence, "a sequence of dimensions such as [batch, 64]");
+          for (std::size_t i = 0; i < f.value.size(); ++i)
+            in.shape.push_back(parse_dim(f.value.item(i), f.value_loc, in.name));
           has_shape = true;
         }
       }
@@ -374,18 +320,18 @@ class GraphParser {
     }
   }
 
-  DimDef parse_dim(const YAML::Node& n, Loc fallback, const std::string& input) {
+  DimDef parse_dim(const yaml::Node& n, Loc fallback, const std::string& input) {
     visit();
     DimDef d;
     d.loc = loc(n, fallback);
-    const std::string text = n.IsScalar() ? n.Scalar() : std::string(kind_name(n));
-    if (n.IsScalar() && !is_quoted(n)) {
+    const std::string text = n.is_scalar() ? std::string(n.scalar()) : std::string(kind_name(n));
+    if (n.is_scalar() && !is_quoted(n)) {
       if (auto v = parse_decimal(text); v && *v >= 0) {
         d.size = *v;
         return d;
       }
     }
-    if (n.IsScalar() && is_identifier(text)) {
+    if (n.is_scalar() && is_identifier(text)) {
       d.symbol = text;
       return d;
     }
@@ -394,11 +340,11 @@ class GraphParser {
          d.loc);
   }
 
-  NodeDef parse_node(const YAML::Node& n, Loc fallback) {
+  NodeDef parse_node(const yaml::Node& n, Loc fallback) {
     visit();
     NodeDef node;
     node.loc = loc(n, fallback);
-    if (!n.IsMap())
+    if (!n.is_map())
       fail(std::string("a node must be a mapping {name: ..., op: ..., inputs: [...]}, not ") + kind_name(n),
            node.loc);
     bool has_name = false, has_op = false;
@@ -415,10 +361,10 @@ class GraphParser {
         has_op = true;
       } else if (e.key == "inputs") {
         node.inputs_loc = e.value_loc;
-        if (!e.value.IsNull()) node.inputs = parse_refs(e);
+        if (!e.value.is_null()) node.inputs = parse_refs(e);
       } else if (e.key == "attrs") {
-        if (e.value.IsNull()) continue;
-        need_kind(e, YAML::NodeType::Map, "a mapping of attribute names to values");
+        if (e.value.is_null()) continue;
+        need_kind(e, yaml::Kind::map, "a mapping of attribute names to values");
         for (const Entry& a : entries(e.value, {}, "")) node.attrs.emplace(a.key, parse_attr(a));
       }
     }
@@ -431,7 +377,7 @@ class GraphParser {
   // here; whether it fits the graph (inputs, columns, optimizer attributes)
   // is the trainer's check, which knows the graph and the registry.
   std::shared_ptr<TrainDef> parse_train(const Entry& e) {
-    need_kind(e, YAML::NodeType::Map, "a mapping");
+    need_kind(e, yaml::Kind::map, "a mapping");
     auto t = std::make_shared<TrainDef>();
     t->loc = e.key_loc;
     bool has_loss = false, has_data = false;
@@ -491,28 +437,29 @@ class GraphParser {
 
   std::vector<std::string> name_list(const Entry& f) {
     std::vector<std::string> out;
-    if (f.value.IsScalar()) return {f.value.Scalar()};
-    need_kind(f, YAML::NodeType::Sequence, "a list of names");
-    for (const auto& item : f.value) {
+    if (f.value.is_scalar()) return {std::string(f.value.scalar())};
+    need_kind(f, yaml::Kind::sequence, "a list of names");
+    for (std::size_t i = 0; i < f.value.size(); ++i) {
       visit();
-      if (!item.IsScalar()) fail("'" + f.key + "' must be a list of names", loc(item, f.value_loc));
-      out.push_back(item.Scalar());
+      const yaml::Node item = f.value.item(i);
+      if (!item.is_scalar()) fail("'" + f.key + "' must be a list of names", loc(item, f.value_loc));
+      out.emplace_back(item.scalar());
     }
     return out;
   }
 
   DataDef parse_data(const Entry& e) {
-    need_kind(e, YAML::NodeType::Map, "a mapping");
+    need_kind(e, yaml::Kind::map, "a mapping");
     DataDef d;
     d.loc = e.key_loc;
     for (const Entry& f : entries(e.value, {"csv", "npy", "columns", "batch", "shuffle", "holdout"}, "in train.data")) {
       if (f.key == "csv") {
         d.csv = name_list(f);
       } else if (f.key == "npy") {
-        need_kind(f, YAML::NodeType::Map, "a mapping of input to file");
+        need_kind(f, yaml::Kind::map, "a mapping of input to file");
         for (const Entry& g : entries(f.value, {}, "")) d.npy.emplace_back(g.key, scalar(g, "a file name"));
       } else if (f.key == "columns") {
-        need_kind(f, YAML::NodeType::Map, "a mapping of input to columns");
+        need_kind(f, yaml::Kind::map, "a mapping of input to columns");
         for (const Entry& g : entries(f.value, {}, "")) d.columns.push_back(parse_columns(g));
       } else if (f.key == "batch") {
         d.batch = integer(f, 1);
@@ -547,7 +494,7 @@ class GraphParser {
   }
 
   OptimizerDef parse_optimizer(const Entry& e) {
-    need_kind(e, YAML::NodeType::Map, "a mapping");
+    need_kind(e, yaml::Kind::map, "a mapping");
     OptimizerDef o;
     o.loc = o.op_loc = e.key_loc;
     for (const Entry& f : entries(e.value, {}, "")) {
@@ -568,7 +515,7 @@ class GraphParser {
   }
 
   ScheduleDef parse_schedule(const Entry& e) {
-    need_kind(e, YAML::NodeType::Map, "a mapping");
+    need_kind(e, yaml::Kind::map, "a mapping");
     ScheduleDef s;
     s.loc = e.key_loc;
     for (const Entry& f : entries(e.value, {"kind", "warmup", "every", "gamma", "min_lr"}, "in the schedule")) {
@@ -590,13 +537,13 @@ class GraphParser {
   }
 
   CheckpointDef parse_checkpoint(const Entry& e) {
-    need_kind(e, YAML::NodeType::Map, "a mapping");
+    need_kind(e, yaml::Kind::map, "a mapping");
     CheckpointDef c;
     c.loc = e.key_loc;
     for (const Entry& f : entries(e.value, {"path", "every", "encrypt"}, "in train.checkpoint")) {
       if (f.key == "path") c.path = scalar(f, "a file name");
       else if (f.key == "encrypt") parse_checkpoint_encrypt(f, c);
-      else if (f.value.IsScalar() && f.value.Scalar() == "epoch") c.every = 0;
+      else if (f.value.is_scalar() && f.value.scalar() == "epoch") c.every = 0;
       else c.every = integer(f, 1);
     }
     if (c.path.empty()) fail("train.checkpoint needs 'path:'", e.key_loc);
@@ -605,7 +552,7 @@ class GraphParser {
 
   // encrypt: {key_file: K} (relative to the graph file) or {passphrase_env: VAR}.
   void parse_checkpoint_encrypt(const Entry& e, CheckpointDef& c) {
-    need_kind(e, YAML::NodeType::Map, "a mapping {key_file: FILE} or {passphrase_env: VAR}");
+    need_kind(e, yaml::Kind::map, "a mapping {key_file: FILE} or {passphrase_env: VAR}");
     c.encrypt_loc = e.key_loc;
     for (const Entry& f : entries(e.value, {"key_file", "passphrase_env"}, "in train.checkpoint.encrypt")) {
       const std::string v = scalar(f, f.key == "key_file" ? "a file name" : "an environment variable name");
@@ -626,25 +573,26 @@ class GraphParser {
     AttrLiteral lit;
     lit.loc = a.value_loc;
     lit.name_loc = a.key_loc;
-    auto bad = [&](const YAML::Node& v, Loc l) {
+    auto bad = [&](const yaml::Node& v, Loc l) {
       fail("attribute '" + display_text(a.key) + "' must be a scalar or a list of scalars, not " +
                kind_name(v),
            l);
     };
-    if (a.value.IsScalar()) {
-      lit.items.push_back(a.value.Scalar());
+    if (a.value.is_scalar()) {
+      lit.items.emplace_back(a.value.scalar());
       lit.item_locs.push_back(lit.loc);
       lit.item_quoted.push_back(is_quoted(a.value));
       lit.quoted = lit.item_quoted[0];
       return lit;
     }
-    if (!a.value.IsSequence()) bad(a.value, lit.loc);
+    if (!a.value.is_sequence()) bad(a.value, lit.loc);
     lit.is_list = true;
-    for (const auto& item : a.value) {
+    for (std::size_t i = 0; i < a.value.size(); ++i) {
       visit();
+      const yaml::Node item = a.value.item(i);
       Loc l = loc(item, lit.loc);
-      if (!item.IsScalar()) bad(item, l);
-      lit.items.push_back(item.Scalar());
+      if (!item.is_scalar()) bad(item, l);
+      lit.items.emplace_back(item.scalar());
       lit.item_locs.push_back(l);
       lit.item_quoted.push_back(is_quoted(item));
     }
@@ -653,7 +601,7 @@ class GraphParser {
 
   std::string file_;
   std::size_t visited_ = 0;
-  std::map<std::string, std::pair<Loc, const char*>> names_;
+  std::unordered_map<std::string, std::pair<Loc, const char*>> names_;
 };
 
 }  // namespace

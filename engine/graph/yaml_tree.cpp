@@ -1,0 +1,191 @@
+#include "graph/yaml_tree.hpp"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <istream>
+#include <limits>
+#include <streambuf>
+
+#include "base/error.hpp"
+
+namespace keel::yaml {
+namespace {
+
+// Lets yaml-cpp read the text where it lies (std::istringstream would copy
+// it first). The parser only reads and puts back what it has just read, so
+// the buffer is never written.
+class TextBuffer : public std::streambuf {
+ public:
+  explicit TextBuffer(const std::string& text) {
+    char* p = const_cast<char*>(text.data());
+    setg(p, p, p + text.size());
+  }
+};
+
+Loc mark_loc(const YAML::Mark& m) {
+  if (m.is_null()) return {1, 1};
+  return {m.line + 1, m.column + 1};
+}
+
+}  // namespace
+
+// Turns the parser's events into the Tree, as YAML::Load's NodeBuilder
+// would: every event is a node, a collection's children are the nodes
+// between its start and its end (a map's alternate key, value), an alias is
+// the node registered under its anchor. Only the first document is built;
+// for every document the root's mark is kept, to count documents and to
+// notice the empty ones a stray token produces.
+class Builder final : public YAML::EventHandler {
+ public:
+  struct Root {
+    YAML::Mark mark;
+    bool null = false;
+  };
+  std::vector<Root> roots;
+
+  explicit Builder(Tree& tree) : t_(tree) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {
+    depth_ = 0;
+    ++documents_;
+  }
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& m, YAML::anchor_t anchor) override {
+    root(m, true);
+    if (building()) attach(add(m, Kind::null, anchor, false));
+  }
+  void OnAlias(const YAML::Mark& m, YAML::anchor_t anchor) override {
+    root(m, false);
+    // The parser has already refused an alias with no anchor before it.
+    if (building()) attach(anchor < anchors_.size() ? anchors_[anchor] : add(m, Kind::null, 0, false));
+  }
+  void OnScalar(const YAML::Mark& m, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    root(m, false);
+    if (!building()) return;
+    const std::uint32_t i = add(m, Kind::scalar, anchor, tag == "!" || tag == "tag:yaml.org,2002:str");
+    Tree::Entry& e = t_.nodes_[i];
+    e.begin = static_cast<std::uint32_t>(t_.text_.size());
+    e.size = static_cast<std::uint32_t>(value.size());
+    t_.text_ += value;
+    attach(i);
+  }
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(m, Kind::sequence, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(m, Kind::map, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  bool building() const { return documents_ == 1; }
+
+  void root(const YAML::Mark& m, bool null) {
+    if (depth_ == 0) roots.push_back({m, null});
+  }
+
+  std::uint32_t add(const YAML::Mark& m, Kind kind, YAML::anchor_t anchor, bool quoted) {
+    const auto i = static_cast<std::uint32_t>(t_.nodes_.size());
+    Tree::Entry& e = t_.nodes_.emplace_back();
+    e.kind = kind;
+    e.quoted = quoted;
+    if (!m.is_null()) {
+      e.line = m.line + 1;
+      e.col = m.column + 1;
+    }
+    // Anchors are numbered from 1 in the order they appear.
+    if (anchor != 0) {
+      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1, i);
+      anchors_[anchor] = i;
+    }
+    return i;
+  }
+
+  void attach(std::uint32_t i) {
+    if (open_.empty()) t_.root_ = i;
+    else pending_.push_back(i);
+  }
+
+  // A collection joins its parent when it starts (its place among the
+  // parent's children is known then); its own children gather on pending_
+  // and move into the tree's child array, contiguous, when it ends.
+  void open(const YAML::Mark& m, Kind kind, YAML::anchor_t anchor) {
+    root(m, false);
+    ++depth_;
+    if (!building()) return;
+    const std::uint32_t i = add(m, kind, anchor, false);
+    attach(i);
+    open_.push_back({i, pending_.size()});
+  }
+  void close() {
+    --depth_;
+    if (!building()) return;
+    const auto [i, start] = open_.back();
+    open_.pop_back();
+    Tree::Entry& e = t_.nodes_[i];
+    e.begin = static_cast<std::uint32_t>(t_.kids_.size());
+    e.size = static_cast<std::uint32_t>(pending_.size() - start);
+    t_.kids_.insert(t_.kids_.end(), pending_.begin() + static_cast<std::ptrdiff_t>(start), pending_.end());
+    pending_.resize(start);
+  }
+
+  Tree& t_;
+  int depth_ = 0;
+  int documents_ = 0;
+  std::vector<std::uint32_t> anchors_{0};
+  std::vector<std::pair<std::uint32_t, std::size_t>> open_;
+  std::vector<std::uint32_t> pending_;
+};
+
+Tree::Tree(const std::string& text, const std::string& file) {
+  auto fail = [&](const std::string& message, Loc l) {
+    throw usage_error(message, SourceLoc{file, l.line, l.col});
+  };
+  // Offsets are 32-bit: a tree holds no more text, nodes or children than
+  // its source has bytes (graph files are capped far below this).
+  if (text.size() >= std::numeric_limits<std::uint32_t>::max() / 2)
+    fail("the YAML text is larger than 2 GiB", {1, 1});
+  nodes_.reserve(text.size() / 16 + 16);
+  text_.reserve(text.size() / 2);
+
+  Builder builder(*this);
+  try {
+    TextBuffer buffer(text);
+    std::istream in(&buffer);
+    YAML::Parser parser(in);
+    // Three documents at most: one is a graph, two are an error, and a
+    // stray token after the root makes an endless run of empty ones
+    // (checked below); YAML::LoadAll would never stop there.
+    for (int i = 0; i < 3 && parser.HandleNextDocument(builder); ++i) {
+    }
+  } catch (const YAML::DeepRecursion& e) {
+    fail("the YAML is nested too deeply", mark_loc(e.mark));
+  } catch (const YAML::ParserException& e) {
+    fail("not valid YAML: " + e.msg, mark_loc(e.mark));
+  } catch (const YAML::Exception& e) {
+    fail(std::string("not valid YAML: ") + e.what(), {1, 1});
+  }
+
+  const auto& r = builder.roots;
+  for (std::size_t i = 1; i < r.size(); ++i) {
+    if (r[i].null && r[i - 1].null && r[i].mark.pos == r[i - 1].mark.pos) {
+      const auto pos = static_cast<std::size_t>(r[i].mark.pos);
+      const std::string token = pos < text.size() ? std::string(1, text[pos]) : std::string("end of file");
+      fail("not valid YAML: unexpected '" + token + "'", mark_loc(r[i].mark));
+    }
+  }
+  has_root_ = !r.empty() && !r[0].null;
+  if (r.size() > 1) {
+    has_second_ = true;
+    second_ = mark_loc(r[1].mark);
+  }
+}
+
+}  // namespace keel::yaml

@@ -1,0 +1,112 @@
+// One YAML document as a compact tree, read in a single pass of yaml-cpp's
+// event parser. It replaces YAML::Load for graph files: Load builds a tree of
+// reference-counted nodes (most of the time spent reading a large graph),
+// where this keeps every node as one entry of a flat array, every scalar as a
+// slice of one string and every collection as a run of child indices.
+//
+// What a node reports is what YAML::Load's node would: its kind, its text,
+// where it starts, whether it was quoted. An alias is the node its anchor
+// names (its mark is the anchor's), so a tree can share nodes and even be
+// cyclic (`&a [*a]`): whoever walks it must bound the walk.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "graph/graph_def.hpp"
+
+namespace keel::yaml {
+
+class Tree;
+
+enum class Kind : std::uint8_t { null, scalar, sequence, map };
+
+// A handle to one node of a Tree; valid while the Tree lives.
+class Node {
+ public:
+  Kind kind() const;
+  bool is_null() const { return kind() == Kind::null; }
+  bool is_scalar() const { return kind() == Kind::scalar; }
+  bool is_sequence() const { return kind() == Kind::sequence; }
+  bool is_map() const { return kind() == Kind::map; }
+
+  // Quoted ('x', "x") or tagged as a string (!!str, !): text that is never
+  // to be read as a number or a bool.
+  bool quoted() const;
+  // Where the node starts, 1-based; {0, 0} when yaml-cpp gave no position.
+  Loc mark() const;
+  // A scalar's text; empty for the other kinds.
+  std::string_view scalar() const;
+
+  // Items of a sequence, entries (key/value pairs) of a map, 0 otherwise.
+  std::size_t size() const;
+  Node item(std::size_t i) const;
+  Node key(std::size_t i) const;
+  Node value(std::size_t i) const;
+
+ private:
+  friend class Tree;
+  Node(const Tree* tree, std::uint32_t index) : tree_(tree), index_(index) {}
+  std::uint32_t child(std::size_t i) const;
+  const Tree* tree_;
+  std::uint32_t index_;
+};
+
+class Tree {
+ public:
+  // Reads the first YAML document of `text` into a tree and looks far enough
+  // past it to tell whether a second one follows. A syntax error, nesting
+  // deeper than yaml-cpp's parser allows, or a stray token after the root
+  // node (on which YAML::LoadAll would loop forever) is a usage error at
+  // FILE:LINE:COL, with the message yaml-cpp gives.
+  Tree(const std::string& text, const std::string& file);
+
+  // False when the text holds no document or the first one is empty.
+  bool has_root() const { return has_root_; }
+  Node root() const { return Node(this, root_); }
+  // Where a second document starts, when there is one.
+  bool has_second_document() const { return has_second_; }
+  Loc second_document() const { return second_; }
+
+ private:
+  friend class Node;
+  friend class Builder;
+  struct Entry {
+    std::uint32_t begin = 0;  // scalar: offset in text_; collection: in kids_
+    std::uint32_t size = 0;   // scalar: length; collection: children (2 per map entry)
+    std::int32_t line = 0;
+    std::int32_t col = 0;
+    Kind kind = Kind::null;
+    bool quoted = false;
+  };
+  std::vector<Entry> nodes_;
+  std::vector<std::uint32_t> kids_;
+  std::string text_;
+  std::uint32_t root_ = 0;
+  bool has_root_ = false;
+  bool has_second_ = false;
+  Loc second_;
+};
+
+inline Kind Node::kind() const { return tree_->nodes_[index_].kind; }
+inline bool Node::quoted() const { return tree_->nodes_[index_].quoted; }
+inline Loc Node::mark() const { return {tree_->nodes_[index_].line, tree_->nodes_[index_].col}; }
+inline std::string_view Node::scalar() const {
+  const Tree::Entry& e = tree_->nodes_[index_];
+  if (e.kind != Kind::scalar) return {};
+  return std::string_view(tree_->text_).substr(e.begin, e.size);
+}
+inline std::size_t Node::size() const {
+  const Tree::Entry& e = tree_->nodes_[index_];
+  if (e.kind == Kind::sequence) return e.size;
+  if (e.kind == Kind::map) return e.size / 2;
+  return 0;
+}
+inline std::uint32_t Node::child(std::size_t i) const { return tree_->kids_[tree_->nodes_[index_].begin + i]; }
+inline Node Node::item(std::size_t i) const { return Node(tree_, child(i)); }
+inline Node Node::key(std::size_t i) const { return Node(tree_, child(2 * i)); }
+inline Node Node::value(std::size_t i) const { return Node(tree_, child(2 * i + 1)); }
+
+}  // namespace keel::yaml

@@ -262,6 +262,7 @@ class GraphParser {
         need_kind(e, yaml::Kind::sequence, "a sequence of nodes");
         if (e.value.size() == 0) fail("'nodes:' is empty: a graph needs at least one node", e.value_loc);
         g.nodes.reserve(e.value.size());
+        names_.reserve(names_.size() + e.value.size());
         for (std::size_t i = 0; i < e.value.size(); ++i) g.nodes.push_back(parse_node(e.value.item(i), e.value_loc));
         has_nodes = true;
       } else if (e.key == "outputs") {

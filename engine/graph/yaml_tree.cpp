@@ -152,8 +152,12 @@ Tree::Tree(const std::string& text, const std::string& file) {
   // its source has bytes (graph files are capped far below this).
   if (text.size() >= std::numeric_limits<std::uint32_t>::max() / 2)
     fail("the YAML text is larger than 2 GiB", {1, 1});
-  nodes_.reserve(text.size() / 16 + 16);
-  text_.reserve(text.size() / 2);
+  // A node takes at least a couple of bytes of source, so these rarely
+  // grow (growing copies, and touching fresh pages is slow on a VM); what is
+  // reserved and never written costs address space only.
+  nodes_.reserve(text.size() / 4 + 16);
+  kids_.reserve(text.size() / 4 + 16);
+  text_.reserve(text.size());
 
   Builder builder(*this);
   try {

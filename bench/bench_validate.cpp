@@ -16,6 +16,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <istream>
@@ -50,11 +51,38 @@ class TextBuffer : public std::streambuf {
   }
 };
 
-// Page faults so far: the fresh pages a phase touched.
-double faults() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_minflt + u.ru_majflt);
+// Wall seconds, CPU seconds (user + system) and page faults (fresh pages
+// touched) of consecutive phases. CPU time moves less than wall time when
+// other work shares the machine.
+class Meter {
+ public:
+  Meter() { mark(); }
+  // Ends a phase begun at the previous lap (or at construction).
+  void lap() {
+    const double w = wall_, c = cpu_, f = faults_;
+    mark();
+    out.insert(out.end(), {wall_ - w, cpu_ - c, faults_ - f});
+  }
+  std::vector<double> out;
+
+ private:
+  void mark() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    faults_ = static_cast<double>(u.ru_minflt + u.ru_majflt);
+    cpu_ = static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+    wall_ = std::chrono::duration<double>(keel::bench::Clock::now().time_since_epoch()).count();
+  }
+  double wall_ = 0, cpu_ = 0, faults_ = 0;
+};
+
+std::string load_average() {
+  double l[3] = {0, 0, 0};
+  if (getloadavg(l, 3) != 3) return "?";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.2f %.2f %.2f", l[0], l[1], l[2]);
+  return text;
 }
 
 // Runs `f` in a forked child and returns the numbers it returned.
@@ -106,6 +134,7 @@ int main(int argc, char** argv) {
   yaml += "outputs: [" + prev + "]\n";
 
   const int rounds = argc > 2 ? std::max(1, std::atoi(argv[2])) : 5;
+  const std::string load_before = load_average();
   Registry registry;
   load_plugins(registry, {KEEL_BENCH_BUNDLED_PLUGINS});
 
@@ -113,65 +142,64 @@ int main(int argc, char** argv) {
   // from the heap a `keel validate` process has after loading the plugins:
   // fresh memory (slow to touch on a VM), not the memory an earlier phase or
   // round freed. The medians over rounds are reported.
-  std::vector<double> floor_s, tree_s, parse_s, validate_s, infer_s;
-  std::vector<double> floor_f, tree_f, parse_f, validate_f, infer_f;
+  enum Phase { kFloor, kTree, kParse, kValidate, kInfer, kPhases };
+  std::vector<double> samples[kPhases][3];  // per phase: wall, cpu, faults
+  auto keep = [&](const std::vector<double>& v, int phase) {
+    for (std::size_t i = 0; i < v.size(); ++i) samples[phase + int(i / 3)][i % 3].push_back(v[i]);
+  };
   for (int r = 0; r < rounds; ++r) {
-    const std::vector<double> f = in_child([&] {
-      const double f0 = faults();
-      const auto t = bench::Clock::now();
-      TextBuffer buffer(yaml);
-      std::istream in(&buffer);
-      YAML::Parser parser(in);
-      NoHandler none;
-      while (parser.HandleNextDocument(none)) {
-      }
-      return std::vector<double>{bench::seconds_since(t), faults() - f0};
-    });
-    floor_s.push_back(f[0]);
-    floor_f.push_back(f[1]);
-    const std::vector<double> tr = in_child([&] {
-      const double f0 = faults();
-      const auto t = bench::Clock::now();
-      const yaml::Tree tree(yaml, "chain.yaml");
-      return std::vector<double>{bench::seconds_since(t), faults() - f0};
-    });
-    tree_s.push_back(tr[0]);
-    tree_f.push_back(tr[1]);
+    keep(in_child([&] {
+           Meter m;
+           TextBuffer buffer(yaml);
+           std::istream in(&buffer);
+           YAML::Parser parser(in);
+           NoHandler none;
+           while (parser.HandleNextDocument(none)) {
+           }
+           m.lap();
+           return m.out;
+         }),
+         kFloor);
+    keep(in_child([&] {
+           Meter m;
+           { const yaml::Tree tree(yaml, "chain.yaml"); }
+           m.lap();
+           return m.out;
+         }),
+         kTree);
     // What keel validate does, in its order.
-    const std::vector<double> p = in_child([&] {
-      double f0 = faults();
-      auto t = bench::Clock::now();
-      GraphDef def = parse_graph_text(yaml, "chain.yaml");
-      const double parse = bench::seconds_since(t), parse_faults = faults() - f0;
-      f0 = faults();
-      t = bench::Clock::now();
-      ValidatedGraph graph = validate_graph(std::move(def), registry);
-      const double validate = bench::seconds_since(t), validate_faults = faults() - f0;
-      f0 = faults();
-      t = bench::Clock::now();
-      Plan plan(graph, registry);
-      plan.infer_symbolic();
-      return std::vector<double>{parse, validate, bench::seconds_since(t), parse_faults, validate_faults, faults() - f0};
-    });
-    parse_s.push_back(p[0]);
-    validate_s.push_back(p[1]);
-    infer_s.push_back(p[2]);
-    parse_f.push_back(p[3]);
-    validate_f.push_back(p[4]);
-    infer_f.push_back(p[5]);
+    keep(in_child([&] {
+           Meter m;
+           GraphDef def = parse_graph_text(yaml, "chain.yaml");
+           m.lap();
+           ValidatedGraph graph = validate_graph(std::move(def), registry);
+           m.lap();
+           Plan plan(graph, registry);
+           plan.infer_symbolic();
+           m.lap();
+           return m.out;
+         }),
+         kParse);
   }
-  using bench::median;
-  const double floor = median(floor_s), tree = median(tree_s), parse = median(parse_s),
-               validate = median(validate_s), infer = median(infer_s);
-  std::printf("graph of %ld nodes (%.1f MB of YAML), medians of %d rounds; page faults (fresh pages touched) beside\n",
-              n, static_cast<double>(yaml.size()) / 1e6, rounds);
-  std::printf("  parse           %.3f s  %6.0f\n", parse, median(parse_f));
-  std::printf("    yaml tree       %.3f s  %6.0f  (one pass of yaml-cpp's parser, timed alone)\n", tree, median(tree_f));
-  std::printf("    GraphDef walk   %.3f s          (parse - yaml tree)\n", parse - tree);
-  std::printf("  validate        %.3f s  %6.0f\n", validate, median(validate_f));
-  std::printf("  plan + infer    %.3f s  %6.0f\n", infer, median(infer_f));
-  std::printf("  total           %.3f s          (keel validate's work)\n", parse + validate + infer);
-  std::printf("  floor           %.3f s  %6.0f  (yaml-cpp's event parser alone, doing nothing with the events)\n",
-              floor, median(floor_f));
+  double med[kPhases][3];
+  for (int p = 0; p < kPhases; ++p)
+    for (int k = 0; k < 3; ++k) med[p][k] = bench::median(samples[p][k]);
+  auto row = [&](const char* name, int p, const char* note) {
+    std::printf("  %-16s %7.3f s %7.3f s %8.0f  %s\n", name, med[p][0], med[p][1], med[p][2], note);
+  };
+  std::printf("graph of %ld nodes (%.1f MB of YAML), medians of %d rounds\n", n,
+              static_cast<double>(yaml.size()) / 1e6, rounds);
+  std::printf("  %-16s %9s %9s %8s\n", "phase", "wall", "cpu", "faults");
+  row("parse", kParse, "");
+  std::printf("    %-14s %7.3f s %7.3f s %8s  (parse - yaml tree)\n", "GraphDef walk", med[kParse][0] - med[kTree][0],
+              med[kParse][1] - med[kTree][1], "");
+  row("  yaml tree", kTree, "(one pass of yaml-cpp's parser, timed alone)");
+  row("validate", kValidate, "");
+  row("plan + infer", kInfer, "");
+  std::printf("  %-16s %7.3f s %7.3f s %8.0f  (keel validate's work)\n", "total",
+              med[kParse][0] + med[kValidate][0] + med[kInfer][0], med[kParse][1] + med[kValidate][1] + med[kInfer][1],
+              med[kParse][2] + med[kValidate][2] + med[kInfer][2]);
+  row("floor", kFloor, "(yaml-cpp's event parser alone, doing nothing with the events)");
+  std::printf("load average before and after: %s / %s\n", load_before.c_str(), load_average().c_str());
   return 0;
 }

@@ -8,6 +8,8 @@
 #include <map>
 #include <optional>
 #include <queue>
+#include <string_view>
+#include <unordered_map>
 
 #include "base/suggest.hpp"
 #include "graph/attrs.hpp"
@@ -59,9 +61,9 @@ class Validator {
 
   void run() {
     const GraphDef& def = g_.def;
+    values_.reserve(def.inputs.size() + def.nodes.size());
     for (std::size_t i = 0; i < def.inputs.size(); ++i) values_.emplace(def.inputs[i].name, -1 - int(i));
     for (std::size_t i = 0; i < def.nodes.size(); ++i) values_.emplace(def.nodes[i].name, int(i));
-    for (const auto& [name, id] : values_) value_names_.push_back(name);
 
     g_.nodes.resize(def.nodes.size());
     for (std::size_t i = 0; i < def.nodes.size(); ++i) check_node(int(i));
@@ -134,6 +136,7 @@ class Validator {
                ", got " + std::to_string(d.inputs.size()),
            at);
     }
+    g_.nodes[n].inputs.reserve(d.inputs.size());
     for (const ValueRef& r : d.inputs) {
       try {
         g_.nodes[n].inputs.push_back(resolve(r, "input"));
@@ -148,7 +151,7 @@ class Validator {
     auto it = values_.find(r.name);
     if (it == values_.end())
       throw usage_error("unresolved " + std::string(role) + " '" + r.text() +
-                        "': no graph input or node has that name" + did_you_mean(r.name, value_names_));
+                        "': no graph input or node has that name" + did_you_mean(r.name, value_names()));
     if (it->second < 0) {
       if (!r.port.empty())
         throw usage_error("graph input '" + r.name + "' has no ports: write '" + r.name + "'");
@@ -168,16 +171,48 @@ class Validator {
     return {producer, int(p - ports.begin())};
   }
 
-  // Cycle check with Boost.Graph's DFS (a back edge closes a cycle), then a
-  // topological order that breaks ties by file order so it is reproducible.
+  // A topological order that breaks ties by file order, so it is
+  // reproducible (Kahn's algorithm over each node's consumers). When some
+  // nodes never become ready there is a cycle, and Boost.Graph's DFS finds
+  // the one to print (its first back edge). The DFS runs only then: on a
+  // large acyclic graph its stack and adjacency lists are most of the cost.
   void order_nodes() {
     const int count = int(g_.nodes.size());
-    DepGraph deps(count);
-    std::vector<int> indegree(count, 0);
+    // consumers[first[n] .. first[n + 1]) read node n, in file order, once
+    // per input that names it.
+    std::vector<int> first(count + 1, 0), indegree(count, 0);
     for (int n = 0; n < count; ++n)
       for (const ValueId& v : g_.nodes[n].inputs)
-        if (v.node >= 0) boost::add_edge(v.node, n, deps), ++indegree[n];
+        if (v.node >= 0) ++first[v.node + 1], ++indegree[n];
+    for (int n = 0; n < count; ++n) first[n + 1] += first[n];
+    std::vector<int> consumers(first[count]);
+    std::vector<int> next(first.begin(), first.end() - 1);
+    for (int n = 0; n < count; ++n)
+      for (const ValueId& v : g_.nodes[n].inputs)
+        if (v.node >= 0) consumers[next[v.node]++] = n;
 
+    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+    for (int n = 0; n < count; ++n)
+      if (indegree[n] == 0) ready.push(n);
+    g_.topo_order.reserve(count);
+    while (!ready.empty()) {
+      int n = ready.top();
+      ready.pop();
+      g_.topo_order.push_back(n);
+      for (int i = first[n]; i < first[n + 1]; ++i)
+        if (--indegree[consumers[i]] == 0) ready.push(consumers[i]);
+    }
+    if (int(g_.topo_order.size()) < count) fail_on_cycle();
+  }
+
+  // Reports the cycle a DFS meets first (a back edge closes it), from the
+  // node that comes first in the file.
+  [[noreturn]] void fail_on_cycle() {
+    const int count = int(g_.nodes.size());
+    DepGraph deps(count);
+    for (int n = 0; n < count; ++n)
+      for (const ValueId& v : g_.nodes[n].inputs)
+        if (v.node >= 0) boost::add_edge(v.node, n, deps);
     std::vector<int> parent(count, -1);
     CycleVisitor visitor;
     visitor.parent = &parent;
@@ -193,19 +228,8 @@ class Validator {
       text += g_.def.nodes[cycle[0]].name;
       fail(cycle[0], "cycle: " + text, g_.def.nodes[cycle[0]].loc);
     }
-
-    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
-    for (int n = 0; n < count; ++n)
-      if (indegree[n] == 0) ready.push(n);
-    while (!ready.empty()) {
-      int n = ready.top();
-      ready.pop();
-      g_.topo_order.push_back(n);
-      for (auto [e, end] = boost::out_edges(n, deps); e != end; ++e) {
-        int m = int(boost::target(*e, deps));
-        if (--indegree[m] == 0) ready.push(m);
-      }
-    }
+    // Unreachable: nodes left unordered always close a cycle.
+    throw runtime_error("internal error: nodes left unordered, but no cycle found");
   }
 
   void warn_unused() {
@@ -248,10 +272,21 @@ class Validator {
     }
   }
 
+  // Every name a reference can use, sorted: the candidates of a
+  // did-you-mean, built only for the message.
+  std::vector<std::string> value_names() const {
+    std::vector<std::string> names;
+    names.reserve(values_.size());
+    for (const auto& [name, id] : values_) names.emplace_back(name);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
   ValidatedGraph& g_;
   const Registry& reg_;
-  std::map<std::string, int> values_;  // >= 0: node index; < 0: -1 - input index
-  std::vector<std::string> value_names_;
+  // >= 0: node index; < 0: -1 - input index. The names are g_.def's, which
+  // stays put while the validator runs.
+  std::unordered_map<std::string_view, int> values_;
 };
 
 }  // namespace

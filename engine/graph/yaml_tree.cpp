@@ -5,7 +5,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <istream>
-#include <limits>
 #include <streambuf>
 
 #include "base/error.hpp"
@@ -94,11 +93,11 @@ class Builder final : public YAML::EventHandler {
   std::uint32_t add(const YAML::Mark& m, Kind kind, YAML::anchor_t anchor, bool quoted) {
     const auto i = static_cast<std::uint32_t>(t_.nodes_.size());
     Tree::Entry& e = t_.nodes_.emplace_back();
-    e.kind = kind;
+    e.kind = static_cast<std::uint32_t>(kind) & 3u;
     e.quoted = quoted;
     if (!m.is_null()) {
-      e.line = m.line + 1;
-      e.col = m.column + 1;
+      e.line = static_cast<std::uint32_t>(m.line + 1);
+      e.col = static_cast<std::uint32_t>(m.column + 1) & ((1u << 29) - 1);
     }
     // Anchors are numbered from 1 in the order they appear.
     if (anchor != 0) {
@@ -148,10 +147,11 @@ Tree::Tree(const std::string& text, const std::string& file) {
   auto fail = [&](const std::string& message, Loc l) {
     throw usage_error(message, SourceLoc{file, l.line, l.col});
   };
-  // Offsets are 32-bit: a tree holds no more text, nodes or children than
-  // its source has bytes (graph files are capped far below this).
-  if (text.size() >= std::numeric_limits<std::uint32_t>::max() / 2)
-    fail("the YAML text is larger than 2 GiB", {1, 1});
+  // Offsets are 32-bit and columns 29-bit: a tree holds no more text, nodes
+  // or children than its source has bytes, and no line is longer than the
+  // source (graph files are capped far below this).
+  if (text.size() >= (std::size_t{1} << 29)) fail("the YAML text is larger than 512 MiB", {1, 1});
+
   // A node takes at least a couple of bytes of source, so these rarely
   // grow (growing copies, and touching fresh pages is slow on a VM); what is
   // reserved and never written costs address space only.

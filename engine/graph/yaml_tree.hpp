@@ -1,8 +1,8 @@
 // One YAML document as a compact tree, read in a single pass of yaml-cpp's
 // event parser. It replaces YAML::Load for graph files: Load builds a tree of
 // reference-counted nodes (most of the time spent reading a large graph),
-// where this keeps every node as one entry of a flat array, every scalar as a
-// slice of one string and every collection as a run of child indices.
+// where this keeps every node as one 16-byte entry of an array, every scalar
+// as a slice of one string and every collection as a run of child indices.
 //
 // What a node reports is what YAML::Load's node would: its kind, its text,
 // where it starts, whether it was quoted. An alias is the node its anchor
@@ -73,14 +73,16 @@ class Tree {
  private:
   friend class Node;
   friend class Builder;
+  // 16 bytes a node: a large graph has close to a million of them.
   struct Entry {
     std::uint32_t begin = 0;  // scalar: offset in text_; collection: in kids_
     std::uint32_t size = 0;   // scalar: length; collection: children (2 per map entry)
-    std::int32_t line = 0;
-    std::int32_t col = 0;
-    Kind kind = Kind::null;
-    bool quoted = false;
+    std::uint32_t line = 0;
+    std::uint32_t col : 29 = 0;  // a column is below the text's size, which is capped
+    std::uint32_t kind : 2 = 0;
+    std::uint32_t quoted : 1 = 0;
   };
+  static_assert(sizeof(Entry) == 16);
   std::vector<Entry> nodes_;
   std::vector<std::uint32_t> kids_;
   std::string text_;
@@ -90,18 +92,21 @@ class Tree {
   Loc second_;
 };
 
-inline Kind Node::kind() const { return tree_->nodes_[index_].kind; }
+inline Kind Node::kind() const { return static_cast<Kind>(tree_->nodes_[index_].kind); }
 inline bool Node::quoted() const { return tree_->nodes_[index_].quoted; }
-inline Loc Node::mark() const { return {tree_->nodes_[index_].line, tree_->nodes_[index_].col}; }
+inline Loc Node::mark() const {
+  const Tree::Entry& e = tree_->nodes_[index_];
+  return {static_cast<int>(e.line), static_cast<int>(e.col)};
+}
 inline std::string_view Node::scalar() const {
   const Tree::Entry& e = tree_->nodes_[index_];
-  if (e.kind != Kind::scalar) return {};
+  if (static_cast<Kind>(e.kind) != Kind::scalar) return {};
   return std::string_view(tree_->text_).substr(e.begin, e.size);
 }
 inline std::size_t Node::size() const {
   const Tree::Entry& e = tree_->nodes_[index_];
-  if (e.kind == Kind::sequence) return e.size;
-  if (e.kind == Kind::map) return e.size / 2;
+  if (static_cast<Kind>(e.kind) == Kind::sequence) return e.size;
+  if (static_cast<Kind>(e.kind) == Kind::map) return e.size / 2;
   return 0;
 }
 inline std::uint32_t Node::child(std::size_t i) const { return tree_->kids_[tree_->nodes_[index_].begin + i]; }

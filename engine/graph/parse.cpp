@@ -25,6 +25,7 @@ namespace {
 // tree, and only our own walk decides how much of it is visited.
 constexpr std::uintmax_t kMaxFileBytes = 16u << 20;
 constexpr std::size_t kMaxVisitedNodes = 4'000'000;
+constexpr std::size_t kMaxReservedNodes = 1'000'000;
 
 const std::vector<std::string> kTopKeys = {"keel", "name", "seed", "inputs", "nodes", "outputs", "train"};
 const std::vector<std::string> kNodeKeys = {"name", "op", "inputs", "attrs"};
@@ -212,7 +213,6 @@ class GraphParser {
                kind_name(e.value),
            e.value_loc);
     std::vector<ValueRef> refs;
-    refs.reserve(e.value.size());
     for (std::size_t i = 0; i < e.value.size(); ++i) refs.push_back(parse_ref(e.value.item(i), e.value_loc));
     return refs;
   }
@@ -261,8 +261,11 @@ class GraphParser {
       } else if (e.key == "nodes") {
         need_kind(e, yaml::Kind::sequence, "a sequence of nodes");
         if (e.value.size() == 0) fail("'nodes:' is empty: a graph needs at least one node", e.value_loc);
-        g.nodes.reserve(e.value.size());
-        names_.reserve(names_.size() + e.value.size());
+        // Sized once (growing copies every node), up to a bound: a hostile
+        // file can list millions of items that are not nodes at all.
+        const std::size_t expected = std::min<std::size_t>(e.value.size(), kMaxReservedNodes);
+        g.nodes.reserve(expected);
+        names_.reserve(names_.size() + expected);
         for (std::size_t i = 0; i < e.value.size(); ++i) g.nodes.push_back(parse_node(e.value.item(i), e.value_loc));
         has_nodes = true;
       } else if (e.key == "outputs") {

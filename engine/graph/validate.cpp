@@ -118,6 +118,9 @@ class Validator {
 
   void check_attrs(int n) {
     const NodeDef& d = g_.def.nodes[n];
+    // Nothing to type or fill in: the attributes stay empty, and the error
+    // subject (three strings) is not built for every node of a large graph.
+    if (d.attrs.empty() && g_.nodes[n].entry->schema.attrs.empty()) return;
     g_.nodes[n].attrs = typed_attrs(g_.nodes[n].entry->schema, d.attrs, g_.def.file, subject_of(n), d.loc);
   }
 

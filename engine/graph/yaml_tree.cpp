@@ -67,9 +67,8 @@ class Builder final : public YAML::EventHandler {
     if (!building()) return;
     const std::uint32_t i = add(m, Kind::scalar, anchor, tag == "!" || tag == "tag:yaml.org,2002:str");
     Tree::Entry& e = t_.nodes_[i];
-    e.begin = static_cast<std::uint32_t>(t_.text_.size());
+    e.begin = store(value);
     e.size = static_cast<std::uint32_t>(value.size());
-    t_.text_ += value;
     attach(i);
   }
   void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t anchor,
@@ -88,6 +87,27 @@ class Builder final : public YAML::EventHandler {
 
   void root(const YAML::Mark& m, bool null) {
     if (depth_ == 0) roots.push_back({m, null});
+  }
+
+  // Where the text goes: the open block when it fits there, else a new one
+  // (of its own when it is longer than a block). Fewer than 2^16 blocks: a
+  // block is closed only when the next scalar does not fit in it, so two
+  // neighbouring blocks hold more than 64 KiB, and the scalars together are
+  // no longer than the text (under 512 MiB).
+  std::uint32_t store(const std::string& value) {
+    auto& blocks = t_.text_;
+    if (value.size() > Tree::kTextBlock) {
+      blocks.push_back(value);
+      return static_cast<std::uint32_t>(blocks.size() - 1) << 16;
+    }
+    if (open_block_ == kNone || blocks[open_block_].size() + value.size() > Tree::kTextBlock) {
+      open_block_ = blocks.size();
+      blocks.emplace_back().reserve(Tree::kTextBlock);
+    }
+    std::string& block = blocks[open_block_];
+    const std::size_t offset = block.size();
+    block += value;
+    return static_cast<std::uint32_t>(open_block_ << 16 | offset);
   }
 
   std::uint32_t add(const YAML::Mark& m, Kind kind, YAML::anchor_t anchor, bool quoted) {
@@ -131,11 +151,13 @@ class Builder final : public YAML::EventHandler {
     Tree::Entry& e = t_.nodes_[i];
     e.begin = static_cast<std::uint32_t>(t_.kids_.size());
     e.size = static_cast<std::uint32_t>(pending_.size() - start);
-    t_.kids_.insert(t_.kids_.end(), pending_.begin() + static_cast<std::ptrdiff_t>(start), pending_.end());
+    for (std::size_t k = start; k < pending_.size(); ++k) t_.kids_.emplace_back() = pending_[k];
     pending_.resize(start);
   }
 
+  static constexpr std::size_t kNone = ~std::size_t{0};
   Tree& t_;
+  std::size_t open_block_ = kNone;
   int depth_ = 0;
   int documents_ = 0;
   std::vector<std::uint32_t> anchors_{0};
@@ -151,13 +173,6 @@ Tree::Tree(const std::string& text, const std::string& file) {
   // or children than its source has bytes, and no line is longer than the
   // source (graph files are capped far below this).
   if (text.size() >= (std::size_t{1} << 29)) fail("the YAML text is larger than 512 MiB", {1, 1});
-
-  // A node takes at least a couple of bytes of source, so these rarely
-  // grow (growing copies, and touching fresh pages is slow on a VM); what is
-  // reserved and never written costs address space only.
-  nodes_.reserve(text.size() / 4 + 16);
-  kids_.reserve(text.size() / 4 + 16);
-  text_.reserve(text.size());
 
   Builder builder(*this);
   try {

@@ -2,7 +2,7 @@
 // event parser. It replaces YAML::Load for graph files: Load builds a tree of
 // reference-counted nodes (most of the time spent reading a large graph),
 // where this keeps every node as one 16-byte entry of an array, every scalar
-// as a slice of one string and every collection as a run of child indices.
+// as a slice of a text block and every collection as a run of child indices.
 //
 // What a node reports is what YAML::Load's node would: its kind, its text,
 // where it starts, whether it was quoted. An alias is the node its anchor
@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,30 @@
 namespace keel::yaml {
 
 class Tree;
+
+// An array kept in blocks of 64 KiB rather than in one buffer. Blocks this
+// small come from the heap, so once a tree is gone its memory serves what is
+// allocated next (a graph's validation and plan), where one large buffer
+// would go back to the system and fresh pages be taken again. On a VM a
+// fresh page costs over 10 us, and a large graph's tree takes thousands.
+template <class T>
+class BlockArray {
+ public:
+  static constexpr std::size_t kPerBlock = (std::size_t{64} << 10) / sizeof(T);
+  static_assert((kPerBlock & (kPerBlock - 1)) == 0, "a power of two: indexing is a shift and a mask");
+
+  std::size_t size() const { return size_; }
+  T& operator[](std::size_t i) { return blocks_[i / kPerBlock][i % kPerBlock]; }
+  const T& operator[](std::size_t i) const { return blocks_[i / kPerBlock][i % kPerBlock]; }
+  T& emplace_back() {
+    if (size_ % kPerBlock == 0) blocks_.push_back(std::make_unique<T[]>(kPerBlock));
+    return (*this)[size_++];
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> blocks_;
+  std::size_t size_ = 0;
+};
 
 enum class Kind : std::uint8_t { null, scalar, sequence, map };
 
@@ -75,7 +100,7 @@ class Tree {
   friend class Builder;
   // 16 bytes a node: a large graph has close to a million of them.
   struct Entry {
-    std::uint32_t begin = 0;  // scalar: offset in text_; collection: in kids_
+    std::uint32_t begin = 0;  // scalar: text block << 16 | offset; collection: index in kids_
     std::uint32_t size = 0;   // scalar: length; collection: children (2 per map entry)
     std::uint32_t line = 0;
     std::uint32_t col : 29 = 0;  // a column is below the text's size, which is capped
@@ -83,9 +108,12 @@ class Tree {
     std::uint32_t quoted : 1 = 0;
   };
   static_assert(sizeof(Entry) == 16);
-  std::vector<Entry> nodes_;
-  std::vector<std::uint32_t> kids_;
-  std::string text_;
+  BlockArray<Entry> nodes_;
+  BlockArray<std::uint32_t> kids_;
+  // Scalars' text, in blocks of 64 KiB (a longer scalar has a block of its
+  // own), so an offset in a block fits in 16 bits.
+  static constexpr std::size_t kTextBlock = std::size_t{1} << 16;
+  std::vector<std::string> text_;
   std::uint32_t root_ = 0;
   bool has_root_ = false;
   bool has_second_ = false;
@@ -101,7 +129,7 @@ inline Loc Node::mark() const {
 inline std::string_view Node::scalar() const {
   const Tree::Entry& e = tree_->nodes_[index_];
   if (static_cast<Kind>(e.kind) != Kind::scalar) return {};
-  return std::string_view(tree_->text_).substr(e.begin, e.size);
+  return std::string_view(tree_->text_[e.begin >> 16]).substr(e.begin & 0xffffu, e.size);
 }
 inline std::size_t Node::size() const {
   const Tree::Entry& e = tree_->nodes_[index_];

@@ -4,6 +4,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <istream>
 #include <streambuf>
 
@@ -44,7 +45,9 @@ class Builder final : public YAML::EventHandler {
   };
   std::vector<Root> roots;
 
-  explicit Builder(Tree& tree) : t_(tree) {}
+  // `source_size`: the text's length, which the scalars' text does not
+  // exceed; a small file's text block is no larger.
+  Builder(Tree& tree, std::size_t source_size) : t_(tree), block_reserve_(std::min(source_size, Tree::kTextBlock)) {}
 
   void OnDocumentStart(const YAML::Mark&) override {
     depth_ = 0;
@@ -102,7 +105,7 @@ class Builder final : public YAML::EventHandler {
     }
     if (open_block_ == kNone || blocks[open_block_].size() + value.size() > Tree::kTextBlock) {
       open_block_ = blocks.size();
-      blocks.emplace_back().reserve(Tree::kTextBlock);
+      blocks.emplace_back().reserve(block_reserve_);
     }
     std::string& block = blocks[open_block_];
     const std::size_t offset = block.size();
@@ -112,13 +115,10 @@ class Builder final : public YAML::EventHandler {
 
   std::uint32_t add(const YAML::Mark& m, Kind kind, YAML::anchor_t anchor, bool quoted) {
     const auto i = static_cast<std::uint32_t>(t_.nodes_.size());
-    Tree::Entry& e = t_.nodes_.emplace_back();
-    e.kind = static_cast<std::uint32_t>(kind) & 3u;
-    e.quoted = quoted;
-    if (!m.is_null()) {
-      e.line = static_cast<std::uint32_t>(m.line + 1);
-      e.col = static_cast<std::uint32_t>(m.column + 1) & ((1u << 29) - 1);
-    }
+    const bool marked = !m.is_null();
+    t_.nodes_.push_back({0, 0, marked ? static_cast<std::uint32_t>(m.line + 1) : 0,
+                         marked ? static_cast<std::uint32_t>(m.column + 1) & ((1u << 29) - 1) : 0,
+                         static_cast<std::uint32_t>(kind) & 3u, quoted ? 1u : 0u});
     // Anchors are numbered from 1 in the order they appear.
     if (anchor != 0) {
       if (anchors_.size() <= anchor) anchors_.resize(anchor + 1, i);
@@ -151,12 +151,13 @@ class Builder final : public YAML::EventHandler {
     Tree::Entry& e = t_.nodes_[i];
     e.begin = static_cast<std::uint32_t>(t_.kids_.size());
     e.size = static_cast<std::uint32_t>(pending_.size() - start);
-    for (std::size_t k = start; k < pending_.size(); ++k) t_.kids_.emplace_back() = pending_[k];
+    for (std::size_t k = start; k < pending_.size(); ++k) t_.kids_.push_back(pending_[k]);
     pending_.resize(start);
   }
 
   static constexpr std::size_t kNone = ~std::size_t{0};
   Tree& t_;
+  std::size_t block_reserve_;
   std::size_t open_block_ = kNone;
   int depth_ = 0;
   int documents_ = 0;
@@ -174,7 +175,7 @@ Tree::Tree(const std::string& text, const std::string& file) {
   // source (graph files are capped far below this).
   if (text.size() >= (std::size_t{1} << 29)) fail("the YAML text is larger than 512 MiB", {1, 1});
 
-  Builder builder(*this);
+  Builder builder(*this, text.size());
   try {
     TextBuffer buffer(text);
     std::istream in(&buffer);

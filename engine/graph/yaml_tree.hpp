@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "graph/graph_def.hpp"
@@ -32,13 +33,16 @@ class BlockArray {
  public:
   static constexpr std::size_t kPerBlock = (std::size_t{64} << 10) / sizeof(T);
   static_assert((kPerBlock & (kPerBlock - 1)) == 0, "a power of two: indexing is a shift and a mask");
+  // A block is left uninitialized until written: a small file touches a
+  // page of it, not 64 KiB.
+  static_assert(std::is_trivially_default_constructible_v<T>);
 
   std::size_t size() const { return size_; }
   T& operator[](std::size_t i) { return blocks_[i / kPerBlock][i % kPerBlock]; }
   const T& operator[](std::size_t i) const { return blocks_[i / kPerBlock][i % kPerBlock]; }
-  T& emplace_back() {
-    if (size_ % kPerBlock == 0) blocks_.push_back(std::make_unique<T[]>(kPerBlock));
-    return (*this)[size_++];
+  void push_back(const T& value) {
+    if (size_ % kPerBlock == 0) blocks_.push_back(std::make_unique_for_overwrite<T[]>(kPerBlock));
+    (*this)[size_++] = value;
   }
 
  private:
@@ -100,12 +104,12 @@ class Tree {
   friend class Builder;
   // 16 bytes a node: a large graph has close to a million of them.
   struct Entry {
-    std::uint32_t begin = 0;  // scalar: text block << 16 | offset; collection: index in kids_
-    std::uint32_t size = 0;   // scalar: length; collection: children (2 per map entry)
-    std::uint32_t line = 0;
-    std::uint32_t col : 29 = 0;  // a column is below the text's size, which is capped
-    std::uint32_t kind : 2 = 0;
-    std::uint32_t quoted : 1 = 0;
+    std::uint32_t begin;  // scalar: text block << 16 | offset; collection: index in kids_
+    std::uint32_t size;   // scalar: length; collection: children (2 per map entry)
+    std::uint32_t line;   // 1-based; 0 when yaml-cpp gave no position
+    std::uint32_t col : 29;  // a column is below the text's size, which is capped
+    std::uint32_t kind : 2;
+    std::uint32_t quoted : 1;
   };
   static_assert(sizeof(Entry) == 16);
   BlockArray<Entry> nodes_;

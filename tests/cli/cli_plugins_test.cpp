@@ -21,6 +21,11 @@ TEST_CASE("keel plugins OP shows the op's ports and typed attributes with defaul
   CHECK(r.out.find("scale  (plugin nn 1.0.0)") != std::string::npos);
   CHECK(r.out.find("factor: float = 1") != std::string::npos);
   CHECK(r.out.find("backward: yes") != std::string::npos);
+  CHECK(r.out.find("in place: yes") != std::string::npos);
+  // linear's output has another shape than its input: never in place.
+  auto linear = run_keel({"plugins", "linear"});
+  CHECK(linear.exit_code == 0);
+  CHECK(linear.out.find("in place") == std::string::npos);
   auto bad = run_keel({"plugins", "scael"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.first_err_line().find("did you mean 'scale'") != std::string::npos);

@@ -26,6 +26,12 @@ std::string slurp(const std::filesystem::path& p) {
 
 }  // namespace
 
+int time_scale() {
+  const char* v = std::getenv("KEEL_TEST_TIME_SCALE");
+  const int scale = v ? std::atoi(v) : 1;
+  return scale > 0 ? scale : 1;
+}
+
 std::string keel_binary() { return std::string(KEEL_BUILD_DIR) + "/bin/keel"; }
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
@@ -57,7 +63,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::map<s
 
   ProcessResult r;
   int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s * time_scale());
   while (::waitpid(pid, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);

@@ -217,6 +217,65 @@ inline void check_concurrent(const ExampleRun& run, const ForwardResult& ref, Si
   out.pass("concurrent", run.at("two instances in two threads, 3 steps each, match the sequential result"));
 }
 
+// An op declaring `inplace` gives the same bytes with output 0 written over
+// input 0 in forward, and input 0's gradient over output 0's in backward,
+// as the engine runs it when input 0 is not needed afterwards.
+inline void check_inplace(const ExampleRun& run, const ForwardResult& ref, Sink& out) {
+  if (!run.s_.inplace) return;
+  const Instance& inst = ref.inst;
+  if (inst.inputs.empty() || inst.outputs.empty() || inst.inputs[0] != inst.outputs[0])
+    return out.fail("in place", run.at("declares inplace, but output '" +
+                                       (inst.outputs.empty() ? std::string("?") : run.s_.outputs[0].name) +
+                                       "' is not the same dtype and shape as input '" +
+                                       (inst.inputs.empty() ? std::string("?") : run.s_.inputs[0].name) +
+                                       "', so the engine never runs it in place"));
+  if (!run.s_.deterministic)
+    return out.skip("in place", run.at("the schema declares deterministic = false: nothing to compare"));
+  Instance fresh;
+  if (Status st = run.instantiate(inst.inputs, true, fresh); !st.ok()) return out.fail("in place", run.at(st.message()));
+  // Forward: the output view is input 0's own memory.
+  std::vector<Buffer> in = ref.in, params = fresh.params, o;
+  for (std::size_t k = 1; k < fresh.outputs.size(); ++k) o.emplace_back(fresh.outputs[k]);
+  std::vector<ConstTensorView> iv = cviews(in);
+  std::vector<TensorView> ov{in[0].view()}, pv = views(params);
+  for (Buffer& b : o) ov.push_back(b.view());
+  ForwardContext fctx{iv, ov, pv, true, run.opt_.seed, 0};
+  run.stage("forward in place");
+  if (Status st = guarded([&] { return fresh.op->forward(fctx); }); !st.ok())
+    return out.fail("in place", run.at("forward with y over x: " + refused(st)));
+  if (!in[0].same_bytes(ref.out[0]))
+    return out.fail("in place", run.at("forward with output '" + run.s_.outputs[0].name + "' over input '" +
+                                       run.s_.inputs[0].name + "' differs from forward into a separate buffer"));
+  if (!run.s_.has_backward || !run.wants_input_grad(0, inst.inputs) || !run.drives_loss(0, inst))
+    return out.pass("in place", run.at("forward over its input gives the same bytes"));
+  // Backward: input 0's gradient is written over output 0's gradient.
+  Instance& bwd = fresh;
+  const auto r = run.loss_weights(bwd);
+  std::vector<Buffer> gin_ref, gpar_ref;
+  if (Status st = run.backward(bwd, ref.in, ref.params, ref.out, r, gin_ref, gpar_ref); !st.ok())
+    return out.fail("in place", run.at(st.message()));
+  std::vector<Buffer> gy = r, gin, gpar;
+  for (std::size_t i = 1; i < ref.in.size(); ++i) gin.emplace_back(ref.in[i].spec());
+  for (const Buffer& p : ref.params) gpar.emplace_back(p.spec());
+  auto rin = cviews(ref.in), rout = cviews(ref.out), rpar = cviews(ref.params), gyv = cviews(gy);
+  std::vector<TensorView> giv{gy[0].view()}, gpv;
+  for (std::size_t i = 1; i < ref.in.size(); ++i)
+    giv.push_back(run.wants_input_grad(i, inst.inputs) ? gin[i - 1].view()
+                                                        : TensorView{ref.in[i].spec().dtype, ref.in[i].spec().shape, nullptr});
+  for (std::size_t i = 0; i < gpar.size(); ++i)
+    gpv.push_back(run.s_.params[i].trainable ? gpar[i].view()
+                                             : TensorView{DType::f32, gpar[i].spec().shape, nullptr});
+  BackwardContext bctx{rin, rout, rpar, gyv, giv, gpv, run.opt_.seed, 0};
+  run.stage("backward in place");
+  if (Status st = guarded([&] { return bwd.op->backward(bctx); }); !st.ok())
+    return out.fail("in place", run.at("backward with grad x over grad y: " + refused(st)));
+  if (!gy[0].same_bytes(gin_ref[0]))
+    return out.fail("in place", run.at("backward with the gradient of '" + run.s_.inputs[0].name +
+                                       "' over that of '" + run.s_.outputs[0].name +
+                                       "' differs from backward into a separate buffer"));
+  out.pass("in place", run.at("forward over its input and backward over its output gradient give the same bytes"));
+}
+
 // Every batch dimension 0: works, or refused with a message.
 inline void check_zero_size(const ExampleRun& run, Sink& out) {
   if (!run.has_batch()) return out.skip("zero-size", run.at("the example has no batch (symbolic) dimension"));
@@ -308,6 +367,7 @@ inline Report check_op(const OpSchema& schema, OpFactory factory, const Options&
     if (!detail::check_forward(run, out, f)) continue;
     detail::check_backward(run, f, out);
     detail::check_concurrent(run, f, out);
+    detail::check_inplace(run, f, out);
     detail::check_zero_size(run, out);
   }
   if (valid == 0) out.fail("example", "every example is marked `rejects`: nothing shows a valid use");

@@ -6,9 +6,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <unordered_map>
 #include <optional>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "base/error.hpp"
@@ -20,9 +21,9 @@
 namespace keel {
 namespace {
 
-// Both caps keep a hostile file from costing more than a moment: yaml-cpp
-// shares aliased nodes, so a small file can describe a huge (or cyclic)
-// tree, and only our own walk decides how much of it is visited.
+// Both caps keep a hostile file from costing more than a moment: the YAML
+// tree shares aliased nodes, so a small file can describe a huge (or
+// cyclic) tree, and only our own walk decides how much of it is visited.
 constexpr std::uintmax_t kMaxFileBytes = 16u << 20;
 constexpr std::size_t kMaxVisitedNodes = 4'000'000;
 constexpr std::size_t kMaxReservedNodes = 1'000'000;

@@ -91,6 +91,9 @@ class Tree {
   // node (on which YAML::LoadAll would loop forever) is a usage error at
   // FILE:LINE:COL, with the message yaml-cpp gives.
   Tree(const std::string& text, const std::string& file);
+  // Nodes point at their tree: it stays where it was built.
+  Tree(const Tree&) = delete;
+  Tree& operator=(const Tree&) = delete;
 
   // False when the text holds no document or the first one is empty.
   bool has_root() const { return has_root_; }

@@ -145,26 +145,26 @@ Executor::Layout Executor::make_layout(const GradientPlan* g) const {
   // memory plan finds the input's life ends at this node (never a graph
   // input, a kept value or one the backward pass still reads).
   const auto& vgraph = plan_.graph();
-  for (std::size_t t = 0; t < nodes.size(); ++t) {
-    const auto& node = nodes[t];
+  // The op allows it, input 0 is read once by the node, and output 0 has its
+  // dtype and shape.
+  auto may_share = [&](const PlannedNode& node) {
     if (!vgraph.nodes[std::size_t(node.node)].entry->schema.inplace || node.inputs.empty() || node.outputs.empty())
-      continue;
+      return false;
     const int in = node.inputs[0], out = node.outputs[0];
-    if (std::count(node.inputs.begin(), node.inputs.end(), in) != 1 || specs[std::size_t(in)] != specs[std::size_t(out)])
-      continue;
-    if (value_buf[std::size_t(in)] >= 0) lives[std::size_t(value_buf[std::size_t(out)])].inplace_of = value_buf[std::size_t(in)];
+    return std::count(node.inputs.begin(), node.inputs.end(), in) == 1 &&
+           specs[std::size_t(in)] == specs[std::size_t(out)];
+  };
+  for (const auto& node : nodes) {
+    const std::size_t in = std::size_t(node.inputs.empty() ? 0 : node.inputs[0]);
+    if (may_share(node) && value_buf[in] >= 0)
+      lives[std::size_t(value_buf[std::size_t(node.outputs[0])])].inplace_of = value_buf[in];
   }
   for (int j = 0; j < steps; ++j) {
     const auto& step = g->steps[std::size_t(j)];
     const auto& node = nodes[std::size_t(step.node)];
-    if (!vgraph.nodes[std::size_t(node.node)].entry->schema.inplace || node.inputs.empty() || node.outputs.empty())
-      continue;
-    const int in = node.inputs[0], out = node.outputs[0];
-    if (!step.input_grads[0] || !routes_[std::size_t(j)].direct[0] || specs[std::size_t(in)] != specs[std::size_t(out)] ||
-        std::count(node.inputs.begin(), node.inputs.end(), in) != 1)
-      continue;
-    if (grad_buf[std::size_t(in)] >= 0 && grad_buf[std::size_t(out)] >= 0)
-      lives[std::size_t(grad_buf[std::size_t(in)])].inplace_of = grad_buf[std::size_t(out)];
+    if (!may_share(node) || !step.input_grads[0] || !routes_[std::size_t(j)].direct[0]) continue;
+    const std::size_t in = std::size_t(node.inputs[0]), out = std::size_t(node.outputs[0]);
+    if (grad_buf[in] >= 0 && grad_buf[out] >= 0) lives[std::size_t(grad_buf[in])].inplace_of = grad_buf[out];
   }
 
   std::vector<std::vector<int>> scratch_buf(static_cast<std::size_t>(steps));

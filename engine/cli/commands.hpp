@@ -30,6 +30,11 @@ struct RunOptions {
   // the training graph's train.checkpoint.encrypt).
   std::string key_file;
   std::string passphrase_env;
+  // A plaintext --params/--resume checkpoint is refused while a key is in
+  // effect (no silent downgrade) unless this is set.
+  bool allow_plaintext = false;
+  // --resume with another seed or batch size than the checkpoint recorded.
+  bool allow_resume_mismatch = false;
 };
 
 // keel encrypt / decrypt IN OUT (cli/crypto_cmd.cpp).

@@ -3,10 +3,15 @@
 // documented exit code: 0 ok, 1 failure while running, 2 bad usage, graph or
 // input, 3 stopped by an anomaly guard.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <iostream>
 
 #include "base/error.hpp"
+#include "base/suggest.hpp"
 #include "cli/commands.hpp"
 #include "keel/version.hpp"
 
@@ -17,6 +22,37 @@ void add_common(CLI::App* cmd, keel::cli::Common& common) {
                   "Extra folder to search for plugins (after the bundled folder and KEEL_PLUGIN_PATH); "
                   "repeatable");
   cmd->add_flag("-q,--quiet", common.quiet, "Print only errors");
+}
+
+// `keel bogus`: CLI11 would say "The following arguments were not
+// expected"; a mistyped command deserves its name and the list.
+bool unknown_command(const CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return false;
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  const std::string word = argv[1];
+  if (std::find(names.begin(), names.end(), word) != names.end()) return false;
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  std::fprintf(stderr, "keel: error: unknown command '%s'%s (commands: %s)\n", keel::printable(word).c_str(),
+               keel::did_you_mean(word, names).c_str(), list.c_str());
+  return true;
+}
+
+// Output that never reached its destination (`keel schema > /dev/full`)
+// is a failure: buffered standard output is flushed and checked before the
+// exit code says success.
+int finish_stdout(int code) {
+  std::cout.flush();
+  const bool cout_failed = !std::cout;
+  errno = 0;
+  if (std::fflush(stdout) != 0 || std::ferror(stdout) || cout_failed) {
+    const int err = errno;
+    std::fprintf(stderr, "keel: error: cannot write to standard output%s%s\n", err ? ": " : "",
+                 err ? std::strerror(err) : "");
+    return code == 0 ? static_cast<int>(keel::ExitCode::runtime) : code;
+  }
+  return code;
 }
 
 }  // namespace
@@ -40,6 +76,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--key-file", run.key_file, "Key file of an encrypted --params/--resume checkpoint");
   run_cmd->add_option("--passphrase-env", run.passphrase_env,
                       "Environment variable holding the passphrase of an encrypted checkpoint");
+  run_cmd->add_flag("--allow-plaintext", run.allow_plaintext,
+                    "Accept a plaintext --params/--resume checkpoint although a key is given");
+  run_cmd->add_flag("--allow-resume-mismatch", run.allow_resume_mismatch,
+                    "Resume although the seed or batch size differs from the checkpoint's");
   run_cmd->add_option("--threads", run.threads, "Cores to use in all (default: all cores)")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_option("--inter-op", run.inter_op,
@@ -111,6 +151,7 @@ int main(int argc, char** argv) {
   auto* schema_cmd = app.add_subcommand("schema", "Print a JSON Schema for graph files (for YAML editors)");
   add_common(schema_cmd, common);
 
+  if (unknown_command(app, argc, argv)) return static_cast<int>(keel::ExitCode::usage);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -120,15 +161,15 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*run_cmd) return cli::run(run, common);
-    if (*validate_cmd) return cli::validate(validate_graph, validate_overrides, common);
-    if (*plugins_cmd) return cli::plugins(plugins_json, plugins_op, common);
-    if (*graph_cmd) return cli::graph(graph_file, graph_format, graph_output, common);
-    if (*keygen_cmd) return cli::keygen(keygen_file, common);
-    if (*encrypt_cmd) return cli::encrypt(crypt, common);
-    if (*decrypt_cmd) return cli::decrypt(crypt, common);
-    if (*check_op_cmd) return cli::check_op(check_op_name, check_op_all, check_op_attrs, common);
-    if (*schema_cmd) return cli::schema(common);
+    if (*run_cmd) return finish_stdout(cli::run(run, common));
+    if (*validate_cmd) return finish_stdout(cli::validate(validate_graph, validate_overrides, common));
+    if (*plugins_cmd) return finish_stdout(cli::plugins(plugins_json, plugins_op, common));
+    if (*graph_cmd) return finish_stdout(cli::graph(graph_file, graph_format, graph_output, common));
+    if (*keygen_cmd) return finish_stdout(cli::keygen(keygen_file, common));
+    if (*encrypt_cmd) return finish_stdout(cli::encrypt(crypt, common));
+    if (*decrypt_cmd) return finish_stdout(cli::decrypt(crypt, common));
+    if (*check_op_cmd) return finish_stdout(cli::check_op(check_op_name, check_op_all, check_op_attrs, common));
+    if (*schema_cmd) return finish_stdout(cli::schema(common));
   } catch (const keel::Error& e) {
     std::fprintf(stderr, "keel: error: %s\n", e.format().c_str());
     return static_cast<int>(e.code());

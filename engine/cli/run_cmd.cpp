@@ -16,6 +16,7 @@
 #include "graph/dot.hpp"
 #include "planner/plan.hpp"
 #include "runtime/atomic_file.hpp"
+#include "runtime/folder_lock.hpp"
 #include "runtime/npy.hpp"
 #include "training/checkpoint.hpp"
 #include "training/guards.hpp"
@@ -116,22 +117,27 @@ int run(const RunOptions& o, const Common& common) {
   if (!o.key_file.empty() && !o.passphrase_env.empty())
     throw usage_error("give at most one of --key-file and --passphrase-env");
   const KeySource cli_key{o.key_file, o.passphrase_env};
+  if (!o.params.empty() && !o.resume.empty())
+    throw usage_error("give --params or --resume, not both: a resumed run takes its parameters from the checkpoint");
   if (!o.params.empty()) {
     // An encrypted checkpoint opens with the command line's key, else with
     // the one the training graph seals its checkpoints with.
     const KeySource key = !cli_key.empty() || !graph.def.train ? cli_key : graph.def.train->checkpoint.encrypt;
-    load_checkpoint(o.params, plan, nullptr, {&registry, key});
+    load_checkpoint(o.params, plan, nullptr, {&registry, key, o.allow_plaintext});
   }
   if (graph.def.train) {
     if (!o.inputs.empty()) throw usage_error("--input: a training graph reads its data from train.data");
     TrainOptions train_options{o.output_dir, o.resume, cli_key, common.quiet};
+    train_options.allow_plaintext = o.allow_plaintext;
+    train_options.allow_resume_mismatch = o.allow_resume_mismatch;
     train_options.inter_op = threads.inter_op;
     train_options.profiler = profiler.get();
     train_options.time_nodes = o.stats;
     if (o.stats) train_options.on_finish = [&](const Executor& exec) { print_stats(plan, exec); };
-    train(plan, registry, *graph.def.train, train_options);
+    const TrainSummary summary = train(plan, registry, *graph.def.train, train_options);
     write_profile();
-    return 0;
+    // 128 + N, what a shell reports for a process that signal N ended.
+    return summary.stopped_by_signal ? 128 + summary.stopped_by_signal : 0;
   }
   if (!o.resume.empty()) throw usage_error("--resume needs a graph with a train: section");
   Guards guards(plan, registry, nullptr);
@@ -145,6 +151,7 @@ int run(const RunOptions& o, const Common& common) {
   std::error_code ec;
   fs::create_directories(o.output_dir, ec);
   if (ec) throw runtime_error("cannot create output folder '" + o.output_dir.string() + "': " + ec.message());
+  const FolderLock lock(o.output_dir);  // one run per output folder
   if (!guards.empty()) {
     GuardReport report(o.output_dir / "anomalies.jsonl", false);
     const auto events = guards.check(executor, 0, nullptr);

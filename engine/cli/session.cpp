@@ -13,10 +13,13 @@
 namespace keel::cli {
 
 Registry load_registry(const Common& common, std::vector<Error>* failures) {
+  // Printed as they are found, before the library they warn about runs any
+  // of its code.
+  const WarningSink print = [&](const std::string& w) {
+    if (!common.quiet) std::fprintf(stderr, "keel: warning: %s\n", w.c_str());
+  };
   Registry registry;
-  load_plugins(registry, plugin_search_path(common.plugin_paths), failures);
-  if (!common.quiet)
-    for (const auto& w : registry.warnings) std::fprintf(stderr, "keel: warning: %s\n", w.c_str());
+  load_plugins(registry, plugin_search_path(common.plugin_paths, print), failures, print);
   return registry;
 }
 

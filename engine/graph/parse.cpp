@@ -409,6 +409,7 @@ class GraphParser {
         t->calibrate = name_list(f);
       } else {
         t->metrics = scalar(f, "a file name");
+        t->metrics_loc = f.value_loc;
       }
     }
     if (!has_loss) fail("the train: section needs 'loss:' (the node whose output is minimized)", e.key_loc);
@@ -546,7 +547,7 @@ class GraphParser {
     CheckpointDef c;
     c.loc = e.key_loc;
     for (const Entry& f : entries(e.value, {"path", "every", "encrypt"}, "in train.checkpoint")) {
-      if (f.key == "path") c.path = scalar(f, "a file name");
+      if (f.key == "path") c.path = scalar(f, "a file name"), c.path_loc = f.value_loc;
       else if (f.key == "encrypt") parse_checkpoint_encrypt(f, c);
       else if (f.value.is_scalar() && f.value.scalar() == "epoch") c.every = 0;
       else c.every = integer(f, 1);

@@ -57,7 +57,7 @@ struct CheckpointDef {
   // (Keel container) before they touch the disk. key_file is resolved
   // against the graph file's folder by the parser. Empty: plain safetensors.
   KeySource encrypt;
-  Loc loc, encrypt_loc;
+  Loc loc, encrypt_loc, path_loc;
 };
 
 struct TrainDef {
@@ -70,7 +70,7 @@ struct TrainDef {
   std::vector<std::string> freeze;     // node or parameter names
   std::vector<std::string> calibrate;  // standardize nodes fed by a graph input
   std::string metrics = "metrics.jsonl";  // JSON lines, relative to the output folder
-  Loc loc;
+  Loc loc, metrics_loc;
 };
 
 }  // namespace keel

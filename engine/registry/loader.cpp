@@ -314,7 +314,7 @@ fs::path bundled_plugin_dir() {
   return fec ? dir.lexically_normal() : canon;
 }
 
-std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs) {
+std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs, const WarningSink& warn) {
   std::vector<fs::path> candidates;
   candidates.push_back(bundled_plugin_dir());
   if (const char* env = std::getenv("KEEL_PLUGIN_PATH")) {
@@ -322,10 +322,21 @@ std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs) 
     while (true) {
       const std::size_t colon = rest.find(':');
       const std::string_view entry = rest.substr(0, colon);
-      if (!entry.empty()) candidates.emplace_back(std::string(entry));
+      if (!entry.empty()) {
+        candidates.emplace_back(std::string(entry));
+        // Resolved against whatever folder keel is started from: another
+        // folder can hold other code under the same name.
+        if (candidates.back().is_relative() && warn)
+          warn("KEEL_PLUGIN_PATH entry '" + printable(entry) +
+               "' is a relative folder: which plugins load depends on the working folder; use an absolute path");
+      }
       if (colon == std::string_view::npos) break;
       rest.remove_prefix(colon + 1);
     }
+  }
+  for (const fs::path& dir : cli_dirs) {
+    std::error_code ec;
+    if (!fs::exists(dir, ec)) throw usage_error("--plugin-path '" + printable(dir.string()) + "' does not exist");
   }
   candidates.insert(candidates.end(), cli_dirs.begin(), cli_dirs.end());
 
@@ -355,7 +366,8 @@ namespace {
 
 // Group- or world-writable: someone else could put code there that this
 // process would run.
-void warn_if_writable_by_others(Registry& registry, const fs::path& path, const char* what) {
+void warn_if_writable_by_others(Registry& registry, const fs::path& path, const char* what,
+                                const WarningSink& warn) {
   std::error_code ec;
   const fs::perms p = fs::status(path, ec).permissions();
   if (ec || (p & (fs::perms::group_write | fs::perms::others_write)) == fs::perms::none) return;
@@ -363,11 +375,13 @@ void warn_if_writable_by_others(Registry& registry, const fs::path& path, const 
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(p) & 07777u);
   registry.warnings.push_back(std::string(what) + " '" + path.string() + "' is writable by other users (mode " +
                               mode + "): anyone who can write there can run code as you; run chmod go-w on it");
+  if (warn) warn(registry.warnings.back());
 }
 
 }  // namespace
 
-void load_plugins(Registry& registry, const std::vector<fs::path>& dirs, std::vector<Error>* failures) {
+void load_plugins(Registry& registry, const std::vector<fs::path>& dirs, std::vector<Error>* failures,
+                  const WarningSink& warn) {
   for (const fs::path& dir : dirs) {
     registry.searched.push_back(dir);
     std::error_code ec;
@@ -375,7 +389,7 @@ void load_plugins(Registry& registry, const std::vector<fs::path>& dirs, std::ve
     if (!fs::exists(st)) continue;
     if (!fs::is_directory(st))
       throw usage_error("plugin folder '" + dir.string() + "' is a file, not a folder");
-    warn_if_writable_by_others(registry, dir, "plugin folder");
+    warn_if_writable_by_others(registry, dir, "plugin folder", warn);
 
     std::vector<fs::path> files;
     fs::directory_iterator it(dir, ec), end;
@@ -388,7 +402,7 @@ void load_plugins(Registry& registry, const std::vector<fs::path>& dirs, std::ve
     std::sort(files.begin(), files.end(),
               [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
     for (const fs::path& file : files) {
-      warn_if_writable_by_others(registry, file, "plugin");
+      warn_if_writable_by_others(registry, file, "plugin", warn);
       if (!failures) {
         load_plugin(registry, file);
         continue;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "base/error.hpp"
@@ -15,10 +17,17 @@ namespace keel {
 // <dir of the running executable>/../lib/keel/plugins
 std::filesystem::path bundled_plugin_dir();
 
-// The folders to search, in order, without duplicates; folders that do not
-// exist are kept (they are reported as searched) but yield nothing.
-std::vector<std::filesystem::path> plugin_search_path(
-    const std::vector<std::filesystem::path>& cli_dirs);
+// Receives each loader warning as soon as it is known, so that the warning
+// about a folder reaches the user before any library in it is loaded.
+using WarningSink = std::function<void(const std::string&)>;
+
+// The folders to search, in order, without duplicates. A KEEL_PLUGIN_PATH
+// folder that does not exist is kept (reported as searched) but yields
+// nothing; a relative one gets a warning (it depends on the working folder).
+// A --plugin-path folder (`cli_dirs`) that does not exist is keel::Error
+// (usage): it was asked for by name.
+std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::filesystem::path>& cli_dirs,
+                                                      const WarningSink& warn = {});
 
 // Loads one plugin file into the registry. Throws keel::Error (usage) with
 // an exact message naming the file for: missing file, not a shared library,
@@ -30,11 +39,13 @@ void load_plugin(Registry& registry, const std::filesystem::path& file);
 // Loads every *.so in each folder (sorted by name within a folder) and
 // records the folders in registry.searched. A folder (or plugin file) that
 // users other than its owner may write to adds a warning to
-// registry.warnings: whoever can write there can run code in this process.
+// registry.warnings, also given to `warn` before the first library of that
+// folder (or that file) is loaded: whoever can write there can run code in
+// this process.
 // Without `failures`, the first plugin that cannot be loaded throws; with
 // it, each such plugin's error is appended there and loading goes on (for
 // `keel plugins`, which lists the good ones and explains the broken ones).
 void load_plugins(Registry& registry, const std::vector<std::filesystem::path>& dirs,
-                  std::vector<Error>* failures = nullptr);
+                  std::vector<Error>* failures = nullptr, const WarningSink& warn = {});
 
 }  // namespace keel

@@ -1,6 +1,7 @@
 #include "training/checkpoint.hpp"
 
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 #include "base/error.hpp"
@@ -10,12 +11,13 @@ namespace keel {
 
 namespace {
 
-std::int64_t metadata_int(const TensorFile& f, const std::string& key, const std::string& file) {
+std::optional<std::uint64_t> metadata_int(const TensorFile& f, const std::string& key, const std::string& file,
+                                          std::uint64_t max = std::uint64_t(INT64_MAX)) {
   auto it = f.metadata.find(key);
-  if (it == f.metadata.end()) return 0;
-  std::int64_t v = 0;
+  if (it == f.metadata.end()) return std::nullopt;
+  std::uint64_t v = 0;
   auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
-  if (ec != std::errc() || end != it->second.data() + it->second.size() || v < 0)
+  if (ec != std::errc() || end != it->second.data() + it->second.size() || v > max)
     throw usage_error("checkpoint metadata '" + key + "' is not a non-negative integer", {file, 0, 0});
   return v;
 }
@@ -36,7 +38,13 @@ constexpr const char* kCheckpointCodec = "keel";
 
 TensorFile read_checkpoint_file(const std::filesystem::path& file, const CheckpointSeal& seal) {
   const std::string codec_name = seal.registry ? detect_codec(*seal.registry, file) : std::string();
-  if (codec_name.empty()) return read_safetensors(file);
+  if (codec_name.empty()) {
+    if (!seal.key.empty() && !seal.allow_plaintext)
+      throw usage_error("'" + file.string() +
+                        "' is not encrypted, but a key is given for it: a plaintext checkpoint is refused where "
+                        "a sealed one is expected (pass --allow-plaintext to load it anyway)");
+    return read_safetensors(file);
+  }
   if (seal.key.empty())
     throw usage_error("'" + file.string() + "' is an encrypted checkpoint (" + codec_name +
                       " format): give its key with --key-file FILE or --passphrase-env VAR");
@@ -52,17 +60,19 @@ CheckpointSeal checkpoint_seal(const Registry& registry, const KeySource& key) {
     const CodecInstance codec = make_codec(registry, kCheckpointCodec);
     check_key(*codec, kCheckpointCodec, key);
   }
-  return {&registry, key};
+  return {&registry, key, false};
 }
 
 void save_checkpoint(const std::filesystem::path& file, const Plan& plan,
                      const std::vector<OptimizerState>& state, const TrainingPosition& position,
-                     const CheckpointSeal& seal) {
+                     std::int64_t batch_size, const CheckpointSeal& seal) {
   TensorFile f;
   for (const auto& p : plan.params()) f.tensors.emplace_back(p.name, p.value);
   for (const auto& s : state) f.tensors.emplace_back(s.name, *s.tensor);
-  f.metadata["format"] = "keel-checkpoint-1";
+  f.metadata["format"] = kCheckpointFormat;
   f.metadata["graph"] = plan.graph().def.name;
+  f.metadata["seed"] = std::to_string(plan.graph().def.seed);
+  f.metadata["batch_size"] = std::to_string(batch_size);
   f.metadata["step"] = std::to_string(position.step);
   f.metadata["epoch"] = std::to_string(position.epoch);
   f.metadata["batch"] = std::to_string(position.batch);
@@ -78,21 +88,32 @@ void save_checkpoint(const std::filesystem::path& file, const Plan& plan,
   seal_bytes_to_file(*codec, encode_safetensors(f), file, {seal.key, -1});
 }
 
-TrainingPosition load_checkpoint(const std::filesystem::path& file, Plan& plan,
-                                 const std::vector<OptimizerState>* state, const CheckpointSeal& seal) {
+CheckpointInfo load_checkpoint(const std::filesystem::path& file, Plan& plan,
+                               const std::vector<OptimizerState>* state, const CheckpointSeal& seal) {
   const TensorFile f = read_checkpoint_file(file, seal);
   const std::string name = file.string();
+  CheckpointInfo info;
+  if (auto it = f.metadata.find("format"); it != f.metadata.end()) {
+    // A later format may mean the same tensors differently: refuse, don't guess.
+    if (it->second != kCheckpointFormat)
+      throw usage_error("checkpoint format '" + printable(it->second) + "' is not one this keel reads (" +
+                            kCheckpointFormat + ")",
+                        {name, 0, 0});
+    info.has_format = true;
+  }
   for (auto& p : plan.params()) {
     if (p.value.empty()) p.value = Tensor(DType::f32, p.shape);
     copy_into(p.value, f, p.name, name);
   }
   if (state)
     for (const auto& s : *state) copy_into(*s.tensor, f, s.name, name);
-  TrainingPosition pos;
-  pos.step = std::uint64_t(metadata_int(f, "step", name));
-  pos.epoch = metadata_int(f, "epoch", name);
-  pos.batch = metadata_int(f, "batch", name);
-  return pos;
+  info.position.step = metadata_int(f, "step", name).value_or(0);
+  info.position.epoch = std::int64_t(metadata_int(f, "epoch", name).value_or(0));
+  info.position.batch = std::int64_t(metadata_int(f, "batch", name).value_or(0));
+  if (auto it = f.metadata.find("graph"); it != f.metadata.end()) info.graph = it->second;
+  info.seed = metadata_int(f, "seed", name, UINT64_MAX);
+  if (auto b = metadata_int(f, "batch_size", name)) info.batch_size = std::int64_t(*b);
+  return info;
 }
 
 }  // namespace keel

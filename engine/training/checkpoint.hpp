@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,9 +35,25 @@ struct OptimizerState {
 // How checkpoints are sealed and opened. No key: written as plain
 // safetensors, and a sealed file read without a key is an error saying
 // which option gives it.
+// With a key, a plaintext file is refused too ("is not encrypted"): whoever
+// can swap a sealed checkpoint for a plain one must not thereby decide what
+// the model does. allow_plaintext (--allow-plaintext) accepts it.
 struct CheckpointSeal {
   const Registry* registry = nullptr;  // needed to seal or to recognize a sealed file
   KeySource key;
+  bool allow_plaintext = false;
+};
+
+// The format this build writes and reads (metadata "format").
+inline constexpr const char* kCheckpointFormat = "keel-checkpoint-1";
+
+// What a checkpoint records besides tensors, for --resume's checks.
+struct CheckpointInfo {
+  TrainingPosition position;
+  bool has_format = false;                // written by Keel's training (metadata "format")
+  std::string graph;                      // the training graph's name
+  std::optional<std::uint64_t> seed;      // absent in checkpoints written before it was recorded
+  std::optional<std::int64_t> batch_size; // train.data.batch
 };
 
 // The seal for `key`, checked now (the codec exists, the key file is
@@ -44,15 +61,17 @@ struct CheckpointSeal {
 // its first step rather than at its first checkpoint. keel::Error (usage).
 CheckpointSeal checkpoint_seal(const Registry& registry, const KeySource& key);
 
+// Records the graph's name and seed and `batch_size` with the position.
 void save_checkpoint(const std::filesystem::path& file, const Plan& plan,
                      const std::vector<OptimizerState>& state, const TrainingPosition& position,
-                     const CheckpointSeal& seal = {});
+                     std::int64_t batch_size, const CheckpointSeal& seal = {});
 
 // Loads parameters (and, when `state` is given, optimizer state) into the
 // plan's already-shaped parameters; every parameter must be present with its
-// shape. Returns the position recorded in the file. keel::Error (usage)
-// naming the file and the tensor otherwise.
-TrainingPosition load_checkpoint(const std::filesystem::path& file, Plan& plan,
+// shape. Returns what the file records. keel::Error (usage) naming the file
+// and the tensor otherwise, and for a format version this build does not
+// read.
+CheckpointInfo load_checkpoint(const std::filesystem::path& file, Plan& plan,
                                  const std::vector<OptimizerState>* state, const CheckpointSeal& seal = {});
 
 }  // namespace keel

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 #include "base/error.hpp"
 #include "base/json.hpp"
@@ -165,35 +166,32 @@ GuardAction most_severe(const std::vector<GuardEvent>& events) {
   return worst;
 }
 
-GuardReport::GuardReport(const std::filesystem::path& file, bool append) : file_(file) {
-  out_.open(file, append ? std::ios::app : std::ios::trunc);
-  if (!out_) throw runtime_error("cannot write anomaly report '" + file.string() + "'");
-}
+GuardReport::GuardReport(const std::filesystem::path& file, bool append) : file_(file), out_(file, append) {}
 
 void GuardReport::add(const std::vector<GuardEvent>& events) {
+  // One line, one write: the events before a crash are on disk, whole.
   for (const auto& e : events) {
-    out_ << "{\"step\":" << e.step << ",\"node\":" << json_quote(e.node) << ",\"op\":" << json_quote(e.op)
+    std::ostringstream line;
+    line << "{\"step\":" << e.step << ",\"node\":" << json_quote(e.node) << ",\"op\":" << json_quote(e.op)
          << ",\"check\":" << json_quote(e.check) << ",\"action\":" << json_quote(e.action)
          << ",\"score\":" << json_number(e.score) << ",\"threshold\":" << json_number(e.threshold);
     if (!e.rows.empty()) {
-      out_ << ",\"rows\":[";
-      for (std::size_t i = 0; i < e.rows.size(); ++i) out_ << (i ? "," : "") << e.rows[i];
-      out_ << "]";
+      line << ",\"rows\":[";
+      for (std::size_t i = 0; i < e.rows.size(); ++i) line << (i ? "," : "") << e.rows[i];
+      line << "]";
     }
     if (!e.params.empty()) {
-      out_ << ",\"parameters\":[";
+      line << ",\"parameters\":[";
       for (std::size_t i = 0; i < e.params.size(); ++i)
-        out_ << (i ? "," : "") << "{\"name\":" << json_quote(e.params[i].first)
+        line << (i ? "," : "") << "{\"name\":" << json_quote(e.params[i].first)
              << ",\"norm\":" << json_number(e.params[i].second) << "}";
-      out_ << "]";
+      line << "]";
     }
-    out_ << "}\n";
+    line << "}";
+    out_.write_line(line.str());
     ++counts_[{e.node, e.check, e.action}];
     ++total_;
   }
-  // Flushed per step, so the events before a crash are on disk.
-  if (!events.empty() && !out_.flush())
-    throw runtime_error("cannot write anomaly report '" + file_.string() + "'");
 }
 
 void GuardReport::print_summary(std::FILE* out) const {

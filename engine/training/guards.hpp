@@ -17,7 +17,6 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -29,6 +28,7 @@
 #include "planner/autodiff.hpp"
 #include "planner/plan.hpp"
 #include "registry/registry.hpp"
+#include "runtime/line_file.hpp"
 
 namespace keel {
 
@@ -95,7 +95,7 @@ class GuardReport {
 
  private:
   std::filesystem::path file_;
-  std::ofstream out_;
+  LineFile out_;
   std::map<std::tuple<std::string, std::string, std::string>, std::size_t> counts_;
   std::size_t total_ = 0;
 };

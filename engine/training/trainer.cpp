@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <optional>
 
 #include "base/error.hpp"
@@ -15,11 +15,15 @@
 #include "graph/validate.hpp"
 #include "planner/autodiff.hpp"
 #include "runtime/dataset.hpp"
+#include "runtime/folder_lock.hpp"
+#include "runtime/line_file.hpp"
 #include "runtime/npy.hpp"
+#include "runtime/signals.hpp"
 #include "training/checkpoint.hpp"
 #include "training/guards.hpp"
 #include "training/metrics.hpp"
 #include "training/optimizer_step.hpp"
+#include "training/output_paths.hpp"
 #include "training/schedule.hpp"
 
 namespace keel {
@@ -29,6 +33,15 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGINT: return "SIGINT";
+    case SIGTERM: return "SIGTERM";
+    case SIGHUP: return "SIGHUP";
+    default: return "a signal";
+  }
+}
 
 // The data named by train.data, with every graph input bound.
 Dataset load_data(const ValidatedGraph& graph, const DataDef& data) {
@@ -178,9 +191,42 @@ void restore(const std::vector<Tensor*>& tensors, const std::vector<Tensor>& sav
                 static_cast<std::byte*>(tensors[i]->data()));
 }
 
+// A checkpoint continues the run that wrote it: another graph, a data
+// order from another seed or batches of another size would silently train
+// something else than either run describes.
+void check_resume(const CheckpointInfo& info, const ValidatedGraph& graph, const TrainDef& def,
+                  std::int64_t batches_per_epoch, const TrainOptions& options) {
+  const SourceLoc where{options.resume.string(), 0, 0};
+  if (!info.has_format)
+    throw usage_error("not a Keel training checkpoint (no format metadata): --resume continues a run from "
+                      "the checkpoint it wrote; to start from these parameters, use --params",
+                      where);
+  if (info.graph != graph.def.name)
+    throw usage_error("the checkpoint was written by graph '" + printable(info.graph) + "', not '" +
+                          printable(graph.def.name) + "'",
+                      where);
+  if (info.position.batch > batches_per_epoch)
+    throw usage_error("the checkpoint's position (batch " + std::to_string(info.position.batch) + " of epoch " +
+                          std::to_string(info.position.epoch + 1) + ") lies past the end of an epoch, which has " +
+                          std::to_string(batches_per_epoch) + " batches with this data",
+                      where);
+  if (options.allow_resume_mismatch) return;
+  if (info.seed && *info.seed != graph.def.seed)
+    throw usage_error("the checkpoint was trained with seed " + std::to_string(*info.seed) + ", this run has " +
+                          std::to_string(graph.def.seed) +
+                          " (a different data order); pass --allow-resume-mismatch to continue anyway",
+                      where);
+  if (info.batch_size && *info.batch_size != def.data.batch)
+    throw usage_error("the checkpoint was trained with batch " + std::to_string(*info.batch_size) +
+                          ", this run has " + std::to_string(def.data.batch) +
+                          "; pass --allow-resume-mismatch to continue anyway",
+                      where);
+}
+
 }  // namespace
 
 void check_train(const Plan& plan, const Registry& registry, const TrainDef& def) {
+  check_output_names(plan.graph(), def);
   const std::set<std::string> frozen(def.freeze.begin(), def.freeze.end());
   plan_gradients(plan, slot_of(plan, def.loss), frozen);
   OptimizerSteps::resolve(registry, def.optimizer, plan.graph());
@@ -218,9 +264,14 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   // Checked now: a bad key must not surface only at the first checkpoint.
   const CheckpointSeal seal = checkpoint_seal(registry, def.checkpoint.encrypt);
   TrainingPosition pos;
-  if (!options.resume.empty())
-    pos = load_checkpoint(options.resume, plan, &optimizer.state(),
-                          options.resume_key.empty() ? seal : checkpoint_seal(registry, options.resume_key));
+  if (!options.resume.empty()) {
+    CheckpointSeal resume_seal =
+        options.resume_key.empty() ? seal : checkpoint_seal(registry, options.resume_key);
+    resume_seal.allow_plaintext = options.allow_plaintext;
+    const CheckpointInfo info = load_checkpoint(options.resume, plan, &optimizer.state(), resume_seal);
+    check_resume(info, graph, def, batches_per_epoch, options);
+    pos = info.position;
+  }
 
   // What a guard may have to undo. skip_step: what forward changes (the
   // parameters no optimizer trains, such as running statistics), saved
@@ -254,23 +305,26 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
             span_metrics = span_name("write metrics"), span_outputs = span_name("write outputs");
   const MetricKind metric = metric_for(plan, loss_slot);
   const bool tty = !options.quiet && ::isatty(2);
-  std::ofstream metrics_file;
+  // Fail on an unusable output location now, not after the training; no
+  // other run may write into the folder while this one does.
+  check_output_locations(graph, def, options.output_dir);
+  make_folder(options.output_dir);
+  const FolderLock lock(options.output_dir);
+  LineFile metrics_file;
   if (!def.metrics.empty()) {
     const fs::path file = options.output_dir / def.metrics;
     make_folder(file.parent_path());
-    metrics_file.open(file, pos.step ? std::ios::app : std::ios::trunc);
-    if (!metrics_file) throw runtime_error("cannot write metrics file '" + file.string() + "'");
+    metrics_file = LineFile(file, pos.step > 0);
   }
   const fs::path ckpt = def.checkpoint.path.empty() ? fs::path() : options.output_dir / def.checkpoint.path;
-  // Fail on an unusable output location now, not after the training.
-  make_folder(options.output_dir);
   if (!ckpt.empty()) make_folder(ckpt.parent_path());
   std::optional<GuardReport> guard_report;
   if (!guards.empty()) guard_report.emplace(options.output_dir / "anomalies.jsonl", pos.step > 0);
   std::uint64_t saved_step = 0;
   bool saved = false;
   auto checkpoint = [&] {
-    save_checkpoint(ckpt, plan, optimizer.state(), pos, seal);
+    Profiler::Span io(prof, Profiler::Kind::io, span_checkpoint);
+    save_checkpoint(ckpt, plan, optimizer.state(), pos, def.data.batch, seal);
     saved = true;
     saved_step = pos.step;
   };
@@ -280,7 +334,10 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   const auto start = Clock::now();
   std::uint64_t steps_this_run = 0;
   bool done = pos.step >= std::uint64_t(total_steps);
-  for (std::int64_t epoch = pos.epoch; !done; ++epoch) {
+  // From here on a signal asks for a stop at the next step boundary.
+  const signals::GracefulStop graceful;
+  int stop_signal = 0;
+  for (std::int64_t epoch = pos.epoch; !done && !stop_signal; ++epoch) {
     std::vector<std::size_t> order = def.data.shuffle ? std::vector<std::size_t>() : split.train;
     if (def.data.shuffle) {
       for (std::size_t i : permutation(split.train.size(), graph.def.seed, std::uint64_t(epoch) + 1))
@@ -288,7 +345,8 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
     }
     double loss_sum = 0;
     std::int64_t loss_batches = 0;
-    for (std::int64_t b = epoch == pos.epoch ? pos.batch : 0; b < batches_per_epoch && !done; ++b) {
+    for (std::int64_t b = epoch == pos.epoch ? pos.batch : 0; b < batches_per_epoch && !done && !stop_signal;
+         ++b) {
       const auto lo = std::size_t(b) * batch, hi = std::min(order.size(), lo + batch);
       const std::vector<std::size_t> rows(order.begin() + std::ptrdiff_t(lo),
                                           order.begin() + std::ptrdiff_t(hi));
@@ -338,6 +396,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       pos.epoch = epoch;
       pos.batch = b + 1;
       done = pos.step >= std::uint64_t(total_steps);
+      stop_signal = signals::GracefulStop::requested();
       if (!ckpt.empty() && def.checkpoint.every > 0 && pos.step % std::uint64_t(def.checkpoint.every) == 0)
         checkpoint();
       if (tty) {
@@ -353,6 +412,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       pos.epoch = epoch + 1;
       pos.batch = 0;
     }
+    if (stop_signal) break;  // no evaluation: the user asked to stop now
     summary.train_loss = loss_batches ? loss_sum / double(loss_batches) : NAN;
     std::optional<Profiler::Span> eval_span(std::in_place, prof, Profiler::Kind::eval, span_eval);
     const Evaluation eval =
@@ -370,17 +430,15 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
                   .metric;
     eval_span.reset();
     std::optional<Profiler::Span> metrics_span(std::in_place, prof, Profiler::Kind::io, span_metrics);
-    if (metrics_file)
-      metrics_file << "{\"epoch\":" << epoch + 1 << ",\"step\":" << pos.step
-                   << ",\"train_loss\":" << json_number(summary.train_loss)
-                   << ",\"holdout_loss\":" << json_number(eval.loss)
-                   << (summary.metric_name.empty()
-                           ? std::string()
-                           : ",\"train_" + summary.metric_name + "\":" + json_number(train_metric) +
-                                 ",\"holdout_" + summary.metric_name + "\":" + json_number(eval.metric))
-                   << "}\n";
-    if (metrics_file && !metrics_file.flush())
-      throw runtime_error("cannot write metrics file '" + (options.output_dir / def.metrics).string() + "'");
+    if (metrics_file.is_open())
+      metrics_file.write_line("{\"epoch\":" + std::to_string(epoch + 1) + ",\"step\":" + std::to_string(pos.step) +
+                              ",\"train_loss\":" + json_number(summary.train_loss) +
+                              ",\"holdout_loss\":" + json_number(eval.loss) +
+                              (summary.metric_name.empty()
+                                   ? std::string()
+                                   : ",\"train_" + summary.metric_name + "\":" + json_number(train_metric) +
+                                         ",\"holdout_" + summary.metric_name + "\":" + json_number(eval.metric)) +
+                              "}");
     metrics_span.reset();
     // About twenty epoch lines at most, however many epochs there are.
     const std::int64_t epochs_total = std::max<std::int64_t>(1, def.epochs);
@@ -403,6 +461,16 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   }
   if (!ckpt.empty()) checkpoint();
   summary.steps = pos.step;
+  if (stop_signal) {
+    if (tty) std::fprintf(stderr, "\r%80s\r", "");
+    std::fprintf(stderr, "keel: stopped by %s at step %llu: %s\n", signal_name(stop_signal),
+                 static_cast<unsigned long long>(pos.step),
+                 ckpt.empty() ? "no checkpoint is configured"
+                              : ("checkpoint '" + ckpt.string() + "' written; continue with --resume " +
+                                 ckpt.string()).c_str());
+    summary.stopped_by_signal = stop_signal;
+    return summary;
+  }
   if (options.on_finish) options.on_finish(exec);
 
   // The hold-out rows and the graph's outputs on them, for inference checks.

@@ -28,6 +28,8 @@ struct TrainOptions {
   std::filesystem::path resume;  // a checkpoint to continue from; empty: start fresh
   KeySource resume_key;          // opens an encrypted `resume` (default: train.checkpoint.encrypt)
   bool quiet = false;
+  bool allow_plaintext = false;        // a plaintext `resume` although a key is in effect
+  bool allow_resume_mismatch = false;  // `resume` with another seed or batch size
   int inter_op = 1;               // threads running independent nodes at once
   Profiler* profiler = nullptr;   // --profile: spans per step, node, update, I/O
   bool time_nodes = false;        // --stats: per-node times
@@ -40,6 +42,9 @@ struct TrainSummary {
   double holdout_loss = 0;    // NaN without a hold-out split
   double holdout_metric = 0;  // accuracy (classification) or R^2 (regression); NaN if neither
   std::string metric_name;    // "accuracy", "r2" or ""
+  // SIGINT/SIGTERM/SIGHUP stopped the run at a step boundary (0: it ran to
+  // the end): the checkpoint was written, the hold-out outputs were not.
+  int stopped_by_signal = 0;
 };
 
 // Every check of the train: section that needs no data (the loss resolves
@@ -49,7 +54,12 @@ struct TrainSummary {
 void check_train(const Plan& plan, const Registry& registry, const TrainDef& def);
 
 // Trains the plan's parameters in place. Throws keel::Error (usage) for a
-// train: section that does not fit the graph, before any step runs.
+// train: section that does not fit the graph, before any step runs. The
+// first SIGINT, SIGTERM or SIGHUP during the steps stops the run after the
+// step in progress: the checkpoint is written (when one is configured), a
+// line on stderr says so, and the summary names the signal. A second signal
+// ends the process at once; the last checkpoint stays intact, since
+// checkpoints are written atomically (runtime/signals.hpp).
 TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options);
 
 }  // namespace keel

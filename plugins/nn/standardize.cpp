@@ -146,14 +146,14 @@ OpSchema standardize_schema() {
   s.name = "standardize";
   s.doc =
       "Input normalization per feature (last axis): y = (x - mean) / (std + epsilon), with mean and std from "
-      "attributes or a checkpoint (calibration from data comes with the training loop).";
+      "attributes, a checkpoint, or measured on the training rows before the first step (train.calibrate).";
   s.inputs = {{"x", "f32 tensor [..., features]"}};
   s.outputs = {{"y", "f32 tensor of x's shape"}};
   s.attrs = {
       AttrSpec{.name = "mean",
                .type = AttrType::Floats,
-               .doc = "per-feature mean; empty: use the mean parameter as it is (from a checkpoint or a "
-                      "calibration; calibrating from data comes with the training loop)",
+               .doc = "per-feature mean; empty: use the mean parameter as it is (from a checkpoint, or "
+                      "measured on the training rows when the node is listed in train.calibrate)",
                .default_value = AttrValue{std::vector<double>{}}},
       AttrSpec{.name = "std",
                .type = AttrType::Floats,

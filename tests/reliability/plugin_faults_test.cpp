@@ -7,7 +7,9 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "cli_util.hpp"
 #include "runtime/npy.hpp"
@@ -100,6 +102,48 @@ TEST_CASE("a plugin folder that other users can write to is warned about") {
   auto file = run_keel({"plugins", "--plugin-path", plugins.string()});
   CHECK(file.err.find("keel: warning: plugin '" + (plugins / "keel_faulty.so").string() +
                       "' is writable by other users (mode 0666)") != std::string::npos);
+}
+
+TEST_CASE("every command that loads plugins warns about a writable folder before loading any library in it") {
+  TempDir dir;
+  const fs::path plugins = dir / "plugins";
+  fs::create_directories(plugins);
+  fs::copy_file(faulty_plugin_file(), plugins / "keel_faulty.so");
+  ::chmod(plugins.c_str(), 0777);
+  const std::string graph = faulty_graph(dir, "none", "throw").string();
+  write_npy(dir / "x.npy", random_tensor({3, 2}, 1));
+  const std::map<std::string, std::string> env = {{"KEEL_FAULTY_ANNOUNCE", "1"}};
+  const std::string warning = "keel: warning: plugin folder '" + plugins.string() + "' is writable by other users";
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"run", graph, "-o", (dir / "out").string(), "-i", "x=" + (dir / "x.npy").string()},
+        std::vector<std::string>{"validate", graph}, std::vector<std::string>{"check-op", "fault"},
+        std::vector<std::string>{"plugins"}}) {
+    std::vector<std::string> argv = args;
+    argv.insert(argv.end(), {"--plugin-path", plugins.string()});
+    const ProcessResult r = run_keel(argv, env);
+    INFO("keel " << args[0] << "\nstderr: " << r.err);
+    CHECK(r.signal == 0);
+    const auto warned = r.err.find(warning), loaded = r.err.find("faulty: library loaded");
+    REQUIRE(warned != std::string::npos);
+    REQUIRE(loaded != std::string::npos);
+    CHECK(warned < loaded);
+  }
+}
+
+TEST_CASE("a --plugin-path folder that does not exist is an error; a relative KEEL_PLUGIN_PATH entry a warning") {
+  TempDir dir;
+  const std::string graph = (fs::path(KEEL_SOURCE_DIR) / "graphs" / "digits_infer.yaml").string();
+  const ProcessResult missing = run_keel({"validate", graph, "--plugin-path", (dir / "nowhere").string()});
+  expect_clean_failure(missing, 2, "--plugin-path '" + (dir / "nowhere").string() + "' does not exist");
+
+  const ProcessResult relative = run_keel({"validate", graph}, {{"KEEL_PLUGIN_PATH", "my-plugins"}});
+  INFO(relative.err);
+  CHECK(relative.exit_code == 0);
+  CHECK(relative.err.find("keel: warning: KEEL_PLUGIN_PATH entry 'my-plugins' is a relative folder") !=
+        std::string::npos);
+  const ProcessResult absolute = run_keel({"validate", graph}, {{"KEEL_PLUGIN_PATH", (dir / "p").string()}});
+  CHECK(absolute.exit_code == 0);
+  CHECK(absolute.err.find("warning") == std::string::npos);
 }
 
 TEST_CASE("keel plugins lists the good plugins beside a broken one and explains the broken one") {

@@ -4,6 +4,8 @@
 // Stage `bound_shape` is a different fault: infer() reports the input's
 // shape while dimensions are symbolic (`keel validate`) and one more row
 // once data binds them, so what it produces differs from what it inferred.
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -55,6 +57,13 @@ keel::OpSchema fault_schema() {
 }
 
 void register_ops(keel::Registrar& r) { r.add(fault_schema(), keel::make_op<Fault>); }
+
+// Code that runs the moment the library is loaded, before any entry point:
+// what a hostile plugin would do. With KEEL_FAULTY_ANNOUNCE set it says so,
+// so a test can check that a warning about its folder came first.
+__attribute__((constructor)) void announce_load() {
+  if (std::getenv("KEEL_FAULTY_ANNOUNCE")) std::fputs("faulty: library loaded\n", stderr);
+}
 
 }  // namespace
 

@@ -1,0 +1,99 @@
+#include "training/output_paths.hpp"
+
+#include <string>
+
+#include "base/error.hpp"
+
+namespace keel {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A file the graph names, with where it is named and what it is for.
+struct NamedFile {
+  std::string text;  // as written
+  Loc loc;
+  const char* what;  // "checkpoint path", "metrics file"
+};
+
+std::vector<NamedFile> named_files(const TrainDef& def) {
+  std::vector<NamedFile> files;
+  if (!def.checkpoint.path.empty())
+    files.push_back({def.checkpoint.path, def.checkpoint.path_loc.line ? def.checkpoint.path_loc : def.checkpoint.loc,
+                     "train.checkpoint.path"});
+  if (!def.metrics.empty())
+    files.push_back({def.metrics, def.metrics_loc.line ? def.metrics_loc : def.loc, "train.metrics"});
+  return files;
+}
+
+// `a` is `b`, or a folder on the way to `b`.
+bool contains(const fs::path& a, const fs::path& b) {
+  auto ia = a.begin(), ib = b.begin();
+  for (; ia != a.end(); ++ia, ++ib)
+    if (ib == b.end() || *ia != *ib) return false;
+  return true;
+}
+
+std::string quoted(const std::string& s) { return "'" + printable(s, 200) + "'"; }
+
+// The name, lexically normalized, if it stays inside the output folder and
+// names a file; otherwise the reason it does not.
+fs::path normal_file_name(const NamedFile& f, const ValidatedGraph& graph) {
+  const fs::path p(f.text);
+  const auto refuse = [&](const std::string& why) {
+    throw usage_error(std::string(f.what) + " " + quoted(f.text) + " " + why, graph.loc(f.loc));
+  };
+  if (p.is_absolute()) refuse("is absolute: files a graph writes go inside the output folder (--output-dir)");
+  const fs::path n = p.lexically_normal();
+  if (!n.empty() && *n.begin() == "..")
+    refuse("leaves the output folder (--output-dir): a graph writes only inside it");
+  if (n.empty() || n == "." || !n.has_filename() || f.text.back() == '/')
+    refuse("names a folder, not a file");
+  return n;
+}
+
+}  // namespace
+
+std::vector<fs::path> reserved_output_names(const ValidatedGraph& graph) {
+  std::vector<fs::path> names = {"anomalies.jsonl", ".keel.lock", "holdout/rows.npy"};
+  for (const auto& out : graph.def.outputs) names.emplace_back(out.text() + ".npy");
+  for (const auto& in : graph.def.inputs) names.push_back(fs::path("holdout") / (in.name + ".npy"));
+  return names;
+}
+
+void check_output_names(const ValidatedGraph& graph, const TrainDef& def) {
+  const std::vector<NamedFile> files = named_files(def);
+  std::vector<fs::path> normal;
+  for (const auto& f : files) normal.push_back(normal_file_name(f, graph));
+  const std::vector<fs::path> reserved = reserved_output_names(graph);
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j)
+      if (contains(normal[i], normal[j]) || contains(normal[j], normal[i]))
+        throw usage_error(std::string(files[i].what) + " " + quoted(files[i].text) + " is the same file as " +
+                              files[j].what + " " + quoted(files[j].text) + " (or a folder of it)",
+                          graph.loc(files[i].loc));
+    for (const fs::path& r : reserved)
+      if (contains(normal[i], r) || contains(r, normal[i]))
+        throw usage_error(std::string(files[i].what) + " " + quoted(files[i].text) + " collides with " +
+                              quoted(r.string()) + ", which the run also writes in the output folder",
+                          graph.loc(files[i].loc));
+  }
+}
+
+void check_output_locations(const ValidatedGraph& graph, const TrainDef& def, const fs::path& output_dir) {
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(fs::absolute(output_dir, ec), ec);
+  if (ec) throw usage_error("cannot resolve the output folder '" + printable(output_dir.string(), 200) + "': " +
+                            ec.message());
+  for (const auto& f : named_files(def)) {
+    const fs::path real = fs::weakly_canonical(root / normal_file_name(f, graph), ec);
+    if (ec || !contains(root, real) || real == root)
+      throw usage_error(std::string(f.what) + " " + quoted(f.text) + " leads outside the output folder '" +
+                            printable(root.string(), 200) + "' through a symbolic link" +
+                            (ec ? "" : " (to '" + printable(real.string(), 200) + "')"),
+                        graph.loc(f.loc));
+  }
+}
+
+}  // namespace keel

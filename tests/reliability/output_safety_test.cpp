@@ -1,0 +1,253 @@
+// What a run may write, and where: a graph file cannot write outside
+// --output-dir or make two of a run's files collide; one run at a time per
+// output folder; no silent downgrade from a sealed to a plaintext
+// checkpoint; --resume continues only the run that wrote the checkpoint;
+// output that cannot be written is a failure; a mistyped command is named.
+// Each case checks the exit code, the one-line message and the disk.
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli_util.hpp"
+#include "runtime/safetensors.hpp"
+
+using namespace keel;
+using namespace keel::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A four-feature, three-class softmax regression on eight rows: a few
+// milliseconds of training. `train_extra` is spliced into the train: section.
+fs::path tiny_graph(const TempDir& dir, const std::string& train_extra, const std::string& name = "tiny") {
+  std::string csv;
+  for (int r = 0; r < 8; ++r)
+    csv += std::to_string(r) + "," + std::to_string(r % 3) + "," + std::to_string(7 - r) + ",1," +
+           std::to_string(r % 3) + "\n";
+  dir.write("rows.csv", csv);
+  return dir.write(name + ".yaml", "keel: 1\nname: " + name +
+                                       "\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
+                                       "  y: {dtype: i32, shape: [batch]}\n"
+                                       "nodes:\n  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}}\n"
+                                       "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n"
+                                       "outputs: [fc]\ntrain:\n  loss: loss\n"
+                                       "  data: {csv: [rows.csv], columns: {x: \"0:4\", y: 4}, batch: 2}\n"
+                                       "  epochs: 2\n  optimizer: {op: sgd, lr: 0.1}\n" +
+                                       train_extra);
+}
+
+void expect_refused(const ProcessResult& r, int code, const std::string& fragment) {
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.signal == 0);
+  CHECK(r.exit_code == code);
+  CHECK(r.first_err_line().rfind("keel: error: ", 0) == 0);
+  CHECK(r.first_err_line().find(fragment) != std::string::npos);
+  CHECK(r.err.find('\n') == r.err.size() - 1);  // one line
+}
+
+bool has_files(const fs::path& dir) {
+  if (!fs::exists(dir)) return false;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (!e.is_directory()) return true;
+  return false;
+}
+
+ProcessResult run(const fs::path& graph, const fs::path& out, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"run", graph.string(), "-q", "-o", out.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_keel(args);
+}
+
+}  // namespace
+
+TEST_CASE("a graph cannot name a file outside the output folder, for validate or run") {
+  TempDir dir;
+  fs::create_directories(dir / "victim");
+  const fs::path victim = dir.write("victim/x.ckpt", "precious\n");
+  struct Case {
+    std::string train;
+    std::string fragment;
+  };
+  const std::vector<Case> cases = {
+      {"  checkpoint: {path: ../victim/x.ckpt}\n",
+       ":15:22: train.checkpoint.path '../victim/x.ckpt' leaves the output folder"},
+      {"  checkpoint: {path: sub/../../victim/x.ckpt}\n", "leaves the output folder"},
+      {"  checkpoint: {path: " + victim.string() + "}\n", "is absolute"},
+      {"  metrics: " + victim.string() + "\n", ":15:12: train.metrics '" + victim.string() + "' is absolute"},
+  };
+  for (const auto& c : cases) {
+    const fs::path graph = tiny_graph(dir, c.train);
+    INFO(c.train);
+    expect_refused(run_keel({"validate", graph.string()}), 2, c.fragment);
+    expect_refused(run(graph, dir / "out"), 2, c.fragment);
+    CHECK(slurp(victim) == "precious\n");
+    CHECK_FALSE(has_files(dir / "out"));
+  }
+}
+
+TEST_CASE("files of one run that would collide are refused at validation") {
+  TempDir dir;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"  checkpoint: {path: m.jsonl}\n  metrics: m.jsonl\n", "is the same file as train.checkpoint.path"},
+      {"  checkpoint: {path: logs/m.ckpt}\n  metrics: logs\n", "is the same file as train.checkpoint.path"},
+      {"  checkpoint: {path: fc.npy}\n", "collides with 'fc.npy'"},
+      {"  checkpoint: {path: ./holdout/x.npy}\n", "collides with 'holdout/x.npy'"},
+      {"  metrics: anomalies.jsonl\n", "collides with 'anomalies.jsonl'"},
+      {"  checkpoint: {path: .}\n", "names a folder"},
+      {"  checkpoint: {path: sub/}\n", "names a folder"},
+  };
+  for (const auto& [train, fragment] : cases) {
+    INFO(train);
+    const fs::path graph = tiny_graph(dir, train);
+    expect_refused(run_keel({"validate", graph.string()}), 2, fragment);
+  }
+  // Inside the folder, in a subfolder: fine.
+  const fs::path ok = tiny_graph(dir, "  checkpoint: {path: ckpt/a/../t.ckpt}\n  metrics: logs/m.jsonl\n");
+  const ProcessResult r = run(ok, dir / "out");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(fs::exists(dir / "out/ckpt/t.ckpt"));
+  CHECK(fs::exists(dir / "out/logs/m.jsonl"));
+  CHECK_FALSE(fs::exists(dir / "out/.keel.lock"));  // released and removed
+}
+
+TEST_CASE("a symbolic link in the output folder cannot carry a checkpoint outside it") {
+  TempDir dir;
+  fs::create_directories(dir / "victim");
+  fs::create_directories(dir / "out");
+  fs::create_directory_symlink(dir / "victim", dir / "out/sub");
+  fs::create_symlink(dir / "victim/m.jsonl", dir / "out/m.jsonl");
+  for (const std::string& train : {std::string("  checkpoint: {path: sub/x.ckpt}\n"),
+                                   std::string("  metrics: m.jsonl\n")}) {
+    INFO(train);
+    const fs::path graph = tiny_graph(dir, train);
+    CHECK(run_keel({"validate", graph.string()}).exit_code == 0);  // the names alone are fine
+    expect_refused(run(graph, dir / "out"), 2, "leads outside the output folder");
+    CHECK(fs::is_empty(dir / "victim"));
+  }
+}
+
+TEST_CASE("a second run into a busy output folder exits 1 naming the process that holds it") {
+  TempDir dir;
+  const fs::path graph = tiny_graph(dir, "  checkpoint: {path: t.ckpt}\n");
+  fs::create_directories(dir / "out");
+  // Hold the folder as a running keel does: flock on its lock file, our pid inside.
+  const fs::path lock = dir / "out/.keel.lock";
+  const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+  const std::string pid = std::to_string(::getpid());
+  REQUIRE(::write(fd, pid.data(), pid.size()) == ssize_t(pid.size()));
+  expect_refused(run(graph, dir / "out"), 1, "is in use by another keel run (process " + pid + ")");
+  CHECK_FALSE(fs::exists(dir / "out/metrics.jsonl"));
+  CHECK_FALSE(fs::exists(dir / "out/t.ckpt"));
+  // Inference into the same folder waits its turn too.
+  ::close(fd);  // released, as when the holder exits however it exits
+  const ProcessResult r = run(graph, dir / "out");
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  // Every metrics line is whole JSON of its own.
+  std::istringstream lines(slurp(dir / "out/metrics.jsonl"));
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n) {
+    CHECK(line.front() == '{');
+    CHECK(line.back() == '}');
+  }
+  CHECK(n == 2);
+}
+
+TEST_CASE("with a key given, a plaintext checkpoint is refused unless --allow-plaintext") {
+  TempDir dir;
+  REQUIRE(run_keel({"keygen", (dir / "k.key").string(), "-q"}).exit_code == 0);
+  const fs::path plain = tiny_graph(dir, "  checkpoint: {path: t.ckpt}\n");
+  REQUIRE(run(plain, dir / "plain").exit_code == 0);
+  const std::string ckpt = (dir / "plain/t.ckpt").string();
+
+  // --params and --resume with --key-file.
+  expect_refused(run(plain, dir / "a", {"--resume", ckpt, "--key-file", (dir / "k.key").string()}), 2,
+                 "'" + ckpt + "' is not encrypted, but a key is given for it");
+  CHECK_FALSE(has_files(dir / "a"));
+  const ProcessResult allowed =
+      run(plain, dir / "b", {"--resume", ckpt, "--key-file", (dir / "k.key").string(), "--allow-plaintext"});
+  INFO(allowed.err);
+  CHECK(allowed.exit_code == 0);
+
+  // A sealed training run resuming from a plaintext checkpoint.
+  const fs::path sealed =
+      tiny_graph(dir, "  checkpoint: {path: t.ckpt, encrypt: {key_file: k.key}}\n", "tiny");
+  expect_refused(run(sealed, dir / "c", {"--resume", ckpt}), 2, "is not encrypted");
+  CHECK_FALSE(has_files(dir / "c"));
+  expect_refused(run(sealed, dir / "d", {"--params", ckpt}), 2, "is not encrypted");
+}
+
+TEST_CASE("--resume continues only the run that wrote the checkpoint") {
+  TempDir dir;
+  const fs::path graph = tiny_graph(dir, "  checkpoint: {path: t.ckpt}\n");
+  REQUIRE(run(graph, dir / "first").exit_code == 0);
+  const std::string ckpt = (dir / "first/t.ckpt").string();
+
+  expect_refused(run(graph, dir / "a", {"--resume", ckpt, "--params", ckpt}), 2, "give --params or --resume");
+  expect_refused(run(graph, dir / "b", {"--resume", ckpt, "--set", "seed=7"}), 2,
+                 ckpt + ": the checkpoint was trained with seed 0, this run has 7");
+  CHECK_FALSE(has_files(dir / "b"));
+  expect_refused(run(graph, dir / "c", {"--resume", ckpt, "--set", "train.steps=9", "--set", "train.data.batch=4"}),
+                 2, "the checkpoint was trained with batch 2, this run has 4");
+  const ProcessResult forced = run(graph, dir / "d", {"--resume", ckpt, "--set", "seed=7", "--allow-resume-mismatch"});
+  INFO(forced.err);
+  CHECK(forced.exit_code == 0);
+
+  const fs::path other = tiny_graph(dir, "  checkpoint: {path: t.ckpt}\n", "other");
+  expect_refused(run(other, dir / "e", {"--resume", ckpt}), 2,
+                 "the checkpoint was written by graph 'tiny', not 'other'");
+
+  // Metadata edited: an unknown format version, a position past the epoch's end.
+  TensorFile f = read_safetensors(ckpt);
+  f.metadata["format"] = "keel-checkpoint-9";
+  write_safetensors(dir / "future.ckpt", f);
+  expect_refused(run(graph, dir / "f", {"--resume", (dir / "future.ckpt").string()}), 2,
+                 "checkpoint format 'keel-checkpoint-9' is not one this keel reads (keel-checkpoint-1)");
+  f = read_safetensors(ckpt);
+  f.metadata["batch"] = "5";  // eight rows in batches of two: four batches an epoch
+  write_safetensors(dir / "past.ckpt", f);
+  expect_refused(run(graph, dir / "g", {"--resume", (dir / "past.ckpt").string()}), 2,
+                 "lies past the end of an epoch, which has 4 batches");
+  f = read_safetensors(ckpt);
+  f.metadata.clear();
+  write_safetensors(dir / "bare.ckpt", f);
+  expect_refused(run(graph, dir / "h", {"--resume", (dir / "bare.ckpt").string()}), 2,
+                 "not a Keel training checkpoint");
+  CHECK_FALSE(has_files(dir / "f"));
+  CHECK_FALSE(has_files(dir / "g"));
+}
+
+TEST_CASE("output that cannot be written is a failure naming the reason") {
+  const std::string keel = keel_binary();
+  for (const std::string& cmd : {keel + " schema > /dev/full", keel + " plugins --json > /dev/full",
+                                 keel + " plugins > /dev/full"}) {
+    const ProcessResult r = run_process({"/bin/sh", "-c", cmd});
+    INFO(cmd << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.first_err_line() == "keel: error: cannot write to standard output: No space left on device");
+  }
+}
+
+TEST_CASE("an unknown command is named, with the list of commands") {
+  const ProcessResult r = run_keel({"bogus"});
+  expect_refused(r, 2, "unknown command 'bogus' (commands: run, validate, plugins, graph, keygen,");
+  expect_refused(run_keel({"rnu", "g.yaml"}), 2, "unknown command 'rnu' (did you mean 'run'?)");
+  CHECK(run_keel({"--version"}).exit_code == 0);
+}

@@ -9,6 +9,7 @@
 #include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "keel/version.hpp"
+#include "runtime/signals.hpp"
 
 namespace {
 
@@ -22,6 +23,7 @@ void add_common(CLI::App* cmd, keel::cli::Common& common) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  keel::signals::install();  // SIGINT/SIGTERM/SIGHUP remove temporaries (runtime/signals.hpp)
   namespace cli = keel::cli;
   CLI::App app{"keel: run, validate and inspect Keel computation graphs"};
   app.set_version_flag("--version", std::string("keel ") + KEEL_SDK_VERSION_STRING);

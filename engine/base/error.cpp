@@ -10,7 +10,7 @@ namespace {
 // file name it quotes. Readers cut the text they quote far shorter
 // (printable()); these bounds are the safety net for everything else, so a
 // hostile input (a 200,000-dimension shape) cannot make a 600 KB line.
-constexpr std::size_t kMaxMessageBytes = 1000;
+constexpr std::size_t kMaxMessageBytes = 800;
 constexpr std::size_t kMaxNameBytes = 200;
 
 // A bidirectional-text control (U+202A-U+202E, U+2066-U+2069) starting at

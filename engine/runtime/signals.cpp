@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -38,7 +39,7 @@ void remove_registered_temporaries() {
   }
 }
 
-extern "C" void on_signal(int sig) {
+void on_signal(int sig) {
   const int saved_errno = errno;
   if (g_graceful_depth.load() > 0) {
     int none = 0;
@@ -60,23 +61,29 @@ extern "C" void on_signal(int sig) {
 }  // namespace
 
 void install() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    // While one of them is handled the others wait, so two signals never
-    // run the handler nested; SA_RESTART keeps a recorded stop from failing
-    // the read or write it interrupted.
-    sigemptyset(&sa.sa_mask);
-    for (int sig : kSignals) sigaddset(&sa.sa_mask, sig);
-    sa.sa_flags = SA_RESTART;
-    for (int sig : kSignals) {
-      struct sigaction old {};
-      if (::sigaction(sig, nullptr, &old) != 0) continue;
-      if (old.sa_handler == SIG_IGN) continue;  // e.g. SIGHUP under nohup: the user asked to ignore it
-      ::sigaction(sig, &sa, nullptr);
-    }
-  });
+  // Not once per process: another library (a test framework) may have put
+  // its own handler in since, and a writer relies on ours being there. What
+  // was ignored at the first call stays ignored for good.
+  static std::mutex mutex;
+  static bool first = true;
+  static bool ignored[std::size(kSignals)] = {};
+  const std::lock_guard lock(mutex);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  // While one of them is handled the others wait, so two signals never run
+  // the handler nested; SA_RESTART keeps a recorded stop from failing the
+  // read or write it interrupted.
+  sigemptyset(&sa.sa_mask);
+  for (int sig : kSignals) sigaddset(&sa.sa_mask, sig);
+  sa.sa_flags = SA_RESTART;
+  for (std::size_t i = 0; i < std::size(kSignals); ++i) {
+    struct sigaction old {};
+    if (::sigaction(kSignals[i], nullptr, &old) != 0) continue;
+    if (first) ignored[i] = old.sa_handler == SIG_IGN;  // e.g. SIGHUP under nohup: the user asked for it
+    if (ignored[i] || old.sa_handler == on_signal) continue;
+    ::sigaction(kSignals[i], &sa, nullptr);
+  }
+  first = false;
 }
 
 TemporaryFile::TemporaryFile(const std::filesystem::path& path) {

@@ -18,7 +18,9 @@ namespace keel::signals {
 
 // Installs handlers for SIGINT, SIGTERM and SIGHUP (idempotent, called at the
 // start of main; TemporaryFile and GracefulStop call it too, so library
-// users get the same guarantees).
+// users get the same guarantees, and a handler another library put in
+// meanwhile is replaced again). A signal ignored at the first call is left
+// ignored.
 void install();
 
 // While alive, the named temporary file is removed if the process is killed

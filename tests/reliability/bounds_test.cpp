@@ -42,7 +42,7 @@ TEST_CASE("a container asking scrypt for 1 GiB and 2^27 blocks of work is refuse
   CHECK(keel::test::listing(dir.path()).empty());
 }
 
-TEST_CASE("KEEL_MAX_TENSOR_BYTES above the machine's memory is clamped, with one warning") {
+TEST_CASE("KEEL_MAX_TENSOR_BYTES above the memory of the machine is clamped with one warning") {
   keel::test::Scratch dir;
   // 16 TiB: more than any machine's limit (at most 1 TiB), less than 1000T.
   const fs::path huge = dir.write("huge.yaml", graph_with_input_shape("[1099511627776, 4]"));

@@ -46,7 +46,7 @@ TEST_CASE("a node name holding bidi controls is shown escaped") {
   CHECK(r.err.find(kLri) == std::string::npos);
 }
 
-TEST_CASE("a 200,000-dimension shape gives one line under 1 KB") {
+TEST_CASE("a 200000-dimension shape gives one line under 1 KB") {
   keel::test::Scratch dir;
   const fs::path g = dir.write("g.yaml", "keel: 1\nname: wide\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
                                          "nodes:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");

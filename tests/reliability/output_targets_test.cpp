@@ -43,7 +43,7 @@ void check_refused(const keel::test::ProcessResult& r, const fs::path& target, c
 
 }  // namespace
 
-TEST_CASE("keel decrypt refuses a device, a FIFO or a link to a device as OUT and leaves each as it was") {
+TEST_CASE("keel decrypt refuses a device or a FIFO or a link to a device as OUT and leaves each as it was") {
   keel::test::Scratch dir;
   const fs::path key = keel::test::make_key(dir.path());
   const fs::path plain = dir.write("plain.txt", "the plaintext");
@@ -68,7 +68,7 @@ TEST_CASE("keel decrypt refuses a device, a FIFO or a link to a device as OUT an
   CHECK(listing(dir.path()) == before);  // no temporary, nothing new
 }
 
-TEST_CASE("keel graph -o refuses a FIFO, and keel run --profile a link to a device, before running") {
+TEST_CASE("keel graph -o refuses a FIFO and keel run --profile a link to a device before running") {
   keel::test::Scratch dir;
   const fs::path graph = dir.write("g.yaml", kGraph);
   const fs::path fifo = dir / "fifo", link = dir / "trace-link";
@@ -124,7 +124,7 @@ TEST_CASE("decrypted output is created with mode 0600; replacing a file keeps it
   ::umask(old_umask);
 }
 
-TEST_CASE("a key file that is a FIFO, a device or a socket is refused at once, without blocking") {
+TEST_CASE("a key file that is a FIFO or a device or a socket is refused at once without blocking") {
   keel::test::Scratch dir;
   const fs::path in = dir.write("in.enc", "anything: the key is checked first");
   const fs::path fifo = dir / "key-fifo", sock = dir / "key-sock";

@@ -62,7 +62,7 @@ bool wait_for_temporary(pid_t pid, const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("SIGINT, SIGTERM or SIGHUP during keel decrypt removes the temporary and keeps the old output") {
+TEST_CASE("SIGINT or SIGTERM or SIGHUP during keel decrypt removes the temporary and keeps the old output") {
   keel::test::Scratch dir;
   const fs::path key = keel::test::make_key(dir.path());
   const fs::path plain = dir / "plain.bin";
@@ -128,7 +128,7 @@ int in_child(Body body) {
 
 }  // namespace
 
-TEST_CASE("GracefulStop: the first signal is recorded, the second removes temporaries and kills") {
+TEST_CASE("GracefulStop records the first signal and the second removes temporaries and kills") {
   keel::test::Scratch dir;
   const fs::path tmp = dir.write(".x.tmp.1.2", "partial");
   const int status = in_child([&] {

@@ -63,7 +63,7 @@ TEST_CASE("KEEL_MAX_TENSOR_BYTES above the memory of the machine is clamped with
   CHECK(refused.err.find("more than the limit of 1000.0 TiB") == std::string::npos);
 }
 
-TEST_CASE("KEEL_MAX_TENSOR_BYTES lowers the limit; an empty value is as if unset") {
+TEST_CASE("KEEL_MAX_TENSOR_BYTES lowers the limit and an empty value is as if unset") {
   keel::test::Scratch dir;
   const fs::path g = dir.write("g.yaml", graph_with_input_shape("[1024, 1024]"));  // 4 MiB
   const auto lowered = run_keel({"validate", g.string()}, {{"KEEL_MAX_TENSOR_BYTES", "1M"}});

@@ -89,7 +89,7 @@ TEST_CASE("keel graph -o refuses a FIFO and keel run --profile a link to a devic
   CHECK(listing(dir.path()) == before);  // the run did not start: no output folder
 }
 
-TEST_CASE("decrypted output is created with mode 0600; replacing a file keeps its mode; a link is followed") {
+TEST_CASE("decrypted output is created with mode 0600 and replacing a file keeps its mode and a link is followed") {
   keel::test::Scratch dir;
   const fs::path key = keel::test::make_key(dir.path());
   const fs::path plain = dir.write("plain.txt", "the plaintext");

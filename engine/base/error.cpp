@@ -44,7 +44,8 @@ std::string one_line(std::string s) {
     const char c = s[i];
     const auto u = static_cast<unsigned char>(c);
     if (const unsigned cp = bidi_control_at(s, i)) {
-      out += std::string("\\u") + hex[(cp >> 12) & 15] + hex[(cp >> 8) & 15] + hex[(cp >> 4) & 15] + hex[cp & 15];
+      out += std::string("\\u") + hex[(cp >> 12) & 15] + hex[(cp >> 8) & 15] + hex[(cp >> 4) & 15] +
+             hex[cp & 15];
       i += 2;
     } else if (c == '\n') {
       out += "\\n";

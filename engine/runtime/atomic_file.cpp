@@ -78,8 +78,8 @@ struct Cleanup {
 // or hard-linked to it (no_clobber), then the folder is flushed too.
 // `target` is where the bytes go (`path` with symbolic links resolved);
 // messages name `path`, as the user wrote it.
-void commit(const fs::path& tmp, const fs::path& target, const fs::path& path, const AtomicFileOptions& options,
-            Cleanup& cleanup) {
+void commit(const fs::path& tmp, const fs::path& target, const fs::path& path,
+            const AtomicFileOptions& options, Cleanup& cleanup) {
   fsync_path(tmp, O_RDONLY);
   std::error_code ec;
   if (options.no_clobber) {

@@ -57,9 +57,10 @@ std::uint64_t max_tensor_bytes() {
     if (!env || !*env) return machine;  // set but empty: as if unset
     const std::uint64_t asked = parse_byte_size(env);
     if (asked == 0)
-      throw usage_error("KEEL_MAX_TENSOR_BYTES='" + printable(env) +
-                        "' is not a size: give a positive whole number of bytes, optionally followed by K, M, G "
-                        "or T (powers of 1024), e.g. 512M");
+      throw usage_error(
+          "KEEL_MAX_TENSOR_BYTES='" + printable(env) +
+          "' is not a size: give a positive whole number of bytes, optionally followed by K, M, G "
+          "or T (powers of 1024), e.g. 512M");
     if (asked > machine) {
       std::fprintf(stderr, "keel: warning: KEEL_MAX_TENSOR_BYTES=%s is more than %s (%s); using that\n",
                    printable(env).c_str(), mem < kHardCap ? "this machine's memory" : "the 1 TiB cap",

@@ -315,10 +315,9 @@ Tensor read_npy(const fs::path& path) {
   // Checked before allocating: the tensor is never larger than the file.
   const std::uintmax_t data_size = file_size - prefix - header_len;
   if (data_size != h.nbytes)
-    fail(path, std::string(data_size < h.nbytes ? "truncated data" : "trailing data") +
-                   ": expected " + std::to_string(h.nbytes) + " bytes for " +
-                   std::string(dtype_name(h.dtype)) + " " + shape_for_message(h.shape) + ", found " +
-                   std::to_string(data_size));
+    fail(path, std::string(data_size < h.nbytes ? "truncated data" : "trailing data") + ": expected " +
+                   std::to_string(h.nbytes) + " bytes for " + std::string(dtype_name(h.dtype)) + " " +
+                   shape_for_message(h.shape) + ", found " + std::to_string(data_size));
 
   Tensor tensor(h.dtype, h.shape);
   read_exact(tensor.data(), h.nbytes);

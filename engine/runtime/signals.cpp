@@ -2,7 +2,6 @@
 
 #include <limits.h>
 #include <signal.h>
-
 #include <unistd.h>
 
 #include <atomic>

@@ -127,7 +127,8 @@ void open_file(Codec& codec, const fs::path& in, const fs::path& out, const Code
     write_fd_atomically(
         out,
         [&](int dst) {
-          run_codec("opening", in.string(), out, nullptr, [&] { return codec.open_files(src.get(), dst, options); });
+          run_codec("opening", in.string(), out, nullptr,
+                    [&] { return codec.open_files(src.get(), dst, options); });
         },
         plaintext);
     return;

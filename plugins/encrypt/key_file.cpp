@@ -61,7 +61,8 @@ CryptoPP::SecByteBlock load_key_file(const std::string& path) {
     const int err = errno;
     struct stat named {};
     if (err == ENXIO && ::stat(path.c_str(), &named) == 0 && !S_ISREG(named.st_mode))  // a socket
-      throw std::runtime_error("key file '" + path + "' is " + file_kind(named.st_mode) + ", not a regular file");
+      throw std::runtime_error("key file '" + path + "' is " + file_kind(named.st_mode) +
+                               ", not a regular file");
     throw std::runtime_error("cannot open key file '" + path + "': " + std::strerror(err));
   }
   struct stat st {};

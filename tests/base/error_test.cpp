@@ -16,8 +16,11 @@ TEST_CASE("an error without position or subject is just its message") {
 
 TEST_CASE("printable escapes bidirectional-text controls as \\uXXXX") {
   // U+202A..U+202E and U+2066..U+2069: each of the nine is escaped.
-  CHECK(keel::printable("a\xe2\x80\xaa" "b\xe2\x80\xae" "c") == "a\\u202ab\\u202ec");
-  CHECK(keel::printable("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9") == "\\u2066\\u2067\\u2068\\u2069");
+  CHECK(keel::printable("a\xe2\x80\xaa"
+                        "b\xe2\x80\xae"
+                        "c") == "a\\u202ab\\u202ec");
+  CHECK(keel::printable("\xe2\x81\xa6\xe2\x81\xa7\xe2\x81\xa8\xe2\x81\xa9") ==
+        "\\u2066\\u2067\\u2068\\u2069");
   // Neighbours that are ordinary text stay as they are (U+2029, U+2065 unassigned, U+2026 ellipsis).
   CHECK(keel::printable("\xe2\x80\xa9\xe2\x80\xa6") == "\xe2\x80\xa9\xe2\x80\xa6");
   // A truncated sequence at the end of the text is not a control.

@@ -67,7 +67,8 @@ inline std::filesystem::path make_key(const std::filesystem::path& dir) {
 // `keel encrypt` of `plain` into `enc` with `key`.
 inline void encrypt(const std::filesystem::path& plain, const std::filesystem::path& enc,
                     const std::filesystem::path& key) {
-  const ProcessResult r = run_keel({"encrypt", plain.string(), enc.string(), "--key-file", key.string(), "-q"});
+  const ProcessResult r =
+      run_keel({"encrypt", plain.string(), enc.string(), "--key-file", key.string(), "-q"});
   if (r.exit_code != 0) throw std::runtime_error("encrypt failed: " + r.err);
 }
 

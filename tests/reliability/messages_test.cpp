@@ -34,9 +34,12 @@ std::string npy_with_dims(std::size_t dims, std::size_t data_bytes) {
 TEST_CASE("a node name holding bidi controls is shown escaped") {
   keel::test::Scratch dir;
   const std::string name = std::string("evil") + kRlo + "gnp.exe" + kLri + "x";
-  const fs::path g = dir.write("g.yaml", "keel: 1\nname: bidi\ninputs:\n  x: {dtype: f32, shape: [2]}\nnodes:\n"
-                                         "  - {name: \"" + name + "\", op: no_such_op, inputs: [x]}\n"
-                                         "outputs: [x]\n");
+  const fs::path g = dir.write("g.yaml",
+                               "keel: 1\nname: bidi\ninputs:\n  x: {dtype: f32, shape: [2]}\nnodes:\n"
+                               "  - {name: \"" +
+                                   name +
+                                   "\", op: no_such_op, inputs: [x]}\n"
+                                   "outputs: [x]\n");
   const auto r = run_keel({"validate", g.string()});
   INFO(r.err);
   CHECK(r.exit_code == 2);
@@ -48,8 +51,9 @@ TEST_CASE("a node name holding bidi controls is shown escaped") {
 
 TEST_CASE("a 200000-dimension shape gives one line under 1 KB") {
   keel::test::Scratch dir;
-  const fs::path g = dir.write("g.yaml", "keel: 1\nname: wide\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
-                                         "nodes:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
+  const fs::path g = dir.write("g.yaml",
+                               "keel: 1\nname: wide\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
+                               "nodes:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
   SECTION("the reader's own message (data missing)") {
     const fs::path x = dir.write("x.npy", npy_with_dims(200000, 0));
     const auto r = run_keel({"run", g.string(), "--input", "x=" + x.string(), "-o", (dir / "out").string()});

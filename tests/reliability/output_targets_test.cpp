@@ -56,10 +56,10 @@ TEST_CASE("keel decrypt refuses a device or a FIFO or a link to a device as OUT 
   check_refused(run_keel({"decrypt", (dir / "c.enc").string(), "/dev/null", "--key-file", key.string()}),
                 "/dev/null", "a character device");
   // A FIFO nobody reads: opening it for writing would block; it is not opened.
-  check_refused(run_keel({"decrypt", (dir / "c.enc").string(), fifo.string(), "--key-file", key.string()}), fifo,
-                "a FIFO");
-  check_refused(run_keel({"decrypt", (dir / "c.enc").string(), link.string(), "--key-file", key.string()}), link,
-                "a character device");
+  check_refused(run_keel({"decrypt", (dir / "c.enc").string(), fifo.string(), "--key-file", key.string()}),
+                fifo, "a FIFO");
+  check_refused(run_keel({"decrypt", (dir / "c.enc").string(), link.string(), "--key-file", key.string()}),
+                link, "a character device");
 
   CHECK(file_type("/dev/null") == S_IFCHR);
   CHECK(file_type(fifo) == S_IFIFO);
@@ -89,7 +89,8 @@ TEST_CASE("keel graph -o refuses a FIFO and keel run --profile a link to a devic
   CHECK(listing(dir.path()) == before);  // the run did not start: no output folder
 }
 
-TEST_CASE("decrypted output is created with mode 0600 and replacing a file keeps its mode and a link is followed") {
+TEST_CASE(
+    "decrypted output is created with mode 0600 and replacing a file keeps its mode and a link is followed") {
   keel::test::Scratch dir;
   const fs::path key = keel::test::make_key(dir.path());
   const fs::path plain = dir.write("plain.txt", "the plaintext");
@@ -147,7 +148,8 @@ TEST_CASE("a key file that is a FIFO or a device or a socket is refused at once 
     CHECK_FALSE(r.timed_out);
     CHECK(seconds < 1.0 * keel::test::time_scale());
     CHECK(r.exit_code == 2);
-    CHECK(r.first_err_line() == "keel: error: key file '" + key.string() + "' is " + kind + ", not a regular file");
+    CHECK(r.first_err_line() ==
+          "keel: error: key file '" + key.string() + "' is " + kind + ", not a regular file");
     CHECK(keel::test::line_count(r.err) == 1);
     CHECK_FALSE(fs::exists(dir / "out"));
   }

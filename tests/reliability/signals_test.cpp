@@ -9,6 +9,8 @@
 // signal always lands during the write, whatever the machine's speed; the
 // container only has to be large enough that the write outlasts the
 // polling (32 MiB takes tens of milliseconds to decrypt).
+#include "runtime/signals.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -19,7 +21,6 @@
 #include <thread>
 
 #include "hardening_util.hpp"
-#include "runtime/signals.hpp"
 #include "temp_files.hpp"
 
 namespace fs = std::filesystem;
@@ -51,7 +52,8 @@ pid_t spawn_keel(const std::vector<std::string>& args, bool ignore_hup = false) 
 // Waits (polling) until `dir` holds a temporary; false if the process ended
 // first or it took over a minute.
 bool wait_for_temporary(pid_t pid, const fs::path& dir) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60 * keel::test::time_scale());
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60 * keel::test::time_scale());
   while (std::chrono::steady_clock::now() < deadline) {
     if (has_temporary(dir)) return true;
     if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;
@@ -74,8 +76,8 @@ TEST_CASE("SIGINT or SIGTERM or SIGHUP during keel decrypt removes the temporary
   fs::create_directories(out_dir);
   const fs::path out = out_dir / "plain.bin";
   std::ofstream(out, std::ios::binary) << "the previous output";
-  const std::vector<std::string> args{"decrypt", (dir / "c.enc").string(), out.string(), "--key-file",
-                                      key.string(), "-q"};
+  const std::vector<std::string> args{
+      "decrypt", (dir / "c.enc").string(), out.string(), "--key-file", key.string(), "-q"};
 
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     INFO("signal " << sig);

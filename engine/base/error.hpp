@@ -26,12 +26,16 @@ struct ErrorSubject {
   std::string plugin;
 };
 
-// A user's text as messages quote it: control characters escaped, cut after
-// `limit` bytes (with "..."), so a hostile name keeps a message short.
+// A user's text as messages quote it: control characters and bidirectional
+// text controls (U+202A-U+202E, U+2066-U+2069, shown as \u202e) escaped, cut
+// after `limit` bytes (at a character boundary, with "..."), so a hostile
+// name keeps a message short and cannot reorder what the terminal shows.
 std::string printable(std::string_view s, std::size_t limit = 60);
 
-// The message and the file name are kept on one line: control characters in
-// them (which come from users' files and plugins) are stored escaped.
+// The message, the file name and the subject's names are kept on one line:
+// control characters in them (which come from users' files and plugins) are
+// stored escaped, as printable() does. They are also bounded, whatever a
+// caller passed: the message at 800 bytes, each name at 200 (cut with "...").
 class Error : public std::runtime_error {
  public:
   Error(ExitCode code, std::string message, SourceLoc loc = {}, ErrorSubject subject = {});

@@ -6,6 +6,7 @@
 #include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "cli/session.hpp"
+#include "runtime/atomic_file.hpp"
 #include "sealing/sealed_file.hpp"
 
 namespace keel::cli {
@@ -25,7 +26,8 @@ KeySource key_source(const CryptoOptions& o) {
 void check_paths(const CryptoOptions& o) {
   std::error_code ec;
   if (!fs::exists(o.in, ec)) throw usage_error("input file '" + o.in.string() + "' does not exist");
-  if (fs::is_directory(o.out, ec)) throw usage_error("output '" + o.out.string() + "' is a folder");
+  // A device, FIFO or socket as OUT is refused now, before any key is read.
+  check_output_target(o.out);
 }
 
 }  // namespace

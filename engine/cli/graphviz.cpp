@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "runtime/signals.hpp"
 
 extern char** environ;
 
@@ -47,6 +48,8 @@ std::string render_with_graphviz(const std::string& dot_text, const std::string&
   ScratchDir dir;
   const fs::path in = dir.path() / "graph.dot", out = dir.path() / ("graph." + format),
                  err = dir.path() / "stderr";
+  // Ctrl-C while dot runs leaves at most the empty folder, not the files.
+  const signals::TemporaryFile remove_in(in), remove_out(out), remove_err(err);
   {
     std::ofstream f(in, std::ios::binary);
     f << dot_text;

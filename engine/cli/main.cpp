@@ -14,6 +14,7 @@
 #include "base/suggest.hpp"
 #include "cli/commands.hpp"
 #include "keel/version.hpp"
+#include "runtime/signals.hpp"
 
 namespace {
 
@@ -58,6 +59,7 @@ int finish_stdout(int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  keel::signals::install();  // SIGINT/SIGTERM/SIGHUP remove temporaries (runtime/signals.hpp)
   namespace cli = keel::cli;
   CLI::App app{"keel: run, validate and inspect Keel computation graphs"};
   app.set_version_flag("--version", std::string("keel ") + KEEL_SDK_VERSION_STRING);

@@ -99,6 +99,7 @@ void print_stats(const Plan& plan, const Executor& exec) {
 }  // namespace
 
 int run(const RunOptions& o, const Common& common) {
+  if (!o.profile.empty()) check_output_target(o.profile);  // refuse a device or FIFO before running
   // The cores are divided between inter-op threads (nodes at once) and
   // each node's OpenMP threads (docs/cli.md). oneDNN's OpenMP runtime reads
   // OMP_NUM_THREADS when it is loaded with the first plugin, after this point.

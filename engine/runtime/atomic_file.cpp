@@ -13,6 +13,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "runtime/signals.hpp"
 
 namespace keel {
 
@@ -75,38 +76,112 @@ struct Cleanup {
 
 // Flushes the finished temporary and puts it in place: renamed over `path`,
 // or hard-linked to it (no_clobber), then the folder is flushed too.
-void commit(const fs::path& tmp, const fs::path& path, const AtomicFileOptions& options, Cleanup& cleanup) {
+// `target` is where the bytes go (`path` with symbolic links resolved);
+// messages name `path`, as the user wrote it.
+void commit(const fs::path& tmp, const fs::path& target, const fs::path& path,
+            const AtomicFileOptions& options, Cleanup& cleanup) {
   fsync_path(tmp, O_RDONLY);
   std::error_code ec;
   if (options.no_clobber) {
-    if (::link(tmp.c_str(), path.c_str()) != 0) {
+    if (::link(tmp.c_str(), target.c_str()) != 0) {
       if (errno == EEXIST) throw usage_error("'" + path.string() + "' already exists");
       throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
     }
     fs::remove(tmp, ec);  // the cleanup removes it too if this fails
   } else {
-    fs::rename(tmp, path, ec);
+    fs::rename(tmp, target, ec);
     if (ec) throw runtime_error("cannot write '" + path.string() + "': " + ec.message());
     cleanup.armed = false;
   }
-  fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 
 }  // namespace
 
+namespace {
+
+std::string kind_of(mode_t mode) {
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "a special file";
+}
+
+// Where the bytes for `path` really go. A symbolic link is followed, so the
+// link stays and its target's contents are replaced (the temporary is made
+// next to the target, since rename cannot cross file systems). Only a
+// regular file is ever replaced: a device, FIFO or socket is refused rather
+// than unlinked and replaced by a file holding the data (and, for
+// decrypted output, the plaintext), or streamed into, which would give up
+// the promise that a failed write leaves nothing behind.
+fs::path resolve_target(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return path;  // a new file (or a missing folder, reported on write)
+  fs::path target = path;
+  if (S_ISLNK(st.st_mode)) {
+    std::error_code ec;
+    target = fs::canonical(path, ec);
+    if (ec)
+      throw usage_error("output '" + path.string() + "' is a symbolic link to a missing file or folder (" +
+                        ec.message() + ")");
+    if (::stat(target.c_str(), &st) != 0)
+      throw usage_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) throw usage_error("output '" + path.string() + "' is a folder");
+  if (!S_ISREG(st.st_mode))
+    throw usage_error("output '" + path.string() + "' is " + kind_of(st.st_mode) +
+                      ", not a regular file; Keel writes outputs only to regular files (replaced whole, "
+                      "never streamed), so it leaves it alone");
+  return target;
+}
+
+// The permission bits a new temporary gets. A private file is 0600 whatever
+// the umask, unless it replaces an existing file, whose bits the user chose
+// and which are kept; other files get 0666 less the umask, as any new file.
+mode_t temporary_mode(const fs::path& target, const AtomicFileOptions& options, bool& force) {
+  force = false;
+  if (options.secret) {
+    force = true;
+    return 0600;
+  }
+  if (options.private_file) {
+    struct stat st {};
+    force = true;
+    if (::stat(target.c_str(), &st) == 0) return st.st_mode & 07777;
+    return 0600;
+  }
+  return 0666;
+}
+
+// Creates the (new, empty) temporary; the caller registered its name first.
+int create_temporary(const fs::path& tmp, const fs::path& path, const fs::path& target,
+                     const AtomicFileOptions& options) {
+  bool force = false;
+  const mode_t mode = temporary_mode(target, options, force);
+  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, force ? 0600 : mode);
+  if (fd < 0) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+  if (force && ::fchmod(fd, mode) != 0) {  // exact bits, whatever the umask
+    const int err = errno;
+    ::close(fd);
+    throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(err));
+  }
+  return fd;
+}
+
+}  // namespace
+
+void check_output_target(const fs::path& path) { resolve_target(path); }
+
 void write_file_atomically(const fs::path& path, const std::function<void(std::ostream& out)>& write,
                            const AtomicFileOptions& options) {
-  remove_stale_temporaries(path);
-  const fs::path tmp = temporary_name(path);
+  const fs::path target = resolve_target(path);
+  remove_stale_temporaries(target);
+  const fs::path tmp = temporary_name(target);
+  const signals::TemporaryFile on_signal_remove(tmp);
   Cleanup cleanup{tmp};
-  if (options.secret) {
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
-    const int rc = ::fchmod(fd, 0600);  // whatever the umask
-    ::close(fd);
-    if (rc != 0) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
-  }
+  ::close(create_temporary(tmp, path, target, options));
   {
     std::ofstream out;
     if (options.secret) out.rdbuf()->pubsetbuf(nullptr, 0);  // before open: no buffer at all
@@ -116,24 +191,23 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
     out.flush();
     if (!out) throw runtime_error("cannot write '" + path.string() + "': write failed");
   }
-  commit(tmp, path, options, cleanup);
+  commit(tmp, target, path, options, cleanup);
 }
 
 void write_fd_atomically(const fs::path& path, const std::function<void(int fd)>& write,
                          const AtomicFileOptions& options) {
-  remove_stale_temporaries(path);
-  const fs::path tmp = temporary_name(path);
+  const fs::path target = resolve_target(path);
+  remove_stale_temporaries(target);
+  const fs::path tmp = temporary_name(target);
+  const signals::TemporaryFile on_signal_remove(tmp);
   Cleanup cleanup{tmp};
-  const int fd = ::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, options.secret ? 0600 : 0666);
-  if (fd < 0) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+  const int fd = create_temporary(tmp, path, target, options);
   struct Close {
     int fd;
     ~Close() { ::close(fd); }
   } closer{fd};
-  if (options.secret && ::fchmod(fd, 0600) != 0)
-    throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
   write(fd);
-  commit(tmp, path, options, cleanup);
+  commit(tmp, target, path, options, cleanup);
 }
 
 }  // namespace keel

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/error.hpp"
+
 namespace keel {
 
 namespace {
@@ -45,11 +47,27 @@ std::uint64_t parse_byte_size(const std::string& text) {
 }
 
 std::uint64_t max_tensor_bytes() {
+  // A malformed value is an error, not ignored: a user who set a limit and
+  // mistyped it must not run without one. A value above the machine's memory
+  // is clamped (with one warning): the variable can only lower the limit.
   static const std::uint64_t limit = [] {
-    if (const char* env = std::getenv("KEEL_MAX_TENSOR_BYTES"); env && *env)
-      if (const std::uint64_t v = parse_byte_size(env)) return v;
     const std::uint64_t mem = physical_memory();
-    return mem < kHardCap ? mem : kHardCap;
+    const std::uint64_t machine = mem < kHardCap ? mem : kHardCap;
+    const char* env = std::getenv("KEEL_MAX_TENSOR_BYTES");
+    if (!env || !*env) return machine;  // set but empty: as if unset
+    const std::uint64_t asked = parse_byte_size(env);
+    if (asked == 0)
+      throw usage_error(
+          "KEEL_MAX_TENSOR_BYTES='" + printable(env) +
+          "' is not a size: give a positive whole number of bytes, optionally followed by K, M, G "
+          "or T (powers of 1024), e.g. 512M");
+    if (asked > machine) {
+      std::fprintf(stderr, "keel: warning: KEEL_MAX_TENSOR_BYTES=%s is more than %s (%s); using that\n",
+                   printable(env).c_str(), mem < kHardCap ? "this machine's memory" : "the 1 TiB cap",
+                   format_bytes(machine).c_str());
+      return machine;
+    }
+    return asked;
   }();
   return limit;
 }

@@ -9,12 +9,17 @@
 
 namespace keel {
 
-// KEEL_MAX_TENSOR_BYTES when set (a byte count, optionally with a K, M, G or
-// T suffix, powers of 1024), else this machine's physical memory, never
-// more than 1 TiB. Read once per process.
+// This machine's physical memory, never more than 1 TiB, or less when
+// KEEL_MAX_TENSOR_BYTES says so (a byte count, optionally with a K, M, G or
+// T suffix, powers of 1024, an optional B after it). A larger value is
+// clamped to the machine's limit with a warning on stderr; a malformed one
+// ("abc", "-1", "1.5G", "0", or one that overflows 64 bits; an empty value
+// counts as unset) throws
+// keel::Error (usage) naming the variable and the value. Read once per
+// process.
 std::uint64_t max_tensor_bytes();
 
-// Parses a size as KEEL_MAX_TENSOR_BYTES takes it; 0 when malformed.
+// Parses a size as KEEL_MAX_TENSOR_BYTES takes it; 0 when malformed (or 0).
 std::uint64_t parse_byte_size(const std::string& text);
 
 // "10.0 GiB", "512 bytes": sizes in messages.

@@ -197,17 +197,16 @@ Dim dim_from_word(const Value& v, const fs::path& path) {
   return d;
 }
 
-// Multiplies in the same order as keel::numel, so a shape that passes here
-// cannot overflow anywhere later.
+// Checked in the order Tensor's constructor multiplies (runtime/tensor.hpp),
+// so a shape that passes here cannot overflow anywhere later.
 std::size_t checked_nbytes(const Shape& shape, DType dtype, const fs::path& path) {
-  std::int64_t n = 1;
-  for (Dim d : shape)
-    if (__builtin_mul_overflow(n, d, &n))
-      fail(path, "shape " + shape_str(shape) + " is too large: its element count overflows");
-  std::int64_t bytes = 0;
-  if (__builtin_mul_overflow(n, static_cast<std::int64_t>(dtype_size(dtype)), &bytes))
-    fail(path, "shape " + shape_str(shape) + " is too large: its byte count overflows");
-  return static_cast<std::size_t>(bytes);
+  const std::optional<std::uint64_t> bytes = keel::checked_nbytes(dtype, shape);
+  if (!bytes) {
+    const bool count_overflows = !keel::checked_nbytes(DType::u8, shape);
+    fail(path, "shape " + shape_for_message(shape) + " is too large: its " +
+                   (count_overflows ? "element" : "byte") + " count overflows");
+  }
+  return static_cast<std::size_t>(*bytes);
 }
 
 Header validate(const std::map<std::string, Value>& dict, const fs::path& path) {
@@ -316,10 +315,9 @@ Tensor read_npy(const fs::path& path) {
   // Checked before allocating: the tensor is never larger than the file.
   const std::uintmax_t data_size = file_size - prefix - header_len;
   if (data_size != h.nbytes)
-    fail(path, std::string(data_size < h.nbytes ? "truncated data" : "trailing data") +
-                   ": expected " + std::to_string(h.nbytes) + " bytes for " +
-                   std::string(dtype_name(h.dtype)) + " " + shape_str(h.shape) + ", found " +
-                   std::to_string(data_size));
+    fail(path, std::string(data_size < h.nbytes ? "truncated data" : "trailing data") + ": expected " +
+                   std::to_string(h.nbytes) + " bytes for " + std::string(dtype_name(h.dtype)) + " " +
+                   shape_for_message(h.shape) + ", found " + std::to_string(data_size));
 
   Tensor tensor(h.dtype, h.shape);
   read_exact(tensor.data(), h.nbytes);

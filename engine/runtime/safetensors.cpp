@@ -106,14 +106,14 @@ class HeaderReader {
     const std::string range = "data_offsets [" + offsets.items[0].text + ", " + offsets.items[1].text + "]";
     if (e.end < e.begin) fail(who + ": " + range + " end before they begin");
 
-    std::int64_t n = 1, bytes = 0;
-    for (Dim d : e.shape)
-      if (__builtin_mul_overflow(n, d, &n)) fail(who + ": shape " + shape_str(e.shape) + " is too large");
-    if (__builtin_mul_overflow(n, static_cast<std::int64_t>(dtype_size(e.dtype)), &bytes))
-      fail(who + ": shape " + shape_str(e.shape) + " is too large");
-    if (e.end - e.begin != static_cast<std::uint64_t>(bytes))
+    // In Tensor's order (runtime/tensor.hpp), so what passes here allocates.
+    const std::optional<std::uint64_t> checked = checked_nbytes(e.dtype, e.shape);
+    if (!checked)
+      fail(who + ": shape " + shape_for_message(e.shape) + " is too large: its byte count overflows");
+    const std::uint64_t bytes = *checked;
+    if (e.end - e.begin != bytes)
       fail(who + ": " + range + " span " + std::to_string(e.end - e.begin) + " bytes, but " +
-           std::string(safetensors_name(e.dtype)) + " " + shape_str(e.shape) + " needs " +
+           std::string(safetensors_name(e.dtype)) + " " + shape_for_message(e.shape) + " needs " +
            std::to_string(bytes));
     return e;
   }

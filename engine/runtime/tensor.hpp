@@ -5,10 +5,25 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
+#include <string>
 
 #include "keel/tensor.hpp"
 
 namespace keel {
+
+// The bytes a tensor of this shape takes, multiplied in the order Tensor's
+// constructor does (element size, then each dimension); nullopt when a
+// partial product leaves 63 bits, even if a later dimension is 0: such a
+// shape ([2^62, 0] for f32) is an input error for readers to report, not an
+// allocation for the engine to fail ("out of memory") later.
+std::optional<std::uint64_t> checked_nbytes(DType dtype, std::span<const Dim> shape);
+
+// A shape as messages quote it: shape_str, but a shape of more than 16
+// dimensions shows its first 8, "...", its last 2 and the count, so a
+// hostile file's 200,000-dimension shape keeps the message short.
+std::string shape_for_message(std::span<const Dim> shape);
 
 class Tensor {
  public:

@@ -120,17 +120,26 @@ void seal_file(Codec& codec, const fs::path& in, const fs::path& out, const Code
 }
 
 void open_file(Codec& codec, const fs::path& in, const fs::path& out, const CodecOptions& options) {
+  // Plaintext is private: a new output file is 0600 (atomic_file.hpp).
+  const AtomicFileOptions plaintext{.private_file = true};
   if (use_file_path(codec, in)) {
     const InputFd src(in);
-    write_fd_atomically(out, [&](int dst) {
-      run_codec("opening", in.string(), out, nullptr, [&] { return codec.open_files(src.get(), dst, options); });
-    });
+    write_fd_atomically(
+        out,
+        [&](int dst) {
+          run_codec("opening", in.string(), out, nullptr,
+                    [&] { return codec.open_files(src.get(), dst, options); });
+        },
+        plaintext);
     return;
   }
   std::ifstream src = open_input(in);
-  write_file_atomically(out, [&](std::ostream& dst) {
-    run_codec("opening", in.string(), out, &dst, [&] { return codec.open(src, dst, options); });
-  });
+  write_file_atomically(
+      out,
+      [&](std::ostream& dst) {
+        run_codec("opening", in.string(), out, &dst, [&] { return codec.open(src, dst, options); });
+      },
+      plaintext);
 }
 
 void seal_bytes_to_file(Codec& codec, const std::string& bytes, const fs::path& out, const CodecOptions& options) {

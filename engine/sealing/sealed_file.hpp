@@ -30,7 +30,9 @@ std::string detect_codec(const Registry& registry, const std::filesystem::path& 
 void check_key(const Codec& codec, const std::string& codec_name, const KeySource& key);
 
 // Seals / opens file `in` into file `out`. Problems with the input or the
-// key are keel::Error (usage) "IN: <why>"; failing to write is runtime.
+// key are keel::Error (usage) "IN: <why>"; failing to write is runtime. The
+// opened (plaintext) file is created with mode 0600; replacing an existing
+// file keeps that file's mode.
 void seal_file(Codec& codec, const std::filesystem::path& in, const std::filesystem::path& out,
                const CodecOptions& options);
 void open_file(Codec& codec, const std::filesystem::path& in, const std::filesystem::path& out,

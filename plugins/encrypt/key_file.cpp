@@ -40,17 +40,39 @@ std::string octal_mode(mode_t m) {
   return buf;
 }
 
+std::string file_kind(mode_t m) {
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISDIR(m)) return "a folder";
+  return "a special file";
+}
+
 }  // namespace
 
 CryptoPP::SecByteBlock load_key_file(const std::string& path) {
   // The checks run on the opened file, not the name, so the file checked is
-  // the file read.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) throw std::runtime_error("cannot open key file '" + path + "': " + std::strerror(errno));
+  // the file read. O_NONBLOCK: opening a FIFO with no writer (or some
+  // devices) would otherwise wait forever; nothing but a regular file is
+  // read, and O_NOCTTY keeps a terminal from becoming ours.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    const int err = errno;
+    struct stat named {};
+    if (err == ENXIO && ::stat(path.c_str(), &named) == 0 && !S_ISREG(named.st_mode))  // a socket
+      throw std::runtime_error("key file '" + path + "' is " + file_kind(named.st_mode) +
+                               ", not a regular file");
+    throw std::runtime_error("cannot open key file '" + path + "': " + std::strerror(err));
+  }
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0)
     throw std::runtime_error("cannot read key file '" + path + "': " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) throw std::runtime_error("key file '" + path + "' is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    throw std::runtime_error("key file '" + path + "' is " + file_kind(st.st_mode) + ", not a regular file");
+  // A regular file never blocks, but reads are plain blocking reads again.
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags >= 0) ::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK);
   if ((st.st_mode & 077) != 0)
     throw std::runtime_error("key file '" + path + "' is accessible by group or others (mode " +
                              octal_mode(st.st_mode) + "); protect it with: chmod 600 " + path);

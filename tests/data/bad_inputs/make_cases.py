@@ -142,3 +142,17 @@ put("keys/empty.key", b"")
 put("keys/too_large.key", b"A" * 4096)
 put("keys/two_keys.key", base64.urlsafe_b64encode(KEY) + b"\n" + base64.urlsafe_b64encode(KEY) + b"\n")
 put("keys/raw_bytes.key", KEY)
+
+# ---- issue 14 (hardening) additions -----------------------------------------
+# A shape whose byte count overflows although a dimension is 0: an input
+# error, not an allocation that fails later.
+put("tensors/zero_dim_overflow.npy",
+    npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 0), }"))
+# A good tensor, for cases where the environment is what is wrong.
+for name in ["max_bytes_decimal", "max_bytes_negative", "max_bytes_overflow", "max_bytes_word"]:
+    put("tensors/%s.npy" % name, npy(np.zeros((2, 4), "<f4")))
+# Passphrase containers whose scrypt parameters were once accepted but cost
+# far more than 2 s or 256 MiB to try: refused before deriving anything.
+put("containers/scrypt_work_bomb.enc", container(PLAIN, kdf=1, logn=20, r=8, p=16))
+put("containers/scrypt_memory_bomb.enc", container(PLAIN, kdf=1, logn=19, r=8, p=1))
+put("containers/scrypt_at_bound.enc", container(PLAIN, kdf=1, logn=15, r=8, p=1))

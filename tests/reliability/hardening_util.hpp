@@ -1,0 +1,75 @@
+// Helpers of the hardening tests (output targets, signals, bounds, messages):
+// a key and a container made with the real `keel`, a listing of a folder,
+// and what a path is (file, FIFO, device, link).
+#pragma once
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "cli_util.hpp"
+
+namespace keel::test {
+
+// Every name in `dir`, hidden temporaries included.
+inline std::set<std::string> listing(const std::filesystem::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.insert(e.path().filename().string());
+  return names;
+}
+
+// True if `dir` holds an atomic writer's temporary (.NAME.tmp.PID.RANDOM).
+inline bool has_temporary(const std::filesystem::path& dir) {
+  for (const auto& name : listing(dir))
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp.") != std::string::npos) return true;
+  return false;
+}
+
+inline std::string slurp(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// lstat's file type bits of `p` (0 when it does not exist), or stat's
+// (following links) when `follow`.
+inline mode_t file_type(const std::filesystem::path& p, bool follow = false) {
+  struct stat st {};
+  if ((follow ? ::stat(p.c_str(), &st) : ::lstat(p.c_str(), &st)) != 0) return 0;
+  return st.st_mode & S_IFMT;
+}
+
+inline mode_t permissions(const std::filesystem::path& p) {
+  struct stat st {};
+  if (::stat(p.c_str(), &st) != 0) return 0;
+  return st.st_mode & 07777;
+}
+
+inline int line_count(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+// `keel keygen DIR/k.key`; the key file's path.
+inline std::filesystem::path make_key(const std::filesystem::path& dir) {
+  const auto key = dir / "k.key";
+  const ProcessResult r = run_keel({"keygen", key.string(), "-q"});
+  if (r.exit_code != 0) throw std::runtime_error("keygen failed: " + r.err);
+  return key;
+}
+
+// `keel encrypt` of `plain` into `enc` with `key`.
+inline void encrypt(const std::filesystem::path& plain, const std::filesystem::path& enc,
+                    const std::filesystem::path& key) {
+  const ProcessResult r =
+      run_keel({"encrypt", plain.string(), enc.string(), "--key-file", key.string(), "-q"});
+  if (r.exit_code != 0) throw std::runtime_error("encrypt failed: " + r.err);
+}
+
+}  // namespace keel::test

@@ -2,6 +2,8 @@
 // compile) and the mapping of every failure to one stderr line and the
 // documented exit code: 0 ok, 1 failure while running, 2 bad usage, graph or
 // input, 3 stopped by an anomaly guard.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -44,9 +46,9 @@ bool unknown_command(const CLI::App& app, int argc, char** argv) {
 // is a failure: buffered standard output is flushed and checked before the
 // exit code says success.
 int finish_stdout(int code) {
-  std::cout.flush();
-  const bool cout_failed = !std::cout;
   errno = 0;
+  std::cout.flush();  // through stdout's buffer (synced with stdio)
+  const bool cout_failed = !std::cout;
   if (std::fflush(stdout) != 0 || std::ferror(stdout) || cout_failed) {
     const int err = errno;
     std::fprintf(stderr, "keel: error: cannot write to standard output%s%s\n", err ? ": " : "",
@@ -154,6 +156,11 @@ int main(int argc, char** argv) {
   add_common(schema_cmd, common);
 
   if (unknown_command(app, argc, argv)) return static_cast<int>(keel::ExitCode::usage);
+  // Not a terminal: standard output goes out in one piece at the end (or
+  // where a command flushes), so a failed write is seen by finish_stdout
+  // with its reason rather than midway, where errno is soon overwritten.
+  static char stdout_buffer[1 << 20];
+  if (!::isatty(1)) std::setvbuf(stdout, stdout_buffer, _IOFBF, sizeof stdout_buffer);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

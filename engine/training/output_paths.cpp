@@ -81,17 +81,45 @@ void check_output_names(const ValidatedGraph& graph, const TrainDef& def) {
   }
 }
 
+namespace {
+
+// realpath(3) for a path that may not exist yet, which also follows a
+// dangling last link: open(O_CREAT) on it would create the link's target.
+fs::path resolve_links(const fs::path& absolute, int hops = 0) {
+  if (hops > 40) throw usage_error("too many levels of symbolic links in '" + printable(absolute.string(), 200) + "'");
+  fs::path done = absolute.root_path();
+  for (auto it = absolute.begin(); it != absolute.end(); ++it) {
+    if (*it == absolute.root_path() || *it == "." || it->empty()) continue;
+    if (*it == "..") {
+      done = done.parent_path();
+      continue;
+    }
+    const fs::path next = done / *it;
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(next, ec))) {
+      done = next;
+      continue;
+    }
+    const fs::path target = fs::read_symlink(next, ec);
+    if (ec) throw usage_error("cannot read the symbolic link '" + printable(next.string(), 200) + "': " + ec.message());
+    fs::path rest = target.is_absolute() ? target : done / target;
+    for (auto r = std::next(it); r != absolute.end(); ++r) rest /= *r;
+    return resolve_links(rest, hops + 1);
+  }
+  return done;
+}
+
+}  // namespace
+
 void check_output_locations(const ValidatedGraph& graph, const TrainDef& def, const fs::path& output_dir) {
   std::error_code ec;
-  const fs::path root = fs::weakly_canonical(fs::absolute(output_dir, ec), ec);
-  if (ec) throw usage_error("cannot resolve the output folder '" + printable(output_dir.string(), 200) + "': " +
-                            ec.message());
+  const fs::path root = resolve_links(fs::absolute(output_dir, ec));
   for (const auto& f : named_files(def)) {
-    const fs::path real = fs::weakly_canonical(root / normal_file_name(f, graph), ec);
-    if (ec || !contains(root, real) || real == root)
+    const fs::path real = resolve_links(root / normal_file_name(f, graph));
+    if (!contains(root, real) || real == root)
       throw usage_error(std::string(f.what) + " " + quoted(f.text) + " leads outside the output folder '" +
-                            printable(root.string(), 200) + "' through a symbolic link" +
-                            (ec ? "" : " (to '" + printable(real.string(), 200) + "')"),
+                            printable(root.string(), 200) + "' through a symbolic link (to '" +
+                            printable(real.string(), 200) + "')",
                         graph.loc(f.loc));
   }
 }

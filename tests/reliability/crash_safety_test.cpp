@@ -142,7 +142,9 @@ TEST_CASE("a training run killed at random moments keeps its last good checkpoin
       const std::string name = entry.path().filename().string();
       INFO("file left: " << name);
       // metrics.jsonl is an append-only log: each line is written whole.
-      CHECK((name == "model.ckpt" || name == "metrics.jsonl" || is_temporary(name)));
+      // .keel.lock: the folder lock, which only a clean exit removes (the kernel
+      // releases the lock itself whatever the exit).
+      CHECK((name == "model.ckpt" || name == "metrics.jsonl" || name == ".keel.lock" || is_temporary(name)));
       if (is_temporary(name)) ++temporaries_seen;
       if (name == "metrics.jsonl") {
         const std::string log_text = slurp(entry.path());

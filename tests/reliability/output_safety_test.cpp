@@ -194,7 +194,7 @@ TEST_CASE("with a key given, a plaintext checkpoint is refused unless --allow-pl
   expect_refused(run(sealed, dir / "d", {"--params", ckpt}), 2, "is not encrypted");
 }
 
-TEST_CASE("--resume continues only the run that wrote the checkpoint") {
+TEST_CASE("a resumed run must be the run that wrote the checkpoint") {
   TempDir dir;
   const fs::path graph = tiny_graph(dir, "  checkpoint: {path: t.ckpt}\n");
   REQUIRE(run(graph, dir / "first").exit_code == 0);
@@ -204,7 +204,7 @@ TEST_CASE("--resume continues only the run that wrote the checkpoint") {
   expect_refused(run(graph, dir / "b", {"--resume", ckpt, "--set", "seed=7"}), 2,
                  ckpt + ": the checkpoint was trained with seed 0, this run has 7");
   CHECK_FALSE(has_files(dir / "b"));
-  expect_refused(run(graph, dir / "c", {"--resume", ckpt, "--set", "train.steps=9", "--set", "train.data.batch=4"}),
+  expect_refused(run(graph, dir / "c", {"--resume", ckpt, "--set", "train.steps=9", "--set", "train.batch=4"}),
                  2, "the checkpoint was trained with batch 2, this run has 4");
   const ProcessResult forced = run(graph, dir / "d", {"--resume", ckpt, "--set", "seed=7", "--allow-resume-mismatch"});
   INFO(forced.err);

@@ -174,7 +174,8 @@ class CsvParser {
     if (ec == std::errc::result_out_of_range) fail(col0, quoted(field) + " is outside the range of a double");
     if (ec != std::errc{} || end != e)
       fail(col0, quoted(field) + " is not a number" +
-                     (line_no_ == first_line_ && table_.rows == 0 && table_.header.empty()
+                     (header_ == CsvHeader::detect && line_no_ == first_line_ && table_.rows == 0 &&
+                              table_.header.empty()
                           ? " (if the first line names the columns, set header: true)"
                           : ""));
     // NaN or infinity in training data poisons every later step; refuse it here.

@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+"""Independent checks, in NumPy, of what `keel run` wrote for a training graph
+whose data is a CSV file with a header row (read here with np.genfromtxt).
+
+  data_reference.py holdout CSV OUT FRACTION
+      OUT/holdout/rows.npy holds round(FRACTION * rows) distinct row indices
+      (i64, ascending) and OUT/holdout/{x,y}.npy are exactly those rows
+      (x: every column but the last, y: the last).
+  data_reference.py rows CSV OUT
+      OUT/holdout/{x,y}.npy are all the rows of CSV (a separate hold-out file).
+
+Exit status 0 means the check passed.
+"""
+import math
+import os
+import sys
+
+import numpy as np
+
+
+def table(csv):
+    # utf-8-sig drops the byte order mark spreadsheets write.
+    return np.genfromtxt(csv, delimiter=",", skip_header=1, encoding="utf-8-sig", dtype=np.float64)
+
+
+def same(name, got, want):
+    ok = got.shape == want.shape and np.array_equal(got, want)
+    print(f"{name}: {'ok' if ok else 'MISMATCH'} {got.shape} vs {want.shape}")
+    if not ok:
+        print("got ", got)
+        print("want", want)
+    return ok
+
+
+def check_rows(d, out, rows):
+    x = np.load(os.path.join(out, "holdout", "x.npy"))
+    y = np.load(os.path.join(out, "holdout", "y.npy"))
+    ok = same("x", x, d[rows, :-1].astype(np.float32))
+    ok &= same("y", y, d[rows, -1].astype(np.int32))
+    return ok
+
+
+def holdout(csv, out, fraction):
+    d = table(csv)
+    rows = np.load(os.path.join(out, "holdout", "rows.npy"))
+    n = len(d)
+    want = math.floor(fraction * n + 0.5)
+    ok = rows.dtype == np.int64 and rows.ndim == 1 and len(rows) == want
+    ok &= bool(np.all(np.diff(rows) > 0)) and bool(np.all((rows >= 0) & (rows < n)))
+    train = np.setdiff1d(np.arange(n), rows)
+    ok &= len(train) == n - want
+    print(f"rows: {rows.tolist()} ({'ok' if ok else 'MISMATCH'}; want {want} of {n})")
+    return ok and check_rows(d, out, rows)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "holdout":
+        sys.exit(0 if holdout(sys.argv[2], sys.argv[3], float(sys.argv[4])) else 1)
+    d = table(sys.argv[2])
+    sys.exit(0 if check_rows(d, sys.argv[3], np.arange(len(d))) else 1)

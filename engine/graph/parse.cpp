@@ -111,6 +111,11 @@ class GraphParser {
                      const std::string& where) {
       if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) return;
       std::string hint = suggestion(key, allowed);
+      if (hint.empty()) {
+        hint = " (allowed:";
+        for (std::size_t j = 0; j < allowed.size(); ++j) hint += (j ? ", " : " ") + allowed[j];
+        hint += ")";
+      }
       fail("unknown key '" + display_text(key) + "' " + where + hint, {1, 1});
     };
     const std::string& head = parts[0];
@@ -465,7 +470,8 @@ class GraphParser {
            d.loc);
     };
     if (open != std::string::npos) {
-      if (s.back() != ')') bad("expected ')' at the end");
+      if (s.back() != ')')
+        bad("expected ')' at the end (inside {...}, quote it: a comma ends a YAML flow value)");
       const std::string body = s.substr(open + 1, s.size() - open - 2);
       std::size_t b = 0;
       for (;;) {

@@ -60,7 +60,8 @@ TEST_CASE("a wrong init: is a graph error at its position, before anything runs"
       {"{wieght: zeros}", ":15:73: init: op 'linear' of node 'fit' has no parameter 'wieght' (did you mean 'weight'?)"},
       {"{weight: normal(-1)}", ":15:81: initializer 'normal(-1)' for parameter 'weight': the standard deviation "
                                "must be positive"},
-      {"{weight: uniform(1, 0)}", "the lower bound must be below the upper bound"},
+      {"{weight: \"uniform(1, 0)\"}", "the lower bound must be below the upper bound"},
+      {"{weight: uniform(1, 0)}", "expected ')' at the end (inside {...}, quote it: a comma ends a YAML flow value)"},
       {"{weight: gaussian}", "unknown initializer 'gaussian' for parameter 'weight'"},
       {"{weight: xavir}", "unknown initializer 'xavir' for parameter 'weight' (did you mean 'xavier'?)"},
       {"{weight: normal(x)}", "'x' is not a finite number"},

@@ -167,7 +167,7 @@ TEST_CASE("a last batch of one row is dropped when the graph normalizes with bat
   CHECK(empty_or_missing(dir / "d"));
 }
 
-TEST_CASE("--set reaches every training key with the file's checks") {
+TEST_CASE("every training key can be set from the command line, with the file's checks") {
   TempDir dir;
   const auto g = dir.write("g.yaml", graph("csv: [\"" + kSample + "\"], " + kNamedColumns));
   auto r = run_keel({"run", g.string(), "-q", "-o", (dir / "a").string(), "--set", "train.epochs=3", "--set",
@@ -201,4 +201,21 @@ TEST_CASE("--set reaches every training key with the file's checks") {
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.first_err_line(), StartsWith("keel: error: ") && Contains(b.message));
   }
+}
+
+TEST_CASE("labels in .npy files are checked against the loss's classes when loaded, naming file and row") {
+  TempDir dir;
+  // Written by NumPy, so the files are what a user brings.
+  const auto made = run_process({"/usr/bin/python3", "-c",
+                                 "import numpy as np, sys\n"
+                                 "np.save(sys.argv[1] + '/x.npy', np.ones((4, 5), np.float32))\n"
+                                 "np.save(sys.argv[1] + '/y.npy', np.array([0, 1, 2, 1], np.int32))\n",
+                                 dir.path().string()});
+  REQUIRE(made.exit_code == 0);
+  const auto g = dir.write("g.yaml", graph("npy: {x: x.npy, y: y.npy}, batch: 2"));
+  const auto r = run_keel({"run", g.string(), "-q", "-o", (dir / "out").string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.first_err_line(),
+             Contains("y.npy: row 2: label 2 is outside the loss's class range 0..1 (node 'loss')"));
+  CHECK(empty_or_missing(dir / "out"));
 }

@@ -65,7 +65,7 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
   for (const auto& o : overrides) {
     const auto eq = o.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw usage_error("--set '" + o + "': expected KEY=VALUE (seed=N or NODE.ATTR=VALUE)");
+      throw usage_error("--set '" + o + "': expected KEY=VALUE (seed=N, NODE.ATTR=VALUE or train.KEY=VALUE)");
     const std::string key = o.substr(0, eq), value = o.substr(eq + 1);
     if (key == "seed") {
       def.seed = std::uint64_t(non_negative(key, value));
@@ -105,7 +105,7 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
     }
     const auto dot = key.find('.');
     if (dot == std::string::npos)
-      throw usage_error("--set '" + o + "': unknown key '" + key + "' (expected seed or NODE.ATTR)");
+      throw usage_error("--set '" + o + "': unknown key '" + key + "' (expected seed, NODE.ATTR or train.KEY)");
     const std::string node = key.substr(0, dot), attr = key.substr(dot + 1);
     auto it =
         std::find_if(def.nodes.begin(), def.nodes.end(), [&](const NodeDef& n) { return n.name == node; });

@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "sealing/sealed_file.hpp"
+#include "training/training_data.hpp"
 
 namespace keel {
 
@@ -84,6 +85,7 @@ TrainingPosition load_checkpoint(const std::filesystem::path& file, Plan& plan,
   const std::string name = file.string();
   for (auto& p : plan.params()) {
     if (p.value.empty()) p.value = Tensor(DType::f32, p.shape);
+    if (!state && !f.find(p.name) && filled_by_calibration(plan.graph(), p.name)) continue;  // measured later
     copy_into(p.value, f, p.name, name);
   }
   if (state)

@@ -160,6 +160,15 @@ TrainingData load_training_data(const Plan& plan, const DataDef& data, int loss_
   return td;
 }
 
+bool filled_by_calibration(const ValidatedGraph& graph, const std::string& name) {
+  if (!graph.def.train) return false;
+  const auto dot = name.find('.');
+  const std::string node = name.substr(0, dot), param = name.substr(dot + 1);
+  const auto& calibrated = graph.def.train->calibrate;
+  return std::find(calibrated.begin(), calibrated.end(), node) != calibrated.end() &&
+         (param == "mean" || param == "std" || param == "min" || param == "max");
+}
+
 void write_holdout_rows(const fs::path& file, const std::vector<std::size_t>& rows) {
   Tensor t(DType::i64, {static_cast<Dim>(rows.size())});
   std::int64_t* p = t.as<std::int64_t>();

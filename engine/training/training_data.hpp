@@ -54,6 +54,11 @@ bool uses_batch_statistics(const ValidatedGraph& graph);
 std::int64_t batches_per_epoch(std::size_t rows, std::int64_t batch, std::optional<bool> drop_last,
                                bool batch_statistics);
 
+// Whether training measures parameter `name` before the first step
+// (train.calibrate: a node's mean, std, min, max), so that a --params
+// checkpoint may leave it out.
+bool filled_by_calibration(const ValidatedGraph& graph, const std::string& name);
+
 // DIR/holdout/rows.npy: the hold-out rows' indices (i64, ascending) into the
 // data file's rows (0 = the first data row).
 void write_holdout_rows(const std::filesystem::path& file, const std::vector<std::size_t>& rows);

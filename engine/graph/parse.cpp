@@ -47,6 +47,15 @@ std::string suggestion(const std::string& word, const std::vector<std::string>& 
   return word.size() <= 64 ? did_you_mean(word, candidates) : std::string();
 }
 
+// What an unknown key gets: the near names, or every allowed key.
+std::string unknown_key_hint(const std::string& key, const std::vector<std::string>& allowed) {
+  std::string hint = suggestion(key, allowed);
+  if (!hint.empty()) return hint;
+  hint = " (allowed:";
+  for (std::size_t j = 0; j < allowed.size(); ++j) hint += (j ? ", " : " ") + allowed[j];
+  return hint + ")";
+}
+
 bool is_identifier(std::string_view s) {
   if (s.empty()) return false;
   auto alpha = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
@@ -109,14 +118,8 @@ class GraphParser {
     auto entry = [&](const std::string& key) { return Entry{key, root, {1, 1}, loc(root, {1, 1})}; };
     auto known = [&](const std::string& key, const std::vector<std::string>& allowed,
                      const std::string& where) {
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) return;
-      std::string hint = suggestion(key, allowed);
-      if (hint.empty()) {
-        hint = " (allowed:";
-        for (std::size_t j = 0; j < allowed.size(); ++j) hint += (j ? ", " : " ") + allowed[j];
-        hint += ")";
-      }
-      fail("unknown key '" + display_text(key) + "' " + where + hint, {1, 1});
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        fail("unknown key '" + display_text(key) + "' " + where + unknown_key_hint(key, allowed), {1, 1});
     };
     const std::string& head = parts[0];
     if (parts.size() == 1) {
@@ -214,13 +217,7 @@ class GraphParser {
       if (first)
         fail("duplicate key '" + display_text(key) + "' (first at line " + std::to_string(first->line) + ")", kl);
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string hint = suggestion(std::string(key), allowed);
-        if (hint.empty()) {
-          hint = " (allowed:";
-          for (std::size_t j = 0; j < allowed.size(); ++j) hint += (j ? ", " : " ") + allowed[j];
-          hint += ")";
-        }
-        fail("unknown key '" + display_text(key) + "' " + where + hint, kl);
+        fail("unknown key '" + display_text(key) + "' " + where + unknown_key_hint(std::string(key), allowed), kl);
       }
       const yaml::Node v = map.value(i);
       out.push_back({std::string(key), v, kl, loc(v, kl)});

@@ -2,10 +2,12 @@
 """Independent checks, in NumPy, of what `keel run` wrote for a training graph
 whose data is a CSV file with a header row (read here with np.genfromtxt).
 
-  data_reference.py holdout CSV OUT FRACTION
+  data_reference.py holdout CSV OUT FRACTION CKPT
       OUT/holdout/rows.npy holds round(FRACTION * rows) distinct row indices
       (i64, ascending) and OUT/holdout/{x,y}.npy are exactly those rows
-      (x: every column but the last, y: the last).
+      (x: every column but the last, y: the last); the node `scaled`, a
+      standardize calibrated on the training rows, has in CKPT the mean of
+      exactly the other rows.
   data_reference.py rows CSV OUT
       OUT/holdout/{x,y}.npy are all the rows of CSV (a separate hold-out file).
 
@@ -16,6 +18,9 @@ import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from linreg_reference import read_safetensors  # noqa: E402
 
 
 def table(csv):
@@ -40,7 +45,7 @@ def check_rows(d, out, rows):
     return ok
 
 
-def holdout(csv, out, fraction):
+def holdout(csv, out, fraction, ckpt):
     d = table(csv)
     rows = np.load(os.path.join(out, "holdout", "rows.npy"))
     n = len(d)
@@ -50,11 +55,15 @@ def holdout(csv, out, fraction):
     train = np.setdiff1d(np.arange(n), rows)
     ok &= len(train) == n - want
     print(f"rows: {rows.tolist()} ({'ok' if ok else 'MISMATCH'}; want {want} of {n})")
-    return ok and check_rows(d, out, rows)
+    mean = read_safetensors(ckpt)["scaled.mean"]
+    want_mean = d[train, :-1].astype(np.float32).astype(np.float64).mean(axis=0)
+    trained_on_the_rest = np.allclose(mean, want_mean, rtol=1e-5)
+    print(f"training rows' mean: {'ok' if trained_on_the_rest else 'MISMATCH'} {mean} vs {want_mean}")
+    return ok and trained_on_the_rest and check_rows(d, out, rows)
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "holdout":
-        sys.exit(0 if holdout(sys.argv[2], sys.argv[3], float(sys.argv[4])) else 1)
+        sys.exit(0 if holdout(sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5]) else 1)
     d = table(sys.argv[2])
     sys.exit(0 if check_rows(d, sys.argv[3], np.arange(len(d))) else 1)

@@ -29,7 +29,8 @@ std::string slurp(const fs::path& p) {
 
 // A logistic regression on the sample's five features; `data` is the
 // train.data mapping's body, `extra_nodes` sits between the features and the head.
-std::string graph(const std::string& data, const std::string& extra_nodes = "", const std::string& head_input = "x") {
+std::string graph(const std::string& data, const std::string& extra_nodes = "",
+                  const std::string& head_input = "x", const std::string& extra_train = "") {
   return "keel: 1\n"
          "seed: 3\n"
          "inputs:\n"
@@ -46,7 +47,8 @@ std::string graph(const std::string& data, const std::string& extra_nodes = "", 
          data +
          "}\n"
          "  epochs: 1\n"
-         "  optimizer: {op: sgd, lr: 0.01}\n";
+         "  optimizer: {op: sgd, lr: 0.01}\n" +
+         extra_train;
 }
 
 const std::string kNamedColumns = "columns: {x: \"mean radius:worst fractal dimension\", y: target}";
@@ -70,13 +72,19 @@ bool empty_or_missing(const fs::path& dir) { return !fs::exists(dir) || fs::is_e
 
 TEST_CASE("a header row with a byte order mark names the columns; hold-out rows match NumPy's reading") {
   TempDir dir;
-  const auto g = dir.write("g.yaml", graph("csv: [\"" + kSample + "\"], " + kNamedColumns + ", batch: 8, holdout: 0.25"));
+  // The standardize node is calibrated on the training rows, so its mean
+  // shows which rows trained.
+  const auto g =
+      dir.write("g.yaml", graph("csv: [\"" + kSample + "\"], " + kNamedColumns + ", batch: 8, holdout: 0.25",
+                                "  - {name: scaled, op: standardize, inputs: [x]}\n", "scaled",
+                                "  calibrate: [scaled]\n  checkpoint: {path: c.ckpt}\n"));
   const auto r = run_keel({"run", g.string(), "-q", "-o", (dir / "out").string()});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   // 24 rows, 0.25 held out: 6; the 18 training rows make 3 batches of 8, 8, 2.
   CHECK(last_step(dir / "out/metrics.jsonl") == 3);
-  const auto check = python({"holdout", kSample, (dir / "out").string(), "0.25"});
+  const auto check =
+      python({"holdout", kSample, (dir / "out").string(), "0.25", (dir / "out/c.ckpt").string()});
   INFO(check.out << check.err);
   CHECK(check.exit_code == 0);
 }

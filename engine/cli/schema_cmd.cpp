@@ -262,59 +262,62 @@ std::string optimizer_schema(const Registry& registry) {
 }
 
 std::string train_schema(const Registry& registry) {
-  const std::string csv_files = Obj()
-                                    .raw("anyOf", array({Obj().str("type", "string").json(),
-                                                         Obj()
-                                                             .str("type", "array")
-                                                             .raw("items", Obj().str("type", "string").json())
-                                                             .json()}))
-                                    .json();
+  const std::string csv_files =
+      Obj()
+          .raw("anyOf",
+               array({Obj().str("type", "string").json(),
+                      Obj().str("type", "array").raw("items", Obj().str("type", "string").json()).json()}))
+          .json();
   const std::string npy_files =
       Obj().str("type", "object").raw("additionalProperties", Obj().str("type", "string").json()).json();
-  const std::string holdout_source = Obj()
-                                         .str("type", "object")
-                                         .raw("properties", Obj().raw("csv", csv_files).raw("npy", npy_files).json())
-                                         .raw("additionalProperties", "false")
-                                         .num("minProperties", 1)
-                                         .num("maxProperties", 1)
-                                         .json();
+  const std::string holdout_source =
+      Obj()
+          .str("type", "object")
+          .raw("properties", Obj().raw("csv", csv_files).raw("npy", npy_files).json())
+          .raw("additionalProperties", "false")
+          .num("minProperties", 1)
+          .num("maxProperties", 1)
+          .json();
   Obj data_props =
       Obj()
           .raw("csv", csv_files)
           .raw("npy", npy_files)
+          .raw("columns",
+               Obj()
+                   .str("type", "object")
+                   .raw("additionalProperties",
+                        Obj()
+                            .raw("anyOf", array({integer(0),
+                                                 Obj()
+                                                     .str("type", "string")
+                                                     .num("minLength", 1)
+                                                     .str("description",
+                                                          "\"first:end\" (numbers, end excluded), or header "
+                                                          "names \"first:last\" (both included) or one name")
+                                                     .json()}))
+                            .json())
+                   .json())
           .raw(
-              "columns",
-              Obj()
-                  .str("type", "object")
-                  .raw("additionalProperties",
-                       Obj()
-                           .raw("anyOf",
-                                array({integer(0), Obj()
-                                                       .str("type", "string")
-                                                       .num("minLength", 1)
-                                                       .str("description",
-                                                            "\"first:end\" (numbers, end excluded), or header "
-                                                            "names \"first:last\" (both included) or one name")
-                                                       .json()}))
-                           .json())
-                  .json())
-          .raw("header", Obj()
-                             .str("type", "boolean")
-                             .str("description", "the first CSV line names the columns; default: detected")
-                             .json())
+              "header", Obj()
+                            .str("type", "boolean")
+                            .str("description", "the first CSV line names the columns; default: detected")
+                            .json())
           .raw("batch", integer(1))
           .raw("shuffle", Obj().str("type", "boolean").json())
-          .raw("drop_last", Obj()
-                                .str("type", "boolean")
-                                .str("description",
-                                     "drop a last partial batch; default: only a last batch of one row, "
-                                     "when the graph has a batchnorm")
-                                .json())
-          .raw("holdout",
-               Obj()
-                   .raw("anyOf", array({Obj().str("type", "number").num("minimum", 0).num("exclusiveMaximum", 1).json(),
-                                        holdout_source}))
-                   .json());
+          .raw(
+              "drop_last", Obj()
+                               .str("type", "boolean")
+                               .str("description",
+                                    "drop a last partial batch; default: only a last batch of one row, "
+                                    "when the graph has a batchnorm")
+                               .json())
+          .raw(
+              "holdout",
+              Obj()
+                  .raw("anyOf",
+                       array({Obj().str("type", "number").num("minimum", 0).num("exclusiveMaximum", 1).json(),
+                              holdout_source}))
+                  .json());
   Obj data =
       Obj().str("type", "object").raw("properties", data_props.json()).raw("additionalProperties", "false");
   Obj checkpoint =

@@ -105,7 +105,8 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
     }
     const auto dot = key.find('.');
     if (dot == std::string::npos)
-      throw usage_error("--set '" + o + "': unknown key '" + key + "' (expected seed, NODE.ATTR or train.KEY)");
+      throw usage_error("--set '" + o + "': unknown key '" + key +
+                        "' (expected seed, NODE.ATTR or train.KEY)");
     const std::string node = key.substr(0, dot), attr = key.substr(dot + 1);
     auto it =
         std::find_if(def.nodes.begin(), def.nodes.end(), [&](const NodeDef& n) { return n.name == node; });

@@ -217,7 +217,8 @@ class GraphParser {
       if (first)
         fail("duplicate key '" + display_text(key) + "' (first at line " + std::to_string(first->line) + ")", kl);
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        fail("unknown key '" + display_text(key) + "' " + where + unknown_key_hint(std::string(key), allowed), kl);
+        fail("unknown key '" + display_text(key) + "' " + where + unknown_key_hint(std::string(key), allowed),
+             kl);
       }
       const yaml::Node v = map.value(i);
       out.push_back({std::string(key), v, kl, loc(v, kl)});

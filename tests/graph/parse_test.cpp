@@ -185,8 +185,9 @@ std::string parse_error(const std::string& text) {
 
 TEST_CASE("train.data reads header, drop_last, named columns and a separate hold-out source") {
   const keel::GraphDef g = parse_graph_text(
-      kTrainHead + "{csv: a.csv, columns: {x: \"mean radius:mean area\", y: target, z: \"0:3\"}, header: true, "
-                   "drop_last: false, holdout: {csv: [b.csv, c.csv]}}\n",
+      kTrainHead +
+          "{csv: a.csv, columns: {x: \"mean radius:mean area\", y: target, z: \"0:3\"}, header: true, "
+          "drop_last: false, holdout: {csv: [b.csv, c.csv]}}\n",
       "t.yaml");
   const keel::DataDef& d = g.train->data;
   REQUIRE(d.columns.size() == 3);
@@ -201,9 +202,10 @@ TEST_CASE("train.data reads header, drop_last, named columns and a separate hold
   CHECK(d.drop_last == false);
   REQUIRE(d.holdout_source);
   CHECK(d.holdout_source->csv == std::vector<std::string>{"b.csv", "c.csv"});
-  const keel::GraphDef plain = parse_graph_text(kTrainHead + "{csv: a.csv, columns: {x: 0}, holdout: 0.25}\n", "t.yaml");
-  CHECK_FALSE(plain.train->data.header.has_value());      // detected
-  CHECK_FALSE(plain.train->data.drop_last.has_value());   // decided by the graph
+  const keel::GraphDef plain =
+      parse_graph_text(kTrainHead + "{csv: a.csv, columns: {x: 0}, holdout: 0.25}\n", "t.yaml");
+  CHECK_FALSE(plain.train->data.header.has_value());     // detected
+  CHECK_FALSE(plain.train->data.drop_last.has_value());  // decided by the graph
   CHECK(plain.train->data.holdout == 0.25);
 
   CHECK(parse_error(kTrainHead + "{csv: a.csv, columns: {x: 0}, holdout: {npy: {x: x.npy}}}\n") ==
@@ -218,9 +220,8 @@ TEST_CASE("train.data reads header, drop_last, named columns and a separate hold
 
 TEST_CASE("a node's init: maps parameter names to initializers with checked arguments") {
   const std::string head = "keel: 1\nnodes:\n  - {name: h, op: fixture, inputs: [x], init: ";
-  const keel::GraphDef g =
-      parse_graph_text(head + "{w: zeros, v: \"uniform(-0.5, 0.5)\", u: normal(0.02), k: kaiming}}\noutputs: [h]\n",
-                       "t.yaml");
+  const keel::GraphDef g = parse_graph_text(
+      head + "{w: zeros, v: \"uniform(-0.5, 0.5)\", u: normal(0.02), k: kaiming}}\noutputs: [h]\n", "t.yaml");
   const auto& init = g.nodes[0].init;
   REQUIRE(init.size() == 4);
   CHECK(init.at("w").kind == "zeros");

@@ -1,14 +1,13 @@
 // Parameter initialization: the statistics each initializer promises, and
 // values that depend only on (seed, name, index).
-#include <catch2/catch.hpp>
+#include "planner/init.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <sstream>
 
 #include "process.hpp"
-
-#include "planner/init.hpp"
 
 using namespace keel;
 
@@ -126,7 +125,8 @@ Tensor chosen(const Shape& s, const InitDef& how, std::uint64_t seed = 7, const 
 // what `call` (e.g. "xavier_uniform_(t)") leaves in it.
 std::pair<double, double> torch_draws(const std::string& shape, const std::string& call) {
   const std::string code = "import torch\ntorch.manual_seed(0)\nt = torch.empty(" + shape +
-                           ")\ntorch.nn.init." + call + "\nprint(t.abs().max().item(), t.std(unbiased=False).item())\n";
+                           ")\ntorch.nn.init." + call +
+                           "\nprint(t.abs().max().item(), t.std(unbiased=False).item())\n";
   const keel::test::ProcessResult r = keel::test::run_process({"/usr/bin/python3", "-c", code});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);

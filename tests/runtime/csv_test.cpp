@@ -129,7 +129,10 @@ TEST_CASE("csv reader reads a header row when asked, or when no field of the fir
     CHECK(head.cols == 3);
   }
   // The byte order mark is skipped without a header too.
-  CHECK(keel::parse_csv("\xEF\xBB\xBF" "1,2\n", "t.csv").values == std::vector<double>{1, 2});
+  CHECK(keel::parse_csv("\xEF\xBB\xBF"
+                        "1,2\n",
+                        "t.csv")
+            .values == std::vector<double>{1, 2});
   // A first line of numbers is data unless the file says otherwise.
   CHECK(keel::parse_csv("0,1\n2,3\n", "t.csv", {}, keel::CsvHeader::detect).rows == 2);
   CHECK(keel::parse_csv("0,1\n2,3\n", "t.csv", {}, keel::CsvHeader::present).rows == 1);
@@ -147,6 +150,7 @@ TEST_CASE("csv reader reads a header row when asked, or when no field of the fir
     keel::parse_csv("0,1,label\n1,2,3\n", "t.csv", {}, keel::CsvHeader::detect);
     FAIL("no error");
   } catch (const keel::Error& e) {
-    CHECK(e.format() == "t.csv:1:5: 'label' is not a number (if the first line names the columns, set header: true)");
+    CHECK(e.format() ==
+          "t.csv:1:5: 'label' is not a number (if the first line names the columns, set header: true)");
   }
 }

@@ -1,5 +1,6 @@
-#include <catch2/catch.hpp>
+#include "runtime/dataset.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <numeric>
@@ -8,7 +9,6 @@
 #include <vector>
 
 #include "base/error.hpp"
-#include "runtime/dataset.hpp"
 #include "runtime/npy.hpp"
 #include "temp_dir.hpp"
 
@@ -219,7 +219,8 @@ TEST_CASE("dataset binds columns by header name: a name range includes both ends
   const auto ds = keel::Dataset::from_csv({dir / "a.csv", dir / "b.csv"}, {x, y}, keel::CsvHeader::detect);
   const auto b = ds.gather(all_rows(2));
   REQUIRE(b[0].shape() == keel::Shape{2, 2});
-  CHECK(std::vector<float>(b[0].as<float>(), b[0].as<float>() + 4) == std::vector<float>{17.99f, 1001, 20.57f, 1326});
+  CHECK(std::vector<float>(b[0].as<float>(), b[0].as<float>() + 4) ==
+        std::vector<float>{17.99f, 1001, 20.57f, 1326});
   CHECK(std::vector<std::int32_t>(b[1].as<std::int32_t>(), b[1].as<std::int32_t>() + 2) ==
         std::vector<std::int32_t>{1, 0});
 
@@ -238,7 +239,8 @@ TEST_CASE("dataset binds columns by header name: a name range includes both ends
              Equals("input 'y': no column named 'targte' in the header row (did you mean 'target'?)"));
   ColumnBinding reversed = x;
   std::swap(reversed.first_name, reversed.last_name);
-  CHECK_THAT(error(reversed, keel::CsvHeader::detect), Contains("column 'mean radius' (1) comes before column 'mean area' (2)"));
+  CHECK_THAT(error(reversed, keel::CsvHeader::detect),
+             Contains("column 'mean radius' (1) comes before column 'mean area' (2)"));
   CHECK_THAT(error(y, keel::CsvHeader::absent), Contains("has no header row (set header: true"));
 }
 

@@ -110,9 +110,10 @@ TEST_CASE("keel schema accepts the data and init keys keel validate accepts, and
       "outputs: [fc]\nnodes:\n";
   const std::string loss = "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n";
   const std::string train = "train:\n  loss: loss\n  data: {csv: [d.csv], columns: {x: \"a:d\", y: label}, ";
-  const std::string good =
-      head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}, init: {weight: normal(0.01), bias: zeros}}\n" +
-      loss + train + "header: true, drop_last: false, holdout: {csv: [h.csv]}}\n";
+  const std::string good = head +
+                           "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}, init: {weight: "
+                           "normal(0.01), bias: zeros}}\n" +
+                           loss + train + "header: true, drop_last: false, holdout: {csv: [h.csv]}}\n";
   const fs::path ok = dir.write("good.yaml", good);
   ProcessResult r = validate(schema, {ok.string()});
   INFO(describe(r));
@@ -122,13 +123,14 @@ TEST_CASE("keel schema accepts the data and init keys keel validate accepts, and
   CHECK(v.exit_code == 0);
 
   const std::pair<std::string, const char*> cases[] = {
-      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}, init: {wieght: zeros}}\n" + loss + train +
-           "holdout: 0.2}\n",
+      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}, init: {wieght: zeros}}\n" + loss +
+           train + "holdout: 0.2}\n",
        "'wieght' is not one of"},
-      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}, init: {weight: gaussian}}\n" + loss + train +
-           "holdout: 0.2}\n",
+      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}, init: {weight: gaussian}}\n" +
+           loss + train + "holdout: 0.2}\n",
        "does not match"},
-      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}}\n" + loss + train + "drop_last: 1}\n",
+      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}}\n" + loss + train +
+           "drop_last: 1}\n",
        "is not of type 'boolean'"},
       {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}}\n" + loss + train +
            "holdout: {tsv: [h.tsv]}}\n",

@@ -2,7 +2,6 @@
 // gradient descent from zero weights against NumPy, and the errors a wrong
 // `init:` gets.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -41,12 +40,13 @@ TEST_CASE("the brief's gradient descent from zero weights needs no hand-written 
   const std::string g = linreg_with("{weight: zeros, bias: zeros}");
   REQUIRE(g.find("init: {weight: zeros") != std::string::npos);
   const auto file = dir.write("linreg.yaml", g);
-  const auto r = run_keel({"run", file.string(), "-q", "-o", (dir / "out").string(), "--set", "train.steps=40"});
+  const auto r =
+      run_keel({"run", file.string(), "-q", "-o", (dir / "out").string(), "--set", "train.steps=40"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const auto check = run_process({"/usr/bin/python3", kSource + "/tests/training/linreg_reference.py", "steps",
-                                  kSource + "/graphs/data", "zeros", (dir / "out/linear_regression.ckpt").string(),
-                                  "40"});
+  const auto check =
+      run_process({"/usr/bin/python3", kSource + "/tests/training/linreg_reference.py", "steps",
+                   kSource + "/graphs/data", "zeros", (dir / "out/linear_regression.ckpt").string(), "40"});
   INFO(check.out << check.err);
   CHECK(check.exit_code == 0);
 }
@@ -57,11 +57,14 @@ TEST_CASE("a wrong init: is a graph error at its position, before anything runs"
     std::string init, message;
   };
   const std::vector<Case> cases = {
-      {"{wieght: zeros}", ":15:73: init: op 'linear' of node 'fit' has no parameter 'wieght' (did you mean 'weight'?)"},
-      {"{weight: normal(-1)}", ":15:81: initializer 'normal(-1)' for parameter 'weight': the standard deviation "
-                               "must be positive"},
+      {"{wieght: zeros}",
+       ":15:73: init: op 'linear' of node 'fit' has no parameter 'wieght' (did you mean 'weight'?)"},
+      {"{weight: normal(-1)}",
+       ":15:81: initializer 'normal(-1)' for parameter 'weight': the standard deviation "
+       "must be positive"},
       {"{weight: \"uniform(1, 0)\"}", "the lower bound must be below the upper bound"},
-      {"{weight: uniform(1, 0)}", "expected ')' at the end (inside {...}, quote it: a comma ends a YAML flow value)"},
+      {"{weight: uniform(1, 0)}",
+       "expected ')' at the end (inside {...}, quote it: a comma ends a YAML flow value)"},
       {"{weight: gaussian}", "unknown initializer 'gaussian' for parameter 'weight'"},
       {"{weight: xavir}", "unknown initializer 'xavir' for parameter 'weight' (did you mean 'xavier'?)"},
       {"{weight: normal(x)}", "'x' is not a finite number"},
@@ -87,11 +90,12 @@ TEST_CASE("a --params checkpoint may leave out what calibration measures; the re
                              "from linreg_reference import read_safetensors\n";
   const auto made = run_process(
       {"/usr/bin/python3", "-c",
-       helper + "w = np.full((1, 10), 0.5, '<f4').tobytes(); b = np.array([2.0], '<f4').tobytes()\n"
-                "h = json.dumps({'fit.weight': {'dtype': 'F32', 'shape': [1, 10], 'data_offsets': [0, 40]},\n"
-                "                'fit.bias': {'dtype': 'F32', 'shape': [1], 'data_offsets': [40, 44]}}).encode()\n"
-                "h += b' ' * (-len(h) % 8)\n"
-                "open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h + w + b)\n",
+       helper +
+           "w = np.full((1, 10), 0.5, '<f4').tobytes(); b = np.array([2.0], '<f4').tobytes()\n"
+           "h = json.dumps({'fit.weight': {'dtype': 'F32', 'shape': [1, 10], 'data_offsets': [0, 40]},\n"
+           "                'fit.bias': {'dtype': 'F32', 'shape': [1], 'data_offsets': [40, 44]}}).encode()\n"
+           "h += b' ' * (-len(h) % 8)\n"
+           "open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h + w + b)\n",
        (dir / "model.safetensors").string()});
   INFO(made.err);
   REQUIRE(made.exit_code == 0);

@@ -4,7 +4,6 @@
 // errors found before anything is written, batches around batch statistics,
 // and --set reaching the training keys.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 
@@ -105,7 +104,7 @@ TEST_CASE("a separate hold-out file is read with the training data's columns") {
   const auto r = run_keel({"run", g.string(), "-q", "-o", (dir / "out").string()});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK(last_step(dir / "out/metrics.jsonl") == 3);  // all 24 rows train: 8, 8, 8
+  CHECK(last_step(dir / "out/metrics.jsonl") == 3);       // all 24 rows train: 8, 8, 8
   CHECK_FALSE(fs::exists(dir / "out/holdout/rows.npy"));  // rows of another file
   const auto check = python({"rows", held_file.string(), (dir / "out").string()});
   INFO(check.out << check.err);
@@ -121,9 +120,11 @@ TEST_CASE("data errors are found when the data is loaded: exit 2 at FILE:LINE:CO
       // A label outside the loss's classes (head has 2 units).
       {"a,b,c,d,e,target\n1,2,3,4,5,0\n1,2,3,4,5,1\n1,2,3,4,5,12\n",
        "bad.csv:4:11: '12' is a label outside the loss's class range 0..1 (node 'loss')"},
-      {"a,b,c,d,e,target\n1,2,3,4,5,-1\n", "bad.csv:2:11: '-1' is a label outside the loss's class range 0..1"},
+      {"a,b,c,d,e,target\n1,2,3,4,5,-1\n",
+       "bad.csv:2:11: '-1' is a label outside the loss's class range 0..1"},
       {"a,b,c,d,e,target\n1,2,3,4,5,0.5\n", "bad.csv:2:11: '0.5' is not an integer (input 'y' is i32)"},
-      {"a,b,c,d,e,target\n1,2,3,4,5,0\n1,2,3,4,0\n", "bad.csv:3:10: expected 6 fields (as on line 1), found 5"},
+      {"a,b,c,d,e,target\n1,2,3,4,5,0\n1,2,3,4,0\n",
+       "bad.csv:3:10: expected 6 fields (as on line 1), found 5"},
   };
   for (const Case& c : cases) {
     INFO(c.csv);
@@ -140,17 +141,22 @@ TEST_CASE("data errors are found when the data is loaded: exit 2 at FILE:LINE:CO
 
 TEST_CASE("a column name that is not in the header is an error at the graph's columns: entry") {
   TempDir dir;
-  const auto g = dir.write("g.yaml", graph("csv: [\"" + kSample + "\"], columns: {x: \"mean radius:worst fractal dimension\", y: targte}"));
+  const auto g = dir.write(
+      "g.yaml",
+      graph("csv: [\"" + kSample + "\"], columns: {x: \"mean radius:worst fractal dimension\", y: targte}"));
   const auto r = run_keel({"run", g.string(), "-q", "-o", (dir / "out").string()});
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.first_err_line(), Contains("g.yaml:12:") && Contains("no column named 'targte' in the header row (did you mean 'target'?)"));
+  CHECK_THAT(r.first_err_line(),
+             Contains("g.yaml:12:") &&
+                 Contains("no column named 'targte' in the header row (did you mean 'target'?)"));
   CHECK(empty_or_missing(dir / "out"));
 }
 
 TEST_CASE("a last batch of one row is dropped when the graph normalizes with batch statistics") {
   TempDir dir;
-  const std::string bn = "  - {name: fc, op: linear, inputs: [x], attrs: {units: 4}}\n"
-                         "  - {name: bn, op: batchnorm, inputs: [fc]}\n";
+  const std::string bn =
+      "  - {name: fc, op: linear, inputs: [x], attrs: {units: 4}}\n"
+      "  - {name: bn, op: batchnorm, inputs: [fc]}\n";
   const std::string data = "csv: [\"" + kSample + "\"], " + kNamedColumns;
   // 24 rows in batches of 23: a last batch of one row.
   const auto g = dir.write("bn.yaml", graph(data + ", batch: 23", bn, "bn"));
@@ -163,13 +169,13 @@ TEST_CASE("a last batch of one row is dropped when the graph normalizes with bat
   r = run_keel({"run", plain.string(), "-q", "-o", (dir / "b").string()});
   REQUIRE(r.exit_code == 0);
   CHECK(last_step(dir / "b/metrics.jsonl") == 2);
-  r = run_keel({"run", plain.string(), "-q", "-o", (dir / "c").string(), "--set", "train.data.batch=5", "--set",
-                "train.data.drop_last=true"});
+  r = run_keel({"run", plain.string(), "-q", "-o", (dir / "c").string(), "--set", "train.data.batch=5",
+                "--set", "train.data.drop_last=true"});
   REQUIRE(r.exit_code == 0);
   CHECK(last_step(dir / "c/metrics.jsonl") == 4);  // 24 rows: 4 batches of 5, 4 rows dropped
   // A training split smaller than one batch that is dropped trains nothing: an error, not a silent no-op.
-  r = run_keel({"run", plain.string(), "-q", "-o", (dir / "d").string(), "--set", "train.data.batch=30", "--set",
-                "train.data.drop_last=true"});
+  r = run_keel({"run", plain.string(), "-q", "-o", (dir / "d").string(), "--set", "train.data.batch=30",
+                "--set", "train.data.drop_last=true"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.first_err_line(), Contains("the training split has 24 rows, less than one batch of 30"));
   CHECK(empty_or_missing(dir / "d"));
@@ -196,10 +202,12 @@ TEST_CASE("every training key can be set from the command line, with the file's 
   const std::vector<Bad> bad = {
       {"train.epochs=-1", "--set train.epochs=-1: 'epochs' must be an integer of at least 1"},
       {"train.bogus=1", "--set train.bogus=1: unknown key 'bogus' in train"},
-      {"train.data.bacth=4", "--set train.data.bacth=4: unknown key 'bacth' in train.data (did you mean 'batch'?)"},
+      {"train.data.bacth=4",
+       "--set train.data.bacth=4: unknown key 'bacth' in train.data (did you mean 'batch'?)"},
       {"train.optimizer.lr=fast", "--set train.optimizer.lr=fast: 'lr' must be a number in [0, inf)"},
       {"train.optimizer.schedule.kind=cosin",
-       "--set train.optimizer.schedule.kind=cosin: schedule kind 'cosin' is not one of: constant, step, cosine"},
+       "--set train.optimizer.schedule.kind=cosin: schedule kind 'cosin' is not one of: constant, step, "
+       "cosine"},
       {"train.data.holdout=1.5", "--set train.data.holdout=1.5: 'holdout' must be a number in [0, 1)"},
       {"train.data.drop_last=maybe", "'drop_last' must be true or false"},
   };

@@ -21,6 +21,10 @@ namespace {
 
 constexpr const char* kIdentifier = "^[A-Za-z_][A-Za-z0-9_]*$";
 constexpr const char* kReference = "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$";
+// A node's `init:` value, as graph/parse.cpp reads it (numbers: any decimal form).
+constexpr const char* kInitializer =
+    "^(zeros|ones|xavier|xavier_normal|kaiming|kaiming_normal|normal|uniform)$|"
+    "^constant\\([^,()]+\\)$|^normal\\([^,()]+\\)$|^uniform\\([^,()]+,[^,()]+\\)$";
 
 // A JSON object built member by member.
 class Obj {
@@ -146,10 +150,17 @@ std::string node_for_op(const OpEntry& e) {
   if (!required.empty()) attrs.raw("required", strings(required));
   const auto n = static_cast<double>(s.inputs.size());
   Obj inputs = Obj().num("minItems", n).num("maxItems", n);
+  std::vector<std::string> params;
+  for (const ParamSpec& p : s.params) params.push_back(p.name);
+  Obj init = Obj()
+                 .raw("type", strings({"object", "null"}))
+                 .raw("propertyNames", Obj().raw("enum", strings(params)).json())
+                 .raw("additionalProperties", ref("initializer"));
   Obj node_props = Obj()
                        .raw("op", Obj().str("description", op_description(e)).json())
                        .raw("inputs", inputs.json())
-                       .raw("attrs", attrs.json());
+                       .raw("attrs", attrs.json())
+                       .raw("init", init.json());
   Obj then = Obj().raw("properties", node_props.json());
   std::vector<std::string> node_required;
   if (!s.inputs.empty()) node_required.push_back("inputs");
@@ -184,7 +195,12 @@ std::string node_schema(const Registry& registry) {
           .raw("attrs", Obj()
                             .raw("type", strings({"object", "null"}))
                             .str("description", "the op's attributes (keel plugins OP)")
-                            .json());
+                            .json())
+          .raw("init", Obj()
+                           .raw("type", strings({"object", "null"}))
+                           .raw("additionalProperties", ref("initializer"))
+                           .str("description", "parameter name -> initializer, instead of the op's default")
+                           .json());
   return Obj()
       .str("type", "object")
       .raw("required", strings({"name", "op"}))
@@ -246,33 +262,62 @@ std::string optimizer_schema(const Registry& registry) {
 }
 
 std::string train_schema(const Registry& registry) {
+  const std::string csv_files =
+      Obj()
+          .raw("anyOf",
+               array({Obj().str("type", "string").json(),
+                      Obj().str("type", "array").raw("items", Obj().str("type", "string").json()).json()}))
+          .json();
+  const std::string npy_files =
+      Obj().str("type", "object").raw("additionalProperties", Obj().str("type", "string").json()).json();
+  const std::string holdout_source =
+      Obj()
+          .str("type", "object")
+          .raw("properties", Obj().raw("csv", csv_files).raw("npy", npy_files).json())
+          .raw("additionalProperties", "false")
+          .num("minProperties", 1)
+          .num("maxProperties", 1)
+          .json();
   Obj data_props =
       Obj()
-          .raw("csv", Obj()
-                          .raw("anyOf", array({Obj().str("type", "string").json(),
-                                               Obj()
-                                                   .str("type", "array")
-                                                   .raw("items", Obj().str("type", "string").json())
-                                                   .json()}))
-                          .json())
-          .raw("npy", Obj()
-                          .str("type", "object")
-                          .raw("additionalProperties", Obj().str("type", "string").json())
-                          .json())
+          .raw("csv", csv_files)
+          .raw("npy", npy_files)
+          .raw("columns",
+               Obj()
+                   .str("type", "object")
+                   .raw("additionalProperties",
+                        Obj()
+                            .raw("anyOf", array({integer(0),
+                                                 Obj()
+                                                     .str("type", "string")
+                                                     .num("minLength", 1)
+                                                     .str("description",
+                                                          "\"first:end\" (numbers, end excluded), or header "
+                                                          "names \"first:last\" (both included) or one name")
+                                                     .json()}))
+                            .json())
+                   .json())
           .raw(
-              "columns",
-              Obj()
-                  .str("type", "object")
-                  .raw("additionalProperties",
-                       Obj()
-                           .raw("anyOf",
-                                array({integer(0),
-                                       Obj().str("type", "string").str("pattern", "^[0-9]+:[0-9]+$").json()}))
-                           .json())
-                  .json())
+              "header", Obj()
+                            .str("type", "boolean")
+                            .str("description", "the first CSV line names the columns; default: detected")
+                            .json())
           .raw("batch", integer(1))
           .raw("shuffle", Obj().str("type", "boolean").json())
-          .raw("holdout", Obj().str("type", "number").num("minimum", 0).num("exclusiveMaximum", 1).json());
+          .raw(
+              "drop_last", Obj()
+                               .str("type", "boolean")
+                               .str("description",
+                                    "drop a last partial batch; default: only a last batch of one row, "
+                                    "when the graph has a batchnorm")
+                               .json())
+          .raw(
+              "holdout",
+              Obj()
+                  .raw("anyOf",
+                       array({Obj().str("type", "number").num("minimum", 0).num("exclusiveMaximum", 1).json(),
+                              holdout_source}))
+                  .json());
   Obj data =
       Obj().str("type", "object").raw("properties", data_props.json()).raw("additionalProperties", "false");
   Obj checkpoint =
@@ -283,6 +328,7 @@ std::string train_schema(const Registry& registry) {
           .raw("properties",
                Obj()
                    .raw("path", Obj().str("type", "string").json())
+                   .raw("encrypt", Obj().str("type", "object").json())
                    .raw("every",
                         Obj().raw("anyOf", array({integer(1), Obj().str("const", "epoch").json()})).json())
                    .json());
@@ -332,6 +378,13 @@ std::string graph_schema(const Registry& registry) {
   Obj defs = Obj()
                  .raw("identifier", Obj().str("type", "string").str("pattern", kIdentifier).json())
                  .raw("reference", Obj().str("type", "string").str("pattern", kReference).json())
+                 .raw("initializer", Obj()
+                                         .str("type", "string")
+                                         .str("pattern", kInitializer)
+                                         .str("description",
+                                              "zeros, ones, constant(v), normal(std), uniform(a, b), xavier, "
+                                              "xavier_normal, kaiming, kaiming_normal")
+                                         .json())
                  .raw("input", input.json())
                  .raw("node", node_schema(registry))
                  .raw("train", train_schema(registry));

@@ -8,6 +8,7 @@
 #include "base/suggest.hpp"
 #include "graph/parse.hpp"
 #include "graph/train_def.hpp"
+#include "planner/init.hpp"
 #include "registry/loader.hpp"
 
 namespace keel::cli {
@@ -67,7 +68,7 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
   for (const auto& o : overrides) {
     const auto eq = o.find('=');
     if (eq == std::string::npos || eq == 0)
-      throw usage_error("--set '" + o + "': expected KEY=VALUE (seed=N or NODE.ATTR=VALUE)");
+      throw usage_error("--set '" + o + "': expected KEY=VALUE (seed=N, NODE.ATTR=VALUE or train.KEY=VALUE)");
     const std::string key = o.substr(0, eq), value = o.substr(eq + 1);
     if (key == "seed") {
       def.seed = std::uint64_t(non_negative(key, value));
@@ -87,24 +88,28 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
         def.train->checkpoint.encrypt = field == "checkpoint.key_file" ? KeySource{value, ""} : KeySource{"", value};
         continue;
       }
-      if (field == "epochs")
-        def.train->epochs = non_negative(key, value);
-      else if (field == "steps")
-        def.train->steps = non_negative(key, value);
-      else if (field == "batch")
+      // train.steps=0 trains nothing and writes the initial checkpoint (the
+      // file's steps: must be at least 1); train.batch is the older name of
+      // train.data.batch.
+      if (field == "steps" && value == "0") {
+        def.train->steps = 0;
+        zero_steps = true;
+        continue;
+      }
+      if (field == "batch") {
         def.train->data.batch = non_negative(key, value);
-      else
-        throw usage_error("--set " + key +
-                          ": settable training keys are train.epochs, train.steps, train.batch, "
-                          "train.checkpoint.key_file, train.checkpoint.passphrase_env");
-      if (field == "batch" && def.train->data.batch < 1)
-        throw usage_error("--set train.batch=" + value + ": expected a positive integer");
-      zero_steps = field == "steps" ? def.train->steps == 0 : zero_steps;
+        if (def.train->data.batch < 1)
+          throw usage_error("--set train.batch=" + value + ": expected a positive integer");
+        continue;
+      }
+      apply_train_setting(*def.train, field, value);
+      if (field == "steps") zero_steps = false;
       continue;
     }
     const auto dot = key.find('.');
     if (dot == std::string::npos)
-      throw usage_error("--set '" + o + "': unknown key '" + key + "' (expected seed or NODE.ATTR)");
+      throw usage_error("--set '" + o + "': unknown key '" + key +
+                        "' (expected seed, NODE.ATTR or train.KEY)");
     const std::string node = key.substr(0, dot), attr = key.substr(dot + 1);
     auto it =
         std::find_if(def.nodes.begin(), def.nodes.end(), [&](const NodeDef& n) { return n.name == node; });
@@ -127,6 +132,7 @@ ValidatedGraph load_graph(const std::filesystem::path& file, const std::vector<s
   GraphDef def = parse_graph_file(file);
   apply_overrides(def, overrides);
   ValidatedGraph graph = validate_graph(std::move(def), registry);
+  check_node_inits(graph);  // needs the ops' parameter lists, so after validation
   if (!common.quiet)
     for (const auto& w : graph.warnings) std::fprintf(stderr, "keel: warning: %s\n", w.format().c_str());
   return graph;

@@ -55,11 +55,23 @@ struct AttrLiteral {
   Loc name_loc;                   // the attribute's key
 };
 
+// A parameter's initializer chosen in the graph file (`init: {weight:
+// normal(0.01)}`): the kind and its checked arguments; the planner fills
+// the parameter (planner/init.hpp).
+struct InitDef {
+  std::string kind;  // zeros, ones, constant, normal, uniform, xavier, xavier_normal, kaiming, kaiming_normal
+  std::vector<double> args;  // constant(v), normal(std), uniform(a, b); empty: the kind's defaults
+  std::string text;          // as written, for messages
+  Loc loc;                   // the value
+  Loc name_loc;              // the parameter's key
+};
+
 struct NodeDef {
   std::string name;
   std::string op;
   std::vector<ValueRef> inputs;
   std::map<std::string, AttrLiteral> attrs;
+  std::map<std::string, InitDef> init;  // parameter name -> initializer (instead of the op's default)
   Loc loc;         // the node's mapping
   Loc op_loc;      // the `op:` value
   Loc inputs_loc;  // the `inputs:` value, or the node's position when absent

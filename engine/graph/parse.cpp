@@ -29,13 +29,31 @@ constexpr std::size_t kMaxVisitedNodes = 4'000'000;
 constexpr std::size_t kMaxReservedNodes = 1'000'000;
 
 const std::vector<std::string> kTopKeys = {"keel", "name", "seed", "inputs", "nodes", "outputs", "train"};
-const std::vector<std::string> kNodeKeys = {"name", "op", "inputs", "attrs"};
+const std::vector<std::string> kNodeKeys = {"name", "op", "inputs", "attrs", "init"};
+const std::vector<std::string> kTrainKeys = {"loss",       "data",   "epochs",    "steps",  "optimizer",
+                                             "checkpoint", "freeze", "calibrate", "metrics"};
+const std::vector<std::string> kDataKeys = {"csv",   "npy",     "columns",   "header",
+                                            "batch", "shuffle", "drop_last", "holdout"};
+const std::vector<std::string> kScheduleKeys = {"kind", "warmup", "every", "gamma", "min_lr"};
+const std::vector<std::string> kCheckpointKeys = {"path", "every", "encrypt"};
+// Parameter initializers a node's `init:` may name (planner/init.cpp fills them).
+const std::vector<std::string> kInitKinds = {
+    "zeros", "ones", "constant", "normal", "uniform", "xavier", "xavier_normal", "kaiming", "kaiming_normal"};
 const std::vector<std::string> kInputKeys = {"dtype", "shape"};
 
 // Suggestions only for name-sized words: the edit distance costs the
 // product of the two lengths, and a file can hold a megabyte-long key.
 std::string suggestion(const std::string& word, const std::vector<std::string>& candidates) {
   return word.size() <= 64 ? did_you_mean(word, candidates) : std::string();
+}
+
+// What an unknown key gets: the near names, or every allowed key.
+std::string unknown_key_hint(const std::string& key, const std::vector<std::string>& allowed) {
+  std::string hint = suggestion(key, allowed);
+  if (!hint.empty()) return hint;
+  hint = " (allowed:";
+  for (std::size_t j = 0; j < allowed.size(); ++j) hint += (j ? ", " : " ") + allowed[j];
+  return hint + ")";
 }
 
 bool is_identifier(std::string_view s) {
@@ -83,6 +101,54 @@ struct Entry {
 class GraphParser {
  public:
   explicit GraphParser(std::string file) : file_(std::move(file)) {}
+
+  // One `--set train.KEY=VALUE`: VALUE is read as YAML and checked exactly
+  // as the same key in the file would be.
+  void apply_train_setting(TrainDef& t, const std::string& path, const std::string& value) {
+    const yaml::Tree tree(value, file_);
+    if (!tree.has_root()) fail("expected a value", {1, 1});
+    std::vector<std::string> parts;
+    for (std::size_t b = 0;;) {
+      const std::size_t dot = path.find('.', b);
+      parts.push_back(path.substr(b, dot == std::string::npos ? std::string::npos : dot - b));
+      if (dot == std::string::npos) break;
+      b = dot + 1;
+    }
+    const yaml::Node root = tree.root();
+    auto entry = [&](const std::string& key) { return Entry{key, root, {1, 1}, loc(root, {1, 1})}; };
+    auto known = [&](const std::string& key, const std::vector<std::string>& allowed,
+                     const std::string& where) {
+      if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        fail("unknown key '" + display_text(key) + "' " + where + unknown_key_hint(key, allowed), {1, 1});
+    };
+    const std::string& head = parts[0];
+    if (parts.size() == 1) {
+      known(head, kTrainKeys, "in train");
+      train_key(t, entry(head));
+    } else if (head == "data" && parts.size() == 2) {
+      known(parts[1], kDataKeys, "in train.data");
+      // A source given on the command line replaces the file's, of either kind.
+      if (parts[1] == "csv") t.data.npy.clear();
+      if (parts[1] == "npy") t.data.csv.clear();
+      data_key(t.data, entry(parts[1]));
+      check_data(t.data, t.data.loc);
+    } else if (head == "optimizer" && parts.size() == 2) {
+      optimizer_key(t.optimizer, entry(parts[1]));
+    } else if (head == "optimizer" && parts.size() == 3 && parts[1] == "schedule") {
+      known(parts[2], kScheduleKeys, "in the schedule");
+      schedule_key(t.optimizer.schedule, entry(parts[2]));
+    } else if (head == "checkpoint" && parts.size() == 2) {
+      known(parts[1], kCheckpointKeys, "in train.checkpoint");
+      checkpoint_key(t.checkpoint, entry(parts[1]));
+      if (t.checkpoint.path.empty()) fail("train.checkpoint needs 'path:'", {1, 1});
+    } else {
+      known(head, kTrainKeys, "in train");
+      fail("'" + display_text(path) +
+               "' is not a training key (keys: train.KEY, train.data.KEY, "
+               "train.optimizer.KEY, train.optimizer.schedule.KEY, train.checkpoint.KEY)",
+           {1, 1});
+    }
+  }
 
   GraphDef parse(const std::string& text) {
     // One pass of yaml-cpp's parser; its syntax errors come out as ours.
@@ -151,13 +217,8 @@ class GraphParser {
       if (first)
         fail("duplicate key '" + display_text(key) + "' (first at line " + std::to_string(first->line) + ")", kl);
       if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-        std::string hint = suggestion(std::string(key), allowed);
-        if (hint.empty()) {
-          hint = " (allowed:";
-          for (std::size_t j = 0; j < allowed.size(); ++j) hint += (j ? ", " : " ") + allowed[j];
-          hint += ")";
-        }
-        fail("unknown key '" + display_text(key) + "' " + where + hint, kl);
+        fail("unknown key '" + display_text(key) + "' " + where + unknown_key_hint(std::string(key), allowed),
+             kl);
       }
       const yaml::Node v = map.value(i);
       out.push_back({std::string(key), v, kl, loc(v, kl)});
@@ -371,11 +432,70 @@ class GraphParser {
         if (e.value.is_null()) continue;
         need_kind(e, yaml::Kind::map, "a mapping of attribute names to values");
         for (const Entry& a : entries(e.value, {}, "")) node.attrs.emplace(a.key, parse_attr(a));
+      } else if (e.key == "init") {
+        if (e.value.is_null()) continue;
+        need_kind(e, yaml::Kind::map, "a mapping of parameter names to initializers such as {weight: zeros}");
+        for (const Entry& a : entries(e.value, {}, "")) node.init.emplace(a.key, parse_init(a));
       }
     }
     if (!has_name) fail("a node is missing 'name:'", node.loc);
     if (!has_op) fail("node '" + node.name + "' is missing 'op:'", node.loc);
     return node;
+  }
+
+  // "zeros", "normal(0.01)", "uniform(-0.1, 0.1)": a kind and its numbers,
+  // with the same defaults as torch.nn.init (normal: std 1; uniform: 0, 1).
+  InitDef parse_init(const Entry& a) {
+    InitDef d;
+    d.loc = a.value_loc;
+    d.name_loc = a.key_loc;
+    d.text = scalar(a, "an initializer such as zeros, normal(0.01), uniform(-0.1, 0.1), xavier or kaiming");
+    const std::string& s = d.text;
+    const auto open = s.find('(');
+    d.kind = s.substr(0, open);
+    while (!d.kind.empty() && d.kind.back() == ' ') d.kind.pop_back();
+    if (std::find(kInitKinds.begin(), kInitKinds.end(), d.kind) == kInitKinds.end()) {
+      std::string hint = suggestion(d.kind, kInitKinds);
+      if (hint.empty())
+        hint =
+            " (known: zeros, ones, constant(v), normal(std), uniform(a, b), xavier, "
+            "xavier_normal, kaiming, kaiming_normal)";
+      fail("unknown initializer '" + display_text(s) + "' for parameter '" + display_text(a.key) + "'" + hint,
+           d.loc);
+    }
+    auto bad = [&](const std::string& why) {
+      fail("initializer '" + display_text(s) + "' for parameter '" + display_text(a.key) + "': " + why,
+           d.loc);
+    };
+    if (open != std::string::npos) {
+      if (s.back() != ')')
+        bad("expected ')' at the end (inside {...}, quote it: a comma ends a YAML flow value)");
+      const std::string body = s.substr(open + 1, s.size() - open - 2);
+      std::size_t b = 0;
+      for (;;) {
+        const std::size_t comma = body.find(',', b);
+        std::string item = body.substr(b, comma == std::string::npos ? std::string::npos : comma - b);
+        item.erase(0, item.find_first_not_of(' '));
+        item.erase(item.find_last_not_of(' ') + 1);
+        double v = 0;
+        auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+        if (item.empty() || ec != std::errc() || end != item.data() + item.size() || !std::isfinite(v))
+          bad("'" + display_text(item) + "' is not a finite number");
+        d.args.push_back(v);
+        if (comma == std::string::npos) break;
+        b = comma + 1;
+      }
+    }
+    const std::size_t want = d.kind == "uniform" ? 2 : d.kind == "constant" || d.kind == "normal" ? 1 : 0;
+    if (d.kind == "constant" && d.args.size() != 1) bad("expected one value: constant(v)");
+    if (!d.args.empty() && d.args.size() != want)
+      bad(want == 0 ? "'" + d.kind + "' takes no arguments"
+                    : "expected " + std::to_string(want) + (want == 1 ? " number" : " numbers"));
+    if (d.kind == "normal" && !d.args.empty() && !(d.args[0] > 0))
+      bad("the standard deviation must be positive");
+    if (d.kind == "uniform" && !d.args.empty() && !(d.args[0] < d.args[1]))
+      bad("the lower bound must be below the upper bound");
+    return d;
   }
 
   // ---- the train: section (graph/train_def.hpp). Only its form is checked
@@ -386,35 +506,38 @@ class GraphParser {
     auto t = std::make_shared<TrainDef>();
     t->loc = e.key_loc;
     bool has_loss = false, has_data = false;
-    for (const Entry& f : entries(e.value, {"loss", "data", "epochs", "steps", "optimizer", "checkpoint", "freeze",
-                                            "calibrate", "metrics"},
-                                  "in train")) {
-      if (f.key == "loss") {
-        t->loss = parse_ref(f.value, f.value_loc);
-        has_loss = true;
-      } else if (f.key == "data") {
-        t->data = parse_data(f);
-        has_data = true;
-      } else if (f.key == "epochs") {
-        t->epochs = integer(f, 1);
-      } else if (f.key == "steps") {
-        t->steps = integer(f, 1);
-      } else if (f.key == "optimizer") {
-        t->optimizer = parse_optimizer(f);
-      } else if (f.key == "checkpoint") {
-        t->checkpoint = parse_checkpoint(f);
-      } else if (f.key == "freeze") {
-        t->freeze = name_list(f);
-      } else if (f.key == "calibrate") {
-        t->calibrate = name_list(f);
-      } else {
-        t->metrics = scalar(f, "a file name");
-        t->metrics_loc = f.value_loc;
-      }
+    for (const Entry& f : entries(e.value, kTrainKeys, "in train")) {
+      train_key(*t, f);
+      has_loss |= f.key == "loss";
+      has_data |= f.key == "data";
     }
     if (!has_loss) fail("the train: section needs 'loss:' (the node whose output is minimized)", e.key_loc);
     if (!has_data) fail("the train: section needs 'data:'", e.key_loc);
     return t;
+  }
+
+  // One key of train: (known to be one of kTrainKeys).
+  void train_key(TrainDef& t, const Entry& f) {
+    if (f.key == "loss") {
+      t.loss = parse_ref(f.value, f.value_loc);
+    } else if (f.key == "data") {
+      t.data = parse_data(f);
+    } else if (f.key == "epochs") {
+      t.epochs = integer(f, 1);
+    } else if (f.key == "steps") {
+      t.steps = integer(f, 1);
+    } else if (f.key == "optimizer") {
+      t.optimizer = parse_optimizer(f);
+    } else if (f.key == "checkpoint") {
+      t.checkpoint = parse_checkpoint(f);
+    } else if (f.key == "freeze") {
+      t.freeze = name_list(f);
+    } else if (f.key == "calibrate") {
+      t.calibrate = name_list(f);
+    } else {
+      t.metrics = scalar(f, "a file name");
+      t.metrics_loc = f.value_loc;
+    }
   }
 
   std::int64_t integer(const Entry& f, std::int64_t min) {
@@ -458,36 +581,90 @@ class GraphParser {
     need_kind(e, yaml::Kind::map, "a mapping");
     DataDef d;
     d.loc = e.key_loc;
-    for (const Entry& f : entries(e.value, {"csv", "npy", "columns", "batch", "shuffle", "holdout"}, "in train.data")) {
-      if (f.key == "csv") {
-        d.csv = name_list(f);
-      } else if (f.key == "npy") {
-        need_kind(f, yaml::Kind::map, "a mapping of input to file");
-        for (const Entry& g : entries(f.value, {}, "")) d.npy.emplace_back(g.key, scalar(g, "a file name"));
-      } else if (f.key == "columns") {
-        need_kind(f, yaml::Kind::map, "a mapping of input to columns");
-        for (const Entry& g : entries(f.value, {}, "")) d.columns.push_back(parse_columns(g));
-      } else if (f.key == "batch") {
-        d.batch = integer(f, 1);
-      } else if (f.key == "shuffle") {
-        d.shuffle = flag(f);
-      } else {
-        d.holdout = number(f, 0.0, 1.0);
-      }
-    }
-    if (d.csv.empty() == d.npy.empty())
-      fail("train.data needs exactly one of 'csv:' (with 'columns:') and 'npy:'", e.key_loc);
-    if (!d.csv.empty() && d.columns.empty()) fail("train.data: 'csv:' needs 'columns:'", e.key_loc);
+    for (const Entry& f : entries(e.value, kDataKeys, "in train.data")) data_key(d, f);
+    check_data(d, e.key_loc);
     return d;
   }
 
-  // "0:64" (columns 0..63) or a single column number.
+  // One key of train.data (known to be one of kDataKeys).
+  void data_key(DataDef& d, const Entry& f) {
+    if (f.key == "csv") {
+      d.csv = name_list(f);
+    } else if (f.key == "npy") {
+      d.npy = npy_files(f);
+    } else if (f.key == "columns") {
+      need_kind(f, yaml::Kind::map, "a mapping of input to columns");
+      d.columns.clear();
+      for (const Entry& g : entries(f.value, {}, "")) d.columns.push_back(parse_columns(g));
+    } else if (f.key == "header") {
+      d.header = flag(f);
+    } else if (f.key == "batch") {
+      d.batch = integer(f, 1);
+    } else if (f.key == "shuffle") {
+      d.shuffle = flag(f);
+    } else if (f.key == "drop_last") {
+      d.drop_last = flag(f);
+    } else if (f.value.is_map()) {
+      d.holdout = 0;
+      d.holdout_source = parse_source(f);
+    } else {
+      d.holdout = number(f, 0.0, 1.0);
+      d.holdout_source.reset();
+    }
+  }
+
+  std::vector<std::pair<std::string, std::string>> npy_files(const Entry& f) {
+    need_kind(f, yaml::Kind::map, "a mapping of input to file");
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const Entry& g : entries(f.value, {}, "")) out.emplace_back(g.key, scalar(g, "a file name"));
+    return out;
+  }
+
+  // holdout: {csv: [...]} or {npy: {...}}: rows read like the training data's.
+  DataSourceDef parse_source(const Entry& e) {
+    DataSourceDef src;
+    src.loc = e.key_loc;
+    for (const Entry& f : entries(e.value, {"csv", "npy"}, "in train.data.holdout")) {
+      if (f.key == "csv")
+        src.csv = name_list(f);
+      else
+        src.npy = npy_files(f);
+    }
+    if (src.csv.empty() == src.npy.empty())
+      fail("train.data.holdout needs a fraction, or exactly one of 'csv:' and 'npy:'", e.key_loc);
+    return src;
+  }
+
+  void check_data(const DataDef& d, Loc where) {
+    if (d.csv.empty() == d.npy.empty())
+      fail("train.data needs exactly one of 'csv:' (with 'columns:') and 'npy:'", where);
+    if (!d.csv.empty() && d.columns.empty()) fail("train.data: 'csv:' needs 'columns:'", where);
+    if (d.holdout_source && d.holdout_source->csv.empty() != d.csv.empty())
+      fail("train.data.holdout must be the same kind of source as the training data (" +
+               std::string(d.csv.empty() ? "npy" : "csv") + ")",
+           d.holdout_source->loc);
+  }
+
+  // "0:64" (columns 0..63) or a single column number; or header names:
+  // "mean radius:worst area" (both included) or one name. A spec that reads
+  // as numbers is numbers.
   ColumnsDef parse_columns(const Entry& g) {
     ColumnsDef c;
     c.input = g.key;
     c.loc = g.key_loc;
-    const std::string s = scalar(g, "a column number or a range 'first:end'");
+    const std::string s = scalar(g, "a column number, a range 'first:end', or column names");
     const auto colon = s.find(':');
+    auto is_number = [](const std::string& t) { return parse_decimal(t).has_value(); };
+    const bool numeric =
+        is_number(s.substr(0, colon)) || (colon != std::string::npos && is_number(s.substr(colon + 1)));
+    if (!numeric) {
+      c.first_name = s.substr(0, colon);
+      if (colon != std::string::npos) c.last_name = s.substr(colon + 1);
+      c.single = colon == std::string::npos;
+      if (c.first_name.empty() || (colon != std::string::npos && c.last_name.empty()))
+        fail("columns of '" + g.key + "': a name range is 'first name:last name'", g.value_loc);
+      return c;
+    }
     auto first = parse_decimal(s.substr(0, colon));
     auto end = colon == std::string::npos ? first : parse_decimal(s.substr(colon + 1));
     if (!first || !end || *first < 0 || (colon != std::string::npos && *end <= *first))
@@ -504,56 +681,69 @@ class GraphParser {
     OptimizerDef o;
     o.loc = o.op_loc = e.key_loc;
     for (const Entry& f : entries(e.value, {}, "")) {
-      if (f.key == "op") {
-        o.op = identifier(f, "optimizer");
-        o.op_loc = f.value_loc;
-      } else if (f.key == "lr") {
-        o.lr = number(f, 0.0);
-      } else if (f.key == "clip_grad_norm") {
-        o.clip_grad_norm = number(f, 0.0);
-      } else if (f.key == "schedule") {
-        o.schedule = parse_schedule(f);
-      } else {
-        o.attrs.emplace(f.key, parse_attr(f));  // typed by the optimizer op's schema
-      }
+      optimizer_key(o, f);
     }
     return o;
+  }
+
+  void optimizer_key(OptimizerDef& o, const Entry& f) {
+    if (f.key == "op") {
+      o.op = identifier(f, "optimizer");
+      o.op_loc = f.value_loc;
+    } else if (f.key == "lr") {
+      o.lr = number(f, 0.0);
+    } else if (f.key == "clip_grad_norm") {
+      o.clip_grad_norm = number(f, 0.0);
+    } else if (f.key == "schedule") {
+      o.schedule = parse_schedule(f);
+    } else {
+      o.attrs.insert_or_assign(f.key, parse_attr(f));  // typed by the optimizer op's schema
+    }
   }
 
   ScheduleDef parse_schedule(const Entry& e) {
     need_kind(e, yaml::Kind::map, "a mapping");
     ScheduleDef s;
     s.loc = e.key_loc;
-    for (const Entry& f : entries(e.value, {"kind", "warmup", "every", "gamma", "min_lr"}, "in the schedule")) {
-      if (f.key == "kind") {
-        s.kind = scalar(f, "constant, step or cosine");
-        if (s.kind != "constant" && s.kind != "step" && s.kind != "cosine")
-          fail("schedule kind '" + display_text(s.kind) + "' is not one of: constant, step, cosine", f.value_loc);
-      } else if (f.key == "warmup") {
-        s.warmup = integer(f, 0);
-      } else if (f.key == "every") {
-        s.every = integer(f, 1);
-      } else if (f.key == "gamma") {
-        s.gamma = number(f, 0.0);
-      } else {
-        s.min_lr = number(f, 0.0);
-      }
-    }
+    for (const Entry& f : entries(e.value, kScheduleKeys, "in the schedule")) schedule_key(s, f);
     return s;
+  }
+
+  void schedule_key(ScheduleDef& s, const Entry& f) {
+    if (f.key == "kind") {
+      s.kind = scalar(f, "constant, step or cosine");
+      if (s.kind != "constant" && s.kind != "step" && s.kind != "cosine")
+        fail("schedule kind '" + display_text(s.kind) + "' is not one of: constant, step, cosine",
+             f.value_loc);
+    } else if (f.key == "warmup") {
+      s.warmup = integer(f, 0);
+    } else if (f.key == "every") {
+      s.every = integer(f, 1);
+    } else if (f.key == "gamma") {
+      s.gamma = number(f, 0.0);
+    } else {
+      s.min_lr = number(f, 0.0);
+    }
   }
 
   CheckpointDef parse_checkpoint(const Entry& e) {
     need_kind(e, yaml::Kind::map, "a mapping");
     CheckpointDef c;
     c.loc = e.key_loc;
-    for (const Entry& f : entries(e.value, {"path", "every", "encrypt"}, "in train.checkpoint")) {
-      if (f.key == "path") c.path = scalar(f, "a file name"), c.path_loc = f.value_loc;
-      else if (f.key == "encrypt") parse_checkpoint_encrypt(f, c);
-      else if (f.value.is_scalar() && f.value.scalar() == "epoch") c.every = 0;
-      else c.every = integer(f, 1);
-    }
+    for (const Entry& f : entries(e.value, kCheckpointKeys, "in train.checkpoint")) checkpoint_key(c, f);
     if (c.path.empty()) fail("train.checkpoint needs 'path:'", e.key_loc);
     return c;
+  }
+
+  void checkpoint_key(CheckpointDef& c, const Entry& f) {
+    if (f.key == "path")
+      c.path = scalar(f, "a file name"), c.path_loc = f.value_loc;
+    else if (f.key == "encrypt")
+      parse_checkpoint_encrypt(f, c);
+    else if (f.value.is_scalar() && f.value.scalar() == "epoch")
+      c.every = 0;
+    else
+      c.every = integer(f, 1);
   }
 
   // encrypt: {key_file: K} (relative to the graph file) or {passphrase_env: VAR}.
@@ -617,6 +807,16 @@ GraphDef parse_graph_text(const std::string& text, const std::string& file) {
     throw usage_error("the graph file is larger than " + std::to_string(kMaxFileBytes >> 20) + " MiB",
                       SourceLoc{file, 0, 0});
   return GraphParser(file).parse(text);
+}
+
+void apply_train_setting(TrainDef& train, const std::string& path, const std::string& value) {
+  const std::string what = "--set train." + path + "=" + value;
+  try {
+    GraphParser(what).apply_train_setting(train, path, value);
+  } catch (const Error& e) {
+    // The position within a one-line VALUE adds nothing to the key and value.
+    throw usage_error(printable(what, 200) + ": " + e.message());
+  }
 }
 
 GraphDef parse_graph_file(const std::filesystem::path& path) {

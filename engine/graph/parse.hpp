@@ -16,6 +16,14 @@ constexpr int kGraphFormatVersion = 1;
 
 GraphDef parse_graph_file(const std::filesystem::path& path);
 
+struct TrainDef;
+
+// `--set train.PATH=VALUE` (PATH such as `epochs`, `data.batch`,
+// `optimizer.lr`, `optimizer.schedule.kind`): VALUE is read as YAML and
+// checked as the same key in the file would be. keel::Error (usage) naming
+// the setting.
+void apply_train_setting(TrainDef& train, const std::string& path, const std::string& value);
+
 // For tests and tools: parse text as if it came from a file named `file`.
 GraphDef parse_graph_text(const std::string& text, const std::string& file);
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,16 @@ struct ColumnsDef {
   std::int64_t first = 0;
   std::int64_t count = 1;
   bool single = true;  // a single column number: the input has shape [batch]
+  // Columns named by the header row ("mean radius:worst area", both ends
+  // included, or one name); first/count are resolved when the data is read.
+  std::string first_name, last_name;
+  Loc loc;
+};
+
+// Where rows come from: CSV files side by side, or one .npy file per input.
+struct DataSourceDef {
+  std::vector<std::string> csv;                          // relative to the graph file
+  std::vector<std::pair<std::string, std::string>> npy;  // input -> file, relative to the graph file
   Loc loc;
 };
 
@@ -26,9 +37,15 @@ struct DataDef {
   std::vector<std::string> csv;                            // relative to the graph file
   std::vector<std::pair<std::string, std::string>> npy;    // input -> file, relative to the graph file
   std::vector<ColumnsDef> columns;
+  std::optional<bool> header;  // the first CSV line names the columns; unset: detected
   std::int64_t batch = 32;
   bool shuffle = true;
-  double holdout = 0.0;
+  // Unset: drop a last batch of one row when the graph has an op that uses
+  // batch statistics in training (a batch norm cannot normalize one row).
+  std::optional<bool> drop_last;
+  double holdout = 0.0;  // fraction of the rows held out
+  // A separate hold-out source instead of a fraction (same columns).
+  std::optional<DataSourceDef> holdout_source;
   Loc loc;
 };
 

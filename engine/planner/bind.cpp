@@ -54,7 +54,7 @@ void Plan::bind(const std::vector<Tensor>& inputs, bool training) {
   for (auto& p : params_) {
     if (!p.value.empty()) continue;
     p.value = Tensor(DType::f32, p.shape);
-    initialize(p.value, p.spec.init, graph_.def.seed, p.name);
+    initialize_parameter(p.value, p.spec, graph_.def, p.name);
   }
   prepare(training);
 }

@@ -22,20 +22,42 @@ struct Span {
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
+// The offending field as a message quotes it: enough to recognise, never a
+// whole line of a file that is not a table (one field when it has no
+// separator), and control characters escaped so the message stays one line.
 std::string quoted(std::string_view field) {
-  constexpr std::size_t kShown = 40;
-  std::string out = "'";
-  out.append(field.substr(0, kShown)).append(field.size() > kShown ? "...'" : "'");
-  return out;
+  constexpr std::size_t kShown = 200;
+  return "'" + printable(field, kShown) + "'";
 }
+
+bool parses_as_number(std::string_view field) {
+  const char* b = field.data();
+  const char* e = b + field.size();
+  if (field.size() > 1 && *b == '+') ++b;
+  double v = 0;
+  const auto [end, ec] = std::from_chars(b, e, v);
+  return (ec == std::errc{} || ec == std::errc::result_out_of_range) && end == e;
+}
+
+// A header cell as pandas writes it: quotes only around names that need them.
+std::string header_name(std::string_view field) {
+  if (field.size() >= 2 && field.front() == '"' && field.back() == '"')
+    field = field.substr(1, field.size() - 2);
+  return std::string(field);
+}
+
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 class CsvParser {
  public:
-  CsvParser(std::string_view text, const std::string& source, const CsvFieldCheck& check)
-      : text_(text), source_(source), check_(check) {}
+  CsvParser(std::string_view text, const std::string& source, const CsvFieldCheck& check, CsvHeader header,
+            bool head_only = false)
+      : text_(text), source_(source), check_(check), header_(header), head_only_(head_only) {}
 
   CsvTable parse() {
-    std::size_t pos = 0;
+    // Spreadsheets put a byte order mark before the first name; it is not
+    // part of it.
+    std::size_t pos = text_.substr(0, kUtf8Bom.size()) == kUtf8Bom ? kUtf8Bom.size() : 0;
     while (pos < text_.size()) {
       std::size_t eol = text_.find('\n', pos);
       if (eol == std::string_view::npos) eol = text_.size();
@@ -48,9 +70,20 @@ class CsvParser {
       if (!separator_known_) {
         comma_ = line.find(',') != std::string_view::npos;
         separator_known_ = true;
+        if (is_header(line)) {
+          read_header(line);
+          if (head_only_) return std::move(table_);
+          continue;
+        }
+        if (head_only_) {
+          split(line);
+          table_.cols = spans_.size();
+          return std::move(table_);
+        }
       }
       row(line);
     }
+    if (head_only_) return std::move(table_);
     if (table_.rows == 0) throw usage_error("no data rows", {source_});
     return std::move(table_);
   }
@@ -60,7 +93,24 @@ class CsvParser {
     throw usage_error(what, {source_, line_no_, static_cast<int>(col0 + 1)});
   }
 
-  void split(std::string_view line) {
+  bool is_header(std::string_view line) {
+    if (header_ != CsvHeader::detect) return header_ == CsvHeader::present;
+    split(line, true);
+    for (const Span& s : spans_)
+      if (parses_as_number(line.substr(s.begin, s.end - s.begin))) return false;
+    return true;
+  }
+
+  void read_header(std::string_view line) {
+    split(line, true);
+    for (const Span& s : spans_) table_.header.push_back(header_name(line.substr(s.begin, s.end - s.begin)));
+    table_.cols = spans_.size();
+    first_line_ = line_no_;
+  }
+
+  // Empty fields are allowed in a header (pandas leaves the index column's
+  // name empty), never in data.
+  void split(std::string_view line, bool allow_empty = false) {
     spans_.clear();
     if (comma_) {
       std::size_t begin = 0;
@@ -71,7 +121,7 @@ class CsvParser {
         std::size_t b = begin, e = end;
         while (b < e && is_blank(line[b])) ++b;
         while (e > b && is_blank(line[e - 1])) --e;
-        if (b == e) fail(b, "empty field");
+        if (b == e && !allow_empty) fail(b, "empty field");
         spans_.push_back({b, e});
         if (last) return;
         begin = end + 1;
@@ -89,7 +139,7 @@ class CsvParser {
 
   void row(std::string_view line) {
     split(line);
-    if (table_.rows == 0) {
+    if (table_.rows == 0 && table_.header.empty()) {
       table_.cols = spans_.size();
       first_line_ = line_no_;
       // One reservation from the first line's length keeps growth cheap; it
@@ -122,7 +172,12 @@ class CsvParser {
     double v = 0;
     const auto [end, ec] = std::from_chars(b, e, v);
     if (ec == std::errc::result_out_of_range) fail(col0, quoted(field) + " is outside the range of a double");
-    if (ec != std::errc{} || end != e) fail(col0, quoted(field) + " is not a number");
+    if (ec != std::errc{} || end != e)
+      fail(col0, quoted(field) + " is not a number" +
+                     (header_ == CsvHeader::detect && line_no_ == first_line_ && table_.rows == 0 &&
+                              table_.header.empty()
+                          ? " (if the first line names the columns, set header: true)"
+                          : ""));
     // NaN or infinity in training data poisons every later step; refuse it here.
     if (!std::isfinite(v)) fail(col0, quoted(field) + " is not a finite number");
     return v;
@@ -131,6 +186,8 @@ class CsvParser {
   std::string_view text_;
   const std::string& source_;
   const CsvFieldCheck& check_;
+  const CsvHeader header_;
+  const bool head_only_;
   CsvTable table_;
   std::vector<Span> spans_;
   bool separator_known_ = false;
@@ -141,11 +198,21 @@ class CsvParser {
 
 }  // namespace
 
-CsvTable parse_csv(std::string_view text, const std::string& source, const CsvFieldCheck& check) {
-  return CsvParser(text, source, check).parse();
+CsvTable parse_csv(std::string_view text, const std::string& source, const CsvFieldCheck& check,
+                   CsvHeader header) {
+  return CsvParser(text, source, check, header).parse();
 }
 
-CsvTable read_csv(const fs::path& path, const CsvFieldCheck& check) {
+CsvHead parse_csv_head(std::string_view text, const std::string& source, CsvHeader header) {
+  CsvTable t = CsvParser(text, source, {}, header, true).parse();
+  return {std::move(t.header), t.cols};
+}
+
+CsvTable read_csv(const fs::path& path, const CsvFieldCheck& check, CsvHeader header) {
+  return parse_csv(read_csv_text(path), path.string(), check, header);
+}
+
+std::string read_csv_text(const fs::path& path) {
   const std::string source = path.string();
   std::error_code ec;
   const std::uintmax_t size = fs::file_size(path, ec);
@@ -160,7 +227,7 @@ CsvTable read_csv(const fs::path& path, const CsvFieldCheck& check) {
   in.read(text.data(), static_cast<std::streamsize>(size));
   if (static_cast<std::uintmax_t>(in.gcount()) != size)
     throw usage_error("cannot read: the file changed while being read", {source});
-  return parse_csv(text, source, check);
+  return text;
 }
 
 }  // namespace keel

@@ -9,6 +9,7 @@
 
 #include "base/error.hpp"
 #include "base/random.hpp"
+#include "base/suggest.hpp"
 #include "runtime/csv.hpp"
 #include "runtime/npy.hpp"
 
@@ -44,6 +45,17 @@ std::string value_problem(DType dtype, double v) {
   return {};
 }
 
+// Why `v` cannot be a value of binding `b`; empty when it can.
+std::string binding_problem(const ColumnBinding& b, double v) {
+  std::string problem = value_problem(b.dtype, v);
+  if (!problem.empty())
+    return problem + " (input '" + b.input + "' is " + std::string(dtype_name(b.dtype)) + ")";
+  if (b.classes > 0 && (v < 0 || v >= double(b.classes)))
+    return "is a label outside the loss's class range 0.." + std::to_string(b.classes - 1) + " (node '" +
+           b.loss_node + "')";
+  return {};
+}
+
 std::string column_range(const ColumnBinding& b) {
   return b.count == 1 ? "column " + std::to_string(b.first)
                       : "columns " + std::to_string(b.first) + ".." +
@@ -57,11 +69,68 @@ void check_bindings(const std::vector<ColumnBinding>& bindings) {
     const std::string who = "input '" + b.input + "'";
     if (b.input.empty()) throw usage_error("a column binding has no input name");
     if (!seen.insert(b.input).second) throw usage_error(who + " is bound to data twice");
+    if (!b.first_name.empty()) continue;  // resolved against the header
     if (b.first < 0) throw usage_error(who + ": first column " + std::to_string(b.first) + " is negative");
     if (b.count < 1)
       throw usage_error(who + ": column count " + std::to_string(b.count) + " must be at least 1");
     if (b.scalar && b.count != 1)
       throw usage_error(who + " has shape [batch] and takes one column, not " + std::to_string(b.count));
+  }
+}
+
+// Column names of the files side by side (a file without a header row
+// contributes empty names), and the file each column comes from.
+struct Header {
+  std::vector<std::string> names;
+  std::vector<std::size_t> file;
+};
+
+std::int64_t column_named(const Header& h, const std::string& name, const ColumnBinding& b,
+                          const std::vector<fs::path>& files) {
+  std::int64_t found = -1;
+  for (std::size_t c = 0; c < h.names.size(); ++c) {
+    if (h.names[c] != name) continue;
+    if (found >= 0)
+      throw usage_error("input '" + b.input + "': column name '" + printable(name) +
+                            "' is ambiguous: columns " + std::to_string(found) + " and " + std::to_string(c) +
+                            " have it",
+                        b.where);
+    found = std::int64_t(c);
+  }
+  if (found >= 0) return found;
+  bool any = false;
+  for (const std::string& n : h.names) any |= !n.empty();
+  if (!any)
+    throw usage_error("input '" + b.input + "' names column '" + printable(name) + "', but " +
+                          files.front().string() +
+                          " has no header row (set header: true if its first line names the columns)",
+                      b.where);
+  std::vector<std::string> candidates;
+  for (const std::string& n : h.names)
+    if (!n.empty() && n.size() <= 64) candidates.push_back(n);
+  throw usage_error("input '" + b.input + "': no column named '" + printable(name) + "' in the header row" +
+                        (name.size() <= 64 ? did_you_mean(name, candidates) : std::string()),
+                    b.where);
+}
+
+// Name ranges include both ends, as spreadsheets and pandas' .loc select.
+void resolve_names(std::vector<ColumnBinding>& bindings, const Header& h,
+                   const std::vector<fs::path>& files) {
+  for (ColumnBinding& b : bindings) {
+    if (b.first_name.empty()) continue;
+    const std::int64_t first = column_named(h, b.first_name, b, files);
+    const std::int64_t last = b.last_name.empty() ? first : column_named(h, b.last_name, b, files);
+    if (last < first)
+      throw usage_error("input '" + b.input + "': column '" + printable(b.last_name) + "' (" +
+                            std::to_string(last) + ") comes before column '" + printable(b.first_name) +
+                            "' (" + std::to_string(first) + ")",
+                        b.where);
+    b.first = first;
+    b.count = last - first + 1;
+    if (b.scalar && b.count != 1)
+      throw usage_error(
+          "input '" + b.input + "' has shape [batch] and takes one column, not " + std::to_string(b.count),
+          b.where);
   }
 }
 
@@ -81,9 +150,25 @@ void fill(Tensor& out, const std::vector<ColumnRef>& refs, std::size_t rows) {
 
 }  // namespace
 
-Dataset Dataset::from_csv(const std::vector<fs::path>& files, const std::vector<ColumnBinding>& bindings) {
+Dataset Dataset::from_csv(const std::vector<fs::path>& files, const std::vector<ColumnBinding>& given,
+                          CsvHeader header) {
   if (files.empty()) throw usage_error("no CSV files given");
-  check_bindings(bindings);
+  check_bindings(given);
+  std::vector<ColumnBinding> bindings = given;
+  const bool by_name = std::any_of(bindings.begin(), bindings.end(),
+                                   [](const ColumnBinding& b) { return !b.first_name.empty(); });
+  if (by_name) {
+    // Names first (one line of each file), so that every value can be
+    // checked against its binding while it is parsed.
+    Header h;
+    for (std::size_t f = 0; f < files.size(); ++f) {
+      CsvHead head = parse_csv_head(read_csv_text(files[f]), files[f].string(), header);
+      head.names.resize(head.cols);
+      h.names.insert(h.names.end(), head.names.begin(), head.names.end());
+      h.file.insert(h.file.end(), head.cols, f);
+    }
+    resolve_names(bindings, h, files);
+  }
 
   std::vector<CsvTable> tables;
   tables.reserve(files.size());
@@ -94,13 +179,12 @@ Dataset Dataset::from_csv(const std::vector<fs::path>& files, const std::vector<
       const auto global = static_cast<std::int64_t>(offset + col);
       for (const ColumnBinding& b : bindings) {
         if (global < b.first || global - b.first >= b.count) continue;
-        std::string problem = value_problem(b.dtype, v);
-        if (!problem.empty())
-          return problem + " (input '" + b.input + "' is " + std::string(dtype_name(b.dtype)) + ")";
+        std::string problem = binding_problem(b, v);
+        if (!problem.empty()) return problem;
       }
       return {};
     };
-    tables.push_back(read_csv(file, check));
+    tables.push_back(read_csv(file, check, header));
     if (tables.back().rows != tables.front().rows)
       throw usage_error("has " + std::to_string(tables.back().rows) + " rows, but " +
                             files.front().string() + " has " + std::to_string(tables.front().rows),
@@ -118,7 +202,8 @@ Dataset Dataset::from_csv(const std::vector<fs::path>& files, const std::vector<
   for (const ColumnBinding& b : bindings) {
     if (b.first >= total || b.count > total - b.first)
       throw usage_error("input '" + b.input + "' is bound to " + column_range(b) + ", but the data has " +
-                        std::to_string(total) + " columns (0.." + std::to_string(total - 1) + ")");
+                            std::to_string(total) + " columns (0.." + std::to_string(total - 1) + ")",
+                        b.where);
     const std::vector<ColumnRef> refs(columns.begin() + b.first, columns.begin() + b.first + b.count);
     Shape shape{static_cast<Dim>(ds.rows_)};
     if (!b.scalar) shape.push_back(b.count);
@@ -158,6 +243,12 @@ Dataset Dataset::from_npy(const std::vector<std::pair<std::string, fs::path>>& f
     ds.columns_.push_back(std::move(t));
   }
   return ds;
+}
+
+const Tensor* Dataset::column(const std::string& input) const {
+  for (std::size_t i = 0; i < names_.size(); ++i)
+    if (names_[i] == input) return &columns_[i];
+  return nullptr;
 }
 
 std::vector<Tensor> Dataset::gather(const std::vector<std::size_t>& rows) const {

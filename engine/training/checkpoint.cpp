@@ -6,6 +6,7 @@
 
 #include "base/error.hpp"
 #include "sealing/sealed_file.hpp"
+#include "training/training_data.hpp"
 
 namespace keel {
 
@@ -103,6 +104,7 @@ CheckpointInfo load_checkpoint(const std::filesystem::path& file, Plan& plan,
   }
   for (auto& p : plan.params()) {
     if (p.value.empty()) p.value = Tensor(DType::f32, p.shape);
+    if (!state && !f.find(p.name) && filled_by_calibration(plan.graph(), p.name)) continue;  // measured later
     copy_into(p.value, f, p.name, name);
   }
   if (state)

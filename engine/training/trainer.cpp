@@ -25,6 +25,7 @@
 #include "training/optimizer_step.hpp"
 #include "training/output_paths.hpp"
 #include "training/schedule.hpp"
+#include "training/training_data.hpp"
 
 namespace keel {
 
@@ -41,37 +42,6 @@ const char* signal_name(int sig) {
     case SIGHUP: return "SIGHUP";
     default: return "a signal";
   }
-}
-
-// The data named by train.data, with every graph input bound.
-Dataset load_data(const ValidatedGraph& graph, const DataDef& data) {
-  const fs::path base = fs::path(graph.def.file).parent_path();
-  const auto& decls = graph.def.inputs;
-  if (!data.npy.empty()) {
-    std::vector<std::pair<std::string, fs::path>> files;
-    for (const auto& [input, file] : data.npy) files.emplace_back(input, base / file);
-    return Dataset::from_npy(files);
-  }
-  std::vector<ColumnBinding> bindings;
-  for (const auto& c : data.columns) {
-    auto it = std::find_if(decls.begin(), decls.end(), [&](const InputDef& d) { return d.name == c.input; });
-    if (it == decls.end())
-      throw usage_error("columns: the graph has no input '" + c.input + "'", graph.loc(c.loc));
-    const std::size_t rank = it->shape.size();
-    if (c.single ? rank != 1 : rank != 2)
-      throw usage_error("columns: input '" + c.input + "' has rank " + std::to_string(rank) + "; " +
-                            (c.single ? "a single column feeds a [batch] input"
-                                      : "a column range feeds a [batch, columns] input"),
-                        graph.loc(c.loc));
-    if (!c.single && it->shape[1].size >= 0 && it->shape[1].size != c.count)
-      throw usage_error("columns: input '" + c.input + "' has " + std::to_string(it->shape[1].size) +
-                            " features but the range has " + std::to_string(c.count) + " columns",
-                        graph.loc(c.loc));
-    bindings.push_back({c.input, it->dtype, c.first, c.count, c.single});
-  }
-  std::vector<fs::path> files;
-  for (const auto& f : data.csv) files.push_back(base / f);
-  return Dataset::from_csv(files, bindings);
 }
 
 // Tensors for the graph's inputs, in declaration order, from a dataset whose
@@ -244,11 +214,12 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   const int loss_slot = slot_of(plan, def.loss);
   const std::set<std::string> frozen(def.freeze.begin(), def.freeze.end());
 
-  Dataset data = load_data(graph, def.data);
-  const Split split = split_rows(data.rows(), def.data.holdout, graph.def.seed);
-  if (split.train.empty()) throw usage_error("the training split is empty", graph.loc(def.data.loc));
+  const TrainingData prepared = load_training_data(plan, def.data, loss_slot);
+  const Dataset& data = prepared.data;
+  const Dataset& holdout_data = prepared.holdout_data();
+  const Split& split = prepared.split;
   const auto batch = std::size_t(def.data.batch);
-  const std::int64_t batches_per_epoch = std::int64_t((split.train.size() + batch - 1) / batch);
+  const std::int64_t batches_per_epoch = prepared.batches_per_epoch;
   const std::int64_t total_steps = def.steps > 0 ? def.steps : def.epochs * batches_per_epoch;
 
   // Shapes and parameters from the first batch, then everything that needs
@@ -415,10 +386,10 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
     if (stop_signal) break;  // no evaluation: the user asked to stop now
     summary.train_loss = loss_batches ? loss_sum / double(loss_batches) : NAN;
     std::optional<Profiler::Span> eval_span(std::in_place, prof, Profiler::Kind::eval, span_eval);
-    const Evaluation eval =
-        split.holdout.empty()
-            ? Evaluation{}
-            : evaluate(exec, plan, loss_slot, metric, batch_inputs(graph, data, split.holdout, def.data.loc));
+    const Evaluation eval = split.holdout.empty()
+                                ? Evaluation{}
+                                : evaluate(exec, plan, loss_slot, metric,
+                                           batch_inputs(graph, holdout_data, split.holdout, def.data.loc));
     summary.holdout_loss = eval.loss;
     summary.holdout_metric = eval.metric;
     // The train split's metric, measured like the hold-out's (inference mode,
@@ -476,8 +447,10 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   // The hold-out rows and the graph's outputs on them, for inference checks.
   if (!split.holdout.empty()) {
     Profiler::Span io(prof, Profiler::Kind::io, span_outputs);
-    const auto inputs = batch_inputs(graph, data, split.holdout, def.data.loc);
+    const auto inputs = batch_inputs(graph, holdout_data, split.holdout, def.data.loc);
     make_folder(options.output_dir / "holdout");
+    if (prepared.holdout_is_fraction())
+      write_holdout_rows(options.output_dir / "holdout" / "rows.npy", split.holdout);
     for (std::size_t i = 0; i < inputs.size(); ++i)
       write_npy(options.output_dir / "holdout" / (graph.def.inputs[i].name + ".npy"), inputs[i]);
     const auto outputs = exec.run(inputs, false);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "graph/train_def.hpp"
 #include "test_registry.hpp"
 
 using keel::parse_graph_text;
@@ -163,4 +164,79 @@ TEST_CASE("truncated and corrupted graph files fail cleanly") {
     }
   CHECK(rejected > 0);
   CHECK(accepted > 0);
+}
+
+namespace {
+
+const std::string kTrainHead =
+    "keel: 1\nnodes:\n  - {name: h, op: fixture, inputs: [x]}\noutputs: [h]\ntrain:\n  loss: h\n  data: ";
+
+std::string parse_error(const std::string& text) {
+  try {
+    parse_graph_text(text, "t.yaml");
+  } catch (const keel::Error& e) {
+    CHECK(e.code() == keel::ExitCode::usage);
+    return e.format();
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST_CASE("train.data reads header, drop_last, named columns and a separate hold-out source") {
+  const keel::GraphDef g = parse_graph_text(
+      kTrainHead +
+          "{csv: a.csv, columns: {x: \"mean radius:mean area\", y: target, z: \"0:3\"}, header: true, "
+          "drop_last: false, holdout: {csv: [b.csv, c.csv]}}\n",
+      "t.yaml");
+  const keel::DataDef& d = g.train->data;
+  REQUIRE(d.columns.size() == 3);
+  CHECK(d.columns[0].first_name == "mean radius");
+  CHECK(d.columns[0].last_name == "mean area");
+  CHECK_FALSE(d.columns[0].single);
+  CHECK(d.columns[1].first_name == "target");
+  CHECK(d.columns[1].single);
+  CHECK(d.columns[2].first_name.empty());
+  CHECK(d.columns[2].count == 3);
+  CHECK(d.header == true);
+  CHECK(d.drop_last == false);
+  REQUIRE(d.holdout_source);
+  CHECK(d.holdout_source->csv == std::vector<std::string>{"b.csv", "c.csv"});
+  const keel::GraphDef plain =
+      parse_graph_text(kTrainHead + "{csv: a.csv, columns: {x: 0}, holdout: 0.25}\n", "t.yaml");
+  CHECK_FALSE(plain.train->data.header.has_value());     // detected
+  CHECK_FALSE(plain.train->data.drop_last.has_value());  // decided by the graph
+  CHECK(plain.train->data.holdout == 0.25);
+
+  CHECK(parse_error(kTrainHead + "{csv: a.csv, columns: {x: 0}, holdout: {npy: {x: x.npy}}}\n") ==
+        "t.yaml:7:39: train.data.holdout must be the same kind of source as the training data (csv)");
+  CHECK(parse_error(kTrainHead + "{csv: a.csv, columns: {x: 0}, holdout: {}}\n") ==
+        "t.yaml:7:39: train.data.holdout needs a fraction, or exactly one of 'csv:' and 'npy:'");
+  CHECK(parse_error(kTrainHead + "{csv: a.csv, columns: {x: \"a:\"}}\n") ==
+        "t.yaml:7:35: columns of 'x': a name range is 'first name:last name'");
+  CHECK(parse_error(kTrainHead + "{csv: a.csv, columns: {x: 0}, heder: true}\n") ==
+        "t.yaml:7:39: unknown key 'heder' in train.data (did you mean 'header'?)");
+}
+
+TEST_CASE("a node's init: maps parameter names to initializers with checked arguments") {
+  const std::string head = "keel: 1\nnodes:\n  - {name: h, op: fixture, inputs: [x], init: ";
+  const keel::GraphDef g = parse_graph_text(
+      head + "{w: zeros, v: \"uniform(-0.5, 0.5)\", u: normal(0.02), k: kaiming}}\noutputs: [h]\n", "t.yaml");
+  const auto& init = g.nodes[0].init;
+  REQUIRE(init.size() == 4);
+  CHECK(init.at("w").kind == "zeros");
+  CHECK(init.at("v").kind == "uniform");
+  CHECK(init.at("v").args == std::vector<double>{-0.5, 0.5});
+  CHECK(init.at("u").args == std::vector<double>{0.02});
+  CHECK(init.at("k").args.empty());
+  CHECK(init.at("w").name_loc.line == 3);
+  CHECK(init.at("w").name_loc.col == 48);
+  CHECK(parse_error(head + "{w: normal(0)}}\noutputs: [h]\n") ==
+        "t.yaml:3:51: initializer 'normal(0)' for parameter 'w': the standard deviation must be positive");
+  CHECK(parse_error(head + "{w: constant}}\noutputs: [h]\n") ==
+        "t.yaml:3:51: initializer 'constant' for parameter 'w': expected one value: constant(v)");
+  CHECK(parse_error(head + "{w: xavier(2)}}\noutputs: [h]\n") ==
+        "t.yaml:3:51: initializer 'xavier(2)' for parameter 'w': 'xavier' takes no arguments");
+  CHECK(parse_error(head + "{w: \"uniform(1)\"}}\noutputs: [h]\n") ==
+        "t.yaml:3:51: initializer 'uniform(1)' for parameter 'w': expected 2 numbers");
 }

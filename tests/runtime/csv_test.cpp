@@ -70,8 +70,11 @@ TEST_CASE("csv reader reports each bad field at its line and column") {
       {"nan,1\n", "t.csv:1:1: 'nan' is not a finite number"},
       {"1,-inf\n", "t.csv:1:3: '-inf' is not a finite number"},
       {"1,1e999\n", "t.csv:1:3: '1e999' is outside the range of a double"},
-      {"1,abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\n",
-       "t.csv:1:3: 'abcdefghijklmnopqrstuvwxyzabcdefghijklmn...' is not a number"},
+      // A cell is quoted up to 200 characters, never a whole line of a file
+      // that is not a table.
+      {"1," + std::string(150, 'a') + "\n", "t.csv:1:3: '" + std::string(150, 'a') + "' is not a number"},
+      {"1," + std::string(5000, 'b') + "\n", "t.csv:1:3: '" + std::string(200, 'b') + "...' is not a number"},
+      {"1,a\tb\x01\n", "t.csv:1:3: 'a\\tb\\x01' is not a number"},
       {"", "t.csv: no data rows"},
       {"# only a comment\n\n", "t.csv: no data rows"},
   };
@@ -112,4 +115,42 @@ TEST_CASE("csv file reader names the file and refuses oversized files before rea
   fs::resize_file(dir / "huge.csv", keel::kMaxCsvBytes + 1);
   CHECK_THROWS_WITH(keel::read_csv(dir / "huge.csv"),
                     Contains("file of 1073741825 bytes exceeds the limit of 1073741824 bytes"));
+}
+
+TEST_CASE("csv reader reads a header row when asked, or when no field of the first line is a number") {
+  const std::string text = "\xEF\xBB\xBFmean radius,\"mean area\",target\r\n17.99,1001,0\r\n20.57,1326,1\r\n";
+  for (keel::CsvHeader mode : {keel::CsvHeader::present, keel::CsvHeader::detect}) {
+    const keel::CsvTable t = keel::parse_csv(text, "t.csv", {}, mode);
+    CHECK(t.header == std::vector<std::string>{"mean radius", "mean area", "target"});
+    CHECK(t.rows == 2);
+    CHECK(t.values == std::vector<double>{17.99, 1001, 0, 20.57, 1326, 1});
+    const keel::CsvHead head = keel::parse_csv_head(text, "t.csv", mode);
+    CHECK(head.names == t.header);
+    CHECK(head.cols == 3);
+  }
+  // The byte order mark is skipped without a header too.
+  CHECK(keel::parse_csv("\xEF\xBB\xBF"
+                        "1,2\n",
+                        "t.csv")
+            .values == std::vector<double>{1, 2});
+  // A first line of numbers is data unless the file says otherwise.
+  CHECK(keel::parse_csv("0,1\n2,3\n", "t.csv", {}, keel::CsvHeader::detect).rows == 2);
+  CHECK(keel::parse_csv("0,1\n2,3\n", "t.csv", {}, keel::CsvHeader::present).rows == 1);
+  CHECK(keel::parse_csv_head("0,1,2\n", "t.csv", keel::CsvHeader::detect).names.empty());
+  // A header alone is no data; a data row must match the header's width.
+  CHECK_THROWS_WITH(keel::parse_csv("a,b\n", "t.csv", {}, keel::CsvHeader::detect), Equals("no data rows"));
+  try {
+    keel::parse_csv("a,b\n1,2,3\n", "t.csv", {}, keel::CsvHeader::detect);
+    FAIL("no error");
+  } catch (const keel::Error& e) {
+    CHECK(e.format() == "t.csv:2:5: expected 2 fields (as on line 1), found 3");
+  }
+  // A half-named first line is neither: the message says how to declare a header.
+  try {
+    keel::parse_csv("0,1,label\n1,2,3\n", "t.csv", {}, keel::CsvHeader::detect);
+    FAIL("no error");
+  } catch (const keel::Error& e) {
+    CHECK(e.format() ==
+          "t.csv:1:5: 'label' is not a number (if the first line names the columns, set header: true)");
+  }
 }

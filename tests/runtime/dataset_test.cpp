@@ -1,13 +1,14 @@
-#include <catch2/catch.hpp>
+#include "runtime/dataset.hpp"
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <numeric>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/error.hpp"
-#include "runtime/dataset.hpp"
 #include "runtime/npy.hpp"
 #include "temp_dir.hpp"
 
@@ -204,4 +205,65 @@ TEST_CASE("dataset from .npy files gathers rows of each array") {
   CHECK_THAT(npy_error({{"e", dir / "empty.npy"}}), Contains("empty.npy: has no rows"));
   CHECK_THAT(npy_error({{"x", dir / "x.npy"}, {"x", dir / "y.npy"}}), Equals("input 'x' is bound to data twice"));
   CHECK_THAT(npy_error({}), Equals("no .npy files given"));
+}
+
+TEST_CASE("dataset binds columns by header name: a name range includes both ends") {
+  TempDir dir;
+  write_all(dir / "a.csv", "\xEF\xBB\xBFid,mean radius,mean area\n7,17.99,1001\n8,20.57,1326\n");
+  write_all(dir / "b.csv", "target\n1\n0\n");
+  ColumnBinding x{"x", DType::f32, 0, 1, false};
+  x.first_name = "mean radius";
+  x.last_name = "mean area";
+  ColumnBinding y{"y", DType::i32, 0, 1, true};
+  y.first_name = "target";
+  const auto ds = keel::Dataset::from_csv({dir / "a.csv", dir / "b.csv"}, {x, y}, keel::CsvHeader::detect);
+  const auto b = ds.gather(all_rows(2));
+  REQUIRE(b[0].shape() == keel::Shape{2, 2});
+  CHECK(std::vector<float>(b[0].as<float>(), b[0].as<float>() + 4) ==
+        std::vector<float>{17.99f, 1001, 20.57f, 1326});
+  CHECK(std::vector<std::int32_t>(b[1].as<std::int32_t>(), b[1].as<std::int32_t>() + 2) ==
+        std::vector<std::int32_t>{1, 0});
+
+  auto error = [&](ColumnBinding bad, keel::CsvHeader mode) {
+    try {
+      keel::Dataset::from_csv({dir / "a.csv", dir / "b.csv"}, {bad}, mode);
+    } catch (const keel::Error& e) {
+      CHECK(e.code() == keel::ExitCode::usage);
+      return e.format();
+    }
+    return std::string("no error");
+  };
+  ColumnBinding typo = y;
+  typo.first_name = "targte";
+  CHECK_THAT(error(typo, keel::CsvHeader::detect),
+             Equals("input 'y': no column named 'targte' in the header row (did you mean 'target'?)"));
+  ColumnBinding reversed = x;
+  std::swap(reversed.first_name, reversed.last_name);
+  CHECK_THAT(error(reversed, keel::CsvHeader::detect),
+             Contains("column 'mean radius' (1) comes before column 'mean area' (2)"));
+  CHECK_THAT(error(y, keel::CsvHeader::absent), Contains("has no header row (set header: true"));
+}
+
+TEST_CASE("dataset refuses a label outside its loss's class range where it is written") {
+  TempDir dir;
+  write_all(dir / "a.csv", "x,label\n0.5,0\n0.25,2\n0.125,3\n");
+  ColumnBinding label{"label", DType::i32, 1, 1, true};
+  label.classes = 3;
+  label.loss_node = "loss";
+  try {
+    keel::Dataset::from_csv({dir / "a.csv"}, {label}, keel::CsvHeader::detect);
+    FAIL("no error");
+  } catch (const keel::Error& e) {
+    CHECK(e.format() == (dir / "a.csv").string() +
+                            ":4:7: '3' is a label outside the loss's class range 0..2 (node 'loss')");
+  }
+}
+
+TEST_CASE("split_rows holds out round(holdout * n) rows, halves away from zero") {
+  for (auto [n, fraction, held] : std::vector<std::tuple<std::size_t, double, std::size_t>>{
+           {10, 0.25, 3}, {10, 0.2, 2}, {24, 0.25, 6}, {3, 0.1, 0}, {5, 0.5, 3}}) {
+    const keel::Split s = keel::split_rows(n, fraction, 7);
+    CHECK(s.holdout.size() == held);
+    CHECK(s.train.size() == n - held);
+  }
 }

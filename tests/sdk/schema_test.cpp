@@ -101,3 +101,48 @@ TEST_CASE("keel schema rules out what the op schemas rule out") {
     CHECK(r.out.find(message) != std::string::npos);
   }
 }
+
+TEST_CASE("keel schema accepts the data and init keys keel validate accepts, and refuses what it refuses") {
+  TempDir dir;
+  const fs::path schema = write_schema(dir);
+  const std::string head =
+      "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n  y: {dtype: i32, shape: [batch]}\n"
+      "outputs: [fc]\nnodes:\n";
+  const std::string loss = "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n";
+  const std::string train = "train:\n  loss: loss\n  data: {csv: [d.csv], columns: {x: \"a:d\", y: label}, ";
+  const std::string good = head +
+                           "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}, init: {weight: "
+                           "normal(0.01), bias: zeros}}\n" +
+                           loss + train + "header: true, drop_last: false, holdout: {csv: [h.csv]}}\n";
+  const fs::path ok = dir.write("good.yaml", good);
+  ProcessResult r = validate(schema, {ok.string()});
+  INFO(describe(r));
+  CHECK(r.exit_code == 0);
+  ProcessResult v = run_keel({"validate", ok.string()});
+  INFO(v.err);
+  CHECK(v.exit_code == 0);
+
+  const std::pair<std::string, const char*> cases[] = {
+      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}, init: {wieght: zeros}}\n" + loss +
+           train + "holdout: 0.2}\n",
+       "'wieght' is not one of"},
+      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}, init: {weight: gaussian}}\n" +
+           loss + train + "holdout: 0.2}\n",
+       "does not match"},
+      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}}\n" + loss + train +
+           "drop_last: 1}\n",
+       "is not of type 'boolean'"},
+      {head + "  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}}\n" + loss + train +
+           "holdout: {tsv: [h.tsv]}}\n",
+       "is not valid under any of the given schemas"},
+  };
+  int i = 0;
+  for (const auto& [text, message] : cases) {
+    const fs::path g = dir.write("bad" + std::to_string(i++) + ".yaml", text);
+    ProcessResult b = validate(schema, {g.string()});
+    INFO(text << describe(b));
+    CHECK(b.exit_code == 1);
+    CHECK(b.out.find(message) != std::string::npos);
+    CHECK(run_keel({"validate", g.string()}).exit_code == 2);
+  }
+}

@@ -3,7 +3,8 @@
 
   linreg_reference.py steps DATA_DIR START.ckpt END.ckpt N
       replays N steps of the brief's gradient descent from START's parameters
-      and checks END's parameters against them.
+      (START `zeros`: from zero weights and bias, as the brief starts) and
+      checks END's parameters against them.
   linreg_reference.py converged DATA_DIR END.ckpt
       checks END's model against the closed-form least-squares solution.
 
@@ -52,8 +53,12 @@ def check(name, got, want, rtol, atol):
 
 def steps(data_dir, start, end, n):
     x, y = data(data_dir)
-    p0, p1 = read_safetensors(start), read_safetensors(end)
-    w, b = p0["fit.weight"].reshape(-1), p0["fit.bias"][0]
+    p1 = read_safetensors(end)
+    if start == "zeros":
+        w, b = np.zeros(x.shape[1]), 0.0
+    else:
+        p0 = read_safetensors(start)
+        w, b = p0["fit.weight"].reshape(-1), p0["fit.bias"][0]
     lr, m = 0.05, len(y)
     for _ in range(n):
         e = x @ w + b - y

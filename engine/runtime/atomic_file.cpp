@@ -187,9 +187,16 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
     if (options.secret) out.rdbuf()->pubsetbuf(nullptr, 0);  // before open: no buffer at all
     out.open(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(errno));
+    // The stream keeps no error code: errno right after the first failed
+    // write is the OS's reason (a full disk, a file-size limit).
+    errno = 0;
     write(out);
-    out.flush();
-    if (!out) throw runtime_error("cannot write '" + path.string() + "': write failed");
+    if (out) out.flush();
+    if (out) out.close();
+    if (!out) {
+      const int err = errno ? errno : EIO;
+      throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(err));
+    }
   }
   commit(tmp, target, path, options, cleanup);
 }

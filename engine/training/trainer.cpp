@@ -411,15 +411,19 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
                                          ",\"holdout_" + summary.metric_name + "\":" + json_number(eval.metric)) +
                               "}");
     metrics_span.reset();
-    // About twenty epoch lines at most, however many epochs there are.
-    const std::int64_t epochs_total = std::max<std::int64_t>(1, def.epochs);
-    const bool report =
-        epoch + 1 >= epochs_total || (epoch + 1) % std::max<std::int64_t>(1, epochs_total / 20) == 0;
+    // At most twenty epoch lines, however many epochs the steps make.
+    const std::int64_t epochs_total =
+        std::max<std::int64_t>(1, (total_steps + batches_per_epoch - 1) / std::max<std::int64_t>(1, batches_per_epoch));
+    const std::int64_t every = (epochs_total + 19) / 20;
+    const bool report = epoch + 1 >= epochs_total || (epoch + 1) % every == 0;
     if (!options.quiet && (report || done)) {
       if (tty) std::fprintf(stderr, "\r%80s\r", "");
-      std::printf("epoch %lld: train loss %.4f", static_cast<long long>(epoch + 1), summary.train_loss);
-      if (metric == MetricKind::accuracy) std::printf(" accuracy %.2f%%", 100 * train_metric);
-      if (metric == MetricKind::r2) std::printf(" R^2 %.4f", train_metric);
+      // The batch loss is the training-mode mean over the epoch's batches
+      // (dropout on, batch statistics); the accuracies and the hold-out loss
+      // are measured afterwards in inference mode on whole splits.
+      std::printf("epoch %lld: batch loss %.4f", static_cast<long long>(epoch + 1), summary.train_loss);
+      if (metric == MetricKind::accuracy) std::printf("; train accuracy %.2f%%", 100 * train_metric);
+      if (metric == MetricKind::r2) std::printf("; train R^2 %.4f", train_metric);
       if (!split.holdout.empty()) {
         std::printf("; hold-out loss %.4f", eval.loss);
         if (metric == MetricKind::accuracy) std::printf(" accuracy %.2f%%", 100 * eval.metric);

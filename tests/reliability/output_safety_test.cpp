@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "runtime/npy.hpp"
 #include "runtime/safetensors.hpp"
 
 using namespace keel;
@@ -250,4 +251,18 @@ TEST_CASE("an unknown command is named, with the list of commands") {
   expect_refused(r, 2, "unknown command 'bogus' (commands: run, validate, plugins, graph, keygen,");
   expect_refused(run_keel({"rnu", "g.yaml"}), 2, "unknown command 'rnu' (did you mean 'run'?)");
   CHECK(run_keel({"--version"}).exit_code == 0);
+}
+
+TEST_CASE("a file that cannot be written whole is a failure naming the OS reason, with nothing left") {
+  TempDir dir;
+  const fs::path graph = dir.write("g.yaml",
+                                   "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 64]}\n"
+                                   "nodes:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
+  write_npy(dir / "x.npy", random_tensor({64, 64}, 3));  // 16 KiB in, 16 KiB out
+  // A 1 KiB file-size limit, SIGXFSZ ignored: a write past it fails with EFBIG.
+  const std::string cmd = "ulimit -f 1; trap '' XFSZ; exec " + keel_binary() + " run " + graph.string() +
+                          " -i x=" + (dir / "x.npy").string() + " -o " + (dir / "out").string();
+  const ProcessResult r = run_process({"/bin/sh", "-c", cmd});
+  expect_refused(r, 1, "cannot write '" + (dir / "out/r.npy").string() + "': File too large");
+  CHECK_FALSE(has_files(dir / "out"));  // no partial output, no temporary, no lock
 }

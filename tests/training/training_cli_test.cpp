@@ -120,3 +120,23 @@ TEST_CASE("the convolutional example with the brief's residual block trains") {
   // Three epochs of Adam already separate the digits well; chance is 10%.
   CHECK(accuracy(read_npy(dir / "head.npy"), read_npy(dir / "holdout/label.npy")) >= 0.85);
 }
+
+TEST_CASE("training prints at most twenty epoch lines, the last epoch's included, and says which loss is which") {
+  TempDir dir;
+  for (const std::string& setting : {std::string("train.epochs=39"), std::string("train.steps=57")}) {
+    const auto r = run_keel({"run", kSource + "/graphs/linear_regression.yaml", "-o", (dir / "out").string(),
+                             "--set", setting, "--set", "train.checkpoint.every=1000"});
+    INFO(setting << "\n" << r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    std::istringstream lines(r.out);
+    int epoch_lines = 0;
+    std::string last;
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind("epoch ", 0) == 0) ++epoch_lines, last = line;
+    CHECK(epoch_lines >= 10);
+    CHECK(epoch_lines <= 20);
+    const std::string final_epoch = setting == "train.epochs=39" ? "39" : "57";  // full batch: a step an epoch
+    CHECK(last.rfind("epoch " + final_epoch + ": batch loss ", 0) == 0);
+    CHECK(last.find("; train R^2 ") != std::string::npos);
+  }
+}

@@ -156,3 +156,14 @@ for name in ["max_bytes_decimal", "max_bytes_negative", "max_bytes_overflow", "m
 put("containers/scrypt_work_bomb.enc", container(PLAIN, kdf=1, logn=20, r=8, p=16))
 put("containers/scrypt_memory_bomb.enc", container(PLAIN, kdf=1, logn=19, r=8, p=1))
 put("containers/scrypt_at_bound.enc", container(PLAIN, kdf=1, logn=15, r=8, p=1))
+# A plain checkpoint where a key is given; metadata of another format
+# version, of another graph, and a position past an epoch's end (fixture
+# train_rows.yaml: four rows in batches of two).
+good = {"fc.weight": ("F32", [3, 4], w), "fc.bias": ("F32", [3], b)}
+put("checkpoints/plaintext_with_key.safetensors", safetensors(good))
+put("checkpoints/future_format.safetensors", safetensors(good, {"__metadata__": {"format": "keel-checkpoint-9"}}))
+run = {"format": "keel-checkpoint-1", "graph": "bad-inputs-resume", "step": "1", "epoch": "0", "batch": "1"}
+trained = dict(good, **{"optim.fc.weight.momentum_buffer": ("F32", [3, 4], w),
+                        "optim.fc.bias.momentum_buffer": ("F32", [3], b)})
+put("checkpoints/resume_other_graph.safetensors", safetensors(trained, {"__metadata__": dict(run, graph="someone-else")}))
+put("checkpoints/resume_past_epoch.safetensors", safetensors(trained, {"__metadata__": dict(run, batch="3")}))

@@ -74,7 +74,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("graph", run.graph, "Graph file (YAML)")->required();
   run_cmd->add_option("-i,--input", run.inputs, "Data for a graph input: NAME=FILE.npy; repeatable");
   run_cmd->add_option("-o,--output-dir", run.output_dir, "Folder for the outputs")->capture_default_str();
-  run_cmd->add_option("--set", run.overrides, "Override seed=N, NODE.ATTR=VALUE, or any training key train.KEY=VALUE (train.epochs=3, train.data.batch=16, train.optimizer.lr=0.1, train.optimizer.schedule.kind=cosine), checked as in the graph file; repeatable");
+  run_cmd->add_option("--set", run.overrides,
+                      "Override seed=N, NODE.ATTR=VALUE, or any training key train.KEY=VALUE "
+                      "(train.epochs=3, train.data.batch=16, train.optimizer.lr=0.1, "
+                      "train.optimizer.schedule.kind=cosine), checked as in the graph file; repeatable");
   run_cmd->add_option("--resume", run.resume, "Training: continue from this checkpoint");
   run_cmd->add_option("--params", run.params, "Load parameters from this checkpoint (safetensors)");
   run_cmd->add_option("--key-file", run.key_file, "Key file of an encrypted --params/--resume checkpoint");
@@ -98,7 +101,10 @@ int main(int argc, char** argv) {
   auto* validate_cmd = app.add_subcommand(
       "validate", "Check a graph without data: schema, ops, attributes, inputs, cycles, shapes");
   validate_cmd->add_option("graph", validate_graph, "Graph file (YAML)")->required();
-  validate_cmd->add_option("--set", validate_overrides, "Override seed=N, NODE.ATTR=VALUE, or any training key train.KEY=VALUE (train.epochs=3, train.data.batch=16, train.optimizer.lr=0.1, train.optimizer.schedule.kind=cosine), checked as in the graph file; repeatable");
+  validate_cmd->add_option("--set", validate_overrides,
+                           "Override seed=N, NODE.ATTR=VALUE, or any training key train.KEY=VALUE "
+                           "(train.epochs=3, train.data.batch=16, train.optimizer.lr=0.1, "
+                           "train.optimizer.schedule.kind=cosine), checked as in the graph file; repeatable");
   add_common(validate_cmd, common);
 
   bool plugins_json = false;
@@ -177,7 +183,8 @@ int main(int argc, char** argv) {
     if (*keygen_cmd) return finish_stdout(cli::keygen(keygen_file, common));
     if (*encrypt_cmd) return finish_stdout(cli::encrypt(crypt, common));
     if (*decrypt_cmd) return finish_stdout(cli::decrypt(crypt, common));
-    if (*check_op_cmd) return finish_stdout(cli::check_op(check_op_name, check_op_all, check_op_attrs, common));
+    if (*check_op_cmd)
+      return finish_stdout(cli::check_op(check_op_name, check_op_all, check_op_attrs, common));
     if (*schema_cmd) return finish_stdout(cli::schema(common));
   } catch (const keel::Error& e) {
     std::fprintf(stderr, "keel: error: %s\n", e.format().c_str());

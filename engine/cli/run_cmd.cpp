@@ -119,7 +119,8 @@ int run(const RunOptions& o, const Common& common) {
     throw usage_error("give at most one of --key-file and --passphrase-env");
   const KeySource cli_key{o.key_file, o.passphrase_env};
   if (!o.params.empty() && !o.resume.empty())
-    throw usage_error("give --params or --resume, not both: a resumed run takes its parameters from the checkpoint");
+    throw usage_error(
+        "give --params or --resume, not both: a resumed run takes its parameters from the checkpoint");
   if (!o.params.empty()) {
     // An encrypted checkpoint opens with the command line's key, else with
     // the one the training graph seals its checkpoints with.

@@ -328,7 +328,8 @@ std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs, 
         // folder can hold other code under the same name.
         if (candidates.back().is_relative() && warn)
           warn("KEEL_PLUGIN_PATH entry '" + printable(entry) +
-               "' is a relative folder: which plugins load depends on the working folder; use an absolute path");
+               "' is a relative folder: which plugins load depends on the working folder; use an absolute "
+               "path");
       }
       if (colon == std::string_view::npos) break;
       rest.remove_prefix(colon + 1);
@@ -336,7 +337,8 @@ std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& cli_dirs, 
   }
   for (const fs::path& dir : cli_dirs) {
     std::error_code ec;
-    if (!fs::exists(dir, ec)) throw usage_error("--plugin-path '" + printable(dir.string()) + "' does not exist");
+    if (!fs::exists(dir, ec))
+      throw usage_error("--plugin-path '" + printable(dir.string()) + "' does not exist");
   }
   candidates.insert(candidates.end(), cli_dirs.begin(), cli_dirs.end());
 

@@ -43,7 +43,8 @@ FolderLock::FolderLock(const std::filesystem::path& dir) : file_(dir / kFileName
                             "; wait for it to finish or choose another --output-dir");
       throw runtime_error("cannot lock " + where + ": " + std::strerror(err));
     }
-    struct stat held {}, named {};
+    struct stat held {
+    }, named{};
     if (::fstat(fd, &held) == 0 && ::stat(file_.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
         held.st_dev == named.st_dev) {
       const std::string pid = std::to_string(::getpid()) + "\n";

@@ -13,7 +13,8 @@ namespace keel {
 
 LineFile::LineFile(const std::filesystem::path& path, bool append) : path_(path) {
   fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC), 0644);
-  if (fd_ < 0) throw runtime_error("cannot write '" + printable(path.string(), 200) + "': " + std::strerror(errno));
+  if (fd_ < 0)
+    throw runtime_error("cannot write '" + printable(path.string(), 200) + "': " + std::strerror(errno));
 }
 
 LineFile::~LineFile() {

@@ -12,7 +12,8 @@ namespace keel {
 
 namespace {
 
-std::optional<std::uint64_t> metadata_int(const TensorFile& f, const std::string& key, const std::string& file,
+std::optional<std::uint64_t> metadata_int(const TensorFile& f, const std::string& key,
+                                          const std::string& file,
                                           std::uint64_t max = std::uint64_t(INT64_MAX)) {
   auto it = f.metadata.find(key);
   if (it == f.metadata.end()) return std::nullopt;
@@ -41,9 +42,10 @@ TensorFile read_checkpoint_file(const std::filesystem::path& file, const Checkpo
   const std::string codec_name = seal.registry ? detect_codec(*seal.registry, file) : std::string();
   if (codec_name.empty()) {
     if (!seal.key.empty() && !seal.allow_plaintext)
-      throw usage_error("'" + file.string() +
-                        "' is not encrypted, but a key is given for it: a plaintext checkpoint is refused where "
-                        "a sealed one is expected (pass --allow-plaintext to load it anyway)");
+      throw usage_error(
+          "'" + file.string() +
+          "' is not encrypted, but a key is given for it: a plaintext checkpoint is refused where "
+          "a sealed one is expected (pass --allow-plaintext to load it anyway)");
     return read_safetensors(file);
   }
   if (seal.key.empty())

@@ -50,10 +50,10 @@ inline constexpr const char* kCheckpointFormat = "keel-checkpoint-1";
 // What a checkpoint records besides tensors, for --resume's checks.
 struct CheckpointInfo {
   TrainingPosition position;
-  bool has_format = false;                // written by Keel's training (metadata "format")
-  std::string graph;                      // the training graph's name
-  std::optional<std::uint64_t> seed;      // absent in checkpoints written before it was recorded
-  std::optional<std::int64_t> batch_size; // train.data.batch
+  bool has_format = false;                 // written by Keel's training (metadata "format")
+  std::string graph;                       // the training graph's name
+  std::optional<std::uint64_t> seed;       // absent in checkpoints written before it was recorded
+  std::optional<std::int64_t> batch_size;  // train.data.batch
 };
 
 // The seal for `key`, checked now (the codec exists, the key file is
@@ -72,6 +72,6 @@ void save_checkpoint(const std::filesystem::path& file, const Plan& plan,
 // and the tensor otherwise, and for a format version this build does not
 // read.
 CheckpointInfo load_checkpoint(const std::filesystem::path& file, Plan& plan,
-                                 const std::vector<OptimizerState>* state, const CheckpointSeal& seal = {});
+                               const std::vector<OptimizerState>* state, const CheckpointSeal& seal = {});
 
 }  // namespace keel

@@ -20,7 +20,8 @@ struct NamedFile {
 std::vector<NamedFile> named_files(const TrainDef& def) {
   std::vector<NamedFile> files;
   if (!def.checkpoint.path.empty())
-    files.push_back({def.checkpoint.path, def.checkpoint.path_loc.line ? def.checkpoint.path_loc : def.checkpoint.loc,
+    files.push_back({def.checkpoint.path,
+                     def.checkpoint.path_loc.line ? def.checkpoint.path_loc : def.checkpoint.loc,
                      "train.checkpoint.path"});
   if (!def.metrics.empty())
     files.push_back({def.metrics, def.metrics_loc.line ? def.metrics_loc : def.loc, "train.metrics"});
@@ -86,7 +87,8 @@ namespace {
 // realpath(3) for a path that may not exist yet, which also follows a
 // dangling last link: open(O_CREAT) on it would create the link's target.
 fs::path resolve_links(const fs::path& absolute, int hops = 0) {
-  if (hops > 40) throw usage_error("too many levels of symbolic links in '" + printable(absolute.string(), 200) + "'");
+  if (hops > 40)
+    throw usage_error("too many levels of symbolic links in '" + printable(absolute.string(), 200) + "'");
   fs::path done = absolute.root_path();
   for (auto it = absolute.begin(); it != absolute.end(); ++it) {
     if (*it == absolute.root_path() || *it == "." || it->empty()) continue;
@@ -101,7 +103,9 @@ fs::path resolve_links(const fs::path& absolute, int hops = 0) {
       continue;
     }
     const fs::path target = fs::read_symlink(next, ec);
-    if (ec) throw usage_error("cannot read the symbolic link '" + printable(next.string(), 200) + "': " + ec.message());
+    if (ec)
+      throw usage_error("cannot read the symbolic link '" + printable(next.string(), 200) +
+                        "': " + ec.message());
     fs::path rest = target.is_absolute() ? target : done / target;
     for (auto r = std::next(it); r != absolute.end(); ++r) rest /= *r;
     return resolve_links(rest, hops + 1);

@@ -37,10 +37,14 @@ using Clock = std::chrono::steady_clock;
 
 const char* signal_name(int sig) {
   switch (sig) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return "a signal";
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "a signal";
   }
 }
 
@@ -168,22 +172,24 @@ void check_resume(const CheckpointInfo& info, const ValidatedGraph& graph, const
                   std::int64_t batches_per_epoch, const TrainOptions& options) {
   const SourceLoc where{options.resume.string(), 0, 0};
   if (!info.has_format)
-    throw usage_error("not a Keel training checkpoint (no format metadata): --resume continues a run from "
-                      "the checkpoint it wrote; to start from these parameters, use --params",
-                      where);
+    throw usage_error(
+        "not a Keel training checkpoint (no format metadata): --resume continues a run from "
+        "the checkpoint it wrote; to start from these parameters, use --params",
+        where);
   if (info.graph != graph.def.name)
     throw usage_error("the checkpoint was written by graph '" + printable(info.graph) + "', not '" +
                           printable(graph.def.name) + "'",
                       where);
   if (info.position.batch > batches_per_epoch)
-    throw usage_error("the checkpoint's position (batch " + std::to_string(info.position.batch) + " of epoch " +
-                          std::to_string(info.position.epoch + 1) + ") lies past the end of an epoch, which has " +
-                          std::to_string(batches_per_epoch) + " batches with this data",
+    throw usage_error("the checkpoint's position (batch " + std::to_string(info.position.batch) +
+                          " of epoch " + std::to_string(info.position.epoch + 1) +
+                          ") lies past the end of an epoch, which has " + std::to_string(batches_per_epoch) +
+                          " batches with this data",
                       where);
   if (options.allow_resume_mismatch) return;
   if (info.seed && *info.seed != graph.def.seed)
-    throw usage_error("the checkpoint was trained with seed " + std::to_string(*info.seed) + ", this run has " +
-                          std::to_string(graph.def.seed) +
+    throw usage_error("the checkpoint was trained with seed " + std::to_string(*info.seed) +
+                          ", this run has " + std::to_string(graph.def.seed) +
                           " (a different data order); pass --allow-resume-mismatch to continue anyway",
                       where);
   if (info.batch_size && *info.batch_size != def.data.batch)
@@ -402,18 +408,19 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
     eval_span.reset();
     std::optional<Profiler::Span> metrics_span(std::in_place, prof, Profiler::Kind::io, span_metrics);
     if (metrics_file.is_open())
-      metrics_file.write_line("{\"epoch\":" + std::to_string(epoch + 1) + ",\"step\":" + std::to_string(pos.step) +
-                              ",\"train_loss\":" + json_number(summary.train_loss) +
-                              ",\"holdout_loss\":" + json_number(eval.loss) +
-                              (summary.metric_name.empty()
-                                   ? std::string()
-                                   : ",\"train_" + summary.metric_name + "\":" + json_number(train_metric) +
-                                         ",\"holdout_" + summary.metric_name + "\":" + json_number(eval.metric)) +
-                              "}");
+      metrics_file.write_line(
+          "{\"epoch\":" + std::to_string(epoch + 1) + ",\"step\":" + std::to_string(pos.step) +
+          ",\"train_loss\":" + json_number(summary.train_loss) +
+          ",\"holdout_loss\":" + json_number(eval.loss) +
+          (summary.metric_name.empty()
+               ? std::string()
+               : ",\"train_" + summary.metric_name + "\":" + json_number(train_metric) + ",\"holdout_" +
+                     summary.metric_name + "\":" + json_number(eval.metric)) +
+          "}");
     metrics_span.reset();
     // At most twenty epoch lines, however many epochs the steps make.
-    const std::int64_t epochs_total =
-        std::max<std::int64_t>(1, (total_steps + batches_per_epoch - 1) / std::max<std::int64_t>(1, batches_per_epoch));
+    const std::int64_t epochs_total = std::max<std::int64_t>(
+        1, (total_steps + batches_per_epoch - 1) / std::max<std::int64_t>(1, batches_per_epoch));
     const std::int64_t every = (epochs_total + 19) / 20;
     const bool report = epoch + 1 >= epochs_total || (epoch + 1) % every == 0;
     if (!options.quiet && (report || done)) {
@@ -440,9 +447,10 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
     if (tty) std::fprintf(stderr, "\r%80s\r", "");
     std::fprintf(stderr, "keel: stopped by %s at step %llu: %s\n", signal_name(stop_signal),
                  static_cast<unsigned long long>(pos.step),
-                 ckpt.empty() ? "no checkpoint is configured"
-                              : ("checkpoint '" + ckpt.string() + "' written; continue with --resume " +
-                                 ckpt.string()).c_str());
+                 ckpt.empty()
+                     ? "no checkpoint is configured"
+                     : ("checkpoint '" + ckpt.string() + "' written; continue with --resume " + ckpt.string())
+                           .c_str());
     summary.stopped_by_signal = stop_signal;
     return summary;
   }

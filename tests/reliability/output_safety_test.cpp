@@ -132,8 +132,8 @@ TEST_CASE("a symbolic link in the output folder cannot carry a checkpoint outsid
   fs::create_directories(dir / "out");
   fs::create_directory_symlink(dir / "victim", dir / "out/sub");
   fs::create_symlink(dir / "victim/m.jsonl", dir / "out/m.jsonl");
-  for (const std::string& train : {std::string("  checkpoint: {path: sub/x.ckpt}\n"),
-                                   std::string("  metrics: m.jsonl\n")}) {
+  for (const std::string& train :
+       {std::string("  checkpoint: {path: sub/x.ckpt}\n"), std::string("  metrics: m.jsonl\n")}) {
     INFO(train);
     const fs::path graph = tiny_graph(dir, train);
     CHECK(run_keel({"validate", graph.string()}).exit_code == 0);  // the names alone are fine
@@ -205,9 +205,11 @@ TEST_CASE("a resumed run must be the run that wrote the checkpoint") {
   expect_refused(run(graph, dir / "b", {"--resume", ckpt, "--set", "seed=7"}), 2,
                  ckpt + ": the checkpoint was trained with seed 0, this run has 7");
   CHECK_FALSE(has_files(dir / "b"));
-  expect_refused(run(graph, dir / "c", {"--resume", ckpt, "--set", "train.steps=9", "--set", "train.batch=4"}),
-                 2, "the checkpoint was trained with batch 2, this run has 4");
-  const ProcessResult forced = run(graph, dir / "d", {"--resume", ckpt, "--set", "seed=7", "--allow-resume-mismatch"});
+  expect_refused(
+      run(graph, dir / "c", {"--resume", ckpt, "--set", "train.steps=9", "--set", "train.batch=4"}), 2,
+      "the checkpoint was trained with batch 2, this run has 4");
+  const ProcessResult forced =
+      run(graph, dir / "d", {"--resume", ckpt, "--set", "seed=7", "--allow-resume-mismatch"});
   INFO(forced.err);
   CHECK(forced.exit_code == 0);
 
@@ -237,8 +239,8 @@ TEST_CASE("a resumed run must be the run that wrote the checkpoint") {
 
 TEST_CASE("output that cannot be written is a failure naming the reason") {
   const std::string keel = keel_binary();
-  for (const std::string& cmd : {keel + " schema > /dev/full", keel + " plugins --json > /dev/full",
-                                 keel + " plugins > /dev/full"}) {
+  for (const std::string& cmd :
+       {keel + " schema > /dev/full", keel + " plugins --json > /dev/full", keel + " plugins > /dev/full"}) {
     const ProcessResult r = run_process({"/bin/sh", "-c", cmd});
     INFO(cmd << "\nstderr: " << r.err);
     CHECK(r.exit_code == 1);

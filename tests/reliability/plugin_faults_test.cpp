@@ -113,9 +113,11 @@ TEST_CASE("every command that loads plugins warns about a writable folder before
   const std::string graph = faulty_graph(dir, "none", "throw").string();
   write_npy(dir / "x.npy", random_tensor({3, 2}, 1));
   const std::map<std::string, std::string> env = {{"KEEL_FAULTY_ANNOUNCE", "1"}};
-  const std::string warning = "keel: warning: plugin folder '" + plugins.string() + "' is writable by other users";
+  const std::string warning =
+      "keel: warning: plugin folder '" + plugins.string() + "' is writable by other users";
   for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"run", graph, "-o", (dir / "out").string(), "-i", "x=" + (dir / "x.npy").string()},
+       {std::vector<std::string>{"run", graph, "-o", (dir / "out").string(), "-i",
+                                 "x=" + (dir / "x.npy").string()},
         std::vector<std::string>{"validate", graph}, std::vector<std::string>{"check-op", "fault"},
         std::vector<std::string>{"plugins"}}) {
     std::vector<std::string> argv = args;
@@ -130,7 +132,8 @@ TEST_CASE("every command that loads plugins warns about a writable folder before
   }
 }
 
-TEST_CASE("a --plugin-path folder that does not exist is an error; a relative KEEL_PLUGIN_PATH entry a warning") {
+TEST_CASE(
+    "a --plugin-path folder that does not exist is an error; a relative KEEL_PLUGIN_PATH entry a warning") {
   TempDir dir;
   const std::string graph = (fs::path(KEEL_SOURCE_DIR) / "graphs" / "digits_infer.yaml").string();
   const ProcessResult missing = run_keel({"validate", graph, "--plugin-path", (dir / "nowhere").string()});

@@ -114,8 +114,8 @@ std::uint64_t checkpoint_step(const fs::path& ckpt) {
 TEST_CASE("the first signal stops training at a step boundary with a checkpoint that resumes exactly") {
   TempDir dir;
   const fs::path graph = long_graph(dir);
-  for (const auto& [sig, name] : {std::pair{SIGINT, "SIGINT"}, std::pair{SIGTERM, "SIGTERM"},
-                                  std::pair{SIGHUP, "SIGHUP"}}) {
+  for (const auto& [sig, name] :
+       {std::pair{SIGINT, "SIGINT"}, std::pair{SIGTERM, "SIGTERM"}, std::pair{SIGHUP, "SIGHUP"}}) {
     INFO(name);
     const fs::path out = dir / ("out-" + std::string(name));
     const Child c = start_keel({"run", graph.string(), "-q", "-o", out.string()}, dir / "err.txt");
@@ -128,9 +128,9 @@ TEST_CASE("the first signal stops training at a step boundary with a checkpoint 
     CHECK(WEXITSTATUS(status) == 128 + sig);
     const std::uint64_t step = checkpoint_step(out / "t.ckpt");
     CHECK(step >= 50);
-    CHECK(err == "keel: stopped by " + std::string(name) + " at step " + std::to_string(step) + ": checkpoint '" +
-                     (out / "t.ckpt").string() + "' written; continue with --resume " + (out / "t.ckpt").string() +
-                     "\n");
+    CHECK(err == "keel: stopped by " + std::string(name) + " at step " + std::to_string(step) +
+                     ": checkpoint '" + (out / "t.ckpt").string() + "' written; continue with --resume " +
+                     (out / "t.ckpt").string() + "\n");
     CHECK_FALSE(fs::exists(out / "fc.npy"));  // the end-of-run outputs are not written
     CHECK_FALSE(has_temporary(out));
     CHECK_FALSE(fs::exists(out / ".keel.lock"));
@@ -138,8 +138,8 @@ TEST_CASE("the first signal stops training at a step boundary with a checkpoint 
 
     // Resumed to step + 7, it equals a run of step + 7 steps from the start.
     const std::string steps = "train.steps=" + std::to_string(step + 7);
-    const ProcessResult resumed = run_keel({"run", graph.string(), "-q", "-o", (dir / "resumed").string(), "--set",
-                                            steps, "--resume", (out / "t.ckpt").string()});
+    const ProcessResult resumed = run_keel({"run", graph.string(), "-q", "-o", (dir / "resumed").string(),
+                                            "--set", steps, "--resume", (out / "t.ckpt").string()});
     INFO(resumed.err);
     REQUIRE(resumed.exit_code == 0);
     const ProcessResult whole =
@@ -162,7 +162,8 @@ TEST_CASE("a second signal ends training at once and leaves the last checkpoint 
     INFO("stderr: " << slurp(dir / "err.txt"));
     // Either the stop finished before the second signal arrived (exit 143),
     // or the second one ended the process.
-    CHECK(((WIFEXITED(status) && WEXITSTATUS(status) == 143) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)));
+    CHECK(((WIFEXITED(status) && WEXITSTATUS(status) == 143) ||
+           (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM)));
     CHECK(checkpoint_step(out / "t.ckpt") >= 50);  // whole and readable
     CHECK_FALSE(has_temporary(out));
   }

@@ -121,7 +121,8 @@ TEST_CASE("the convolutional example with the brief's residual block trains") {
   CHECK(accuracy(read_npy(dir / "head.npy"), read_npy(dir / "holdout/label.npy")) >= 0.85);
 }
 
-TEST_CASE("training prints at most twenty epoch lines, the last epoch's included, and says which loss is which") {
+TEST_CASE(
+    "training prints at most twenty epoch lines, the last epoch's included, and says which loss is which") {
   TempDir dir;
   for (const std::string& setting : {std::string("train.epochs=39"), std::string("train.steps=57")}) {
     const auto r = run_keel({"run", kSource + "/graphs/linear_regression.yaml", "-o", (dir / "out").string(),
@@ -135,7 +136,8 @@ TEST_CASE("training prints at most twenty epoch lines, the last epoch's included
       if (line.rfind("epoch ", 0) == 0) ++epoch_lines, last = line;
     CHECK(epoch_lines >= 10);
     CHECK(epoch_lines <= 20);
-    const std::string final_epoch = setting == "train.epochs=39" ? "39" : "57";  // full batch: a step an epoch
+    const std::string final_epoch =
+        setting == "train.epochs=39" ? "39" : "57";  // full batch: a step an epoch
     CHECK(last.rfind("epoch " + final_epoch + ": batch loss ", 0) == 0);
     CHECK(last.find("; train R^2 ") != std::string::npos);
   }

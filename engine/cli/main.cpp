@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -30,10 +31,13 @@ void add_common(CLI::App* cmd, keel::cli::Common& common) {
 // `keel bogus`: CLI11 would say "The following arguments were not
 // expected"; a mistyped command deserves its name and the list.
 bool unknown_command(const CLI::App& app, int argc, char** argv) {
-  if (argc < 2 || argv[1][0] == '-') return false;
+  // keel itself takes no option with a value: the first word is the command.
+  int at = 1;
+  while (at < argc && argv[at][0] == '-') ++at;
+  if (at >= argc) return false;
   std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands({})) names.push_back(sub->get_name());
-  const std::string word = argv[1];
+  const std::string word = argv[at];
   if (std::find(names.begin(), names.end(), word) != names.end()) return false;
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
@@ -50,7 +54,14 @@ int finish_stdout(int code) {
   std::cout.flush();  // through stdout's buffer (synced with stdio)
   const bool cout_failed = !std::cout;
   if (std::fflush(stdout) != 0 || std::ferror(stdout) || cout_failed) {
-    const int err = errno;
+    int err = errno;
+    if (err == 0) {
+      // The write that failed was an earlier flush, whose errno is gone; the
+      // output is incomplete already, so one more byte learns the reason.
+      std::clearerr(stdout);
+      std::fputc('\n', stdout);
+      if (std::fflush(stdout) != 0) err = errno;
+    }
     std::fprintf(stderr, "keel: error: cannot write to standard output%s%s\n", err ? ": " : "",
                  err ? std::strerror(err) : "");
     return code == 0 ? static_cast<int>(keel::ExitCode::runtime) : code;
@@ -62,6 +73,10 @@ int finish_stdout(int code) {
 
 int main(int argc, char** argv) {
   keel::signals::install();  // SIGINT/SIGTERM/SIGHUP remove temporaries (runtime/signals.hpp)
+  // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is
+  // reported, its temporary removed, instead of SIGXFSZ killing keel with
+  // the temporary left behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   namespace cli = keel::cli;
   CLI::App app{"keel: run, validate and inspect Keel computation graphs"};
   app.set_version_flag("--version", std::string("keel ") + KEEL_SDK_VERSION_STRING);
@@ -170,8 +185,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    std::fprintf(stderr, "keel: error: %s\nRun 'keel --help' for usage.\n", e.what());
+    if (e.get_exit_code() == 0) return finish_stdout(app.exit(e));  // --help, --version
+    // CLI11 quotes the arguments as given: escaped and cut, on one line.
+    std::fprintf(stderr, "keel: error: %s (run 'keel --help' for usage)\n", keel::printable(e.what(), 300).c_str());
     return static_cast<int>(keel::ExitCode::usage);
   }
 

@@ -1,7 +1,9 @@
 // keel run / validate / graph.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -20,6 +22,7 @@
 #include "runtime/npy.hpp"
 #include "training/checkpoint.hpp"
 #include "training/guards.hpp"
+#include "training/output_paths.hpp"
 #include "training/trainer.hpp"
 
 namespace keel::cli {
@@ -99,7 +102,14 @@ void print_stats(const Plan& plan, const Executor& exec) {
 }  // namespace
 
 int run(const RunOptions& o, const Common& common) {
-  if (!o.profile.empty()) check_output_target(o.profile);  // refuse a device or FIFO before running
+  if (!o.profile.empty()) {
+    check_output_target(o.profile);  // refuse a device or FIFO before running
+    const fs::path folder = o.profile.parent_path().empty() ? fs::path(".") : o.profile.parent_path();
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec))
+      throw usage_error("--profile '" + printable(o.profile.string(), 200) + "': the folder '" +
+                        printable(folder.string(), 200) + "' does not exist");
+  }
   // The cores are divided between inter-op threads (nodes at once) and
   // each node's OpenMP threads (docs/cli.md). oneDNN's OpenMP runtime reads
   // OMP_NUM_THREADS when it is loaded with the first plugin, after this point.
@@ -144,6 +154,7 @@ int run(const RunOptions& o, const Common& common) {
   if (!o.resume.empty()) throw usage_error("--resume needs a graph with a train: section");
   Guards guards(plan, registry, nullptr);
   std::vector<Tensor> inputs = read_inputs(graph, o.inputs);
+  check_output_locations(graph, nullptr, o.output_dir);  // before running anything
 
   Executor executor(plan, make_scheduler(threads.inter_op));
   executor.set_profiler(profiler.get());
@@ -199,8 +210,11 @@ int graph(const fs::path& file, const std::string& format, const fs::path& outpu
   const std::string dot = graph_to_dot(g);
   const std::string bytes = format == "dot" ? dot : render_with_graphviz(dot, format);
   if (output.empty()) {
+    errno = 0;
     std::cout << bytes << std::flush;
-    if (!std::cout) throw runtime_error("cannot write to standard output");
+    if (!std::cout)
+      throw runtime_error(std::string("cannot write to standard output") + (errno ? ": " : "") +
+                          (errno ? std::strerror(errno) : ""));
   } else {
     write_file_atomically(output, [&](std::ostream& out) { out << bytes; });
   }

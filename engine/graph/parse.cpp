@@ -481,6 +481,9 @@ class GraphParser {
         auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
         if (item.empty() || ec != std::errc() || end != item.data() + item.size() || !std::isfinite(v))
           bad("'" + display_text(item) + "' is not a finite number");
+        // Parameters are f32: a value (or a spread, a width) near FLT_MAX
+        // would draw infinities.
+        if (std::fabs(v) > 1e30) bad("'" + display_text(item) + "' is beyond what an f32 parameter holds (1e30)");
         d.args.push_back(v);
         if (comma == std::string::npos) break;
         b = comma + 1;

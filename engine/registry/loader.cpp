@@ -375,7 +375,8 @@ void warn_if_writable_by_others(Registry& registry, const fs::path& path, const 
   if (ec || (p & (fs::perms::group_write | fs::perms::others_write)) == fs::perms::none) return;
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(p) & 07777u);
-  registry.warnings.push_back(std::string(what) + " '" + path.string() + "' is writable by other users (mode " +
+  registry.warnings.push_back(std::string(what) + " '" + printable(path.string(), 300) +
+                              "' is writable by other users (mode " +
                               mode + "): anyone who can write there can run code as you; run chmod go-w on it");
   if (warn) warn(registry.warnings.back());
 }

@@ -1,6 +1,7 @@
 #include "runtime/line_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,9 +13,27 @@
 namespace keel {
 
 LineFile::LineFile(const std::filesystem::path& path, bool append) : path_(path) {
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (append ? 0 : O_TRUNC), 0644);
+  // O_NONBLOCK: a FIFO put in the file's place must not block the open (a
+  // FIFO without a reader fails at once); only a regular file is written.
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
   if (fd_ < 0)
     throw runtime_error("cannot write '" + printable(path.string(), 200) + "': " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    fd_ = -1;
+    throw usage_error("'" + printable(path.string(), 200) +
+                      "' is not a regular file; Keel appends its logs only to regular files");
+  }
+  const int flags = ::fcntl(fd_, F_GETFL);
+  if (flags >= 0) ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK);
+  // Emptied only now, once it is known to be a regular file.
+  if (!append && ::ftruncate(fd_, 0) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    throw runtime_error("cannot write '" + printable(path.string(), 200) + "': " + std::strerror(err));
+  }
 }
 
 LineFile::~LineFile() {

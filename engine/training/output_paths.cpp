@@ -1,5 +1,7 @@
 #include "training/output_paths.hpp"
 
+#include <sys/stat.h>
+
 #include <string>
 
 #include "base/error.hpp"
@@ -36,14 +38,14 @@ bool contains(const fs::path& a, const fs::path& b) {
   return true;
 }
 
-std::string quoted(const std::string& s) { return "'" + printable(s, 200) + "'"; }
+std::string in_quotes(const std::string& s) { return "'" + printable(s, 200) + "'"; }
 
 // The name, lexically normalized, if it stays inside the output folder and
 // names a file; otherwise the reason it does not.
 fs::path normal_file_name(const NamedFile& f, const ValidatedGraph& graph) {
   const fs::path p(f.text);
   const auto refuse = [&](const std::string& why) {
-    throw usage_error(std::string(f.what) + " " + quoted(f.text) + " " + why, graph.loc(f.loc));
+    throw usage_error(std::string(f.what) + " " + in_quotes(f.text) + " " + why, graph.loc(f.loc));
   };
   if (p.is_absolute()) refuse("is absolute: files a graph writes go inside the output folder (--output-dir)");
   const fs::path n = p.lexically_normal();
@@ -56,9 +58,11 @@ fs::path normal_file_name(const NamedFile& f, const ValidatedGraph& graph) {
 
 }  // namespace
 
-std::vector<fs::path> reserved_output_names(const ValidatedGraph& graph) {
-  std::vector<fs::path> names = {"anomalies.jsonl", ".keel.lock", "holdout/rows.npy"};
+std::vector<fs::path> reserved_output_names(const ValidatedGraph& graph, bool training) {
+  std::vector<fs::path> names = {"anomalies.jsonl", ".keel.lock"};
   for (const auto& out : graph.def.outputs) names.emplace_back(out.text() + ".npy");
+  if (!training) return names;
+  names.emplace_back("holdout/rows.npy");
   for (const auto& in : graph.def.inputs) names.push_back(fs::path("holdout") / (in.name + ".npy"));
   return names;
 }
@@ -67,17 +71,25 @@ void check_output_names(const ValidatedGraph& graph, const TrainDef& def) {
   const std::vector<NamedFile> files = named_files(def);
   std::vector<fs::path> normal;
   for (const auto& f : files) normal.push_back(normal_file_name(f, graph));
-  const std::vector<fs::path> reserved = reserved_output_names(graph);
+  const std::vector<fs::path> reserved = reserved_output_names(graph, true);
+  // An input named `rows` would be written where a fractional split's row
+  // indices go.
+  if (def.data.holdout > 0)
+    for (const auto& in : graph.def.inputs)
+      if (in.name == "rows")
+        throw usage_error("graph input 'rows' would be written to holdout/rows.npy, where the hold-out row "
+                          "indices go (train.data.holdout is a fraction): rename the input",
+                          graph.loc(in.loc));
   for (std::size_t i = 0; i < files.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j)
       if (contains(normal[i], normal[j]) || contains(normal[j], normal[i]))
-        throw usage_error(std::string(files[i].what) + " " + quoted(files[i].text) + " is the same file as " +
-                              files[j].what + " " + quoted(files[j].text) + " (or a folder of it)",
+        throw usage_error(std::string(files[i].what) + " " + in_quotes(files[i].text) + " is the same file as " +
+                              files[j].what + " " + in_quotes(files[j].text) + " (or a folder of it)",
                           graph.loc(files[i].loc));
     for (const fs::path& r : reserved)
       if (contains(normal[i], r) || contains(r, normal[i]))
-        throw usage_error(std::string(files[i].what) + " " + quoted(files[i].text) + " collides with " +
-                              quoted(r.string()) + ", which the run also writes in the output folder",
+        throw usage_error(std::string(files[i].what) + " " + in_quotes(files[i].text) + " collides with " +
+                              in_quotes(r.string()) + ", which the run also writes in the output folder",
                           graph.loc(files[i].loc));
   }
 }
@@ -115,17 +127,41 @@ fs::path resolve_links(const fs::path& absolute, int hops = 0) {
 
 }  // namespace
 
-void check_output_locations(const ValidatedGraph& graph, const TrainDef& def, const fs::path& output_dir) {
+void check_output_locations(const ValidatedGraph& graph, const TrainDef* def, const fs::path& output_dir) {
   std::error_code ec;
   const fs::path root = resolve_links(fs::absolute(output_dir, ec));
-  for (const auto& f : named_files(def)) {
-    const fs::path real = resolve_links(root / normal_file_name(f, graph));
-    if (!contains(root, real) || real == root)
-      throw usage_error(std::string(f.what) + " " + quoted(f.text) + " leads outside the output folder '" +
-                            printable(root.string(), 200) + "' through a symbolic link (to '" +
-                            printable(real.string(), 200) + "')",
-                        graph.loc(f.loc));
+  struct Resolved {
+    std::string text;
+    const char* what;
+    Loc loc;
+    fs::path real;
+  };
+  std::vector<Resolved> files;
+  if (def)
+    for (const auto& f : named_files(*def)) files.push_back({f.text, f.what, f.loc, {}});
+  for (const fs::path& r : reserved_output_names(graph, def != nullptr))
+    if (r != ".keel.lock") files.push_back({r.string(), "output", {}, {}});
+  for (auto& f : files) {
+    const auto where = f.loc.line ? graph.loc(f.loc) : SourceLoc{};
+    const auto refuse = [&](const std::string& why) {
+      throw usage_error(std::string(f.what) + " " + in_quotes(f.text) + " " + why, where);
+    };
+    f.real = resolve_links(root / fs::path(f.text));  // `..` after links, as open() takes it
+    if (!contains(root, f.real) || f.real == root)
+      refuse("leads outside the output folder '" + printable(root.string(), 200) + "' through a symbolic link (to '" +
+             printable(f.real.string(), 200) + "')");
+    struct stat st {};
+    if (::stat(f.real.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      refuse(S_ISDIR(st.st_mode) ? "exists and is a folder, not a file"
+                                 : "exists and is not a regular file (a FIFO, a device or a socket)");
   }
+  for (std::size_t i = 0; i < files.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (contains(files[i].real, files[j].real) || contains(files[j].real, files[i].real))
+        throw usage_error(std::string(files[i].what) + " " + in_quotes(files[i].text) + " and " + files[j].what + " " +
+                              in_quotes(files[j].text) + " are the same file through a symbolic link ('" +
+                              printable(files[i].real.string(), 200) + "')",
+                          files[i].loc.line ? graph.loc(files[i].loc) : graph.loc(files[j].loc));
 }
 
 }  // namespace keel

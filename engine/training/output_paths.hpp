@@ -20,18 +20,21 @@
 
 namespace keel {
 
-// The names, relative to the output folder, that a training run of `graph`
-// writes besides the graph-named ones: outputs, hold-out data, the guard
-// report, the folder lock.
-std::vector<std::filesystem::path> reserved_output_names(const ValidatedGraph& graph);
+// The names, relative to the output folder, that a run of `graph` writes
+// besides the graph-named ones: outputs, the guard report, the folder lock
+// and, when training, the hold-out data.
+std::vector<std::filesystem::path> reserved_output_names(const ValidatedGraph& graph, bool training);
 
 // keel::Error (usage) at the offending name's position.
 void check_output_names(const ValidatedGraph& graph, const TrainDef& def);
 
-// keel::Error (usage) when `output_dir / name` of a graph-named file
-// resolves (through symlinks that exist now) outside the resolved
-// `output_dir`.
-void check_output_locations(const ValidatedGraph& graph, const TrainDef& def,
+// Every file a run writes into `output_dir` (the graph-named ones of `def`,
+// when training, and the run's own), checked before anything is written;
+// keel::Error (usage) when one resolves, through symbolic links that exist
+// now, outside the resolved `output_dir`, when two resolve to the same file
+// (or one to a folder of another), or when one exists and is not a regular
+// file (a folder, a FIFO: found now, not after training).
+void check_output_locations(const ValidatedGraph& graph, const TrainDef* def,
                             const std::filesystem::path& output_dir);
 
 }  // namespace keel

@@ -197,6 +197,16 @@ void check_resume(const CheckpointInfo& info, const ValidatedGraph& graph, const
                           ", this run has " + std::to_string(def.data.batch) +
                           "; pass --allow-resume-mismatch to continue anyway",
                       where);
+  // With the same data and batch size every step is one batch of one epoch.
+  const auto& at = info.position;
+  if (at.epoch < 0 || at.batch < 0 || batches_per_epoch <= 0 ||
+      std::uint64_t(at.epoch) > at.step / std::uint64_t(batches_per_epoch) ||
+      at.step != std::uint64_t(at.epoch) * std::uint64_t(batches_per_epoch) + std::uint64_t(at.batch))
+    throw usage_error("the checkpoint's position (step " + std::to_string(at.step) + ", epoch " +
+                          std::to_string(at.epoch + 1) + ", batch " + std::to_string(at.batch) +
+                          ") does not fit this data, which makes " + std::to_string(batches_per_epoch) +
+                          " batches an epoch",
+                      where);
 }
 
 }  // namespace
@@ -239,7 +249,11 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   Guards guards(plan, registry, &gradients);
 
   // Checked now: a bad key must not surface only at the first checkpoint.
-  const CheckpointSeal seal = checkpoint_seal(registry, def.checkpoint.encrypt);
+  // A run resumed with a key seals its own checkpoints with it when the
+  // graph names none: continuing a sealed run must not write it out plain.
+  const bool seal_with_resume_key = def.checkpoint.encrypt.empty() && !options.resume.empty();
+  const CheckpointSeal seal =
+      checkpoint_seal(registry, seal_with_resume_key ? options.resume_key : def.checkpoint.encrypt);
   TrainingPosition pos;
   if (!options.resume.empty()) {
     CheckpointSeal resume_seal =
@@ -284,7 +298,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   const bool tty = !options.quiet && ::isatty(2);
   // Fail on an unusable output location now, not after the training; no
   // other run may write into the folder while this one does.
-  check_output_locations(graph, def, options.output_dir);
+  check_output_locations(graph, &def, options.output_dir);
   make_folder(options.output_dir);
   const FolderLock lock(options.output_dir);
   LineFile metrics_file;
@@ -441,16 +455,17 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
     }
     if (!ckpt.empty() && def.checkpoint.every == 0) checkpoint();
   }
+  // A signal during the last epoch's evaluation still counts as a stop.
+  if (!stop_signal) stop_signal = signals::GracefulStop::requested();
   if (!ckpt.empty()) checkpoint();
   summary.steps = pos.step;
   if (stop_signal) {
     if (tty) std::fprintf(stderr, "\r%80s\r", "");
+    const std::string where = printable(ckpt.string(), 300);  // a path from the graph: shown escaped
     std::fprintf(stderr, "keel: stopped by %s at step %llu: %s\n", signal_name(stop_signal),
                  static_cast<unsigned long long>(pos.step),
-                 ckpt.empty()
-                     ? "no checkpoint is configured"
-                     : ("checkpoint '" + ckpt.string() + "' written; continue with --resume " + ckpt.string())
-                           .c_str());
+                 ckpt.empty() ? "no checkpoint is configured"
+                              : ("checkpoint '" + where + "' written; continue with --resume " + where).c_str());
     summary.stopped_by_signal = stop_signal;
     return summary;
   }

@@ -1,6 +1,7 @@
 #include "training/training_data.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "base/error.hpp"
 #include "runtime/npy.hpp"
@@ -137,6 +138,16 @@ std::int64_t batches_per_epoch(std::size_t rows, std::int64_t batch, std::option
   return std::int64_t(rows / b + (last != 0 && !drop ? 1 : 0));
 }
 
+namespace {
+
+std::string fraction_text(double f) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", f);
+  return buf;
+}
+
+}  // namespace
+
 TrainingData load_training_data(const Plan& plan, const DataDef& data, int loss_slot) {
   const ValidatedGraph& graph = plan.graph();
   const LabelRange labels = label_range(plan, loss_slot);
@@ -156,6 +167,20 @@ TrainingData load_training_data(const Plan& plan, const DataDef& data, int loss_
     throw usage_error("the training split has " + std::to_string(td.split.train.size()) +
                           " rows, less than one batch of " + std::to_string(data.batch) +
                           ", and drop_last drops it",
+                      graph.loc(data.loc));
+  // A batch norm cannot normalize one row: found now, not at that batch.
+  const std::size_t last = td.split.train.size() % std::size_t(data.batch);
+  const bool one_row_batch = data.batch == 1 || td.split.train.size() == 1 ||
+                             (last == 1 && std::int64_t(td.split.train.size() / std::size_t(data.batch)) <
+                                               td.batches_per_epoch);
+  if (one_row_batch && uses_batch_statistics(graph))
+    throw usage_error("a training batch would hold a single row, which a batch-statistics op (batchnorm) cannot "
+                      "normalize: use a batch of at least 2" +
+                          std::string(data.batch > 1 ? " or drop_last: true" : ""),
+                      graph.loc(data.loc));
+  if (data.holdout > 0 && !data.holdout_source && td.split.holdout.empty())
+    throw usage_error("holdout " + fraction_text(data.holdout) + " of " + std::to_string(td.data.rows()) +
+                          " rows rounds to no row: hold out a larger fraction, or none",
                       graph.loc(data.loc));
   return td;
 }

@@ -1,6 +1,7 @@
 #include "codecs.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <iterator>
@@ -60,8 +61,9 @@ std::string read_all(std::istream& in) {
 }
 
 void write_bytes(std::ostream& out, const void* p, std::size_t n) {
+  errno = 0;  // a stream keeps no error code: errno after the failed write is the reason
   out.write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
-  if (!out) throw std::runtime_error("cannot write the output");
+  if (!out) throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(errno ? errno : EIO));
 }
 
 Status write_key_file_text(std::ostream& out) {

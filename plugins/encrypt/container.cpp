@@ -264,8 +264,9 @@ void read_exactly(std::istream& in, std::uint8_t* p, std::uint64_t n) {
 }
 
 void write_all(std::ostream& out, const std::uint8_t* p, std::uint64_t n) {
+  errno = 0;  // a stream keeps no error code: errno after the failed write is the reason
   out.write(reinterpret_cast<const char*>(p), static_cast<std::streamsize>(n));
-  if (!out) throw std::runtime_error("cannot write the output");
+  if (!out) throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(errno ? errno : EIO));
 }
 
 CryptoPP::SecByteBlock derive_key(const ContainerKey& key, Header& h, bool fresh_salt) {

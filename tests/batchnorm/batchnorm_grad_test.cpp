@@ -46,7 +46,7 @@ void check_gradients(Harness& h, const Shape& shape, const std::vector<Doubles>&
 
 }  // namespace
 
-TEST_CASE("batchnorm gradients of x, gamma and beta match finite differences; running statistics get none") {
+TEST_CASE("batchnorm gradients of x, gamma and beta match finite differences, running statistics get none") {
   std::mt19937 rng(31);
   for (const Shape& shape : shapes) {
     INFO("x " << keel::shape_str(shape));

@@ -113,7 +113,7 @@ TEST_CASE("key files that group or others may read or write are refused, naming 
   CHECK(run_keel({"encrypt", dir.file("p"), dir.file("c"), "--key-file", key}).exit_code == 0);
 }
 
-TEST_CASE("keel encrypt writes containers Python decrypts; keel decrypt reads them back") {
+TEST_CASE("keel encrypt writes containers Python decrypts, keel decrypt reads them back") {
   enctest::TempDir dir;
   const std::string key = python_key(dir, "k.key");
   for (std::size_t n : {std::size_t{0}, std::size_t{1000}, 2 * kChunk + 12345}) {

@@ -66,7 +66,7 @@ TEST_CASE("decrypting with the wrong key fails authentication") {
 }
 
 TEST_CASE(
-    "every flipped bit in the header is detected; flips in authenticated-only fields fail authentication") {
+    "every flipped bit in the header is detected, flips in authenticated-only fields fail authentication") {
   const Bytes c = enc::encrypt_bytes(kKey, pattern(150), kChunk);
   for (std::size_t byte = 0; byte < enc::kHeaderSize; ++byte)
     for (int bit = 0; bit < 8; ++bit) {

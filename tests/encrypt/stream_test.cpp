@@ -109,7 +109,7 @@ TEST_CASE("a flipped bit in a later batch fails the streamed decryption") {
   CHECK_THROWS_WITH(enc::decrypt_stream(raw_key(), cin, c.size(), back), enc::kAuthFailed);
 }
 
-TEST_CASE("a 4 GiB + 5 byte sparse input streams through in bounded memory; Python opens its last chunk") {
+TEST_CASE("a 4 GiB + 5 byte sparse input streams through in bounded memory, Python opens its last chunk") {
   enctest::TempDir dir;
   const std::uint64_t n = (std::uint64_t{1} << 32) + 5;
   const std::uint64_t chunk = enc::kDefaultChunkSize;

@@ -132,8 +132,7 @@ TEST_CASE("every command that loads plugins warns about a writable folder before
   }
 }
 
-TEST_CASE(
-    "a --plugin-path folder that does not exist is an error; a relative KEEL_PLUGIN_PATH entry a warning") {
+TEST_CASE("a missing --plugin-path folder is an error and a relative KEEL_PLUGIN_PATH entry a warning") {
   TempDir dir;
   const std::string graph = (fs::path(KEEL_SOURCE_DIR) / "graphs" / "digits_infer.yaml").string();
   const ProcessResult missing = run_keel({"validate", graph, "--plugin-path", (dir / "nowhere").string()});

@@ -80,7 +80,7 @@ TEST_CASE("a wrong init: is a graph error at its position, before anything runs"
   }
 }
 
-TEST_CASE("a --params checkpoint may leave out what calibration measures; the rest comes from it") {
+TEST_CASE("a --params checkpoint may leave out what calibration measures, the rest comes from it") {
   TempDir dir;
   // Written and checked in Python (safetensors layout by hand, NumPy for the
   // calibrated statistics): a checkpoint with the model's parameters only.

@@ -69,7 +69,7 @@ bool empty_or_missing(const fs::path& dir) { return !fs::exists(dir) || fs::is_e
 
 }  // namespace
 
-TEST_CASE("a header row with a byte order mark names the columns; hold-out rows match NumPy's reading") {
+TEST_CASE("a header row with a byte order mark names the columns, hold-out rows match NumPy's reading") {
   TempDir dir;
   // The standardize node is calibrated on the training rows, so its mean
   // shows which rows trained.
@@ -234,4 +234,36 @@ TEST_CASE("labels in .npy files are checked against the loss's classes when load
   CHECK_THAT(r.first_err_line(),
              Contains("y.npy: row 2: label 2 is outside the loss's class range 0..1 (node 'loss')"));
   CHECK(empty_or_missing(dir / "out"));
+}
+
+TEST_CASE("one-row batches with batchnorm and a hold-out fraction of no row are refused when the data is loaded") {
+  TempDir dir;
+  std::string csv;
+  for (int r = 0; r < 5; ++r) csv += std::to_string(r) + "," + std::to_string(r % 2) + ",1,2," + std::to_string(r % 2) + "\n";
+  dir.write("d.csv", csv);
+  const auto graph = [&](const std::string& data) {
+    return dir.write("bn.yaml", "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
+                                "  y: {dtype: i32, shape: [batch]}\nnodes:\n"
+                                "  - {name: bn, op: batchnorm, inputs: [x]}\n"
+                                "  - {name: fc, op: linear, inputs: [bn], attrs: {units: 2}}\n"
+                                "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n"
+                                "outputs: [fc]\ntrain:\n  loss: loss\n"
+                                "  data: {csv: [d.csv], columns: {x: \"0:4\", y: 4}, " + data + "}\n"
+                                "  optimizer: {op: sgd, lr: 0.1}\n");
+  };
+  for (const auto& [data, fragment] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"batch: 1", "a training batch would hold a single row"},
+           {"batch: 2, drop_last: false", "a training batch would hold a single row"},
+           {"batch: 2, holdout: 0.01", "holdout 0.01 of 5 rows rounds to no row"}}) {
+    INFO(data);
+    const auto r = run_keel({"run", graph(data).string(), "-q", "-o", (dir / "out").string()});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.first_err_line().find("bn.yaml:12:") != std::string::npos);
+    CHECK(r.first_err_line().find(fragment) != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "out"));
+  }
+  // The default drops the one-row last batch: it trains.
+  CHECK(run_keel({"run", graph("batch: 2").string(), "-q", "-o", (dir / "ok").string()}).exit_code == 0);
 }

@@ -57,7 +57,8 @@ fs::path normal_file_name(const NamedFile& f, const ValidatedGraph& graph) {
 }  // namespace
 
 std::vector<fs::path> reserved_output_names(const ValidatedGraph& graph) {
-  std::vector<fs::path> names = {"anomalies.jsonl", ".keel.lock", "holdout/rows.npy"};
+  std::vector<fs::path> names = {"anomalies.jsonl", ".keel.lock", "holdout/rows.npy", "run.json",
+                                 "steps.csv", "report.html"};
   for (const auto& out : graph.def.outputs) names.emplace_back(out.text() + ".npy");
   for (const auto& in : graph.def.inputs) names.push_back(fs::path("holdout") / (in.name + ".npy"));
   return names;

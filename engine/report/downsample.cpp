@@ -1,0 +1,39 @@
+#include "report/downsample.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace keel {
+
+std::vector<std::size_t> display_points(const std::vector<double>& y, std::size_t max_points) {
+  std::vector<std::size_t> out;
+  const std::size_t n = y.size();
+  if (n <= max_points || max_points < 2) {
+    for (std::size_t i = 0; i < n; ++i) out.push_back(i);
+    return out;
+  }
+  const std::size_t buckets = max_points / 2;
+  for (std::size_t b = 0; b < buckets; ++b) {
+    const std::size_t lo = b * n / buckets, hi = (b + 1) * n / buckets;
+    std::size_t low = lo, high = lo, bad = hi;
+    for (std::size_t i = lo; i < hi; ++i) {
+      if (!std::isfinite(y[i])) {
+        bad = std::min(bad, i);
+        continue;
+      }
+      if (!std::isfinite(y[low]) || y[i] < y[low]) low = i;
+      if (!std::isfinite(y[high]) || y[i] > y[high]) high = i;
+    }
+    if (bad < hi) {
+      // The non-finite value, and the bucket's largest finite one beside it.
+      out.push_back(std::min(bad, high));
+      if (high != bad && std::isfinite(y[high])) out.push_back(std::max(bad, high));
+      continue;
+    }
+    out.push_back(std::min(low, high));
+    if (low != high) out.push_back(std::max(low, high));
+  }
+  return out;
+}
+
+}  // namespace keel

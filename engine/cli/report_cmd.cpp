@@ -6,6 +6,7 @@
 #include "cli/commands.hpp"
 #include "cli/graphviz.hpp"
 #include "report/report.hpp"
+#include "runtime/atomic_file.hpp"
 
 namespace keel::cli {
 

@@ -12,7 +12,7 @@ std::vector<std::size_t> display_points(const std::vector<double>& y, std::size_
     for (std::size_t i = 0; i < n; ++i) out.push_back(i);
     return out;
   }
-  const std::size_t buckets = max_points / 2;
+  const std::size_t buckets = std::max<std::size_t>(1, max_points / 3);
   for (std::size_t b = 0; b < buckets; ++b) {
     const std::size_t lo = b * n / buckets, hi = (b + 1) * n / buckets;
     std::size_t low = lo, high = lo, bad = hi;
@@ -24,14 +24,12 @@ std::vector<std::size_t> display_points(const std::vector<double>& y, std::size_
       if (!std::isfinite(y[low]) || y[i] < y[low]) low = i;
       if (!std::isfinite(y[high]) || y[i] > y[high]) high = i;
     }
-    if (bad < hi) {
-      // The non-finite value, and the bucket's largest finite one beside it.
-      out.push_back(std::min(bad, high));
-      if (high != bad && std::isfinite(y[high])) out.push_back(std::max(bad, high));
-      continue;
-    }
-    out.push_back(std::min(low, high));
-    if (low != high) out.push_back(std::max(low, high));
+    std::vector<std::size_t> keep;
+    if (bad < hi) keep.push_back(bad);
+    if (std::isfinite(y[low])) keep.push_back(low);
+    if (std::isfinite(y[high]) && high != low) keep.push_back(high);
+    std::sort(keep.begin(), keep.end());
+    out.insert(out.end(), keep.begin(), keep.end());
   }
   return out;
 }

@@ -9,9 +9,9 @@
 namespace keel {
 
 // Indices into `y` to draw, ascending. All of them when y.size() <=
-// max_points; otherwise y is cut into max_points / 2 equal buckets and each
-// keeps its smallest and largest value (in step order), or its first value
-// that is not finite, so a spike or a NaN survives any reduction.
+// max_points; otherwise y is cut into max_points / 3 equal buckets and each
+// keeps its smallest and largest finite value and its first value that is
+// not finite (in step order), so a spike or a NaN survives any reduction.
 std::vector<std::size_t> display_points(const std::vector<double>& y, std::size_t max_points);
 
 }  // namespace keel

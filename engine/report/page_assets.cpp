@@ -170,9 +170,12 @@ const char* const kReportJs = R"JS(
 
   // Per step, on one step axis: loss with guard events, learning rate, gradient norm.
   var st = data.steps;
+  // An event whose step's loss is not finite (a NaN batch) sits at the top of the chart.
+  var top = 0;
+  data.steps.loss.y.forEach(function (y) { if (y !== null && y > top) top = y; });
   var guardPoints = [];
   data.events.forEach(function (e, i) {
-    if (data.event_loss[i] !== null) guardPoints.push({x: e.step, y: data.event_loss[i]});
+    guardPoints.push({x: e.step, y: data.event_loss[i] !== null && isFinite(data.event_loss[i]) ? data.event_loss[i] : top});
   });
   if (st.count) {
     if (st.loss.x.length < st.count)

@@ -142,7 +142,8 @@ TEST_CASE("a 10,000-step run's report stays under 2 MB, its per-step series down
   const fs::path out = dir / "long";
   const ProcessResult r = run_keel({"run", kLinreg, "-q", "-o", out.string(), "--plugin-path",
                                     KEEL_POISON_PLUGIN_DIR, "--threads", "1", "--set", "train.data.batch=8",
-                                    "--set", "train.steps=10000", "--set", "poisoned.every=97"});
+                                    "--set", "train.steps=10000", "--set", "poisoned.every=97",
+                                    "--set", "guard.action=skip_step"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(lines_in(out / "steps.csv") == 10001);
@@ -165,7 +166,7 @@ TEST_CASE("downsampling keeps every bucket's extremes and non-finite values") {
   CHECK(keel::display_points(std::vector<double>(10, 0.0), 1000).size() == 10);
 }
 
-TEST_CASE("report: false writes no report; the run's facts and steps are still recorded") {
+TEST_CASE("train.report false writes no report but still records the run's facts and steps") {
   TempDir dir;
   const fs::path out = dir / "plain";
   const ProcessResult r = run_keel({"run", kLinreg, "-q", "-o", out.string(), "--plugin-path",
@@ -182,7 +183,8 @@ TEST_CASE("keel report refuses a missing folder, a folder that is not a run's, a
   TempDir dir;
   const fs::path run = dir / "run";
   REQUIRE(run_keel({"run", kLinreg, "-q", "-o", run.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR, "--set",
-                    "train.epochs=3", "--set", "poisoned.every=2", "--set", "train.report=false"})
+                    "train.epochs=3", "--set", "poisoned.every=2", "--set", "poisoned.offset=1", "--set",
+                    "train.report=false"})
               .exit_code == 0);
   REQUIRE(lines_in(run / "anomalies.jsonl") > 0);
   auto expect_refused = [&](const fs::path& folder, const std::string& where) {

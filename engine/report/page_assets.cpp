@@ -30,7 +30,7 @@ const char* const kReportBody = R"HTML(
 <div class="chart" hidden><h3>Training loss per step, with guard events</h3><div class="area"><canvas id="chart-step-loss"></canvas></div></div>
 <div class="chart" hidden><h3>Learning rate per step</h3><div class="area"><canvas id="chart-lr"></canvas></div></div>
 <div class="chart" hidden><h3>Gradient norm per step (before clipping)</h3><div class="area"><canvas id="chart-grad-norm"></canvas></div></div>
-<div class="chart" hidden><h3>Guard events: score / threshold (fires above 1)</h3><div class="area"><canvas id="chart-guards"></canvas></div></div>
+<div class="chart" hidden><h3>Guard events: score (dot) against threshold (dash)</h3><div class="area"><canvas id="chart-guards"></canvas></div></div>
 </div></section>
 <section id="events-section" hidden><h2>Guard events</h2><p id="events-note"></p>
 <div class="scroll"><table id="events"><thead><tr><th>step</th><th>guard</th><th>check</th><th>action</th><th>score</th><th>threshold</th><th>rows or parameters</th></tr></thead><tbody></tbody></table></div></section>
@@ -187,8 +187,10 @@ const char* const kReportJs = R"JS(
                      pointRadius: 6, borderColor: '#d62728', backgroundColor: '#d62728'});
     make('chart-step-loss', 'line', lossSets, {x: stepAxis(), y: {title: {display: true, text: 'loss'}}});
     $('chart-step-loss').setAttribute('data-guard-points', String(guardPoints.length));
+    var lrMax = 0;
+    st.lr.y.forEach(function (y) { if (y !== null && y > lrMax) lrMax = y; });
     make('chart-lr', 'line', [line('learning rate', points(st.lr.x, st.lr.y), colors[2])],
-         {x: stepAxis(), y: {title: {display: true, text: 'lr'}}});
+         {x: stepAxis(), y: {title: {display: true, text: 'lr'}, suggestedMin: 0, suggestedMax: lrMax * 1.1}});
     var norm = [line('gradient norm', points(st.grad_norm.x, st.grad_norm.y), colors[4])];
     if (facts.clip_grad_norm > 0)
       norm.push(line('clip_grad_norm', [{x: 0, y: facts.clip_grad_norm}, {x: lastStep, y: facts.clip_grad_norm}],
@@ -205,11 +207,16 @@ const char* const kReportJs = R"JS(
       $('events-note').textContent = 'showing the first ' + data.events.length + ' of ' + data.event_count +
         ' events; all are in anomalies.jsonl.';
     var byGuard = {};
+    var positive = true, low = Infinity, high = 0;
     var body = $('events').querySelector('tbody');
     data.events.forEach(function (e) {
-      var ratio = e.threshold ? e.score / e.threshold : null;
       var key = e.node + ' (' + e.check + ', ' + e.action + ')';
-      (byGuard[key] = byGuard[key] || []).push({x: e.step, y: ratio !== null && isFinite(ratio) ? ratio : null});
+      var g = byGuard[key] = byGuard[key] || {score: [], threshold: []};
+      [[g.score, e.score], [g.threshold, e.threshold]].forEach(function (p) {
+        var v = typeof p[1] === 'number' && isFinite(p[1]) ? p[1] : null;
+        p[0].push({x: e.step, y: v});
+        if (v !== null) { if (v <= 0) positive = false; else { low = Math.min(low, v); high = Math.max(high, v); } }
+      });
       var what = '';
       if (e.rows && e.rows.length) what = 'rows ' + e.rows.slice(0, 12).join(', ') + (e.rows.length > 12 ? ', \u2026 (' + e.rows.length + ')' : '');
       if (e.params && e.params.length) what = e.params.map(function (p) { return p.name + ' ' + fmt(p.norm); }).join(', ');
@@ -220,12 +227,17 @@ const char* const kReportJs = R"JS(
       });
       body.appendChild(tr);
     });
-    var sets = Object.keys(byGuard).map(function (k, i) {
-      return {label: k, data: byGuard[k], pointRadius: 4, borderColor: colors[(i + 3) % colors.length],
-              backgroundColor: colors[(i + 3) % colors.length]};
+    var sets = [];
+    Object.keys(byGuard).forEach(function (k, i) {
+      var c = colors[(i + 3) % colors.length];
+      sets.push({label: k + ' score', data: byGuard[k].score, pointRadius: 4, borderColor: c, backgroundColor: c});
+      sets.push({label: k + ' threshold', data: byGuard[k].threshold, pointStyle: 'dash', pointRadius: 9,
+                 borderWidth: 2, borderColor: c, backgroundColor: c});
     });
-    sets.push(line('threshold', [{x: 0, y: 1}, {x: lastStep, y: 1}], '#999', {type: 'line', borderDash: [6, 4], pointRadius: 0}));
-    make('chart-guards', 'scatter', sets, {x: stepAxis(), y: {title: {display: true, text: 'score / threshold'}}});
+    // Scores and thresholds of different guards span decades: a log axis when it can be one.
+    var logAxis = positive && high > 0 && high / low > 100;
+    make('chart-guards', 'scatter', sets, {x: stepAxis(), y: {type: logAxis ? 'logarithmic' : 'linear',
+         title: {display: true, text: 'score and threshold'}}});
   }
 
   // Time per node from the --profile trace.

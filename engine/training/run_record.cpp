@@ -63,7 +63,9 @@ std::string utc_now() {
 
 void write_run_facts(const std::filesystem::path& path, const RunFacts& facts) {
   const std::string json = facts.to_json();
-  write_file_atomically(path, [&](std::ostream& out) { out << json << '\n'; });
+  AtomicFileOptions options;
+  options.durable = false;  // a description of the run, rewritten at its end
+  write_file_atomically(path, [&](std::ostream& out) { out << json << '\n'; }, options);
 }
 
 }  // namespace keel

@@ -125,13 +125,22 @@ std::string report_data_json(const RunFolder& run) {
   } else {
     out += "null";
   }
+  // Epochs are thinned like steps when a run has very many (8,000 one-step
+  // epochs of linear regression), by their training loss; the last is kept.
+  std::vector<double> epoch_loss;
+  for (const JsonValue& e : run.epochs) {
+    const JsonValue* v = e.find("train_loss");
+    epoch_loss.push_back(v && v->is_number() ? v->number : NAN);
+  }
+  std::vector<std::size_t> shown = display_points(epoch_loss, kMaxStepPoints);
+  if (!run.epochs.empty() && shown.back() != run.epochs.size() - 1) shown.push_back(run.epochs.size() - 1);
   out += ",\"epochs\":[";
-  for (std::size_t i = 0; i < run.epochs.size(); ++i) {
+  for (std::size_t i = 0; i < shown.size(); ++i) {
     if (i) out += ',';
-    write_json(run.epochs[i], out);
+    write_json(run.epochs[shown[i]], out);
   }
   const StepSeries& s = run.steps;
-  out += "],\"steps\":{\"count\":" + std::to_string(s.step.size()) + ",\"loss\":" + series_json(s.step, s.loss) +
+  out += "],\"epoch_count\":" + std::to_string(run.epochs.size()) + ",\"steps\":{\"count\":" + std::to_string(s.step.size()) + ",\"loss\":" + series_json(s.step, s.loss) +
          ",\"lr\":" + series_json(s.step, s.lr) + ",\"grad_norm\":" + series_json(s.step, s.grad_norm) + "}";
   // Each event with the training loss of its step, to place it on the loss chart.
   std::map<double, double> loss_at;

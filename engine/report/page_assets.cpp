@@ -136,7 +136,7 @@ const char* const kReportJs = R"JS(
   var epochs = data.epochs;
   var last = epochs.length ? epochs[epochs.length - 1] : null;
   var summary = [];
-  if (last) summary.push(epochs.length + ' epochs');
+  if (last) summary.push(data.epoch_count + ' epochs');
   if (facts.steps !== undefined) summary.push(facts.steps + ' steps');
   if (last) {
     ['accuracy', 'r2'].forEach(function (m) {
@@ -147,6 +147,8 @@ const char* const kReportJs = R"JS(
   summary.push(data.event_count + ' guard events');
   $('summary').textContent = summary.join(' \u00b7 ');
 
+  if (epochs.length < data.epoch_count)
+    notes.push(data.epoch_count + ' epochs, drawn with ' + epochs.length + ' of them (the extremes of the training loss kept); every epoch is in the metrics file');
   // Per epoch: loss, then accuracy or R^2, train against hold-out.
   if (epochs.length) {
     var ex = {type: 'linear', title: {display: true, text: 'epoch'}, ticks: {precision: 0}};

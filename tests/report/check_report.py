@@ -59,8 +59,11 @@ def check_data(report, run_dir, max_bytes):
     metrics = [json.loads(l) for l in open(os.path.join(run_dir, "metrics.jsonl")) if l.strip()]
     by_epoch = {e["epoch"]: e for e in data.get("epochs", [])}
     check(len(metrics) > 0, "metrics.jsonl is empty")
+    check(data["epoch_count"] == len(metrics), f"{data['epoch_count']} epochs counted in the page, {len(metrics)} in metrics.jsonl")
     if len(metrics) <= 1500:
         check(len(data["epochs"]) == len(metrics), f"{len(data['epochs'])} epochs in the page, {len(metrics)} in metrics.jsonl")
+    else:
+        check(len(data["epochs"]) <= 1501, f"{len(data['epochs'])} epochs drawn")
     check(metrics[-1]["epoch"] in by_epoch, "the last epoch is missing from the page")
     for line in metrics:
         if line["epoch"] in by_epoch:

@@ -140,8 +140,10 @@ std::string report_data_json(const RunFolder& run) {
     write_json(run.epochs[shown[i]], out);
   }
   const StepSeries& s = run.steps;
-  out += "],\"epoch_count\":" + std::to_string(run.epochs.size()) + ",\"steps\":{\"count\":" + std::to_string(s.step.size()) + ",\"loss\":" + series_json(s.step, s.loss) +
-         ",\"lr\":" + series_json(s.step, s.lr) + ",\"grad_norm\":" + series_json(s.step, s.grad_norm) + "}";
+  out += "],\"epoch_count\":" + std::to_string(run.epochs.size()) +
+         ",\"steps\":{\"count\":" + std::to_string(s.step.size()) +
+         ",\"loss\":" + series_json(s.step, s.loss) + ",\"lr\":" + series_json(s.step, s.lr) +
+         ",\"grad_norm\":" + series_json(s.step, s.grad_norm) + "}";
   // Each event with the training loss of its step, to place it on the loss chart.
   std::map<double, double> loss_at;
   for (std::size_t i = 0; i < s.step.size(); ++i) loss_at[s.step[i]] = s.loss[i];
@@ -184,8 +186,9 @@ std::string render_report_html(const RunFolder& run, const PageParts& parts) {
   html.reserve(parts.chart_js.size() + parts.graph_svg.size() + 256 * 1024);
   html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   // No fetch of any kind: everything is inline, and the policy says so.
-  html += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-          "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n";
+  html +=
+      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+      "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n";
   html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   html += "<title>" + html_escape(title) + "</title>\n<style>" + std::string(kReportCss) + "</style>\n";
   html += "</head>\n<body data-charts-expected=\"0\" data-charts-rendered=\"0\" data-errors=\"\">\n";

@@ -11,8 +11,8 @@
 namespace keel {
 
 struct PageParts {
-  std::string chart_js;  // Chart.js's UMD build, inlined as is
-  std::string graph_svg; // `keel graph` as SVG; empty: graph_note says why
+  std::string chart_js;   // Chart.js's UMD build, inlined as is
+  std::string graph_svg;  // `keel graph` as SVG; empty: graph_note says why
   std::string graph_note;
 };
 

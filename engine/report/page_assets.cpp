@@ -182,7 +182,7 @@ const char* const kReportJs = R"JS(
   if (st.count) {
     if (st.loss.x.length < st.count)
       $('steps-note').textContent = st.count + ' steps, drawn with ' + st.loss.x.length +
-        ' points per series (each bucket keeps its smallest and largest value); every step is in steps.csv.';
+        ' points per series (each bucket keeps its smallest and largest value, and any NaN); every step is in steps.csv.';
     var lossSets = [line('training loss (batch)', points(st.loss.x, st.loss.y), colors[0])];
     if (guardPoints.length)
       lossSets.push({label: 'guard events', type: 'scatter', data: guardPoints, pointStyle: 'triangle',

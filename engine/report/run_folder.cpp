@@ -94,7 +94,8 @@ void read_steps(const fs::path& file, RunFolder& run) {
   for_each_line(file, [&](const std::string& text, int number) {
     const SourceLoc where{file.string(), number, 0};
     if (!header) {
-      if (text != "step,loss,lr,grad_norm") throw usage_error("expected the header 'step,loss,lr,grad_norm'", where);
+      if (text != "step,loss,lr,grad_norm")
+        throw usage_error("expected the header 'step,loss,lr,grad_norm'", where);
       header = true;
       return;
     }
@@ -165,7 +166,8 @@ void read_samples(const fs::path& folder, RunFolder& run) {
     const std::string name = entry.path().filename().string();
     if (name.size() < 11 || name.rfind("epoch-", 0) != 0 || name.substr(name.size() - 4) != ".png") continue;
     const std::string digits = name.substr(6, name.size() - 10);
-    if (digits.empty() || digits.size() > 6 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
+    if (digits.empty() || digits.size() > 6 || !std::all_of(digits.begin(), digits.end(), ::isdigit))
+      continue;
     found.emplace_back(std::stoi(digits), entry.path());
   }
   std::sort(found.begin(), found.end());

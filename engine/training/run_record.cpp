@@ -17,8 +17,8 @@ StepLog::StepLog(const std::filesystem::path& path, bool append) : file_(path, a
 void StepLog::add(std::uint64_t step, double loss, double lr, double grad_norm) {
   // %.9g keeps a float's value exactly and a double's to plotting precision.
   char line[128];
-  const int n = std::snprintf(line, sizeof line, "%llu,%.9g,%.9g,%.9g\n", static_cast<unsigned long long>(step),
-                              loss, lr, grad_norm);
+  const int n = std::snprintf(line, sizeof line, "%llu,%.9g,%.9g,%.9g\n",
+                              static_cast<unsigned long long>(step), loss, lr, grad_norm);
   if (n > 0) pending_.append(line, std::size_t(n));
 }
 
@@ -36,20 +36,22 @@ std::string RunFacts::to_json() const {
   for (const auto& p : plugins)
     plugin_list += (plugin_list.empty() ? "" : ",") + std::string("{\"name\":") + str(p.name) +
                    ",\"version\":" + str(p.version) + ",\"file\":" + str(p.file) + "}";
-  return "{\"format\":\"keel-run-1\",\"graph_file\":" + str(graph_file) + ",\"graph_name\":" + str(graph_name) +
-         ",\"seed\":" + std::to_string(seed) + ",\"threads\":" + std::to_string(threads) +
-         ",\"inter_op\":" + std::to_string(inter_op) + ",\"keel_version\":" + str(keel_version) +
-         ",\"plugins\":[" + plugin_list + "],\"loss\":" + str(loss) + ",\"metric\":" + str(metric) +
-         ",\"optimizer\":" + str(optimizer) + ",\"lr\":" + num(lr) + ",\"clip_grad_norm\":" + num(clip_grad_norm) +
+  return "{\"format\":\"keel-run-1\",\"graph_file\":" + str(graph_file) +
+         ",\"graph_name\":" + str(graph_name) + ",\"seed\":" + std::to_string(seed) +
+         ",\"threads\":" + std::to_string(threads) + ",\"inter_op\":" + std::to_string(inter_op) +
+         ",\"keel_version\":" + str(keel_version) + ",\"plugins\":[" + plugin_list +
+         "],\"loss\":" + str(loss) + ",\"metric\":" + str(metric) + ",\"optimizer\":" + str(optimizer) +
+         ",\"lr\":" + num(lr) + ",\"clip_grad_norm\":" + num(clip_grad_norm) +
          ",\"batch\":" + std::to_string(batch) + ",\"epochs\":" + std::to_string(epochs) +
          ",\"total_steps\":" + std::to_string(total_steps) +
-         ",\"batches_per_epoch\":" + std::to_string(batches_per_epoch) + ",\"metrics\":" + str(metrics) + ",\"checkpoint\":" + str(checkpoint) +
-         ",\"sealed\":" + (sealed ? "true" : "false") + ",\"signed\":false,\"profile\":" + str(profile) +
-         ",\"resumed_from\":" + str(resumed_from) + ",\"first_step\":" + std::to_string(first_step) +
-         ",\"started\":" + str(started) + ",\"report\":" + (report ? "true" : "false") +
-         ",\"status\":" + str(status) + ",\"steps\":" + std::to_string(steps) + ",\"seconds\":" + num(seconds) +
-         ",\"peak_bytes\":" + std::to_string(peak_bytes) + ",\"guard_events\":" + std::to_string(guard_events) +
-         ",\"graph_dot\":" + str(graph_dot) + "}";
+         ",\"batches_per_epoch\":" + std::to_string(batches_per_epoch) + ",\"metrics\":" + str(metrics) +
+         ",\"checkpoint\":" + str(checkpoint) + ",\"sealed\":" + (sealed ? "true" : "false") +
+         ",\"signed\":false,\"profile\":" + str(profile) + ",\"resumed_from\":" + str(resumed_from) +
+         ",\"first_step\":" + std::to_string(first_step) + ",\"started\":" + str(started) +
+         ",\"report\":" + (report ? "true" : "false") + ",\"status\":" + str(status) +
+         ",\"steps\":" + std::to_string(steps) + ",\"seconds\":" + num(seconds) +
+         ",\"peak_bytes\":" + std::to_string(peak_bytes) +
+         ",\"guard_events\":" + std::to_string(guard_events) + ",\"graph_dot\":" + str(graph_dot) + "}";
 }
 
 std::string utc_now() {
@@ -65,7 +67,8 @@ void write_run_facts(const std::filesystem::path& path, const RunFacts& facts) {
   const std::string json = facts.to_json();
   AtomicFileOptions options;
   options.durable = false;  // a description of the run, rewritten at its end
-  write_file_atomically(path, [&](std::ostream& out) { out << json << '\n'; }, options);
+  write_file_atomically(
+      path, [&](std::ostream& out) { out << json << '\n'; }, options);
 }
 
 }  // namespace keel

@@ -8,7 +8,6 @@
 // BUILD/test-artifacts/report/. Where Chromium cannot run, the browser part
 // is skipped with a warning ("browser check skipped").
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 
@@ -55,21 +54,24 @@ std::string chromium() {
 bool open_in_browser(const fs::path& report, const fs::path& work, const std::string& name) {
   const std::string browser = chromium();
   if (browser.empty()) {
-    WARN("browser check skipped: Chromium is not installed (Debian package chromium; scripts/setup installs it)");
+    WARN(
+        "browser check skipped: Chromium is not installed (Debian package chromium; scripts/setup installs "
+        "it)");
     return false;
   }
   const fs::path artifacts = fs::path(KEEL_BUILD_DIR) / "test-artifacts" / "report";
   fs::create_directories(artifacts);
   const fs::path shot = artifacts / (name + ".png");
   fs::remove(shot);
-  const ProcessResult r = run_process(
-      {browser, "--headless", "--disable-gpu", "--no-sandbox", "--user-data-dir=" + (work / "chromium").string(),
-       "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000", "--window-size=1200,2400",
-       "--hide-scrollbars", "--screenshot=" + shot.string(), "--dump-dom", "file://" + fs::absolute(report).string()},
-      {}, 90);
+  const ProcessResult r =
+      run_process({browser, "--headless", "--disable-gpu", "--no-sandbox",
+                   "--user-data-dir=" + (work / "chromium").string(), "--enable-logging=stderr", "--v=0",
+                   "--virtual-time-budget=5000", "--window-size=1200,2400", "--hide-scrollbars",
+                   "--screenshot=" + shot.string(), "--dump-dom", "file://" + fs::absolute(report).string()},
+                  {}, 90);
   if (r.exit_code != 0 && r.out.find("<body") == std::string::npos) {
-    WARN("browser check skipped: Chromium could not run here (exit " << r.exit_code << "): "
-                                                                     << r.err.substr(0, 400));
+    WARN("browser check skipped: Chromium could not run here (exit " << r.exit_code
+                                                                     << "): " << r.err.substr(0, 400));
     return false;
   }
   std::ofstream(work / (name + ".dom.html")) << r.out;
@@ -92,9 +94,10 @@ TEST_CASE("the report of the demo's flagship run (sealed checkpoint, profile) ho
   const fs::path out = dir / "digits";
   REQUIRE(run_keel({"keygen", (dir / "demo.key").string()}).exit_code == 0);
   // scripts/demo-run's training, shortened to 6 epochs, with a profile.
-  const ProcessResult r = run_keel({"run", kSource + "/graphs/digits_train.yaml", "-o", out.string(), "--threads",
-                                    "1", "--set", "train.checkpoint.key_file=" + (dir / "demo.key").string(),
-                                    "--set", "train.epochs=6", "--profile", (dir / "trace.json").string()});
+  const ProcessResult r =
+      run_keel({"run", kSource + "/graphs/digits_train.yaml", "-o", out.string(), "--threads", "1", "--set",
+                "train.checkpoint.key_file=" + (dir / "demo.key").string(), "--set", "train.epochs=6",
+                "--profile", (dir / "trace.json").string()});
   INFO(r.out << r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("report: " + (out / "report.html").string()) != std::string::npos);
@@ -107,7 +110,7 @@ TEST_CASE("the report of the demo's flagship run (sealed checkpoint, profile) ho
   CHECK(data.out.find("\"sealed\": true") != std::string::npos);
   CHECK(data.out.find("\"status\": \"completed\"") != std::string::npos);
   CHECK(data.out.find("\"node_times\": 0") == std::string::npos);  // time per node from the trace
-  CHECK(data.out.find("\"has_svg\": true") != std::string::npos);   // Graphviz is installed by scripts/setup
+  CHECK(data.out.find("\"has_svg\": true") != std::string::npos);  // Graphviz is installed by scripts/setup
 
   // `keel report` remakes it from the folder alone, elsewhere.
   const ProcessResult again = run_keel({"report", out.string(), "-o", (dir / "again.html").string()});
@@ -134,16 +137,17 @@ TEST_CASE("the report of a guarded run with injected faults shows every guard ev
   const ProcessResult data = check_report({"data", (out / "report.html").string(), out.string()});
   INFO(data.out << data.err);
   REQUIRE(data.exit_code == 0);
-  if (open_in_browser(out / "report.html", dir.path(), "guarded")) check_rendered(dir.path(), "guarded", events);
+  if (open_in_browser(out / "report.html", dir.path(), "guarded"))
+    check_rendered(dir.path(), "guarded", events);
 }
 
 TEST_CASE("a 10,000-step run's report stays under 2 MB, its per-step series downsampled") {
   TempDir dir;
   const fs::path out = dir / "long";
-  const ProcessResult r = run_keel({"run", kLinreg, "-q", "-o", out.string(), "--plugin-path",
-                                    KEEL_POISON_PLUGIN_DIR, "--threads", "1", "--set", "train.data.batch=8",
-                                    "--set", "train.steps=10000", "--set", "poisoned.every=97",
-                                    "--set", "guard.action=skip_step"});
+  const ProcessResult r =
+      run_keel({"run", kLinreg, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR,
+                "--threads", "1", "--set", "train.data.batch=8", "--set", "train.steps=10000", "--set",
+                "poisoned.every=97", "--set", "guard.action=skip_step"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(lines_in(out / "steps.csv") == 10001);
@@ -169,8 +173,9 @@ TEST_CASE("downsampling keeps every bucket's extremes and non-finite values") {
 TEST_CASE("train.report false writes no report but still records the run's facts and steps") {
   TempDir dir;
   const fs::path out = dir / "plain";
-  const ProcessResult r = run_keel({"run", kLinreg, "-q", "-o", out.string(), "--plugin-path",
-                                    KEEL_POISON_PLUGIN_DIR, "--set", "train.report=false", "--set", "train.epochs=3"});
+  const ProcessResult r =
+      run_keel({"run", kLinreg, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR, "--set",
+                "train.report=false", "--set", "train.epochs=3"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_FALSE(fs::exists(out / "report.html"));
@@ -182,9 +187,9 @@ TEST_CASE("train.report false writes no report but still records the run's facts
 TEST_CASE("keel report refuses a missing folder, a folder that is not a run's, and malformed lines") {
   TempDir dir;
   const fs::path run = dir / "run";
-  REQUIRE(run_keel({"run", kLinreg, "-q", "-o", run.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR, "--set",
-                    "train.epochs=3", "--set", "poisoned.every=2", "--set", "poisoned.offset=1", "--set",
-                    "train.report=false"})
+  REQUIRE(run_keel({"run", kLinreg, "-q", "-o", run.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR,
+                    "--set", "train.epochs=3", "--set", "poisoned.every=2", "--set", "poisoned.offset=1",
+                    "--set", "train.report=false"})
               .exit_code == 0);
   REQUIRE(lines_in(run / "anomalies.jsonl") > 0);
   auto expect_refused = [&](const fs::path& folder, const std::string& where) {
@@ -206,7 +211,8 @@ TEST_CASE("keel report refuses a missing folder, a folder that is not a run's, a
   const std::vector<Case> cases = {
       {"metrics.jsonl", "{\"epoch\": 4, \"train_loss\": \n", "4"},
       {"metrics.jsonl", "[1, 2]\n", "4"},
-      {"anomalies.jsonl", "{\"step\": \"x\", \"node\": \"guard\"}\n", std::to_string(lines_in(run / "anomalies.jsonl") + 1)},
+      {"anomalies.jsonl", "{\"step\": \"x\", \"node\": \"guard\"}\n",
+       std::to_string(lines_in(run / "anomalies.jsonl") + 1)},
       {"steps.csv", "3,0.5,abc,1\n", "5"},
       {"run.json", "trailing\n", "1"},
   };

@@ -100,8 +100,10 @@ std::string Error::format() const {
     if (loc_.line > 0) {
       out += ':';
       out += std::to_string(loc_.line);
-      out += ':';
-      out += std::to_string(loc_.col);
+      if (loc_.col > 0) {  // 0: unknown, as for a whole line of a line-based file
+        out += ':';
+        out += std::to_string(loc_.col);
+      }
     }
     out += ": ";
   }

@@ -60,5 +60,9 @@ int decrypt(const CryptoOptions& options, const Common& common);
 int check_op(const std::string& op, bool all, const std::vector<std::string>& attrs, const Common& common);
 // A JSON Schema for graph files, with every registered op's attributes.
 int schema(const Common& common);
+// A training run's folder as one HTML file (`output` empty: DIR/report.html).
+int report(const std::filesystem::path& dir, const std::filesystem::path& output, const Common& common);
+// DIR/report.html at the end of a training run; a failure is a warning.
+void report_after_training(const std::filesystem::path& dir, const Common& common);
 
 }  // namespace keel::cli

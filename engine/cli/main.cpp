@@ -176,6 +176,13 @@ int main(int argc, char** argv) {
   auto* schema_cmd = app.add_subcommand("schema", "Print a JSON Schema for graph files (for YAML editors)");
   add_common(schema_cmd, common);
 
+  std::filesystem::path report_dir, report_output;
+  auto* report_cmd = app.add_subcommand(
+      "report", "Write a training run's charts and facts as one self-contained HTML file");
+  report_cmd->add_option("dir", report_dir, "The run's output folder (keel run -o DIR)")->required();
+  report_cmd->add_option("-o,--output", report_output, "The HTML file (default: DIR/report.html)");
+  add_common(report_cmd, common);
+
   if (unknown_command(app, argc, argv)) return static_cast<int>(keel::ExitCode::usage);
   // Not a terminal: standard output goes out in one piece at the end (or
   // where a command flushes), so a failed write is seen by finish_stdout
@@ -202,6 +209,7 @@ int main(int argc, char** argv) {
     if (*check_op_cmd)
       return finish_stdout(cli::check_op(check_op_name, check_op_all, check_op_attrs, common));
     if (*schema_cmd) return finish_stdout(cli::schema(common));
+    if (*report_cmd) return finish_stdout(cli::report(report_dir, report_output, common));
   } catch (const keel::Error& e) {
     std::fprintf(stderr, "keel: error: %s\n", e.format().c_str());
     return static_cast<int>(e.code());

@@ -145,9 +145,19 @@ int run(const RunOptions& o, const Common& common) {
     train_options.inter_op = threads.inter_op;
     train_options.profiler = profiler.get();
     train_options.time_nodes = o.stats;
+    train_options.threads = threads.total;
+    if (!o.profile.empty()) train_options.profile = fs::absolute(o.profile);
     if (o.stats) train_options.on_finish = [&](const Executor& exec) { print_stats(plan, exec); };
-    const TrainSummary summary = train(plan, registry, *graph.def.train, train_options);
+    TrainSummary summary;
+    try {
+      summary = train(plan, registry, *graph.def.train, train_options);
+    } catch (const Error& e) {
+      // A run a guard stopped is one to look at: its report shows why.
+      if (e.code() == ExitCode::anomaly && graph.def.train->report) report_after_training(o.output_dir, common);
+      throw;
+    }
     write_profile();
+    if (graph.def.train->report && !summary.stopped_by_signal) report_after_training(o.output_dir, common);
     // 128 + N, what a shell reports for a process that signal N ended.
     return summary.stopped_by_signal ? 128 + summary.stopped_by_signal : 0;
   }

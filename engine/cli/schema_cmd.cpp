@@ -347,7 +347,8 @@ std::string train_schema(const Registry& registry) {
                   .raw("checkpoint", checkpoint.json())
                   .raw("freeze", names.json())
                   .raw("calibrate", names.json())
-                  .raw("metrics", Obj().str("type", "string").json());
+                  .raw("metrics", Obj().str("type", "string").json())
+                  .raw("report", Obj().str("type", "boolean").json());
   return Obj()
       .str("type", "object")
       .raw("required", strings({"loss", "data"}))

@@ -31,7 +31,8 @@ constexpr std::size_t kMaxReservedNodes = 1'000'000;
 const std::vector<std::string> kTopKeys = {"keel", "name", "seed", "inputs", "nodes", "outputs", "train"};
 const std::vector<std::string> kNodeKeys = {"name", "op", "inputs", "attrs", "init"};
 const std::vector<std::string> kTrainKeys = {"loss",       "data",   "epochs",    "steps",  "optimizer",
-                                             "checkpoint", "freeze", "calibrate", "metrics"};
+                                             "checkpoint", "freeze", "calibrate", "metrics",
+                                             "report"};
 const std::vector<std::string> kDataKeys = {"csv",   "npy",     "columns",   "header",
                                             "batch", "shuffle", "drop_last", "holdout"};
 const std::vector<std::string> kScheduleKeys = {"kind", "warmup", "every", "gamma", "min_lr"};
@@ -537,6 +538,8 @@ class GraphParser {
       t.freeze = name_list(f);
     } else if (f.key == "calibrate") {
       t.calibrate = name_list(f);
+    } else if (f.key == "report") {
+      t.report = flag(f);
     } else {
       t.metrics = scalar(f, "a file name");
       t.metrics_loc = f.value_loc;

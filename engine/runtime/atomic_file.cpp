@@ -80,7 +80,7 @@ struct Cleanup {
 // messages name `path`, as the user wrote it.
 void commit(const fs::path& tmp, const fs::path& target, const fs::path& path,
             const AtomicFileOptions& options, Cleanup& cleanup) {
-  fsync_path(tmp, O_RDONLY);
+  if (options.durable) fsync_path(tmp, O_RDONLY);
   std::error_code ec;
   if (options.no_clobber) {
     if (::link(tmp.c_str(), target.c_str()) != 0) {
@@ -93,6 +93,7 @@ void commit(const fs::path& tmp, const fs::path& target, const fs::path& path,
     if (ec) throw runtime_error("cannot write '" + path.string() + "': " + ec.message());
     cleanup.armed = false;
   }
+  if (!options.durable) return;
   fs::path dir = target.parent_path().empty() ? fs::path(".") : target.parent_path();
   fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }

@@ -34,6 +34,11 @@ struct AtomicFileOptions {
   // Private data (decrypted output): a new file gets mode 0600 whatever the
   // umask; replacing an existing file keeps that file's permission bits.
   bool private_file = false;
+  // Flush the file and its folder to disk before and after the rename (the
+  // default), so that it survives a power loss too. Off for files that only
+  // describe a run (run.json), where two fsyncs would cost more than the
+  // file is worth; the rename still makes it whole or absent.
+  bool durable = true;
 };
 
 // Throws keel::Error (usage) when `path` exists and is not something these

@@ -76,18 +76,20 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
            &slot.state[k]});
 }
 
-void OptimizerSteps::apply(Executor& exec, double lr, std::uint64_t updates) {
-  double scale = 1.0;
-  if (def_.clip_grad_norm > 0) {
-    // torch.nn.utils.clip_grad_norm_: one norm over all gradients.
-    double sq = 0;
-    for (const auto& slot : slots_) {
-      const Tensor& g = exec.param_grad(slot.param);
-      for (std::int64_t i = 0; i < g.numel(); ++i) sq += double(g.as<float>()[i]) * g.as<float>()[i];
-    }
-    const double norm = std::sqrt(sq);
-    scale = std::min(1.0, def_.clip_grad_norm / (norm + 1e-6));
+double OptimizerSteps::grad_norm(Executor& exec) const {
+  double sq = 0;
+  for (const auto& slot : slots_) {
+    const Tensor& g = exec.param_grad(slot.param);
+    const float* v = g.as<float>();
+    for (std::int64_t i = 0; i < g.numel(); ++i) sq += double(v[i]) * v[i];
   }
+  return std::sqrt(sq);
+}
+
+void OptimizerSteps::apply(Executor& exec, double lr, std::uint64_t updates, double norm) {
+  double scale = 1.0;
+  // torch.nn.utils.clip_grad_norm_: one norm over all gradients.
+  if (def_.clip_grad_norm > 0) scale = std::min(1.0, def_.clip_grad_norm / (norm + 1e-6));
   hyper_.as<float>()[0] = float(lr);
   hyper_.as<float>()[1] = float(scale);
   const auto& graph = plan_.graph();

@@ -29,9 +29,15 @@ class OptimizerSteps {
   // Optimizer state tensors, named optim.<parameter>.<state>, for checkpoints.
   std::vector<OptimizerState>& state() { return state_refs_; }
 
+  // One L2 norm over every trained parameter's gradient (NaN when one is
+  // not finite): what clip_grad_norm limits, and what steps.csv records.
+  // One pass over the gradients, which the update reads anyway.
+  double grad_norm(Executor& exec) const;
+
   // Updates every trained parameter from the executor's gradients.
-  // `updates` is how many updates were applied before this one.
-  void apply(Executor& exec, double lr, std::uint64_t updates);
+  // `updates` is how many updates were applied before this one; `norm` is
+  // grad_norm(exec) of these gradients, for clip_grad_norm.
+  void apply(Executor& exec, double lr, std::uint64_t updates, double norm);
 
  private:
   struct Slot {

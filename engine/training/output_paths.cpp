@@ -62,7 +62,7 @@ std::vector<fs::path> reserved_output_names(const ValidatedGraph& graph, bool tr
   std::vector<fs::path> names = {"anomalies.jsonl", ".keel.lock"};
   for (const auto& out : graph.def.outputs) names.emplace_back(out.text() + ".npy");
   if (!training) return names;
-  names.emplace_back("holdout/rows.npy");
+  for (const char* own : {"holdout/rows.npy", "run.json", "steps.csv", "report.html"}) names.emplace_back(own);
   for (const auto& in : graph.def.inputs) names.push_back(fs::path("holdout") / (in.name + ".npy"));
   return names;
 }

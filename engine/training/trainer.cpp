@@ -12,6 +12,8 @@
 #include "base/error.hpp"
 #include "base/json.hpp"
 #include "executor/executor.hpp"
+#include "graph/dot.hpp"
+#include "keel/version.hpp"
 #include "graph/validate.hpp"
 #include "planner/autodiff.hpp"
 #include "runtime/dataset.hpp"
@@ -24,6 +26,7 @@
 #include "training/metrics.hpp"
 #include "training/optimizer_step.hpp"
 #include "training/output_paths.hpp"
+#include "training/run_record.hpp"
 #include "training/schedule.hpp"
 #include "training/training_data.hpp"
 
@@ -138,6 +141,47 @@ void make_folder(const fs::path& dir) {
   if (!dir.empty()) fs::create_directories(dir, ec);
   if (ec) throw runtime_error("cannot create folder '" + dir.string() + "': " + ec.message());
 }
+
+// What run.json says before the first step (training/run_record.hpp).
+RunFacts initial_facts(const Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options,
+                       std::int64_t total_steps, std::int64_t batches_per_epoch, const std::string& metric,
+                       std::uint64_t first_step) {
+  const ValidatedGraph& graph = plan.graph();
+  RunFacts f;
+  f.graph_file = graph.def.file;
+  f.graph_name = graph.def.name;
+  f.graph_dot = graph_to_dot(graph);
+  f.seed = graph.def.seed;
+  f.threads = options.threads;
+  f.inter_op = options.inter_op;
+  f.keel_version = KEEL_SDK_VERSION_STRING;
+  for (const auto& p : registry.plugins()) f.plugins.push_back({p->name, p->version, p->file.string()});
+  f.loss = def.loss.text();
+  f.metric = metric;
+  f.optimizer = def.optimizer.op;
+  f.lr = def.optimizer.lr;
+  f.clip_grad_norm = def.optimizer.clip_grad_norm;
+  f.batch = def.data.batch;
+  f.epochs = def.epochs;
+  f.total_steps = total_steps;
+  f.batches_per_epoch = batches_per_epoch;
+  f.metrics = def.metrics;
+  f.checkpoint = def.checkpoint.path;
+  f.sealed = !def.checkpoint.encrypt.empty();
+  f.profile = options.profile.string();
+  f.resumed_from = options.resume.string();
+  f.first_step = first_step;
+  f.started = utc_now();
+  f.report = def.report;
+  return f;
+}
+
+// The progress bar redraws at most this often: a redraw is a write(2) to
+// the terminal, and one per step cost the flagship ~12% of its speed.
+constexpr auto kRedrawEvery = std::chrono::milliseconds(100);
+// Guard events are printed as lines above the bar up to this many; the rest
+// are counted on the bar (all of them are in anomalies.jsonl).
+constexpr std::size_t kEventLines = 20;
 
 std::string duration(double seconds) {
   const auto s = static_cast<long>(seconds + 0.5);
@@ -311,6 +355,21 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   if (!ckpt.empty()) make_folder(ckpt.parent_path());
   std::optional<GuardReport> guard_report;
   if (!guards.empty()) guard_report.emplace(options.output_dir / "anomalies.jsonl", pos.step > 0);
+  RunFacts facts = initial_facts(plan, registry, def, options, total_steps, batches_per_epoch,
+                                 metric_name(metric), pos.step);
+  const fs::path facts_file = options.output_dir / "run.json";
+  write_run_facts(facts_file, facts);
+  StepLog step_log(options.output_dir / "steps.csv", pos.step > 0);
+  // run.json's closing facts; `status` says how the run ended.
+  auto finish_facts = [&](const char* status, double secs, const Executor& ex) {
+    step_log.flush();
+    facts.status = status;
+    facts.steps = pos.step;
+    facts.seconds = secs;
+    facts.peak_bytes = ex.stats().peak_bytes;
+    facts.guard_events = guard_report ? guard_report->events() : 0;
+    write_run_facts(facts_file, facts);
+  };
   std::uint64_t saved_step = 0;
   bool saved = false;
   auto checkpoint = [&] {
@@ -323,6 +382,8 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   TrainSummary summary;
   summary.metric_name = metric_name(metric);
   const auto start = Clock::now();
+  auto last_redraw = start - kRedrawEvery;
+  std::size_t event_lines = 0;
   std::uint64_t steps_this_run = 0;
   bool done = pos.step >= std::uint64_t(total_steps);
   // From here on a signal asks for a stop at the next step boundary.
@@ -346,6 +407,8 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       const double loss = exec.train_step(batch_inputs(graph, data, rows, def.data.loc), gradients);
       const double lr =
           learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
+      const double grad_norm = optimizer.grad_norm(exec);
+      step_log.add(pos.step, loss, lr * lr_scale, grad_norm);
       // Guards are read after the whole forward and backward pass and before
       // any optimizer op runs: every update depends on every guard.
       std::optional<Profiler::Span> guard_span;
@@ -355,7 +418,14 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       guard_span.reset();
       const GuardAction action = most_severe(events);
       if (guard_report) guard_report->add(events);
+      if (tty)
+        for (const auto& e : events)
+          if (event_lines++ < kEventLines)
+            std::fprintf(stderr, "\r%80s\rstep %llu: guard '%s' (%s) fired: score %.4g, threshold %.4g; %s\n", "",
+                         static_cast<unsigned long long>(pos.step), printable(e.node).c_str(), e.check.c_str(), e.score,
+                         e.threshold, e.action.c_str());
       if (action == GuardAction::abort) {
+        finish_facts("aborted", std::chrono::duration<double>(Clock::now() - start).count(), exec);
         if (!options.quiet) guard_report->print_summary(stdout), std::fflush(stdout);
         const auto& e = *std::find_if(events.begin(), events.end(),
                                       [](const GuardEvent& ev) { return ev.act == GuardAction::abort; });
@@ -374,7 +444,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       } else {
         {
           Profiler::Span update(prof, Profiler::Kind::optimizer, span_update, std::int64_t(pos.step));
-          optimizer.apply(exec, lr * lr_scale, pos.step);
+          optimizer.apply(exec, lr * lr_scale, pos.step, grad_norm);
         }
         // Good means no guard fired at all: a step let through by a report
         // guard is suspect, so a later rollback goes back before it.
@@ -390,19 +460,23 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       stop_signal = signals::GracefulStop::requested();
       if (!ckpt.empty() && def.checkpoint.every > 0 && pos.step % std::uint64_t(def.checkpoint.every) == 0)
         checkpoint();
-      if (tty) {
-        const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+      if (tty && (Clock::now() - last_redraw >= kRedrawEvery || done)) {
+        last_redraw = Clock::now();
+        const double secs = std::chrono::duration<double>(last_redraw - start).count();
         const double rate = double(steps_this_run) / std::max(secs, 1e-9);
-        std::fprintf(stderr, "\rstep %llu/%lld  epoch %lld  loss %.4f  %.0f steps/s  ETA %s   ",
+        const std::size_t fired = guard_report ? guard_report->events() : 0;
+        std::fprintf(stderr, "\rstep %llu/%lld  epoch %lld  loss %.4f  %.0f steps/s  ETA %s%s   ",
                      static_cast<unsigned long long>(pos.step), static_cast<long long>(total_steps),
                      static_cast<long long>(epoch + 1), loss, rate,
-                     duration(double(std::uint64_t(total_steps) - pos.step) / std::max(rate, 1e-9)).c_str());
+                     duration(double(std::uint64_t(total_steps) - pos.step) / std::max(rate, 1e-9)).c_str(),
+                     fired ? ("  guard events " + std::to_string(fired)).c_str() : "");
       }
     }
     if (pos.batch >= batches_per_epoch) {  // the epoch is complete
       pos.epoch = epoch + 1;
       pos.batch = 0;
     }
+    step_log.flush();
     if (stop_signal) break;  // no evaluation: the user asked to stop now
     summary.train_loss = loss_batches ? loss_sum / double(loss_batches) : NAN;
     std::optional<Profiler::Span> eval_span(std::in_place, prof, Profiler::Kind::eval, span_eval);
@@ -460,6 +534,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   if (!ckpt.empty()) checkpoint();
   summary.steps = pos.step;
   if (stop_signal) {
+    finish_facts("stopped", std::chrono::duration<double>(Clock::now() - start).count(), exec);
     if (tty) std::fprintf(stderr, "\r%80s\r", "");
     const std::string where = printable(ckpt.string(), 300);  // a path from the graph: shown escaped
     std::fprintf(stderr, "keel: stopped by %s at step %llu: %s\n", signal_name(stop_signal),
@@ -485,6 +560,7 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       write_npy(options.output_dir / (graph.def.outputs[i].text() + ".npy"), outputs[i]);
   }
   const double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  finish_facts("completed", secs, exec);
   if (guard_report && !options.quiet) guard_report->print_summary(stdout);
   if (!options.quiet)
     std::printf("trained %llu steps in %.2f s (%.0f steps/s)\n",

@@ -34,6 +34,10 @@ struct TrainOptions {
   Profiler* profiler = nullptr;   // --profile: spans per step, node, update, I/O
   bool time_nodes = false;        // --stats: per-node times
   std::function<void(const Executor&)> on_finish;  // called with the executor after training
+  // For DIR/run.json (training/run_record.hpp): the cores used and the
+  // --profile trace file, which only the command line knows.
+  int threads = 0;
+  std::filesystem::path profile;
 };
 
 struct TrainSummary {

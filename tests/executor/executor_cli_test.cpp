@@ -28,11 +28,15 @@ std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-// Every file under `dir`, relative path -> bytes.
+// Every file under `dir` that holds results, relative path -> bytes:
+// run.json and report.html describe the run (its start time, duration,
+// thread settings), so they differ between any two runs.
 std::map<std::string, std::string> files_under(const fs::path& dir) {
   std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) out[fs::relative(e.path(), dir).string()] = slurp(e.path());
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string name = fs::relative(e.path(), dir).string();
+    if (e.is_regular_file() && name != "run.json" && name != "report.html") out[name] = slurp(e.path());
+  }
   return out;
 }
 

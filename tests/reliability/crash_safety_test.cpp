@@ -141,12 +141,14 @@ TEST_CASE("a training run killed at random moments keeps its last good checkpoin
     for (const auto& entry : fs::directory_iterator(out)) {
       const std::string name = entry.path().filename().string();
       INFO("file left: " << name);
-      // metrics.jsonl is an append-only log: each line is written whole.
+      // metrics.jsonl and steps.csv are append-only logs: each line (each
+      // epoch's steps) is written whole. run.json is written atomically.
       // .keel.lock: the folder lock, which only a clean exit removes (the kernel
       // releases the lock itself whatever the exit).
-      CHECK((name == "model.ckpt" || name == "metrics.jsonl" || name == ".keel.lock" || is_temporary(name)));
+      CHECK((name == "model.ckpt" || name == "metrics.jsonl" || name == "steps.csv" || name == "run.json" ||
+             name == ".keel.lock" || is_temporary(name)));
       if (is_temporary(name)) ++temporaries_seen;
-      if (name == "metrics.jsonl") {
+      if (name == "metrics.jsonl" || name == "steps.csv") {
         const std::string log_text = slurp(entry.path());
         CHECK((log_text.empty() || log_text.back() == '\n'));
       }

@@ -172,12 +172,14 @@ print("ok")
   CHECK(py.out == "ok\n");
 }
 
-TEST_CASE("keel run --profile to a folder that does not exist is one error line, and no file") {
+TEST_CASE("keel run --profile to a folder that does not exist is one error line before anything runs") {
   TempDir dir;
   auto r = run_keel({"run", kFlagship, "-q", "-o", (dir / "out").string(), "--set", "train.steps=1",
                      "--profile", (dir / "missing" / "trace.json").string()});
-  CHECK(r.exit_code == 1);
-  CHECK(r.first_err_line().rfind("keel: error: ", 0) == 0);
+  CHECK(r.exit_code == 2);
+  CHECK(r.first_err_line().rfind("keel: error: --profile '", 0) == 0);
+  CHECK(r.first_err_line().find("' does not exist") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "out"));  // refused before training
   CHECK(r.err.find('\n') == r.err.size() - 1);
   CHECK_FALSE(fs::exists(dir / "missing"));
 }

@@ -175,14 +175,30 @@ int create_temporary(const fs::path& tmp, const fs::path& path, const fs::path& 
 
 void check_output_target(const fs::path& path) { resolve_target(path); }
 
+namespace {
+
+// The temporary a write goes to, beside the file it will replace: a fresh
+// name (stale ones of killed runs removed first), removed by a signal, and
+// removed on the way out unless commit() disarms its cleanup.
+struct Pending {
+  explicit Pending(const fs::path& path)
+      : target(resolve_target(path)), tmp(fresh_temporary(target)), on_signal_remove(tmp), cleanup{tmp} {}
+  static fs::path fresh_temporary(const fs::path& target) {
+    remove_stale_temporaries(target);
+    return temporary_name(target);
+  }
+  const fs::path target, tmp;
+  const signals::TemporaryFile on_signal_remove;
+  Cleanup cleanup;
+};
+
+}  // namespace
+
 void write_file_atomically(const fs::path& path, const std::function<void(std::ostream& out)>& write,
                            const AtomicFileOptions& options) {
-  const fs::path target = resolve_target(path);
-  remove_stale_temporaries(target);
-  const fs::path tmp = temporary_name(target);
-  const signals::TemporaryFile on_signal_remove(tmp);
-  Cleanup cleanup{tmp};
-  ::close(create_temporary(tmp, path, target, options));
+  Pending pending(path);
+  const fs::path& tmp = pending.tmp;
+  ::close(create_temporary(tmp, path, pending.target, options));
   {
     std::ofstream out;
     if (options.secret) out.rdbuf()->pubsetbuf(nullptr, 0);  // before open: no buffer at all
@@ -199,23 +215,19 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
       throw runtime_error("cannot write '" + path.string() + "': " + std::strerror(err));
     }
   }
-  commit(tmp, target, path, options, cleanup);
+  commit(tmp, pending.target, path, options, pending.cleanup);
 }
 
 void write_fd_atomically(const fs::path& path, const std::function<void(int fd)>& write,
                          const AtomicFileOptions& options) {
-  const fs::path target = resolve_target(path);
-  remove_stale_temporaries(target);
-  const fs::path tmp = temporary_name(target);
-  const signals::TemporaryFile on_signal_remove(tmp);
-  Cleanup cleanup{tmp};
-  const int fd = create_temporary(tmp, path, target, options);
+  Pending pending(path);
+  const int fd = create_temporary(pending.tmp, path, pending.target, options);
   struct Close {
     int fd;
     ~Close() { ::close(fd); }
   } closer{fd};
   write(fd);
-  commit(tmp, target, path, options, cleanup);
+  commit(pending.tmp, pending.target, path, options, pending.cleanup);
 }
 
 }  // namespace keel

@@ -56,6 +56,16 @@ inline int line_count(const std::string& text) {
   return n;
 }
 
+// DIR/rows.csv: eight rows of four features and a class label in 0..2, for
+// small training graphs (x: "0:4", y: 4).
+inline void write_rows_csv(const TempDir& dir) {
+  std::string csv;
+  for (int r = 0; r < 8; ++r)
+    csv += std::to_string(r) + "," + std::to_string(r % 3) + "," + std::to_string(7 - r) + ",1," +
+           std::to_string(r % 3) + "\n";
+  dir.write("rows.csv", csv);
+}
+
 // `keel keygen DIR/k.key`; the key file's path.
 inline std::filesystem::path make_key(const std::filesystem::path& dir) {
   const auto key = dir / "k.key";

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "hardening_util.hpp"
 #include "runtime/npy.hpp"
 #include "runtime/safetensors.hpp"
 
@@ -26,21 +27,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // A four-feature, three-class softmax regression on eight rows: a few
 // milliseconds of training. `train_extra` is spliced into the train: section.
 fs::path tiny_graph(const TempDir& dir, const std::string& train_extra, const std::string& name = "tiny") {
-  std::string csv;
-  for (int r = 0; r < 8; ++r)
-    csv += std::to_string(r) + "," + std::to_string(r % 3) + "," + std::to_string(7 - r) + ",1," +
-           std::to_string(r % 3) + "\n";
-  dir.write("rows.csv", csv);
+  write_rows_csv(dir);
   return dir.write(name + ".yaml", "keel: 1\nname: " + name +
                                        "\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
                                        "  y: {dtype: i32, shape: [batch]}\n"

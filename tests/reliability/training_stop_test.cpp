@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "hardening_util.hpp"
 #include "runtime/safetensors.hpp"
 
 using namespace keel;
@@ -26,20 +27,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // Eight rows, batches of two: many cheap steps, a checkpoint every 50.
 fs::path long_graph(const TempDir& dir) {
-  std::string csv;
-  for (int r = 0; r < 8; ++r)
-    csv += std::to_string(r % 5) + "," + std::to_string(r % 3) + "," + std::to_string(7 - r) + ",1," +
-           std::to_string(r % 3) + "\n";
-  dir.write("rows.csv", csv);
+  write_rows_csv(dir);
   return dir.write("long.yaml",
                    "keel: 1\nname: long\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
                    "  y: {dtype: i32, shape: [batch]}\n"
@@ -97,12 +87,6 @@ int finish(const Child& c) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   return status;
-}
-
-bool has_temporary(const fs::path& dir) {
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) return true;
-  return false;
 }
 
 std::uint64_t checkpoint_step(const fs::path& ckpt) {

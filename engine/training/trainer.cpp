@@ -226,7 +226,7 @@ void check_resume(const CheckpointInfo& info, const ValidatedGraph& graph, const
                       where);
   if (info.position.batch > batches_per_epoch)
     throw usage_error("the checkpoint's position (batch " + std::to_string(info.position.batch) +
-                          " of epoch " + std::to_string(info.position.epoch + 1) +
+                          " of epoch " + std::to_string(std::uint64_t(info.position.epoch) + 1) +
                           ") lies past the end of an epoch, which has " + std::to_string(batches_per_epoch) +
                           " batches with this data",
                       where);
@@ -247,7 +247,7 @@ void check_resume(const CheckpointInfo& info, const ValidatedGraph& graph, const
       std::uint64_t(at.epoch) > at.step / std::uint64_t(batches_per_epoch) ||
       at.step != std::uint64_t(at.epoch) * std::uint64_t(batches_per_epoch) + std::uint64_t(at.batch))
     throw usage_error("the checkpoint's position (step " + std::to_string(at.step) + ", epoch " +
-                          std::to_string(at.epoch + 1) + ", batch " + std::to_string(at.batch) +
+                          std::to_string(std::uint64_t(at.epoch) + 1) + ", batch " + std::to_string(at.batch) +
                           ") does not fit this data, which makes " + std::to_string(batches_per_epoch) +
                           " batches an epoch",
                       where);

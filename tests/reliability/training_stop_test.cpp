@@ -128,6 +128,7 @@ TEST_CASE("the first signal stops training at a step boundary with a checkpoint 
     REQUIRE(resumed.exit_code == 0);
     const ProcessResult whole =
         run_keel({"run", graph.string(), "-q", "-o", (dir / "whole").string(), "--set", steps});
+    INFO(whole.err);
     REQUIRE(whole.exit_code == 0);
     CHECK(slurp(dir / "resumed/t.ckpt") == slurp(dir / "whole/t.ckpt"));
   }

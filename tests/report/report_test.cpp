@@ -187,10 +187,12 @@ TEST_CASE("train.report false writes no report but still records the run's facts
 TEST_CASE("keel report refuses a missing folder, a folder that is not a run's, and malformed lines") {
   TempDir dir;
   const fs::path run = dir / "run";
-  REQUIRE(run_keel({"run", kLinreg, "-q", "-o", run.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR,
-                    "--set", "train.epochs=3", "--set", "poisoned.every=2", "--set", "poisoned.offset=1",
-                    "--set", "train.report=false"})
-              .exit_code == 0);
+  const ProcessResult trained =
+      run_keel({"run", kLinreg, "-q", "-o", run.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR, "--set",
+                "train.epochs=3", "--set", "poisoned.every=2", "--set", "poisoned.offset=1", "--set",
+                "train.report=false"});
+  INFO(trained.err);
+  REQUIRE(trained.exit_code == 0);
   REQUIRE(lines_in(run / "anomalies.jsonl") > 0);
   auto expect_refused = [&](const fs::path& folder, const std::string& where) {
     const ProcessResult r = run_keel({"report", folder.string()});

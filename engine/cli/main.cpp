@@ -177,8 +177,8 @@ int main(int argc, char** argv) {
   add_common(schema_cmd, common);
 
   std::filesystem::path report_dir, report_output;
-  auto* report_cmd = app.add_subcommand(
-      "report", "Write a training run's charts and facts as one self-contained HTML file");
+  auto* report_cmd =
+      app.add_subcommand("report", "Write a training run's charts and facts as one self-contained HTML file");
   report_cmd->add_option("dir", report_dir, "The run's output folder (keel run -o DIR)")->required();
   report_cmd->add_option("-o,--output", report_output, "The HTML file (default: DIR/report.html)");
   add_common(report_cmd, common);
@@ -194,7 +194,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return finish_stdout(app.exit(e));  // --help, --version
     // CLI11 quotes the arguments as given: escaped and cut, on one line.
-    std::fprintf(stderr, "keel: error: %s (run 'keel --help' for usage)\n", keel::printable(e.what(), 300).c_str());
+    std::fprintf(stderr, "keel: error: %s (run 'keel --help' for usage)\n",
+                 keel::printable(e.what(), 300).c_str());
     return static_cast<int>(keel::ExitCode::usage);
   }
 

@@ -153,7 +153,8 @@ int run(const RunOptions& o, const Common& common) {
       summary = train(plan, registry, *graph.def.train, train_options);
     } catch (const Error& e) {
       // A run a guard stopped is one to look at: its report shows why.
-      if (e.code() == ExitCode::anomaly && graph.def.train->report) report_after_training(o.output_dir, common);
+      if (e.code() == ExitCode::anomaly && graph.def.train->report)
+        report_after_training(o.output_dir, common);
       throw;
     }
     write_profile();

@@ -30,9 +30,8 @@ constexpr std::size_t kMaxReservedNodes = 1'000'000;
 
 const std::vector<std::string> kTopKeys = {"keel", "name", "seed", "inputs", "nodes", "outputs", "train"};
 const std::vector<std::string> kNodeKeys = {"name", "op", "inputs", "attrs", "init"};
-const std::vector<std::string> kTrainKeys = {"loss",       "data",   "epochs",    "steps",  "optimizer",
-                                             "checkpoint", "freeze", "calibrate", "metrics",
-                                             "report"};
+const std::vector<std::string> kTrainKeys = {"loss",       "data",   "epochs",    "steps",   "optimizer",
+                                             "checkpoint", "freeze", "calibrate", "metrics", "report"};
 const std::vector<std::string> kDataKeys = {"csv",   "npy",     "columns",   "header",
                                             "batch", "shuffle", "drop_last", "holdout"};
 const std::vector<std::string> kScheduleKeys = {"kind", "warmup", "every", "gamma", "min_lr"};
@@ -484,7 +483,8 @@ class GraphParser {
           bad("'" + display_text(item) + "' is not a finite number");
         // Parameters are f32: a value (or a spread, a width) near FLT_MAX
         // would draw infinities.
-        if (std::fabs(v) > 1e30) bad("'" + display_text(item) + "' is beyond what an f32 parameter holds (1e30)");
+        if (std::fabs(v) > 1e30)
+          bad("'" + display_text(item) + "' is beyond what an f32 parameter holds (1e30)");
         d.args.push_back(v);
         if (comma == std::string::npos) break;
         b = comma + 1;

@@ -87,7 +87,7 @@ struct TrainDef {
   std::vector<std::string> freeze;     // node or parameter names
   std::vector<std::string> calibrate;  // standardize nodes fed by a graph input
   std::string metrics = "metrics.jsonl";  // JSON lines, relative to the output folder
-  bool report = true;  // write DIR/report.html at the end of the run (engine/report)
+  bool report = true;                     // write DIR/report.html at the end of the run (engine/report)
   Loc loc, metrics_loc;
 };
 

@@ -376,8 +376,8 @@ void warn_if_writable_by_others(Registry& registry, const fs::path& path, const 
   char mode[8];
   std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(p) & 07777u);
   registry.warnings.push_back(std::string(what) + " '" + printable(path.string(), 300) +
-                              "' is writable by other users (mode " +
-                              mode + "): anyone who can write there can run code as you; run chmod go-w on it");
+                              "' is writable by other users (mode " + mode +
+                              "): anyone who can write there can run code as you; run chmod go-w on it");
   if (warn) warn(registry.warnings.back());
 }
 

@@ -62,7 +62,8 @@ std::vector<fs::path> reserved_output_names(const ValidatedGraph& graph, bool tr
   std::vector<fs::path> names = {"anomalies.jsonl", ".keel.lock"};
   for (const auto& out : graph.def.outputs) names.emplace_back(out.text() + ".npy");
   if (!training) return names;
-  for (const char* own : {"holdout/rows.npy", "run.json", "steps.csv", "report.html"}) names.emplace_back(own);
+  for (const char* own : {"holdout/rows.npy", "run.json", "steps.csv", "report.html"})
+    names.emplace_back(own);
   for (const auto& in : graph.def.inputs) names.push_back(fs::path("holdout") / (in.name + ".npy"));
   return names;
 }
@@ -77,14 +78,16 @@ void check_output_names(const ValidatedGraph& graph, const TrainDef& def) {
   if (def.data.holdout > 0)
     for (const auto& in : graph.def.inputs)
       if (in.name == "rows")
-        throw usage_error("graph input 'rows' would be written to holdout/rows.npy, where the hold-out row "
-                          "indices go (train.data.holdout is a fraction): rename the input",
-                          graph.loc(in.loc));
+        throw usage_error(
+            "graph input 'rows' would be written to holdout/rows.npy, where the hold-out row "
+            "indices go (train.data.holdout is a fraction): rename the input",
+            graph.loc(in.loc));
   for (std::size_t i = 0; i < files.size(); ++i) {
     for (std::size_t j = 0; j < i; ++j)
       if (contains(normal[i], normal[j]) || contains(normal[j], normal[i]))
-        throw usage_error(std::string(files[i].what) + " " + in_quotes(files[i].text) + " is the same file as " +
-                              files[j].what + " " + in_quotes(files[j].text) + " (or a folder of it)",
+        throw usage_error(std::string(files[i].what) + " " + in_quotes(files[i].text) +
+                              " is the same file as " + files[j].what + " " + in_quotes(files[j].text) +
+                              " (or a folder of it)",
                           graph.loc(files[i].loc));
     for (const fs::path& r : reserved)
       if (contains(normal[i], r) || contains(r, normal[i]))
@@ -148,8 +151,8 @@ void check_output_locations(const ValidatedGraph& graph, const TrainDef* def, co
     };
     f.real = resolve_links(root / fs::path(f.text));  // `..` after links, as open() takes it
     if (!contains(root, f.real) || f.real == root)
-      refuse("leads outside the output folder '" + printable(root.string(), 200) + "' through a symbolic link (to '" +
-             printable(f.real.string(), 200) + "')");
+      refuse("leads outside the output folder '" + printable(root.string(), 200) +
+             "' through a symbolic link (to '" + printable(f.real.string(), 200) + "')");
     struct stat st {};
     if (::stat(f.real.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
       refuse(S_ISDIR(st.st_mode) ? "exists and is a folder, not a file"
@@ -158,8 +161,9 @@ void check_output_locations(const ValidatedGraph& graph, const TrainDef* def, co
   for (std::size_t i = 0; i < files.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)
       if (contains(files[i].real, files[j].real) || contains(files[j].real, files[i].real))
-        throw usage_error(std::string(files[i].what) + " " + in_quotes(files[i].text) + " and " + files[j].what + " " +
-                              in_quotes(files[j].text) + " are the same file through a symbolic link ('" +
+        throw usage_error(std::string(files[i].what) + " " + in_quotes(files[i].text) + " and " +
+                              files[j].what + " " + in_quotes(files[j].text) +
+                              " are the same file through a symbolic link ('" +
                               printable(files[i].real.string(), 200) + "')",
                           files[i].loc.line ? graph.loc(files[i].loc) : graph.loc(files[j].loc));
 }

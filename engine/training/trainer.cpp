@@ -13,8 +13,8 @@
 #include "base/json.hpp"
 #include "executor/executor.hpp"
 #include "graph/dot.hpp"
-#include "keel/version.hpp"
 #include "graph/validate.hpp"
+#include "keel/version.hpp"
 #include "planner/autodiff.hpp"
 #include "runtime/dataset.hpp"
 #include "runtime/folder_lock.hpp"
@@ -143,9 +143,9 @@ void make_folder(const fs::path& dir) {
 }
 
 // What run.json says before the first step (training/run_record.hpp).
-RunFacts initial_facts(const Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options,
-                       std::int64_t total_steps, std::int64_t batches_per_epoch, const std::string& metric,
-                       std::uint64_t first_step) {
+RunFacts initial_facts(const Plan& plan, const Registry& registry, const TrainDef& def,
+                       const TrainOptions& options, std::int64_t total_steps, std::int64_t batches_per_epoch,
+                       const std::string& metric, std::uint64_t first_step) {
   const ValidatedGraph& graph = plan.graph();
   RunFacts f;
   f.graph_file = graph.def.file;
@@ -247,9 +247,9 @@ void check_resume(const CheckpointInfo& info, const ValidatedGraph& graph, const
       std::uint64_t(at.epoch) > at.step / std::uint64_t(batches_per_epoch) ||
       at.step != std::uint64_t(at.epoch) * std::uint64_t(batches_per_epoch) + std::uint64_t(at.batch))
     throw usage_error("the checkpoint's position (step " + std::to_string(at.step) + ", epoch " +
-                          std::to_string(std::uint64_t(at.epoch) + 1) + ", batch " + std::to_string(at.batch) +
-                          ") does not fit this data, which makes " + std::to_string(batches_per_epoch) +
-                          " batches an epoch",
+                          std::to_string(std::uint64_t(at.epoch) + 1) + ", batch " +
+                          std::to_string(at.batch) + ") does not fit this data, which makes " +
+                          std::to_string(batches_per_epoch) + " batches an epoch",
                       where);
 }
 
@@ -421,9 +421,9 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
       if (tty)
         for (const auto& e : events)
           if (event_lines++ < kEventLines)
-            std::fprintf(stderr, "\r%80s\rstep %llu: guard '%s' (%s) fired: score %.4g, threshold %.4g; %s\n", "",
-                         static_cast<unsigned long long>(pos.step), printable(e.node).c_str(), e.check.c_str(), e.score,
-                         e.threshold, e.action.c_str());
+            std::fprintf(stderr, "\r%80s\rstep %llu: guard '%s' (%s) fired: score %.4g, threshold %.4g; %s\n",
+                         "", static_cast<unsigned long long>(pos.step), printable(e.node).c_str(),
+                         e.check.c_str(), e.score, e.threshold, e.action.c_str());
       if (action == GuardAction::abort) {
         finish_facts("aborted", std::chrono::duration<double>(Clock::now() - start).count(), exec);
         if (!options.quiet) guard_report->print_summary(stdout), std::fflush(stdout);
@@ -539,8 +539,9 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
     const std::string where = printable(ckpt.string(), 300);  // a path from the graph: shown escaped
     std::fprintf(stderr, "keel: stopped by %s at step %llu: %s\n", signal_name(stop_signal),
                  static_cast<unsigned long long>(pos.step),
-                 ckpt.empty() ? "no checkpoint is configured"
-                              : ("checkpoint '" + where + "' written; continue with --resume " + where).c_str());
+                 ckpt.empty()
+                     ? "no checkpoint is configured"
+                     : ("checkpoint '" + where + "' written; continue with --resume " + where).c_str());
     summary.stopped_by_signal = stop_signal;
     return summary;
   }

@@ -170,14 +170,15 @@ TrainingData load_training_data(const Plan& plan, const DataDef& data, int loss_
                       graph.loc(data.loc));
   // A batch norm cannot normalize one row: found now, not at that batch.
   const std::size_t last = td.split.train.size() % std::size_t(data.batch);
-  const bool one_row_batch = data.batch == 1 || td.split.train.size() == 1 ||
-                             (last == 1 && std::int64_t(td.split.train.size() / std::size_t(data.batch)) <
-                                               td.batches_per_epoch);
+  const bool one_row_batch =
+      data.batch == 1 || td.split.train.size() == 1 ||
+      (last == 1 && std::int64_t(td.split.train.size() / std::size_t(data.batch)) < td.batches_per_epoch);
   if (one_row_batch && uses_batch_statistics(graph))
-    throw usage_error("a training batch would hold a single row, which a batch-statistics op (batchnorm) cannot "
-                      "normalize: use a batch of at least 2" +
-                          std::string(data.batch > 1 ? " or drop_last: true" : ""),
-                      graph.loc(data.loc));
+    throw usage_error(
+        "a training batch would hold a single row, which a batch-statistics op (batchnorm) cannot "
+        "normalize: use a batch of at least 2" +
+            std::string(data.batch > 1 ? " or drop_last: true" : ""),
+        graph.loc(data.loc));
   if (data.holdout > 0 && !data.holdout_source && td.split.holdout.empty())
     throw usage_error("holdout " + fraction_text(data.holdout) + " of " + std::to_string(td.data.rows()) +
                           " rows rounds to no row: hold out a larger fraction, or none",

@@ -34,8 +34,10 @@ int time_scale() {
 
 std::string keel_binary() { return std::string(KEEL_BUILD_DIR) + "/bin/keel"; }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                          int timeout_s) {
+namespace {
+
+ProcessResult run_once(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                       int timeout_s) {
   namespace fs = std::filesystem;
   static int counter = 0;
   const fs::path dir = fs::temp_directory_path() /
@@ -78,6 +80,24 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::map<s
   r.out = slurp(out_file);
   r.err = slurp(err_file);
   fs::remove_all(dir);
+  return r;
+}
+
+}  // namespace
+
+// Under ASan, LeakSanitizer checks for leaks as the process exits by
+// stopping its threads with a ptrace tracer; on a loaded machine that tracer
+// itself sometimes crashes (GCC 12's libasan: "Tracer caught signal 11",
+// then "LeakSanitizer has encountered a fatal error", exit 1) after the
+// program has done its work. That is a failure of the instrument, not of
+// the program, so such a run is made again, once; a leak or any other
+// sanitizer report is never retried.
+ProcessResult run_process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                          int timeout_s) {
+  ProcessResult r = run_once(argv, env, timeout_s);
+  if (r.err.find("LeakSanitizer has encountered a fatal error") != std::string::npos &&
+      r.err.find("ERROR: LeakSanitizer: detected memory leaks") == std::string::npos)
+    r = run_once(argv, env, timeout_s);
   return r;
 }
 

@@ -40,7 +40,8 @@ Tensor init(const Shape& s, Init how, std::uint64_t seed = 7, const char* name =
 
 }  // namespace
 
-TEST_CASE("uniform draws lie between 0 (included) and 1 (excluded) and have the uniform distribution's moments") {
+TEST_CASE(
+    "uniform draws lie between 0 (included) and 1 (excluded) and have the uniform distribution's moments") {
   const auto key = stream_key(1, "x");
   double sum = 0, sq = 0;
   const int n = 200000;

@@ -261,7 +261,8 @@ TEST_CASE("a file that cannot be written whole is a failure naming the OS reason
   CHECK_FALSE(has_files(dir / "out"));  // no partial output, no temporary, no lock
 }
 
-TEST_CASE("every file a run writes is checked before it starts: links out, links onto each other, non-files") {
+TEST_CASE(
+    "every file a run writes is checked before it starts: links out, links onto each other, non-files") {
   TempDir dir;
   fs::create_directories(dir / "victim");
   const fs::path graph = tiny_graph(dir, "  checkpoint: {path: m.ckpt}\n");
@@ -272,15 +273,19 @@ TEST_CASE("every file a run writes is checked before it starts: links out, links
     std::string fragment;
   };
   const std::vector<Case> cases = {
-      {"hold-out folder linked out", [&](const fs::path& out) { fs::create_directory_symlink(dir / "victim", out / "holdout"); },
+      {"hold-out folder linked out",
+       [&](const fs::path& out) { fs::create_directory_symlink(dir / "victim", out / "holdout"); },
        "leads outside the output folder"},
-      {"output linked out", [&](const fs::path& out) { fs::create_symlink(dir / "victim/f", out / "fc.npy"); },
+      {"output linked out",
+       [&](const fs::path& out) { fs::create_symlink(dir / "victim/f", out / "fc.npy"); },
        "output 'fc.npy' leads outside the output folder"},
-      {"checkpoint linked onto the metrics", [&](const fs::path& out) { fs::create_symlink("metrics.jsonl", out / "m.ckpt"); },
+      {"checkpoint linked onto the metrics",
+       [&](const fs::path& out) { fs::create_symlink("metrics.jsonl", out / "m.ckpt"); },
        "are the same file through a symbolic link"},
       {"checkpoint is a folder", [&](const fs::path& out) { fs::create_directory(out / "m.ckpt"); },
        "train.checkpoint.path 'm.ckpt' exists and is a folder"},
-      {"metrics is a FIFO", [&](const fs::path& out) { REQUIRE(::mkfifo((out / "metrics.jsonl").c_str(), 0644) == 0); },
+      {"metrics is a FIFO",
+       [&](const fs::path& out) { REQUIRE(::mkfifo((out / "metrics.jsonl").c_str(), 0644) == 0); },
        "train.metrics 'metrics.jsonl' exists and is not a regular file"},
   };
   for (const auto& c : cases) {
@@ -295,26 +300,30 @@ TEST_CASE("every file a run writes is checked before it starts: links out, links
     if (c.name != "metrics is a FIFO") CHECK_FALSE(fs::is_regular_file(out / "metrics.jsonl"));
   }
   // Inference outputs too.
-  const fs::path infer = dir.write("infer.yaml", "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
-                                                 "nodes:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
+  const fs::path infer = dir.write("infer.yaml",
+                                   "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
+                                   "nodes:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
   write_npy(dir / "x.npy", random_tensor({2, 4}, 1));
   fs::create_directories(dir / "iout");
   fs::create_symlink(dir / "victim/r.npy", dir / "iout/r.npy");
-  expect_refused(run_keel({"run", infer.string(), "-i", "x=" + (dir / "x.npy").string(), "-o", (dir / "iout").string()}),
-                 2, "output 'r.npy' leads outside the output folder");
+  expect_refused(
+      run_keel({"run", infer.string(), "-i", "x=" + (dir / "x.npy").string(), "-o", (dir / "iout").string()}),
+      2, "output 'r.npy' leads outside the output folder");
   CHECK(fs::is_empty(dir / "victim"));
 }
 
 TEST_CASE("a graph input named rows cannot take the place of the hold-out row indices") {
   TempDir dir;
-  const fs::path g = dir.write("g.yaml", "keel: 1\ninputs:\n  rows: {dtype: f32, shape: [batch, 4]}\n"
-                                         "  y: {dtype: i32, shape: [batch]}\nnodes:\n"
-                                         "  - {name: fc, op: linear, inputs: [rows], attrs: {units: 3}}\n"
-                                         "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n"
-                                         "outputs: [fc]\ntrain:\n  loss: loss\n"
-                                         "  data: {csv: [r.csv], columns: {rows: \"0:4\", y: 4}, holdout: 0.2}\n"
-                                         "  optimizer: {op: sgd, lr: 0.1}\n");
-  expect_refused(run_keel({"validate", g.string()}), 2, "g.yaml:3:3: graph input 'rows' would be written to holdout/rows.npy");
+  const fs::path g = dir.write("g.yaml",
+                               "keel: 1\ninputs:\n  rows: {dtype: f32, shape: [batch, 4]}\n"
+                               "  y: {dtype: i32, shape: [batch]}\nnodes:\n"
+                               "  - {name: fc, op: linear, inputs: [rows], attrs: {units: 3}}\n"
+                               "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n"
+                               "outputs: [fc]\ntrain:\n  loss: loss\n"
+                               "  data: {csv: [r.csv], columns: {rows: \"0:4\", y: 4}, holdout: 0.2}\n"
+                               "  optimizer: {op: sgd, lr: 0.1}\n");
+  expect_refused(run_keel({"validate", g.string()}), 2,
+                 "g.yaml:3:3: graph input 'rows' would be written to holdout/rows.npy");
 }
 
 TEST_CASE("argument errors are one escaped line, and --help that cannot be written fails") {
@@ -326,11 +335,13 @@ TEST_CASE("argument errors are one escaped line, and --help that cannot be writt
   CHECK(help.first_err_line() == "keel: error: cannot write to standard output: No space left on device");
 }
 
-TEST_CASE("a run resumed with a key from a sealed checkpoint keeps sealing, and positions must fit the data") {
+TEST_CASE(
+    "a run resumed with a key from a sealed checkpoint keeps sealing, and positions must fit the data") {
   TempDir dir;
   REQUIRE(run_keel({"keygen", (dir / "k.key").string(), "-q"}).exit_code == 0);
   const fs::path graph = tiny_graph(dir, "  checkpoint: {path: t.ckpt}\n");
-  REQUIRE(run(graph, dir / "sealed", {"--set", "train.checkpoint.key_file=" + (dir / "k.key").string()}).exit_code == 0);
+  REQUIRE(run(graph, dir / "sealed", {"--set", "train.checkpoint.key_file=" + (dir / "k.key").string()})
+              .exit_code == 0);
   const ProcessResult resumed = run(graph, dir / "again",
                                     {"--resume", (dir / "sealed/t.ckpt").string(), "--key-file",
                                      (dir / "k.key").string(), "--set", "train.epochs=3"});
@@ -347,6 +358,7 @@ TEST_CASE("a run resumed with a key from a sealed checkpoint keeps sealing, and 
   f.metadata["step"] = "0";
   f.metadata["batch"] = "0";
   write_safetensors(dir / "odd.ckpt", f);
-  expect_refused(run(graph, dir / "x", {"--resume", (dir / "odd.ckpt").string()}), 2, "does not fit this data");
+  expect_refused(run(graph, dir / "x", {"--resume", (dir / "odd.ckpt").string()}), 2,
+                 "does not fit this data");
   CHECK_FALSE(has_files(dir / "x"));
 }

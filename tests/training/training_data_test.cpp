@@ -236,23 +236,27 @@ TEST_CASE("labels in .npy files are checked against the loss's classes when load
   CHECK(empty_or_missing(dir / "out"));
 }
 
-TEST_CASE("one-row batches with batchnorm and a hold-out fraction of no row are refused when the data is loaded") {
+TEST_CASE(
+    "one-row batches with batchnorm and a hold-out fraction of no row are refused when the data is loaded") {
   TempDir dir;
   std::string csv;
-  for (int r = 0; r < 5; ++r) csv += std::to_string(r) + "," + std::to_string(r % 2) + ",1,2," + std::to_string(r % 2) + "\n";
+  for (int r = 0; r < 5; ++r)
+    csv += std::to_string(r) + "," + std::to_string(r % 2) + ",1,2," + std::to_string(r % 2) + "\n";
   dir.write("d.csv", csv);
   const auto graph = [&](const std::string& data) {
-    return dir.write("bn.yaml", "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
-                                "  y: {dtype: i32, shape: [batch]}\nnodes:\n"
-                                "  - {name: bn, op: batchnorm, inputs: [x]}\n"
-                                "  - {name: fc, op: linear, inputs: [bn], attrs: {units: 2}}\n"
-                                "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n"
-                                "outputs: [fc]\ntrain:\n  loss: loss\n"
-                                "  data: {csv: [d.csv], columns: {x: \"0:4\", y: 4}, " + data + "}\n"
-                                "  optimizer: {op: sgd, lr: 0.1}\n");
+    return dir.write("bn.yaml",
+                     "keel: 1\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
+                     "  y: {dtype: i32, shape: [batch]}\nnodes:\n"
+                     "  - {name: bn, op: batchnorm, inputs: [x]}\n"
+                     "  - {name: fc, op: linear, inputs: [bn], attrs: {units: 2}}\n"
+                     "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n"
+                     "outputs: [fc]\ntrain:\n  loss: loss\n"
+                     "  data: {csv: [d.csv], columns: {x: \"0:4\", y: 4}, " +
+                         data +
+                         "}\n"
+                         "  optimizer: {op: sgd, lr: 0.1}\n");
   };
-  for (const auto& [data, fragment] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [data, fragment] : std::vector<std::pair<std::string, std::string>>{
            {"batch: 1", "a training batch would hold a single row"},
            {"batch: 2, drop_last: false", "a training batch would hold a single row"},
            {"batch: 2, holdout: 0.01", "holdout 0.01 of 5 rows rounds to no row"}}) {

@@ -11,6 +11,7 @@ namespace {
 // (printable()); these bounds are the safety net for everything else, so a
 // hostile input (a 200,000-dimension shape) cannot make a 600 KB line.
 constexpr std::size_t kMaxMessageBytes = 800;
+constexpr std::size_t kMaxFileBytes = 400;  // real paths run long; no real one is longer
 constexpr std::size_t kMaxNameBytes = 200;
 
 // A bidirectional-text control (U+202A-U+202E, U+2066-U+2069) starting at
@@ -87,7 +88,7 @@ Error::Error(ExitCode code, std::string message, SourceLoc loc, ErrorSubject sub
       message_(bounded(message, kMaxMessageBytes)),
       loc_(std::move(loc)),
       subject_(std::move(subject)) {
-  loc_.file = bounded(loc_.file, kMaxNameBytes);
+  loc_.file = bounded(loc_.file, kMaxFileBytes);
   subject_.node = bounded(subject_.node, kMaxNameBytes);
   subject_.op = bounded(subject_.op, kMaxNameBytes);
   subject_.plugin = bounded(subject_.plugin, kMaxNameBytes);

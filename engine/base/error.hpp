@@ -35,7 +35,8 @@ std::string printable(std::string_view s, std::size_t limit = 60);
 // The message, the file name and the subject's names are kept on one line:
 // control characters in them (which come from users' files and plugins) are
 // stored escaped, as printable() does. They are also bounded, whatever a
-// caller passed: the message at 800 bytes, each name at 200 (cut with "...").
+// caller passed: the message at 800 bytes, the file name at
+// 400, each subject name at 200 (cut with "...").
 class Error : public std::runtime_error {
  public:
   Error(ExitCode code, std::string message, SourceLoc loc = {}, ErrorSubject subject = {});

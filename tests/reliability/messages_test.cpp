@@ -70,7 +70,7 @@ TEST_CASE("a 200000-dimension shape gives one line under 1 KB") {
     INFO(r.err.substr(0, 2000));
     CHECK(r.exit_code == 2);
     CHECK(keel::test::line_count(r.err) == 1);
-    CHECK(r.err.size() < 1100);  // the message is cut at 800 bytes, the file name at 200
+    CHECK(r.err.size() < 1100);  // the message is cut at 800 bytes
     CHECK_FALSE(fs::exists(dir / "out"));
   }
 }

@@ -83,6 +83,17 @@ TEST_CASE("keel graph -o refuses a FIFO and keel run --profile a link to a devic
                           (dir / "out").string(), "--profile", link.string()}),
                 link, "a character device");
 
+  // A dangling link is not followed into creating its target, nor replaced.
+  const fs::path dangling = dir / "dangling";
+  fs::create_symlink(dir / "missing" / "file.dot", dangling);
+  const auto r = run_keel({"graph", graph.string(), "-o", dangling.string()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.first_err_line().rfind("keel: error: output '" + dangling.string() +
+                                     "' is a symbolic link to a missing file or folder",
+                                 0) == 0);
+  CHECK(file_type(dangling) == S_IFLNK);
+  fs::remove(dangling);
+
   CHECK(file_type(fifo) == S_IFIFO);
   CHECK(file_type(link) == S_IFLNK);
   CHECK(file_type(link, true) == S_IFCHR);

@@ -68,3 +68,25 @@ TEST_CASE("tensor refuses a symbolic shape and a default tensor holds no buffer"
   CHECK_THROWS_AS(Tensor(DType::f32, {keel::symbolic_dim(0), 3}), std::logic_error);
   CHECK(Tensor().empty());
 }
+
+TEST_CASE("checked_nbytes refuses a shape whose byte count overflows on the way, even if a dimension is 0") {
+  constexpr keel::Dim k2to62 = keel::Dim{1} << 62;
+  CHECK(keel::checked_nbytes(DType::f32, keel::Shape{3, 4}) == 48u);
+  CHECK(keel::checked_nbytes(DType::f32, keel::Shape{}) == 4u);
+  CHECK(keel::checked_nbytes(DType::f32, keel::Shape{0, k2to62}) == 0u);  // 0 first: never large
+  CHECK_FALSE(keel::checked_nbytes(DType::f32, keel::Shape{k2to62, 0}));   // 4 * 2^62 overflows first
+  CHECK_FALSE(keel::checked_nbytes(DType::u8, keel::Shape{k2to62, 2, 0}));
+  CHECK(keel::checked_nbytes(DType::u8, keel::Shape{k2to62, 0}) == 0u);  // 2^62 bytes fit, then 0
+  CHECK_FALSE(keel::checked_nbytes(DType::f32, keel::Shape{-1}));
+  // What passes is what the constructor allocates without complaint.
+  CHECK(Tensor(DType::f32, keel::Shape{0, k2to62}).nbytes() == 0u);
+  CHECK_THROWS_AS(Tensor(DType::f32, keel::Shape{k2to62, 0}), std::bad_alloc);
+}
+
+TEST_CASE("shape_for_message shows a long shape by its ends and its rank") {
+  CHECK(keel::shape_for_message(keel::Shape{2, 3}) == "[2, 3]");
+  CHECK(keel::shape_for_message(keel::Shape(16, 1)) == keel::shape_str(keel::Shape(16, 1)));
+  keel::Shape wide(200000, 1);
+  wide.back() = 7;
+  CHECK(keel::shape_for_message(wide) == "[1, 1, 1, 1, 1, 1, 1, 1, ..., 1, 7] (200000 dimensions)");
+}

@@ -75,10 +75,16 @@ void print_op_text(const OpEntry& e) {
   }
   if (!s.params.empty()) std::printf("  parameters:\n");
   for (const auto& p : s.params)
-    std::printf("    %-14s %s, init %s%s\n", p.name.c_str(), p.doc.c_str(), init_name(p.init),
-                p.trainable ? "" : ", not trained");
+    std::printf("    %-14s %s, init %s%s%s%s\n", p.name.c_str(), p.doc.c_str(), init_name(p.init),
+                p.trainable ? "" : ", not trained", p.statistic == Statistic::none ? "" : ", calibrated: ",
+                p.statistic == Statistic::none ? "" : statistic_name(p.statistic));
   std::printf("  backward: %s\n", s.has_backward ? "yes" : "no");
-  if (s.guard) std::printf("  guard: yes (the engine acts on its outputs; see docs/graph-format.md)\n");
+  if (s.role == Role::guard)
+    std::printf("  role: guard (the engine acts on its outputs; see docs/graph-format.md)\n");
+  if (s.role == Role::loss)
+    std::printf("  role: loss (metric: %s)\n", metric_name(s.metric));
+  if (s.role == Role::optimizer)
+    std::printf("  role: optimizer (names a train: section's optimizer; see docs/graph-format.md)\n");
   if (s.inplace) std::printf("  in place: yes (y may overwrite x when x is not needed afterwards)\n");
 }
 
@@ -117,12 +123,14 @@ std::string op_json(const OpEntry& e) {
     params += std::string(i ? "," : "") + "{\"name\":" + json_quote(s.params[i].name) +
               ",\"doc\":" + json_quote(s.params[i].doc) +
               ",\"init\":" + json_quote(init_name(s.params[i].init)) +
-              ",\"trainable\":" + (s.params[i].trainable ? "true" : "false") + "}";
+              ",\"trainable\":" + (s.params[i].trainable ? "true" : "false") +
+              ",\"statistic\":" + json_quote(statistic_name(s.params[i].statistic)) + "}";
   params += "]";
   return "{\"name\":" + json_quote(s.name) + ",\"plugin\":" + json_quote(e.plugin->name) +
          ",\"doc\":" + json_quote(s.doc) + ",\"inputs\":" + ports(s.inputs) +
          ",\"outputs\":" + ports(s.outputs) + ",\"attrs\":" + attrs + ",\"params\":" + params +
-         ",\"has_backward\":" + (s.has_backward ? "true" : "false") + ",\"guard\":" + (s.guard ? "true" : "false") +
+         ",\"has_backward\":" + (s.has_backward ? "true" : "false") + ",\"role\":" + json_quote(role_name(s.role)) +
+         ",\"metric\":" + json_quote(metric_name(s.metric)) +
          ",\"inplace\":" + (s.inplace ? "true" : "false") + "}";
 }
 

@@ -25,7 +25,7 @@ Executor::Executor(Plan& plan, std::unique_ptr<Scheduler> scheduler)
   for (int s : plan_.output_slots()) kept_[std::size_t(s)] = true;
   // Guards (anomaly checks) are read after the run.
   for (const auto& n : nodes)
-    if (plan_.graph().nodes[std::size_t(n.node)].entry->schema.guard)
+    if (plan_.graph().nodes[std::size_t(n.node)].entry->schema.role == Role::guard)
       for (int s : n.outputs) kept_[std::size_t(s)] = true;
   stats_.forward_seconds.assign(nodes.size(), 0);
   stats_.backward_seconds.assign(nodes.size(), 0);

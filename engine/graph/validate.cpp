@@ -243,7 +243,7 @@ class Validator {
     if (g_.def.train) roots.push_back(resolve(g_.def.train->loss, "loss"));
     // So is a guard: the engine reads its outputs and acts on them.
     for (std::size_t n = 0; n < g_.nodes.size(); ++n)
-      if (g_.nodes[n].entry->schema.guard) roots.push_back({int(n), 0});
+      if (g_.nodes[n].entry->schema.role == Role::guard) roots.push_back({int(n), 0});
     for (const ValueId& v : roots)
       if (v.node >= 0 && !used[v.node]) used[v.node] = true, stack.push_back(v.node);
     while (!stack.empty()) {

@@ -12,13 +12,9 @@ namespace keel {
 
 namespace {
 
-GuardAction action_from(const std::string& s) {
-  if (s == "mask") return GuardAction::mask;
-  if (s == "skip_step") return GuardAction::skip_step;
-  if (s == "rollback") return GuardAction::rollback;
-  if (s == "abort") return GuardAction::abort;
-  return GuardAction::report;
-}
+// The schema's choices were checked at validation; an action the SDK does
+// not know (a guard that declared no choices) only reports.
+GuardAction action_from(const std::string& s) { return guard_action_from_name(s).value_or(GuardAction::report); }
 
 bool is_string_attr(const Attrs& a, const char* name) {
   return a.has(name) && std::holds_alternative<std::string>(a.values().at(name));
@@ -36,7 +32,7 @@ Guards::Guards(Plan& plan, const Registry& registry, const GradientPlan* gradien
     const PlannedNode& pn = plan.nodes()[i];
     const ValidatedNode& vn = graph.nodes[std::size_t(pn.node)];
     const OpSchema& schema = vn.entry->schema;
-    if (!schema.guard) continue;
+    if (schema.role != Role::guard) continue;
     const NodeDef& def = graph.def.nodes[std::size_t(pn.node)];
     const SourceLoc at = graph.loc(def.loc);
     if (schema.outputs.size() < 4 || !is_string_attr(vn.attrs, "check") || !is_string_attr(vn.attrs, "action"))

@@ -32,8 +32,8 @@
 
 namespace keel {
 
-// In increasing severity: when several guards fire, the most severe acts.
-enum class GuardAction { report, mask, skip_step, rollback, abort };
+// keel::GuardAction (keel/schema.hpp) lists actions in increasing severity:
+// when several guards fire, the most severe acts.
 
 struct GuardEvent {
   std::uint64_t step = 0;

@@ -254,13 +254,15 @@ OpSchema check_schema() {
   };
   for (auto& a : guard_attrs()) s.attrs.push_back(std::move(a));
   const char* sized = " [features] for zscore and range, [0] otherwise; set by train.calibrate";
-  s.params = {{"mean", std::string("per-feature mean of the training data") + sized, Init::Zeros, false},
-              {"std", std::string("per-feature standard deviation (population)") + sized, Init::Ones, false},
-              {"min", std::string("per-feature minimum") + sized, Init::Zeros, false},
-              {"max", std::string("per-feature maximum") + sized, Init::Zeros, false},
+  s.params = {{"mean", std::string("per-feature mean of the training data") + sized, Init::Zeros, false,
+               Statistic::mean},
+              {"std", std::string("per-feature standard deviation (population)") + sized, Init::Ones, false,
+               Statistic::std},
+              {"min", std::string("per-feature minimum") + sized, Init::Zeros, false, Statistic::min},
+              {"max", std::string("per-feature maximum") + sized, Init::Zeros, false, Statistic::max},
               {"history", "loss_spike: the last accepted losses and their count [window + 1], [0] otherwise",
                Init::Zeros, false}};
-  s.guard = true;
+  s.role = Role::guard;
   // `check` has no default: one example per check, for keel check-op.
   auto str = [](const char* v) { return AttrValue{std::string(v)}; };
   const ExampleInput rows{{DType::f32, {kBatch, 4}}};

@@ -81,7 +81,7 @@ OpSchema distance_schema() {
                       .doc = "largest accepted per-row distance",
                       .min = 0.0}};
   for (auto& a : guard_attrs()) s.attrs.push_back(std::move(a));
-  s.guard = true;
+  s.role = Role::guard;
   s.examples = {{.attrs = {{"threshold", 1.0}},
                  .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {kBatch, 4}}}}}};
   return s;

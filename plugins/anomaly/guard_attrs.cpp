@@ -3,6 +3,8 @@
 namespace keel::anomaly {
 
 std::vector<AttrSpec> guard_attrs() {
+  std::vector<std::string> actions;
+  for (GuardAction a : kGuardActions) actions.push_back(guard_action_name(a));
   return {
       AttrSpec{.name = "action",
                .type = AttrType::String,
@@ -11,7 +13,7 @@ std::vector<AttrSpec> guard_attrs() {
                       "are not applied), rollback (training: restore the last good parameters and optimizer "
                       "state, times lr_factor on the learning rate), abort (stop with exit code 3)",
                .default_value = AttrValue{std::string("report")},
-               .choices = {"report", "mask", "skip_step", "rollback", "abort"}},
+               .choices = actions},
       AttrSpec{.name = "lr_factor",
                .type = AttrType::Float,
                .doc = "rollback: the learning rate is multiplied by this after each rollback",

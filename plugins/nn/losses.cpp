@@ -222,6 +222,8 @@ OpSchema mse_schema() {
   s.outputs = {{"loss", "f32 scalar: the mean (or sum) over all elements of (prediction - target)^2"}};
   s.attrs = {loss_detail::reduction_attr()};
   s.has_backward = true;
+  s.role = Role::loss;
+  s.metric = Metric::r2;
   return s;
 }
 
@@ -238,6 +240,8 @@ OpSchema softmax_cross_entropy_schema() {
   s.outputs = {{"loss", "f32 scalar: the mean (or sum) over rows of -log softmax(logits)[label]"}};
   s.attrs = {loss_detail::reduction_attr()};
   s.has_backward = true;
+  s.role = Role::loss;
+  s.metric = Metric::accuracy;
   s.examples = {{.inputs = {{{DType::f32, {kBatch, 4}}, -2.0, 2.0}, {{DType::i32, {kBatch}}, 0.0, 3.0}}}};
   return s;
 }

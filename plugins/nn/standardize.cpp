@@ -166,9 +166,9 @@ OpSchema standardize_schema() {
                .min = 0.0}};
   s.params = {
       {"mean", "per-feature mean [features]; overwritten by the mean attribute when that is given",
-       Init::Zeros, false},
+       Init::Zeros, false, Statistic::mean},
       {"std", "per-feature standard deviation [features]; overwritten by the std attribute when given",
-       Init::Ones, false}};
+       Init::Ones, false, Statistic::std}};
   s.has_backward = true;
   s.examples = {{.attrs = {{"mean", std::vector<double>{0.0, 0.5, -0.5, 1.0}},
                            {"std", std::vector<double>{1.0, 2.0, 0.5, 4.0}}},

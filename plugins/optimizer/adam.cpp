@@ -112,6 +112,7 @@ OpSchema schema(bool decoupled) {
   s.params = {state_param("exp_avg", "running mean of the gradient (torch's exp_avg)"),
               state_param("exp_avg_sq", "running mean of the squared gradient (torch's exp_avg_sq)")};
   s.has_backward = false;
+  s.role = Role::optimizer;
   s.examples = {update_example()};
   return s;
 }

@@ -94,6 +94,7 @@ OpSchema sgd_schema() {
   s.params = {state_param("momentum_buffer",
                           "the momentum buffer (torch's momentum_buffer), the first update's d_p on step 0")};
   s.has_backward = false;
+  s.role = Role::optimizer;
   OpExample momentum = update_example();
   momentum.doc = "momentum, Nesterov";
   momentum.attrs = {{"momentum", 0.9}, {"nesterov", true}};

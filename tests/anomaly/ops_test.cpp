@@ -44,7 +44,7 @@ Out run(Harness& h, const Floats& x) {
 
 TEST_CASE("every guard op declares the guard contract") {
   for (const OpSchema& s : {anomaly::check_schema(), anomaly::distance_schema()}) {
-    CHECK(s.guard);
+    CHECK(s.role == keel::Role::guard);
     REQUIRE(s.outputs.size() == 4);
     CHECK(s.outputs[0].name == "flag");
     CHECK(s.outputs[1].name == "score");
@@ -57,7 +57,7 @@ TEST_CASE("every guard op declares the guard contract") {
     CHECK(has("check"));
     CHECK(has("action"));
   }
-  CHECK_FALSE(anomaly::mask_rows_schema().guard);
+  CHECK(anomaly::mask_rows_schema().role == keel::Role::none);
 }
 
 TEST_CASE("nonfinite counts NaN and infinities and masks their rows") {

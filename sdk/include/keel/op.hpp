@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -77,6 +78,9 @@ class __attribute__((visibility("default"))) Op {
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(const Attrs& attrs);
+// Whatever makes an op from attributes: a plugin's OpFactory, or a host's
+// maker that goes through a plugin's C table (keel/import.hpp).
+using OpMaker = std::function<std::unique_ptr<Op>(const Attrs& attrs)>;
 
 // Convenience for the common case: make<MyOp> constructs MyOp(attrs).
 template <class T>

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -79,6 +80,28 @@ inline const char* init_name(Init i) {
   return "?";
 }
 
+// A per-feature statistic of the training rows. A parameter that declares
+// one is filled by `train.calibrate` (docs/graph-format.md) from the rows the
+// node's input 0 sees, an f32 [rows, features] graph input, before the first
+// step; the parameter must have one value per feature.
+enum class Statistic : std::uint8_t { none, mean, std, min, max };
+
+inline const char* statistic_name(Statistic s) {
+  switch (s) {
+    case Statistic::none:
+      return "none";
+    case Statistic::mean:
+      return "mean";
+    case Statistic::std:
+      return "std";
+    case Statistic::min:
+      return "min";
+    case Statistic::max:
+      return "max";
+  }
+  return "?";
+}
+
 // A tensor the op owns, stored as `<node>.<name>` (fc1.weight). Its shape is
 // given by the op's infer(); its dtype is f32.
 struct ParamSpec {
@@ -88,7 +111,97 @@ struct ParamSpec {
   // False for state that is updated by forward, not by an optimizer
   // (batch-norm running statistics).
   bool trainable = true;
+  // Population standard deviation for std; a std of 0 is stored as 1.
+  Statistic statistic = Statistic::none;
 };
+
+// What the training engine does with an op beyond running it. The engine
+// knows ops only by these declarations, never by name (docs/sdk.md, "Roles").
+enum class Role : std::uint8_t {
+  none,
+  // A loss: output 0 is the f32 scalar the train section may name; inputs 0
+  // and 1 are the prediction and the target, which `metric` is computed from.
+  loss,
+  // An optimizer: keeps the contract of keel/optimizer.hpp (inputs param,
+  // grad, hyper; output updated; its params are per-parameter state).
+  optimizer,
+  // A guard: watches values and tells the engine when something is wrong; it
+  // declares the string attributes `check` and `action` (one of
+  // guard_action_name's words) and the outputs flag, score, limit (f32
+  // scalars) and mask (f32 [rows]), in that order; the engine reads them
+  // after every run and acts (docs/sdk.md, "Guards").
+  guard,
+};
+
+inline const char* role_name(Role r) {
+  switch (r) {
+    case Role::none:
+      return "none";
+    case Role::loss:
+      return "loss";
+    case Role::optimizer:
+      return "optimizer";
+    case Role::guard:
+      return "guard";
+  }
+  return "?";
+}
+
+// What the engine reports beside a loss's value, computed from the loss
+// node's inputs 0 (prediction) and 1 (target).
+enum class Metric : std::uint8_t {
+  none,
+  accuracy,  // input 0 [rows, classes] logits, input 1 [rows] integer labels
+  r2,        // coefficient of determination of input 0 against input 1
+};
+
+inline const char* metric_name(Metric m) {
+  switch (m) {
+    case Metric::none:
+      return "none";
+    case Metric::accuracy:
+      return "accuracy";
+    case Metric::r2:
+      return "r2";
+  }
+  return "?";
+}
+
+// What a guard's `action` attribute asks of the engine when its flag is set,
+// in increasing severity: when several guards fire on one step, the most
+// severe acts.
+enum class GuardAction : std::uint8_t {
+  report,     // record the event (anomalies.jsonl) and go on
+  mask,       // drop the flagged rows (the mask output) and go on
+  skip_step,  // leave the parameters as they were this step
+  rollback,   // restore the last good parameters and lower the learning rate
+  abort,      // stop the run with an error
+};
+
+inline constexpr GuardAction kGuardActions[] = {GuardAction::report, GuardAction::mask, GuardAction::skip_step,
+                                                GuardAction::rollback, GuardAction::abort};
+
+inline const char* guard_action_name(GuardAction a) {
+  switch (a) {
+    case GuardAction::report:
+      return "report";
+    case GuardAction::mask:
+      return "mask";
+    case GuardAction::skip_step:
+      return "skip_step";
+    case GuardAction::rollback:
+      return "rollback";
+    case GuardAction::abort:
+      return "abort";
+  }
+  return "?";
+}
+
+inline std::optional<GuardAction> guard_action_from_name(std::string_view name) {
+  for (GuardAction a : kGuardActions)
+    if (name == guard_action_name(a)) return a;
+  return std::nullopt;
+}
 
 // The batch dimension of an example's shapes: `{{DType::f32, {kBatch, 4}}}`.
 inline constexpr Dim kBatch = symbolic_dim(0);
@@ -136,12 +249,8 @@ struct OpSchema {
   std::vector<AttrSpec> attrs;
   std::vector<ParamSpec> params;
   bool has_backward = false;
-  // A guard watches values and tells the engine when something is wrong;
-  // the engine acts on it (skip the step, roll back, abort, report). A
-  // guard op declares the string attributes `check` and `action` and the
-  // outputs flag, score, limit (f32 scalars) and mask (f32 [rows]), in that
-  // order; the engine reads them after every run (docs/sdk.md, "Guards").
-  bool guard = false;
+  Role role = Role::none;
+  Metric metric = Metric::none;  // for role loss
   // False when forward may give different bytes for the same inputs, seed
   // and step (an encryption that draws fresh nonces). Seeded randomness
   // (dropout) is deterministic: it depends only on the seed and the step.

@@ -97,7 +97,7 @@ struct Options {
   std::function<void(std::string_view)> on_stage;
 };
 
-Report check_op(const OpSchema& schema, OpFactory factory, const Options& options = {});
+Report check_op(const OpSchema& schema, const OpMaker& factory, const Options& options = {});
 
 // The ops a plugin registers, without loading it through the runner: link
 // the plugin's sources into the test and pass `*keel_plugin_descriptor()`.

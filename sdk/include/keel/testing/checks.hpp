@@ -328,7 +328,7 @@ inline OpExample default_example(const OpSchema& s) {
 
 }  // namespace detail
 
-inline Report check_op(const OpSchema& schema, OpFactory factory, const Options& options) {
+inline Report check_op(const OpSchema& schema, const OpMaker& factory, const Options& options) {
   Report report;
   report.op = schema.name;
   detail::Sink out{report};

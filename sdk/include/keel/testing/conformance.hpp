@@ -97,7 +97,7 @@ struct Instance {
 
 class ExampleRun {
  public:
-  ExampleRun(const OpSchema& schema, OpFactory factory, const Options& options, const OpExample& example,
+  ExampleRun(const OpSchema& schema, OpMaker factory, const Options& options, const OpExample& example,
              std::string label)
       : s_(schema), factory_(factory), opt_(options), ex_(example), label_(std::move(label)) {
     std::map<std::string, AttrValue> values = example.attrs;
@@ -256,7 +256,7 @@ class ExampleRun {
   }
 
   const OpSchema& s_;
-  OpFactory factory_;
+  OpMaker factory_;
   const Options& opt_;
   const OpExample& ex_;
   std::string label_;

@@ -53,11 +53,11 @@ struct TypedInputs {
 // integers tests use.
 class Harness {
  public:
-  Harness(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<Shape> input_shapes,
+  Harness(const keel::OpMaker& factory, const keel::Attrs& attrs, std::vector<Shape> input_shapes,
           bool training = true)
       : Harness(factory, attrs, TypedInputs{f32_specs(input_shapes)}, training) {}
 
-  Harness(keel::OpFactory factory, const keel::Attrs& attrs, TypedInputs inputs, bool training = true)
+  Harness(const keel::OpMaker& factory, const keel::Attrs& attrs, TypedInputs inputs, bool training = true)
       : op_(factory(attrs)), inputs_(std::move(inputs.specs)), training_(training) {
     keel::InferContext ic{inputs_, {}, {}};
     const keel::Status inferred = op_->infer(ic);

@@ -26,10 +26,21 @@ namespace {
 
 constexpr const char* kIdentifier = "^[A-Za-z_][A-Za-z0-9_]*$";
 constexpr const char* kReference = "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$";
-// A node's `init:` value, as graph/parse.cpp reads it (numbers: any decimal form).
-constexpr const char* kInitializer =
-    "^(zeros|ones|xavier|xavier_normal|kaiming|kaiming_normal|normal|uniform)$|"
-    "^constant\\([^,()]+\\)$|^normal\\([^,()]+\\)$|^uniform\\([^,()]+,[^,()]+\\)$";
+// A node's `init:` value, as graph/parse.cpp reads it (numbers: any decimal
+// form; spaces before the parenthesis are allowed): a name that may stand
+// alone, or a name with its numbers.
+std::string initializer_pattern() {
+  std::string alone, with_args;
+  for (const format::Initializer& i : format::initializers()) {
+    const std::string name(i.name);
+    if (!i.needs_args) alone += (alone.empty() ? "" : "|") + name;
+    if (i.count == 0) continue;
+    std::string numbers = "[^,()]+";
+    for (std::size_t n = 1; n < i.count; ++n) numbers += ",[^,()]+";
+    with_args += "|^" + name + " *\\(" + numbers + "\\)$";
+  }
+  return "^(" + alone + ")$" + with_args;
+}
 
 // A JSON object built member by member.
 class Obj {
@@ -336,10 +347,8 @@ std::string graph_schema(const Registry& registry) {
                  .raw("reference", Obj().str("type", "string").str("pattern", kReference).json())
                  .raw("initializer", Obj()
                                          .str("type", "string")
-                                         .str("pattern", kInitializer)
-                                         .str("description",
-                                              "zeros, ones, constant(v), normal(std), uniform(a, b), xavier, "
-                                              "xavier_normal, kaiming, kaiming_normal")
+                                         .str("pattern", initializer_pattern())
+                                         .str("description", format::initializer_list())
                                          .json())
                  .raw("input", mapping_schema(format::input_keys(), input_custom).json())
                  .raw("node", node_schema(registry).json())

@@ -270,4 +270,30 @@ std::vector<std::pair<std::string, const Mapping*>> settable_mappings() {
   return out;
 }
 
+const std::vector<Initializer>& initializers() {
+  // torch.nn.init's names and defaults: normal(std) has std 1 without it,
+  // uniform(a, b) is [0, 1) without them.
+  static const std::vector<Initializer> all = {
+      {.name = "zeros"},
+      {.name = "ones"},
+      {.name = "constant", .args = "v", .count = 1, .needs_args = true},
+      {.name = "normal", .args = "std", .count = 1},
+      {.name = "uniform", .args = "a, b", .count = 2},
+      {.name = "xavier"},
+      {.name = "xavier_normal"},
+      {.name = "kaiming"},
+      {.name = "kaiming_normal"},
+  };
+  return all;
+}
+
+std::string initializer_list() {
+  std::string out;
+  for (const Initializer& i : initializers()) {
+    out += (out.empty() ? "" : ", ") + std::string(i.name);
+    if (!i.args.empty()) out += "(" + std::string(i.args) + ")";
+  }
+  return out;
+}
+
 }  // namespace keel::format

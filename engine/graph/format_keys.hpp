@@ -6,6 +6,7 @@
 // so the three cannot disagree on which keys exist.
 #pragma once
 
+#include <cstddef>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -70,5 +71,19 @@ const Mapping& encrypt_keys();     // train.checkpoint.encrypt
 // The settable mappings below train: (train itself first), each with the
 // key path from train: down to it ("" for train itself, "data", ...).
 std::vector<std::pair<std::string, const Mapping*>> settable_mappings();
+
+// The initializers a node's `init:` may name (planner/init.cpp fills the
+// parameters): a name alone (`zeros`), or with numbers in parentheses
+// (`normal(0.01)`). The parser reads them, `keel schema` writes its pattern
+// from them.
+struct Initializer {
+  std::string_view name;
+  std::string_view args;  // the numbers as the docs name them ("std", "a, b"); empty: none
+  std::size_t count = 0;  // how many numbers the parentheses hold
+  bool needs_args = false;
+};
+const std::vector<Initializer>& initializers();
+// "zeros, ones, constant(v), ...": every initializer, for messages.
+std::string initializer_list();
 
 }  // namespace keel::format

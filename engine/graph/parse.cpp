@@ -18,14 +18,11 @@
 namespace keel {
 namespace {
 
-// Keeps a hostile file from costing more than a moment (the walk's
-// element budget is graph/parse_context.cpp's).
+// Both caps keep a hostile file from costing more than a moment; the walk's
+// element budget (aliases can make a small file a huge tree) is
+// graph/parse_context.cpp's.
 constexpr std::uintmax_t kMaxFileBytes = 16u << 20;
 constexpr std::size_t kMaxReservedNodes = 1'000'000;
-
-// Parameter initializers a node's `init:` may name (planner/init.cpp fills them).
-const std::vector<std::string> kInitKinds = {
-    "zeros", "ones", "constant", "normal", "uniform", "xavier", "xavier_normal", "kaiming", "kaiming_normal"};
 
 // "f32, f64, ...": the dtypes an input may have, for its error.
 std::string dtype_names() {
@@ -252,12 +249,13 @@ class GraphParser {
     const auto open = s.find('(');
     d.kind = s.substr(0, open);
     while (!d.kind.empty() && d.kind.back() == ' ') d.kind.pop_back();
-    if (std::find(kInitKinds.begin(), kInitKinds.end(), d.kind) == kInitKinds.end()) {
-      std::string hint = suggestion(d.kind, kInitKinds);
-      if (hint.empty())
-        hint =
-            " (known: zeros, ones, constant(v), normal(std), uniform(a, b), xavier, "
-            "xavier_normal, kaiming, kaiming_normal)";
+    const auto& all = format::initializers();
+    const auto kind = std::find_if(all.begin(), all.end(), [&](const auto& i) { return i.name == d.kind; });
+    if (kind == all.end()) {
+      std::vector<std::string> names;
+      for (const auto& i : all) names.emplace_back(i.name);
+      std::string hint = suggestion(d.kind, names);
+      if (hint.empty()) hint = " (known: " + format::initializer_list() + ")";
       fail("unknown initializer '" + display_text(s) + "' for parameter '" + display_text(a.key) + "'" + hint,
            d.loc);
     }
@@ -288,8 +286,10 @@ class GraphParser {
         b = comma + 1;
       }
     }
-    const std::size_t want = d.kind == "uniform" ? 2 : d.kind == "constant" || d.kind == "normal" ? 1 : 0;
-    if (d.kind == "constant" && d.args.size() != 1) bad("expected one value: constant(v)");
+    const std::size_t want = kind->count;
+    if (kind->needs_args && d.args.size() != want)
+      bad("expected " + std::string(want == 1 ? "one value" : std::to_string(want) + " values") + ": " +
+          d.kind + "(" + std::string(kind->args) + ")");
     if (!d.args.empty() && d.args.size() != want)
       bad(want == 0 ? "'" + d.kind + "' takes no arguments"
                     : "expected " + std::to_string(want) + (want == 1 ? " number" : " numbers"));

@@ -238,3 +238,42 @@ TEST_CASE("keel validate --set reaches, key by key, the mappings of train: whose
     }
   }
 }
+
+TEST_CASE("keel schema's initializer pattern accepts what the parser accepts") {
+  TempDir dir;
+  ProcessResult s = run_keel({"schema"});
+  REQUIRE(s.exit_code == 0);
+  const fs::path schema = dir.write("graph.schema.json", s.out);
+  // Every initializer with and without numbers, and near misses; none that
+  // only the planner would refuse.
+  const std::vector<std::string> texts = {
+      "zeros",        "ones",          "constant(0.5)", "normal",
+      "normal(0.01)", "normal (0.01)", "uniform",       "uniform(-0.1, 0.1)",
+      "xavier",       "xavier_normal", "kaiming",       "kaiming_normal",
+      "constant",     "zeros(1)",      "uniform(1)",    "normal(1, 2)",
+      "gaussian",     "Zeros",         "xavier()"};
+  std::vector<std::string> argv = {"/usr/bin/python3",
+                                   std::string(KEEL_SOURCE_DIR) + "/tests/cli/schema_keys.py",
+                                   schema.string(), "--initializers"};
+  argv.insert(argv.end(), texts.begin(), texts.end());
+  ProcessResult r = run_process(argv);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  std::size_t accepted = 0;
+  for (const std::string& text : texts) {
+    std::string line;
+    REQUIRE(std::getline(lines, line));
+    REQUIRE(line.rfind(text + "|", 0) == 0);
+    const bool schema_accepts = line.substr(text.size() + 1) == "yes";
+    const std::string g = graph();
+    const std::string node = "    attrs: {units: 3}\n";
+    std::string with_init = g;
+    with_init.replace(g.find(node), node.size(), node + "    init: {weight: \"" + text + "\"}\n");
+    ProcessResult v = run_keel({"validate", dir.write("init.yaml", with_init).string()});
+    INFO(text << ": " << v.err);
+    CHECK((v.exit_code == 0) == schema_accepts);
+    accepted += schema_accepts;
+  }
+  CHECK(accepted == 12);
+}

@@ -2,12 +2,22 @@
 one line per mapping: PLACE|REQUIRED KEYS|ALL KEYS (comma-separated), where
 PLACE is top, input, node, train, train.data, train.data.holdout,
 train.optimizer, train.optimizer.schedule, train.checkpoint or
-train.checkpoint.encrypt. Usage: schema_keys.py SCHEMA.json"""
+train.checkpoint.encrypt. Usage: schema_keys.py SCHEMA.json
+With --initializers TEXT..., prints instead TEXT|yes or TEXT|no for each
+TEXT: whether the schema's initializer pattern accepts it.
+(A JSON Schema pattern is an ECMA-262 regex; these ones read the same in
+Python's re.)"""
 import json
+import re
 import sys
 
 schema = json.load(open(sys.argv[1]))
 defs = schema["$defs"]
+if len(sys.argv) > 2 and sys.argv[2] == "--initializers":
+    pattern = defs["initializer"]["pattern"]
+    for text in sys.argv[3:]:
+        print(f"{text}|{'yes' if re.search(pattern, text) else 'no'}")
+    sys.exit(0)
 train = defs["train"]
 data = train["properties"]["data"]
 holdout = [s for s in data["properties"]["holdout"]["anyOf"] if s.get("type") == "object"][0]

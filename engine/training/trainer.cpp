@@ -78,8 +78,11 @@ int slot_of(const Plan& plan, const ValueRef& ref) {
   throw usage_error("train.loss: '" + ref.text() + "' is not a node output", g.loc(ref.loc));
 }
 
-// Mean and standard deviation (population, as feature scaling uses) of each
-// feature of the training rows, written into a standardize node's mean/std.
+// Per-feature statistics of the training rows, written into the node's
+// parameters whose schema declares one (ParamSpec::statistic): mean, std
+// (population, as feature scaling uses; a constant feature's 0 is stored as
+// 1, so dividing by it is safe), min, max. The op's name and its parameter
+// names play no part.
 void calibrate(Plan& plan, const Dataset& data, const std::vector<std::size_t>& rows, const std::string& node,
                const TrainDef& def) {
   const auto& g = plan.graph();
@@ -90,46 +93,58 @@ void calibrate(Plan& plan, const Dataset& data, const std::vector<std::size_t>& 
     if (in_slot >= int(g.def.inputs.size()))
       throw usage_error("calibrate: node '" + node + "' must read a graph input directly", g.loc(nd.loc));
     Tensor x = batch_inputs(g, data, rows, def.loc)[std::size_t(in_slot)];
-    Parameter* mean = nullptr;
-    Parameter* stdev = nullptr;
-    Parameter* low = nullptr;   // guards (range checks) also keep the extremes
-    Parameter* high = nullptr;
+    std::vector<std::pair<Statistic, Parameter*>> targets;
     for (int p : n.params) {
       auto& param = plan.params()[std::size_t(p)];
-      if (param.name == node + ".mean") mean = &param;
-      if (param.name == node + ".std") stdev = &param;
-      if (param.name == node + ".min") low = &param;
-      if (param.name == node + ".max") high = &param;
+      if (param.spec.statistic != Statistic::none) targets.emplace_back(param.spec.statistic, &param);
     }
-    if (!mean || !stdev || x.dtype() != DType::f32 || x.shape().size() != 2)
+    if (targets.empty() || x.dtype() != DType::f32 || x.shape().size() != 2)
       throw usage_error("calibrate: node '" + node +
-                            "' must have mean and std parameters and an f32 [batch, features] input",
+                            "' must have parameters that declare a statistic (mean, std, min, max) and an "
+                            "f32 [batch, features] input",
                         g.loc(nd.loc));
     const auto rows_n = x.shape()[0], cols = x.shape()[1];
-    for (Parameter* p : {mean, stdev, low, high})
-      if (p && p->value.numel() != cols)
+    for (const auto& [stat, p] : targets)
+      if (p->value.numel() != cols)
         throw usage_error("calibrate: parameter '" + p->name + "' has " + std::to_string(p->value.numel()) +
                               " values for " + std::to_string(cols) +
-                              " features (a guard keeps statistics only for checks zscore and range)",
+                              " features (the op sized it for a use that keeps no per-feature statistics, as a guard "
+                              "check that needs none does)",
                           g.loc(nd.loc));
+    const float* v = x.as<float>();
     for (std::int64_t c = 0; c < cols; ++c) {
       double s = 0, ss = 0;
-      for (std::int64_t r = 0; r < rows_n; ++r) s += x.as<float>()[r * cols + c];
+      for (std::int64_t r = 0; r < rows_n; ++r) s += v[r * cols + c];
       const double m = s / double(rows_n);
       for (std::int64_t r = 0; r < rows_n; ++r) {
-        const double d = x.as<float>()[r * cols + c] - m;
+        const double d = v[r * cols + c] - m;
         ss += d * d;
       }
       const double sd = std::sqrt(ss / double(rows_n));
-      mean->value.as<float>()[c] = float(m);
-      stdev->value.as<float>()[c] = float(sd > 0 ? sd : 1.0);
       float lo = INFINITY, hi = -INFINITY;
       for (std::int64_t r = 0; r < rows_n; ++r) {
-        lo = std::min(lo, x.as<float>()[r * cols + c]);
-        hi = std::max(hi, x.as<float>()[r * cols + c]);
+        lo = std::min(lo, v[r * cols + c]);
+        hi = std::max(hi, v[r * cols + c]);
       }
-      if (low) low->value.as<float>()[c] = lo;
-      if (high) high->value.as<float>()[c] = hi;
+      for (const auto& [stat, p] : targets) {
+        float& out = p->value.as<float>()[c];
+        switch (stat) {
+          case Statistic::mean:
+            out = float(m);
+            break;
+          case Statistic::std:
+            out = float(sd > 0 ? sd : 1.0);
+            break;
+          case Statistic::min:
+            out = lo;
+            break;
+          case Statistic::max:
+            out = hi;
+            break;
+          case Statistic::none:
+            break;
+        }
+      }
     }
     return;
   }

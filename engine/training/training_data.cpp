@@ -108,6 +108,9 @@ LabelRange label_range(const Plan& plan, int loss_slot) {
   const auto graph_inputs = int(g.def.inputs.size());
   for (const auto& n : plan.nodes()) {
     if (std::find(n.outputs.begin(), n.outputs.end(), loss_slot) == n.outputs.end()) continue;
+    // Only a loss that declares accuracy takes class labels (keel/schema.hpp).
+    const OpSchema& schema = g.nodes[std::size_t(n.node)].entry->schema;
+    if (schema.role != Role::loss || schema.metric != Metric::accuracy) return {};
     LabelRange r;
     std::int64_t classes = 0;
     for (int s : n.inputs) {
@@ -191,8 +194,14 @@ bool filled_by_calibration(const ValidatedGraph& graph, const std::string& name)
   const auto dot = name.find('.');
   const std::string node = name.substr(0, dot), param = name.substr(dot + 1);
   const auto& calibrated = graph.def.train->calibrate;
-  return std::find(calibrated.begin(), calibrated.end(), node) != calibrated.end() &&
-         (param == "mean" || param == "std" || param == "min" || param == "max");
+  if (std::find(calibrated.begin(), calibrated.end(), node) == calibrated.end()) return false;
+  // What the node's op declares (ParamSpec::statistic), not its names.
+  for (std::size_t i = 0; i < graph.def.nodes.size(); ++i) {
+    if (graph.def.nodes[i].name != node) continue;
+    for (const ParamSpec& spec : graph.nodes[i].entry->schema.params)
+      if (spec.name == param) return spec.statistic != Statistic::none;
+  }
+  return false;
 }
 
 void write_holdout_rows(const fs::path& file, const std::vector<std::size_t>& rows) {

@@ -31,11 +31,10 @@ struct TrainingData {
 // is the value in `loss_slot`.
 TrainingData load_training_data(const Plan& plan, const DataDef& data, int loss_slot);
 
-// The labels a loss can take: the loss node reads an integer graph input of
-// shape [batch] beside a float [batch, C] input with C known, so labels are
-// class indices in [0, C). Recognized by shape and dtype alone, so any such
-// loss (softmax_cross_entropy today) is covered; a loss role declared in the
-// op's schema would make this exact. classes == 0: no such loss.
+// The labels a loss can take: the loss op declares Role::loss with
+// Metric::accuracy, and the node reads an integer graph input of shape
+// [batch] beside a float [batch, C] input with C known, so labels are class
+// indices in [0, C). classes == 0: no such loss.
 struct LabelRange {
   std::string input;  // the graph input holding the labels
   std::int64_t classes = 0;
@@ -55,8 +54,8 @@ std::int64_t batches_per_epoch(std::size_t rows, std::int64_t batch, std::option
                                bool batch_statistics);
 
 // Whether training measures parameter `name` before the first step
-// (train.calibrate: a node's mean, std, min, max), so that a --params
-// checkpoint may leave it out.
+// (train.calibrate: a parameter of a listed node whose schema declares a
+// statistic), so that a --params checkpoint may leave it out.
 bool filled_by_calibration(const ValidatedGraph& graph, const std::string& name);
 
 // DIR/holdout/rows.npy: the hold-out rows' indices (i64, ascending) into the

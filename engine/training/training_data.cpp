@@ -204,6 +204,21 @@ bool filled_by_calibration(const ValidatedGraph& graph, const std::string& name)
   return false;
 }
 
+std::vector<Tensor> batch_inputs(const ValidatedGraph& graph, const Dataset& data,
+                                 const std::vector<std::size_t>& rows, const Loc& where) {
+  std::vector<Tensor> by_data = data.gather(rows);
+  std::vector<Tensor> out;
+  for (const auto& in : graph.def.inputs) {
+    const auto& names = data.inputs();
+    auto it = std::find(names.begin(), names.end(), in.name);
+    if (it == names.end())
+      throw usage_error("train data does not provide graph input '" + in.name + "'", graph.loc(where));
+    out.push_back(by_data[std::size_t(it - names.begin())]);
+  }
+  return out;
+}
+
+
 void write_holdout_rows(const fs::path& file, const std::vector<std::size_t>& rows) {
   Tensor t(DType::i64, {static_cast<Dim>(rows.size())});
   std::int64_t* p = t.as<std::int64_t>();

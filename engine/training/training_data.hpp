@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "graph/train_def.hpp"
 #include "planner/plan.hpp"
@@ -57,6 +58,12 @@ std::int64_t batches_per_epoch(std::size_t rows, std::int64_t batch, std::option
 // (train.calibrate: a parameter of a listed node whose schema declares a
 // statistic), so that a --params checkpoint may leave it out.
 bool filled_by_calibration(const ValidatedGraph& graph, const std::string& name);
+
+// Tensors for the graph's inputs, in declaration order, from `rows` of a
+// dataset whose inputs may be listed in another order; keel::Error (usage)
+// at `where` for a graph input the data does not provide.
+std::vector<Tensor> batch_inputs(const ValidatedGraph& graph, const Dataset& data,
+                                 const std::vector<std::size_t>& rows, const Loc& where);
 
 // DIR/holdout/rows.npy: the hold-out rows' indices (i64, ascending) into the
 // data file's rows (0 = the first data row).

@@ -132,7 +132,10 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   s.exec->set_step(s.pos.step);
   s.exec->set_profiler(options.profiler);
   s.exec->time_nodes(options.time_nodes);
-  // The metrics read the loss node's inputs after each evaluation run.
+  // The loss is read after the backward pass, which would otherwise reuse
+  // its memory once a consumer (a guard on the loss) has run; the metrics
+  // read the loss node's inputs after each evaluation run.
+  s.exec->keep(s.loss_slot);
   for (const auto& n : plan.nodes())
     if (std::find(n.outputs.begin(), n.outputs.end(), s.loss_slot) != n.outputs.end())
       for (int slot : n.inputs) s.exec->keep(slot);

@@ -10,7 +10,8 @@ ceiling.
   roles_reference.py check DIR CEILING START.ckpt K=END.ckpt...
       replays the training from START's parameters and checks each END
       checkpoint against the reference after K steps: fit.weight, fit.bias
-      and RMSprop's state optim.fit.weight.square_avg. With a finite
+      and RMSprop's state optim.fit.weight.square_avg; `steps=STEPS.csv`
+      checks every step's batch loss in a run's steps.csv. With a finite
       CEILING, steps whose loss exceeds it leave no trace; then
       DIR/out/anomalies.jsonl, when present, must name exactly those steps.
 
@@ -78,7 +79,7 @@ def replay(x, y, w, b, steps, ceiling):
             sq_b = ALPHA * sq_b + (1 - ALPHA) * gb * gb
             w = w - LR * gw / (np.sqrt(sq_w) + EPS)
             b = b - LR * gb / (np.sqrt(sq_b) + EPS)
-        states.append((w, b, sq_w))
+        states.append((w, b, sq_w, loss))
     return states, fired
 
 
@@ -96,15 +97,20 @@ def check(d, ceiling, start, ends):
     x = np.load(os.path.join(d, "x.npy")).astype(np.float64)
     y = np.load(os.path.join(d, "y.npy")).astype(np.float64)
     p0 = read_safetensors(start)
-    targets = {int(k): path for k, path in (e.split("=", 1) for e in ends)}
+    pairs = [e.split("=", 1) for e in ends]
+    csv = [path for k, path in pairs if k == "steps"]
+    targets = {int(k): path for k, path in pairs if k != "steps"}
     states, fired = replay(x, y, p0["fit.weight"], p0["fit.bias"], max(targets), ceiling)
     ok = True
     for k, path in sorted(targets.items()):
         p = read_safetensors(path)
-        w, b, sq_w = states[k - 1]
+        w, b, sq_w, _ = states[k - 1]
         ok &= close(f"step {k} fit.weight", p["fit.weight"], w)
         ok &= close(f"step {k} fit.bias", p["fit.bias"], b)
         ok &= close(f"step {k} square_avg", p["optim.fit.weight.square_avg"], sq_w)
+    for path in csv:  # steps.csv: every step's batch loss, skipped steps too
+        got = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        ok &= close("steps.csv loss", got[:, 1], np.array([s[3] for s in states]))
     events = os.path.join(d, "out", "anomalies.jsonl")
     if np.isfinite(ceiling) and os.path.exists(events):
         seen = [json.loads(line) for line in open(events)]

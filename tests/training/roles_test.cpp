@@ -80,6 +80,8 @@ TEST_CASE("a fixture plugin's rmsprop and huber train a model step for step as N
     REQUIRE(r.exit_code == 0);
     if (k > 0) check.push_back(std::to_string(k) + "=" + (dir / std::to_string(k) / "c.ckpt").string());
   }
+  // The losses the run recorded, read by a guard too, are the batches' losses.
+  check.push_back("steps=" + (dir / std::to_string(kSteps) / "steps.csv").string());
   auto ref = python(check);
   INFO(ref.out << ref.err);
   CHECK(ref.exit_code == 0);
@@ -107,7 +109,8 @@ TEST_CASE("a fixture guard with action skip_step leaves the steps it flags witho
   // The reference skips the steps whose loss exceeds 5 (the second batch of
   // each epoch) and expects anomalies.jsonl to name exactly those.
   auto ref = python({"check", dir.path().string(), "5.0", (dir / "start/c.ckpt").string(),
-                     std::to_string(kSteps) + "=" + (dir / "out/c.ckpt").string()});
+                     std::to_string(kSteps) + "=" + (dir / "out/c.ckpt").string(),
+                     "steps=" + (dir / "out/steps.csv").string()});
   INFO(ref.out << ref.err);
   CHECK(ref.exit_code == 0);
   CHECK(ref.out.find("fired at [1, 4]") != std::string::npos);

@@ -37,11 +37,12 @@ void calibrate(Plan& plan, const Dataset& data, const std::vector<std::size_t>& 
     const auto rows_n = x.shape()[0], cols = x.shape()[1];
     for (const auto& [stat, p] : targets)
       if (p->value.numel() != cols)
-        throw usage_error("calibrate: parameter '" + p->name + "' has " + std::to_string(p->value.numel()) +
-                              " values for " + std::to_string(cols) +
-                              " features (the op sized it for a use that keeps no per-feature statistics, as a guard "
-                              "check that needs none does)",
-                          g.loc(nd.loc));
+        throw usage_error(
+            "calibrate: parameter '" + p->name + "' has " + std::to_string(p->value.numel()) +
+                " values for " + std::to_string(cols) +
+                " features (the op sized it for a use that keeps no per-feature statistics, as a guard "
+                "check that needs none does)",
+            g.loc(nd.loc));
     const float* v = x.as<float>();
     for (std::int64_t c = 0; c < cols; ++c) {
       double s = 0, ss = 0;

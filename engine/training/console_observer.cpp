@@ -57,8 +57,8 @@ void ConsoleObserver::on_step(const StepInfo& s) {
   for (const auto& e : *s.events)
     if (event_lines_++ < kEventLines)
       std::fprintf(stderr, "\r%80s\rstep %llu: guard '%s' (%s) fired: score %.4g, threshold %.4g; %s\n", "",
-                   static_cast<unsigned long long>(s.step), printable(e.node).c_str(), e.check.c_str(), e.score,
-                   e.threshold, e.action.c_str());
+                   static_cast<unsigned long long>(s.step), printable(e.node).c_str(), e.check.c_str(),
+                   e.score, e.threshold, e.action.c_str());
   if (s.action == GuardAction::abort) return;  // the run ends here, with its error
   if (Clock::now() - last_redraw_ < kRedrawEvery && !s.last) return;
   last_redraw_ = Clock::now();
@@ -76,7 +76,8 @@ void ConsoleObserver::on_step(const StepInfo& s) {
 void ConsoleObserver::on_epoch(const EpochInfo& e) {
   // At most twenty epoch lines, however many epochs the steps make.
   const std::int64_t per_epoch = std::max<std::int64_t>(1, info_.batches_per_epoch);
-  const std::int64_t epochs_total = std::max<std::int64_t>(1, (info_.total_steps + per_epoch - 1) / per_epoch);
+  const std::int64_t epochs_total =
+      std::max<std::int64_t>(1, (info_.total_steps + per_epoch - 1) / per_epoch);
   const std::int64_t every = (epochs_total + 19) / 20;
   const bool report = e.epoch + 1 >= epochs_total || (e.epoch + 1) % every == 0;
   if (quiet_ || !(report || e.last)) return;
@@ -109,8 +110,9 @@ void ConsoleObserver::on_run_end(const RunEnd& end) {
       const std::string where = printable(ckpt, 300);  // a path from the graph: shown escaped
       std::fprintf(stderr, "keel: stopped by %s at step %llu: %s\n", signal_name(end.signal),
                    static_cast<unsigned long long>(end.step),
-                   ckpt.empty() ? "no checkpoint is configured"
-                                : ("checkpoint '" + where + "' written; continue with --resume " + where).c_str());
+                   ckpt.empty()
+                       ? "no checkpoint is configured"
+                       : ("checkpoint '" + where + "' written; continue with --resume " + where).c_str());
       return;
     }
     case RunStatus::completed:

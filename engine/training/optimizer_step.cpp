@@ -33,10 +33,10 @@ std::pair<const OpEntry*, Attrs> OptimizerSteps::resolve(const Registry& registr
   // A declared optimizer the engine could not drive is the plugin's fault,
   // reported before any data is read.
   if (const std::string broken = optimizer::contract_violation(entry->schema); !broken.empty())
-    throw usage_error("op '" + entry->schema.name +
-                          "' declares the optimizer role but breaks the optimizer contract (keel/optimizer.hpp): " +
-                          broken,
-                      graph.loc(def.op_loc), who);
+    throw usage_error(
+        "op '" + entry->schema.name +
+            "' declares the optimizer role but breaks the optimizer contract (keel/optimizer.hpp): " + broken,
+        graph.loc(def.op_loc), who);
   return {entry, typed_attrs(entry->schema, def.attrs, graph.def.file, who, def.loc)};
 }
 
@@ -51,8 +51,8 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
   for (int p : gradients.trained_params) {
     const Parameter& param = plan.params()[std::size_t(p)];
     Slot slot{p, registry.create(*entry_, attrs), {}};
-    const std::vector<TensorSpec> in{param.value.spec(), param.value.spec(),
-                                     {DType::f32, {Dim(optimizer::kHyperSize)}}};
+    const std::vector<TensorSpec> in{
+        param.value.spec(), param.value.spec(), {DType::f32, {Dim(optimizer::kHyperSize)}}};
     InferContext ictx;
     ictx.inputs = in;
     ErrorSubject subject = who;
@@ -79,9 +79,9 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
   }
   for (auto& slot : slots_)
     for (std::size_t k = 0; k < slot.state.size(); ++k)
-      state_refs_.push_back(
-          {optimizer::kStatePrefix + plan.params()[std::size_t(slot.param)].name + "." + entry_->schema.params[k].name,
-           &slot.state[k]});
+      state_refs_.push_back({optimizer::kStatePrefix + plan.params()[std::size_t(slot.param)].name + "." +
+                                 entry_->schema.params[k].name,
+                             &slot.state[k]});
 }
 
 double OptimizerSteps::grad_norm(Executor& exec) const {

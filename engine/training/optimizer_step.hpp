@@ -9,8 +9,8 @@
 
 #include "executor/executor.hpp"
 #include "graph/train_def.hpp"
-#include "keel/optimizer.hpp"
 #include "graph/validate.hpp"
+#include "keel/optimizer.hpp"
 #include "planner/autodiff.hpp"
 #include "planner/plan.hpp"
 #include "registry/registry.hpp"

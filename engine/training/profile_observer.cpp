@@ -11,9 +11,12 @@ struct PhaseSpan {
 };
 
 constexpr PhaseSpan kSpans[] = {
-    {"step", Profiler::Kind::step},         {"guards", Profiler::Kind::guard},
-    {"optimizer update", Profiler::Kind::optimizer}, {"save checkpoint", Profiler::Kind::io},
-    {"evaluate", Profiler::Kind::eval},     {"write metrics", Profiler::Kind::io},
+    {"step", Profiler::Kind::step},
+    {"guards", Profiler::Kind::guard},
+    {"optimizer update", Profiler::Kind::optimizer},
+    {"save checkpoint", Profiler::Kind::io},
+    {"evaluate", Profiler::Kind::eval},
+    {"write metrics", Profiler::Kind::io},
     {"write outputs", Profiler::Kind::io},
 };
 static_assert(std::size(kSpans) == std::tuple_size_v<std::array<int, 7>>);

@@ -21,8 +21,8 @@ class RunRecordObserver final : public TrainObserver {
  public:
   // Writes DIR/run.json and opens DIR/steps.csv (appended to when the run
   // resumes), DIR being options.output_dir.
-  RunRecordObserver(const Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options,
-                    const RunInfo& info);
+  RunRecordObserver(const Plan& plan, const Registry& registry, const TrainDef& def,
+                    const TrainOptions& options, const RunInfo& info);
 
   void on_step(const StepInfo& step) override;
   void on_epoch(const EpochInfo&) override { steps_.flush(); }

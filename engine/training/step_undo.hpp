@@ -17,10 +17,10 @@ class StepUndo {
   // Saves nothing unless a guard of the run may skip or roll back.
   StepUndo(Plan& plan, const std::vector<OptimizerState>& optimizer_state, bool may_skip, bool may_roll_back);
 
-  void before_step();      // skip_step: remember what forward changes
-  void skip();             // restore it
-  void good_step();        // rollback: this step is the last good one
-  void roll_back();        // restore the last good step
+  void before_step();  // skip_step: remember what forward changes
+  void skip();         // restore it
+  void good_step();    // rollback: this step is the last good one
+  void roll_back();    // restore the last good step
 
  private:
   std::vector<Tensor*> forward_state_, all_state_;

@@ -28,8 +28,8 @@ struct RunInfo {
   std::int64_t total_steps = 0;
   std::int64_t batches_per_epoch = 0;
   MetricKind metric = MetricKind::none;
-  bool holdout = false;              // the run evaluates a hold-out split
-  std::filesystem::path checkpoint;  // empty: none configured
+  bool holdout = false;                 // the run evaluates a hold-out split
+  std::filesystem::path checkpoint;     // empty: none configured
   const GuardReport* guards = nullptr;  // null: the graph has no guards
 };
 
@@ -37,11 +37,11 @@ struct RunInfo {
 // before the engine acts on them (the update, a skip, a rollback or an
 // abort, as `action` says).
 struct StepInfo {
-  std::uint64_t step = 0;   // counted from 0, as anomalies.jsonl counts
-  std::int64_t epoch = 0;   // counted from 0
-  double loss = 0;          // the batch loss, training mode
-  double lr = 0;            // schedule times any rollback factor
-  double grad_norm = 0;     // before clipping; NaN when a gradient was not finite
+  std::uint64_t step = 0;                           // counted from 0, as anomalies.jsonl counts
+  std::int64_t epoch = 0;                           // counted from 0
+  double loss = 0;                                  // the batch loss, training mode
+  double lr = 0;                                    // schedule times any rollback factor
+  double grad_norm = 0;                             // before clipping; NaN when a gradient was not finite
   const std::vector<GuardEvent>* events = nullptr;  // the guards that fired
   GuardAction action = GuardAction::report;         // the most severe among them
   std::uint64_t steps_this_run = 0;                 // including this one
@@ -50,12 +50,12 @@ struct StepInfo {
 
 // After an epoch's evaluation (not reached when a stop was requested).
 struct EpochInfo {
-  std::int64_t epoch = 0;  // counted from 0
-  std::uint64_t step = 0;  // steps done
-  double train_loss = 0;   // mean training-mode loss of the epoch's applied steps
-  Evaluation holdout;      // NaN without a hold-out split
-  double train_metric = 0; // inference mode on the whole train split; NaN without a metric
-  bool last = false;       // no step follows
+  std::int64_t epoch = 0;   // counted from 0
+  std::uint64_t step = 0;   // steps done
+  double train_loss = 0;    // mean training-mode loss of the epoch's applied steps
+  Evaluation holdout;       // NaN without a hold-out split
+  double train_metric = 0;  // inference mode on the whole train split; NaN without a metric
+  bool last = false;        // no step follows
 };
 
 enum class RunStatus { completed, stopped, aborted };

@@ -119,7 +119,8 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   const bool seal_with_resume_key = def.checkpoint.encrypt.empty() && !options.resume.empty();
   s.seal = checkpoint_seal(registry, seal_with_resume_key ? options.resume_key : def.checkpoint.encrypt);
   if (!options.resume.empty()) {
-    CheckpointSeal resume_seal = options.resume_key.empty() ? s.seal : checkpoint_seal(registry, options.resume_key);
+    CheckpointSeal resume_seal =
+        options.resume_key.empty() ? s.seal : checkpoint_seal(registry, options.resume_key);
     resume_seal.allow_plaintext = options.allow_plaintext;
     const CheckpointInfo info = load_checkpoint(options.resume, plan, &s.optimizer->state(), resume_seal);
     check_resume(info, s.graph, def, s.prepared.batches_per_epoch, options);
@@ -167,12 +168,14 @@ void Trainer::add_observer(TrainObserver& observer) { s_->observers.add(observer
 
 void Trainer::request_stop() { s_->stop.store(true, std::memory_order_relaxed); }
 
-void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epoch, std::uint64_t steps_this_run,
-                          double& lr_scale, double& loss_sum, std::int64_t& loss_batches) {
+void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epoch,
+                          std::uint64_t steps_this_run, double& lr_scale, double& loss_sum,
+                          std::int64_t& loss_batches) {
   Observers::Scope span(observers, Phase::step, std::int64_t(pos.step));
   undo->before_step();
   const double loss = exec->train_step(inputs(prepared.data, rows), gradients);
-  const double lr = learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
+  const double lr =
+      learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
   const double grad_norm = optimizer->grad_norm(*exec);
   // Guards are read after the whole forward and backward pass and before
   // any optimizer op runs: every update depends on every guard.
@@ -183,17 +186,18 @@ void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epo
   }
   const GuardAction action = most_severe(events);
   if (guard_report) guard_report->add(events);
-  const StepInfo facts{pos.step, epoch, loss, lr * lr_scale, grad_norm, &events, action, steps_this_run,
-                pos.step + 1 >= std::uint64_t(total_steps)};
+  const StepInfo facts{pos.step,      epoch,          loss,
+                       lr * lr_scale, grad_norm,      &events,
+                       action,        steps_this_run, pos.step + 1 >= std::uint64_t(total_steps)};
   observers.step(facts);
   if (action == GuardAction::abort) {
     const auto& e = *std::find_if(events.begin(), events.end(),
                                   [](const GuardEvent& ev) { return ev.act == GuardAction::abort; });
-    throw guard_abort(plan, e,
-                      ckpt.empty() ? "no checkpoint is configured"
-                      : saved      ? "the checkpoint '" + ckpt.string() + "' (step " + std::to_string(saved_step) +
-                                    ") is intact"
-                                   : "this run wrote no checkpoint");
+    throw guard_abort(
+        plan, e,
+        ckpt.empty() ? "no checkpoint is configured"
+        : saved ? "the checkpoint '" + ckpt.string() + "' (step " + std::to_string(saved_step) + ") is intact"
+                : "this run wrote no checkpoint");
   }
   if (action == GuardAction::rollback) {
     undo->roll_back();
@@ -249,9 +253,11 @@ TrainSummary Trainer::run() {
     }
     double loss_sum = 0;
     std::int64_t loss_batches = 0;
-    for (std::int64_t b = epoch == pos.epoch ? pos.batch : 0; b < batches_per_epoch && !done && !stopped; ++b) {
+    for (std::int64_t b = epoch == pos.epoch ? pos.batch : 0; b < batches_per_epoch && !done && !stopped;
+         ++b) {
       const auto lo = std::size_t(b) * batch, hi = std::min(order.size(), lo + batch);
-      const std::vector<std::size_t> rows(order.begin() + std::ptrdiff_t(lo), order.begin() + std::ptrdiff_t(hi));
+      const std::vector<std::size_t> rows(order.begin() + std::ptrdiff_t(lo),
+                                          order.begin() + std::ptrdiff_t(hi));
       ++steps_this_run;
       try {
         s.step(rows, epoch, steps_this_run, lr_scale, loss_sum, loss_batches);
@@ -264,7 +270,8 @@ TrainSummary Trainer::run() {
       pos.batch = b + 1;
       done = pos.step >= std::uint64_t(s.total_steps);
       stopped = stop_requested();
-      if (!s.ckpt.empty() && s.def.checkpoint.every > 0 && pos.step % std::uint64_t(s.def.checkpoint.every) == 0)
+      if (!s.ckpt.empty() && s.def.checkpoint.every > 0 &&
+          pos.step % std::uint64_t(s.def.checkpoint.every) == 0)
         s.checkpoint();
     }
     if (pos.batch >= batches_per_epoch) {  // the epoch is complete
@@ -283,9 +290,10 @@ TrainSummary Trainer::run() {
                                 s.inputs(s.prepared.holdout_data(), split.holdout));
       // The train split's metric, measured like the hold-out's (inference
       // mode, all rows at once), so the two are comparable.
-      info.train_metric = s.metric == MetricKind::none
-                              ? NAN
-                              : evaluate(*s.exec, s.plan, s.loss_slot, s.metric, s.inputs(data, split.train)).metric;
+      info.train_metric =
+          s.metric == MetricKind::none
+              ? NAN
+              : evaluate(*s.exec, s.plan, s.loss_slot, s.metric, s.inputs(data, split.train)).metric;
     }
     summary.holdout_loss = info.holdout.loss;
     summary.holdout_metric = info.holdout.metric;

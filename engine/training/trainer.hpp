@@ -29,11 +29,11 @@ struct TrainOptions {
   std::filesystem::path resume;  // a checkpoint to continue from; empty: start fresh
   KeySource resume_key;          // opens an encrypted `resume` (default: train.checkpoint.encrypt)
   bool quiet = false;
-  bool allow_plaintext = false;        // a plaintext `resume` although a key is in effect
-  bool allow_resume_mismatch = false;  // `resume` with another seed or batch size
-  int inter_op = 1;               // threads running independent nodes at once
-  Profiler* profiler = nullptr;   // --profile: spans per step, node, update, I/O
-  bool time_nodes = false;        // --stats: per-node times
+  bool allow_plaintext = false;                    // a plaintext `resume` although a key is in effect
+  bool allow_resume_mismatch = false;              // `resume` with another seed or batch size
+  int inter_op = 1;                                // threads running independent nodes at once
+  Profiler* profiler = nullptr;                    // --profile: spans per step, node, update, I/O
+  bool time_nodes = false;                         // --stats: per-node times
   std::function<void(const Executor&)> on_finish;  // called with the executor after training
   // For DIR/run.json (training/run_record.hpp): the cores used and the
   // --profile trace file, which only the command line knows.

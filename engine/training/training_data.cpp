@@ -218,7 +218,6 @@ std::vector<Tensor> batch_inputs(const ValidatedGraph& graph, const Dataset& dat
   return out;
 }
 
-
 void write_holdout_rows(const fs::path& file, const std::vector<std::size_t>& rows) {
   Tensor t(DType::i64, {static_cast<Dim>(rows.size())});
   std::int64_t* p = t.as<std::int64_t>();

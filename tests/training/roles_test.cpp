@@ -3,9 +3,8 @@
 // optimizer (rmsprop), a loss (huber) and a guard (loss_ceiling), and
 // `keel run` trains a linear model with them, checked step for step against
 // NumPy (roles_reference.py).
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
 
@@ -59,8 +58,8 @@ void prepare(const TempDir& dir, const std::string& threshold, const std::string
 }
 
 ProcessResult keel_run(const TempDir& dir, const fs::path& out, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"run", (dir / "g.yaml").string(), "-q", "-o", out.string(), "--plugin-path",
-                                kFixture};
+  std::vector<std::string> args{"run",        (dir / "g.yaml").string(), "-q",    "-o",
+                                out.string(), "--plugin-path",           kFixture};
   args.insert(args.end(), extra.begin(), extra.end());
   return run_keel(args);
 }
@@ -141,7 +140,8 @@ TEST_CASE("optimizers are the ops that declare the role") {
   // fixture's rmsprop, and huber (a loss) is no optimizer.
   auto typo = keel_run(dir, dir / "a", {"--set", "train.optimizer.op=rmsprob"});
   CHECK(typo.exit_code == 2);
-  CHECK(typo.first_err_line().find("unknown optimizer 'rmsprob' (did you mean 'rmsprop'?)") != std::string::npos);
+  CHECK(typo.first_err_line().find("unknown optimizer 'rmsprob' (did you mean 'rmsprop'?)") !=
+        std::string::npos);
   auto loss = keel_run(dir, dir / "b", {"--set", "train.optimizer.op=huber"});
   CHECK(loss.exit_code == 2);
   CHECK(loss.first_err_line().find("unknown optimizer 'huber'") != std::string::npos);

@@ -2,9 +2,10 @@
 // tells it, and the test checks the sequence against the schedule the
 // train: section describes (12 rows in batches of 4 are 3 steps an epoch),
 // a stop requested during a step, and a guard's abort.
-#include <catch2/catch.hpp>
+#include "training/trainer.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <functional>
 #include <optional>
 #include <string>
@@ -17,7 +18,6 @@
 #include "planner/plan.hpp"
 #include "registry/loader.hpp"
 #include "runtime/npy.hpp"
-#include "training/trainer.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -51,7 +51,9 @@ class Recorder final : public TrainObserver {
                                                           : "aborted";
     events.push_back(std::string("end ") + status + " " + std::to_string(e.step));
   }
-  void on_phase_begin(Phase, std::int64_t) noexcept override { max_depth = std::max(max_depth, ++open_phases); }
+  void on_phase_begin(Phase, std::int64_t) noexcept override {
+    max_depth = std::max(max_depth, ++open_phases);
+  }
   void on_phase_end(Phase) noexcept override { --open_phases; }
 };
 
@@ -97,7 +99,8 @@ struct Setup {
     }
     write_npy(dir / "x.npy", x);
     write_npy(dir / "y.npy", y);
-    graph.emplace(validate_graph(parse_graph_text(graph_text(guard_attrs), (dir / "g.yaml").string()), registry));
+    graph.emplace(
+        validate_graph(parse_graph_text(graph_text(guard_attrs), (dir / "g.yaml").string()), registry));
     plan.emplace(*graph, registry);
     options.output_dir = dir / "out";
     options.quiet = true;
@@ -115,9 +118,10 @@ TEST_CASE("the trainer tells its observers of every step and epoch, in order") {
   const TrainSummary summary = trainer.run();
   CHECK(summary.steps == 6);
   CHECK_FALSE(summary.stopped);
-  CHECK(rec.events == std::vector<std::string>{"begin 6 3", "step 0 epoch 0", "step 1 epoch 0", "step 2 epoch 0",
-                                               "epoch 0 step 3", "step 3 epoch 1", "step 4 epoch 1",
-                                               "step 5 epoch 1", "epoch 1 step 6 last", "end completed 6"});
+  CHECK(rec.events == std::vector<std::string>{"begin 6 3", "step 0 epoch 0", "step 1 epoch 0",
+                                               "step 2 epoch 0", "epoch 0 step 3", "step 3 epoch 1",
+                                               "step 4 epoch 1", "step 5 epoch 1", "epoch 1 step 6 last",
+                                               "end completed 6"});
   // Phases nest (a step holds its update) and all of them ended.
   CHECK(rec.open_phases == 0);
   CHECK(rec.max_depth == 2);
@@ -140,7 +144,8 @@ TEST_CASE("a stop requested during a step ends the run after that step, with a c
   CHECK(summary.stopped_by_signal == 0);
   CHECK(summary.steps == 2);
   // No evaluation after a stop: no epoch event.
-  CHECK(rec.events == std::vector<std::string>{"begin 6 3", "step 0 epoch 0", "step 1 epoch 0", "end stopped 2"});
+  CHECK(rec.events ==
+        std::vector<std::string>{"begin 6 3", "step 0 epoch 0", "step 1 epoch 0", "end stopped 2"});
   CHECK(fs::exists(s.dir / "out/c.ckpt"));
 }
 

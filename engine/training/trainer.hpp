@@ -69,7 +69,8 @@ class TrainObserver;
 // everything that needs no step (data, calibration, gradients, optimizer,
 // guards, --resume, the output folder, locked); run() trains, telling its
 // observers (training/train_observer.hpp) what happens. Both throw
-// keel::Error; a guard's abort is one (exit code 3).
+// keel::Error; a guard's abort is one (exit code 3). The plan, registry,
+// train section and options must outlive the Trainer.
 class Trainer {
  public:
   Trainer(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options);

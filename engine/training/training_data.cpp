@@ -130,7 +130,7 @@ LabelRange label_range(const Plan& plan, int loss_slot) {
 
 bool uses_batch_statistics(const ValidatedGraph& graph) {
   return std::any_of(graph.nodes.begin(), graph.nodes.end(),
-                     [](const ValidatedNode& n) { return n.entry->schema.name == "batchnorm"; });
+                     [](const ValidatedNode& n) { return n.entry->schema.batch_statistics; });
 }
 
 std::int64_t batches_per_epoch(std::size_t rows, std::int64_t batch, std::optional<bool> drop_last,

@@ -225,6 +225,7 @@ OpSchema batchnorm_schema() {
                 .init = Init::Ones,
                 .trainable = false}};
   s.has_backward = true;
+  s.batch_statistics = true;
   return s;
 }
 

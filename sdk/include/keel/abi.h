@@ -170,6 +170,7 @@ typedef struct keel_op_schema {
   int32_t inplace;
   int32_t role;
   int32_t metric;
+  int32_t batch_statistics;
 } keel_op_schema;
 
 /* infer: the plugin reports one output spec per schema output and one shape

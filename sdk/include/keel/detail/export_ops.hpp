@@ -48,7 +48,8 @@ class ExportedSchema {
           schema_.deterministic ? 1 : 0,
           schema_.inplace ? 1 : 0,
           static_cast<std::int32_t>(schema_.role),
-          static_cast<std::int32_t>(schema_.metric)};
+          static_cast<std::int32_t>(schema_.metric),
+          schema_.batch_statistics ? 1 : 0};
   }
   ExportedSchema(const ExportedSchema&) = delete;
   ExportedSchema& operator=(const ExportedSchema&) = delete;

@@ -88,6 +88,7 @@ inline OpSchema schema_from_c(const keel_op_schema* s) {
   out.inplace = s->inplace != 0;
   out.role = static_cast<Role>(s->role);
   out.metric = static_cast<Metric>(s->metric);
+  out.batch_statistics = s->batch_statistics != 0;
   return out;
 }
 

@@ -207,8 +207,30 @@ std::string attr_defect(const AttrSpec& a) {
   return {};
 }
 
+// Numbers read from a C table that name no value of their enum: a plugin
+// from a newer SDK of the same ABI, or a table written by hand.
+std::string enum_defect(const OpSchema& s) {
+  auto number = [](auto v) { return std::to_string(static_cast<unsigned>(v)); };
+  if (!enum_in_range(s.role, Role::guard)) return "declares an unknown role " + number(s.role);
+  if (!enum_in_range(s.metric, Metric::r2)) return "declares an unknown metric " + number(s.metric);
+  for (const AttrSpec& a : s.attrs)
+    if (!enum_in_range(a.type, AttrType::Floats))
+      return "attribute '" + a.name + "' has an unknown type " + number(a.type);
+  for (const ParamSpec& p : s.params) {
+    if (!enum_in_range(p.init, Init::XavierUniform))
+      return "parameter '" + p.name + "' has an unknown init " + number(p.init);
+    if (!enum_in_range(p.statistic, Statistic::max))
+      return "parameter '" + p.name + "' has an unknown statistic " + number(p.statistic);
+  }
+  for (const OpExample& x : s.examples)
+    for (const ExampleInput& in : x.inputs)
+      if (!enum_in_range(in.spec.dtype, DType::boolean)) return "has an example input of unknown dtype";
+  return {};
+}
+
 std::string schema_defect(const OpEntry& e) {
   const OpSchema& s = e.schema;
+  if (auto defect = enum_defect(s); !defect.empty()) return defect;
   for (auto defect : {name_defect(s.inputs, "input"), name_defect(s.outputs, "output"),
                       name_defect(s.attrs, "attribute"), name_defect(s.params, "parameter")})
     if (!defect.empty()) return defect;

@@ -80,6 +80,11 @@ TEST_CASE("op entries smaller than this runner's are refused") {
                                std::to_string(sizeof(keel_op_entry)));
 }
 
+TEST_CASE("a number in a C schema that names no value of its enum is refused") {
+  const auto f = plugin("unknown_role");
+  CHECK(load_message(f) == f.string() + ": op 'fixture_c_copy' declares an unknown role 9");
+}
+
 TEST_CASE("a table laid out before the codec fields were appended loads, and its C op runs") {
   const auto f = plugin("earlier_layout");
   keel::Registry registry;

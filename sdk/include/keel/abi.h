@@ -173,51 +173,44 @@ typedef struct keel_op_schema {
   int32_t batch_statistics;
 } keel_op_schema;
 
+/* The specs or tensors of one kind of port (inputs, outputs, params, or
+ * their gradients), in schema order. */
+typedef struct keel_specs {
+  const keel_spec* data;
+  size_t count;
+} keel_specs;
+
+typedef struct keel_tensors {
+  const keel_tensor* data;
+  size_t count;
+} keel_tensors;
+
 /* infer: the plugin reports one output spec per schema output and one shape
  * per schema parameter, in order, through the two callbacks. */
 typedef struct keel_infer_args {
-  const keel_spec* inputs;
-  size_t n_inputs;
+  keel_specs inputs;
   void* ctx;
   void (*add_output)(void* ctx, int32_t dtype, int32_t rank, const int64_t* shape);
   void (*add_param_shape)(void* ctx, int32_t rank, const int64_t* shape);
 } keel_infer_args;
 
 typedef struct keel_prepare_args {
-  const keel_spec* inputs;
-  size_t n_inputs;
-  const keel_spec* outputs;
-  size_t n_outputs;
-  const keel_spec* params;
-  size_t n_params;
+  keel_specs inputs, outputs, params;
   int32_t training;
 } keel_prepare_args;
 
 typedef struct keel_forward_args {
-  const keel_tensor* inputs;
-  size_t n_inputs;
-  const keel_tensor* outputs;
-  size_t n_outputs;
-  const keel_tensor* params;
-  size_t n_params;
+  keel_tensors inputs, outputs, params;
   int32_t training;
   uint64_t seed;
   uint64_t step;
 } keel_forward_args;
 
+/* Gradients are written, not accumulated; a grad_inputs tensor whose data
+ * is null is a gradient nobody needs. */
 typedef struct keel_backward_args {
-  const keel_tensor* inputs;
-  size_t n_inputs;
-  const keel_tensor* outputs;
-  size_t n_outputs;
-  const keel_tensor* params;
-  size_t n_params;
-  const keel_tensor* grad_outputs;
-  size_t n_grad_outputs;
-  const keel_tensor* grad_inputs;
-  size_t n_grad_inputs;
-  const keel_tensor* grad_params;
-  size_t n_grad_params;
+  keel_tensors inputs, outputs, params;
+  keel_tensors grad_outputs, grad_inputs, grad_params;
   uint64_t seed;
   uint64_t step;
 } keel_backward_args;

@@ -4,6 +4,7 @@
 // a pipeline author needs to read to use it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -17,25 +18,23 @@
 
 namespace keel {
 
+// The spelling of an enum value, by its number; "?" for a number past the
+// list (a value read from another build's table, say).
+template <class Enum, std::size_t N>
+const char* enum_name(Enum v, const char* const (&names)[N]) {
+  const auto i = static_cast<std::size_t>(v);
+  return i < N ? names[i] : "?";
+}
+
+// Whether a value read as a number names one of the enum's N values.
+template <class Enum>
+bool enum_in_range(Enum v, Enum last) {
+  return static_cast<std::size_t>(v) <= static_cast<std::size_t>(last);
+}
+
 enum class AttrType : std::uint8_t { Int, Float, Bool, String, Ints, Floats };
 
-inline const char* attr_type_name(AttrType t) {
-  switch (t) {
-    case AttrType::Int:
-      return "int";
-    case AttrType::Float:
-      return "float";
-    case AttrType::Bool:
-      return "bool";
-    case AttrType::String:
-      return "string";
-    case AttrType::Ints:
-      return "ints";
-    case AttrType::Floats:
-      return "floats";
-  }
-  return "?";
-}
+inline const char* attr_type_name(AttrType v) { return enum_name(v, {"int", "float", "bool", "string", "ints", "floats"}); }
 
 // Alternatives are in AttrType order, so value.index() == int(type).
 using AttrValue =
@@ -62,23 +61,7 @@ struct PortSpec {
 // PyTorch: for a shape [out, in, k...], fan_in = in*prod(k), fan_out = out*prod(k).
 enum class Init : std::uint8_t { Zeros, Ones, HeNormal, HeUniform, XavierNormal, XavierUniform };
 
-inline const char* init_name(Init i) {
-  switch (i) {
-    case Init::Zeros:
-      return "zeros";
-    case Init::Ones:
-      return "ones";
-    case Init::HeNormal:
-      return "he_normal";
-    case Init::HeUniform:
-      return "he_uniform";
-    case Init::XavierNormal:
-      return "xavier_normal";
-    case Init::XavierUniform:
-      return "xavier_uniform";
-  }
-  return "?";
-}
+inline const char* init_name(Init v) { return enum_name(v, {"zeros", "ones", "he_normal", "he_uniform", "xavier_normal", "xavier_uniform"}); }
 
 // A per-feature statistic of the training rows. A parameter that declares
 // one is filled by `train.calibrate` (docs/graph-format.md) from the rows the
@@ -86,21 +69,7 @@ inline const char* init_name(Init i) {
 // step; the parameter must have one value per feature.
 enum class Statistic : std::uint8_t { none, mean, std, min, max };
 
-inline const char* statistic_name(Statistic s) {
-  switch (s) {
-    case Statistic::none:
-      return "none";
-    case Statistic::mean:
-      return "mean";
-    case Statistic::std:
-      return "std";
-    case Statistic::min:
-      return "min";
-    case Statistic::max:
-      return "max";
-  }
-  return "?";
-}
+inline const char* statistic_name(Statistic v) { return enum_name(v, {"none", "mean", "std", "min", "max"}); }
 
 // A tensor the op owns, stored as `<node>.<name>` (fc1.weight). Its shape is
 // given by the op's infer(); its dtype is f32.
@@ -133,19 +102,7 @@ enum class Role : std::uint8_t {
   guard,
 };
 
-inline const char* role_name(Role r) {
-  switch (r) {
-    case Role::none:
-      return "none";
-    case Role::loss:
-      return "loss";
-    case Role::optimizer:
-      return "optimizer";
-    case Role::guard:
-      return "guard";
-  }
-  return "?";
-}
+inline const char* role_name(Role v) { return enum_name(v, {"none", "loss", "optimizer", "guard"}); }
 
 // What the engine reports beside a loss's value, computed from the loss
 // node's inputs 0 (prediction) and 1 (target).
@@ -155,17 +112,7 @@ enum class Metric : std::uint8_t {
   r2,        // coefficient of determination of input 0 against input 1
 };
 
-inline const char* metric_name(Metric m) {
-  switch (m) {
-    case Metric::none:
-      return "none";
-    case Metric::accuracy:
-      return "accuracy";
-    case Metric::r2:
-      return "r2";
-  }
-  return "?";
-}
+inline const char* metric_name(Metric v) { return enum_name(v, {"none", "accuracy", "r2"}); }
 
 // What a guard's `action` attribute asks of the engine when its flag is set,
 // in increasing severity: when several guards fire on one step, the most
@@ -181,21 +128,7 @@ enum class GuardAction : std::uint8_t {
 inline constexpr GuardAction kGuardActions[] = {GuardAction::report, GuardAction::mask, GuardAction::skip_step,
                                                 GuardAction::rollback, GuardAction::abort};
 
-inline const char* guard_action_name(GuardAction a) {
-  switch (a) {
-    case GuardAction::report:
-      return "report";
-    case GuardAction::mask:
-      return "mask";
-    case GuardAction::skip_step:
-      return "skip_step";
-    case GuardAction::rollback:
-      return "rollback";
-    case GuardAction::abort:
-      return "abort";
-  }
-  return "?";
-}
+inline const char* guard_action_name(GuardAction v) { return enum_name(v, {"report", "mask", "skip_step", "rollback", "abort"}); }
 
 inline std::optional<GuardAction> guard_action_from_name(std::string_view name) {
   for (GuardAction a : kGuardActions)

@@ -93,12 +93,14 @@ inline std::vector<keel_spec> to_c(std::span<const TensorSpec> specs) {
   return out;
 }
 
-inline std::vector<TensorSpec> from_c(const keel_spec* specs, std::size_t n) {
+inline std::vector<TensorSpec> from_c(const keel_specs& specs) {
   std::vector<TensorSpec> out;
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) out.push_back(from_c(specs[i]));
+  out.reserve(specs.count);
+  for (std::size_t i = 0; i < specs.count; ++i) out.push_back(from_c(specs.data[i]));
   return out;
 }
+
+inline keel_specs as_c(const std::vector<keel_spec>& specs) { return {specs.data(), specs.size()}; }
 
 // Tensor views converted without allocating for the usual few ports: ops
 // run every step, and the boundary must cost nanoseconds, not a malloc.

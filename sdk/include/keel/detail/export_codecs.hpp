@@ -62,24 +62,26 @@ struct CodecTrampolines {
     return guarded_call(error, [&] { return codec(p).check_key(codec_options_from_c(o).key); });
   }
 
-  static int seal(void* p, const keel_reader* in, const keel_writer* out, const keel_codec_options* o,
-                  keel_error* error) noexcept {
+  using StreamCall = Status (Codec::*)(std::istream&, std::ostream&, const CodecOptions&);
+  using FileCall = Status (Codec::*)(int, int, const CodecOptions&);
+
+  // seal and open alike: the host's C streams as this library's streams.
+  static int streams(void* p, StreamCall call, const keel_reader* in, const keel_writer* out,
+                     const keel_codec_options* o, keel_error* error) noexcept {
     return guarded_call(error, [&] {
       CStreamBuf in_buf(in, nullptr), out_buf(nullptr, out);
       std::istream is(&in_buf);
       std::ostream os(&out_buf);
-      return checked_write(os, codec(p).seal(is, os, codec_options_from_c(o)));
+      return checked_write(os, (codec(p).*call)(is, os, codec_options_from_c(o)));
     });
   }
-
+  static int seal(void* p, const keel_reader* in, const keel_writer* out, const keel_codec_options* o,
+                  keel_error* error) noexcept {
+    return streams(p, &Codec::seal, in, out, o, error);
+  }
   static int open(void* p, const keel_reader* in, const keel_writer* out, const keel_codec_options* o,
                   keel_error* error) noexcept {
-    return guarded_call(error, [&] {
-      CStreamBuf in_buf(in, nullptr), out_buf(nullptr, out);
-      std::istream is(&in_buf);
-      std::ostream os(&out_buf);
-      return checked_write(os, codec(p).open(is, os, codec_options_from_c(o)));
-    });
+    return streams(p, &Codec::open, in, out, o, error);
   }
 
   static int keygen(void* p, const keel_writer* out, keel_error* error) noexcept {
@@ -98,12 +100,15 @@ struct CodecTrampolines {
     }
   }
 
-  static int seal_files(void* p, int in_fd, int out_fd, const keel_codec_options* o, keel_error* error) noexcept {
-    return guarded_call(error, [&] { return codec(p).seal_files(in_fd, out_fd, codec_options_from_c(o)); });
+  static int files(void* p, FileCall call, int in_fd, int out_fd, const keel_codec_options* o,
+                   keel_error* error) noexcept {
+    return guarded_call(error, [&] { return (codec(p).*call)(in_fd, out_fd, codec_options_from_c(o)); });
   }
-
+  static int seal_files(void* p, int in_fd, int out_fd, const keel_codec_options* o, keel_error* error) noexcept {
+    return files(p, &Codec::seal_files, in_fd, out_fd, o, error);
+  }
   static int open_files(void* p, int in_fd, int out_fd, const keel_codec_options* o, keel_error* error) noexcept {
-    return guarded_call(error, [&] { return codec(p).open_files(in_fd, out_fd, codec_options_from_c(o)); });
+    return files(p, &Codec::open_files, in_fd, out_fd, o, error);
   }
 
   static keel_codec_entry entry(const char* name, const char* doc, CodecFactory factory) {

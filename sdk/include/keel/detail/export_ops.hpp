@@ -104,6 +104,12 @@ class ExportedSchema {
 
 // The C functions of every op entry; `context` is the op's OpFactory.
 struct OpTrampolines {
+  // A C tensor array as the SDK's views, without allocating for a few ports.
+  template <class View>
+  struct Views : ViewArray<keel_tensor, View> {
+    explicit Views(const keel_tensors& t) : ViewArray<keel_tensor, View>(t.data, t.count, view_from_c<View>) {}
+  };
+
   static Op& op(void* p) { return *static_cast<Op*>(p); }
   static const Op& op(const void* p) { return *static_cast<const Op*>(p); }
 
@@ -123,7 +129,7 @@ struct OpTrampolines {
 
   static int infer(const void* p, const keel_infer_args* a, keel_error* error) noexcept {
     return guarded_call(error, [&] {
-      const std::vector<TensorSpec> inputs = from_c(a->inputs, a->n_inputs);
+      const std::vector<TensorSpec> inputs = from_c(a->inputs);
       InferContext ctx;
       ctx.inputs = inputs;
       KEEL_RETURN_IF_ERROR(op(p).infer(ctx));
@@ -138,31 +144,24 @@ struct OpTrampolines {
 
   static int prepare(void* p, const keel_prepare_args* a, keel_error* error) noexcept {
     return guarded_call(error, [&] {
-      const std::vector<TensorSpec> inputs = from_c(a->inputs, a->n_inputs);
-      const std::vector<TensorSpec> outputs = from_c(a->outputs, a->n_outputs);
-      const std::vector<TensorSpec> params = from_c(a->params, a->n_params);
+      const std::vector<TensorSpec> inputs = from_c(a->inputs), outputs = from_c(a->outputs),
+                                    params = from_c(a->params);
       return op(p).prepare({inputs, outputs, params, a->training != 0});
     });
   }
 
   static int forward(void* p, const keel_forward_args* a, keel_error* error) noexcept {
     return guarded_call(error, [&] {
-      const ViewArray<keel_tensor, ConstTensorView> in(a->inputs, a->n_inputs, view_from_c<ConstTensorView>);
-      const ViewArray<keel_tensor, TensorView> out(a->outputs, a->n_outputs, view_from_c<TensorView>);
-      const ViewArray<keel_tensor, TensorView> par(a->params, a->n_params, view_from_c<TensorView>);
+      const Views<ConstTensorView> in(a->inputs);
+      const Views<TensorView> out(a->outputs), par(a->params);
       return op(p).forward({in.span(), out.span(), par.span(), a->training != 0, a->seed, a->step});
     });
   }
 
   static int backward(void* p, const keel_backward_args* a, keel_error* error) noexcept {
     return guarded_call(error, [&] {
-      const ViewArray<keel_tensor, ConstTensorView> in(a->inputs, a->n_inputs, view_from_c<ConstTensorView>);
-      const ViewArray<keel_tensor, ConstTensorView> out(a->outputs, a->n_outputs, view_from_c<ConstTensorView>);
-      const ViewArray<keel_tensor, ConstTensorView> par(a->params, a->n_params, view_from_c<ConstTensorView>);
-      const ViewArray<keel_tensor, ConstTensorView> gout(a->grad_outputs, a->n_grad_outputs,
-                                                         view_from_c<ConstTensorView>);
-      const ViewArray<keel_tensor, TensorView> gin(a->grad_inputs, a->n_grad_inputs, view_from_c<TensorView>);
-      const ViewArray<keel_tensor, TensorView> gpar(a->grad_params, a->n_grad_params, view_from_c<TensorView>);
+      const Views<ConstTensorView> in(a->inputs), out(a->outputs), par(a->params), gout(a->grad_outputs);
+      const Views<TensorView> gin(a->grad_inputs), gpar(a->grad_params);
       return op(p).backward({in.span(), out.span(), par.span(), gout.span(), gin.span(), gpar.span(), a->seed,
                              a->step});
     });

@@ -104,7 +104,7 @@ class ImportedOp final : public Op {
     const std::vector<keel_spec> inputs = to_c(ctx.inputs);
     ctx.outputs.clear();
     ctx.param_shapes.clear();
-    keel_infer_args args{inputs.data(), inputs.size(), &ctx,
+    keel_infer_args args{as_c(inputs), &ctx,
                          [](void* c, std::int32_t dtype, std::int32_t rank, const std::int64_t* shape) {
                            static_cast<InferContext*>(c)->outputs.push_back(
                                {static_cast<DType>(dtype), shape_from_c(rank, shape)});
@@ -118,8 +118,7 @@ class ImportedOp final : public Op {
 
   Status prepare(const PrepareContext& ctx) override {
     const std::vector<keel_spec> in = to_c(ctx.inputs), out = to_c(ctx.outputs), par = to_c(ctx.params);
-    const keel_prepare_args args{in.data(), in.size(), out.data(), out.size(), par.data(), par.size(),
-                                 ctx.training ? 1 : 0};
+    const keel_prepare_args args{as_c(in), as_c(out), as_c(par), ctx.training ? 1 : 0};
     ErrorSlot error;
     return entry_.prepare(handle_, &args, &error.sink) == 0 ? Status::Ok() : error.failure();
   }
@@ -127,8 +126,7 @@ class ImportedOp final : public Op {
   Status forward(const ForwardContext& ctx) override {
     const Tensors<ConstTensorView> in(ctx.inputs);
     const Tensors<TensorView> out(ctx.outputs), par(ctx.params);
-    const keel_forward_args args{in.data(), in.size(), out.data(),   out.size(), par.data(),
-                                 par.size(), ctx.training ? 1 : 0, ctx.seed, ctx.step};
+    const keel_forward_args args{in.c(), out.c(), par.c(), ctx.training ? 1 : 0, ctx.seed, ctx.step};
     ErrorSlot error;
     return entry_.forward(handle_, &args, &error.sink) == 0 ? Status::Ok() : error.failure();
   }
@@ -136,9 +134,7 @@ class ImportedOp final : public Op {
   Status backward(const BackwardContext& ctx) override {
     const Tensors<ConstTensorView> in(ctx.inputs), out(ctx.outputs), par(ctx.params), gout(ctx.grad_outputs);
     const Tensors<TensorView> gin(ctx.grad_inputs), gpar(ctx.grad_params);
-    const keel_backward_args args{in.data(),   in.size(),   out.data(),  out.size(), par.data(),
-                                  par.size(),  gout.data(), gout.size(), gin.data(), gin.size(),
-                                  gpar.data(), gpar.size(), ctx.seed,    ctx.step};
+    const keel_backward_args args{in.c(), out.c(), par.c(), gout.c(), gin.c(), gpar.c(), ctx.seed, ctx.step};
     ErrorSlot error;
     return entry_.backward(handle_, &args, &error.sink) == 0 ? Status::Ok() : error.failure();
   }
@@ -148,6 +144,7 @@ class ImportedOp final : public Op {
   struct Tensors : ViewArray<View, keel_tensor> {
     explicit Tensors(std::span<const View> views)
         : ViewArray<View, keel_tensor>(views.data(), views.size(), [](const View& v) { return to_c_tensor(v); }) {}
+    keel_tensors c() const { return {this->data(), this->size()}; }
   };
 
   keel_op_entry entry_;

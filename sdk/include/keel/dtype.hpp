@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string_view>
 
@@ -10,45 +11,24 @@ namespace keel {
 
 enum class DType : std::uint8_t { f32, f64, i32, i64, u8, boolean };
 
+inline constexpr DType kDTypes[] = {DType::f32, DType::f64, DType::i32, DType::i64, DType::u8, DType::boolean};
+
+// Bytes per element, by DType's number; 0 for a number that names no dtype.
 constexpr std::size_t dtype_size(DType t) {
-  switch (t) {
-    case DType::f32:
-      return 4;
-    case DType::f64:
-      return 8;
-    case DType::i32:
-      return 4;
-    case DType::i64:
-      return 8;
-    case DType::u8:
-      return 1;
-    case DType::boolean:
-      return 1;
-  }
-  return 0;
+  constexpr std::size_t sizes[] = {4, 8, 4, 8, 1, 1};
+  const auto i = static_cast<std::size_t>(t);
+  return i < std::size(sizes) ? sizes[i] : 0;
 }
 
 // The spelling used in graph files, error messages and `keel plugins`.
 constexpr std::string_view dtype_name(DType t) {
-  switch (t) {
-    case DType::f32:
-      return "f32";
-    case DType::f64:
-      return "f64";
-    case DType::i32:
-      return "i32";
-    case DType::i64:
-      return "i64";
-    case DType::u8:
-      return "u8";
-    case DType::boolean:
-      return "bool";
-  }
-  return "?";
+  constexpr std::string_view names[] = {"f32", "f64", "i32", "i64", "u8", "bool"};
+  const auto i = static_cast<std::size_t>(t);
+  return i < std::size(names) ? names[i] : "?";
 }
 
 constexpr std::optional<DType> dtype_from_name(std::string_view s) {
-  for (DType t : {DType::f32, DType::f64, DType::i32, DType::i64, DType::u8, DType::boolean})
+  for (DType t : kDTypes)
     if (dtype_name(t) == s) return t;
   return std::nullopt;
 }

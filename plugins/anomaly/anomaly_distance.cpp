@@ -15,7 +15,6 @@ class DistanceOp final : public Op {
   explicit DistanceOp(const Attrs& a) : threshold_(a.f("threshold")) {}
 
   Status infer(InferContext& ctx) const override {
-    if (ctx.inputs.size() != 2) return fail("anomaly_distance: expected 2 inputs, got ", ctx.inputs.size());
     const TensorSpec& p = ctx.inputs[0];
     const TensorSpec& r = ctx.inputs[1];
     if (p.dtype != DType::f32 || r.dtype != DType::f32)

@@ -14,7 +14,6 @@ class MaskRowsOp final : public Op {
   explicit MaskRowsOp(const Attrs& a) : fill_(float(a.f("fill"))) {}
 
   Status infer(InferContext& ctx) const override {
-    if (ctx.inputs.size() != 2) return fail("mask_rows: expected 2 inputs, got ", ctx.inputs.size());
     const TensorSpec& x = ctx.inputs[0];
     const TensorSpec& m = ctx.inputs[1];
     if (x.dtype != DType::f32 || m.dtype != DType::f32) return fail("mask_rows: x and mask must be f32");

@@ -4,6 +4,7 @@
 // function from x (tanh' = 1 - y², sigmoid' = y(1 - y)).
 #include <string>
 
+#include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
 #include "layer_ops.hpp"
 
@@ -19,69 +20,46 @@ struct Activation {
   bool use_dst = false;
 };
 
-class ActivationOp final : public Op {
+class ActivationOp final : public du::DnnlOp {
  public:
   // `invalid` is an attribute error found by the factory, reported by infer.
-  ActivationOp(Activation act, std::string invalid) : act_(act), invalid_(std::move(invalid)) {}
+  ActivationOp(Activation act, std::string invalid)
+      : DnnlOp(act.name), act_(act), invalid_(std::move(invalid)) {}
 
   Status infer(InferContext& ctx) const override {
     if (!invalid_.empty()) return fail(act_.name, ": ", invalid_);
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32(act_.name, "x", ctx.inputs[0]));
     ctx.outputs = {ctx.inputs[0]};
     ctx.param_shapes.clear();
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded(act_.name, "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail(act_.name, ": forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "outputs", ctx.outputs.size(), 1));
     if (empty_) return Status::Ok();
-    return du::guarded(act_.name, "forward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("forward", [&](dnnl::stream& s) {
       forward_.execute(s, {{DNNL_ARG_SRC, du::bind(x_mem_, ctx.inputs[0].data)},
                            {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)}});
-      s.wait();
-      return Status::Ok();
     });
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail(act_.name, ": backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "input gradients", ctx.grad_inputs.size(), 1));
     const TensorView& gx = ctx.grad_inputs[0];
     if (empty_ || gx.data == nullptr) return Status::Ok();
-    return du::guarded(act_.name, "backward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("backward", [&](dnnl::stream& s) {
       const int data_arg = act_.use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC;
       const void* data = act_.use_dst ? ctx.outputs[0].data : ctx.inputs[0].data;
       backward_.execute(s, {{data_arg, du::bind(x_mem_, data)},
                             {DNNL_ARG_DIFF_DST, du::bind(gy_mem_, ctx.grad_outputs[0].data)},
                             {DNNL_ARG_DIFF_SRC, du::bind(gx_mem_, gx.data)}});
-      s.wait();
-      return Status::Ok();
     });
   }
 
  private:
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
+  Status build(const PrepareContext& ctx) override {
     if (!invalid_.empty()) return fail(act_.name, ": ", invalid_);
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail(act_.name, ": prepare needs one input with a static shape");
     // Elementwise: any rank runs as one vector.
     const std::int64_t n = numel(ctx.inputs[0].shape);
-    training_ = ctx.training;
     empty_ = n == 0;
-    prepared_ = true;
     if (empty_) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
@@ -101,8 +79,6 @@ class ActivationOp final : public Op {
 
   Activation act_;
   std::string invalid_;
-  bool prepared_ = false;
-  bool training_ = false;
   bool empty_ = false;
   dnnl::eltwise_forward forward_;
   dnnl::eltwise_backward backward_;

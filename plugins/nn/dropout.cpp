@@ -24,7 +24,6 @@ class DropoutOp final : public Op {
   explicit DropoutOp(double p) : p_(p) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32("dropout", "x", ctx.inputs[0]));
     // The schema's bounds already say this to the graph validator; an op
     // built directly (tests, other front ends) gets the same answer here.
@@ -36,23 +35,15 @@ class DropoutOp final : public Op {
   }
 
   Status prepare(const PrepareContext& ctx) override {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail("dropout: prepare needs one input with a static shape");
     if (!(p_ >= 0.0 && p_ < 1.0)) return fail("dropout: p is ", p_, "; it must be in [0, 1)");
     count_ = numel(ctx.inputs[0].shape);
     threshold_ = rng::threshold_53(p_);
     // PyTorch scales by the f32 value of 1 / (1 - p); so does this.
     scale_ = static_cast<float>(1.0 / (1.0 - p_));
-    training_ = ctx.training;
-    prepared_ = true;
     return Status::Ok();
   }
 
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("dropout: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "outputs", ctx.outputs.size(), 1));
     const float* x = ctx.inputs[0].as<float>();
     float* y = ctx.outputs[0].as<float>();
     if (!ctx.training || threshold_ == 0) {
@@ -65,9 +56,6 @@ class DropoutOp final : public Op {
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("dropout: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "input gradients", ctx.grad_inputs.size(), 1));
     float* gx = ctx.grad_inputs[0].as<float>();
     if (gx == nullptr) return Status::Ok();
     const float* gy = ctx.grad_outputs[0].as<float>();
@@ -90,8 +78,6 @@ class DropoutOp final : public Op {
   }
 
   double p_;
-  bool prepared_ = false;
-  bool training_ = false;
   std::int64_t count_ = 0;
   std::uint64_t threshold_ = 0;
   float scale_ = 1.0f;

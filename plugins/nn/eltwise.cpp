@@ -1,4 +1,5 @@
 // scale and relu: elementwise unary ops on oneDNN's eltwise primitive.
+#include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
 #include "nn_ops.hpp"
 
@@ -9,45 +10,30 @@ namespace du = keel::dnnl_util;
 
 enum class Kind { scale, relu };
 
-class UnaryOp final : public Op {
+class UnaryOp final : public du::DnnlOp {
  public:
-  UnaryOp(Kind kind, float factor) : kind_(kind), factor_(factor) {}
+  UnaryOp(Kind kind, float factor)
+      : DnnlOp(kind == Kind::scale ? "scale" : "relu"), kind_(kind), factor_(factor) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32(name(), "x", ctx.inputs[0]));
     ctx.outputs = {ctx.inputs[0]};
     ctx.param_shapes.clear();
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded(name(), "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail(name(), ": forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "outputs", ctx.outputs.size(), 1));
     if (empty_) return Status::Ok();
-    return du::guarded(name(), "forward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("forward", [&](dnnl::stream& s) {
       forward_.execute(s, {{DNNL_ARG_SRC, du::bind(x_mem_, ctx.inputs[0].data)},
                            {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)}});
-      s.wait();
-      return Status::Ok();
     });
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail(name(), ": backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "input gradients", ctx.grad_inputs.size(), 1));
     const TensorView& gx = ctx.grad_inputs[0];
     if (empty_ || gx.data == nullptr) return Status::Ok();
-    return du::guarded(name(), "backward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("backward", [&](dnnl::stream& s) {
       const void* gy = ctx.grad_outputs[0].data;
       if (kind_ == Kind::scale) {
         // The map is linear, so its gradient is the same map applied to grad_y.
@@ -58,23 +44,14 @@ class UnaryOp final : public Op {
                               {DNNL_ARG_DIFF_DST, du::bind(gy_mem_, gy)},
                               {DNNL_ARG_DIFF_SRC, du::bind(gx_mem_, gx.data)}});
       }
-      s.wait();
-      return Status::Ok();
     });
   }
 
  private:
-  const char* name() const { return kind_ == Kind::scale ? "scale" : "relu"; }
-
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail(name(), ": prepare needs one input with a static shape");
+  Status build(const PrepareContext& ctx) override {
     // Elementwise: the shape does not matter, so any rank runs as one vector.
     const std::int64_t n = numel(ctx.inputs[0].shape);
-    training_ = ctx.training;
     empty_ = n == 0;
-    prepared_ = true;
     if (empty_) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
@@ -96,8 +73,6 @@ class UnaryOp final : public Op {
 
   Kind kind_;
   float factor_;
-  bool prepared_ = false;
-  bool training_ = false;
   bool empty_ = false;
   dnnl::eltwise_forward forward_;
   dnnl::eltwise_backward backward_;

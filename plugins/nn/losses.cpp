@@ -19,7 +19,6 @@ namespace du = keel::dnnl_util;
 using loss_detail::Reduction;
 
 Status expect_scalar_grad(const char* op, const BackwardContext& ctx) {
-  KEEL_RETURN_IF_ERROR(du::expect_count(op, "output gradients", ctx.grad_outputs.size(), 1));
   if (ctx.grad_outputs[0].numel() != 1 || ctx.grad_outputs[0].data == nullptr)
     return fail(op, ": the gradient of the loss must be one number");
   return Status::Ok();
@@ -30,7 +29,6 @@ class MseOp final : public Op {
   explicit MseOp(Reduction reduction) : reduction_(reduction) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "inputs", ctx.inputs.size(), 2));
     KEEL_RETURN_IF_ERROR(du::expect_f32("mse", "prediction", ctx.inputs[0]));
     KEEL_RETURN_IF_ERROR(du::expect_f32("mse", "target", ctx.inputs[1]));
     if (ctx.inputs[0].shape != ctx.inputs[1].shape)
@@ -42,21 +40,13 @@ class MseOp final : public Op {
   }
 
   Status prepare(const PrepareContext& ctx) override {
-    prepared_ = false;
-    if (ctx.inputs.size() != 2 || !du::all_static(ctx.inputs))
-      return fail("mse: prepare needs two inputs with static shapes");
     count_ = numel(ctx.inputs[0].shape);
     if (count_ == 0 && reduction_ == Reduction::mean)
       return fail("mse: prediction is empty, and the mean of no elements is undefined");
-    training_ = ctx.training;
-    prepared_ = true;
     return Status::Ok();
   }
 
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("mse: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "outputs", ctx.outputs.size(), 1));
     const float* p = ctx.inputs[0].as<float>();
     const float* t = ctx.inputs[1].as<float>();
     double total = 0.0;
@@ -70,9 +60,6 @@ class MseOp final : public Op {
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("mse: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "input gradients", ctx.grad_inputs.size(), 2));
     KEEL_RETURN_IF_ERROR(expect_scalar_grad("mse", ctx));
     double factor = 2.0 * *ctx.grad_outputs[0].as<float>();
     if (reduction_ == Reduction::mean) factor /= static_cast<double>(count_);
@@ -90,8 +77,6 @@ class MseOp final : public Op {
 
  private:
   Reduction reduction_;
-  bool prepared_ = false;
-  bool training_ = false;
   std::int64_t count_ = 0;
 };
 
@@ -106,7 +91,6 @@ class CrossEntropyOp final : public Op {
 
   Status infer(InferContext& ctx) const override {
     constexpr const char* op = "softmax_cross_entropy";
-    KEEL_RETURN_IF_ERROR(du::expect_count(op, "inputs", ctx.inputs.size(), 2));
     const TensorSpec& logits = ctx.inputs[0];
     const TensorSpec& labels = ctx.inputs[1];
     KEEL_RETURN_IF_ERROR(du::expect_f32(op, "logits", logits));
@@ -127,22 +111,14 @@ class CrossEntropyOp final : public Op {
   }
 
   Status prepare(const PrepareContext& ctx) override {
-    prepared_ = false;
-    if (ctx.inputs.size() != 2 || !du::all_static(ctx.inputs))
-      return fail("softmax_cross_entropy: prepare needs two inputs with static shapes");
     rows_ = ctx.inputs[0].shape[0];
     classes_ = ctx.inputs[0].shape[1];
     if (rows_ == 0 && reduction_ == Reduction::mean)
       return fail("softmax_cross_entropy: the batch is empty, and the mean over no rows is undefined");
-    training_ = ctx.training;
-    prepared_ = true;
     return Status::Ok();
   }
 
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("softmax_cross_entropy: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax_cross_entropy", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax_cross_entropy", "outputs", ctx.outputs.size(), 1));
     const float* logits = ctx.inputs[0].as<float>();
     double total = 0.0;
     for (std::int64_t r = 0; r < rows_; ++r) {
@@ -158,11 +134,6 @@ class CrossEntropyOp final : public Op {
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_)
-      return fail("softmax_cross_entropy: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax_cross_entropy", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(
-        du::expect_count("softmax_cross_entropy", "input gradients", ctx.grad_inputs.size(), 2));
     KEEL_RETURN_IF_ERROR(expect_scalar_grad("softmax_cross_entropy", ctx));
     du::zero_fill(ctx.grad_inputs[1]);  // labels are not differentiable
     float* grad = ctx.grad_inputs[0].as<float>();
@@ -205,8 +176,6 @@ class CrossEntropyOp final : public Op {
   }
 
   Reduction reduction_;
-  bool prepared_ = false;
-  bool training_ = false;
   std::int64_t rows_ = 0;
   std::int64_t classes_ = 0;
 };

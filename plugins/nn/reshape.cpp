@@ -19,7 +19,6 @@ using layer::checked_product;
 class CopyShapeOp : public Op {
  public:
   Status infer(InferContext& ctx) const final {
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32(name(), "x", ctx.inputs[0]));
     Shape y;
     KEEL_RETURN_IF_ERROR(target(ctx.inputs[0].shape, y));
@@ -29,27 +28,17 @@ class CopyShapeOp : public Op {
   }
 
   Status prepare(const PrepareContext& ctx) final {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail(name(), ": prepare needs one input with a static shape");
     Shape y;
     KEEL_RETURN_IF_ERROR(target(ctx.inputs[0].shape, y));
     bytes_ = static_cast<std::size_t>(numel(y)) * sizeof(float);
-    prepared_ = true;
     return Status::Ok();
   }
 
   Status forward(const ForwardContext& ctx) final {
-    if (!prepared_) return fail(name(), ": forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "outputs", ctx.outputs.size(), 1));
     return copy(ctx.inputs[0], ctx.outputs[0]);
   }
 
   Status backward(const BackwardContext& ctx) final {
-    if (!prepared_) return fail(name(), ": backward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "input gradients", ctx.grad_inputs.size(), 1));
     if (ctx.grad_inputs[0].data == nullptr) return Status::Ok();
     return copy(ctx.grad_outputs[0], ctx.grad_inputs[0]);
   }
@@ -70,7 +59,6 @@ class CopyShapeOp : public Op {
     return Status::Ok();
   }
 
-  bool prepared_ = false;
   std::size_t bytes_ = 0;
 };
 

@@ -40,7 +40,7 @@ class AdamOp final : public Op {
   Status forward(const ForwardContext& ctx) override {
     KEEL_RETURN_IF_ERROR(check_.status());
     UpdateViews u;
-    KEEL_RETURN_IF_ERROR(begin_update(name_, ctx, 2, u));
+    KEEL_RETURN_IF_ERROR(begin_update(name_, ctx, u));
     if (u.size == 0) return Status::Ok();
     // Scalars in double, rounded to f32 where torch passes them to a kernel.
     const double lr = u.lr;

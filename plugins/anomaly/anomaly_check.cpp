@@ -284,6 +284,6 @@ OpSchema check_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_check(const Attrs& attrs) { return std::make_unique<CheckOp>(attrs); }
+std::unique_ptr<Op> check_factory(const Attrs& attrs) { return std::make_unique<CheckOp>(attrs); }
 
 }  // namespace keel::anomaly

@@ -86,6 +86,6 @@ OpSchema distance_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_distance(const Attrs& attrs) { return std::make_unique<DistanceOp>(attrs); }
+std::unique_ptr<Op> distance_factory(const Attrs& attrs) { return std::make_unique<DistanceOp>(attrs); }
 
 }  // namespace keel::anomaly

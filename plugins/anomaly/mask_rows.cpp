@@ -62,6 +62,6 @@ OpSchema mask_rows_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_mask_rows(const Attrs& attrs) { return std::make_unique<MaskRowsOp>(attrs); }
+std::unique_ptr<Op> mask_rows_factory(const Attrs& attrs) { return std::make_unique<MaskRowsOp>(attrs); }
 
 }  // namespace keel::anomaly

@@ -200,10 +200,10 @@ OpSchema batchnorm_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_batchnorm(const Attrs& attrs) {
+std::unique_ptr<Op> batchnorm_factory(const Attrs& attrs) {
   // Out-of-range values are reported by infer, not thrown here.
-  const double momentum = attrs.has("momentum") ? attrs.f("momentum") : 0.1;
-  const double epsilon = attrs.has("epsilon") ? attrs.f("epsilon") : 1e-5;
+  const double momentum = attrs.f("momentum");
+  const double epsilon = attrs.f("epsilon");
   return std::make_unique<BatchNormOp>(momentum, epsilon);
 }
 

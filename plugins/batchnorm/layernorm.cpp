@@ -154,10 +154,10 @@ OpSchema layernorm_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_layernorm(const Attrs& attrs) {
+std::unique_ptr<Op> layernorm_factory(const Attrs& attrs) {
   // An out-of-range epsilon is reported by infer, not thrown here.
-  const double epsilon = attrs.has("epsilon") ? attrs.f("epsilon") : 1e-5;
-  const bool affine = attrs.has("elementwise_affine") ? attrs.b("elementwise_affine") : true;
+  const double epsilon = attrs.f("epsilon");
+  const bool affine = attrs.b("elementwise_affine");
   return std::make_unique<LayerNormOp>(epsilon, affine);
 }
 

@@ -1,12 +1,12 @@
-// leaky_relu, gelu, tanh and sigmoid: elementwise activations on oneDNN's
-// eltwise primitives. Where oneDNN has a `_use_dst_for_bwd` variant the
+// scale, relu, leaky_relu, gelu, tanh and sigmoid: elementwise ops on
+// oneDNN's eltwise primitives (scale is eltwise_linear with beta 0). Where oneDNN has a `_use_dst_for_bwd` variant the
 // backward pass reads the forward output instead of recomputing the
 // function from x (tanh' = 1 - y², sigmoid' = y(1 - y)).
 #include <string>
 
 #include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
-#include "layer_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
@@ -86,18 +86,41 @@ class ActivationOp final : public du::DnnlOp {
   dnnl::memory x_mem_, y_mem_, gy_mem_, gx_mem_;
 };
 
-OpSchema activation_schema(const char* name, const char* doc) {
+OpSchema activation_schema(const char* name, const char* doc, const char* y_doc = "same shape as x") {
   OpSchema s;
   s.name = name;
   s.doc = doc;
   s.inputs = {{"x", "f32 tensor of any shape"}};
-  s.outputs = {{"y", "same shape as x"}};
+  s.outputs = {{"y", y_doc}};
   s.has_backward = true;
   s.inplace = true;  // oneDNN eltwise runs in place (src = dst, diff_dst = diff_src)
   return s;
 }
 
 }  // namespace
+
+OpSchema scale_schema() {
+  OpSchema s = activation_schema("scale", "Multiplies every element by a constant: y = factor * x.",
+                                 "factor * x, same shape as x");
+  s.attrs = {AttrSpec{.name = "factor",
+                      .type = AttrType::Float,
+                      .doc = "the constant every element is multiplied by",
+                      .default_value = AttrValue{1.0}}};
+  return s;
+}
+
+std::unique_ptr<Op> scale_factory(const Attrs& attrs) {
+  return std::make_unique<ActivationOp>(
+      Activation{"scale", dnnl::algorithm::eltwise_linear, static_cast<float>(attrs.f("factor"))}, "");
+}
+
+OpSchema relu_schema() {
+  return activation_schema("relu", "Rectified linear unit: y = max(x, 0).", "max(x, 0), same shape as x");
+}
+
+std::unique_ptr<Op> relu_factory(const Attrs&) {
+  return std::make_unique<ActivationOp>(Activation{"relu", dnnl::algorithm::eltwise_relu}, "");
+}
 
 OpSchema leaky_relu_schema() {
   OpSchema s =
@@ -110,8 +133,8 @@ OpSchema leaky_relu_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_leaky_relu(const Attrs& attrs) {
-  const double slope = attrs.has("negative_slope") ? attrs.f("negative_slope") : 0.01;
+std::unique_ptr<Op> leaky_relu_factory(const Attrs& attrs) {
+  const double slope = attrs.f("negative_slope");
   // relu's use_dst gradient tests y > 0, which is x > 0 only for a slope >= 0.
   std::string invalid;
   if (!(slope >= 0.0)) invalid = fail("negative_slope must be >= 0, got ", slope).message();
@@ -132,8 +155,8 @@ OpSchema gelu_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_gelu(const Attrs& attrs) {
-  const std::string mode = attrs.has("approximate") ? attrs.s("approximate") : "none";
+std::unique_ptr<Op> gelu_factory(const Attrs& attrs) {
+  const std::string mode = attrs.s("approximate");
   std::string invalid =
       mode == "none" || mode == "tanh" ? "" : "approximate must be 'none' or 'tanh', got '" + mode + "'";
   const auto algo = mode == "tanh" ? dnnl::algorithm::eltwise_gelu_tanh : dnnl::algorithm::eltwise_gelu_erf;
@@ -142,14 +165,14 @@ std::unique_ptr<Op> make_gelu(const Attrs& attrs) {
 
 OpSchema tanh_schema() { return activation_schema("tanh", "Hyperbolic tangent, elementwise."); }
 
-std::unique_ptr<Op> make_tanh(const Attrs&) {
+std::unique_ptr<Op> tanh_factory(const Attrs&) {
   return std::make_unique<ActivationOp>(
       Activation{"tanh", dnnl::algorithm::eltwise_tanh_use_dst_for_bwd, 0.0f, true}, "");
 }
 
 OpSchema sigmoid_schema() { return activation_schema("sigmoid", "Logistic sigmoid: y = 1 / (1 + exp(-x))."); }
 
-std::unique_ptr<Op> make_sigmoid(const Attrs&) {
+std::unique_ptr<Op> sigmoid_factory(const Attrs&) {
   return std::make_unique<ActivationOp>(
       Activation{"sigmoid", dnnl::algorithm::eltwise_logistic_use_dst_for_bwd, 0.0f, true}, "");
 }

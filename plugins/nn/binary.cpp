@@ -174,11 +174,11 @@ OpSchema binary_schema(const char* name, const char* doc) {
 }  // namespace
 
 OpSchema add_schema() { return binary_schema("add", "Elementwise sum y = a + b, with NumPy broadcasting."); }
-std::unique_ptr<Op> make_add(const Attrs&) { return std::make_unique<BinaryOp>(Kind::add); }
+std::unique_ptr<Op> add_factory(const Attrs&) { return std::make_unique<BinaryOp>(Kind::add); }
 
 OpSchema mul_schema() {
   return binary_schema("mul", "Elementwise product y = a * b, with NumPy broadcasting.");
 }
-std::unique_ptr<Op> make_mul(const Attrs&) { return std::make_unique<BinaryOp>(Kind::mul); }
+std::unique_ptr<Op> mul_factory(const Attrs&) { return std::make_unique<BinaryOp>(Kind::mul); }
 
 }  // namespace keel::nn

@@ -2,7 +2,7 @@
 // arithmetic (symmetric zero padding, dilation, floor division for Ho/Wo).
 #include "common/dnnl_op.hpp"
 #include "common/keel_conv.hpp"
-#include "spatial_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
@@ -161,6 +161,6 @@ OpSchema conv2d_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_conv2d(const Attrs& attrs) { return std::make_unique<Conv2dOp>(attrs); }
+std::unique_ptr<Op> conv2d_factory(const Attrs& attrs) { return std::make_unique<Conv2dOp>(attrs); }
 
 }  // namespace keel::nn

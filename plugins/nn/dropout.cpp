@@ -12,7 +12,7 @@
 
 #include "common/keel_dnnl.hpp"
 #include "common/keel_rng.hpp"
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
@@ -103,8 +103,8 @@ OpSchema dropout_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_dropout(const Attrs& attrs) {
-  return std::make_unique<DropoutOp>(loss_detail::float_or(attrs, "p", 0.5));
+std::unique_ptr<Op> dropout_factory(const Attrs& attrs) {
+  return std::make_unique<DropoutOp>(attrs.f("p"));
 }
 
 }  // namespace keel::nn

@@ -5,7 +5,7 @@
 
 #include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
-#include "layer_ops.hpp"
+#include "nn_ops.hpp"
 #include "layer_shape.hpp"
 
 namespace keel::nn {
@@ -157,11 +157,8 @@ OpSchema linear_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_linear(const Attrs& attrs) {
-  // A missing or out-of-range units is reported by infer, not thrown here.
-  const std::int64_t units = attrs.has("units") ? attrs.i("units") : 0;
-  const bool bias = attrs.has("bias") ? attrs.b("bias") : true;
-  return std::make_unique<LinearOp>(units, bias);
+std::unique_ptr<Op> linear_factory(const Attrs& attrs) {
+  return std::make_unique<LinearOp>(attrs.i("units"), attrs.b("bias"));
 }
 
 }  // namespace keel::nn

@@ -10,13 +10,27 @@
 #include <cstdint>
 
 #include "common/keel_dnnl.hpp"
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
 
 namespace du = keel::dnnl_util;
-using loss_detail::Reduction;
+
+// How a loss folds per-element (or per-row) terms into its scalar.
+enum class Reduction : std::uint8_t { mean, sum };
+
+Reduction reduction_of(const Attrs& attrs) {
+  return attrs.s("reduction") == "sum" ? Reduction::sum : Reduction::mean;
+}
+
+AttrSpec reduction_attr() {
+  return AttrSpec{.name = "reduction",
+                  .type = AttrType::String,
+                  .doc = "how the terms become one number: mean (divided by their count) or sum",
+                  .default_value = AttrValue{std::string("mean")},
+                  .choices = {"mean", "sum"}};
+}
 
 Status expect_scalar_grad(const char* op, const BackwardContext& ctx) {
   if (ctx.grad_outputs[0].numel() != 1 || ctx.grad_outputs[0].data == nullptr)
@@ -189,15 +203,15 @@ OpSchema mse_schema() {
   s.inputs = {{"prediction", "f32 tensor of any shape"},
               {"target", "f32 tensor of the prediction's shape; gradients flow into it too"}};
   s.outputs = {{"loss", "f32 scalar: the mean (or sum) over all elements of (prediction - target)^2"}};
-  s.attrs = {loss_detail::reduction_attr()};
+  s.attrs = {reduction_attr()};
   s.has_backward = true;
   s.role = Role::loss;
   s.metric = Metric::r2;
   return s;
 }
 
-std::unique_ptr<Op> make_mse(const Attrs& attrs) {
-  return std::make_unique<MseOp>(loss_detail::reduction_of(attrs));
+std::unique_ptr<Op> mse_factory(const Attrs& attrs) {
+  return std::make_unique<MseOp>(reduction_of(attrs));
 }
 
 OpSchema softmax_cross_entropy_schema() {
@@ -207,7 +221,7 @@ OpSchema softmax_cross_entropy_schema() {
   s.inputs = {{"logits", "f32 [batch, classes]: unnormalized class scores"},
               {"labels", "i32 or i64 [batch]: the true class of each row, in [0, classes)", false}};
   s.outputs = {{"loss", "f32 scalar: the mean (or sum) over rows of -log softmax(logits)[label]"}};
-  s.attrs = {loss_detail::reduction_attr()};
+  s.attrs = {reduction_attr()};
   s.has_backward = true;
   s.role = Role::loss;
   s.metric = Metric::accuracy;
@@ -215,8 +229,8 @@ OpSchema softmax_cross_entropy_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_softmax_cross_entropy(const Attrs& attrs) {
-  return std::make_unique<CrossEntropyOp>(loss_detail::reduction_of(attrs));
+std::unique_ptr<Op> softmax_cross_entropy_factory(const Attrs& attrs) {
+  return std::make_unique<CrossEntropyOp>(reduction_of(attrs));
 }
 
 }  // namespace keel::nn

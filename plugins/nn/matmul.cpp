@@ -138,6 +138,6 @@ OpSchema matmul_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_matmul(const Attrs&) { return std::make_unique<MatmulOp>(); }
+std::unique_ptr<Op> matmul_factory(const Attrs&) { return std::make_unique<MatmulOp>(); }
 
 }  // namespace keel::nn

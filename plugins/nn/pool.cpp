@@ -3,7 +3,7 @@
 
 #include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
-#include "spatial_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
@@ -101,6 +101,6 @@ OpSchema global_avg_pool_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_global_avg_pool(const Attrs&) { return std::make_unique<GlobalAvgPoolOp>(); }
+std::unique_ptr<Op> global_avg_pool_factory(const Attrs&) { return std::make_unique<GlobalAvgPoolOp>(); }
 
 }  // namespace keel::nn

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/keel_dnnl.hpp"
-#include "layer_ops.hpp"
+#include "nn_ops.hpp"
 #include "layer_shape.hpp"
 
 namespace keel::nn {
@@ -176,8 +176,8 @@ OpSchema flatten_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_flatten(const Attrs& attrs) {
-  return std::make_unique<FlattenOp>(attrs.has("axis") ? attrs.i("axis") : 1);
+std::unique_ptr<Op> flatten_factory(const Attrs& attrs) {
+  return std::make_unique<FlattenOp>(attrs.i("axis"));
 }
 
 OpSchema reshape_schema() {
@@ -192,10 +192,8 @@ OpSchema reshape_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_reshape(const Attrs& attrs) {
-  // A missing shape would have been reported by the engine; an empty list
-  // is a scalar, so that case would surface in infer as a count mismatch.
-  return std::make_unique<ReshapeOp>(attrs.has("shape") ? attrs.ints("shape") : std::vector<std::int64_t>{});
+std::unique_ptr<Op> reshape_factory(const Attrs& attrs) {
+  return std::make_unique<ReshapeOp>(attrs.ints("shape"));
 }
 
 }  // namespace keel::nn

@@ -3,7 +3,7 @@
 // format tags work and no data moves.
 #include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
-#include "layer_ops.hpp"
+#include "nn_ops.hpp"
 #include "layer_shape.hpp"
 
 namespace keel::nn {
@@ -97,8 +97,8 @@ OpSchema softmax_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_softmax(const Attrs& attrs) {
-  return std::make_unique<SoftmaxOp>(attrs.has("axis") ? attrs.i("axis") : -1);
+std::unique_ptr<Op> softmax_factory(const Attrs& attrs) {
+  return std::make_unique<SoftmaxOp>(attrs.i("axis"));
 }
 
 }  // namespace keel::nn

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/keel_dnnl.hpp"
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
@@ -160,12 +160,8 @@ OpSchema standardize_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_standardize(const Attrs& attrs) {
-  auto floats = [&](const char* name) {
-    return attrs.has(name) ? attrs.floats(name) : std::vector<double>{};
-  };
-  return std::make_unique<StandardizeOp>(floats("mean"), floats("std"),
-                                         loss_detail::float_or(attrs, "epsilon", 0.0));
+std::unique_ptr<Op> standardize_factory(const Attrs& attrs) {
+  return std::make_unique<StandardizeOp>(attrs.floats("mean"), attrs.floats("std"), attrs.f("epsilon"));
 }
 
 }  // namespace keel::nn

@@ -122,7 +122,7 @@ OpSchema schema(bool decoupled) {
 OpSchema adam_schema() { return schema(false); }
 OpSchema adamw_schema() { return schema(true); }
 
-std::unique_ptr<Op> make_adam(const Attrs& attrs) { return std::make_unique<AdamOp>(attrs, false); }
-std::unique_ptr<Op> make_adamw(const Attrs& attrs) { return std::make_unique<AdamOp>(attrs, true); }
+std::unique_ptr<Op> adam_factory(const Attrs& attrs) { return std::make_unique<AdamOp>(attrs, false); }
+std::unique_ptr<Op> adamw_factory(const Attrs& attrs) { return std::make_unique<AdamOp>(attrs, true); }
 
 }  // namespace keel::optimizer

@@ -106,6 +106,6 @@ OpSchema sgd_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_sgd(const Attrs& attrs) { return std::make_unique<SgdOp>(attrs); }
+std::unique_ptr<Op> sgd_factory(const Attrs& attrs) { return std::make_unique<SgdOp>(attrs); }
 
 }  // namespace keel::optimizer

@@ -261,6 +261,6 @@ OpSchema residual_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_residual(const Attrs& attrs) { return std::make_unique<ResidualOp>(attrs); }
+std::unique_ptr<Op> residual_factory(const Attrs& attrs) { return std::make_unique<ResidualOp>(attrs); }
 
 }  // namespace keel::residual

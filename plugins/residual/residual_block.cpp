@@ -158,6 +158,6 @@ OpSchema residual_block_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_residual_block(const Attrs& attrs) { return std::make_unique<ResidualBlockOp>(attrs); }
+std::unique_ptr<Op> residual_block_factory(const Attrs& attrs) { return std::make_unique<ResidualBlockOp>(attrs); }
 
 }  // namespace keel::residual

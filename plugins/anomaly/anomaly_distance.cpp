@@ -64,12 +64,11 @@ class DistanceOp final : public Op {
 }  // namespace
 
 OpSchema distance_schema() {
-  OpSchema s;
-  s.name = "anomaly_distance";
-  s.doc = "Guard: per-row L2 distance between a prediction and a reference, flagged above threshold "
-          "(score: the largest distance).";
-  s.inputs = {{"prediction", "f32 [rows, ...]", false}, {"reference", "f32, the prediction's shape", false}};
-  s.outputs = guard_outputs();
+  OpSchema s{"anomaly_distance",
+             "Guard: per-row L2 distance between a prediction and a reference, flagged above threshold "
+             "(score: the largest distance).",
+             {{"prediction", "f32 [rows, ...]", false}, {"reference", "f32, the prediction's shape", false}},
+             guard_outputs()};
   s.attrs = {AttrSpec{.name = "check",
                       .type = AttrType::String,
                       .doc = "distance: a row is flagged when ||prediction - reference||_2 > threshold",

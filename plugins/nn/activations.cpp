@@ -1,12 +1,12 @@
 // scale, relu, leaky_relu, gelu, tanh and sigmoid: elementwise ops on
-// oneDNN's eltwise primitives (scale is eltwise_linear with beta 0). Where oneDNN has a `_use_dst_for_bwd` variant the
-// backward pass reads the forward output instead of recomputing the
-// function from x (tanh' = 1 - y², sigmoid' = y(1 - y)).
+// oneDNN's eltwise primitives (scale is eltwise_linear with beta 0). Where
+// oneDNN has a `_use_dst_for_bwd` variant the backward pass reads the
+// forward output instead of recomputing the function from x
+// (tanh' = 1 - y², sigmoid' = y(1 - y)).
 #include <string>
 
-#include "common/dnnl_op.hpp"
-#include "common/keel_dnnl.hpp"
 #include "nn_ops.hpp"
+#include "unary_op.hpp"
 
 namespace keel::nn {
 namespace {
@@ -20,11 +20,11 @@ struct Activation {
   bool use_dst = false;
 };
 
-class ActivationOp final : public du::DnnlOp {
+class ActivationOp final : public UnaryDnnlOp<dnnl::eltwise_forward, dnnl::eltwise_backward> {
  public:
   // `invalid` is an attribute error found by the factory, reported by infer.
   ActivationOp(Activation act, std::string invalid)
-      : DnnlOp(act.name), act_(act), invalid_(std::move(invalid)) {}
+      : UnaryDnnlOp(act.name, act.use_dst), act_(act), invalid_(std::move(invalid)) {}
 
   Status infer(InferContext& ctx) const override {
     if (!invalid_.empty()) return fail(act_.name, ": ", invalid_);
@@ -34,29 +34,8 @@ class ActivationOp final : public du::DnnlOp {
     return Status::Ok();
   }
 
-  Status forward(const ForwardContext& ctx) override {
-    if (empty_) return Status::Ok();
-    return run("forward", [&](dnnl::stream& s) {
-      forward_.execute(s, {{DNNL_ARG_SRC, du::bind(x_mem_, ctx.inputs[0].data)},
-                           {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)}});
-    });
-  }
-
-  Status backward(const BackwardContext& ctx) override {
-    const TensorView& gx = ctx.grad_inputs[0];
-    if (empty_ || gx.data == nullptr) return Status::Ok();
-    return run("backward", [&](dnnl::stream& s) {
-      const int data_arg = act_.use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC;
-      const void* data = act_.use_dst ? ctx.outputs[0].data : ctx.inputs[0].data;
-      backward_.execute(s, {{data_arg, du::bind(x_mem_, data)},
-                            {DNNL_ARG_DIFF_DST, du::bind(gy_mem_, ctx.grad_outputs[0].data)},
-                            {DNNL_ARG_DIFF_SRC, du::bind(gx_mem_, gx.data)}});
-    });
-  }
-
  private:
   Status build(const PrepareContext& ctx) override {
-    if (!invalid_.empty()) return fail(act_.name, ": ", invalid_);
     // Elementwise: any rank runs as one vector.
     const std::int64_t n = numel(ctx.inputs[0].shape);
     empty_ = n == 0;
@@ -67,31 +46,17 @@ class ActivationOp final : public du::DnnlOp {
     const auto prop = ctx.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     const dnnl::eltwise_forward::primitive_desc fwd_pd({prop, act_.algo, md, act_.alpha, 0.0f}, eng);
     forward_ = dnnl::eltwise_forward(fwd_pd);
-    x_mem_ = du::unbound_memory(md);
-    y_mem_ = du::unbound_memory(md);
-    if (ctx.training) {
-      backward_ = dnnl::eltwise_backward({{act_.algo, md, md, act_.alpha, 0.0f}, eng, fwd_pd});
-      gy_mem_ = du::unbound_memory(md);
-      gx_mem_ = du::unbound_memory(md);
-    }
+    if (ctx.training) backward_ = dnnl::eltwise_backward({{act_.algo, md, md, act_.alpha, 0.0f}, eng, fwd_pd});
+    make_memory(md, ctx.training);
     return Status::Ok();
   }
 
   Activation act_;
   std::string invalid_;
-  bool empty_ = false;
-  dnnl::eltwise_forward forward_;
-  dnnl::eltwise_backward backward_;
-  // x_mem_ carries x, or y for the use_dst variants, in backward.
-  dnnl::memory x_mem_, y_mem_, gy_mem_, gx_mem_;
 };
 
 OpSchema activation_schema(const char* name, const char* doc, const char* y_doc = "same shape as x") {
-  OpSchema s;
-  s.name = name;
-  s.doc = doc;
-  s.inputs = {{"x", "f32 tensor of any shape"}};
-  s.outputs = {{"y", y_doc}};
+  OpSchema s{name, doc, {{"x", "f32 tensor of any shape"}}, {{"y", y_doc}}};
   s.has_backward = true;
   s.inplace = true;  // oneDNN eltwise runs in place (src = dst, diff_dst = diff_src)
   return s;

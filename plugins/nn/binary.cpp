@@ -162,11 +162,10 @@ class BinaryOp final : public du::DnnlOp {
 };
 
 OpSchema binary_schema(const char* name, const char* doc) {
-  OpSchema s;
-  s.name = name;
-  s.doc = doc;
-  s.inputs = {{"a", "f32 tensor"}, {"b", "f32 tensor, broadcast against a as in NumPy"}};
-  s.outputs = {{"y", "f32 tensor of the broadcast shape of a and b"}};
+  OpSchema s{name,
+             doc,
+             {{"a", "f32 tensor"}, {"b", "f32 tensor, broadcast against a as in NumPy"}},
+             {{"y", "f32 tensor of the broadcast shape of a and b"}}};
   s.has_backward = true;
   return s;
 }

@@ -197,12 +197,11 @@ class CrossEntropyOp final : public Op {
 }  // namespace
 
 OpSchema mse_schema() {
-  OpSchema s;
-  s.name = "mse";
-  s.doc = "Mean squared error between a prediction and a target of the same shape.";
-  s.inputs = {{"prediction", "f32 tensor of any shape"},
-              {"target", "f32 tensor of the prediction's shape; gradients flow into it too"}};
-  s.outputs = {{"loss", "f32 scalar: the mean (or sum) over all elements of (prediction - target)^2"}};
+  OpSchema s{"mse",
+             "Mean squared error between a prediction and a target of the same shape.",
+             {{"prediction", "f32 tensor of any shape"},
+              {"target", "f32 tensor of the prediction's shape; gradients flow into it too"}},
+             {{"loss", "f32 scalar: the mean (or sum) over all elements of (prediction - target)^2"}}};
   s.attrs = {reduction_attr()};
   s.has_backward = true;
   s.role = Role::loss;
@@ -215,12 +214,11 @@ std::unique_ptr<Op> mse_factory(const Attrs& attrs) {
 }
 
 OpSchema softmax_cross_entropy_schema() {
-  OpSchema s;
-  s.name = "softmax_cross_entropy";
-  s.doc = "Cross entropy of softmax(logits) against integer class labels, computed stably.";
-  s.inputs = {{"logits", "f32 [batch, classes]: unnormalized class scores"},
-              {"labels", "i32 or i64 [batch]: the true class of each row, in [0, classes)", false}};
-  s.outputs = {{"loss", "f32 scalar: the mean (or sum) over rows of -log softmax(logits)[label]"}};
+  OpSchema s{"softmax_cross_entropy",
+             "Cross entropy of softmax(logits) against integer class labels, computed stably.",
+             {{"logits", "f32 [batch, classes]: unnormalized class scores"},
+              {"labels", "i32 or i64 [batch]: the true class of each row, in [0, classes)", false}},
+             {{"loss", "f32 scalar: the mean (or sum) over rows of -log softmax(logits)[label]"}}};
   s.attrs = {reduction_attr()};
   s.has_backward = true;
   s.role = Role::loss;

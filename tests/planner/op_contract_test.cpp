@@ -9,11 +9,11 @@
 #include <map>
 #include <mutex>
 
-#include "base/error.hpp"
 #include "executor/executor.hpp"
 #include "graph/parse.hpp"
 #include "graph/validate.hpp"
 #include "planner/autodiff.hpp"
+#include "test_registry.hpp"
 
 using namespace keel;
 
@@ -117,27 +117,9 @@ class Recorder final : public Op {
   std::atomic<bool> busy_{false};
 };
 
-// infer() reports one parameter shape too many: a plugin bug.
-class ExtraParam final : public Op {
- public:
-  explicit ExtraParam(const Attrs&) {}
-  Status infer(InferContext& ctx) const override {
-    ctx.outputs = {ctx.inputs[0]};
-    ctx.param_shapes = {{1}};
-    return {};
-  }
-  Status forward(const ForwardContext&) override { return fail("never called"); }
-};
-
 Registry test_registry() {
-  Registry r;
   OpSchema rec{"rec", "records its calls", {{"x", ""}}, {{"y", ""}}, {}, {{"w", "", Init::Zeros}}, true};
-  OpSchema extra{"extra", "one parameter too many", {{"x", ""}}, {{"y", ""}}, {}, {}, false};
-  auto info = std::make_shared<PluginInfo>();
-  info->name = "contract";
-  info->file = "contract.so";
-  r.add_plugin(info, {{rec, make_op<Recorder>, {}}, {extra, make_op<ExtraParam>, {}}});
-  return r;
+  return plantest::registry_of("contract", {{rec, make_op<Recorder>, {}}});
 }
 
 // Two independent branches, so a parallel scheduler may run them at once.
@@ -227,30 +209,5 @@ TEST_CASE("the engine calls ops in the order op.hpp promises, with spans of the 
     int backwards = 0;
     for (const Event& e : g_log.events) backwards += e.call == Call::backward;
     CHECK(backwards == 5 * 2);  // a and c, in each of five training steps
-  }
-}
-
-TEST_CASE("an infer that reports another number of parameters than the schema is one error naming the node") {
-  Registry reg = test_registry();
-  ValidatedGraph g = validate_graph(parse_graph_text(R"(keel: 1
-inputs:
-  x: {dtype: f32, shape: [4]}
-nodes:
-  - {name: e, op: extra, inputs: [x]}
-outputs: [e]
-)",
-                                                     "g.yaml"),
-                                    reg);
-  Plan plan(g, reg);
-  try {
-    plan.infer_symbolic();
-    FAIL("no error");
-  } catch (const Error& e) {
-    CHECK(e.message() ==
-          "the op's infer() reported 1 outputs and 1 parameter shapes; its schema declares 1 and 0");
-    CHECK(e.subject().node == "e");
-    CHECK(e.subject().op == "extra");
-    CHECK(e.subject().plugin == "contract");
-    CHECK(e.format().find('\n') == std::string::npos);
   }
 }

@@ -184,14 +184,15 @@ OpSchema check_schema() {
   // No bound by default: the largest f32 (an infinite default would not
   // survive JSON, as `keel plugins --json` prints it).
   const double unbounded = double(std::numeric_limits<float>::max());
-  OpSchema s{"anomaly_check",
-             "Guard on one tensor: non-finite values, z-scores or ranges against training statistics, loss "
-             "spikes, gradient norms; the engine acts on `action` when it fires.",
-             {{"x",
-               "f32 tensor watched: rows are the first axis, features the rest (grad_norm: the loss "
-               "whose gradients are watched; the engine feeds the per-parameter gradient norms)",
-               false}},
-             guard_outputs()};
+  OpSchema s = plugin_util::schema(
+      "anomaly_check",
+      "Guard on one tensor: non-finite values, z-scores or ranges against training statistics, loss "
+      "spikes, gradient norms; the engine acts on `action` when it fires.",
+      {{"x",
+        "f32 tensor watched: rows are the first axis, features the rest (grad_norm: the loss "
+        "whose gradients are watched; the engine feeds the per-parameter gradient norms)",
+        false}},
+      guard_outputs());
   s.attrs = {
       AttrSpec{.name = "check",
                .type = AttrType::String,

@@ -64,11 +64,12 @@ class DistanceOp final : public Op {
 }  // namespace
 
 OpSchema distance_schema() {
-  OpSchema s{"anomaly_distance",
-             "Guard: per-row L2 distance between a prediction and a reference, flagged above threshold "
-             "(score: the largest distance).",
-             {{"prediction", "f32 [rows, ...]", false}, {"reference", "f32, the prediction's shape", false}},
-             guard_outputs()};
+  OpSchema s = plugin_util::schema(
+      "anomaly_distance",
+      "Guard: per-row L2 distance between a prediction and a reference, flagged above threshold "
+      "(score: the largest distance).",
+      {{"prediction", "f32 [rows, ...]", false}, {"reference", "f32, the prediction's shape", false}},
+      guard_outputs());
   s.attrs = {AttrSpec{.name = "check",
                       .type = AttrType::String,
                       .doc = "distance: a row is flagged when ||prediction - reference||_2 > threshold",

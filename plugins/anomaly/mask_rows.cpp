@@ -49,10 +49,10 @@ class MaskRowsOp final : public Op {
 }  // namespace
 
 OpSchema mask_rows_schema() {
-  OpSchema s{"mask_rows",
-             "y = x with the rows a guard flagged (mask != 0) replaced by fill.",
-             {{"x", "f32 [rows, ...]", false}, {"mask", "f32 [rows], a guard's mask output", false}},
-             {{"y", "x's shape"}}};
+  OpSchema s = plugin_util::schema(
+      "mask_rows", "y = x with the rows a guard flagged (mask != 0) replaced by fill.",
+      {{"x", "f32 [rows, ...]", false}, {"mask", "f32 [rows], a guard's mask output", false}},
+      {{"y", "x's shape"}});
   s.attrs = {AttrSpec{.name = "fill",
                       .type = AttrType::Float,
                       .doc = "value written over every element of a flagged row",

@@ -168,10 +168,10 @@ class BatchNormOp final : public du::DnnlOp {
 }  // namespace
 
 OpSchema batchnorm_schema() {
-  OpSchema s{"batchnorm",
-             "Batch normalization per channel (axis 1), as PyTorch's BatchNorm1d/BatchNorm2d.",
-             {{"x", "f32 [N, C] or [N, C, H, W]; C must have a known size"}},
-             {{"y", "gamma * (x - mean) / sqrt(var + epsilon) + beta, same shape as x"}}};
+  OpSchema s = plugin_util::schema(
+      "batchnorm", "Batch normalization per channel (axis 1), as PyTorch's BatchNorm1d/BatchNorm2d.",
+      {{"x", "f32 [N, C] or [N, C, H, W]; C must have a known size"}},
+      {{"y", "gamma * (x - mean) / sqrt(var + epsilon) + beta, same shape as x"}});
   s.attrs = {AttrSpec{.name = "momentum",
                       .type = AttrType::Float,
                       .doc = "weight of the batch statistic in each running-statistic update: "

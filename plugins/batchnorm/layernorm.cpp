@@ -133,10 +133,10 @@ class LayerNormOp final : public du::DnnlOp {
 }  // namespace
 
 OpSchema layernorm_schema() {
-  OpSchema s{"layernorm",
-             "Layer normalization over the last axis, as torch.nn.functional.layer_norm.",
-             {{"x", "f32 [..., D]; D must have a known size"}},
-             {{"y", "gamma * (x - mean) / sqrt(var + epsilon) + beta per row of D values, same shape as x"}}};
+  OpSchema s = plugin_util::schema(
+      "layernorm", "Layer normalization over the last axis, as torch.nn.functional.layer_norm.",
+      {{"x", "f32 [..., D]; D must have a known size"}},
+      {{"y", "gamma * (x - mean) / sqrt(var + epsilon) + beta per row of D values, same shape as x"}});
   s.attrs = {AttrSpec{.name = "elementwise_affine",
                       .type = AttrType::Bool,
                       .doc = "scale by gamma and shift by beta; when false both stay unused and their "

@@ -34,6 +34,12 @@ inline Attrs with_defaults(const OpSchema& schema, const Attrs& given) {
   return Attrs(std::move(values));
 }
 
+// A schema's name, doc and ports; the rest is set field by field.
+inline OpSchema schema(std::string name, std::string doc, std::vector<PortSpec> inputs,
+                       std::vector<PortSpec> outputs) {
+  return OpSchema{std::move(name), std::move(doc), std::move(inputs), std::move(outputs)};
+}
+
 }  // namespace keel::plugin_util
 
 #define KEEL_DECLARE_OP(op)                                 \

@@ -56,7 +56,7 @@ class ActivationOp final : public UnaryDnnlOp<dnnl::eltwise_forward, dnnl::eltwi
 };
 
 OpSchema activation_schema(const char* name, const char* doc, const char* y_doc = "same shape as x") {
-  OpSchema s{name, doc, {{"x", "f32 tensor of any shape"}}, {{"y", y_doc}}};
+  OpSchema s = plugin_util::schema(name, doc, {{"x", "f32 tensor of any shape"}}, {{"y", y_doc}});
   s.has_backward = true;
   s.inplace = true;  // oneDNN eltwise runs in place (src = dst, diff_dst = diff_src)
   return s;

@@ -162,10 +162,9 @@ class BinaryOp final : public du::DnnlOp {
 };
 
 OpSchema binary_schema(const char* name, const char* doc) {
-  OpSchema s{name,
-             doc,
-             {{"a", "f32 tensor"}, {"b", "f32 tensor, broadcast against a as in NumPy"}},
-             {{"y", "f32 tensor of the broadcast shape of a and b"}}};
+  OpSchema s = plugin_util::schema(
+      name, doc, {{"a", "f32 tensor"}, {"b", "f32 tensor, broadcast against a as in NumPy"}},
+      {{"y", "f32 tensor of the broadcast shape of a and b"}});
   s.has_backward = true;
   return s;
 }

@@ -128,13 +128,13 @@ AttrSpec pair_attr(const char* name, const char* doc, std::int64_t value, double
 }  // namespace
 
 OpSchema conv2d_schema() {
-  OpSchema s{
+  OpSchema s = plugin_util::schema(
       "conv2d",
       "2-D convolution over NCHW images: y = conv(x, weight) + bias, with stride, padding and dilation.",
       {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}},
       {{"y",
         "f32 [N, filters, Ho, Wo], Ho = floor((H + 2*padding - dilation*(kernel-1) - 1) / stride) + 1, "
-        "likewise Wo"}}};
+        "likewise Wo"}});
   s.attrs = {
       {"filters", AttrType::Int, "number of output channels", std::nullopt, 1.0, double(max_window) * max_window, {}},
       {"kernel", AttrType::Ints, "kernel size [height, width], or [k] for a square kernel", std::nullopt, 1.0,

@@ -86,11 +86,10 @@ class DropoutOp final : public Op {
 }  // namespace
 
 OpSchema dropout_schema() {
-  OpSchema s{
+  OpSchema s = plugin_util::schema(
       "dropout",
       "Training: zeroes elements with probability p and scales the rest by 1/(1-p); inference: identity.",
-      {{"x", "f32 tensor of any shape"}},
-      {{"y", "f32 tensor of x's shape"}}};
+      {{"x", "f32 tensor of any shape"}}, {{"y", "f32 tensor of x's shape"}});
   s.attrs = {AttrSpec{.name = "p",
                       .type = AttrType::Float,
                       .doc = "probability that an element is zeroed while training, in [0, 1); the mask is "

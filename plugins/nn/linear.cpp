@@ -133,10 +133,9 @@ class LinearOp final : public du::DnnlOp {
 }  // namespace
 
 OpSchema linear_schema() {
-  OpSchema s{"linear",
-             "Fully connected layer over the last axis: y = x · weightᵀ + bias.",
-             {{"x", "f32 [..., in]; the last axis must have a known size"}},
-             {{"y", "f32 [..., units]"}}};
+  OpSchema s = plugin_util::schema(
+      "linear", "Fully connected layer over the last axis: y = x · weightᵀ + bias.",
+      {{"x", "f32 [..., in]; the last axis must have a known size"}}, {{"y", "f32 [..., units]"}});
   s.attrs = {
       AttrSpec{.name = "units", .type = AttrType::Int, .doc = "size of the output's last axis", .min = 1.0},
       AttrSpec{.name = "bias",

@@ -197,11 +197,11 @@ class CrossEntropyOp final : public Op {
 }  // namespace
 
 OpSchema mse_schema() {
-  OpSchema s{"mse",
-             "Mean squared error between a prediction and a target of the same shape.",
-             {{"prediction", "f32 tensor of any shape"},
-              {"target", "f32 tensor of the prediction's shape; gradients flow into it too"}},
-             {{"loss", "f32 scalar: the mean (or sum) over all elements of (prediction - target)^2"}}};
+  OpSchema s = plugin_util::schema(
+      "mse", "Mean squared error between a prediction and a target of the same shape.",
+      {{"prediction", "f32 tensor of any shape"},
+       {"target", "f32 tensor of the prediction's shape; gradients flow into it too"}},
+      {{"loss", "f32 scalar: the mean (or sum) over all elements of (prediction - target)^2"}});
   s.attrs = {reduction_attr()};
   s.has_backward = true;
   s.role = Role::loss;
@@ -214,11 +214,12 @@ std::unique_ptr<Op> mse_factory(const Attrs& attrs) {
 }
 
 OpSchema softmax_cross_entropy_schema() {
-  OpSchema s{"softmax_cross_entropy",
-             "Cross entropy of softmax(logits) against integer class labels, computed stably.",
-             {{"logits", "f32 [batch, classes]: unnormalized class scores"},
-              {"labels", "i32 or i64 [batch]: the true class of each row, in [0, classes)", false}},
-             {{"loss", "f32 scalar: the mean (or sum) over rows of -log softmax(logits)[label]"}}};
+  OpSchema s = plugin_util::schema(
+      "softmax_cross_entropy",
+      "Cross entropy of softmax(logits) against integer class labels, computed stably.",
+      {{"logits", "f32 [batch, classes]: unnormalized class scores"},
+       {"labels", "i32 or i64 [batch]: the true class of each row, in [0, classes)", false}},
+      {{"loss", "f32 scalar: the mean (or sum) over rows of -log softmax(logits)[label]"}});
   s.attrs = {reduction_attr()};
   s.has_backward = true;
   s.role = Role::loss;

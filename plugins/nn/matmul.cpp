@@ -124,13 +124,13 @@ class MatmulOp final : public du::DnnlOp {
 }  // namespace
 
 OpSchema matmul_schema() {
-  OpSchema s{"matmul",
-             "Matrix product y = a · b over the last two axes, batched over the leading ones.",
-             {{"a", "f32 [..., M, K]"},
-              {"b",
-               "f32 [K, N] shared by every leading index of a, or [..., K, N] with a's "
-               "leading dimensions"}},
-             {{"y", "f32 [..., M, N]"}}};
+  OpSchema s = plugin_util::schema(
+      "matmul", "Matrix product y = a · b over the last two axes, batched over the leading ones.",
+      {{"a", "f32 [..., M, K]"},
+       {"b",
+        "f32 [K, N] shared by every leading index of a, or [..., K, N] with a's "
+        "leading dimensions"}},
+      {{"y", "f32 [..., M, N]"}});
   s.has_backward = true;
   s.examples = {{.doc = "shared b", .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {4, 3}}}}},
                 {.doc = "batched", .inputs = {{{DType::f32, {kBatch, 2, 4}}}, {{DType::f32, {kBatch, 4, 3}}}}}};

@@ -91,10 +91,10 @@ class GlobalAvgPoolOp final : public du::DnnlOp {
 }  // namespace
 
 OpSchema global_avg_pool_schema() {
-  OpSchema s{"global_avg_pool",
-             "Mean of every channel over its whole image: [N, C, H, W] -> [N, C].",
-             {{"x", "f32 [N, C, H, W], H and W at least 1"}},
-             {{"y", "f32 [N, C], y[n, c] = mean of x[n, c, :, :]"}}};
+  OpSchema s = plugin_util::schema("global_avg_pool",
+                                   "Mean of every channel over its whole image: [N, C, H, W] -> [N, C].",
+                                   {{"x", "f32 [N, C, H, W], H and W at least 1"}},
+                                   {{"y", "f32 [N, C], y[n, c] = mean of x[n, c, :, :]"}});
   s.has_backward = true;
   s.examples = {{.inputs = {{{DType::f32, {kBatch, 3, 2, 2}}}}}};
   return s;

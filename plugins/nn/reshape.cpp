@@ -153,7 +153,7 @@ class ReshapeOp final : public CopyShapeOp {
 };
 
 OpSchema copy_schema(const char* name, const char* doc, const char* y_doc) {
-  OpSchema s{name, doc, {{"x", "f32 tensor"}}, {{"y", y_doc}}};
+  OpSchema s = plugin_util::schema(name, doc, {{"x", "f32 tensor"}}, {{"y", y_doc}});
   s.has_backward = true;
   return s;
 }

@@ -56,10 +56,10 @@ class SoftmaxOp final : public UnaryDnnlOp<dnnl::softmax_forward, dnnl::softmax_
 }  // namespace
 
 OpSchema softmax_schema() {
-  OpSchema s{"softmax",
-             "Softmax along one axis: y = exp(x) / sum(exp(x)), computed without overflow.",
-             {{"x", "f32 tensor of rank 1 or more"}},
-             {{"y", "same shape as x; every slice along the axis sums to 1"}}};
+  OpSchema s = plugin_util::schema(
+      "softmax", "Softmax along one axis: y = exp(x) / sum(exp(x)), computed without overflow.",
+      {{"x", "f32 tensor of rank 1 or more"}},
+      {{"y", "same shape as x; every slice along the axis sums to 1"}});
   s.attrs = {AttrSpec{.name = "axis",
                       .type = AttrType::Int,
                       .doc = "the axis normalized over; negative counts from the end",

@@ -212,11 +212,12 @@ class ResidualOp final : public du::DnnlOp {
 }  // namespace
 
 OpSchema residual_schema() {
-  OpSchema s{"residual",
-             "Skip connection y = skip + gain * branch, projecting skip to branch's shape when they differ.",
-             {{"branch", "f32, the residual branch F(x); its shape is the output's"},
-              {"skip", "f32, the block's input x: branch's shape, or [N, in] / [N, Cin, H, W] to project"}},
-             {{"y", "f32, branch's shape"}}};
+  OpSchema s = plugin_util::schema(
+      "residual",
+      "Skip connection y = skip + gain * branch, projecting skip to branch's shape when they differ.",
+      {{"branch", "f32, the residual branch F(x); its shape is the output's"},
+       {"skip", "f32, the block's input x: branch's shape, or [N, in] / [N, Cin, H, W] to project"}},
+      {{"y", "f32, branch's shape"}});
   s.attrs = {
       {"projection",
        AttrType::String,

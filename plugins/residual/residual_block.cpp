@@ -142,10 +142,9 @@ class ResidualBlockOp final : public du::DnnlOp {
 }  // namespace
 
 OpSchema residual_block_schema() {
-  OpSchema s{"residual_block",
-             "Bottleneck residual block y = x + conv3x3(relu(conv1x1(x))) over NCHW images.",
-             {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}},
-             {{"y", "f32 [N, C, H, W]"}}};
+  OpSchema s = plugin_util::schema(
+      "residual_block", "Bottleneck residual block y = x + conv3x3(relu(conv1x1(x))) over NCHW images.",
+      {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}}, {{"y", "f32 [N, C, H, W]"}});
   s.attrs = {{"width", AttrType::Int, "channels between the two convolutions; 0 means C", AttrValue(std::int64_t(0)),
               0.0, double(max_width), {}}};
   s.params = {{"conv1_weight", "[width, C, 1, 1], He-uniform initialized", Init::HeUniform, true},

@@ -8,6 +8,7 @@
 #include "batchnorm_layout.hpp"
 #include "batchnorm_ops.hpp"
 #include "common/dnnl_op.hpp"
+#include "norm_schema.hpp"
 
 namespace keel::norm {
 namespace {
@@ -179,22 +180,18 @@ OpSchema batchnorm_schema() {
                       .default_value = AttrValue{0.1},
                       .min = 0.0,
                       .max = 1.0},
-             AttrSpec{.name = "epsilon",
-                      .type = AttrType::Float,
-                      .doc = "added to the variance before its square root; must be > 0",
-                      .default_value = AttrValue{1e-5},
-                      .min = 0.0}};
-  s.params = {
-      ParamSpec{.name = "gamma", .doc = "[C] per-channel scale", .init = Init::Ones},
-      ParamSpec{.name = "beta", .doc = "[C] per-channel shift", .init = Init::Zeros},
-      ParamSpec{.name = "running_mean",
-                .doc = "[C] running mean, used at inference; updated by each training forward",
-                .init = Init::Zeros,
-                .trainable = false},
-      ParamSpec{.name = "running_var",
-                .doc = "[C] running unbiased variance, used at inference; updated by each training forward",
-                .init = Init::Ones,
-                .trainable = false}};
+             epsilon_attr()};
+  s.params = affine_params("[C] per-channel");
+  s.params.insert(
+      s.params.end(),
+      {ParamSpec{.name = "running_mean",
+                 .doc = "[C] running mean, used at inference; updated by each training forward",
+                 .init = Init::Zeros,
+                 .trainable = false},
+       ParamSpec{.name = "running_var",
+                 .doc = "[C] running unbiased variance, used at inference; updated by each training forward",
+                 .init = Init::Ones,
+                 .trainable = false}});
   s.has_backward = true;
   return s;
 }

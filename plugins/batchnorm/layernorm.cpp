@@ -8,6 +8,7 @@
 #include "batchnorm_ops.hpp"
 #include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
+#include "norm_schema.hpp"
 
 namespace keel::norm {
 namespace {
@@ -142,13 +143,8 @@ OpSchema layernorm_schema() {
                       .doc = "scale by gamma and shift by beta; when false both stay unused and their "
                              "gradients are zero",
                       .default_value = AttrValue{true}},
-             AttrSpec{.name = "epsilon",
-                      .type = AttrType::Float,
-                      .doc = "added to the variance before its square root; must be > 0",
-                      .default_value = AttrValue{1e-5},
-                      .min = 0.0}};
-  s.params = {ParamSpec{.name = "gamma", .doc = "[D] per-feature scale", .init = Init::Ones},
-              ParamSpec{.name = "beta", .doc = "[D] per-feature shift", .init = Init::Zeros}};
+             epsilon_attr()};
+  s.params = affine_params("[D] per-feature");
   s.has_backward = true;
   return s;
 }

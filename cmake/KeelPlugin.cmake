@@ -6,7 +6,7 @@
 # installed package (find_package(keel)), so in-tree and out-of-tree plugins
 # are built alike:
 #   - hidden visibility, and a version script that exports only the entry
-#     symbol `keel_plugin_descriptor`: nothing of the plugin can clash with
+#     symbol `keel_get_plugin_table`: nothing of the plugin can clash with
 #     the runner or another plugin;
 #   - -z,defs: a library the plugin forgot to link is a link error here, not
 #     a load error on the user's machine;

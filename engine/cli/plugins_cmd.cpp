@@ -85,6 +85,8 @@ void print_op_text(const OpEntry& e) {
     std::printf("  role: loss (metric: %s)\n", metric_name(s.metric));
   if (s.role == Role::optimizer)
     std::printf("  role: optimizer (names a train: section's optimizer; see docs/graph-format.md)\n");
+  if (s.batch_statistics)
+    std::printf("  batch statistics: yes (training drops a one-row last batch unless drop_last: false)\n");
   if (s.inplace) std::printf("  in place: yes (y may overwrite x when x is not needed afterwards)\n");
 }
 
@@ -130,6 +132,7 @@ std::string op_json(const OpEntry& e) {
          ",\"doc\":" + json_quote(s.doc) + ",\"inputs\":" + ports(s.inputs) +
          ",\"outputs\":" + ports(s.outputs) + ",\"attrs\":" + attrs + ",\"params\":" + params +
          ",\"has_backward\":" + (s.has_backward ? "true" : "false") + ",\"role\":" + json_quote(role_name(s.role)) +
+         ",\"batch_statistics\":" + (s.batch_statistics ? "true" : "false") +
          ",\"metric\":" + json_quote(metric_name(s.metric)) +
          ",\"inplace\":" + (s.inplace ? "true" : "false") + "}";
 }

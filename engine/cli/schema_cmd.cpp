@@ -5,13 +5,18 @@
 // ranges, choices, docs), its required attributes and its number of inputs.
 // What needs the whole graph (references resolve, shapes infer) stays with
 // `keel validate`.
+#include <cmath>
 #include <cstdio>
+#include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "base/json.hpp"
 #include "cli/commands.hpp"
 #include "cli/session.hpp"
+#include "graph/format_keys.hpp"
+#include "graph/parse.hpp"
 #include "keel/dtype.hpp"
 #include "keel/version.hpp"
 
@@ -21,10 +26,21 @@ namespace {
 
 constexpr const char* kIdentifier = "^[A-Za-z_][A-Za-z0-9_]*$";
 constexpr const char* kReference = "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?$";
-// A node's `init:` value, as graph/parse.cpp reads it (numbers: any decimal form).
-constexpr const char* kInitializer =
-    "^(zeros|ones|xavier|xavier_normal|kaiming|kaiming_normal|normal|uniform)$|"
-    "^constant\\([^,()]+\\)$|^normal\\([^,()]+\\)$|^uniform\\([^,()]+,[^,()]+\\)$";
+// A node's `init:` value, as graph/parse.cpp reads it (numbers: any decimal
+// form; spaces before the parenthesis are allowed): a name that may stand
+// alone, or a name with its numbers.
+std::string initializer_pattern() {
+  std::string alone, with_args;
+  for (const format::Initializer& i : format::initializers()) {
+    const std::string name(i.name);
+    if (!i.needs_args) alone += (alone.empty() ? "" : "|") + name;
+    if (i.count == 0) continue;
+    std::string numbers = "[^,()]+";
+    for (std::size_t n = 1; n < i.count; ++n) numbers += ",[^,()]+";
+    with_args += "|^" + name + " *\\(" + numbers + "\\)$";
+  }
+  return "^(" + alone + ")$" + with_args;
+}
 
 // A JSON object built member by member.
 class Obj {
@@ -54,8 +70,8 @@ std::string strings(const std::vector<std::string>& items) {
 }
 
 // An enum of names, or any string when there are none to list.
-std::string one_of_names(const std::vector<std::string>& names) {
-  return names.empty() ? Obj().str("type", "string").json() : Obj().raw("enum", strings(names)).json();
+Obj one_of_names(const std::vector<std::string>& names) {
+  return names.empty() ? Obj().str("type", "string") : Obj().raw("enum", strings(names));
 }
 
 std::string ref(const std::string& def) { return Obj().str("$ref", "#/$defs/" + def).json(); }
@@ -176,59 +192,102 @@ std::string if_op(const std::string& key, const std::string& op, const std::stri
   return Obj().raw("if", cond.json()).raw("then", then).json();
 }
 
-std::string node_schema(const Registry& registry) {
+// Schemas of values a table (graph/format_keys.hpp) marks custom, or
+// replaces, by the key's place: "train.data.holdout".
+using Custom = std::map<std::string, Obj, std::less<>>;
+
+std::string place(const format::Mapping& m, const format::Key& k) {
+  return (m.path.empty() ? "" : std::string(m.path) + ".") + std::string(k.name);
+}
+
+std::string integer(double min) { return Obj().str("type", "integer").num("minimum", min).json(); }
+
+Obj mapping_schema(const format::Mapping& m, const Custom& custom, Obj o = Obj());
+
+// The schema of one key's value, as its table describes it.
+Obj value_schema(const format::Mapping& m, const format::Key& k, const Custom& custom) {
+  if (auto it = custom.find(place(m, k)); it != custom.end()) return it->second;
+  using format::Value;
+  Obj o;
+  switch (k.value) {
+    case Value::integer:
+      return o.str("type", "integer").num("minimum", k.min);
+    case Value::number:
+      o.str("type", "number").num("minimum", k.min);
+      if (std::isfinite(k.below)) o.num("exclusiveMaximum", k.below);
+      return o;
+    case Value::boolean:
+      return o.str("type", "boolean");
+    case Value::string:
+      o.str("type", "string");
+      if (k.min > 0) o.num("minLength", k.min);
+      return o;
+    case Value::choice: {
+      std::vector<std::string> choices(k.choices.begin(), k.choices.end());
+      return o.raw("enum", strings(choices));
+    }
+    case Value::reference:
+      return o.str("$ref", "#/$defs/reference");
+    case Value::identifier:
+      return o.str("$ref", "#/$defs/identifier");
+    case Value::names:
+      return o.raw(
+          "anyOf",
+          array({Obj().str("type", "string").json(),
+                 Obj().str("type", "array").raw("items", Obj().str("type", "string").json()).json()}));
+    case Value::file_map:
+      return o.str("type", "object").raw("additionalProperties", Obj().str("type", "string").json());
+    case Value::mapping:
+      return mapping_schema(*k.table, custom);
+    case Value::custom:
+      break;
+  }
+  // A table names a key that no schema below writes: a bug, caught by the
+  // schema tests.
+  throw std::logic_error("keel schema: nothing describes '" + place(m, k) + "'");
+}
+
+// A mapping: its keys' schemas, the required ones, and no other key unless
+// the table is open.
+Obj mapping_schema(const format::Mapping& m, const Custom& custom, Obj o) {
+  Obj props;
+  std::vector<std::string> required;
+  for (const format::Key& k : m.keys) {
+    props.raw(std::string(k.name), value_schema(m, k, custom).str("description", std::string(k.doc)).json());
+    if (k.required) required.emplace_back(k.name);
+  }
+  o.str("type", "object");
+  if (!required.empty()) o.raw("required", strings(required));
+  o.raw("properties", props.json());
+  if (!m.open) o.raw("additionalProperties", "false");
+  if (m.exactly_one) o.num("minProperties", 1).num("maxProperties", 1);
+  return o;
+}
+
+Obj node_schema(const Registry& registry) {
   std::vector<std::string> by_op;
   for (const auto& name : registry.op_names())
     by_op.push_back(if_op("op", name, node_for_op(*registry.find(name))));
-  Obj props =
-      Obj()
-          .raw("name", Obj()
-                           .str("$ref", "#/$defs/identifier")
-                           .str("description", "the node's name, unique among nodes and inputs")
-                           .json())
-          .raw("op", one_of_names(registry.op_names()))
-          .raw("inputs", Obj()
-                             .raw("type", strings({"array", "null"}))
-                             .raw("items", ref("reference"))
-                             .str("description", "one value reference per input port of the op, in order")
-                             .json())
-          .raw("attrs", Obj()
-                            .raw("type", strings({"object", "null"}))
-                            .str("description", "the op's attributes (keel plugins OP)")
-                            .json())
-          .raw("init", Obj()
-                           .raw("type", strings({"object", "null"}))
-                           .raw("additionalProperties", ref("initializer"))
-                           .str("description", "parameter name -> initializer, instead of the op's default")
-                           .json());
-  return Obj()
-      .str("type", "object")
-      .raw("required", strings({"name", "op"}))
-      .raw("properties", props.json())
-      .raw("additionalProperties", "false")
-      .raw("allOf", array(by_op))
-      .json();
+  const Custom custom = {
+      {"nodes[].op", one_of_names(registry.op_names())},
+      {"nodes[].inputs", Obj().raw("type", strings({"array", "null"})).raw("items", ref("reference"))},
+      {"nodes[].attrs", Obj().raw("type", strings({"object", "null"}))},
+      {"nodes[].init",
+       Obj().raw("type", strings({"object", "null"})).raw("additionalProperties", ref("initializer"))},
+  };
+  return mapping_schema(format::node_keys(), custom).raw("allOf", array(by_op));
 }
 
-// The engine's rule (training/optimizer_step.cpp): an optimizer op takes
-// (param, grad, hyper) and gives one output.
-bool is_optimizer(const OpSchema& s) {
-  return s.inputs.size() == 3 && s.inputs[0].name == "param" && s.inputs[1].name == "grad" &&
-         s.inputs[2].name == "hyper" && s.outputs.size() == 1;
-}
-
-std::string number(double min) { return Obj().str("type", "number").num("minimum", min).json(); }
-std::string integer(double min) { return Obj().str("type", "integer").num("minimum", min).json(); }
-
-std::string optimizer_schema(const Registry& registry) {
+Obj optimizer_schema(const Registry& registry) {
   std::vector<std::string> names, by_op;
   std::string default_then;
   for (const auto& name : registry.op_names()) {
     const OpEntry& e = *registry.find(name);
-    if (!is_optimizer(e.schema)) continue;
+    if (e.schema.role != Role::optimizer) continue;
     names.push_back(name);
-    Obj props =
-        Obj().raw("op", "true").raw("lr", "true").raw("clip_grad_norm", "true").raw("schedule", "true");
+    // The section's own keys, then the op's attributes; nothing else.
+    Obj props;
+    for (const format::Key& k : format::optimizer_keys().keys) props.raw(std::string(k.name), "true");
     std::vector<std::string> required;
     attr_properties(e.schema, props, required);
     Obj then = Obj().raw("properties", props.json()).raw("additionalProperties", "false");
@@ -236,187 +295,81 @@ std::string optimizer_schema(const Registry& registry) {
     by_op.push_back(if_op("op", name, then.json()));
     if (name == "sgd") default_then = then.json();
   }
-  Obj schedule = Obj()
-                     .str("type", "object")
-                     .raw("additionalProperties", "false")
-                     .raw("properties",
-                          Obj()
-                              .raw("kind", Obj().raw("enum", strings({"constant", "step", "cosine"})).json())
-                              .raw("warmup", integer(0))
-                              .raw("every", integer(1))
-                              .raw("gamma", number(0))
-                              .raw("min_lr", number(0))
-                              .json());
-  Obj props = Obj()
-                  .raw("op", one_of_names(names))
-                  .raw("lr", number(0))
-                  .raw("clip_grad_norm", number(0))
-                  .raw("schedule", schedule.json());
   // Without `op:` the optimizer is sgd: its attributes apply.
   if (!default_then.empty())
     by_op.push_back(Obj()
                         .raw("if", Obj().raw("not", Obj().raw("required", strings({"op"})).json()).json())
                         .raw("then", default_then)
                         .json());
-  return Obj().str("type", "object").raw("properties", props.json()).raw("allOf", array(by_op)).json();
+  const Custom custom = {{"train.optimizer.op", one_of_names(names)}};
+  return mapping_schema(format::optimizer_keys(), custom).raw("allOf", array(by_op));
 }
 
-std::string train_schema(const Registry& registry) {
-  const std::string csv_files =
-      Obj()
-          .raw("anyOf",
-               array({Obj().str("type", "string").json(),
-                      Obj().str("type", "array").raw("items", Obj().str("type", "string").json()).json()}))
-          .json();
-  const std::string npy_files =
-      Obj().str("type", "object").raw("additionalProperties", Obj().str("type", "string").json()).json();
-  const std::string holdout_source =
+Obj train_schema(const Registry& registry) {
+  const format::Key& holdout = *format::data_keys().find("holdout");
+  Obj fraction =
+      Obj().str("type", "number").num("minimum", holdout.min).num("exclusiveMaximum", holdout.below);
+  Obj columns =
       Obj()
           .str("type", "object")
-          .raw("properties", Obj().raw("csv", csv_files).raw("npy", npy_files).json())
-          .raw("additionalProperties", "false")
-          .num("minProperties", 1)
-          .num("maxProperties", 1)
-          .json();
-  Obj data_props =
-      Obj()
-          .raw("csv", csv_files)
-          .raw("npy", npy_files)
-          .raw("columns",
+          .raw("additionalProperties",
                Obj()
-                   .str("type", "object")
-                   .raw("additionalProperties",
-                        Obj()
-                            .raw("anyOf", array({integer(0),
-                                                 Obj()
-                                                     .str("type", "string")
-                                                     .num("minLength", 1)
-                                                     .str("description",
-                                                          "\"first:end\" (numbers, end excluded), or header "
-                                                          "names \"first:last\" (both included) or one name")
-                                                     .json()}))
-                            .json())
-                   .json())
-          .raw(
-              "header", Obj()
-                            .str("type", "boolean")
-                            .str("description", "the first CSV line names the columns; default: detected")
-                            .json())
-          .raw("batch", integer(1))
-          .raw("shuffle", Obj().str("type", "boolean").json())
-          .raw(
-              "drop_last", Obj()
-                               .str("type", "boolean")
-                               .str("description",
-                                    "drop a last partial batch; default: only a last batch of one row, "
-                                    "when the graph has a batchnorm")
-                               .json())
-          .raw(
-              "holdout",
-              Obj()
-                  .raw("anyOf",
-                       array({Obj().str("type", "number").num("minimum", 0).num("exclusiveMaximum", 1).json(),
-                              holdout_source}))
-                  .json());
-  Obj data =
-      Obj().str("type", "object").raw("properties", data_props.json()).raw("additionalProperties", "false");
-  Obj checkpoint =
-      Obj()
-          .str("type", "object")
-          .raw("required", strings({"path"}))
-          .raw("additionalProperties", "false")
-          .raw("properties",
-               Obj()
-                   .raw("path", Obj().str("type", "string").json())
-                   .raw("encrypt", Obj().str("type", "object").json())
-                   .raw("every",
-                        Obj().raw("anyOf", array({integer(1), Obj().str("const", "epoch").json()})).json())
+                   .raw("anyOf",
+                        array({integer(0), Obj()
+                                               .str("type", "string")
+                                               .num("minLength", 1)
+                                               .str("description",
+                                                    "\"first:end\" (numbers, end excluded), or header "
+                                                    "names \"first:last\" (both included) or one name")
+                                               .json()}))
                    .json());
-  Obj names = Obj().raw(
-      "anyOf", array({Obj().str("type", "string").json(),
-                      Obj().str("type", "array").raw("items", Obj().str("type", "string").json()).json()}));
-  Obj props = Obj()
-                  .raw("loss", Obj()
-                                   .raw("$ref", json_quote("#/$defs/reference"))
-                                   .str("description", "the node whose output is minimized")
-                                   .json())
-                  .raw("data", data.json())
-                  .raw("epochs", integer(1))
-                  .raw("steps", integer(1))
-                  .raw("optimizer", optimizer_schema(registry))
-                  .raw("checkpoint", checkpoint.json())
-                  .raw("freeze", names.json())
-                  .raw("calibrate", names.json())
-                  .raw("metrics", Obj().str("type", "string").json())
-                  .raw("report", Obj().str("type", "boolean").json());
-  return Obj()
-      .str("type", "object")
-      .raw("required", strings({"loss", "data"}))
-      .raw("properties", props.json())
-      .raw("additionalProperties", "false")
-      .json();
+  const Custom custom = {
+      {"train.optimizer", optimizer_schema(registry)},
+      {"train.data.columns", columns},
+      {"train.data.holdout",
+       Obj().raw("anyOf", array({fraction.json(), mapping_schema(format::source_keys(), {}).json()}))},
+      {"train.checkpoint.every",
+       Obj().raw("anyOf", array({integer(format::checkpoint_keys().find("every")->min),
+                                 Obj().str("const", "epoch").json()}))},
+  };
+  return mapping_schema(format::train_keys(), custom);
 }
 
 std::string graph_schema(const Registry& registry) {
-  std::vector<std::string> dtypes;
-  for (DType t : {DType::f32, DType::f64, DType::i32, DType::i64, DType::u8, DType::boolean})
-    dtypes.emplace_back(dtype_name(t));
-  Obj input =
-      Obj()
-          .str("type", "object")
-          .raw("required", strings({"dtype", "shape"}))
-          .raw("additionalProperties", "false")
-          .raw("properties",
-               Obj()
-                   .raw("dtype", Obj().raw("enum", strings(dtypes)).json())
-                   .raw("shape",
-                        Obj()
-                            .str("type", "array")
-                            .raw("items", Obj().raw("anyOf", array({integer(0), ref("identifier")})).json())
-                            .str("description", "sizes, or names such as batch that bind when data arrives")
-                            .json())
-                   .json());
+  const Custom input_custom = {
+      {"inputs.NAME.shape",
+       Obj()
+           .str("type", "array")
+           .raw("items", Obj().raw("anyOf", array({integer(0), ref("identifier")})).json())},
+  };
   Obj defs = Obj()
                  .raw("identifier", Obj().str("type", "string").str("pattern", kIdentifier).json())
                  .raw("reference", Obj().str("type", "string").str("pattern", kReference).json())
                  .raw("initializer", Obj()
                                          .str("type", "string")
-                                         .str("pattern", kInitializer)
-                                         .str("description",
-                                              "zeros, ones, constant(v), normal(std), uniform(a, b), xavier, "
-                                              "xavier_normal, kaiming, kaiming_normal")
+                                         .str("pattern", initializer_pattern())
+                                         .str("description", format::initializer_list())
                                          .json())
-                 .raw("input", input.json())
-                 .raw("node", node_schema(registry))
-                 .raw("train", train_schema(registry));
-  Obj props =
-      Obj()
-          .raw("keel", Obj().num("const", 1).str("description", "graph format version").json())
-          .raw("name", Obj().str("type", "string").json())
-          .raw("seed", Obj()
-                           .str("type", "integer")
-                           .num("minimum", 0)
-                           .str("description", "every random choice derives from it")
-                           .json())
-          .raw("inputs", Obj()
-                             .raw("type", strings({"object", "null"}))
-                             .raw("propertyNames", ref("identifier"))
-                             .raw("additionalProperties", ref("input"))
-                             .json())
-          .raw("nodes", Obj().str("type", "array").num("minItems", 1).raw("items", ref("node")).json())
-          .raw("outputs", Obj().str("type", "array").num("minItems", 1).raw("items", ref("reference")).json())
-          .raw("train", ref("train"));
-  return Obj()
-      .str("$schema", "https://json-schema.org/draft/2020-12/schema")
-      .str("$id", "urn:keel:graph-format:1:sdk:" KEEL_SDK_VERSION_STRING)
-      .str("title", "Keel graph file, format 1")
-      .str("description", "Generated by `keel schema` from the plugins it found; see docs/graph-format.md")
-      .str("type", "object")
-      .raw("required", strings({"keel", "nodes", "outputs"}))
-      .raw("properties", props.json())
-      .raw("additionalProperties", "false")
-      .raw("$defs", defs.json())
-      .json();
+                 .raw("input", mapping_schema(format::input_keys(), input_custom).json())
+                 .raw("node", node_schema(registry).json())
+                 .raw("train", train_schema(registry).json());
+  const Custom top_custom = {
+      {"keel", Obj().num("const", kGraphFormatVersion)},
+      {"inputs", Obj()
+                     .raw("type", strings({"object", "null"}))
+                     .raw("propertyNames", ref("identifier"))
+                     .raw("additionalProperties", ref("input"))},
+      {"nodes", Obj().str("type", "array").num("minItems", 1).raw("items", ref("node"))},
+      {"outputs", Obj().str("type", "array").num("minItems", 1).raw("items", ref("reference"))},
+      {"train", Obj().str("$ref", "#/$defs/train")},
+  };
+  Obj head = Obj()
+                 .str("$schema", "https://json-schema.org/draft/2020-12/schema")
+                 .str("$id", "urn:keel:graph-format:1:sdk:" KEEL_SDK_VERSION_STRING)
+                 .str("title", "Keel graph file, format 1")
+                 .str("description",
+                      "Generated by `keel schema` from the plugins it found; see docs/graph-format.md");
+  return mapping_schema(format::top_keys(), top_custom, head).raw("$defs", defs.json()).json();
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "base/error.hpp"
 #include "base/suggest.hpp"
+#include "graph/format_keys.hpp"
 #include "graph/parse.hpp"
 #include "graph/train_def.hpp"
 #include "planner/init.hpp"
@@ -78,9 +79,10 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
       if (!def.train)
         throw usage_error("--set " + key + ": the graph has no train: section", {def.file, 0, 0});
       const std::string field = key.substr(6);
-      if (field == "checkpoint.key_file" || field == "checkpoint.passphrase_env") {
-        // As any command-line path, a key file here is relative to the
-        // current folder.
+      // train.checkpoint.key_file and .passphrase_env: a key of the file's
+      // checkpoint.encrypt given alone. As any command-line path, a key file
+      // here is relative to the current folder.
+      if (field.rfind("checkpoint.", 0) == 0 && format::encrypt_keys().find(field.substr(11))) {
         if (def.train->checkpoint.path.empty())
           throw usage_error("--set " + key + ": the graph's train: section has no checkpoint: path",
                             {def.file, 0, 0});

@@ -20,7 +20,8 @@
 #include <boost/dll/shared_library.hpp>
 
 #include "base/error.hpp"
-#include "keel/plugin.hpp"
+#include "keel/abi.h"
+#include "keel/import.hpp"
 
 namespace keel {
 namespace {
@@ -91,64 +92,59 @@ boost::dll::shared_library open_library(const fs::path& file) {
   return lib;
 }
 
-const char* fingerprint_or(const char* value) { return value ? value : "(none)"; }
-
-void check_descriptor(const fs::path& file, const PluginDescriptor* d) {
+// Reads the table's fixed head and sizes; every refusal is one line naming
+// the file. Only abi_version and table_size have a place every version of
+// the table agrees on.
+void check_table(const fs::path& file, const keel_plugin_table* t) {
   const std::string f = file_str(file);
-  if (!d) throw usage_error(f + ": '" KEEL_PLUGIN_ENTRY_SYMBOL "' returned no descriptor");
-  // Only abi_version has a layout every version agrees on; a plugin for
-  // another ABI may have a different struct after it.
-  if (d->abi_version != KEEL_ABI_VERSION)
-    throw usage_error(f + ": built for plugin ABI version " + std::to_string(d->abi_version) +
+  if (!t) throw usage_error(f + ": '" KEEL_PLUGIN_ENTRY_SYMBOL "' returned no table");
+  if (t->abi_version != KEEL_ABI_VERSION)
+    throw usage_error(f + ": built for plugin ABI version " + std::to_string(t->abi_version) +
                       ", this runner needs " + std::to_string(KEEL_ABI_VERSION));
-  // A descriptor from SDK 1.0 ends before register_codecs; it is read as
-  // having no codecs.
-  if (d->struct_size < kPluginDescriptorMinSize)
-    throw usage_error(f + ": plugin descriptor is " + std::to_string(d->struct_size) +
-                      " bytes, this runner needs at least " + std::to_string(kPluginDescriptorMinSize));
-  struct Field {
-    const char* what;
-    const char* got;
-    const char* expected;
-  };
-  const Field fields[] = {{"compiler", d->compiler, KEEL_FINGERPRINT_COMPILER},
-                          {"standard library", d->stdlib_abi, KEEL_FINGERPRINT_STDLIB},
-                          {"SDK version", d->sdk_version, KEEL_SDK_VERSION_STRING},
-                          {"oneDNN version", d->dnnl_version, KEEL_FINGERPRINT_DNNL}};
-  for (const Field& field : fields)
-    if (!field.got || std::strcmp(field.got, field.expected) != 0)
-      throw usage_error(f + ": built with " + field.what + " '" + fingerprint_or(field.got) +
-                        "', this runner was built with '" + field.expected + "'");
-  if (!d->name || !*d->name) throw usage_error(f + ": plugin descriptor has no name");
-  if (!d->version || !*d->version)
-    throw usage_error(f + ": plugin descriptor has no version", {}, {"", "", d->name});
-  if (!d->register_ops)
-    throw usage_error(f + ": plugin descriptor has no register_ops function", {}, {"", "", d->name});
+  if (t->table_size < kMinPluginTableSize)
+    throw usage_error(f + ": plugin table is " + std::to_string(t->table_size) +
+                      " bytes, this runner needs at least " + std::to_string(kMinPluginTableSize));
+  if (!t->name || !*t->name) throw usage_error(f + ": plugin table has no name");
+  const ErrorSubject who{"", "", t->name};
+  if (!t->version || !*t->version) throw usage_error(f + ": plugin table has no version", {}, who);
+  if (t->error) throw usage_error(f + ": " + printable(t->error), {}, who);
+  if (t->n_ops && (!t->ops || t->op_entry_size < sizeof(keel_op_entry)))
+    throw usage_error(f + ": op entries are " + std::to_string(t->op_entry_size) +
+                          " bytes, this runner needs at least " + std::to_string(sizeof(keel_op_entry)),
+                      {}, who);
+  const bool has_codecs = t->table_size >= offsetof(keel_plugin_table, codec_entry_size) + sizeof t->codec_entry_size;
+  if (has_codecs && t->n_codecs && (!t->codecs || t->codec_entry_size < sizeof(keel_codec_entry)))
+    throw usage_error(f + ": codec entries are " + std::to_string(t->codec_entry_size) +
+                          " bytes, this runner needs at least " + std::to_string(sizeof(keel_codec_entry)),
+                      {}, who);
 }
 
-class CollectingCodecs final : public CodecRegistrar {
- public:
-  void add(std::string name, std::string doc, CodecFactory factory) override {
-    entries.push_back({std::move(name), std::move(doc), factory, nullptr});
-  }
-  std::vector<CodecEntry> entries;
-};
-
-// Whether the descriptor is long enough to hold register_codecs.
-bool has_codec_field(const PluginDescriptor* d) {
-  return d->struct_size >= offsetof(PluginDescriptor, register_codecs) + sizeof(d->register_codecs);
+// The first function an op entry lacks, or null.
+const char* missing_function(const keel_op_entry& e) {
+  if (!e.create) return "factory";
+  if (!e.destroy) return "destroy function";
+  if (!e.infer) return "infer function";
+  if (!e.prepare) return "prepare function";
+  if (!e.forward) return "forward function";
+  if (!e.backward) return "backward function";
+  return nullptr;
 }
 
-class CollectingRegistrar final : public Registrar {
- public:
-  void add(OpSchema schema, OpFactory factory) override {
-    OpEntry entry;
-    entry.schema = std::move(schema);
-    entry.factory = factory;
-    entries.push_back(std::move(entry));
-  }
-  std::vector<OpEntry> entries;
-};
+const char* missing_function(const keel_codec_entry& e) {
+  const void* fns[] = {reinterpret_cast<const void*>(e.create),     reinterpret_cast<const void*>(e.destroy),
+                       reinterpret_cast<const void*>(e.recognizes), reinterpret_cast<const void*>(e.check_key),
+                       reinterpret_cast<const void*>(e.seal),       reinterpret_cast<const void*>(e.open),
+                       reinterpret_cast<const void*>(e.keygen),     reinterpret_cast<const void*>(e.files_supported),
+                       reinterpret_cast<const void*>(e.seal_files), reinterpret_cast<const void*>(e.open_files)};
+  for (const void* fn : fns)
+    if (!fn) return "factory or function";
+  return nullptr;
+}
+
+template <class Entry>
+const Entry& entry_at(const void* base, std::size_t stride, std::size_t i) {
+  return *reinterpret_cast<const Entry*>(static_cast<const unsigned char*>(base) + i * stride);
+}
 
 // The first spec name that is empty or repeated, described for a message.
 template <class Spec>
@@ -213,7 +209,6 @@ std::string attr_defect(const AttrSpec& a) {
 
 std::string schema_defect(const OpEntry& e) {
   const OpSchema& s = e.schema;
-  if (!e.factory) return "has no factory";
   for (auto defect : {name_defect(s.inputs, "input"), name_defect(s.outputs, "output"),
                       name_defect(s.attrs, "attribute"), name_defect(s.params, "parameter")})
     if (!defect.empty()) return defect;
@@ -237,55 +232,54 @@ void check_schemas(const fs::path& file, const std::string& plugin,
 void load_plugin_unguarded(Registry& registry, const fs::path& file) {
   const std::string f = file_str(file);
   boost::dll::shared_library lib = open_library(file);
-  if (!lib.has(KEEL_PLUGIN_ENTRY_SYMBOL))
+  if (!lib.has(KEEL_PLUGIN_ENTRY_SYMBOL)) {
+    // Plugins of SDK 1.x exported a C++ descriptor under another name.
+    if (lib.has("keel_plugin_descriptor"))
+      throw usage_error(f + ": built for the C++ plugin boundary of Keel 1.x (symbol 'keel_plugin_descriptor'); "
+                            "rebuild it against this SDK");
     throw usage_error(f + ": not a Keel plugin: no '" KEEL_PLUGIN_ENTRY_SYMBOL "' symbol");
-  auto& entry = lib.get<const PluginDescriptor*()>(KEEL_PLUGIN_ENTRY_SYMBOL);
-  const PluginDescriptor* d = nullptr;
-  try {
-    d = entry();
-  } catch (const std::exception& e) {
-    throw usage_error(f + ": '" KEEL_PLUGIN_ENTRY_SYMBOL "' failed: " + e.what());
-  } catch (...) {
-    throw usage_error(f + ": '" KEEL_PLUGIN_ENTRY_SYMBOL "' failed with an unknown exception");
   }
-  check_descriptor(file, d);
+  // A C function: nothing can be thrown across it.
+  auto& entry = lib.get<const keel_plugin_table*()>(KEEL_PLUGIN_ENTRY_SYMBOL);
+  const keel_plugin_table* t = entry();
+  check_table(file, t);
 
   auto info = std::make_shared<PluginInfo>();
-  info->name = d->name;
-  info->version = d->version;
+  info->name = t->name;
+  info->version = t->version;
   info->file = file;
+  const ErrorSubject who{"", "", info->name};
 
-  // A plugin's exception may be of a type whose code lives in the plugin:
-  // convert it here, while `lib` still keeps that code mapped.
-  CollectingRegistrar registrar;
-  try {
-    d->register_ops(registrar);
-  } catch (const std::exception& e) {
-    throw usage_error(f + ": registering ops failed: " + e.what(), {}, {"", "", info->name});
-  } catch (...) {
-    throw usage_error(f + ": registering ops failed with an unknown exception", {}, {"", "", info->name});
+  for (std::size_t i = 0; i < t->n_ops; ++i) {
+    const auto& e = entry_at<keel_op_entry>(t->ops, t->op_entry_size, i);
+    if (!e.schema || !e.schema->name || !*e.schema->name)
+      throw usage_error(f + ": op #" + std::to_string(i + 1) + " has an empty name", {}, who);
+    if (const char* missing = missing_function(e))
+      throw usage_error(f + ": op '" + printable(e.schema->name) + "' has no " + missing, {},
+                        {"", e.schema->name, info->name});
   }
-  check_schemas(file, info->name, registrar.entries);
+  const bool has_codecs = t->table_size >= offsetof(keel_plugin_table, codec_entry_size) + sizeof t->codec_entry_size;
+  for (std::size_t i = 0; has_codecs && i < t->n_codecs; ++i) {
+    const auto& e = entry_at<keel_codec_entry>(t->codecs, t->codec_entry_size, i);
+    if (!e.name || !*e.name) throw usage_error(f + ": codec #" + std::to_string(i + 1) + " has an empty name", {}, who);
+    if (missing_function(e))
+      throw usage_error(f + ": codec '" + printable(e.name) + "' has no factory", {}, who);
+  }
 
-  CollectingCodecs codecs;
-  if (has_codec_field(d) && d->register_codecs) {
-    try {
-      d->register_codecs(codecs);
-    } catch (const std::exception& e) {
-      throw usage_error(f + ": registering codecs failed: " + e.what(), {}, {"", "", info->name});
-    } catch (...) {
-      throw usage_error(f + ": registering codecs failed with an unknown exception", {}, {"", "", info->name});
-    }
-    for (std::size_t i = 0; i < codecs.entries.size(); ++i) {
-      if (codecs.entries[i].name.empty())
-        throw usage_error(f + ": codec #" + std::to_string(i + 1) + " has an empty name", {}, {"", "", info->name});
-      if (!codecs.entries[i].factory)
-        throw usage_error(f + ": codec '" + codecs.entries[i].name + "' has no factory", {}, {"", "", info->name});
-    }
+  ImportedPlugin imported = import_plugin(*t);
+  std::vector<OpEntry> ops;
+  for (ImportedOpEntry& op : imported.ops) {
+    OpEntry e;
+    e.schema = std::move(op.schema);
+    e.factory = std::move(op.make);
+    ops.push_back(std::move(e));
   }
+  check_schemas(file, info->name, ops);
+  std::vector<CodecEntry> codecs;
+  for (ImportedCodecEntry& c : imported.codecs) codecs.push_back({std::move(c.name), std::move(c.doc), std::move(c.make), nullptr});
 
   info->library = std::make_shared<boost::dll::shared_library>(std::move(lib));
-  registry.add_plugin(std::move(info), std::move(registrar.entries), std::move(codecs.entries));
+  registry.add_plugin(std::move(info), std::move(ops), std::move(codecs));
 }
 
 bool is_plugin_file_name(const std::string& name) {

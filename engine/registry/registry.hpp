@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "keel/codec.hpp"
+#include "keel/import.hpp"
 #include "keel/op.hpp"
 #include "keel/schema.hpp"
 
@@ -28,7 +29,7 @@ struct PluginInfo {
 
 struct OpEntry {
   OpSchema schema;
-  OpFactory factory = nullptr;
+  OpMaker factory;
   std::shared_ptr<const PluginInfo> plugin;
 };
 
@@ -58,7 +59,7 @@ class OpInstance {
 struct CodecEntry {
   std::string name;
   std::string doc;
-  CodecFactory factory = nullptr;
+  CodecMaker factory;
   std::shared_ptr<const PluginInfo> plugin;
 };
 

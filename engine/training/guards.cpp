@@ -23,6 +23,14 @@ bool is_string_attr(const Attrs& a, const char* name) {
 // Largest per-parameter norms reported with a grad_norm event.
 constexpr std::size_t kTopParams = 5;
 
+// The names the guard role's contract gives (keel/schema.hpp, Role::guard;
+// docs/sdk.md, "Guards"): what every guard declares, whichever plugin it
+// comes from.
+constexpr const char* kCheckAttr = "check";
+constexpr const char* kActionAttr = "action";
+constexpr const char* kLrFactorAttr = "lr_factor";   // optional, for rollback
+constexpr const char* kGradientCheck = "grad_norm";  // the check that watches gradients
+
 }  // namespace
 
 Guards::Guards(Plan& plan, const Registry& registry, const GradientPlan* gradients)
@@ -35,7 +43,8 @@ Guards::Guards(Plan& plan, const Registry& registry, const GradientPlan* gradien
     if (schema.role != Role::guard) continue;
     const NodeDef& def = graph.def.nodes[std::size_t(pn.node)];
     const SourceLoc at = graph.loc(def.loc);
-    if (schema.outputs.size() < 4 || !is_string_attr(vn.attrs, "check") || !is_string_attr(vn.attrs, "action"))
+    if (schema.outputs.size() < 4 || !is_string_attr(vn.attrs, kCheckAttr) ||
+        !is_string_attr(vn.attrs, kActionAttr))
       throw usage_error("op '" + schema.name +
                             "' declares itself a guard but lacks the guard contract (string attributes check "
                             "and action; outputs flag, score, limit, mask)",
@@ -44,16 +53,16 @@ Guards::Guards(Plan& plan, const Registry& registry, const GradientPlan* gradien
     g.plan_node = int(i);
     g.name = def.name;
     g.op = schema.name;
-    g.check = vn.attrs.s("check");
-    g.action = action_from(vn.attrs.s("action"));
-    if (vn.attrs.has("lr_factor") && std::holds_alternative<double>(vn.attrs.values().at("lr_factor")))
-      g.lr_factor = vn.attrs.f("lr_factor");
+    g.check = vn.attrs.s(kCheckAttr);
+    g.action = action_from(vn.attrs.s(kActionAttr));
+    if (vn.attrs.has(kLrFactorAttr) && std::holds_alternative<double>(vn.attrs.values().at(kLrFactorAttr)))
+      g.lr_factor = vn.attrs.f(kLrFactorAttr);
     g.rows = !pn.inputs.empty() && !plan.values()[std::size_t(pn.inputs[0])].shape.empty();
-    g.gradient = g.check == "grad_norm";
+    g.gradient = g.check == kGradientCheck;
     if (!gradients && (g.gradient || g.action == GuardAction::skip_step || g.action == GuardAction::rollback))
       throw usage_error("guard '" + g.name + "': " +
                             (g.gradient ? std::string("check grad_norm watches gradients")
-                                        : "action " + vn.attrs.s("action") + " acts on training steps") +
+                                        : "action " + vn.attrs.s(kActionAttr) + " acts on training steps") +
                             "; this graph has no train: section",
                         at, graph.subject(pn.node));
     if (g.gradient) {
@@ -131,7 +140,7 @@ std::vector<GuardEvent> Guards::check(Executor& exec, std::uint64_t step, const 
     e.op = g.op;
     e.check = g.check;
     e.act = g.action;
-    e.action = plan_.graph().nodes[std::size_t(pn.node)].attrs.s("action");
+    e.action = plan_.graph().nodes[std::size_t(pn.node)].attrs.s(kActionAttr);
     e.lr_factor = g.lr_factor;
     e.score = score->numel() ? double(score->as<float>()[0]) : NAN;
     e.threshold = limit->numel() ? double(limit->as<float>()[0]) : NAN;

@@ -29,9 +29,18 @@ std::int64_t label_at(const Tensor& labels, std::int64_t i) {
 MetricKind metric_for(const Plan& plan, int loss_slot) {
   const PlannedNode* n = producer(plan, loss_slot);
   if (!n) return MetricKind::none;
-  const std::string& op = plan.graph().nodes[std::size_t(n->node)].entry->schema.name;
-  if (op == "softmax_cross_entropy") return MetricKind::accuracy;
-  if (op == "mse") return MetricKind::r2;
+  // What the loss's schema declares (Role::loss with a Metric), whatever
+  // the op is called.
+  const OpSchema& schema = plan.graph().nodes[std::size_t(n->node)].entry->schema;
+  if (schema.role != Role::loss || n->inputs.size() < 2) return MetricKind::none;
+  switch (schema.metric) {
+    case Metric::accuracy:
+      return MetricKind::accuracy;
+    case Metric::r2:
+      return MetricKind::r2;
+    case Metric::none:
+      break;
+  }
   return MetricKind::none;
 }
 

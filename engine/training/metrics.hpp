@@ -1,6 +1,7 @@
-// What a training run reports besides the loss: accuracy when the loss is
-// softmax_cross_entropy (argmax of its logits against its labels), R^2 when
-// it is mse (of its prediction against its target).
+// What a training run reports besides the loss: what the loss op's schema
+// declares (Role::loss and Metric, keel/schema.hpp): accuracy (argmax of
+// input 0's logits against input 1's labels) or R^2 (of input 0 against
+// input 1), or nothing.
 #pragma once
 
 #include <cmath>

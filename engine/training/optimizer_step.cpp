@@ -6,16 +6,16 @@
 #include "base/suggest.hpp"
 #include "graph/attrs.hpp"
 #include "graph/validate.hpp"
+#include "keel/optimizer.hpp"
 #include "registry/plugin_call.hpp"
 
 namespace keel {
 
 namespace {
 
-bool is_optimizer(const OpSchema& s) {
-  return s.inputs.size() == 3 && s.inputs[0].name == "param" && s.inputs[1].name == "grad" &&
-         s.inputs[2].name == "hyper" && s.outputs.size() == 1;
-}
+// Optimizers are the ops that declare the role (keel/optimizer.hpp); their
+// names and ports are the plugin's business.
+bool is_optimizer(const OpSchema& s) { return s.role == Role::optimizer; }
 
 }  // namespace
 
@@ -30,6 +30,13 @@ std::pair<const OpEntry*, Attrs> OptimizerSteps::resolve(const Registry& registr
                       graph.loc(def.op_loc));
   }
   const ErrorSubject who{"", entry->schema.name, entry->plugin ? entry->plugin->name : ""};
+  // A declared optimizer the engine could not drive is the plugin's fault,
+  // reported before any data is read.
+  if (const std::string broken = optimizer::contract_violation(entry->schema); !broken.empty())
+    throw usage_error(
+        "op '" + entry->schema.name +
+            "' declares the optimizer role but breaks the optimizer contract (keel/optimizer.hpp): " + broken,
+        graph.loc(def.op_loc), who);
   return {entry, typed_attrs(entry->schema, def.attrs, graph.def.file, who, def.loc)};
 }
 
@@ -44,7 +51,8 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
   for (int p : gradients.trained_params) {
     const Parameter& param = plan.params()[std::size_t(p)];
     Slot slot{p, registry.create(*entry_, attrs), {}};
-    const std::vector<TensorSpec> in{param.value.spec(), param.value.spec(), {DType::f32, {2}}};
+    const std::vector<TensorSpec> in{
+        param.value.spec(), param.value.spec(), {DType::f32, {Dim(optimizer::kHyperSize)}}};
     InferContext ictx;
     ictx.inputs = in;
     ErrorSubject subject = who;
@@ -71,9 +79,9 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
   }
   for (auto& slot : slots_)
     for (std::size_t k = 0; k < slot.state.size(); ++k)
-      state_refs_.push_back(
-          {"optim." + plan.params()[std::size_t(slot.param)].name + "." + entry_->schema.params[k].name,
-           &slot.state[k]});
+      state_refs_.push_back({optimizer::kStatePrefix + plan.params()[std::size_t(slot.param)].name + "." +
+                                 entry_->schema.params[k].name,
+                             &slot.state[k]});
 }
 
 double OptimizerSteps::grad_norm(Executor& exec) const {
@@ -90,8 +98,8 @@ void OptimizerSteps::apply(Executor& exec, double lr, std::uint64_t updates, dou
   double scale = 1.0;
   // torch.nn.utils.clip_grad_norm_: one norm over all gradients.
   if (def_.clip_grad_norm > 0) scale = std::min(1.0, def_.clip_grad_norm / (norm + 1e-6));
-  hyper_.as<float>()[0] = float(lr);
-  hyper_.as<float>()[1] = float(scale);
+  hyper_.as<float>()[optimizer::kLearningRate] = float(lr);
+  hyper_.as<float>()[optimizer::kGradientScale] = float(scale);
   const auto& graph = plan_.graph();
   for (auto& slot : slots_) {
     Parameter& param = plan_.params()[std::size_t(slot.param)];

@@ -1,7 +1,8 @@
-// One optimizer op per trained parameter (the optimizer-op contract: inputs
-// param, grad, hyper = [lr, gradient scale]; output updated, written over
-// the parameter in place; state in the op's own parameters), plus global
-// gradient-norm clipping across all of them.
+// One optimizer op per trained parameter (an op declaring Role::optimizer,
+// driven by the contract of keel/optimizer.hpp: inputs param, grad, hyper =
+// [lr, gradient scale]; output updated, written over the parameter in place;
+// state in the op's own parameters), plus global gradient-norm clipping
+// across all of them.
 #pragma once
 
 #include <vector>
@@ -9,6 +10,7 @@
 #include "executor/executor.hpp"
 #include "graph/train_def.hpp"
 #include "graph/validate.hpp"
+#include "keel/optimizer.hpp"
 #include "planner/autodiff.hpp"
 #include "planner/plan.hpp"
 #include "registry/registry.hpp"
@@ -50,7 +52,7 @@ class OptimizerSteps {
   const OpEntry* entry_ = nullptr;
   std::vector<Slot> slots_;
   std::vector<OptimizerState> state_refs_;
-  Tensor hyper_{DType::f32, {2}};
+  Tensor hyper_{DType::f32, {Dim(optimizer::kHyperSize)}};
 };
 
 }  // namespace keel

@@ -1,6 +1,6 @@
-// The training loop of a graph with a `train:` section: data binding,
-// batches, the forward/backward/update step, metrics, progress and
-// checkpoints.
+// The training loop of a graph with a `train:` section: the Trainer drives
+// batches, steps, guards and checkpoints; observers report on it
+// (train_observer.hpp).
 //
 // One step: forward in training mode on a batch, backward from the loss
 // (planner/autodiff.hpp), optional global-norm clipping, then one optimizer
@@ -17,6 +17,7 @@
 #include "graph/train_def.hpp"
 #include "planner/plan.hpp"
 #include "registry/registry.hpp"
+#include "training/train_observer.hpp"
 
 namespace keel {
 
@@ -28,11 +29,11 @@ struct TrainOptions {
   std::filesystem::path resume;  // a checkpoint to continue from; empty: start fresh
   KeySource resume_key;          // opens an encrypted `resume` (default: train.checkpoint.encrypt)
   bool quiet = false;
-  bool allow_plaintext = false;        // a plaintext `resume` although a key is in effect
-  bool allow_resume_mismatch = false;  // `resume` with another seed or batch size
-  int inter_op = 1;               // threads running independent nodes at once
-  Profiler* profiler = nullptr;   // --profile: spans per step, node, update, I/O
-  bool time_nodes = false;        // --stats: per-node times
+  bool allow_plaintext = false;                    // a plaintext `resume` although a key is in effect
+  bool allow_resume_mismatch = false;              // `resume` with another seed or batch size
+  int inter_op = 1;                                // threads running independent nodes at once
+  Profiler* profiler = nullptr;                    // --profile: spans per step, node, update, I/O
+  bool time_nodes = false;                         // --stats: per-node times
   std::function<void(const Executor&)> on_finish;  // called with the executor after training
   // For DIR/run.json (training/run_record.hpp): the cores used and the
   // --profile trace file, which only the command line knows.
@@ -49,6 +50,7 @@ struct TrainSummary {
   // SIGINT/SIGTERM/SIGHUP stopped the run at a step boundary (0: it ran to
   // the end): the checkpoint was written, the hold-out outputs were not.
   int stopped_by_signal = 0;
+  bool stopped = false;  // by a signal or by Trainer::request_stop()
 };
 
 // Every check of the train: section that needs no data (the loss resolves
@@ -57,13 +59,51 @@ struct TrainSummary {
 // calibrated nodes exist): what `keel validate` runs. keel::Error (usage).
 void check_train(const Plan& plan, const Registry& registry, const TrainDef& def);
 
-// Trains the plan's parameters in place. Throws keel::Error (usage) for a
-// train: section that does not fit the graph, before any step runs. The
-// first SIGINT, SIGTERM or SIGHUP during the steps stops the run after the
-// step in progress: the checkpoint is written (when one is configured), a
-// line on stderr says so, and the summary names the signal. A second signal
-// ends the process at once; the last checkpoint stays intact, since
-// checkpoints are written atomically (runtime/signals.hpp).
+// The plan's value slot of train.loss; keel::Error (usage) when it names no
+// node output.
+int loss_slot(const Plan& plan, const TrainDef& def);
+
+class TrainObserver;
+
+// One training run of a plan, in pieces: the constructor prepares
+// everything that needs no step (data, calibration, gradients, optimizer,
+// guards, --resume, the output folder, locked); run() trains, telling its
+// observers (training/train_observer.hpp) what happens. Both throw
+// keel::Error; a guard's abort is one (exit code 3). The plan, registry,
+// train section and options must outlive the Trainer.
+class Trainer {
+ public:
+  Trainer(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // What the observers are told before the first step.
+  const RunInfo& info() const;
+  // Observers are called in the order they were added; each must outlive run().
+  void add_observer(TrainObserver& observer);
+
+  TrainSummary run();
+
+  // Ends the run after the step in progress (or before the first), as a
+  // signal does: the checkpoint is written, the hold-out outputs are not.
+  // Safe from any thread, and from an observer.
+  void request_stop();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
+// Trains the plan's parameters in place: a Trainer with the command line's
+// observers (console, metrics file, run.json and steps.csv, profiler).
+// Throws keel::Error (usage) for a train: section that does not fit the
+// graph, before any step runs. The first SIGINT, SIGTERM or SIGHUP during
+// the steps stops the run after the step in progress: the checkpoint is
+// written (when one is configured), a line on stderr says so, and the
+// summary names the signal. A second signal ends the process at once; the
+// last checkpoint stays intact, since checkpoints are written atomically
+// (runtime/signals.hpp).
 TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options);
 
 }  // namespace keel

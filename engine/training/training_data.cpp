@@ -108,6 +108,9 @@ LabelRange label_range(const Plan& plan, int loss_slot) {
   const auto graph_inputs = int(g.def.inputs.size());
   for (const auto& n : plan.nodes()) {
     if (std::find(n.outputs.begin(), n.outputs.end(), loss_slot) == n.outputs.end()) continue;
+    // Only a loss that declares accuracy takes class labels (keel/schema.hpp).
+    const OpSchema& schema = g.nodes[std::size_t(n.node)].entry->schema;
+    if (schema.role != Role::loss || schema.metric != Metric::accuracy) return {};
     LabelRange r;
     std::int64_t classes = 0;
     for (int s : n.inputs) {
@@ -127,7 +130,7 @@ LabelRange label_range(const Plan& plan, int loss_slot) {
 
 bool uses_batch_statistics(const ValidatedGraph& graph) {
   return std::any_of(graph.nodes.begin(), graph.nodes.end(),
-                     [](const ValidatedNode& n) { return n.entry->schema.name == "batchnorm"; });
+                     [](const ValidatedNode& n) { return n.entry->schema.batch_statistics; });
 }
 
 std::int64_t batches_per_epoch(std::size_t rows, std::int64_t batch, std::optional<bool> drop_last,
@@ -191,8 +194,28 @@ bool filled_by_calibration(const ValidatedGraph& graph, const std::string& name)
   const auto dot = name.find('.');
   const std::string node = name.substr(0, dot), param = name.substr(dot + 1);
   const auto& calibrated = graph.def.train->calibrate;
-  return std::find(calibrated.begin(), calibrated.end(), node) != calibrated.end() &&
-         (param == "mean" || param == "std" || param == "min" || param == "max");
+  if (std::find(calibrated.begin(), calibrated.end(), node) == calibrated.end()) return false;
+  // What the node's op declares (ParamSpec::statistic), not its names.
+  for (std::size_t i = 0; i < graph.def.nodes.size(); ++i) {
+    if (graph.def.nodes[i].name != node) continue;
+    for (const ParamSpec& spec : graph.nodes[i].entry->schema.params)
+      if (spec.name == param) return spec.statistic != Statistic::none;
+  }
+  return false;
+}
+
+std::vector<Tensor> batch_inputs(const ValidatedGraph& graph, const Dataset& data,
+                                 const std::vector<std::size_t>& rows, const Loc& where) {
+  std::vector<Tensor> by_data = data.gather(rows);
+  std::vector<Tensor> out;
+  for (const auto& in : graph.def.inputs) {
+    const auto& names = data.inputs();
+    auto it = std::find(names.begin(), names.end(), in.name);
+    if (it == names.end())
+      throw usage_error("train data does not provide graph input '" + in.name + "'", graph.loc(where));
+    out.push_back(by_data[std::size_t(it - names.begin())]);
+  }
+  return out;
 }
 
 void write_holdout_rows(const fs::path& file, const std::vector<std::size_t>& rows) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "graph/train_def.hpp"
 #include "planner/plan.hpp"
@@ -31,11 +32,10 @@ struct TrainingData {
 // is the value in `loss_slot`.
 TrainingData load_training_data(const Plan& plan, const DataDef& data, int loss_slot);
 
-// The labels a loss can take: the loss node reads an integer graph input of
-// shape [batch] beside a float [batch, C] input with C known, so labels are
-// class indices in [0, C). Recognized by shape and dtype alone, so any such
-// loss (softmax_cross_entropy today) is covered; a loss role declared in the
-// op's schema would make this exact. classes == 0: no such loss.
+// The labels a loss can take: the loss op declares Role::loss with
+// Metric::accuracy, and the node reads an integer graph input of shape
+// [batch] beside a float [batch, C] input with C known, so labels are class
+// indices in [0, C). classes == 0: no such loss.
 struct LabelRange {
   std::string input;  // the graph input holding the labels
   std::int64_t classes = 0;
@@ -55,9 +55,15 @@ std::int64_t batches_per_epoch(std::size_t rows, std::int64_t batch, std::option
                                bool batch_statistics);
 
 // Whether training measures parameter `name` before the first step
-// (train.calibrate: a node's mean, std, min, max), so that a --params
-// checkpoint may leave it out.
+// (train.calibrate: a parameter of a listed node whose schema declares a
+// statistic), so that a --params checkpoint may leave it out.
 bool filled_by_calibration(const ValidatedGraph& graph, const std::string& name);
+
+// Tensors for the graph's inputs, in declaration order, from `rows` of a
+// dataset whose inputs may be listed in another order; keel::Error (usage)
+// at `where` for a graph input the data does not provide.
+std::vector<Tensor> batch_inputs(const ValidatedGraph& graph, const Dataset& data,
+                                 const std::vector<std::size_t>& rows, const Loc& where);
 
 // DIR/holdout/rows.npy: the hold-out rows' indices (i64, ascending) into the
 // data file's rows (0 = the first data row).

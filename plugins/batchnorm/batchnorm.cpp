@@ -193,6 +193,7 @@ OpSchema batchnorm_schema() {
                  .init = Init::Ones,
                  .trainable = false}});
   s.has_backward = true;
+  s.batch_statistics = true;
   return s;
 }
 

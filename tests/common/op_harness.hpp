@@ -52,7 +52,7 @@ struct TypedInputs {
 // with parameter buffers at zero: what the drivers of the op tests share.
 class PreparedOp {
  public:
-  PreparedOp(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs,
+  PreparedOp(const keel::OpMaker& factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs,
              bool training)
       : op_(factory(attrs)), inputs_(std::move(inputs)) {
     keel::InferContext ic{inputs_, {}, {}};
@@ -92,11 +92,11 @@ class PreparedOp {
 // integers tests use.
 class Harness : public PreparedOp {
  public:
-  Harness(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<Shape> input_shapes,
+  Harness(const keel::OpMaker& factory, const keel::Attrs& attrs, std::vector<Shape> input_shapes,
           bool training = true)
       : Harness(factory, attrs, TypedInputs{f32_specs(input_shapes)}, training) {}
 
-  Harness(keel::OpFactory factory, const keel::Attrs& attrs, TypedInputs inputs, bool training = true)
+  Harness(const keel::OpMaker& factory, const keel::Attrs& attrs, TypedInputs inputs, bool training = true)
       : PreparedOp(factory, attrs, std::move(inputs.specs), training), training_(training) {}
 
   const Shape& output_shape(std::size_t i = 0) const { return outputs_.at(i).shape; }

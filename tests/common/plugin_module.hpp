@@ -1,6 +1,6 @@
 // Opens a built plugin module the way the runner does (dlopen, RTLD_NOW),
-// so a plugin's tests can check what its one entry symbol describes and
-// registers, and run ops made by the module's own factories.
+// so a plugin's tests can check what its one entry symbol's table holds and
+// run ops made through that table, across the C boundary.
 #pragma once
 
 #include <dlfcn.h>
@@ -10,20 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "keel/import.hpp"
 #include "keel/keel.hpp"
 
 namespace plugintest {
 
-class RecordingRegistrar final : public keel::Registrar {
- public:
-  void add(keel::OpSchema schema, keel::OpFactory factory) override {
-    order.push_back(schema.name);
-    factories[schema.name] = factory;
-    schemas[schema.name] = std::move(schema);
-  }
+struct RecordingRegistrar {
   std::vector<std::string> order;  // as registered; longer than schemas if a name repeats
   std::map<std::string, keel::OpSchema> schemas;
-  std::map<std::string, keel::OpFactory> factories;
+  std::map<std::string, keel::OpMaker> factories;
 };
 
 class PluginModule {
@@ -36,17 +31,20 @@ class PluginModule {
   PluginModule(const PluginModule&) = delete;
   PluginModule& operator=(const PluginModule&) = delete;
 
-  const keel::PluginDescriptor* descriptor() const {
-    using Entry = const keel::PluginDescriptor* (*)();
+  const keel_plugin_table* table() const {
     void* sym = dlsym(handle_, KEEL_PLUGIN_ENTRY_SYMBOL);
     REQUIRE(sym != nullptr);
-    return reinterpret_cast<Entry>(sym)();
+    return reinterpret_cast<keel_get_plugin_table_fn>(sym)();
   }
 
-  // Registers the module's ops into a fresh recorder.
+  // The module's ops, read from its table as the runner reads them.
   RecordingRegistrar registered() const {
     RecordingRegistrar r;
-    descriptor()->register_ops(r);
+    for (keel::ImportedOpEntry& e : keel::import_plugin(*table()).ops) {
+      r.order.push_back(e.schema.name);
+      r.factories[e.schema.name] = std::move(e.make);
+      r.schemas[e.schema.name] = std::move(e.schema);
+    }
     return r;
   }
 

@@ -1,5 +1,5 @@
-// The plugin's file codecs as the runner sees them: registered through the
-// descriptor's register_codecs, and used through keel::Codec only.
+// The plugin's file codecs as the runner sees them: read from the plugin's
+// C table, and used through keel::Codec only, across the C boundary.
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -14,15 +14,18 @@ using enctest::Bytes;
 
 namespace {
 
-struct Recorder final : keel::CodecRegistrar {
-  void add(std::string name, std::string doc, keel::CodecFactory factory) override {
-    order.push_back(name);
-    docs[name] = doc;
-    factories[name] = factory;
+// The module's codecs, read from its table as the runner reads them.
+struct Recorder {
+  explicit Recorder(const keel_plugin_table& table) {
+    for (keel::ImportedCodecEntry& c : keel::import_plugin(table).codecs) {
+      order.push_back(c.name);
+      docs[c.name] = c.doc;
+      factories[c.name] = std::move(c.make);
+    }
   }
   std::vector<std::string> order;
   std::map<std::string, std::string> docs;
-  std::map<std::string, keel::CodecFactory> factories;
+  std::map<std::string, keel::CodecMaker> factories;
 };
 
 std::span<const std::uint8_t> head(const std::string& s) {
@@ -34,11 +37,10 @@ std::span<const std::uint8_t> head(const std::string& s) {
 TEST_CASE("the encrypt plugin registers the keel and fernet codecs, which seal, open and write keys") {
   enctest::TempDir dir;
   plugintest::PluginModule module(KEEL_ENCRYPT_PLUGIN_PATH);
-  const keel::PluginDescriptor* d = module.descriptor();
-  REQUIRE(d->struct_size == sizeof(keel::PluginDescriptor));
-  REQUIRE(d->register_codecs != nullptr);
-  Recorder r;
-  d->register_codecs(r);
+  const keel_plugin_table* t = module.table();
+  REQUIRE(t->table_size == sizeof(keel_plugin_table));
+  REQUIRE(t->codec_entry_size == sizeof(keel_codec_entry));
+  Recorder r(*t);
   REQUIRE(r.order == std::vector<std::string>{"keel", "fernet"});
 
   for (const std::string name : {"keel", "fernet"}) {

@@ -25,7 +25,7 @@ struct RunResult {
 };
 
 // infer -> prepare -> forward with buffers owned here; stops at the first failure.
-RunResult run(keel::OpFactory factory, const keel::Attrs& attrs, const keel::TensorSpec& in_spec,
+RunResult run(const keel::OpMaker& factory, const keel::Attrs& attrs, const keel::TensorSpec& in_spec,
               const Bytes& in_bytes) {
   RunResult r;
   auto op = factory(attrs);
@@ -76,8 +76,7 @@ TEST_CASE("the encrypt plugin registers encrypt and decrypt, which round-trip a 
   std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
   plugintest::PluginModule module(KEEL_ENCRYPT_PLUGIN_PATH);
-  const auto* d = module.descriptor();
-  CHECK(std::string(d->name) == "encrypt");
+  CHECK(std::string(module.table()->name) == "encrypt");
   auto reg = module.registered();
   REQUIRE(reg.order == std::vector<std::string>{"encrypt", "decrypt"});
   for (const auto& [name, s] : reg.schemas) {

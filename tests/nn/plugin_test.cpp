@@ -13,23 +13,21 @@
 using plugintest::PluginModule;
 using plugintest::RecordingRegistrar;
 
-TEST_CASE("the nn plugin describes itself with this build's ABI and fingerprint") {
+TEST_CASE("the nn plugin describes itself with this build's ABI version and table layout") {
   PluginModule p(KEEL_NN_PLUGIN_PATH);
-  const keel::PluginDescriptor* d = p.descriptor();
-  CHECK(d->abi_version == KEEL_ABI_VERSION);
-  CHECK(d->struct_size == sizeof(keel::PluginDescriptor));
-  CHECK(std::string(d->compiler) == KEEL_FINGERPRINT_COMPILER);
-  CHECK(std::string(d->stdlib_abi) == KEEL_FINGERPRINT_STDLIB);
-  CHECK(std::string(d->sdk_version) == KEEL_SDK_VERSION_STRING);
-  CHECK(std::string(d->dnnl_version) == KEEL_FINGERPRINT_DNNL);
-  CHECK(std::string(d->name) == "nn");
-  CHECK(std::string(d->version) == "1.0.0");
+  const keel_plugin_table* t = p.table();
+  CHECK(t->abi_version == KEEL_ABI_VERSION);
+  CHECK(t->table_size == sizeof(keel_plugin_table));
+  CHECK(t->op_entry_size == sizeof(keel_op_entry));
+  CHECK(t->error == nullptr);
+  CHECK(t->n_codecs == 0);
+  CHECK(std::string(t->name) == "nn");
+  CHECK(std::string(t->version) == "1.0.0");
 }
 
 TEST_CASE("the nn plugin registers add, mul, scale, relu and matmul among its ops, all documented") {
   PluginModule p(KEEL_NN_PLUGIN_PATH);
-  RecordingRegistrar r;
-  p.descriptor()->register_ops(r);
+  const RecordingRegistrar r = p.registered();
   for (const auto& [name, s] : r.schemas) {
     INFO("op " << name);
     CHECK_FALSE(s.doc.empty());
@@ -59,8 +57,7 @@ TEST_CASE("the nn plugin registers add, mul, scale, relu and matmul among its op
 
 TEST_CASE("an op made by the loaded plugin's factory runs forward and backward") {
   PluginModule p(KEEL_NN_PLUGIN_PATH);
-  RecordingRegistrar r;
-  p.descriptor()->register_ops(r);
+  const RecordingRegistrar r = p.registered();
   // The op must die before the library is closed: scope it.
   {
     optest::Harness h(r.factories.at("matmul"), {}, {{1, 2}, {2, 1}});

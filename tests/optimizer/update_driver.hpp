@@ -38,7 +38,7 @@ inline keel::Attrs attrs_for(const keel::OpSchema& schema,
 
 class UpdateDriver {
  public:
-  UpdateDriver(keel::OpFactory factory, const keel::Attrs& attrs, keel::Shape shape)
+  UpdateDriver(const keel::OpMaker& factory, const keel::Attrs& attrs, keel::Shape shape)
       : op_(factory(attrs)), shape_(std::move(shape)) {
     inputs_ = {{keel::DType::f32, shape_}, {keel::DType::f32, shape_}, {keel::DType::f32, {2}}};
     keel::InferContext ic{inputs_, {}, {}};

@@ -26,12 +26,16 @@ std::string describe(const ProcessResult& r) {
          r.out + "\n--- stderr\n" + r.err;
 }
 
-std::string build_against_install(const fs::path& source, const fs::path& build) {
-  const auto env = author_env();
-  ProcessResult c =
-      run_process({KEEL_CMAKE_COMMAND, "-S", source.string(), "-B", build.string(),
-                   "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_PREFIX_PATH=" + installed_prefix().string()},
-                  env, 300);
+std::string build_against_install(const fs::path& source, const fs::path& build,
+                                  const std::vector<std::string>& cmake_args,
+                                  const std::map<std::string, std::string>& env_changes) {
+  auto env = author_env();
+  for (const auto& [k, v] : env_changes) env[k] = v;
+  std::vector<std::string> configure{KEEL_CMAKE_COMMAND, "-S", source.string(), "-B", build.string(),
+                                     "-DCMAKE_BUILD_TYPE=Release",
+                                     "-DCMAKE_PREFIX_PATH=" + installed_prefix().string()};
+  configure.insert(configure.end(), cmake_args.begin(), cmake_args.end());
+  ProcessResult c = run_process(configure, env, 300);
   if (c.exit_code != 0) return "configure failed: " + describe(c);
   ProcessResult b = run_process({KEEL_CMAKE_COMMAND, "--build", build.string()}, env, 600);
   if (b.exit_code != 0) return "build failed: " + describe(b);

@@ -21,7 +21,9 @@ std::map<std::string, std::string> author_env();
 
 // `cmake -S source -B build -DCMAKE_PREFIX_PATH=prefix` then `cmake --build`.
 // Returns the first failure (output included), or an empty string.
-std::string build_against_install(const std::filesystem::path& source, const std::filesystem::path& build);
+std::string build_against_install(const std::filesystem::path& source, const std::filesystem::path& build,
+                                  const std::vector<std::string>& cmake_args = {},
+                                  const std::map<std::string, std::string>& env_changes = {});
 
 // Runs `bash -euo pipefail -c script` in `dir` with author_env().
 ProcessResult run_shell(const std::string& script, const std::filesystem::path& dir, int timeout_s = 300);

@@ -4,6 +4,7 @@
 #include "keel/codec.hpp"
 #include "keel/dtype.hpp"
 #include "keel/op.hpp"
+#include "keel/optimizer.hpp"
 #include "keel/plugin.hpp"
 #include "keel/schema.hpp"
 #include "keel/status.hpp"

@@ -1,28 +1,35 @@
-// The plugin boundary: one exported C symbol, `keel_plugin_descriptor`,
-// returns a descriptor. The loader reads abi_version before anything else,
-// then compares the build fingerprint field by field, and only then calls
-// register_ops (and register_codecs, when the plugin has codecs: see
-// keel/codec.hpp). Registration is explicit: nothing runs at library load time.
+// The plugin boundary, C++ side. A plugin registers its ops (and codecs)
+// with the registrars below; KEEL_PLUGIN turns what was registered into the
+// C table of keel/abi.h, returned by the one exported symbol
+// `keel_get_plugin_table`. Registration is explicit: nothing runs at library
+// load time; the table is built on the first call.
 //
 //   static void register_ops(keel::Registrar& r) {
 //     r.add(my_schema(), keel::make_op<MyOp>);
 //   }
 //   KEEL_PLUGIN("myplugin", "0.1.0", register_ops)
+//
+// Everything here is compiled into the plugin: a plugin built with another
+// compiler or C++ standard library than the runner's loads all the same
+// (docs/abi.md).
 #pragma once
 
-#include <oneapi/dnnl/dnnl_version.h>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
-#include <cstddef>
-#include <cstdint>
-
+#include "keel/abi.h"
 #include "keel/codec.hpp"
+#include "keel/detail/export_codecs.hpp"
+#include "keel/detail/export_ops.hpp"
 #include "keel/op.hpp"
 #include "keel/schema.hpp"
 #include "keel/version.hpp"
 
 namespace keel {
 
-class __attribute__((visibility("default"))) Registrar {
+class Registrar {
  public:
   virtual void add(OpSchema schema, OpFactory factory) = 0;
 
@@ -30,75 +37,78 @@ class __attribute__((visibility("default"))) Registrar {
   ~Registrar() = default;
 };
 
-// Everything in this struct up to and including abi_version keeps its layout
-// forever, so any loader can read a future plugin's version and refuse it.
-struct PluginDescriptor {
-  std::uint32_t abi_version;
-  std::uint32_t struct_size;
-  // Build fingerprint: all four must equal the runner's, or C++ objects would
-  // cross a boundary between incompatible layouts.
-  const char* compiler;    // e.g. "gcc 12"
-  const char* stdlib_abi;  // e.g. "libstdc++ 12 cxx11"
-  const char* sdk_version;
-  const char* dnnl_version;
-  const char* name;
-  const char* version;
-  void (*register_ops)(Registrar&);
-  // Added in SDK 1.1 at the end, so the layout above is unchanged: the
-  // loader reads this field only when struct_size covers it (a 1.0
-  // descriptor ends before it). Null: the plugin has no codecs.
-  void (*register_codecs)(CodecRegistrar&);
+namespace detail {
+
+// What a plugin registered, in C form, owned for as long as the plugin is
+// loaded (a function-local static of the entry function).
+class ExportedPlugin final : Registrar, CodecRegistrar {
+ public:
+  ExportedPlugin(const char* name, const char* version, void (*register_ops)(Registrar&),
+                 void (*register_codecs)(CodecRegistrar&)) {
+    table_.abi_version = KEEL_ABI_VERSION;
+    table_.table_size = sizeof(keel_plugin_table);
+    table_.name = name;
+    table_.version = version;
+    table_.op_entry_size = sizeof(keel_op_entry);
+    table_.codec_entry_size = sizeof(keel_codec_entry);
+    const char* stage = "registering ops";
+    try {
+      if (register_ops) register_ops(*this);
+      stage = "registering codecs";
+      if (register_codecs) register_codecs(*this);
+      stage = "registering ops";
+      for (std::size_t i = 0; i < schemas_.size(); ++i) ops_.push_back(OpTrampolines::entry(*schemas_[i], factories_[i]));
+      for (const auto& c : codecs_) codec_entries_.push_back(CodecTrampolines::entry(c.name.c_str(), c.doc.c_str(), c.factory));
+    } catch (const std::exception& e) {
+      fail(stage, std::string("failed: ") + e.what());
+    } catch (...) {
+      fail(stage, "failed with an unknown exception");
+    }
+    table_.ops = ops_.data();
+    table_.n_ops = ops_.size();
+    table_.codecs = codec_entries_.data();
+    table_.n_codecs = codec_entries_.size();
+  }
+
+  const keel_plugin_table* table() const { return &table_; }
+
+ private:
+  struct CodecDef {
+    std::string name, doc;
+    CodecFactory factory;
+  };
+
+  void add(OpSchema schema, OpFactory factory) override {
+    schemas_.push_back(std::make_unique<ExportedSchema>(std::move(schema)));
+    factories_.push_back(factory);
+  }
+  void add(std::string name, std::string doc, CodecFactory factory) override {
+    codecs_.push_back({std::move(name), std::move(doc), factory});
+  }
+  void fail(const char* stage, const std::string& what) {
+    error_ = std::string(stage) + " " + what;
+    ops_.clear();
+    codec_entries_.clear();
+    table_.error = error_.c_str();
+  }
+
+  keel_plugin_table table_{};
+  std::vector<std::unique_ptr<ExportedSchema>> schemas_;
+  std::vector<OpFactory> factories_;
+  std::vector<CodecDef> codecs_;
+  std::vector<keel_op_entry> ops_;
+  std::vector<keel_codec_entry> codec_entries_;
+  std::string error_;
 };
 
-// The size of the descriptor as SDK 1.0 laid it out: the least a loader
-// accepts.
-inline constexpr std::size_t kPluginDescriptorMinSize = offsetof(PluginDescriptor, register_codecs);
-
-#define KEEL_STRINGIFY_(x) #x
-#define KEEL_STRINGIFY(x) KEEL_STRINGIFY_(x)
-
-#if defined(__clang__)
-#define KEEL_FINGERPRINT_COMPILER "clang " KEEL_STRINGIFY(__clang_major__)
-#elif defined(__GNUC__)
-#define KEEL_FINGERPRINT_COMPILER "gcc " KEEL_STRINGIFY(__GNUC__)
-#else
-#define KEEL_FINGERPRINT_COMPILER "unknown"
-#endif
-
-#if defined(_GLIBCXX_RELEASE)
-#if _GLIBCXX_USE_CXX11_ABI
-#define KEEL_FINGERPRINT_STDLIB "libstdc++ " KEEL_STRINGIFY(_GLIBCXX_RELEASE) " cxx11"
-#else
-#define KEEL_FINGERPRINT_STDLIB "libstdc++ " KEEL_STRINGIFY(_GLIBCXX_RELEASE) " legacy"
-#endif
-#elif defined(_LIBCPP_VERSION)
-#define KEEL_FINGERPRINT_STDLIB "libc++ " KEEL_STRINGIFY(_LIBCPP_VERSION)
-#else
-#define KEEL_FINGERPRINT_STDLIB "unknown"
-#endif
-
-#define KEEL_FINGERPRINT_DNNL        \
-  KEEL_STRINGIFY(DNNL_VERSION_MAJOR) \
-  "." KEEL_STRINGIFY(DNNL_VERSION_MINOR) "." KEEL_STRINGIFY(DNNL_VERSION_PATCH)
-
+}  // namespace detail
 }  // namespace keel
 
-#define KEEL_PLUGIN_ENTRY_SYMBOL "keel_plugin_descriptor"
-
-#define KEEL_PLUGIN_WITH_CODECS(plugin_name, plugin_version, register_fn, register_codecs_fn) \
-  extern "C" __attribute__((visibility("default"))) const ::keel::PluginDescriptor*           \
-  keel_plugin_descriptor() {                                                                  \
-    static const ::keel::PluginDescriptor d{KEEL_ABI_VERSION,                                 \
-                                            sizeof(::keel::PluginDescriptor),                 \
-                                            KEEL_FINGERPRINT_COMPILER,                        \
-                                            KEEL_FINGERPRINT_STDLIB,                          \
-                                            KEEL_SDK_VERSION_STRING,                          \
-                                            KEEL_FINGERPRINT_DNNL,                            \
-                                            plugin_name,                                      \
-                                            plugin_version,                                   \
-                                            register_fn,                                      \
-                                            register_codecs_fn};                              \
-    return &d;                                                                                \
+#define KEEL_PLUGIN_WITH_CODECS(plugin_name, plugin_version, register_fn, register_codecs_fn)            \
+  extern "C" __attribute__((visibility("default"))) const keel_plugin_table* keel_get_plugin_table(void) { \
+    static const ::keel::detail::ExportedPlugin plugin(plugin_name, plugin_version, register_fn,          \
+                                                       register_codecs_fn);                               \
+    return plugin.table();                                                                                \
   }
 
 #define KEEL_PLUGIN(plugin_name, plugin_version, register_fn) \

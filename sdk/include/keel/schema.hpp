@@ -251,6 +251,10 @@ struct OpSchema {
   bool has_backward = false;
   Role role = Role::none;
   Metric metric = Metric::none;  // for role loss
+  // True when forward, in training, normalizes with statistics of the batch
+  // (batch normalization): a one-row batch is then degenerate, and training
+  // drops a one-row last batch unless the graph says drop_last: false.
+  bool batch_statistics = false;
   // False when forward may give different bytes for the same inputs, seed
   // and step (an encryption that draws fresh nonces). Seeded randomness
   // (dropout) is deterministic: it depends only on the seed and the step.

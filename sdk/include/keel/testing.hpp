@@ -32,8 +32,9 @@
 #include <string_view>
 #include <vector>
 
+#include "keel/abi.h"
+#include "keel/import.hpp"
 #include "keel/op.hpp"
-#include "keel/plugin.hpp"
 #include "keel/schema.hpp"
 #include "keel/status.hpp"
 
@@ -99,20 +100,19 @@ struct Options {
 
 Report check_op(const OpSchema& schema, const OpMaker& factory, const Options& options = {});
 
-// The ops a plugin registers, without loading it through the runner: link
-// the plugin's sources into the test and pass `*keel_plugin_descriptor()`.
+// The ops a plugin registers, obtained through its own C table exactly as
+// the runner obtains them (keel/import.hpp): link the plugin's sources into
+// the test and pass `*keel_get_plugin_table()`. Every call of an op made by
+// `factory` crosses the C boundary.
 struct RegisteredOp {
   OpSchema schema;
-  OpFactory factory = nullptr;
+  OpMaker factory;
 };
 
-inline std::vector<RegisteredOp> ops_of(const PluginDescriptor& descriptor) {
-  struct Collect final : Registrar {
-    void add(OpSchema schema, OpFactory factory) override { ops.push_back({std::move(schema), factory}); }
-    std::vector<RegisteredOp> ops;
-  } collect;
-  descriptor.register_ops(collect);
-  return std::move(collect.ops);
+inline std::vector<RegisteredOp> ops_of(const keel_plugin_table& table) {
+  std::vector<RegisteredOp> ops;
+  for (ImportedOpEntry& e : import_plugin(table).ops) ops.push_back({std::move(e.schema), std::move(e.make)});
+  return ops;
 }
 
 }  // namespace keel::testing

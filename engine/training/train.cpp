@@ -1,0 +1,64 @@
+// `keel run` on a training graph: the checks `keel validate` shares, and a
+// Trainer with the command line's observers.
+#include <unistd.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include "base/error.hpp"
+#include "planner/autodiff.hpp"
+#include "training/console_observer.hpp"
+#include "training/metrics_observer.hpp"
+#include "training/optimizer_step.hpp"
+#include "training/output_paths.hpp"
+#include "training/profile_observer.hpp"
+#include "training/run_record_observer.hpp"
+#include "training/trainer.hpp"
+
+namespace keel {
+
+int loss_slot(const Plan& plan, const TrainDef& def) {
+  const ValueRef& ref = def.loss;
+  const auto& g = plan.graph();
+  for (std::size_t n = 0; n < g.def.nodes.size(); ++n) {
+    if (g.def.nodes[n].name != ref.name) continue;
+    const auto& outs = g.nodes[n].entry->schema.outputs;
+    for (std::size_t o = 0; o < outs.size(); ++o)
+      if (ref.port.empty() ? o == 0 : outs[o].name == ref.port) return plan.value_slot({int(n), int(o)});
+  }
+  throw usage_error("train.loss: '" + ref.text() + "' is not a node output", g.loc(ref.loc));
+}
+
+void check_train(const Plan& plan, const Registry& registry, const TrainDef& def) {
+  check_output_names(plan.graph(), def);
+  const std::set<std::string> frozen(def.freeze.begin(), def.freeze.end());
+  plan_gradients(plan, loss_slot(plan, def), frozen);
+  OptimizerSteps::resolve(registry, def.optimizer, plan.graph());
+  const auto& g = plan.graph();
+  for (const auto& node : def.calibrate) {
+    auto it = std::find_if(g.def.nodes.begin(), g.def.nodes.end(),
+                           [&](const NodeDef& n) { return n.name == node; });
+    if (it == g.def.nodes.end()) throw usage_error("calibrate: no node named '" + node + "'", g.loc(def.loc));
+  }
+}
+
+TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options) {
+  Trainer trainer(plan, registry, def, options);
+  const RunInfo& info = trainer.info();
+  // The order is what a person sees: files are written before the console
+  // says the run is over.
+  std::optional<MetricsObserver> metrics;
+  if (!def.metrics.empty()) metrics.emplace(options.output_dir / def.metrics, info.first_step > 0);
+  RunRecordObserver record(plan, registry, def, options, info);
+  std::optional<ProfileObserver> profile;
+  if (options.profiler) profile.emplace(*options.profiler);
+  ConsoleObserver console(options.quiet, ::isatty(2) != 0);
+  if (metrics) trainer.add_observer(*metrics);
+  trainer.add_observer(record);
+  if (profile) trainer.add_observer(*profile);
+  trainer.add_observer(console);
+  return trainer.run();
+}
+
+}  // namespace keel

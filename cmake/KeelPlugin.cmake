@@ -1,4 +1,5 @@
-# keel_add_plugin(NAME SOURCES src... [LIBRARIES lib...] [OUTPUT_DIRECTORY dir])
+# keel_add_plugin(NAME SOURCES src... [OBJECTS src...] [LIBRARIES lib...]
+#                 [OUTPUT_DIRECTORY dir])
 #
 # Builds a Keel operator plugin as a loadable module named keel_<NAME>.so
 # (target keel_plugin_<NAME>). The same file serves the source tree and the
@@ -17,6 +18,11 @@
 #   - `cmake --install` puts it into <prefix>/lib/keel/plugins (the bundled
 #     folder of a runner installed to the same prefix) unless
 #     OUTPUT_DIRECTORY is given (test fixtures).
+#
+# OBJECTS: the ops' sources, built once into an object library keel_<NAME>_ops
+# (same visibility and PIC as the module, LIBRARIES and this folder's headers
+# passed on) that the module and the op tests both link, so the tests run the
+# very objects the plugin ships; SOURCES then holds only the entry point.
 set(KEEL_PLUGIN_EXPORTS ${CMAKE_CURRENT_LIST_DIR}/keel_plugin.exports)
 # Fixed, not GNUInstallDirs' libdir: the runner looks exactly here
 # (<prefix>/bin/keel -> <prefix>/lib/keel/plugins).
@@ -25,9 +31,23 @@ if(NOT DEFINED KEEL_PLUGIN_INSTALL_DIR)
 endif()
 
 function(keel_add_plugin name)
-  cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;OBJECTS;LIBRARIES" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "keel_add_plugin(${name}): SOURCES is required")
+  endif()
+  if(ARG_OBJECTS)
+    set(objects keel_${name}_ops)
+    add_library(${objects} OBJECT ${ARG_OBJECTS})
+    set_target_properties(${objects} PROPERTIES
+      POSITION_INDEPENDENT_CODE ON
+      CXX_VISIBILITY_PRESET hidden
+      VISIBILITY_INLINES_HIDDEN ON)
+    target_include_directories(${objects} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+    target_link_libraries(${objects} PUBLIC keel::sdk ${ARG_LIBRARIES})
+    if(COMMAND keel_warnings)
+      keel_warnings(${objects})
+    endif()
+    set(ARG_LIBRARIES ${objects})
   endif()
   set(target keel_plugin_${name})
   add_library(${target} MODULE ${ARG_SOURCES})

@@ -74,6 +74,12 @@ Plan::Plan(const ValidatedGraph& graph, const Registry& registry) : graph_(graph
       planned.params.push_back(static_cast<int>(params_.size()));
       params_.push_back({def.name + "." + p.name, p, {}, {}});
     }
+    // Every context the op sees is sized from these (op.hpp: counts).
+    if (planned.inputs.size() != vnode.entry->schema.inputs.size())
+      throw Error(ExitCode::usage,
+                  "the node has " + std::to_string(planned.inputs.size()) + " inputs; its op's schema declares " +
+                      std::to_string(vnode.entry->schema.inputs.size()),
+                  graph.loc(def.loc), graph.subject(index));
     nodes_.push_back(std::move(planned));
   }
   for (const auto& out : graph.outputs) output_slots_.push_back(value_slot(out));
@@ -189,8 +195,10 @@ void Plan::prepare(bool training) {
   }
   // A new binding. Its op objects are made and prepared aside first, so a
   // failure leaves the plan as it was. The very first binding prepares the
-  // op objects the constructor made.
-  const bool first = active_ < 0;
+  // op objects the constructor made; if that fails, they are never prepared
+  // again (op.hpp: one prepare per object), a later binding makes new ones.
+  const bool first = !constructed_ops_prepared_;
+  constructed_ops_prepared_ = true;
   std::vector<OpInstance> fresh;
   if (!first)
     for (const auto& n : nodes_)

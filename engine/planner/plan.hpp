@@ -95,6 +95,8 @@ class Plan {
   };
   std::vector<Prepared> prepared_;
   int active_ = -1;  // index into prepared_
+  // Whether the op objects the constructor made have had their one prepare().
+  bool constructed_ops_prepared_ = false;
   static constexpr std::size_t kMaxPrepared = 6;
 };
 

@@ -46,7 +46,6 @@ class CheckOp final : public Op {
         window_(a.i("window")) {}
 
   Status infer(InferContext& ctx) const override {
-    if (ctx.inputs.size() != 1) return fail("anomaly_check: expected 1 input, got ", ctx.inputs.size());
     const TensorSpec& x = ctx.inputs[0];
     if (x.dtype != DType::f32) return fail("anomaly_check: x must be f32, got ", dtype_name(x.dtype));
     const Dim rows = x.shape.empty() ? 1 : x.shape[0];
@@ -185,14 +184,15 @@ OpSchema check_schema() {
   // No bound by default: the largest f32 (an infinite default would not
   // survive JSON, as `keel plugins --json` prints it).
   const double unbounded = double(std::numeric_limits<float>::max());
-  OpSchema s;
-  s.name = "anomaly_check";
-  s.doc = "Guard on one tensor: non-finite values, z-scores or ranges against training statistics, loss "
-          "spikes, gradient norms; the engine acts on `action` when it fires.";
-  s.inputs = {{"x", "f32 tensor watched: rows are the first axis, features the rest (grad_norm: the loss "
-                    "whose gradients are watched; the engine feeds the per-parameter gradient norms)",
-               false}};
-  s.outputs = guard_outputs();
+  OpSchema s = plugin_util::schema(
+      "anomaly_check",
+      "Guard on one tensor: non-finite values, z-scores or ranges against training statistics, loss "
+      "spikes, gradient norms; the engine acts on `action` when it fires.",
+      {{"x",
+        "f32 tensor watched: rows are the first axis, features the rest (grad_norm: the loss "
+        "whose gradients are watched; the engine feeds the per-parameter gradient norms)",
+        false}},
+      guard_outputs());
   s.attrs = {
       AttrSpec{.name = "check",
                .type = AttrType::String,
@@ -285,6 +285,6 @@ OpSchema check_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_check(const Attrs& attrs) { return std::make_unique<CheckOp>(attrs); }
+std::unique_ptr<Op> check_factory(const Attrs& attrs) { return std::make_unique<CheckOp>(attrs); }
 
 }  // namespace keel::anomaly

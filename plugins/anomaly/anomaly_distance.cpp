@@ -15,7 +15,6 @@ class DistanceOp final : public Op {
   explicit DistanceOp(const Attrs& a) : threshold_(a.f("threshold")) {}
 
   Status infer(InferContext& ctx) const override {
-    if (ctx.inputs.size() != 2) return fail("anomaly_distance: expected 2 inputs, got ", ctx.inputs.size());
     const TensorSpec& p = ctx.inputs[0];
     const TensorSpec& r = ctx.inputs[1];
     if (p.dtype != DType::f32 || r.dtype != DType::f32)
@@ -65,12 +64,12 @@ class DistanceOp final : public Op {
 }  // namespace
 
 OpSchema distance_schema() {
-  OpSchema s;
-  s.name = "anomaly_distance";
-  s.doc = "Guard: per-row L2 distance between a prediction and a reference, flagged above threshold "
-          "(score: the largest distance).";
-  s.inputs = {{"prediction", "f32 [rows, ...]", false}, {"reference", "f32, the prediction's shape", false}};
-  s.outputs = guard_outputs();
+  OpSchema s = plugin_util::schema(
+      "anomaly_distance",
+      "Guard: per-row L2 distance between a prediction and a reference, flagged above threshold "
+      "(score: the largest distance).",
+      {{"prediction", "f32 [rows, ...]", false}, {"reference", "f32, the prediction's shape", false}},
+      guard_outputs());
   s.attrs = {AttrSpec{.name = "check",
                       .type = AttrType::String,
                       .doc = "distance: a row is flagged when ||prediction - reference||_2 > threshold",
@@ -87,6 +86,6 @@ OpSchema distance_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_distance(const Attrs& attrs) { return std::make_unique<DistanceOp>(attrs); }
+std::unique_ptr<Op> distance_factory(const Attrs& attrs) { return std::make_unique<DistanceOp>(attrs); }
 
 }  // namespace keel::anomaly

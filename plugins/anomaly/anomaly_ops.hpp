@@ -1,26 +1,19 @@
-// The anomaly plugin's ops: guards that watch tensors (anomaly_check,
-// anomaly_distance) and mask_rows, which applies a guard's row mask
-// downstream. What a guard's outputs mean and how the engine acts on them
-// is in docs/graph-format.md ("Guards").
+// The anomaly plugin's ops, its one registration list (common/op_list.hpp):
+// guards that watch tensors (check, distance) and mask_rows, which applies a
+// guard's row mask downstream. What a guard's outputs mean and how the
+// engine acts on them is in docs/graph-format.md ("Guards").
 #pragma once
 
-#include <memory>
+#include <vector>
 
-#include "keel/keel.hpp"
+#include "common/op_list.hpp"
+
+#define KEEL_ANOMALY_OPS(X) X(check) X(distance) X(mask_rows)
 
 namespace keel::anomaly {
-
-OpSchema check_schema();
-std::unique_ptr<Op> make_check(const Attrs& attrs);
-
-OpSchema distance_schema();
-std::unique_ptr<Op> make_distance(const Attrs& attrs);
-
-OpSchema mask_rows_schema();
-std::unique_ptr<Op> make_mask_rows(const Attrs& attrs);
+KEEL_ANOMALY_OPS(KEEL_DECLARE_OP)
 
 // The attributes and outputs every guard op shares.
 std::vector<AttrSpec> guard_attrs();
 std::vector<PortSpec> guard_outputs();
-
 }  // namespace keel::anomaly

@@ -3,15 +3,6 @@
 // screening for inference (inputs unlike the training data).
 #include "anomaly_ops.hpp"
 
-namespace {
-
-void register_ops(keel::Registrar& r) {
-  using namespace keel::anomaly;
-  r.add(check_schema(), make_check);
-  r.add(distance_schema(), make_distance);
-  r.add(mask_rows_schema(), make_mask_rows);
-}
-
-}  // namespace
+KEEL_DEFINE_REGISTER(register_ops, keel::anomaly, KEEL_ANOMALY_OPS)
 
 KEEL_PLUGIN("anomaly", "1.0.0", register_ops)

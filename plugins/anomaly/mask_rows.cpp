@@ -14,7 +14,6 @@ class MaskRowsOp final : public Op {
   explicit MaskRowsOp(const Attrs& a) : fill_(float(a.f("fill"))) {}
 
   Status infer(InferContext& ctx) const override {
-    if (ctx.inputs.size() != 2) return fail("mask_rows: expected 2 inputs, got ", ctx.inputs.size());
     const TensorSpec& x = ctx.inputs[0];
     const TensorSpec& m = ctx.inputs[1];
     if (x.dtype != DType::f32 || m.dtype != DType::f32) return fail("mask_rows: x and mask must be f32");
@@ -50,11 +49,10 @@ class MaskRowsOp final : public Op {
 }  // namespace
 
 OpSchema mask_rows_schema() {
-  OpSchema s;
-  s.name = "mask_rows";
-  s.doc = "y = x with the rows a guard flagged (mask != 0) replaced by fill.";
-  s.inputs = {{"x", "f32 [rows, ...]", false}, {"mask", "f32 [rows], a guard's mask output", false}};
-  s.outputs = {{"y", "x's shape"}};
+  OpSchema s = plugin_util::schema(
+      "mask_rows", "y = x with the rows a guard flagged (mask != 0) replaced by fill.",
+      {{"x", "f32 [rows, ...]", false}, {"mask", "f32 [rows], a guard's mask output", false}},
+      {{"y", "x's shape"}});
   s.attrs = {AttrSpec{.name = "fill",
                       .type = AttrType::Float,
                       .doc = "value written over every element of a flagged row",
@@ -63,6 +61,6 @@ OpSchema mask_rows_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_mask_rows(const Attrs& attrs) { return std::make_unique<MaskRowsOp>(attrs); }
+std::unique_ptr<Op> mask_rows_factory(const Attrs& attrs) { return std::make_unique<MaskRowsOp>(attrs); }
 
 }  // namespace keel::anomaly

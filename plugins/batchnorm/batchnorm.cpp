@@ -7,6 +7,8 @@
 
 #include "batchnorm_layout.hpp"
 #include "batchnorm_ops.hpp"
+#include "common/dnnl_op.hpp"
+#include "norm_schema.hpp"
 
 namespace keel::norm {
 namespace {
@@ -16,12 +18,11 @@ using flags = dnnl::normalization_flags;
 
 enum Param : std::size_t { gamma = 0, beta = 1, running_mean = 2, running_var = 3 };
 
-class BatchNormOp final : public Op {
+class BatchNormOp final : public du::DnnlOp {
  public:
-  BatchNormOp(double momentum, double epsilon) : momentum_(momentum), epsilon_(epsilon) {}
+  BatchNormOp(double momentum, double epsilon) : DnnlOp("batchnorm"), momentum_(momentum), epsilon_(epsilon) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32("batchnorm", "x", ctx.inputs[0]));
     if (!(momentum_ >= 0.0 && momentum_ <= 1.0))
       return fail("batchnorm: momentum must be in [0, 1], got ", momentum_);
@@ -39,31 +40,15 @@ class BatchNormOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded("batchnorm", "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("batchnorm: forward called before prepare");
-    if (ctx.training && !training_)
-      return fail("batchnorm: a training forward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "params", ctx.params.size(), 4));
     if (ctx.training && per_channel_ == 1)
       return fail("batchnorm: training needs more than one value per channel, got x ",
                   shape_str(ctx.inputs[0].shape));
     if (per_channel_ == 0) return Status::Ok();  // x and y have no elements
-    return du::guarded("batchnorm", "forward", [&] { return ctx.training ? train(ctx) : infer_step(ctx); });
+    return in_onednn("forward", [&] { return ctx.training ? train(ctx) : infer_step(ctx); });
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("batchnorm: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "params", ctx.params.size(), 4));
-    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "input gradients", ctx.grad_inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("batchnorm", "parameter gradients", ctx.grad_params.size(), 4));
     // Running statistics are state, not weights: they have no gradient.
     du::zero_fill(ctx.grad_params[running_mean]);
     du::zero_fill(ctx.grad_params[running_var]);
@@ -72,22 +57,14 @@ class BatchNormOp final : public Op {
       du::zero_fill(ctx.grad_params[beta]);
       return Status::Ok();
     }
-    if (!have_batch_stats_) return fail("batchnorm: backward needs a training forward first");
-    return du::guarded("batchnorm", "backward", [&] { return differentiate(ctx); });
+    return in_onednn("backward", [&] { return differentiate(ctx); });
   }
 
  private:
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    have_batch_stats_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail("batchnorm: prepare needs one input with a static shape");
+  Status build(const PrepareContext& ctx) override {
     const Shape& x = ctx.inputs[0].shape;
-    if (x.size() != 2 && x.size() != 4) return fail("batchnorm: prepare needs x of rank 2 or 4");
     const dnnl::memory::dims nchw{x[0], x[1], x.size() == 4 ? x[2] : 1, x.size() == 4 ? x[3] : 1};
     per_channel_ = nchw[0] * nchw[2] * nchw[3];
-    training_ = ctx.training;
-    prepared_ = true;
     if (per_channel_ == 0) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
@@ -129,7 +106,6 @@ class BatchNormOp final : public Op {
                        {DNNL_ARG_SHIFT, du::bind(shift_, ctx.params[beta].data)}});
     layout_.unstage_result(s, ctx.outputs[0].data);
     s.wait();
-    have_batch_stats_ = true;
     // oneDNN reports the biased variance it normalized with; the running
     // estimate uses the unbiased one, as PyTorch does.
     const float m = static_cast<float>(momentum_);
@@ -182,9 +158,6 @@ class BatchNormOp final : public Op {
 
   double momentum_;
   double epsilon_;
-  bool prepared_ = false;
-  bool training_ = false;
-  bool have_batch_stats_ = false;
   std::int64_t per_channel_ = 0;  // values per channel: N * H * W
   BnLayout layout_;
   dnnl::batch_normalization_forward infer_, train_;
@@ -196,11 +169,10 @@ class BatchNormOp final : public Op {
 }  // namespace
 
 OpSchema batchnorm_schema() {
-  OpSchema s;
-  s.name = "batchnorm";
-  s.doc = "Batch normalization per channel (axis 1), as PyTorch's BatchNorm1d/BatchNorm2d.";
-  s.inputs = {{"x", "f32 [N, C] or [N, C, H, W]; C must have a known size"}};
-  s.outputs = {{"y", "gamma * (x - mean) / sqrt(var + epsilon) + beta, same shape as x"}};
+  OpSchema s = plugin_util::schema(
+      "batchnorm", "Batch normalization per channel (axis 1), as PyTorch's BatchNorm1d/BatchNorm2d.",
+      {{"x", "f32 [N, C] or [N, C, H, W]; C must have a known size"}},
+      {{"y", "gamma * (x - mean) / sqrt(var + epsilon) + beta, same shape as x"}});
   s.attrs = {AttrSpec{.name = "momentum",
                       .type = AttrType::Float,
                       .doc = "weight of the batch statistic in each running-statistic update: "
@@ -208,31 +180,27 @@ OpSchema batchnorm_schema() {
                       .default_value = AttrValue{0.1},
                       .min = 0.0,
                       .max = 1.0},
-             AttrSpec{.name = "epsilon",
-                      .type = AttrType::Float,
-                      .doc = "added to the variance before its square root; must be > 0",
-                      .default_value = AttrValue{1e-5},
-                      .min = 0.0}};
-  s.params = {
-      ParamSpec{.name = "gamma", .doc = "[C] per-channel scale", .init = Init::Ones},
-      ParamSpec{.name = "beta", .doc = "[C] per-channel shift", .init = Init::Zeros},
-      ParamSpec{.name = "running_mean",
-                .doc = "[C] running mean, used at inference; updated by each training forward",
-                .init = Init::Zeros,
-                .trainable = false},
-      ParamSpec{.name = "running_var",
-                .doc = "[C] running unbiased variance, used at inference; updated by each training forward",
-                .init = Init::Ones,
-                .trainable = false}};
+             epsilon_attr()};
+  s.params = affine_params("[C] per-channel");
+  s.params.insert(
+      s.params.end(),
+      {ParamSpec{.name = "running_mean",
+                 .doc = "[C] running mean, used at inference; updated by each training forward",
+                 .init = Init::Zeros,
+                 .trainable = false},
+       ParamSpec{.name = "running_var",
+                 .doc = "[C] running unbiased variance, used at inference; updated by each training forward",
+                 .init = Init::Ones,
+                 .trainable = false}});
   s.has_backward = true;
   s.batch_statistics = true;
   return s;
 }
 
-std::unique_ptr<Op> make_batchnorm(const Attrs& attrs) {
+std::unique_ptr<Op> batchnorm_factory(const Attrs& attrs) {
   // Out-of-range values are reported by infer, not thrown here.
-  const double momentum = attrs.has("momentum") ? attrs.f("momentum") : 0.1;
-  const double epsilon = attrs.has("epsilon") ? attrs.f("epsilon") : 1e-5;
+  const double momentum = attrs.f("momentum");
+  const double epsilon = attrs.f("epsilon");
   return std::make_unique<BatchNormOp>(momentum, epsilon);
 }
 

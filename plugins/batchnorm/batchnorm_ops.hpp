@@ -1,17 +1,10 @@
-// The operators of the batchnorm plugin, one schema and one factory each, so
-// that the plugin entry point and the tests register and build them alike.
+// The batchnorm plugin's ops, its one registration list (common/op_list.hpp).
 #pragma once
 
-#include <memory>
+#include "common/op_list.hpp"
 
-#include "keel/keel.hpp"
+#define KEEL_NORM_OPS(X) X(batchnorm) X(layernorm)
 
 namespace keel::norm {
-
-OpSchema batchnorm_schema();
-std::unique_ptr<Op> make_batchnorm(const Attrs& attrs);
-
-OpSchema layernorm_schema();
-std::unique_ptr<Op> make_layernorm(const Attrs& attrs);
-
+KEEL_NORM_OPS(KEEL_DECLARE_OP)
 }  // namespace keel::norm

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "batchnorm_ops.hpp"
+#include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
+#include "norm_schema.hpp"
 
 namespace keel::norm {
 namespace {
@@ -16,12 +18,11 @@ using flags = dnnl::normalization_flags;
 
 enum Param : std::size_t { gamma = 0, beta = 1 };
 
-class LayerNormOp final : public Op {
+class LayerNormOp final : public du::DnnlOp {
  public:
-  LayerNormOp(double epsilon, bool affine) : epsilon_(epsilon), affine_(affine) {}
+  LayerNormOp(double epsilon, bool affine) : DnnlOp("layernorm"), epsilon_(epsilon), affine_(affine) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32("layernorm", "x", ctx.inputs[0]));
     if (!(epsilon_ > 0.0 && std::isfinite(epsilon_)))
       return fail("layernorm: epsilon must be a finite number > 0, got ", epsilon_);
@@ -35,20 +36,9 @@ class LayerNormOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded("layernorm", "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("layernorm: forward called before prepare");
-    if (ctx.training && !training_)
-      return fail("layernorm: a training forward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "params", ctx.params.size(), 2));
     if (rows_ == 0) return Status::Ok();  // x and y have no elements
-    return du::guarded("layernorm", "forward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("forward", [&](dnnl::stream& s) {
       std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, du::bind(x_, ctx.inputs[0].data)},
                                                  {DNNL_ARG_DST, du::bind(y_, ctx.outputs[0].data)}};
       add_affine(args, ctx.params[gamma].data, ctx.params[beta].data);
@@ -59,19 +49,10 @@ class LayerNormOp final : public Op {
       } else {
         infer_.execute(s, args);
       }
-      s.wait();
-      have_row_stats_ = have_row_stats_ || ctx.training;
-      return Status::Ok();
     });
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("layernorm: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "params", ctx.params.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "input gradients", ctx.grad_inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("layernorm", "parameter gradients", ctx.grad_params.size(), 2));
     void* dgamma = ctx.grad_params[gamma].data;
     void* dbeta = ctx.grad_params[beta].data;
     if (rows_ == 0 || !affine_) {
@@ -80,9 +61,7 @@ class LayerNormOp final : public Op {
       du::zero_fill(ctx.grad_params[beta]);
       if (rows_ == 0) return Status::Ok();
     }
-    if (!have_row_stats_) return fail("layernorm: backward needs a training forward first");
-    return du::guarded("layernorm", "backward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("backward", [&](dnnl::stream& s) {
       void* gx = ctx.grad_inputs[0].data;
       std::unordered_map<int, dnnl::memory> args{
           {DNNL_ARG_SRC, du::bind(x_, ctx.inputs[0].data)},
@@ -97,22 +76,14 @@ class LayerNormOp final : public Op {
                      {DNNL_ARG_DIFF_SHIFT, du::bind(dbeta_, dbeta ? dbeta : dparam_discard_.data())}});
       }
       backward_.execute(s, args);
-      s.wait();
-      return Status::Ok();
     });
   }
 
  private:
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    have_row_stats_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs) || ctx.inputs[0].shape.empty())
-      return fail("layernorm: prepare needs one input of rank 1 or more with a static shape");
+  Status build(const PrepareContext& ctx) override {
     const Shape& x = ctx.inputs[0].shape;
     const std::int64_t cols = x.back();
     rows_ = cols == 0 ? 0 : numel(x) / cols;
-    training_ = ctx.training;
-    prepared_ = true;
     if (rows_ == 0) return Status::Ok();
 
     // Leading axes fold into rows: plain [rows, D] memory. oneDNN runs it as
@@ -153,9 +124,6 @@ class LayerNormOp final : public Op {
 
   double epsilon_;
   bool affine_;
-  bool prepared_ = false;
-  bool training_ = false;
-  bool have_row_stats_ = false;
   std::int64_t rows_ = 0;
   dnnl::layer_normalization_forward infer_, train_;
   dnnl::layer_normalization_backward backward_;
@@ -166,31 +134,25 @@ class LayerNormOp final : public Op {
 }  // namespace
 
 OpSchema layernorm_schema() {
-  OpSchema s;
-  s.name = "layernorm";
-  s.doc = "Layer normalization over the last axis, as torch.nn.functional.layer_norm.";
-  s.inputs = {{"x", "f32 [..., D]; D must have a known size"}};
-  s.outputs = {{"y", "gamma * (x - mean) / sqrt(var + epsilon) + beta per row of D values, same shape as x"}};
+  OpSchema s = plugin_util::schema(
+      "layernorm", "Layer normalization over the last axis, as torch.nn.functional.layer_norm.",
+      {{"x", "f32 [..., D]; D must have a known size"}},
+      {{"y", "gamma * (x - mean) / sqrt(var + epsilon) + beta per row of D values, same shape as x"}});
   s.attrs = {AttrSpec{.name = "elementwise_affine",
                       .type = AttrType::Bool,
                       .doc = "scale by gamma and shift by beta; when false both stay unused and their "
                              "gradients are zero",
                       .default_value = AttrValue{true}},
-             AttrSpec{.name = "epsilon",
-                      .type = AttrType::Float,
-                      .doc = "added to the variance before its square root; must be > 0",
-                      .default_value = AttrValue{1e-5},
-                      .min = 0.0}};
-  s.params = {ParamSpec{.name = "gamma", .doc = "[D] per-feature scale", .init = Init::Ones},
-              ParamSpec{.name = "beta", .doc = "[D] per-feature shift", .init = Init::Zeros}};
+             epsilon_attr()};
+  s.params = affine_params("[D] per-feature");
   s.has_backward = true;
   return s;
 }
 
-std::unique_ptr<Op> make_layernorm(const Attrs& attrs) {
+std::unique_ptr<Op> layernorm_factory(const Attrs& attrs) {
   // An out-of-range epsilon is reported by infer, not thrown here.
-  const double epsilon = attrs.has("epsilon") ? attrs.f("epsilon") : 1e-5;
-  const bool affine = attrs.has("elementwise_affine") ? attrs.b("elementwise_affine") : true;
+  const double epsilon = attrs.f("epsilon");
+  const bool affine = attrs.b("elementwise_affine");
   return std::make_unique<LayerNormOp>(epsilon, affine);
 }
 

@@ -7,10 +7,8 @@
 #pragma once
 
 #include <cstring>
-#include <exception>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <span>
-#include <utility>
 
 #include "keel/keel.hpp"
 
@@ -62,20 +60,9 @@ inline const dnnl::memory& bind(const dnnl::memory& mem, const void* data) {
   return mem;
 }
 
-inline bool all_static(std::span<const TensorSpec> specs) {
-  for (const TensorSpec& s : specs)
-    if (!is_static(s.shape)) return false;
-  return true;
-}
-
 inline Status expect_f32(const char* op, const char* port, const TensorSpec& spec) {
   if (spec.dtype != DType::f32)
     return fail(op, ": ", port, " has dtype ", dtype_name(spec.dtype), "; only f32 is supported");
-  return Status::Ok();
-}
-
-inline Status expect_count(const char* op, const char* what, std::size_t got, std::size_t want) {
-  if (got != want) return fail(op, ": expected ", want, " ", what, ", got ", got);
   return Status::Ok();
 }
 
@@ -83,19 +70,6 @@ inline Status expect_count(const char* op, const char* what, std::size_t got, st
 // (empty operands); a null view is a gradient nobody asked for.
 inline void zero_fill(const TensorView& t) {
   if (t.data != nullptr && t.nbytes() != 0) std::memset(t.data, 0, t.nbytes());
-}
-
-// Runs `body` and turns what oneDNN (or the standard library) throws into a
-// failed Status that says which op and phase failed.
-template <class Body>
-Status guarded(const char* op, const char* phase, Body&& body) {
-  try {
-    return std::forward<Body>(body)();
-  } catch (const dnnl::error& e) {
-    return fail(op, ": ", phase, " failed in oneDNN: ", e.what());
-  } catch (const std::exception& e) {
-    return fail(op, ": ", phase, " failed: ", e.what());
-  }
 }
 
 }  // namespace keel::dnnl_util

@@ -1,11 +1,12 @@
-// leaky_relu, gelu, tanh and sigmoid: elementwise activations on oneDNN's
-// eltwise primitives. Where oneDNN has a `_use_dst_for_bwd` variant the
-// backward pass reads the forward output instead of recomputing the
-// function from x (tanh' = 1 - y², sigmoid' = y(1 - y)).
+// scale, relu, leaky_relu, gelu, tanh and sigmoid: elementwise ops on
+// oneDNN's eltwise primitives (scale is eltwise_linear with beta 0). Where
+// oneDNN has a `_use_dst_for_bwd` variant the backward pass reads the
+// forward output instead of recomputing the function from x
+// (tanh' = 1 - y², sigmoid' = y(1 - y)).
 #include <string>
 
-#include "common/keel_dnnl.hpp"
-#include "layer_ops.hpp"
+#include "nn_ops.hpp"
+#include "unary_op.hpp"
 
 namespace keel::nn {
 namespace {
@@ -19,69 +20,25 @@ struct Activation {
   bool use_dst = false;
 };
 
-class ActivationOp final : public Op {
+class ActivationOp final : public UnaryDnnlOp<dnnl::eltwise_forward, dnnl::eltwise_backward> {
  public:
   // `invalid` is an attribute error found by the factory, reported by infer.
-  ActivationOp(Activation act, std::string invalid) : act_(act), invalid_(std::move(invalid)) {}
+  ActivationOp(Activation act, std::string invalid)
+      : UnaryDnnlOp(act.name, act.use_dst), act_(act), invalid_(std::move(invalid)) {}
 
   Status infer(InferContext& ctx) const override {
     if (!invalid_.empty()) return fail(act_.name, ": ", invalid_);
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32(act_.name, "x", ctx.inputs[0]));
     ctx.outputs = {ctx.inputs[0]};
     ctx.param_shapes.clear();
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded(act_.name, "prepare", [&] { return build(ctx); });
-  }
-
-  Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail(act_.name, ": forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "outputs", ctx.outputs.size(), 1));
-    if (empty_) return Status::Ok();
-    return du::guarded(act_.name, "forward", [&] {
-      dnnl::stream& s = du::thread_stream();
-      forward_.execute(s, {{DNNL_ARG_SRC, du::bind(x_mem_, ctx.inputs[0].data)},
-                           {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)}});
-      s.wait();
-      return Status::Ok();
-    });
-  }
-
-  Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail(act_.name, ": backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(act_.name, "input gradients", ctx.grad_inputs.size(), 1));
-    const TensorView& gx = ctx.grad_inputs[0];
-    if (empty_ || gx.data == nullptr) return Status::Ok();
-    return du::guarded(act_.name, "backward", [&] {
-      dnnl::stream& s = du::thread_stream();
-      const int data_arg = act_.use_dst ? DNNL_ARG_DST : DNNL_ARG_SRC;
-      const void* data = act_.use_dst ? ctx.outputs[0].data : ctx.inputs[0].data;
-      backward_.execute(s, {{data_arg, du::bind(x_mem_, data)},
-                            {DNNL_ARG_DIFF_DST, du::bind(gy_mem_, ctx.grad_outputs[0].data)},
-                            {DNNL_ARG_DIFF_SRC, du::bind(gx_mem_, gx.data)}});
-      s.wait();
-      return Status::Ok();
-    });
-  }
-
  private:
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    if (!invalid_.empty()) return fail(act_.name, ": ", invalid_);
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail(act_.name, ": prepare needs one input with a static shape");
+  Status build(const PrepareContext& ctx) override {
     // Elementwise: any rank runs as one vector.
     const std::int64_t n = numel(ctx.inputs[0].shape);
-    training_ = ctx.training;
     empty_ = n == 0;
-    prepared_ = true;
     if (empty_) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
@@ -89,39 +46,46 @@ class ActivationOp final : public Op {
     const auto prop = ctx.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     const dnnl::eltwise_forward::primitive_desc fwd_pd({prop, act_.algo, md, act_.alpha, 0.0f}, eng);
     forward_ = dnnl::eltwise_forward(fwd_pd);
-    x_mem_ = du::unbound_memory(md);
-    y_mem_ = du::unbound_memory(md);
-    if (ctx.training) {
-      backward_ = dnnl::eltwise_backward({{act_.algo, md, md, act_.alpha, 0.0f}, eng, fwd_pd});
-      gy_mem_ = du::unbound_memory(md);
-      gx_mem_ = du::unbound_memory(md);
-    }
+    if (ctx.training) backward_ = dnnl::eltwise_backward({{act_.algo, md, md, act_.alpha, 0.0f}, eng, fwd_pd});
+    make_memory(md, ctx.training);
     return Status::Ok();
   }
 
   Activation act_;
   std::string invalid_;
-  bool prepared_ = false;
-  bool training_ = false;
-  bool empty_ = false;
-  dnnl::eltwise_forward forward_;
-  dnnl::eltwise_backward backward_;
-  // x_mem_ carries x, or y for the use_dst variants, in backward.
-  dnnl::memory x_mem_, y_mem_, gy_mem_, gx_mem_;
 };
 
-OpSchema activation_schema(const char* name, const char* doc) {
-  OpSchema s;
-  s.name = name;
-  s.doc = doc;
-  s.inputs = {{"x", "f32 tensor of any shape"}};
-  s.outputs = {{"y", "same shape as x"}};
+OpSchema activation_schema(const char* name, const char* doc, const char* y_doc = "same shape as x") {
+  OpSchema s = plugin_util::schema(name, doc, {{"x", "f32 tensor of any shape"}}, {{"y", y_doc}});
   s.has_backward = true;
   s.inplace = true;  // oneDNN eltwise runs in place (src = dst, diff_dst = diff_src)
   return s;
 }
 
 }  // namespace
+
+OpSchema scale_schema() {
+  OpSchema s = activation_schema("scale", "Multiplies every element by a constant: y = factor * x.",
+                                 "factor * x, same shape as x");
+  s.attrs = {AttrSpec{.name = "factor",
+                      .type = AttrType::Float,
+                      .doc = "the constant every element is multiplied by",
+                      .default_value = AttrValue{1.0}}};
+  return s;
+}
+
+std::unique_ptr<Op> scale_factory(const Attrs& attrs) {
+  return std::make_unique<ActivationOp>(
+      Activation{"scale", dnnl::algorithm::eltwise_linear, static_cast<float>(attrs.f("factor"))}, "");
+}
+
+OpSchema relu_schema() {
+  return activation_schema("relu", "Rectified linear unit: y = max(x, 0).", "max(x, 0), same shape as x");
+}
+
+std::unique_ptr<Op> relu_factory(const Attrs&) {
+  return std::make_unique<ActivationOp>(Activation{"relu", dnnl::algorithm::eltwise_relu}, "");
+}
 
 OpSchema leaky_relu_schema() {
   OpSchema s =
@@ -134,8 +98,8 @@ OpSchema leaky_relu_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_leaky_relu(const Attrs& attrs) {
-  const double slope = attrs.has("negative_slope") ? attrs.f("negative_slope") : 0.01;
+std::unique_ptr<Op> leaky_relu_factory(const Attrs& attrs) {
+  const double slope = attrs.f("negative_slope");
   // relu's use_dst gradient tests y > 0, which is x > 0 only for a slope >= 0.
   std::string invalid;
   if (!(slope >= 0.0)) invalid = fail("negative_slope must be >= 0, got ", slope).message();
@@ -156,8 +120,8 @@ OpSchema gelu_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_gelu(const Attrs& attrs) {
-  const std::string mode = attrs.has("approximate") ? attrs.s("approximate") : "none";
+std::unique_ptr<Op> gelu_factory(const Attrs& attrs) {
+  const std::string mode = attrs.s("approximate");
   std::string invalid =
       mode == "none" || mode == "tanh" ? "" : "approximate must be 'none' or 'tanh', got '" + mode + "'";
   const auto algo = mode == "tanh" ? dnnl::algorithm::eltwise_gelu_tanh : dnnl::algorithm::eltwise_gelu_erf;
@@ -166,14 +130,14 @@ std::unique_ptr<Op> make_gelu(const Attrs& attrs) {
 
 OpSchema tanh_schema() { return activation_schema("tanh", "Hyperbolic tangent, elementwise."); }
 
-std::unique_ptr<Op> make_tanh(const Attrs&) {
+std::unique_ptr<Op> tanh_factory(const Attrs&) {
   return std::make_unique<ActivationOp>(
       Activation{"tanh", dnnl::algorithm::eltwise_tanh_use_dst_for_bwd, 0.0f, true}, "");
 }
 
 OpSchema sigmoid_schema() { return activation_schema("sigmoid", "Logistic sigmoid: y = 1 / (1 + exp(-x))."); }
 
-std::unique_ptr<Op> make_sigmoid(const Attrs&) {
+std::unique_ptr<Op> sigmoid_factory(const Attrs&) {
   return std::make_unique<ActivationOp>(
       Activation{"sigmoid", dnnl::algorithm::eltwise_logistic_use_dst_for_bwd, 0.0f, true}, "");
 }

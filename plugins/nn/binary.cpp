@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "broadcast.hpp"
+#include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
 #include "nn_ops.hpp"
 
@@ -28,12 +29,11 @@ struct InputGrad {
   dnnl::memory mem;
 };
 
-class BinaryOp final : public Op {
+class BinaryOp final : public du::DnnlOp {
  public:
-  explicit BinaryOp(Kind kind) : kind_(kind) {}
+  explicit BinaryOp(Kind kind) : DnnlOp(kind == Kind::add ? "add" : "mul"), kind_(kind) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 2));
     KEEL_RETURN_IF_ERROR(du::expect_f32(name(), "a", ctx.inputs[0]));
     KEEL_RETURN_IF_ERROR(du::expect_f32(name(), "b", ctx.inputs[1]));
     Shape out;
@@ -45,20 +45,12 @@ class BinaryOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded(name(), "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail(name(), ": forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "outputs", ctx.outputs.size(), 1));
     if (empty_) return Status::Ok();
-    return du::guarded(name(), "forward", [&] {
+    return run("forward", [&](dnnl::stream& s) {
       const void* a = ctx.inputs[0].data;
       const void* b = ctx.inputs[1].data;
       void* y = ctx.outputs[0].data;
-      dnnl::stream& s = du::thread_stream();
       switch (feed_) {
         case Feed::a_first:
           run_forward(s, du::bind(a_mem_, a), du::bind(b_mem_, b), y);
@@ -71,22 +63,15 @@ class BinaryOp final : public Op {
           run_forward(s, du::bind(y_mem_, y), du::bind(b_mem_, b), y);
           break;
       }
-      s.wait();
-      return Status::Ok();
     });
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail(name(), ": backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "input gradients", ctx.grad_inputs.size(), 2));
     if (empty_) {
       for (const TensorView& g : ctx.grad_inputs) du::zero_fill(g);
       return Status::Ok();
     }
-    return du::guarded(name(), "backward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("backward", [&](dnnl::stream& s) {
       const void* gy = ctx.grad_outputs[0].data;
       du::bind(gy_mem_, gy);
       for (std::size_t i = 0; i < 2; ++i) {
@@ -108,13 +93,10 @@ class BinaryOp final : public Op {
         if (!g.full)
           g.reduce.execute(s, {{DNNL_ARG_SRC, scratch_mem_}, {DNNL_ARG_DST, du::bind(g.mem, out.data)}});
       }
-      s.wait();
-      return Status::Ok();
     });
   }
 
  private:
-  const char* name() const { return kind_ == Kind::add ? "add" : "mul"; }
   dnnl::algorithm algorithm() const {
     return kind_ == Kind::add ? dnnl::algorithm::binary_add : dnnl::algorithm::binary_mul;
   }
@@ -124,19 +106,14 @@ class BinaryOp final : public Op {
                      {{DNNL_ARG_SRC_0, src0}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, du::bind(y_mem_, y)}});
   }
 
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    if (ctx.inputs.size() != 2 || !du::all_static(ctx.inputs))
-      return fail(name(), ": prepare needs two inputs with static shapes");
+  Status build(const PrepareContext& ctx) override {
     Shape out;
     KEEL_RETURN_IF_ERROR(broadcast_shapes(name(), ctx.inputs[0].shape, ctx.inputs[1].shape, out));
     const std::size_t rank = std::max<std::size_t>(1, out.size());
     a_dims_ = pad_left(ctx.inputs[0].shape, rank);
     b_dims_ = pad_left(ctx.inputs[1].shape, rank);
     y_dims_ = pad_left(out, rank);
-    training_ = ctx.training;
     empty_ = numel(y_dims_) == 0;
-    prepared_ = true;
     if (empty_) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
@@ -175,8 +152,6 @@ class BinaryOp final : public Op {
   }
 
   Kind kind_;
-  bool prepared_ = false;
-  bool training_ = false;
   bool empty_ = false;
   Feed feed_ = Feed::a_first;
   Dims a_dims_, b_dims_, y_dims_;
@@ -187,11 +162,9 @@ class BinaryOp final : public Op {
 };
 
 OpSchema binary_schema(const char* name, const char* doc) {
-  OpSchema s;
-  s.name = name;
-  s.doc = doc;
-  s.inputs = {{"a", "f32 tensor"}, {"b", "f32 tensor, broadcast against a as in NumPy"}};
-  s.outputs = {{"y", "f32 tensor of the broadcast shape of a and b"}};
+  OpSchema s = plugin_util::schema(
+      name, doc, {{"a", "f32 tensor"}, {"b", "f32 tensor, broadcast against a as in NumPy"}},
+      {{"y", "f32 tensor of the broadcast shape of a and b"}});
   s.has_backward = true;
   return s;
 }
@@ -199,11 +172,11 @@ OpSchema binary_schema(const char* name, const char* doc) {
 }  // namespace
 
 OpSchema add_schema() { return binary_schema("add", "Elementwise sum y = a + b, with NumPy broadcasting."); }
-std::unique_ptr<Op> make_add(const Attrs&) { return std::make_unique<BinaryOp>(Kind::add); }
+std::unique_ptr<Op> add_factory(const Attrs&) { return std::make_unique<BinaryOp>(Kind::add); }
 
 OpSchema mul_schema() {
   return binary_schema("mul", "Elementwise product y = a * b, with NumPy broadcasting.");
 }
-std::unique_ptr<Op> make_mul(const Attrs&) { return std::make_unique<BinaryOp>(Kind::mul); }
+std::unique_ptr<Op> mul_factory(const Attrs&) { return std::make_unique<BinaryOp>(Kind::mul); }
 
 }  // namespace keel::nn

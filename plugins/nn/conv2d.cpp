@@ -1,7 +1,8 @@
 // conv2d: y = conv(x, weight) + bias over NCHW images, PyTorch's Conv2d
 // arithmetic (symmetric zero padding, dilation, floor division for Ho/Wo).
+#include "common/dnnl_op.hpp"
 #include "common/keel_conv.hpp"
-#include "spatial_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
@@ -24,13 +25,12 @@ Status read_pair(const Attrs& attrs, const char* name, std::int64_t lo, std::int
   return Status::Ok();
 }
 
-class Conv2dOp final : public Op {
+class Conv2dOp final : public du::DnnlOp {
  public:
-  explicit Conv2dOp(const Attrs& attrs) { attr_status_ = read(attrs); }
+  explicit Conv2dOp(const Attrs& attrs) : DnnlOp("conv2d") { attr_status_ = read(attrs); }
 
   Status infer(InferContext& ctx) const override {
     KEEL_RETURN_IF_ERROR(attr_status_);
-    KEEL_RETURN_IF_ERROR(du::expect_count("conv2d", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32("conv2d", "x", ctx.inputs[0]));
     const Shape& x = ctx.inputs[0].shape;
     if (x.size() != 4) return fail("conv2d: x must be [N, C, H, W], got ", shape_str(x));
@@ -47,36 +47,9 @@ class Conv2dOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs) || ctx.inputs[0].shape.size() != 4)
-      return fail("conv2d: prepare needs one input [N, C, H, W] with static shape");
-    const du::Conv2dGeometry g = geometry(ctx.inputs[0].shape);
-    if (!g.fits()) return fail("conv2d: the kernel does not fit the padded input");
-    training_ = ctx.training;
-    empty_ = g.n == 0;
-    if (!empty_) {
-      KEEL_RETURN_IF_ERROR(du::guarded("conv2d", "prepare", [&] {
-        conv_.prepare(g, ctx.training);
-        return Status::Ok();
-      }));
-      // backward_weights writes both gradients; these catch one nobody asked for.
-      if (ctx.training) {
-        spare_gw_.assign(static_cast<std::size_t>(g.c_out * g.c_in * g.kh * g.kw), 0.0f);
-        spare_gb_.assign(static_cast<std::size_t>(g.c_out), 0.0f);
-      }
-    }
-    prepared_ = true;
-    return Status::Ok();
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("conv2d: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("conv2d", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("conv2d", "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("conv2d", "params", ctx.params.size(), 2));
     if (empty_) return Status::Ok();  // a zero batch has no output elements
-    return du::guarded("conv2d", "forward", [&] {
+    return in_onednn("forward", [&] {
       conv_.forward(ctx.inputs[0].as<float>(), ctx.params[0].as<float>(),
                     bias_ ? ctx.params[1].as<float>() : nullptr, ctx.outputs[0].as<float>());
       return Status::Ok();
@@ -84,11 +57,6 @@ class Conv2dOp final : public Op {
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("conv2d: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("conv2d", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("conv2d", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("conv2d", "input gradients", ctx.grad_inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("conv2d", "param gradients", ctx.grad_params.size(), 2));
     const TensorView& gx = ctx.grad_inputs[0];
     const TensorView& gw = ctx.grad_params[0];
     const TensorView& gb = ctx.grad_params[1];
@@ -99,7 +67,7 @@ class Conv2dOp final : public Op {
       du::zero_fill(gb);
       return Status::Ok();
     }
-    return du::guarded("conv2d", "backward", [&] {
+    return in_onednn("backward", [&] {
       const float* gy = ctx.grad_outputs[0].as<float>();
       if (gx.data != nullptr) conv_.backward_data(gy, ctx.params[0].as<float>(), gx.as<float>());
       const bool want_gb = bias_ && gb.data != nullptr;
@@ -111,6 +79,19 @@ class Conv2dOp final : public Op {
   }
 
  private:
+  Status build(const PrepareContext& ctx) override {
+    const du::Conv2dGeometry g = geometry(ctx.inputs[0].shape);
+    empty_ = g.n == 0;
+    if (empty_) return Status::Ok();
+    conv_.prepare(g, ctx.training);
+    // backward_weights writes both gradients; these catch one nobody asked for.
+    if (ctx.training) {
+      spare_gw_.assign(static_cast<std::size_t>(g.c_out * g.c_in * g.kh * g.kw), 0.0f);
+      spare_gb_.assign(static_cast<std::size_t>(g.c_out), 0.0f);
+    }
+    return Status::Ok();
+  }
+
   Status read(const Attrs& attrs) {
     filters_ = attrs.i("filters");
     if (filters_ < 1 || filters_ > max_window * max_window)
@@ -134,7 +115,7 @@ class Conv2dOp final : public Op {
   Status attr_status_;
   std::int64_t filters_ = 1, kh_ = 1, kw_ = 1, sh_ = 1, sw_ = 1, ph_ = 0, pw_ = 0, dh_ = 1, dw_ = 1;
   bool bias_ = true;
-  bool prepared_ = false, training_ = false, empty_ = false;
+  bool empty_ = false;
   du::Conv2d conv_;
   std::vector<float> spare_gw_, spare_gb_;
 };
@@ -147,13 +128,13 @@ AttrSpec pair_attr(const char* name, const char* doc, std::int64_t value, double
 }  // namespace
 
 OpSchema conv2d_schema() {
-  OpSchema s;
-  s.name = "conv2d";
-  s.doc = "2-D convolution over NCHW images: y = conv(x, weight) + bias, with stride, padding and dilation.";
-  s.inputs = {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}};
-  s.outputs = {{"y",
-                "f32 [N, filters, Ho, Wo], Ho = floor((H + 2*padding - dilation*(kernel-1) - 1) / stride) + 1, "
-                "likewise Wo"}};
+  OpSchema s = plugin_util::schema(
+      "conv2d",
+      "2-D convolution over NCHW images: y = conv(x, weight) + bias, with stride, padding and dilation.",
+      {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}},
+      {{"y",
+        "f32 [N, filters, Ho, Wo], Ho = floor((H + 2*padding - dilation*(kernel-1) - 1) / stride) + 1, "
+        "likewise Wo"}});
   s.attrs = {
       {"filters", AttrType::Int, "number of output channels", std::nullopt, 1.0, double(max_window) * max_window, {}},
       {"kernel", AttrType::Ints, "kernel size [height, width], or [k] for a square kernel", std::nullopt, 1.0,
@@ -180,6 +161,6 @@ OpSchema conv2d_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_conv2d(const Attrs& attrs) { return std::make_unique<Conv2dOp>(attrs); }
+std::unique_ptr<Op> conv2d_factory(const Attrs& attrs) { return std::make_unique<Conv2dOp>(attrs); }
 
 }  // namespace keel::nn

@@ -12,7 +12,7 @@
 
 #include "common/keel_dnnl.hpp"
 #include "common/keel_rng.hpp"
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
@@ -24,7 +24,6 @@ class DropoutOp final : public Op {
   explicit DropoutOp(double p) : p_(p) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32("dropout", "x", ctx.inputs[0]));
     // The schema's bounds already say this to the graph validator; an op
     // built directly (tests, other front ends) gets the same answer here.
@@ -36,23 +35,15 @@ class DropoutOp final : public Op {
   }
 
   Status prepare(const PrepareContext& ctx) override {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail("dropout: prepare needs one input with a static shape");
     if (!(p_ >= 0.0 && p_ < 1.0)) return fail("dropout: p is ", p_, "; it must be in [0, 1)");
     count_ = numel(ctx.inputs[0].shape);
     threshold_ = rng::threshold_53(p_);
     // PyTorch scales by the f32 value of 1 / (1 - p); so does this.
     scale_ = static_cast<float>(1.0 / (1.0 - p_));
-    training_ = ctx.training;
-    prepared_ = true;
     return Status::Ok();
   }
 
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("dropout: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "outputs", ctx.outputs.size(), 1));
     const float* x = ctx.inputs[0].as<float>();
     float* y = ctx.outputs[0].as<float>();
     if (!ctx.training || threshold_ == 0) {
@@ -65,9 +56,6 @@ class DropoutOp final : public Op {
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("dropout: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("dropout", "input gradients", ctx.grad_inputs.size(), 1));
     float* gx = ctx.grad_inputs[0].as<float>();
     if (gx == nullptr) return Status::Ok();
     const float* gy = ctx.grad_outputs[0].as<float>();
@@ -90,8 +78,6 @@ class DropoutOp final : public Op {
   }
 
   double p_;
-  bool prepared_ = false;
-  bool training_ = false;
   std::int64_t count_ = 0;
   std::uint64_t threshold_ = 0;
   float scale_ = 1.0f;
@@ -100,11 +86,10 @@ class DropoutOp final : public Op {
 }  // namespace
 
 OpSchema dropout_schema() {
-  OpSchema s;
-  s.name = "dropout";
-  s.doc = "Training: zeroes elements with probability p and scales the rest by 1/(1-p); inference: identity.";
-  s.inputs = {{"x", "f32 tensor of any shape"}};
-  s.outputs = {{"y", "f32 tensor of x's shape"}};
+  OpSchema s = plugin_util::schema(
+      "dropout",
+      "Training: zeroes elements with probability p and scales the rest by 1/(1-p); inference: identity.",
+      {{"x", "f32 tensor of any shape"}}, {{"y", "f32 tensor of x's shape"}});
   s.attrs = {AttrSpec{.name = "p",
                       .type = AttrType::Float,
                       .doc = "probability that an element is zeroed while training, in [0, 1); the mask is "
@@ -117,8 +102,8 @@ OpSchema dropout_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_dropout(const Attrs& attrs) {
-  return std::make_unique<DropoutOp>(loss_detail::float_or(attrs, "p", 0.5));
+std::unique_ptr<Op> dropout_factory(const Attrs& attrs) {
+  return std::make_unique<DropoutOp>(attrs.f("p"));
 }
 
 }  // namespace keel::nn

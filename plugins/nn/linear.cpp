@@ -3,8 +3,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
-#include "layer_ops.hpp"
+#include "nn_ops.hpp"
 #include "layer_shape.hpp"
 
 namespace keel::nn {
@@ -13,12 +14,11 @@ namespace {
 namespace du = keel::dnnl_util;
 using layer::checked_product;
 
-class LinearOp final : public Op {
+class LinearOp final : public du::DnnlOp {
  public:
-  LinearOp(std::int64_t units, bool bias) : units_(units), bias_(bias) {}
+  LinearOp(std::int64_t units, bool bias) : DnnlOp("linear"), units_(units), bias_(bias) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32("linear", "x", ctx.inputs[0]));
     if (units_ < 1) return fail("linear: units must be at least 1, got ", units_);
     const Shape& x = ctx.inputs[0].shape;
@@ -33,36 +33,19 @@ class LinearOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded("linear", "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("linear: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "params", ctx.params.size(), 2));
     if (rows_ == 0) return Status::Ok();  // y has no elements
-    return du::guarded("linear", "forward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("forward", [&](dnnl::stream& s) {
       // The argument map holds the same memory objects: binding updates it.
       du::bind(x_mem_, ctx.inputs[0].data);
       du::bind(wt_mem_, ctx.params[0].data);
       du::bind(y_mem_, ctx.outputs[0].data);
       if (bias_) du::bind(b_mem_, ctx.params[1].data);
       forward_.execute(s, forward_args_);
-      s.wait();
-      return Status::Ok();
     });
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("linear: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "params", ctx.params.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "input gradients", ctx.grad_inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("linear", "parameter gradients", ctx.grad_params.size(), 2));
     const TensorView& gx = ctx.grad_inputs[0];
     const TensorView& gw = ctx.grad_params[0];
     const TensorView& gb = ctx.grad_params[1];
@@ -73,8 +56,7 @@ class LinearOp final : public Op {
       du::zero_fill(gw);
       return Status::Ok();
     }
-    return du::guarded("linear", "backward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("backward", [&](dnnl::stream& s) {
       const void* gy = ctx.grad_outputs[0].data;
       if (gx.data != nullptr)  // grad_x = grad_y · W
         grad_x_.execute(s, {{DNNL_ARG_SRC, du::bind(gy_mem_, gy)},
@@ -88,30 +70,16 @@ class LinearOp final : public Op {
         grad_b_.execute(s, {{DNNL_ARG_SRC, ones_mem_},
                             {DNNL_ARG_WEIGHTS, du::bind(gy_mem_, gy)},
                             {DNNL_ARG_DST, du::bind(gb_mem_, gb.data)}});
-      s.wait();
-      return Status::Ok();
     });
   }
 
  private:
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail("linear: prepare needs one input with a static shape");
+  Status build(const PrepareContext& ctx) override {
     const Shape& x = ctx.inputs[0].shape;
-    if (x.empty() || x.back() < 1)
-      return fail("linear: prepare needs x of rank 1 or more with a last axis >= 1");
     const Dim in = x.back();
-    // The engine sizes the buffers from infer's shapes; a mismatch here would
-    // make oneDNN read past them.
-    if (ctx.params.size() != 2 || ctx.params[0].shape != Shape{units_, in} ||
-        ctx.params[1].shape != Shape{units_})
-      return fail("linear: prepare expects params weight [", units_, ", ", in, "] and bias [", units_, "]");
     const auto rows = checked_product(x.begin(), x.end() - 1);
     if (!rows) return fail("linear: x ", shape_str(x), " has too many elements");
     rows_ = *rows;
-    training_ = ctx.training;
-    prepared_ = true;
     if (rows_ == 0) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
@@ -154,8 +122,6 @@ class LinearOp final : public Op {
 
   std::int64_t units_;
   bool bias_;
-  bool prepared_ = false;
-  bool training_ = false;
   Dim rows_ = 0;
   dnnl::matmul forward_, grad_x_, grad_w_, grad_b_;
   std::vector<float> ones_;
@@ -167,11 +133,9 @@ class LinearOp final : public Op {
 }  // namespace
 
 OpSchema linear_schema() {
-  OpSchema s;
-  s.name = "linear";
-  s.doc = "Fully connected layer over the last axis: y = x · weightᵀ + bias.";
-  s.inputs = {{"x", "f32 [..., in]; the last axis must have a known size"}};
-  s.outputs = {{"y", "f32 [..., units]"}};
+  OpSchema s = plugin_util::schema(
+      "linear", "Fully connected layer over the last axis: y = x · weightᵀ + bias.",
+      {{"x", "f32 [..., in]; the last axis must have a known size"}}, {{"y", "f32 [..., units]"}});
   s.attrs = {
       AttrSpec{.name = "units", .type = AttrType::Int, .doc = "size of the output's last axis", .min = 1.0},
       AttrSpec{.name = "bias",
@@ -191,11 +155,8 @@ OpSchema linear_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_linear(const Attrs& attrs) {
-  // A missing or out-of-range units is reported by infer, not thrown here.
-  const std::int64_t units = attrs.has("units") ? attrs.i("units") : 0;
-  const bool bias = attrs.has("bias") ? attrs.b("bias") : true;
-  return std::make_unique<LinearOp>(units, bias);
+std::unique_ptr<Op> linear_factory(const Attrs& attrs) {
+  return std::make_unique<LinearOp>(attrs.i("units"), attrs.b("bias"));
 }
 
 }  // namespace keel::nn

@@ -10,16 +10,29 @@
 #include <cstdint>
 
 #include "common/keel_dnnl.hpp"
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
 
 namespace du = keel::dnnl_util;
-using loss_detail::Reduction;
+
+// How a loss folds per-element (or per-row) terms into its scalar.
+enum class Reduction : std::uint8_t { mean, sum };
+
+Reduction reduction_of(const Attrs& attrs) {
+  return attrs.s("reduction") == "sum" ? Reduction::sum : Reduction::mean;
+}
+
+AttrSpec reduction_attr() {
+  return AttrSpec{.name = "reduction",
+                  .type = AttrType::String,
+                  .doc = "how the terms become one number: mean (divided by their count) or sum",
+                  .default_value = AttrValue{std::string("mean")},
+                  .choices = {"mean", "sum"}};
+}
 
 Status expect_scalar_grad(const char* op, const BackwardContext& ctx) {
-  KEEL_RETURN_IF_ERROR(du::expect_count(op, "output gradients", ctx.grad_outputs.size(), 1));
   if (ctx.grad_outputs[0].numel() != 1 || ctx.grad_outputs[0].data == nullptr)
     return fail(op, ": the gradient of the loss must be one number");
   return Status::Ok();
@@ -30,7 +43,6 @@ class MseOp final : public Op {
   explicit MseOp(Reduction reduction) : reduction_(reduction) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "inputs", ctx.inputs.size(), 2));
     KEEL_RETURN_IF_ERROR(du::expect_f32("mse", "prediction", ctx.inputs[0]));
     KEEL_RETURN_IF_ERROR(du::expect_f32("mse", "target", ctx.inputs[1]));
     if (ctx.inputs[0].shape != ctx.inputs[1].shape)
@@ -42,21 +54,13 @@ class MseOp final : public Op {
   }
 
   Status prepare(const PrepareContext& ctx) override {
-    prepared_ = false;
-    if (ctx.inputs.size() != 2 || !du::all_static(ctx.inputs))
-      return fail("mse: prepare needs two inputs with static shapes");
     count_ = numel(ctx.inputs[0].shape);
     if (count_ == 0 && reduction_ == Reduction::mean)
       return fail("mse: prediction is empty, and the mean of no elements is undefined");
-    training_ = ctx.training;
-    prepared_ = true;
     return Status::Ok();
   }
 
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("mse: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "outputs", ctx.outputs.size(), 1));
     const float* p = ctx.inputs[0].as<float>();
     const float* t = ctx.inputs[1].as<float>();
     double total = 0.0;
@@ -70,9 +74,6 @@ class MseOp final : public Op {
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("mse: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("mse", "input gradients", ctx.grad_inputs.size(), 2));
     KEEL_RETURN_IF_ERROR(expect_scalar_grad("mse", ctx));
     double factor = 2.0 * *ctx.grad_outputs[0].as<float>();
     if (reduction_ == Reduction::mean) factor /= static_cast<double>(count_);
@@ -90,8 +91,6 @@ class MseOp final : public Op {
 
  private:
   Reduction reduction_;
-  bool prepared_ = false;
-  bool training_ = false;
   std::int64_t count_ = 0;
 };
 
@@ -106,7 +105,6 @@ class CrossEntropyOp final : public Op {
 
   Status infer(InferContext& ctx) const override {
     constexpr const char* op = "softmax_cross_entropy";
-    KEEL_RETURN_IF_ERROR(du::expect_count(op, "inputs", ctx.inputs.size(), 2));
     const TensorSpec& logits = ctx.inputs[0];
     const TensorSpec& labels = ctx.inputs[1];
     KEEL_RETURN_IF_ERROR(du::expect_f32(op, "logits", logits));
@@ -127,22 +125,14 @@ class CrossEntropyOp final : public Op {
   }
 
   Status prepare(const PrepareContext& ctx) override {
-    prepared_ = false;
-    if (ctx.inputs.size() != 2 || !du::all_static(ctx.inputs))
-      return fail("softmax_cross_entropy: prepare needs two inputs with static shapes");
     rows_ = ctx.inputs[0].shape[0];
     classes_ = ctx.inputs[0].shape[1];
     if (rows_ == 0 && reduction_ == Reduction::mean)
       return fail("softmax_cross_entropy: the batch is empty, and the mean over no rows is undefined");
-    training_ = ctx.training;
-    prepared_ = true;
     return Status::Ok();
   }
 
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("softmax_cross_entropy: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax_cross_entropy", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax_cross_entropy", "outputs", ctx.outputs.size(), 1));
     const float* logits = ctx.inputs[0].as<float>();
     double total = 0.0;
     for (std::int64_t r = 0; r < rows_; ++r) {
@@ -158,11 +148,6 @@ class CrossEntropyOp final : public Op {
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_)
-      return fail("softmax_cross_entropy: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax_cross_entropy", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(
-        du::expect_count("softmax_cross_entropy", "input gradients", ctx.grad_inputs.size(), 2));
     KEEL_RETURN_IF_ERROR(expect_scalar_grad("softmax_cross_entropy", ctx));
     du::zero_fill(ctx.grad_inputs[1]);  // labels are not differentiable
     float* grad = ctx.grad_inputs[0].as<float>();
@@ -205,8 +190,6 @@ class CrossEntropyOp final : public Op {
   }
 
   Reduction reduction_;
-  bool prepared_ = false;
-  bool training_ = false;
   std::int64_t rows_ = 0;
   std::int64_t classes_ = 0;
 };
@@ -214,31 +197,30 @@ class CrossEntropyOp final : public Op {
 }  // namespace
 
 OpSchema mse_schema() {
-  OpSchema s;
-  s.name = "mse";
-  s.doc = "Mean squared error between a prediction and a target of the same shape.";
-  s.inputs = {{"prediction", "f32 tensor of any shape"},
-              {"target", "f32 tensor of the prediction's shape; gradients flow into it too"}};
-  s.outputs = {{"loss", "f32 scalar: the mean (or sum) over all elements of (prediction - target)^2"}};
-  s.attrs = {loss_detail::reduction_attr()};
+  OpSchema s = plugin_util::schema(
+      "mse", "Mean squared error between a prediction and a target of the same shape.",
+      {{"prediction", "f32 tensor of any shape"},
+       {"target", "f32 tensor of the prediction's shape; gradients flow into it too"}},
+      {{"loss", "f32 scalar: the mean (or sum) over all elements of (prediction - target)^2"}});
+  s.attrs = {reduction_attr()};
   s.has_backward = true;
   s.role = Role::loss;
   s.metric = Metric::r2;
   return s;
 }
 
-std::unique_ptr<Op> make_mse(const Attrs& attrs) {
-  return std::make_unique<MseOp>(loss_detail::reduction_of(attrs));
+std::unique_ptr<Op> mse_factory(const Attrs& attrs) {
+  return std::make_unique<MseOp>(reduction_of(attrs));
 }
 
 OpSchema softmax_cross_entropy_schema() {
-  OpSchema s;
-  s.name = "softmax_cross_entropy";
-  s.doc = "Cross entropy of softmax(logits) against integer class labels, computed stably.";
-  s.inputs = {{"logits", "f32 [batch, classes]: unnormalized class scores"},
-              {"labels", "i32 or i64 [batch]: the true class of each row, in [0, classes)", false}};
-  s.outputs = {{"loss", "f32 scalar: the mean (or sum) over rows of -log softmax(logits)[label]"}};
-  s.attrs = {loss_detail::reduction_attr()};
+  OpSchema s = plugin_util::schema(
+      "softmax_cross_entropy",
+      "Cross entropy of softmax(logits) against integer class labels, computed stably.",
+      {{"logits", "f32 [batch, classes]: unnormalized class scores"},
+       {"labels", "i32 or i64 [batch]: the true class of each row, in [0, classes)", false}},
+      {{"loss", "f32 scalar: the mean (or sum) over rows of -log softmax(logits)[label]"}});
+  s.attrs = {reduction_attr()};
   s.has_backward = true;
   s.role = Role::loss;
   s.metric = Metric::accuracy;
@@ -246,8 +228,8 @@ OpSchema softmax_cross_entropy_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_softmax_cross_entropy(const Attrs& attrs) {
-  return std::make_unique<CrossEntropyOp>(loss_detail::reduction_of(attrs));
+std::unique_ptr<Op> softmax_cross_entropy_factory(const Attrs& attrs) {
+  return std::make_unique<CrossEntropyOp>(reduction_of(attrs));
 }
 
 }  // namespace keel::nn

@@ -2,6 +2,7 @@
 // index, or b [..., K, N] with the same leading (batch) dimensions as a.
 #include <algorithm>
 
+#include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
 #include "nn_ops.hpp"
 
@@ -18,10 +19,11 @@ std::int64_t product(Shape::const_iterator first, Shape::const_iterator last) {
   return n;
 }
 
-class MatmulOp final : public Op {
+class MatmulOp final : public du::DnnlOp {
  public:
+  MatmulOp() : DnnlOp("matmul") {}
+
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "inputs", ctx.inputs.size(), 2));
     KEEL_RETURN_IF_ERROR(du::expect_f32("matmul", "a", ctx.inputs[0]));
     KEEL_RETURN_IF_ERROR(du::expect_f32("matmul", "b", ctx.inputs[1]));
     const Shape& a = ctx.inputs[0].shape;
@@ -43,34 +45,20 @@ class MatmulOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded("matmul", "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("matmul: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "outputs", ctx.outputs.size(), 1));
     if (empty_) {
       // K == 0 makes every sum empty: y is all zeros (or has no elements).
       du::zero_fill(ctx.outputs[0]);
       return Status::Ok();
     }
-    return du::guarded("matmul", "forward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("forward", [&](dnnl::stream& s) {
       forward_.execute(s, {{DNNL_ARG_SRC, du::bind(a_mem_, ctx.inputs[0].data)},
                            {DNNL_ARG_WEIGHTS, du::bind(b_mem_, ctx.inputs[1].data)},
                            {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)}});
-      s.wait();
-      return Status::Ok();
     });
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("matmul: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("matmul", "input gradients", ctx.grad_inputs.size(), 2));
     const TensorView& ga = ctx.grad_inputs[0];
     const TensorView& gb = ctx.grad_inputs[1];
     if (empty_) {
@@ -78,8 +66,7 @@ class MatmulOp final : public Op {
       du::zero_fill(gb);
       return Status::Ok();
     }
-    return du::guarded("matmul", "backward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("backward", [&](dnnl::stream& s) {
       du::bind(gy_mem_, ctx.grad_outputs[0].data);
       if (ga.data != nullptr)  // grad_a = grad_y · bᵀ
         grad_a_.execute(s, {{DNNL_ARG_SRC, gy_mem_},
@@ -89,19 +76,13 @@ class MatmulOp final : public Op {
         grad_b_.execute(s, {{DNNL_ARG_SRC, du::bind(at_mem_, ctx.inputs[0].data)},
                             {DNNL_ARG_WEIGHTS, gy_mem_},
                             {DNNL_ARG_DST, du::bind(gb_mem_, gb.data)}});
-      s.wait();
-      return Status::Ok();
     });
   }
 
  private:
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    if (ctx.inputs.size() != 2 || !du::all_static(ctx.inputs))
-      return fail("matmul: prepare needs two inputs with static shapes");
+  Status build(const PrepareContext& ctx) override {
     const Shape& a = ctx.inputs[0].shape;
     const Shape& b = ctx.inputs[1].shape;
-    if (a.size() < 2 || b.size() < 2) return fail("matmul: prepare needs inputs of rank 2 or more");
     // Every case runs as a batch of B products [M, K] · [K, N] over
     // contiguous memory. A shared b folds a's leading dimensions into M.
     const bool shared_b = b.size() == 2;
@@ -109,9 +90,7 @@ class MatmulOp final : public Op {
     const std::int64_t N = b.back();
     const std::int64_t B = shared_b ? 1 : product(a.begin(), a.end() - 2);
     const std::int64_t M = shared_b ? product(a.begin(), a.end() - 1) : a[a.size() - 2];
-    training_ = ctx.training;
     empty_ = B == 0 || M == 0 || N == 0 || K == 0;
-    prepared_ = true;
     if (empty_) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
@@ -137,8 +116,6 @@ class MatmulOp final : public Op {
     return Status::Ok();
   }
 
-  bool prepared_ = false;
-  bool training_ = false;
   bool empty_ = false;
   dnnl::matmul forward_, grad_a_, grad_b_;
   dnnl::memory a_mem_, b_mem_, y_mem_, at_mem_, bt_mem_, gy_mem_, ga_mem_, gb_mem_;
@@ -147,20 +124,19 @@ class MatmulOp final : public Op {
 }  // namespace
 
 OpSchema matmul_schema() {
-  OpSchema s;
-  s.name = "matmul";
-  s.doc = "Matrix product y = a · b over the last two axes, batched over the leading ones.";
-  s.inputs = {{"a", "f32 [..., M, K]"},
-              {"b",
-               "f32 [K, N] shared by every leading index of a, or [..., K, N] with a's "
-               "leading dimensions"}};
-  s.outputs = {{"y", "f32 [..., M, N]"}};
+  OpSchema s = plugin_util::schema(
+      "matmul", "Matrix product y = a · b over the last two axes, batched over the leading ones.",
+      {{"a", "f32 [..., M, K]"},
+       {"b",
+        "f32 [K, N] shared by every leading index of a, or [..., K, N] with a's "
+        "leading dimensions"}},
+      {{"y", "f32 [..., M, N]"}});
   s.has_backward = true;
   s.examples = {{.doc = "shared b", .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {4, 3}}}}},
                 {.doc = "batched", .inputs = {{{DType::f32, {kBatch, 2, 4}}}, {{DType::f32, {kBatch, 4, 3}}}}}};
   return s;
 }
 
-std::unique_ptr<Op> make_matmul(const Attrs&) { return std::make_unique<MatmulOp>(); }
+std::unique_ptr<Op> matmul_factory(const Attrs&) { return std::make_unique<MatmulOp>(); }
 
 }  // namespace keel::nn

@@ -1,30 +1,14 @@
-// The operators of the nn plugin, one schema and one factory each, so that
-// the plugin entry point and the tests register and build them alike.
+// The nn plugin's ops, its one registration list (common/op_list.hpp), in
+// the order `keel plugins nn` lists them.
 #pragma once
 
-#include <memory>
+#include "common/op_list.hpp"
 
-#include "keel/keel.hpp"
+#define KEEL_NN_OPS(X)                                                                          \
+  X(add) X(mul) X(scale) X(relu) X(matmul) X(linear) X(leaky_relu) X(gelu) X(tanh) X(sigmoid) \
+  X(softmax) X(flatten) X(reshape) X(mse) X(softmax_cross_entropy) X(dropout) X(standardize)   \
+  X(conv2d) X(global_avg_pool)
 
 namespace keel::nn {
-
-OpSchema add_schema();
-std::unique_ptr<Op> make_add(const Attrs& attrs);
-OpSchema mul_schema();
-std::unique_ptr<Op> make_mul(const Attrs& attrs);
-
-OpSchema scale_schema();
-std::unique_ptr<Op> make_scale(const Attrs& attrs);
-OpSchema relu_schema();
-std::unique_ptr<Op> make_relu(const Attrs& attrs);
-
-OpSchema matmul_schema();
-std::unique_ptr<Op> make_matmul(const Attrs& attrs);
-
-// Op families with many ops register themselves; each is defined in the
-// family's sources (layer.cmake, loss.cmake, spatial.cmake).
-void register_layer_ops(Registrar& r);    // linear, activations, softmax, flatten, reshape
-void register_loss_ops(Registrar& r);     // mse, softmax_cross_entropy, dropout, standardize
-void register_spatial_ops(Registrar& r);  // conv2d, global_avg_pool
-
+KEEL_NN_OPS(KEEL_DECLARE_OP)
 }  // namespace keel::nn

@@ -1,18 +1,20 @@
 // global_avg_pool: [N, C, H, W] -> [N, C], the mean of each channel's image.
 #include <cstring>
 
+#include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
-#include "spatial_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
 
 namespace du = keel::dnnl_util;
 
-class GlobalAvgPoolOp final : public Op {
+class GlobalAvgPoolOp final : public du::DnnlOp {
  public:
+  GlobalAvgPoolOp() : DnnlOp("global_avg_pool") {}
+
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("global_avg_pool", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32("global_avg_pool", "x", ctx.inputs[0]));
     const Shape& x = ctx.inputs[0].shape;
     if (x.size() != 4) return fail("global_avg_pool: x must be [N, C, H, W], got ", shape_str(x));
@@ -24,34 +26,21 @@ class GlobalAvgPoolOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded("global_avg_pool", "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("global_avg_pool: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("global_avg_pool", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("global_avg_pool", "outputs", ctx.outputs.size(), 1));
     if (planes_ == 0) return Status::Ok();
     if (pixels_ == 1) {  // a 1x1 image is its own mean
       std::memcpy(ctx.outputs[0].data, ctx.inputs[0].data, static_cast<std::size_t>(planes_) * sizeof(float));
       return Status::Ok();
     }
-    return du::guarded("global_avg_pool", "forward", [&] {
-      dnnl::stream& s = du::thread_stream();
+    return run("forward", [&](dnnl::stream& s) {
       mean_.execute(s, {{DNNL_ARG_SRC, du::bind(x_mem_, ctx.inputs[0].data)},
                         {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)},
                         {DNNL_ARG_SCRATCHPAD, scratchpad_}});
-      s.wait();
-      return Status::Ok();
     });
   }
 
   // Every pixel contributed 1/(H*W) of its channel's mean.
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_) return fail("global_avg_pool: backward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("global_avg_pool", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("global_avg_pool", "input gradients", ctx.grad_inputs.size(), 1));
     const TensorView& gx = ctx.grad_inputs[0];
     if (gx.data == nullptr) return Status::Ok();
     const float* gy = ctx.grad_outputs[0].as<float>();
@@ -66,15 +55,11 @@ class GlobalAvgPoolOp final : public Op {
   }
 
  private:
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs) || ctx.inputs[0].shape.size() != 4)
-      return fail("global_avg_pool: prepare needs one input [N, C, H, W] with static shape");
+  Status build(const PrepareContext& ctx) override {
     const Shape& x = ctx.inputs[0].shape;
     if (x[2] < 1 || x[3] < 1) return fail("global_avg_pool: height and width must be at least 1");
     planes_ = x[0] * x[1];
     pixels_ = x[2] * x[3];
-    prepared_ = true;
     // oneDNN rejects a reduction that reduces nothing (1x1 images).
     if (planes_ == 0 || pixels_ == 1) return Status::Ok();
     using tag = dnnl::memory::format_tag;
@@ -98,7 +83,6 @@ class GlobalAvgPoolOp final : public Op {
     return Status::Ok();
   }
 
-  bool prepared_ = false;
   std::int64_t planes_ = 0, pixels_ = 1;
   dnnl::reduction mean_;
   dnnl::memory x_mem_, y_mem_, scratchpad_;
@@ -107,16 +91,15 @@ class GlobalAvgPoolOp final : public Op {
 }  // namespace
 
 OpSchema global_avg_pool_schema() {
-  OpSchema s;
-  s.name = "global_avg_pool";
-  s.doc = "Mean of every channel over its whole image: [N, C, H, W] -> [N, C].";
-  s.inputs = {{"x", "f32 [N, C, H, W], H and W at least 1"}};
-  s.outputs = {{"y", "f32 [N, C], y[n, c] = mean of x[n, c, :, :]"}};
+  OpSchema s = plugin_util::schema("global_avg_pool",
+                                   "Mean of every channel over its whole image: [N, C, H, W] -> [N, C].",
+                                   {{"x", "f32 [N, C, H, W], H and W at least 1"}},
+                                   {{"y", "f32 [N, C], y[n, c] = mean of x[n, c, :, :]"}});
   s.has_backward = true;
   s.examples = {{.inputs = {{{DType::f32, {kBatch, 3, 2, 2}}}}}};
   return s;
 }
 
-std::unique_ptr<Op> make_global_avg_pool(const Attrs&) { return std::make_unique<GlobalAvgPoolOp>(); }
+std::unique_ptr<Op> global_avg_pool_factory(const Attrs&) { return std::make_unique<GlobalAvgPoolOp>(); }
 
 }  // namespace keel::nn

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/keel_dnnl.hpp"
-#include "layer_ops.hpp"
+#include "nn_ops.hpp"
 #include "layer_shape.hpp"
 
 namespace keel::nn {
@@ -19,7 +19,6 @@ using layer::checked_product;
 class CopyShapeOp : public Op {
  public:
   Status infer(InferContext& ctx) const final {
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32(name(), "x", ctx.inputs[0]));
     Shape y;
     KEEL_RETURN_IF_ERROR(target(ctx.inputs[0].shape, y));
@@ -29,27 +28,17 @@ class CopyShapeOp : public Op {
   }
 
   Status prepare(const PrepareContext& ctx) final {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail(name(), ": prepare needs one input with a static shape");
     Shape y;
     KEEL_RETURN_IF_ERROR(target(ctx.inputs[0].shape, y));
     bytes_ = static_cast<std::size_t>(numel(y)) * sizeof(float);
-    prepared_ = true;
     return Status::Ok();
   }
 
   Status forward(const ForwardContext& ctx) final {
-    if (!prepared_) return fail(name(), ": forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "outputs", ctx.outputs.size(), 1));
     return copy(ctx.inputs[0], ctx.outputs[0]);
   }
 
   Status backward(const BackwardContext& ctx) final {
-    if (!prepared_) return fail(name(), ": backward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count(name(), "input gradients", ctx.grad_inputs.size(), 1));
     if (ctx.grad_inputs[0].data == nullptr) return Status::Ok();
     return copy(ctx.grad_outputs[0], ctx.grad_inputs[0]);
   }
@@ -70,7 +59,6 @@ class CopyShapeOp : public Op {
     return Status::Ok();
   }
 
-  bool prepared_ = false;
   std::size_t bytes_ = 0;
 };
 
@@ -165,11 +153,7 @@ class ReshapeOp final : public CopyShapeOp {
 };
 
 OpSchema copy_schema(const char* name, const char* doc, const char* y_doc) {
-  OpSchema s;
-  s.name = name;
-  s.doc = doc;
-  s.inputs = {{"x", "f32 tensor"}};
-  s.outputs = {{"y", y_doc}};
+  OpSchema s = plugin_util::schema(name, doc, {{"x", "f32 tensor"}}, {{"y", y_doc}});
   s.has_backward = true;
   return s;
 }
@@ -188,8 +172,8 @@ OpSchema flatten_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_flatten(const Attrs& attrs) {
-  return std::make_unique<FlattenOp>(attrs.has("axis") ? attrs.i("axis") : 1);
+std::unique_ptr<Op> flatten_factory(const Attrs& attrs) {
+  return std::make_unique<FlattenOp>(attrs.i("axis"));
 }
 
 OpSchema reshape_schema() {
@@ -204,10 +188,8 @@ OpSchema reshape_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_reshape(const Attrs& attrs) {
-  // A missing shape would have been reported by the engine; an empty list
-  // is a scalar, so that case would surface in infer as a count mismatch.
-  return std::make_unique<ReshapeOp>(attrs.has("shape") ? attrs.ints("shape") : std::vector<std::int64_t>{});
+std::unique_ptr<Op> reshape_factory(const Attrs& attrs) {
+  return std::make_unique<ReshapeOp>(attrs.ints("shape"));
 }
 
 }  // namespace keel::nn

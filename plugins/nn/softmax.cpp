@@ -1,21 +1,22 @@
 // softmax along one axis, on oneDNN's softmax primitives. Any rank runs as
 // [outer, n, inner] with the axis in the middle, so ranks beyond oneDNN's
 // format tags work and no data moves.
-#include "common/keel_dnnl.hpp"
-#include "layer_ops.hpp"
 #include "layer_shape.hpp"
+#include "nn_ops.hpp"
+#include "unary_op.hpp"
 
 namespace keel::nn {
 namespace {
 
 namespace du = keel::dnnl_util;
 
-class SoftmaxOp final : public Op {
+// The backward reads y only: grad_x = y * (grad_y - sum(grad_y * y)) along
+// the axis.
+class SoftmaxOp final : public UnaryDnnlOp<dnnl::softmax_forward, dnnl::softmax_backward> {
  public:
-  explicit SoftmaxOp(std::int64_t axis) : axis_(axis) {}
+  explicit SoftmaxOp(std::int64_t axis) : UnaryDnnlOp("softmax", /*use_dst=*/true), axis_(axis) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32("softmax", "x", ctx.inputs[0]));
     const Shape& x = ctx.inputs[0].shape;
     if (x.empty()) return fail("softmax: x must have rank 1 or more, got a scalar");
@@ -26,57 +27,15 @@ class SoftmaxOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded("softmax", "prepare", [&] { return build(ctx); });
-  }
-
-  Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("softmax: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax", "outputs", ctx.outputs.size(), 1));
-    if (empty_) return Status::Ok();
-    return du::guarded("softmax", "forward", [&] {
-      dnnl::stream& s = du::thread_stream();
-      forward_.execute(s, {{DNNL_ARG_SRC, du::bind(x_mem_, ctx.inputs[0].data)},
-                           {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)}});
-      s.wait();
-      return Status::Ok();
-    });
-  }
-
-  // grad_x = y * (grad_y - sum(grad_y * y)) along the axis: it needs y only.
-  Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("softmax: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax", "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("softmax", "input gradients", ctx.grad_inputs.size(), 1));
-    const TensorView& gx = ctx.grad_inputs[0];
-    if (empty_ || gx.data == nullptr) return Status::Ok();
-    return du::guarded("softmax", "backward", [&] {
-      dnnl::stream& s = du::thread_stream();
-      backward_.execute(s, {{DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)},
-                            {DNNL_ARG_DIFF_DST, du::bind(gy_mem_, ctx.grad_outputs[0].data)},
-                            {DNNL_ARG_DIFF_SRC, du::bind(gx_mem_, gx.data)}});
-      s.wait();
-      return Status::Ok();
-    });
-  }
-
  private:
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs))
-      return fail("softmax: prepare needs one input with a static shape");
+  Status build(const PrepareContext& ctx) override {
     const Shape& x = ctx.inputs[0].shape;
-    if (x.empty()) return fail("softmax: x must have rank 1 or more, got a scalar");
     std::size_t axis = 0;
     KEEL_RETURN_IF_ERROR(layer::normalize_axis("softmax", axis_, x.size(), axis));
     const Dim outer = numel(std::span(x).first(axis));
     const Dim inner = numel(std::span(x).subspan(axis + 1));
     const Dim n = x[axis];
-    training_ = ctx.training;
     empty_ = outer == 0 || n == 0 || inner == 0;
-    prepared_ = true;
     if (empty_) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
@@ -86,33 +45,21 @@ class SoftmaxOp final : public Op {
     const auto prop = ctx.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     const dnnl::softmax_forward::primitive_desc fwd_pd({prop, md, 1}, eng);
     forward_ = dnnl::softmax_forward(fwd_pd);
-    x_mem_ = du::unbound_memory(md);
-    y_mem_ = du::unbound_memory(md);
-    if (ctx.training) {
-      backward_ = dnnl::softmax_backward({{md, md, 1}, eng, fwd_pd});
-      gy_mem_ = du::unbound_memory(md);
-      gx_mem_ = du::unbound_memory(md);
-    }
+    if (ctx.training) backward_ = dnnl::softmax_backward({{md, md, 1}, eng, fwd_pd});
+    make_memory(md, ctx.training);
     return Status::Ok();
   }
 
   std::int64_t axis_;
-  bool prepared_ = false;
-  bool training_ = false;
-  bool empty_ = false;
-  dnnl::softmax_forward forward_;
-  dnnl::softmax_backward backward_;
-  dnnl::memory x_mem_, y_mem_, gy_mem_, gx_mem_;
 };
 
 }  // namespace
 
 OpSchema softmax_schema() {
-  OpSchema s;
-  s.name = "softmax";
-  s.doc = "Softmax along one axis: y = exp(x) / sum(exp(x)), computed without overflow.";
-  s.inputs = {{"x", "f32 tensor of rank 1 or more"}};
-  s.outputs = {{"y", "same shape as x; every slice along the axis sums to 1"}};
+  OpSchema s = plugin_util::schema(
+      "softmax", "Softmax along one axis: y = exp(x) / sum(exp(x)), computed without overflow.",
+      {{"x", "f32 tensor of rank 1 or more"}},
+      {{"y", "same shape as x; every slice along the axis sums to 1"}});
   s.attrs = {AttrSpec{.name = "axis",
                       .type = AttrType::Int,
                       .doc = "the axis normalized over; negative counts from the end",
@@ -121,8 +68,8 @@ OpSchema softmax_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_softmax(const Attrs& attrs) {
-  return std::make_unique<SoftmaxOp>(attrs.has("axis") ? attrs.i("axis") : -1);
+std::unique_ptr<Op> softmax_factory(const Attrs& attrs) {
+  return std::make_unique<SoftmaxOp>(attrs.i("axis"));
 }
 
 }  // namespace keel::nn

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common/keel_dnnl.hpp"
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
@@ -25,7 +25,6 @@ class StandardizeOp final : public Op {
       : mean_attr_(std::move(mean)), std_attr_(std::move(std)), epsilon_(epsilon) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("standardize", "inputs", ctx.inputs.size(), 1));
     const TensorSpec& x = ctx.inputs[0];
     KEEL_RETURN_IF_ERROR(du::expect_f32("standardize", "x", x));
     if (x.shape.empty()) return fail("standardize: x is a scalar; it needs a feature axis (the last axis)");
@@ -49,24 +48,15 @@ class StandardizeOp final : public Op {
   }
 
   Status prepare(const PrepareContext& ctx) override {
-    prepared_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs) || ctx.inputs[0].shape.empty())
-      return fail("standardize: prepare needs one input with a static shape and a feature axis");
     features_ = ctx.inputs[0].shape.back();
     rows_ = features_ == 0 ? 0 : numel(ctx.inputs[0].shape) / features_;
     const auto n = static_cast<std::size_t>(features_);
     mean_.assign(n, 0.0f);
     denom_.assign(n, 1.0f);
-    training_ = ctx.training;
-    prepared_ = true;
     return Status::Ok();
   }
 
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("standardize: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("standardize", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("standardize", "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("standardize", "parameters", ctx.params.size(), 2));
     mirror_attrs(ctx.params[0].as<float>(), ctx.params[1].as<float>());
     KEEL_RETURN_IF_ERROR(load_statistics(ctx.params[0].as<float>(), ctx.params[1].as<float>()));
     const float* x = ctx.inputs[0].as<float>();
@@ -80,10 +70,6 @@ class StandardizeOp final : public Op {
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("standardize: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("standardize", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("standardize", "input gradients", ctx.grad_inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("standardize", "parameters", ctx.params.size(), 2));
     // The statistics are constants of the model, not something it learns.
     for (const TensorView& g : ctx.grad_params) du::zero_fill(g);
     float* gx = ctx.grad_inputs[0].as<float>();
@@ -132,8 +118,6 @@ class StandardizeOp final : public Op {
 
   std::vector<double> mean_attr_, std_attr_;
   double epsilon_;
-  bool prepared_ = false;
-  bool training_ = false;
   std::int64_t rows_ = 0;
   std::int64_t features_ = 0;
   std::vector<float> mean_, denom_;  // per feature, refreshed every call from attrs or params
@@ -176,12 +160,8 @@ OpSchema standardize_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_standardize(const Attrs& attrs) {
-  auto floats = [&](const char* name) {
-    return attrs.has(name) ? attrs.floats(name) : std::vector<double>{};
-  };
-  return std::make_unique<StandardizeOp>(floats("mean"), floats("std"),
-                                         loss_detail::float_or(attrs, "epsilon", 0.0));
+std::unique_ptr<Op> standardize_factory(const Attrs& attrs) {
+  return std::make_unique<StandardizeOp>(attrs.floats("mean"), attrs.floats("std"), attrs.f("epsilon"));
 }
 
 }  // namespace keel::nn

@@ -40,7 +40,7 @@ class AdamOp final : public Op {
   Status forward(const ForwardContext& ctx) override {
     KEEL_RETURN_IF_ERROR(check_.status());
     UpdateViews u;
-    KEEL_RETURN_IF_ERROR(begin_update(name_, ctx, 2, u));
+    KEEL_RETURN_IF_ERROR(begin_update(name_, ctx, u));
     if (u.size == 0) return Status::Ok();
     // Scalars in double, rounded to f32 where torch passes them to a kernel.
     const double lr = u.lr;
@@ -122,7 +122,7 @@ OpSchema schema(bool decoupled) {
 OpSchema adam_schema() { return schema(false); }
 OpSchema adamw_schema() { return schema(true); }
 
-std::unique_ptr<Op> make_adam(const Attrs& attrs) { return std::make_unique<AdamOp>(attrs, false); }
-std::unique_ptr<Op> make_adamw(const Attrs& attrs) { return std::make_unique<AdamOp>(attrs, true); }
+std::unique_ptr<Op> adam_factory(const Attrs& attrs) { return std::make_unique<AdamOp>(attrs, false); }
+std::unique_ptr<Op> adamw_factory(const Attrs& attrs) { return std::make_unique<AdamOp>(attrs, true); }
 
 }  // namespace keel::optimizer

@@ -77,8 +77,6 @@ GradientTerms gradient_terms(const GradientAttrs& attrs, float grad_scale, doubl
 }
 
 Status infer_update(const char* op, InferContext& ctx, std::size_t states) {
-  if (ctx.inputs.size() != 3)
-    return fail(op, ": expected 3 inputs (param, grad, hyper), got ", ctx.inputs.size());
   const char* names[] = {"param", "grad", "hyper"};
   for (std::size_t i = 0; i < 3; ++i)
     if (ctx.inputs[i].dtype != DType::f32)
@@ -106,10 +104,7 @@ bool overlaps(const void* a, const void* b, std::size_t bytes) {
 
 }  // namespace
 
-Status begin_update(const char* op, const ForwardContext& ctx, std::size_t states, UpdateViews& out) {
-  if (ctx.inputs.size() != 3 || ctx.outputs.size() != 1 || ctx.params.size() != states)
-    return fail(op, ": expected 3 inputs, 1 output and ", states, " state tensors, got ", ctx.inputs.size(),
-                ", ", ctx.outputs.size(), " and ", ctx.params.size());
+Status begin_update(const char* op, const ForwardContext& ctx, UpdateViews& out) {
   const ConstTensorView& param = ctx.inputs[0];
   const std::int64_t n = param.numel();
   if (ctx.inputs[1].numel() != n || ctx.outputs[0].numel() != n)

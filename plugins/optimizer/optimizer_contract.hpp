@@ -94,6 +94,6 @@ struct UpdateViews {
   float lr = 0.0f;
   float grad_scale = 1.0f;
 };
-Status begin_update(const char* op, const ForwardContext& ctx, std::size_t states, UpdateViews& out);
+Status begin_update(const char* op, const ForwardContext& ctx, UpdateViews& out);
 
 }  // namespace keel::optimizer

@@ -1,21 +1,11 @@
-// The operators of the optimizer plugin, one schema and one factory each,
-// so that the plugin entry point and the tests register and build them
-// alike. Their contract with the training engine: optimizer_contract.hpp.
+// The optimizer plugin's update rules, its one registration list
+// (common/op_list.hpp).
 #pragma once
 
-#include <memory>
+#include "common/op_list.hpp"
 
-#include "keel/keel.hpp"
+#define KEEL_OPTIMIZER_OPS(X) X(sgd) X(adam) X(adamw)
 
 namespace keel::optimizer {
-
-OpSchema sgd_schema();
-std::unique_ptr<Op> make_sgd(const Attrs& attrs);
-
-OpSchema adam_schema();
-std::unique_ptr<Op> make_adam(const Attrs& attrs);
-
-OpSchema adamw_schema();
-std::unique_ptr<Op> make_adamw(const Attrs& attrs);
-
+KEEL_OPTIMIZER_OPS(KEEL_DECLARE_OP)
 }  // namespace keel::optimizer

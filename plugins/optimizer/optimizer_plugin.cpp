@@ -2,15 +2,6 @@
 // regularization and gradient clipping a stable training run needs.
 #include "optimizer_ops.hpp"
 
-namespace {
-
-void register_ops(keel::Registrar& r) {
-  using namespace keel::optimizer;
-  r.add(sgd_schema(), make_sgd);
-  r.add(adam_schema(), make_adam);
-  r.add(adamw_schema(), make_adamw);
-}
-
-}  // namespace
+KEEL_DEFINE_REGISTER(register_ops, keel::optimizer, KEEL_OPTIMIZER_OPS)
 
 KEEL_PLUGIN("optimizer", "1.0.0", register_ops)

@@ -37,7 +37,7 @@ class SgdOp final : public Op {
   Status forward(const ForwardContext& ctx) override {
     KEEL_RETURN_IF_ERROR(check_.status());
     UpdateViews u;
-    KEEL_RETURN_IF_ERROR(begin_update("sgd", ctx, 1, u));
+    KEEL_RETURN_IF_ERROR(begin_update("sgd", ctx, u));
     if (u.size == 0) return Status::Ok();
     SgdCoefficients c;
     c.neg_lr = -u.lr;  // param.add_(d_p, alpha=-lr)
@@ -106,6 +106,6 @@ OpSchema sgd_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_sgd(const Attrs& attrs) { return std::make_unique<SgdOp>(attrs); }
+std::unique_ptr<Op> sgd_factory(const Attrs& attrs) { return std::make_unique<SgdOp>(attrs); }
 
 }  // namespace keel::optimizer

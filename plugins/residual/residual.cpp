@@ -8,6 +8,7 @@
 // nothing to store, initialize, checkpoint or optimize.
 #include <cstring>
 
+#include "common/dnnl_op.hpp"
 #include "common/keel_conv.hpp"
 #include "residual_ops.hpp"
 
@@ -18,15 +19,15 @@ namespace du = keel::dnnl_util;
 
 enum class Projection { none, linear, conv };
 
-class ResidualOp final : public Op {
+class ResidualOp final : public du::DnnlOp {
  public:
   explicit ResidualOp(const Attrs& attrs)
-      : allow_projection_(attrs.s("projection") == "auto"),
+      : DnnlOp("residual"),
+        allow_projection_(attrs.s("projection") == "auto"),
         learned_gain_(attrs.s("gain") == "learned"),
         gain_init_(static_cast<float>(attrs.f("gain_init"))) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "inputs", ctx.inputs.size(), 2));
     KEEL_RETURN_IF_ERROR(du::expect_f32("residual", "branch", ctx.inputs[0]));
     KEEL_RETURN_IF_ERROR(du::expect_f32("residual", "skip", ctx.inputs[1]));
     Projection kind = Projection::none;
@@ -41,15 +42,7 @@ class ResidualOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded("residual", "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("residual: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "params", ctx.params.size(), 2));
     if (size_ == 0) return Status::Ok();
     const float g = gain(ctx.params[1].as<float>());
     const float* branch = ctx.inputs[0].as<float>();
@@ -62,7 +55,7 @@ class ResidualOp final : public Op {
     // With unit gain a linear projection adds the branch inside the matmul
     // (a binary post-op): one pass over y instead of two.
     const bool fused = kind_ == Projection::linear && g == 1.0f;
-    KEEL_RETURN_IF_ERROR(du::guarded("residual", "forward", [&] {
+    KEEL_RETURN_IF_ERROR(in_onednn("forward", [&] {
       if (fused) {
         dnnl::stream& st = du::thread_stream();
         forward_fused_.execute(
@@ -82,11 +75,6 @@ class ResidualOp final : public Op {
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("residual: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "inputs", ctx.inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "input gradients", ctx.grad_inputs.size(), 2));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual", "param gradients", ctx.grad_params.size(), 2));
     const TensorView& g_branch = ctx.grad_inputs[0];
     const TensorView& g_skip = ctx.grad_inputs[1];
     const TensorView& g_proj = ctx.grad_params[0];
@@ -113,15 +101,15 @@ class ResidualOp final : public Op {
       du::zero_fill(g_skip);
       return Status::Ok();
     }
-    return du::guarded("residual", "backward", [&] {
-      const float* w = ctx.params[0].as<float>();
-      const float* skip = ctx.inputs[1].as<float>();
-      dnnl::stream& s = du::thread_stream();
-      if (kind_ == Projection::conv) {
+    const float* w = ctx.params[0].as<float>();
+    const float* skip = ctx.inputs[1].as<float>();
+    if (kind_ == Projection::conv)
+      return in_onednn("backward", [&] {
         if (g_skip.data != nullptr) conv_.backward_data(gy, w, g_skip.as<float>());
         if (g_proj.data != nullptr) conv_.backward_weights(skip, gy, g_proj.as<float>(), nullptr);
         return Status::Ok();
-      }
+      });
+    return run("backward", [&](dnnl::stream& s) {
       du::bind(gy_mem_, gy);
       if (g_skip.data != nullptr)  // grad_skip [N, in] = grad_y [N, out] · W [out, in]
         grad_skip_.execute(s, {{DNNL_ARG_SRC, gy_mem_},
@@ -131,8 +119,6 @@ class ResidualOp final : public Op {
         grad_w_.execute(s, {{DNNL_ARG_SRC, du::bind(gyt_mem_, gy)},
                             {DNNL_ARG_WEIGHTS, du::bind(skip_mem_, skip)},
                             {DNNL_ARG_DST, du::bind(gw_mem_, g_proj.data)}});
-      s.wait();
-      return Status::Ok();
     });
   }
 
@@ -161,17 +147,12 @@ class ResidualOp final : public Op {
 
   float gain(const float* param) const { return learned_gain_ ? gain_init_ + param[0] : 1.0f; }
 
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    if (ctx.inputs.size() != 2 || !du::all_static(ctx.inputs))
-      return fail("residual: prepare needs two inputs with static shapes");
+  Status build(const PrepareContext& ctx) override {
     const Shape& b = ctx.inputs[0].shape;
     const Shape& s = ctx.inputs[1].shape;
     KEEL_RETURN_IF_ERROR(projection_of(b, s, kind_));
-    training_ = ctx.training;
     size_ = numel(b);
     skip_size_ = numel(s);
-    prepared_ = true;
     if (kind_ == Projection::none || size_ == 0 || skip_size_ == 0) return Status::Ok();
     if (kind_ == Projection::conv) {
       du::Conv2dGeometry g;
@@ -221,7 +202,6 @@ class ResidualOp final : public Op {
 
   bool allow_projection_, learned_gain_;
   float gain_init_;
-  bool prepared_ = false, training_ = false;
   Projection kind_ = Projection::none;
   std::int64_t size_ = 0, skip_size_ = 0;
   du::Conv2d conv_;
@@ -232,12 +212,12 @@ class ResidualOp final : public Op {
 }  // namespace
 
 OpSchema residual_schema() {
-  OpSchema s;
-  s.name = "residual";
-  s.doc = "Skip connection y = skip + gain * branch, projecting skip to branch's shape when they differ.";
-  s.inputs = {{"branch", "f32, the residual branch F(x); its shape is the output's"},
-              {"skip", "f32, the block's input x: branch's shape, or [N, in] / [N, Cin, H, W] to project"}};
-  s.outputs = {{"y", "f32, branch's shape"}};
+  OpSchema s = plugin_util::schema(
+      "residual",
+      "Skip connection y = skip + gain * branch, projecting skip to branch's shape when they differ.",
+      {{"branch", "f32, the residual branch F(x); its shape is the output's"},
+       {"skip", "f32, the block's input x: branch's shape, or [N, in] / [N, Cin, H, W] to project"}},
+      {{"y", "f32, branch's shape"}});
   s.attrs = {
       {"projection",
        AttrType::String,
@@ -281,6 +261,6 @@ OpSchema residual_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_residual(const Attrs& attrs) { return std::make_unique<ResidualOp>(attrs); }
+std::unique_ptr<Op> residual_factory(const Attrs& attrs) { return std::make_unique<ResidualOp>(attrs); }
 
 }  // namespace keel::residual

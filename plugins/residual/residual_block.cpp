@@ -5,6 +5,7 @@
 // Backward reuses the activation relu(conv1(x)) that the step's forward
 // left in a buffer owned here (the engine runs a node's backward right
 // after its forward of the same step), so no convolution is recomputed.
+#include "common/dnnl_op.hpp"
 #include "common/keel_conv.hpp"
 #include "residual_ops.hpp"
 
@@ -23,12 +24,11 @@ struct Buffer {
 
 Buffer make_buffer(const dnnl::memory::desc& md) { return {dnnl::memory(md, du::cpu_engine())}; }
 
-class ResidualBlockOp final : public Op {
+class ResidualBlockOp final : public du::DnnlOp {
  public:
-  explicit ResidualBlockOp(const Attrs& attrs) : width_attr_(attrs.i("width")) {}
+  explicit ResidualBlockOp(const Attrs& attrs) : DnnlOp("residual_block"), width_attr_(attrs.i("width")) {}
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual_block", "inputs", ctx.inputs.size(), 1));
     KEEL_RETURN_IF_ERROR(du::expect_f32("residual_block", "x", ctx.inputs[0]));
     const Shape& x = ctx.inputs[0].shape;
     if (x.size() != 4) return fail("residual_block: x must be [N, C, H, W], got ", shape_str(x));
@@ -45,19 +45,11 @@ class ResidualBlockOp final : public Op {
     return Status::Ok();
   }
 
-  Status prepare(const PrepareContext& ctx) override {
-    return du::guarded("residual_block", "prepare", [&] { return build(ctx); });
-  }
-
   Status forward(const ForwardContext& ctx) override {
-    if (!prepared_) return fail("residual_block: forward called before prepare");
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual_block", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual_block", "outputs", ctx.outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual_block", "params", ctx.params.size(), 4));
     if (size_ == 0) return Status::Ok();
     const float* x = ctx.inputs[0].as<float>();
     float* y = ctx.outputs[0].as<float>();
-    KEEL_RETURN_IF_ERROR(du::guarded("residual_block", "forward", [&] {
+    KEEL_RETURN_IF_ERROR(in_onednn("forward", [&] {
       conv1_.forward(x, ctx.params[0].as<float>(), ctx.params[1].as<float>(), act_.data());
       dnnl::stream& s = du::thread_stream();
       relu_.execute(s, {{DNNL_ARG_SRC, act_.mem}, {DNNL_ARG_DST, act_.mem}});  // in place
@@ -66,25 +58,18 @@ class ResidualBlockOp final : public Op {
       return Status::Ok();
     }));
     for (std::int64_t i = 0; i < size_; ++i) y[i] += x[i];
-    have_activation_ = true;
     return Status::Ok();
   }
 
   Status backward(const BackwardContext& ctx) override {
-    if (!prepared_ || !training_) return fail("residual_block: backward needs prepare with training on");
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual_block", "inputs", ctx.inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual_block", "output gradients", ctx.grad_outputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual_block", "input gradients", ctx.grad_inputs.size(), 1));
-    KEEL_RETURN_IF_ERROR(du::expect_count("residual_block", "param gradients", ctx.grad_params.size(), 4));
     const TensorView& gx = ctx.grad_inputs[0];
     if (size_ == 0) {
       for (const TensorView& g : ctx.grad_params) du::zero_fill(g);
       return Status::Ok();
     }
-    if (!have_activation_) return fail("residual_block: backward called before forward");
     const float* x = ctx.inputs[0].as<float>();
     const float* gy = ctx.grad_outputs[0].as<float>();
-    KEEL_RETURN_IF_ERROR(du::guarded("residual_block", "backward", [&] {
+    KEEL_RETURN_IF_ERROR(in_onednn("backward", [&] {
       // conv2: grad of its input (the activation) and of its parameters.
       conv2_.backward_data(gy, ctx.params[2].as<float>(), grad_act_.data());
       conv2_.backward_weights(act_.data(), gy, param_grad(ctx, 2), param_grad(ctx, 3));
@@ -114,16 +99,10 @@ class ResidualBlockOp final : public Op {
     return g.data != nullptr ? g.as<float>() : spare_[i].data();
   }
 
-  Status build(const PrepareContext& ctx) {
-    prepared_ = false;
-    have_activation_ = false;
-    if (ctx.inputs.size() != 1 || !du::all_static(ctx.inputs) || ctx.inputs[0].shape.size() != 4)
-      return fail("residual_block: prepare needs one input [N, C, H, W] with static shape");
+  Status build(const PrepareContext& ctx) override {
     const Shape& x = ctx.inputs[0].shape;
     const Dim n = x[0], c = x[1], h = x[2], w = x[3], width = width_of(c);
-    training_ = ctx.training;
     size_ = numel(x);
-    prepared_ = true;
     if (size_ == 0) return Status::Ok();
 
     du::Conv2dGeometry g1;
@@ -152,7 +131,6 @@ class ResidualBlockOp final : public Op {
   }
 
   std::int64_t width_attr_;
-  bool prepared_ = false, training_ = false, have_activation_ = false;
   std::int64_t size_ = 0;
   du::Conv2d conv1_, conv2_;
   dnnl::eltwise_forward relu_;
@@ -164,11 +142,9 @@ class ResidualBlockOp final : public Op {
 }  // namespace
 
 OpSchema residual_block_schema() {
-  OpSchema s;
-  s.name = "residual_block";
-  s.doc = "Bottleneck residual block y = x + conv3x3(relu(conv1x1(x))) over NCHW images.";
-  s.inputs = {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}};
-  s.outputs = {{"y", "f32 [N, C, H, W]"}};
+  OpSchema s = plugin_util::schema(
+      "residual_block", "Bottleneck residual block y = x + conv3x3(relu(conv1x1(x))) over NCHW images.",
+      {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}}, {{"y", "f32 [N, C, H, W]"}});
   s.attrs = {{"width", AttrType::Int, "channels between the two convolutions; 0 means C", AttrValue(std::int64_t(0)),
               0.0, double(max_width), {}}};
   s.params = {{"conv1_weight", "[width, C, 1, 1], He-uniform initialized", Init::HeUniform, true},
@@ -180,6 +156,6 @@ OpSchema residual_block_schema() {
   return s;
 }
 
-std::unique_ptr<Op> make_residual_block(const Attrs& attrs) { return std::make_unique<ResidualBlockOp>(attrs); }
+std::unique_ptr<Op> residual_block_factory(const Attrs& attrs) { return std::make_unique<ResidualBlockOp>(attrs); }
 
 }  // namespace keel::residual

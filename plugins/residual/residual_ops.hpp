@@ -1,17 +1,11 @@
-// The operators of the residual plugin, one schema and one factory each, so
-// that the plugin entry point and the tests register and build them alike.
+// The residual plugin's ops, its one registration list
+// (common/op_list.hpp).
 #pragma once
 
-#include <memory>
+#include "common/op_list.hpp"
 
-#include "keel/keel.hpp"
+#define KEEL_RESIDUAL_OPS(X) X(residual) X(residual_block)
 
 namespace keel::residual {
-
-OpSchema residual_schema();
-std::unique_ptr<Op> make_residual(const Attrs& attrs);
-
-OpSchema residual_block_schema();
-std::unique_ptr<Op> make_residual_block(const Attrs& attrs);
-
+KEEL_RESIDUAL_OPS(KEEL_DECLARE_OP)
 }  // namespace keel::residual

@@ -137,7 +137,6 @@ TEST_CASE("batchnorm rejects inputs it cannot normalize with one-line errors") {
              Catch::Contains("momentum must be in [0, 1], got 1.5"));
   CHECK_THAT(message(attrs({{"epsilon", 0.0}}), {{DType::f32, {2, 3}}}),
              Catch::Contains("epsilon must be a finite number > 0, got 0"));
-  CHECK_THAT(message(attrs(), {}), Catch::Contains("expected 1 inputs, got 0"));
   // A symbolic batch is fine: only C sizes the parameters.
   CHECK(infer_status(make, attrs(), {{DType::f32, {keel::symbolic_dim(0), 3}}}).ok());
 }
@@ -150,18 +149,6 @@ TEST_CASE("batchnorm refuses what it cannot compute at run time instead of crash
     CHECK_THAT(st.message(), Catch::Contains("training needs more than one value per channel, got x [1, 3]"));
     // Inference with a batch of one is fine.
     CHECK(d.forward({1, 2, 3}, y, false).ok());
-  }
-  SECTION("backward before any training forward has no batch statistics") {
-    normtest::Direct d(keel::norm::make_batchnorm, attrs(), {2, 3}, true);
-    const Floats x{1, 2, 3, 4, 5, 6};
-    REQUIRE(d.forward(x, y, false).ok());
-    CHECK_THAT(d.backward(x, y, x, gx).message(), Catch::Contains("backward needs a training forward first"));
-  }
-  SECTION("an op prepared for inference refuses training") {
-    normtest::Direct d(keel::norm::make_batchnorm, attrs(), {2, 3}, false);
-    const Floats x{1, 2, 3, 4, 5, 6};
-    CHECK_THAT(d.forward(x, y, true).message(), Catch::Contains("needs prepare with training on"));
-    CHECK_THAT(d.backward(x, x, x, gx).message(), Catch::Contains("needs prepare with training on"));
   }
   SECTION("an empty batch is a no-op in both modes, with zero parameter gradients") {
     normtest::Direct d(keel::norm::make_batchnorm, attrs(), {0, 3}, true);

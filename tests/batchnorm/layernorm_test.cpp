@@ -137,14 +137,8 @@ TEST_CASE("layernorm rejects inputs it cannot normalize with one-line errors") {
           .ok());
 }
 
-TEST_CASE("layernorm refuses backward without a training forward and handles an empty batch") {
+TEST_CASE("layernorm handles an empty batch") {
   Floats y, gx;
-  {
-    normtest::Direct d(keel::norm::make_layernorm, attrs(), {2, 3}, true);
-    const Floats x{1, 2, 3, 4, 5, 7};
-    REQUIRE(d.forward(x, y, false).ok());
-    CHECK_THAT(d.backward(x, y, x, gx).message(), Catch::Contains("backward needs a training forward first"));
-  }
   {
     normtest::Direct d(keel::norm::make_layernorm, attrs(), {0, 3}, true);
     CHECK(d.forward({}, y, true).ok());

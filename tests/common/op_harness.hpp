@@ -48,17 +48,13 @@ struct TypedInputs {
   std::vector<keel::TensorSpec> specs;
 };
 
-// Inputs are given and returned as floats whatever their declared dtype;
-// integer ports (labels) are converted on the way in, exactly for the small
-// integers tests use.
-class Harness {
+// An op made, inferred and prepared as the engine does (both must succeed),
+// with parameter buffers at zero: what the drivers of the op tests share.
+class PreparedOp {
  public:
-  Harness(const keel::OpMaker& factory, const keel::Attrs& attrs, std::vector<Shape> input_shapes,
-          bool training = true)
-      : Harness(factory, attrs, TypedInputs{f32_specs(input_shapes)}, training) {}
-
-  Harness(const keel::OpMaker& factory, const keel::Attrs& attrs, TypedInputs inputs, bool training = true)
-      : op_(factory(attrs)), inputs_(std::move(inputs.specs)), training_(training) {
+  PreparedOp(const keel::OpMaker& factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs,
+             bool training)
+      : op_(factory(attrs)), inputs_(std::move(inputs)) {
     keel::InferContext ic{inputs_, {}, {}};
     const keel::Status inferred = op_->infer(ic);
     INFO(inferred.message());
@@ -74,14 +70,40 @@ class Harness {
     REQUIRE(prepared.ok());
   }
 
+  // Parameter values the op sees (zero until the test sets them); forward
+  // may update them (running statistics).
+  std::vector<Floats>& params() { return param_values_; }
+
+ protected:
+  std::vector<keel::TensorView> param_views() {
+    std::vector<keel::TensorView> v;
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      v.push_back({keel::DType::f32, params_[i].shape, param_values_[i].data()});
+    return v;
+  }
+
+  std::unique_ptr<keel::Op> op_;
+  std::vector<keel::TensorSpec> inputs_, outputs_, params_;
+  std::vector<Floats> param_values_;
+};
+
+// Inputs are given and returned as floats whatever their declared dtype;
+// integer ports (labels) are converted on the way in, exactly for the small
+// integers tests use.
+class Harness : public PreparedOp {
+ public:
+  Harness(const keel::OpMaker& factory, const keel::Attrs& attrs, std::vector<Shape> input_shapes,
+          bool training = true)
+      : Harness(factory, attrs, TypedInputs{f32_specs(input_shapes)}, training) {}
+
+  Harness(const keel::OpMaker& factory, const keel::Attrs& attrs, TypedInputs inputs, bool training = true)
+      : PreparedOp(factory, attrs, std::move(inputs.specs), training), training_(training) {}
+
   const Shape& output_shape(std::size_t i = 0) const { return outputs_.at(i).shape; }
   keel::DType output_dtype(std::size_t i = 0) const { return outputs_.at(i).dtype; }
   const Shape& input_shape(std::size_t i) const { return inputs_.at(i).shape; }
   const Shape& param_shape(std::size_t i) const { return params_.at(i).shape; }
   std::size_t param_count() const { return params_.size(); }
-  // Parameter values the op sees (zero until the test sets them); forward
-  // may update them (running statistics).
-  std::vector<Floats>& params() { return param_values_; }
   // Parameter gradients of the last backward().
   const std::vector<Floats>& param_grads() const { return param_grads_; }
   void set_step(std::uint64_t step, std::uint64_t seed = 0) {
@@ -189,18 +211,6 @@ class Harness {
     return v;
   }
 
-  std::vector<keel::TensorView> param_views() {
-    std::vector<keel::TensorView> v;
-    for (std::size_t i = 0; i < params_.size(); ++i)
-      v.push_back({keel::DType::f32, params_[i].shape, param_values_[i].data()});
-    return v;
-  }
-
-  std::unique_ptr<keel::Op> op_;
-  std::vector<keel::TensorSpec> inputs_;
-  std::vector<keel::TensorSpec> outputs_;
-  std::vector<keel::TensorSpec> params_;
-  std::vector<Floats> param_values_;
   std::vector<Floats> param_grads_;
   bool training_ = true;
   std::uint64_t seed_ = 0, step_ = 0;

@@ -3,7 +3,7 @@
 #include "common/keel_conv.hpp"
 #include "conv_reference.hpp"
 #include "op_harness.hpp"
-#include "spatial_ops.hpp"
+#include "nn_ops.hpp"
 
 using namespace optest;
 using convref::ConvSpec;

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "common/keel_rng.hpp"
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 #include "op_harness.hpp"
 #include "raw_op.hpp"
 

@@ -5,7 +5,7 @@
 // properties instead, and only the deterministic cases are compared here.
 #include <catch2/catch.hpp>
 
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 #include "op_harness.hpp"
 #include "parity.hpp"
 

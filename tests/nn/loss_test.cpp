@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 #include "op_harness.hpp"
 #include "raw_op.hpp"
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "op_harness.hpp"
-#include "spatial_ops.hpp"
+#include "nn_ops.hpp"
 
 using namespace optest;
 

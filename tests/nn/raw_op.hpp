@@ -12,27 +12,12 @@
 
 namespace optest {
 
-class RawOp {
+class RawOp : public PreparedOp {
  public:
   RawOp(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs)
-      : op_(factory(attrs)), inputs_(std::move(inputs)) {
-    keel::InferContext ic{inputs_, {}, {}};
-    const keel::Status inferred = op_->infer(ic);
-    INFO(inferred.message());
-    REQUIRE(inferred.ok());
-    outputs_ = ic.outputs;
-    for (const Shape& p : ic.param_shapes) {
-      params_.push_back({keel::DType::f32, p});
-      param_values_.emplace_back(count(p), 0.0f);
-    }
+      : PreparedOp(factory, attrs, std::move(inputs), /*training=*/true) {
     for (const keel::TensorSpec& s : outputs_) output_values_.emplace_back(count(s.shape), 0.0f);
-    keel::PrepareContext pc{inputs_, outputs_, params_, true};
-    const keel::Status prepared = op_->prepare(pc);
-    INFO(prepared.message());
-    REQUIRE(prepared.ok());
   }
-
-  std::vector<Floats>& params() { return param_values_; }
 
   // One pointer per input, to data of the input's declared dtype.
   keel::Status forward(const std::vector<const void*>& data) {
@@ -78,16 +63,7 @@ class RawOp {
     return v;
   }
 
-  std::vector<keel::TensorView> param_views() {
-    std::vector<keel::TensorView> v;
-    for (std::size_t i = 0; i < params_.size(); ++i)
-      v.push_back({keel::DType::f32, params_[i].shape, param_values_[i].data()});
-    return v;
-  }
-
-  std::unique_ptr<keel::Op> op_;
-  std::vector<keel::TensorSpec> inputs_, outputs_, params_;
-  std::vector<Floats> param_values_, output_values_;
+  std::vector<Floats> output_values_;
 };
 
 // The Status of infer() alone, with its outputs and parameter shapes.

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "layer_ops.hpp"
+#include "nn_ops.hpp"
 #include "layer_test_util.hpp"
 #include "op_harness.hpp"
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "layer_ops.hpp"
+#include "nn_ops.hpp"
 #include "layer_test_util.hpp"
 #include "op_harness.hpp"
 

@@ -4,7 +4,7 @@
 
 #include "op_harness.hpp"
 #include "parity.hpp"
-#include "spatial_ops.hpp"
+#include "nn_ops.hpp"
 
 using namespace optest;
 

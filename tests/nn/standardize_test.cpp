@@ -2,7 +2,7 @@
 // PyTorch parity is in loss_parity_test.cpp.
 #include <catch2/catch.hpp>
 
-#include "loss_ops.hpp"
+#include "nn_ops.hpp"
 #include "op_harness.hpp"
 #include "raw_op.hpp"
 

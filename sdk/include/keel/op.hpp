@@ -1,20 +1,48 @@
-// The operator interface.
+// The operator interface, and what the engine promises about calling it.
 //
-// Lifecycle of one node's op (one Op object per node):
-//   1. The engine checks the node's attributes against the schema, then calls
-//      the factory with them: construct, keep the attributes, allocate nothing.
+// Lifecycle of one node's op:
+//   1. The engine checks the node's attributes against the schema and fills
+//      in every declared default, then calls the factory with them:
+//      construct, keep the attributes, allocate nothing. A factory may read
+//      any attribute that has a default without checking that it is there.
 //   2. infer() is called with the input specs, at `keel validate` time with
 //      symbolic dimensions and again when data binds them. It must be pure:
 //      it reports output specs and parameter shapes and changes no state.
-//   3. prepare() is called once per concrete binding of the input shapes,
-//      before any forward. Create oneDNN primitives and scratch space here:
-//      forward and backward are called every step and must not.
+//   3. prepare() is called with static shapes, exactly as infer() reported
+//      them. Create oneDNN primitives and scratch space here: forward and
+//      backward are called every step and must not.
 //   4. forward() (and, when training, backward()) run any number of times.
 //
-// Threading: the engine never calls one Op object from two threads at once,
-// but different Op objects may run concurrently, so an op keeps no mutable
-// state outside itself. Buffers are owned by the engine; views are valid
-// only for the duration of the call.
+// Guarantees. The engine (planner/plan.cpp, executor/) enforces each of
+// these, and tests/planner/op_contract_test.cpp holds it to them, so an op
+// does not check them again:
+//   - Counts. Every context's spans have the schema's sizes: inputs and
+//     grad_inputs one entry per schema input, outputs and grad_outputs one
+//     per schema output, params and grad_params one per schema parameter.
+//     An infer() that reports another number of outputs or parameter shapes
+//     is an error naming the node, the op and its plugin, and the op is
+//     never prepared.
+//   - Shapes. The views passed to forward() and backward() have the dtypes
+//     and shapes that prepare() saw.
+//   - Prepare once. prepare() is called exactly once per Op object, before
+//     any forward() of that object. Another shape binding, or a switch
+//     between inference and training, gets a new Op object from the factory.
+//     If prepare() fails, neither forward() nor backward() is ever called on
+//     that object.
+//   - Mode. ForwardContext::training equals the PrepareContext::training
+//     the object was prepared with.
+//   - Backward. backward() is only called when the schema says has_backward,
+//     on an object prepared with training on, after that object's forward()
+//     of the same step, with the same inputs and parameters; its `outputs`
+//     are what that forward() wrote.
+//   - Failures. A failed Status or any exception thrown by a call becomes
+//     one error naming the node, the op and its plugin, and stops the step:
+//     an op need not catch what its libraries throw.
+//   - Threading. One Op object is never called from two threads at once, but
+//     different Op objects may run concurrently (independent nodes of one
+//     forward or one backward pass), so an op keeps no mutable state outside
+//     itself. Buffers are owned by the engine; views are valid only for the
+//     duration of the call.
 #pragma once
 
 #include <cstdint>

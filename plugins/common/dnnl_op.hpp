@@ -1,0 +1,77 @@
+// The shell every bundled oneDNN op shares, so an op file holds only its
+// shapes, its primitives and the arguments it binds each step.
+//
+// What the shell does not do is on purpose: keel/op.hpp guarantees span
+// sizes, one prepare before any forward, and backward only after a training
+// forward, so nothing here checks them again; and the engine turns any
+// exception into an error naming the op, so only oneDNN's errors are caught,
+// to say that oneDNN failed and in which phase.
+#pragma once
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <unordered_map>
+#include <utility>
+
+#include "common/keel_dnnl.hpp"
+
+namespace keel::dnnl_util {
+
+class DnnlOp : public Op {
+ public:
+  Status prepare(const PrepareContext& ctx) final {
+    training_ = ctx.training;
+    return in_onednn("prepare", [&] { return build(ctx); });
+  }
+
+ protected:
+  explicit DnnlOp(const char* name) : name_(name) {}
+
+  // Creates the primitives and memory objects for these static shapes.
+  virtual Status build(const PrepareContext& ctx) = 0;
+
+  // Runs `submit(stream)` on this thread's stream, then waits for it: the
+  // engine reads the results as soon as the call returns.
+  template <class Submit>
+  Status run(const char* phase, Submit&& submit) {
+    return in_onednn(phase, [&] {
+      dnnl::stream& s = thread_stream();
+      submit(s);
+      s.wait();
+      return Status::Ok();
+    });
+  }
+
+  // The common case: one primitive, with arguments bound beforehand.
+  Status run(const char* phase, const dnnl::primitive& p, const std::unordered_map<int, dnnl::memory>& args) {
+    return run(phase, [&](dnnl::stream& s) { p.execute(s, args); });
+  }
+
+  // One primitive reading `src` and writing `dst` (the forward of an
+  // elementwise or row-wise op), through memory objects made in build().
+  Status run_src_dst(const char* phase, const dnnl::primitive& p, const dnnl::memory& src_mem, const void* src,
+                     const dnnl::memory& dst_mem, void* dst) {
+    return run(phase, [&](dnnl::stream& s) {
+      p.execute(s, {{DNNL_ARG_SRC, bind(src_mem, src)}, {DNNL_ARG_DST, bind(dst_mem, dst)}});
+    });
+  }
+
+  const char* name() const { return name_; }
+  bool training() const { return training_; }  // as prepared
+
+  // Runs `body` (which returns a Status), turning a oneDNN error into a
+  // message that names the op, the phase and oneDNN.
+  template <class Body>
+  Status in_onednn(const char* phase, Body&& body) {
+    try {
+      return std::forward<Body>(body)();
+    } catch (const dnnl::error& e) {
+      return fail(name_, ": ", phase, " failed in oneDNN: ", e.what());
+    }
+  }
+
+ private:
+  const char* name_;
+  bool training_ = false;
+};
+
+}  // namespace keel::dnnl_util

@@ -1,18 +1,20 @@
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
+#include "files.hpp"
 #include "npy_values.hpp"
 #include "runtime/npy.hpp"
-#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using keel::DType;
+using keel::test::slurp;
+using keel::test::TempDir;
+using keel::test::write_file;
 
 namespace {
 
@@ -142,7 +144,7 @@ TEST_CASE("npy reader accepts any whitespace and a header without padding") {
   bytes += '\0';
   bytes += header;
   bytes += std::string("\x07\x00\x00\x00\xfe\xff\xff\xff", 8);
-  write_all(dir / "hand.npy", bytes);
+  write_file(dir / "hand.npy", bytes);
   const keel::Tensor t = keel::read_npy(dir / "hand.npy");
   REQUIRE(t.shape() == keel::Shape{2});
   CHECK(t.as<std::int32_t>()[0] == 7);
@@ -157,13 +159,13 @@ TEST_CASE("npy reader treats a parenthesised single dimension as a number, not a
   bytes += static_cast<char>(header.size());
   bytes += '\0';
   bytes += header + std::string(8, '\0');
-  write_all(dir / "paren.npy", bytes);
+  write_file(dir / "paren.npy", bytes);
   CHECK_THAT(read_error(dir / "paren.npy"), Contains("'shape' must be a tuple of integers"));
 }
 
 TEST_CASE("npy reader answers every truncation and byte corruption with a tensor or usage error") {
   TempDir dir;
-  const std::string good = read_all(kData / "valid" / "f32_3x4.npy");
+  const std::string good = slurp(kData / "valid" / "f32_3x4.npy");
   std::vector<std::string> variants;
   for (std::size_t n = 0; n < good.size(); ++n) variants.push_back(good.substr(0, n));
   for (std::size_t i = 0; i < 128; ++i)  // the preamble: magic, version, length, header
@@ -173,7 +175,7 @@ TEST_CASE("npy reader answers every truncation and byte corruption with a tensor
     }
   int rejected = 0;
   for (const std::string& bytes : variants) {
-    write_all(dir / "v.npy", bytes);
+    write_file(dir / "v.npy", bytes);
     try {
       const keel::Tensor t = keel::read_npy(dir / "v.npy");
       CHECK(t.nbytes() + 128 <= bytes.size());

@@ -17,23 +17,14 @@ namespace {
 
 const std::string kSource = KEEL_SOURCE_DIR;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 ProcessResult train(const std::string& graph, const fs::path& out, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"run", kSource + "/graphs/" + graph, "-q", "-o", out.string()};
   args.insert(args.end(), extra.begin(), extra.end());
   return run_keel(args);
 }
 
-ProcessResult reference(std::vector<std::string> args) {
-  std::vector<std::string> argv{"/usr/bin/python3", kSource + "/tests/training/linreg_reference.py"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv);
+ProcessResult reference(const std::vector<std::string>& args) {
+  return run_python(kSource + "/tests/training/linreg_reference.py", args);
 }
 
 }  // namespace

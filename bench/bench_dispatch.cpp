@@ -5,7 +5,6 @@
 // spends per node (binding, shape inference, views, scheduling).
 //
 // Prints a JSON array, one object per graph, times in µs per node.
-#include <cstring>
 #include <sstream>
 
 #include "bench_util.hpp"
@@ -88,17 +87,6 @@ void run_all(int rounds) {
 }  // namespace keel::bench
 
 int main(int argc, char** argv) {
-  int rounds = 15;
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], "--quick") == 0) rounds = 3;
-  try {
-    keel::bench::run_all(rounds);
-  } catch (const keel::Error& e) {
-    std::fprintf(stderr, "bench_dispatch: %s\n", e.format().c_str());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_dispatch: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  return keel::bench::bench_main("bench_dispatch", argc, argv,
+                                 [](bool quick) { keel::bench::run_all(quick ? 3 : 15); });
 }

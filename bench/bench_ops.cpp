@@ -7,7 +7,6 @@
 // through the SDK's Op interface, as the executor's training step does.
 //
 // Prints a JSON array, one object per case, times in ms.
-#include <cstring>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -214,16 +213,8 @@ void run_all() {
 }  // namespace keel::bench
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], "--quick") == 0) keel::bench::rounds = 3;
-  try {
+  return keel::bench::bench_main("bench_ops", argc, argv, [](bool quick) {
+    if (quick) keel::bench::rounds = 3;
     keel::bench::run_all();
-  } catch (const keel::Error& e) {
-    std::fprintf(stderr, "bench_ops: %s\n", e.format().c_str());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "bench_ops: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+  });
 }

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "base/error.hpp"
 #include "executor/executor.hpp"
 #include "graph/parse.hpp"
 #include "graph/validate.hpp"
@@ -96,5 +98,23 @@ class GraphRun {
   Plan plan_;
   std::unique_ptr<Executor> exec_;
 };
+
+// A benchmark's main: runs `body(quick)`, quick when `--quick` is among the
+// arguments; an error becomes one line "NAME: message" and exit status 1.
+template <class Body>
+int bench_main(const char* name, int argc, char** argv, Body body) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) quick = quick || std::string(argv[i]) == "--quick";
+  try {
+    body(quick);
+  } catch (const keel::Error& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.format().c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", name, e.what());
+    return 1;
+  }
+  return 0;
+}
 
 }  // namespace keel::bench

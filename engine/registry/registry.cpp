@@ -6,6 +6,24 @@
 
 namespace keel {
 
+namespace {
+
+// Lookups shared by the op and the codec tables.
+template <class Entry>
+const Entry* find_entry(const std::map<std::string, Entry>& table, const std::string& name) {
+  auto it = table.find(name);
+  return it == table.end() ? nullptr : &it->second;
+}
+
+template <class Entry>
+std::vector<std::string> names_of(const std::map<std::string, Entry>& table) {
+  std::vector<std::string> names;
+  for (const auto& [name, entry] : table) names.push_back(name);
+  return names;  // std::map keeps them sorted
+}
+
+}  // namespace
+
 void Registry::add_plugin(std::shared_ptr<PluginInfo> plugin, std::vector<OpEntry> ops,
                           std::vector<CodecEntry> codecs) {
   // Check every name first so a failed plugin adds nothing at all.
@@ -46,16 +64,9 @@ void Registry::add_plugin(std::shared_ptr<PluginInfo> plugin, std::vector<OpEntr
   plugins_.push_back(std::move(shared));
 }
 
-const OpEntry* Registry::find(const std::string& op) const {
-  auto it = ops_.find(op);
-  return it == ops_.end() ? nullptr : &it->second;
-}
+const OpEntry* Registry::find(const std::string& op) const { return find_entry(ops_, op); }
 
-std::vector<std::string> Registry::op_names() const {
-  std::vector<std::string> names;
-  for (const auto& [name, entry] : ops_) names.push_back(name);
-  return names;  // std::map keeps them sorted
-}
+std::vector<std::string> Registry::op_names() const { return names_of(ops_); }
 
 OpInstance Registry::create(const OpEntry& entry, const Attrs& attrs) const {
   const std::string plugin = entry.plugin ? entry.plugin->name : "";
@@ -73,16 +84,9 @@ OpInstance Registry::create(const OpEntry& entry, const Attrs& attrs) const {
   return OpInstance(entry.plugin ? entry.plugin->library : nullptr, std::move(op));
 }
 
-const CodecEntry* Registry::find_codec(const std::string& name) const {
-  auto it = codecs_.find(name);
-  return it == codecs_.end() ? nullptr : &it->second;
-}
+const CodecEntry* Registry::find_codec(const std::string& name) const { return find_entry(codecs_, name); }
 
-std::vector<std::string> Registry::codec_names() const {
-  std::vector<std::string> names;
-  for (const auto& [name, entry] : codecs_) names.push_back(name);
-  return names;
-}
+std::vector<std::string> Registry::codec_names() const { return names_of(codecs_); }
 
 CodecInstance Registry::create_codec(const CodecEntry& entry) const {
   const std::string where = "codec '" + entry.name + "' (plugin '" + (entry.plugin ? entry.plugin->name : "") + "')";

@@ -33,28 +33,32 @@ struct OpEntry {
   std::shared_ptr<const PluginInfo> plugin;
 };
 
-// An op object together with the library that holds its code. Members are
-// destroyed in reverse order, so the op goes before its library.
-class OpInstance {
+// An op or codec object together with the library that holds its code.
+// Members are destroyed in reverse order, so the object goes before its
+// library.
+template <class T>
+class PluginObject {
  public:
-  OpInstance(std::shared_ptr<const void> library, std::unique_ptr<Op> op)
-      : library_(std::move(library)), op_(std::move(op)) {}
-  OpInstance(OpInstance&&) = default;
-  // By hand: the old op must go before the old library reference does.
-  OpInstance& operator=(OpInstance&& other) noexcept {
-    op_.reset();
-    op_ = std::move(other.op_);
+  PluginObject(std::shared_ptr<const void> library, std::unique_ptr<T> object)
+      : library_(std::move(library)), object_(std::move(object)) {}
+  PluginObject(PluginObject&&) = default;
+  // By hand: the old object must go before the old library reference does.
+  PluginObject& operator=(PluginObject&& other) noexcept {
+    object_.reset();
+    object_ = std::move(other.object_);
     library_ = std::move(other.library_);
     return *this;
   }
-  ~OpInstance() { op_.reset(); }  // explicit: members would go in this order anyway
-  Op& operator*() const { return *op_; }
-  Op* operator->() const { return op_.get(); }
+  ~PluginObject() { object_.reset(); }  // explicit: members would go in this order anyway
+  T& operator*() const { return *object_; }
+  T* operator->() const { return object_.get(); }
 
  private:
   std::shared_ptr<const void> library_;
-  std::unique_ptr<Op> op_;
+  std::unique_ptr<T> object_;
 };
+
+using OpInstance = PluginObject<Op>;
 
 struct CodecEntry {
   std::string name;
@@ -63,22 +67,7 @@ struct CodecEntry {
   std::shared_ptr<const PluginInfo> plugin;
 };
 
-// A codec object together with the library that holds its code (as
-// OpInstance for ops).
-class CodecInstance {
- public:
-  CodecInstance(std::shared_ptr<const void> library, std::unique_ptr<Codec> codec)
-      : library_(std::move(library)), codec_(std::move(codec)) {}
-  CodecInstance(CodecInstance&&) = default;
-  CodecInstance& operator=(CodecInstance&&) = delete;
-  ~CodecInstance() { codec_.reset(); }
-  Codec& operator*() const { return *codec_; }
-  Codec* operator->() const { return codec_.get(); }
-
- private:
-  std::shared_ptr<const void> library_;
-  std::unique_ptr<Codec> codec_;
-};
+using CodecInstance = PluginObject<Codec>;
 
 class Registry {
  public:

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <string_view>
 
 #include "base/json.hpp"
 #include "report/downsample.hpp"
@@ -58,24 +59,15 @@ std::string series_json(const std::vector<double>& steps, const std::vector<doub
 }
 
 std::string html_escape(const std::string& s) {
+  // The characters HTML gives a meaning to, and their entities in the same order.
+  static constexpr std::string_view kSpecial = "<>&\"";
+  static const char* const kEntities[] = {"&lt;", "&gt;", "&amp;", "&quot;"};
   std::string out;
   for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
+    if (const std::size_t i = kSpecial.find(c); i != std::string_view::npos)
+      out += kEntities[i];
+    else
+      out += c;
   }
   return out;
 }

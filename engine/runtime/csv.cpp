@@ -1,14 +1,13 @@
 #include "runtime/csv.hpp"
 
 #include <cctype>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <fstream>
 #include <utility>
 
 #include "base/error.hpp"
+#include "runtime/read_file.hpp"
 
 namespace keel {
 
@@ -212,22 +211,6 @@ CsvTable read_csv(const fs::path& path, const CsvFieldCheck& check, CsvHeader he
   return parse_csv(read_csv_text(path), path.string(), check, header);
 }
 
-std::string read_csv_text(const fs::path& path) {
-  const std::string source = path.string();
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(path, ec);
-  if (ec) throw usage_error("cannot read: " + ec.message(), {source});
-  if (size > kMaxCsvBytes)
-    throw usage_error("file of " + std::to_string(size) + " bytes exceeds the limit of " +
-                          std::to_string(kMaxCsvBytes) + " bytes for CSV data",
-                      {source});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw usage_error(std::string("cannot open: ") + std::strerror(errno), {source});
-  std::string text(static_cast<std::size_t>(size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(size));
-  if (static_cast<std::uintmax_t>(in.gcount()) != size)
-    throw usage_error("cannot read: the file changed while being read", {source});
-  return text;
-}
+std::string read_csv_text(const fs::path& path) { return read_input_file(path, kMaxCsvBytes, "CSV data"); }
 
 }  // namespace keel

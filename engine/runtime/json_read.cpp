@@ -106,17 +106,35 @@ class Parser {
       fail(pos_, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
   }
 
-  JsonValue object(int depth) {
+  // An object or an array from its opening bracket: `element` reads one
+  // member or item into `v`, as many as there are before `close`.
+  template <class Element>
+  JsonValue container(int depth, JsonValue::Kind kind, char close, const char* where, Element element) {
     enter(depth);
     JsonValue v;
-    v.kind = JsonValue::Kind::object;
+    v.kind = kind;
     ++pos_;
     skip_space();
-    if (peek() == '}') {
+    if (peek() == close) {
       ++pos_;
       return v;
     }
     for (;;) {
+      element(v);
+      skip_space();
+      if (peek() == close) {
+        ++pos_;
+        return v;
+      }
+      if (peek() != ',')
+        fail(pos_, std::string("expected ',' or '") + close + "' in " + where + ", found " + found());
+      ++pos_;
+      skip_space();
+    }
+  }
+
+  JsonValue object(int depth) {
+    return container(depth, JsonValue::Kind::object, '}', "an object", [&](JsonValue& v) {
       if (peek() != '"') fail(pos_, "expected a string key, found " + found());
       std::string key = string();
       skip_space();
@@ -124,38 +142,12 @@ class Parser {
       ++pos_;
       skip_space();
       v.members.push_back(JsonMember{std::move(key), value(depth)});
-      skip_space();
-      if (peek() == '}') {
-        ++pos_;
-        return v;
-      }
-      if (peek() != ',') fail(pos_, "expected ',' or '}' in an object, found " + found());
-      ++pos_;
-      skip_space();
-    }
+    });
   }
 
   JsonValue array(int depth) {
-    enter(depth);
-    JsonValue v;
-    v.kind = JsonValue::Kind::array;
-    ++pos_;
-    skip_space();
-    if (peek() == ']') {
-      ++pos_;
-      return v;
-    }
-    for (;;) {
-      v.items.push_back(value(depth));
-      skip_space();
-      if (peek() == ']') {
-        ++pos_;
-        return v;
-      }
-      if (peek() != ',') fail(pos_, "expected ',' or ']' in an array, found " + found());
-      ++pos_;
-      skip_space();
-    }
+    return container(depth, JsonValue::Kind::array, ']', "an array",
+                     [&](JsonValue& v) { v.items.push_back(value(depth)); });
   }
 
   JsonValue literal(std::string_view word, JsonValue::Kind kind, bool b) {

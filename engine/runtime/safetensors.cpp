@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -19,6 +18,7 @@
 #include "base/json.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/json_read.hpp"
+#include "runtime/read_file.hpp"
 
 // Data goes between file and memory byte for byte, with no swapping.
 static_assert(std::endian::native == std::endian::little,
@@ -299,17 +299,7 @@ void write_safetensors(const fs::path& path, const TensorFile& file) {
 }
 
 TensorFile read_safetensors(const fs::path& path) {
-  const std::string source = path.string();
-  std::error_code ec;
-  const std::uintmax_t size = fs::file_size(path, ec);
-  if (ec) throw usage_error("cannot read: " + ec.message(), {source});
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw usage_error(std::string("cannot open: ") + std::strerror(errno), {source});
-  std::string bytes(static_cast<std::size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  if (static_cast<std::uintmax_t>(in.gcount()) != size)
-    throw usage_error("cannot read: the file changed while being read", {source});
-  return decode_safetensors(bytes, source);
+  return decode_safetensors(read_input_file(path), path.string());
 }
 
 }  // namespace keel

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "cli_util.hpp"
+#include "error_checks.hpp"
 #include "runtime/npy.hpp"
 
 using namespace keel;
@@ -22,15 +23,6 @@ nodes:
   - {name: s, op: relu, inputs: [y]}
 outputs: [r, s]
 )";
-
-void expect_error(const ProcessResult& r, int code, const std::string& fragment) {
-  INFO("stderr: " << r.err);
-  CHECK_FALSE(r.timed_out);
-  CHECK(r.signal == 0);
-  CHECK(r.exit_code == code);
-  CHECK(r.first_err_line().rfind("keel: error: ", 0) == 0);
-  CHECK(r.first_err_line().find(fragment) != std::string::npos);
-}
 
 // "# expect: LINE:COL: fragment" on a corpus file's first line.
 struct Expectation {
@@ -82,7 +74,7 @@ nodes:
 outputs: [p]
 )");
   auto r = run_keel({"validate", g.string()});
-  expect_error(r, 2, g.string() + ":6:5: ");
+  check_keel_error(r, 2, g.string() + ":6:5: ");
   CHECK(r.first_err_line().find("(node 'p', op 'matmul', plugin 'nn')") != std::string::npos);
 }
 
@@ -94,11 +86,8 @@ TEST_CASE("run refuses missing, malformed and mismatched input data before compu
   write_npy(dir / "y5.npy", random_tensor({5}, 2));
   write_npy(dir / "xi.npy", Tensor(DType::i32, {3, 4}));
   write_npy(dir / "x5.npy", random_tensor({3, 5}, 1));
-  {  // a truncated copy of a valid file
-    std::ifstream in(dir / "x.npy", std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), {});
-    dir.write("trunc.npy", bytes.substr(0, bytes.size() - 5));
-  }
+  const std::string bytes = slurp(dir / "x.npy");
+  dir.write("trunc.npy", bytes.substr(0, bytes.size() - 5));  // a truncated copy of a valid file
   const std::string out = (dir / "out").string();
   auto run = [&](std::vector<std::string> inputs) {
     std::vector<std::string> args{"run", g.string(), "-o", out};
@@ -107,15 +96,15 @@ TEST_CASE("run refuses missing, malformed and mismatched input data before compu
   };
   const std::string x = "x=" + (dir / "x.npy").string(), y = "y=" + (dir / "y3.npy").string();
 
-  expect_error(run({x}), 2, "graph input 'y' has no data");
-  expect_error(run({x, y, "z=" + (dir / "x.npy").string()}), 2, "the graph has no input 'z'");
-  expect_error(run({x, "y=" + (dir / "missing.npy").string()}), 2, "missing.npy");
-  expect_error(run({"x=" + (dir / "trunc.npy").string(), y}), 2, "trunc.npy");
-  expect_error(run({"x=" + (dir / "xi.npy").string(), y}), 2,
-               "input 'x' is declared f32 [batch, 4] but the data is i32");
-  expect_error(run({"x=" + (dir / "x5.npy").string(), y}), 2, "but the data has shape [3, 5]");
-  expect_error(run({x, "y=" + (dir / "y5.npy").string()}), 2,
-               "input 'y' has batch = 5 (dimension 0) but input 'x' has batch = 3");
+  check_keel_error(run({x}), 2, "graph input 'y' has no data");
+  check_keel_error(run({x, y, "z=" + (dir / "x.npy").string()}), 2, "the graph has no input 'z'");
+  check_keel_error(run({x, "y=" + (dir / "missing.npy").string()}), 2, "missing.npy");
+  check_keel_error(run({"x=" + (dir / "trunc.npy").string(), y}), 2, "trunc.npy");
+  check_keel_error(run({"x=" + (dir / "xi.npy").string(), y}), 2,
+                   "input 'x' is declared f32 [batch, 4] but the data is i32");
+  check_keel_error(run({"x=" + (dir / "x5.npy").string(), y}), 2, "but the data has shape [3, 5]");
+  check_keel_error(run({x, "y=" + (dir / "y5.npy").string()}), 2,
+                   "input 'y' has batch = 5 (dimension 0) but input 'x' has batch = 3");
   CHECK_FALSE(fs::exists(dir / "out"));  // nothing was run, nothing written
 }
 
@@ -135,10 +124,10 @@ TEST_CASE("a failure inside plugin code names the node, the op and the plugin") 
   const std::string who = "(node 'f', op 'fault', plugin 'faulty')";
   auto g = graph_for("forward", "throw");
   auto r = run(g);
-  expect_error(r, 1, g.string() + ":5:5: forward threw: boom in forward " + who);
-  expect_error(run(graph_for("forward", "status")), 1, "forward failed: refused in forward " + who);
-  expect_error(run(graph_for("prepare", "throw")), 1, "prepare threw: boom in prepare " + who);
-  expect_error(run(graph_for("infer", "status")), 2, "refused in infer " + who);
+  check_keel_error(r, 1, g.string() + ":5:5: forward threw: boom in forward " + who);
+  check_keel_error(run(graph_for("forward", "status")), 1, "forward failed: refused in forward " + who);
+  check_keel_error(run(graph_for("prepare", "throw")), 1, "prepare threw: boom in prepare " + who);
+  check_keel_error(run(graph_for("infer", "status")), 2, "refused in infer " + who);
   CHECK_FALSE(fs::exists(dir / "out" / "f.npy"));
 
   auto ok = run(graph_for("none", "throw"));
@@ -153,7 +142,7 @@ TEST_CASE("an unknown op says where plugins were searched") {
                      "keel: 1\ninputs:\n  x: {dtype: f32, shape: [2]}\nnodes:\n"
                      "  - {name: f, op: fault, inputs: [x]}\noutputs: [f]\n");
   auto r = run_keel({"validate", g.string()});
-  expect_error(r, 2, "unknown op 'fault'");
+  check_keel_error(r, 2, "unknown op 'fault'");
   CHECK(r.first_err_line().find("lib/keel/plugins") != std::string::npos);
   auto found = run_keel({"validate", g.string()}, {{"KEEL_PLUGIN_PATH", KEEL_FAULTY_PLUGIN_DIR}});
   INFO(found.err);
@@ -161,15 +150,15 @@ TEST_CASE("an unknown op says where plugins were searched") {
 }
 
 TEST_CASE("usage errors exit 2 and --help exits 0") {
-  expect_error(run_keel({"frobnicate"}), 2, "");
-  expect_error(run_keel({"run"}), 2, "graph");
-  expect_error(run_keel({"run", "/nonexistent/g.yaml"}), 2, "/nonexistent/g.yaml");
-  expect_error(
+  check_keel_error(run_keel({"frobnicate"}), 2, "");
+  check_keel_error(run_keel({"run"}), 2, "graph");
+  check_keel_error(run_keel({"run", "/nonexistent/g.yaml"}), 2, "/nonexistent/g.yaml");
+  check_keel_error(
       run_keel({"graph", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--format", "pdf"}),
       2, "--format 'pdf' is not supported");
-  expect_error(run_keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml", "--set",
-                         "nope.factor=2"}),
-               2, "no node named 'nope'");
+  check_keel_error(run_keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_templates.yaml",
+                             "--set", "nope.factor=2"}),
+                   2, "no node named 'nope'");
   for (const char* cmd : {"run", "validate", "plugins", "graph"}) {
     auto r = run_keel({cmd, "--help"});
     CHECK(r.exit_code == 0);
@@ -186,7 +175,7 @@ TEST_CASE("an output folder that cannot be created is a runtime error with nothi
   dir.write("file", "not a folder");
   auto r = run_keel({"run", g.string(), "-o", (dir / "file" / "out").string(), "-i",
                      "x=" + (dir / "x.npy").string(), "-i", "y=" + (dir / "y.npy").string()});
-  expect_error(r, 1, "cannot create output folder");
+  check_keel_error(r, 1, "cannot create output folder");
 }
 
 TEST_CASE("validate checks a train: section against the optimizer and the graph without data") {
@@ -201,12 +190,12 @@ TEST_CASE("validate checks a train: section against the optimizer and the graph 
                      "  optimizer: " +
                          optimizer + "\n" + train_extra);
   };
-  expect_error(run_keel({"validate", graph("", "{op: sgdd, lr: 0.1}").string()}), 2,
-               "unknown optimizer 'sgdd' (did you mean 'sgd'?)");
-  expect_error(run_keel({"validate", graph("", "{op: sgd, lr: 0.1, momentun: 0.9}").string()}), 2,
-               "unknown attribute 'momentun' for op 'sgd' (did you mean 'momentum'?)");
-  expect_error(run_keel({"validate", graph("  freeze: [fc9]\n", "{op: sgd}").string()}), 2,
-               "'fc9' is neither a node nor a parameter");
+  check_keel_error(run_keel({"validate", graph("", "{op: sgdd, lr: 0.1}").string()}), 2,
+                   "unknown optimizer 'sgdd' (did you mean 'sgd'?)");
+  check_keel_error(run_keel({"validate", graph("", "{op: sgd, lr: 0.1, momentun: 0.9}").string()}), 2,
+                   "unknown attribute 'momentun' for op 'sgd' (did you mean 'momentum'?)");
+  check_keel_error(run_keel({"validate", graph("  freeze: [fc9]\n", "{op: sgd}").string()}), 2,
+                   "'fc9' is neither a node nor a parameter");
   auto ok = run_keel({"validate", graph("  freeze: [fc.bias]\n", "{op: adam, lr: 0.01}").string()});
   INFO(ok.err);
   CHECK(ok.exit_code == 0);
@@ -215,7 +204,7 @@ TEST_CASE("validate checks a train: section against the optimizer and the graph 
 TEST_CASE("a parameter too large to exist is refused before anything is allocated") {
   auto r = run_keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_infer.yaml", "--set",
                      "fc1.units=72057594037927936"});
-  expect_error(r, 2, "parameter 'fc1.weight' would have shape");
+  check_keel_error(r, 2, "parameter 'fc1.weight' would have shape");
   CHECK(r.first_err_line().find("more than the limit of") != std::string::npos);
 }
 
@@ -224,8 +213,8 @@ TEST_CASE("a training run whose outputs cannot be written fails before training"
   dir.write("file", "not a folder");
   auto r = run_keel({"run", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_train.yaml", "-q", "-o",
                      (dir / "file" / "out").string()});
-  expect_error(r, 1, "cannot create folder");
+  check_keel_error(r, 1, "cannot create folder");
   auto steps =
       run_keel({"run", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_train.yaml", "--set", "train.batch=0"});
-  expect_error(steps, 2, "train.batch=0: expected a positive integer");
+  check_keel_error(steps, 2, "train.batch=0: expected a positive integer");
 }

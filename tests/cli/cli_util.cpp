@@ -1,31 +1,6 @@
 #include "cli_util.hpp"
 
-#include <unistd.h>
-
-#include <fstream>
-
 namespace keel::test {
-
-namespace fs = std::filesystem;
-
-TempDir::TempDir() {
-  static int counter = 0;
-  path_ = fs::temp_directory_path() /
-          ("keel-cli-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  fs::remove_all(path_);
-  fs::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
-fs::path TempDir::write(const std::string& name, const std::string& text) const {
-  fs::path p = path_ / name;
-  std::ofstream(p, std::ios::binary) << text;
-  return p;
-}
 
 Tensor random_tensor(const Shape& shape, std::uint32_t seed) {
   Tensor t(DType::f32, shape);
@@ -33,6 +8,12 @@ Tensor random_tensor(const Shape& shape, std::uint32_t seed) {
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   for (std::int64_t i = 0; i < t.numel(); ++i) t.as<float>()[i] = dist(gen);
   return t;
+}
+
+ProcessResult run_python(const std::string& script, const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"/usr/bin/python3", script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process(argv);
 }
 
 ProcessResult run_keel(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {

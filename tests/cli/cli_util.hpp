@@ -1,4 +1,5 @@
-// Helpers shared by the end-to-end tests of the `keel` runner.
+// Helpers shared by the end-to-end tests of the `keel` runner (and, through
+// files.hpp, their scratch folders).
 #pragma once
 
 #include <filesystem>
@@ -6,27 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "files.hpp"
 #include "process.hpp"
 #include "runtime/tensor.hpp"
 
 namespace keel::test {
 
-// A fresh, empty folder under the system temp folder, removed at exit.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-  // Writes `text` to a file in this folder and returns its path.
-  std::filesystem::path write(const std::string& name, const std::string& text) const;
-
- private:
-  std::filesystem::path path_;
-};
-
 // A tensor of uniform values in [-1, 1) from a fixed seed.
 Tensor random_tensor(const Shape& shape, std::uint32_t seed);
+
+// `python3 SCRIPT ARGS...` with the system's Python: the tests' independent
+// references and checks.
+ProcessResult run_python(const std::string& script, const std::vector<std::string>& args);
 
 // `keel ARGS...` with a timeout.
 ProcessResult run_keel(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});

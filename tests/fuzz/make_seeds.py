@@ -13,13 +13,15 @@ import json
 import os
 import shutil
 import struct
+import sys
 
 import numpy as np
 from cryptography.fernet import Fernet
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import hashlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tests", "data"))
+import keelenc  # noqa: E402
 CORPUS = os.path.join(ROOT, "tests", "fuzz", "corpus")
 KEY = bytes(range(32))  # the container target's fixed key
 PASSPHRASE = b"fuzz passphrase"
@@ -83,14 +85,7 @@ def safetensors():
 def container(plain, chunk, kdf=0, logn=0, r=0, p=0):
     salt = os.urandom(16) if kdf else bytes(16)
     key = hashlib.scrypt(PASSPHRASE, salt=salt, n=2 ** logn, r=r, p=p, dklen=32) if kdf else KEY
-    prefix = os.urandom(8)
-    h = struct.pack("<8sBBBBII16s8sIQ", b"KEELENC1", 1, 1, kdf, logn, r, p, salt, prefix, chunk, len(plain))
-    chunks = max(1, -(-len(plain) // chunk))
-    out = h
-    for i in range(chunks):
-        counter = i | (0x80000000 if i == chunks - 1 else 0)
-        out += AESGCM(key).encrypt(prefix + struct.pack(">I", counter), plain[i * chunk:(i + 1) * chunk], h)
-    return out
+    return keelenc.seal(plain, key, chunk, salt=salt, prefix=os.urandom(8), kdf=kdf, logn=logn, r=r, p=p)
 
 
 def containers():

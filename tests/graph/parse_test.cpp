@@ -3,8 +3,9 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 
+#include "error_checks.hpp"
+#include "files.hpp"
 #include "graph/train_def.hpp"
 #include "test_registry.hpp"
 
@@ -141,8 +142,8 @@ TEST_CASE("a missing graph file is a usage error naming the file") {
 // Every prefix and many single-byte corruptions of a valid file: each must be
 // accepted or rejected with a keel::Error, never anything else.
 TEST_CASE("truncated and corrupted graph files fail cleanly") {
-  std::ifstream in(std::filesystem::path(KEEL_SOURCE_DIR) / "tests/data/good_graphs/mlp_named_dim.yaml");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text =
+      keel::test::slurp(std::filesystem::path(KEEL_SOURCE_DIR) / "tests/data/good_graphs/mlp_named_dim.yaml");
   REQUIRE(text.size() > 100);
   const std::string replacements = "[]{}:,-&*!|>'\"#\t\n x.";
   std::size_t rejected = 0, accepted = 0;
@@ -172,13 +173,7 @@ const std::string kTrainHead =
     "keel: 1\nnodes:\n  - {name: h, op: fixture, inputs: [x]}\noutputs: [h]\ntrain:\n  loss: h\n  data: ";
 
 std::string parse_error(const std::string& text) {
-  try {
-    parse_graph_text(text, "t.yaml");
-  } catch (const keel::Error& e) {
-    CHECK(e.code() == keel::ExitCode::usage);
-    return e.format();
-  }
-  return "no error";
+  return keel::test::usage_error_of([&] { parse_graph_text(text, "t.yaml"); });
 }
 
 }  // namespace

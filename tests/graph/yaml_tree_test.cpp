@@ -8,10 +8,10 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "base/error.hpp"
+#include "files.hpp"
 
 namespace {
 
@@ -67,11 +67,6 @@ std::size_t check_against_load(const std::string& text, int depth = 64) {
   return count;
 }
 
-std::string read(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 }  // namespace
 
 TEST_CASE("the yaml tree of every shipped and test graph matches YAML::Load") {
@@ -81,7 +76,7 @@ TEST_CASE("the yaml tree of every shipped and test graph matches YAML::Load") {
     for (const auto& f : std::filesystem::directory_iterator(root / dir))
       if (f.path().extension() == ".yaml") {
         INFO(f.path());
-        CHECK(check_against_load(read(f.path())) > 10);
+        CHECK(check_against_load(keel::test::slurp(f.path())) > 10);
         ++files;
       }
   CHECK(files >= 8);

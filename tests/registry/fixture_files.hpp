@@ -5,16 +5,15 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 
 #include <catch2/catch.hpp>
 
 #include "base/error.hpp"
+#include "files.hpp"
 #include "registry/loader.hpp"
 
 namespace fixture {
@@ -36,31 +35,8 @@ inline bool is_mapped(const fs::path& file) {
   return true;
 }
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("keel_registry_test_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path_);
-    path_ = fs::canonical(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-  fs::path write(const std::string& name, const std::string& content) const {
-    std::ofstream(path_ / name, std::ios::binary) << content;
-    return path_ / name;
-  }
-
- private:
-  fs::path path_;
-};
+// Scratch folders are the tests' shared ones.
+using keel::test::TempDir;
 
 // Sets (or, given nullopt, unsets) an environment variable until destroyed.
 class ScopedEnv {

@@ -16,6 +16,7 @@
 
 namespace fs = std::filesystem;
 using keel::test::ProcessResult;
+using keel::test::slurp;
 
 namespace {
 
@@ -28,11 +29,6 @@ struct Case {
   std::string args;
   std::map<std::string, std::string> env;
 };
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))

@@ -7,8 +7,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 
+#include "files.hpp"
 #include "hardening_util.hpp"
-#include "temp_files.hpp"
 
 namespace fs = std::filesystem;
 using keel::test::run_keel;
@@ -27,7 +27,7 @@ std::string graph_with_input_shape(const std::string& shape) {
 TEST_CASE("a container asking scrypt for 1 GiB and 2^27 blocks of work is refused in well under a second") {
   // log2(N)=20, r=8, p=16 was accepted before the work bound: about two
   // minutes of scrypt on the development machine before "wrong passphrase".
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const auto start = std::chrono::steady_clock::now();
   const auto r = run_keel({"decrypt", (kCorpus / "containers" / "scrypt_work_bomb.enc").string(),
                            (dir / "plain").string(), "--passphrase-env", "KEEL_TEST_PASSPHRASE"},
@@ -43,7 +43,7 @@ TEST_CASE("a container asking scrypt for 1 GiB and 2^27 blocks of work is refuse
 }
 
 TEST_CASE("KEEL_MAX_TENSOR_BYTES above the memory of the machine is clamped with one warning") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   // 16 TiB: more than any machine's limit (at most 1 TiB), less than 1000T.
   const fs::path huge = dir.write("huge.yaml", graph_with_input_shape("[1099511627776, 4]"));
   const fs::path small = dir.write("small.yaml", graph_with_input_shape("[2, 4]"));
@@ -64,7 +64,7 @@ TEST_CASE("KEEL_MAX_TENSOR_BYTES above the memory of the machine is clamped with
 }
 
 TEST_CASE("KEEL_MAX_TENSOR_BYTES lowers the limit and an empty value is as if unset") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const fs::path g = dir.write("g.yaml", graph_with_input_shape("[1024, 1024]"));  // 4 MiB
   const auto lowered = run_keel({"validate", g.string()}, {{"KEEL_MAX_TENSOR_BYTES", "1M"}});
   INFO(lowered.err);

@@ -15,17 +15,18 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "files.hpp"
+#include "hardening_util.hpp"
 #include "process.hpp"
 #include "runtime/safetensors.hpp"
-#include "temp_files.hpp"
 
 namespace fs = std::filesystem;
+using keel::test::slurp;
 
 namespace {
 
@@ -51,25 +52,15 @@ train:
 
 // Starts keel with stdout and stderr to `log`; returns its pid.
 pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
-  std::vector<std::string> argv{keel::test::keel_binary()};
-  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string keel = keel::test::keel_binary();
   const pid_t pid = ::fork();
   if (pid == 0) {
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
-    std::vector<char*> raw;
-    for (auto& a : argv) raw.push_back(a.data());
-    raw.push_back(nullptr);
-    ::execv(raw[0], raw.data());
-    ::_exit(127);
+    keel::test::exec_keel(keel, args);
   }
   return pid;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 bool is_temporary(const std::string& name) { return name.rfind(".model.ckpt.tmp.", 0) == 0; }
@@ -84,7 +75,7 @@ std::uint64_t checkpoint_step(const fs::path& file) {
 }  // namespace
 
 TEST_CASE("a training run killed at random moments keeps its last good checkpoint and resumes from it") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   std::string csv;
   std::mt19937 data_rng(3);
   std::uniform_real_distribution<float> u(-1, 1);

@@ -4,12 +4,12 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 #include <string>
+#include <vector>
 
 #include "cli_util.hpp"
 
@@ -29,11 +29,14 @@ inline bool has_temporary(const std::filesystem::path& dir) {
   return false;
 }
 
-inline std::string slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
+// In a forked child whose descriptors are set: replaces it with the runner
+// `keel` (its path, found before the fork) and ARGS, or exits 127.
+[[noreturn]] inline void exec_keel(const std::string& keel, const std::vector<std::string>& args) {
+  std::vector<char*> argv{const_cast<char*>(keel.c_str())};
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(keel.c_str(), argv.data());
+  ::_exit(127);
 }
 
 // lstat's file type bits of `p` (0 when it does not exist), or stat's

@@ -4,8 +4,8 @@
 // cut, so a 200,000-dimension shape still gives one short line.
 #include <catch2/catch.hpp>
 
+#include "files.hpp"
 #include "hardening_util.hpp"
-#include "temp_files.hpp"
 
 namespace fs = std::filesystem;
 using keel::test::run_keel;
@@ -32,7 +32,7 @@ std::string npy_with_dims(std::size_t dims, std::size_t data_bytes) {
 }  // namespace
 
 TEST_CASE("a node name holding bidi controls is shown escaped") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const std::string name = std::string("evil") + kRlo + "gnp.exe" + kLri + "x";
   const fs::path g = dir.write("g.yaml",
                                "keel: 1\nname: bidi\ninputs:\n  x: {dtype: f32, shape: [2]}\nnodes:\n"
@@ -50,13 +50,17 @@ TEST_CASE("a node name holding bidi controls is shown escaped") {
 }
 
 TEST_CASE("a 200000-dimension shape gives one line under 1 KB") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const fs::path g = dir.write("g.yaml",
                                "keel: 1\nname: wide\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
                                "nodes:\n  - {name: r, op: relu, inputs: [x]}\noutputs: [r]\n");
+  // `keel run` with an x of 200000 dimensions and `data_bytes` of data.
+  auto run_wide = [&](std::size_t data_bytes) {
+    const fs::path x = dir.write("x.npy", npy_with_dims(200000, data_bytes));
+    return run_keel({"run", g.string(), "--input", "x=" + x.string(), "-o", (dir / "out").string()});
+  };
   SECTION("the reader's own message (data missing)") {
-    const fs::path x = dir.write("x.npy", npy_with_dims(200000, 0));
-    const auto r = run_keel({"run", g.string(), "--input", "x=" + x.string(), "-o", (dir / "out").string()});
+    const auto r = run_wide(0);
     INFO(r.err.substr(0, 2000));
     CHECK(r.exit_code == 2);
     CHECK(keel::test::line_count(r.err) == 1);
@@ -65,8 +69,7 @@ TEST_CASE("a 200000-dimension shape gives one line under 1 KB") {
     CHECK_FALSE(fs::exists(dir / "out"));
   }
   SECTION("a later message quoting the shape (it does not fit the input)") {
-    const fs::path x = dir.write("x.npy", npy_with_dims(200000, 4));
-    const auto r = run_keel({"run", g.string(), "--input", "x=" + x.string(), "-o", (dir / "out").string()});
+    const auto r = run_wide(4);
     INFO(r.err.substr(0, 2000));
     CHECK(r.exit_code == 2);
     CHECK(keel::test::line_count(r.err) == 1);

@@ -7,10 +7,10 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "files.hpp"
 #include "graph/parse.hpp"
 #include "runtime/npy.hpp"
 #include "runtime/safetensors.hpp"
-#include "temp_files.hpp"
 
 namespace {
 
@@ -35,7 +35,7 @@ TEST_CASE("printable cuts long user text and escapes control characters") {
 }
 
 TEST_CASE("a .npy header key holding a newline is reported on one line") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   // The fuzzer's input, reduced: a key "d)descr\n" with no ':' after it.
   std::string header = "{'d)descr\n' 1}";
   header.append(118 - 10 - header.size() - 1, ' ').push_back('\n');

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "error_checks.hpp"
 #include "hardening_util.hpp"
 #include "runtime/npy.hpp"
 #include "runtime/safetensors.hpp"
@@ -43,12 +44,7 @@ fs::path tiny_graph(const TempDir& dir, const std::string& train_extra, const st
 }
 
 void expect_refused(const ProcessResult& r, int code, const std::string& fragment) {
-  INFO("stdout: " << r.out << "\nstderr: " << r.err);
-  CHECK_FALSE(r.timed_out);
-  CHECK(r.signal == 0);
-  CHECK(r.exit_code == code);
-  CHECK(r.first_err_line().rfind("keel: error: ", 0) == 0);
-  CHECK(r.first_err_line().find(fragment) != std::string::npos);
+  check_keel_error(r, code, fragment);
   CHECK(r.err.find('\n') == r.err.size() - 1);  // one line
 }
 

@@ -10,9 +10,9 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 
+#include "files.hpp"
 #include "hardening_util.hpp"
 #include "runtime/npy.hpp"
-#include "temp_files.hpp"
 
 namespace fs = std::filesystem;
 using keel::test::file_type;
@@ -44,7 +44,7 @@ void check_refused(const keel::test::ProcessResult& r, const fs::path& target, c
 }  // namespace
 
 TEST_CASE("keel decrypt refuses a device or a FIFO or a link to a device as OUT and leaves each as it was") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const fs::path key = keel::test::make_key(dir.path());
   const fs::path plain = dir.write("plain.txt", "the plaintext");
   keel::test::encrypt(plain, dir / "c.enc", key);
@@ -69,7 +69,7 @@ TEST_CASE("keel decrypt refuses a device or a FIFO or a link to a device as OUT 
 }
 
 TEST_CASE("keel graph -o refuses a FIFO and keel run --profile a link to a device before running") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const fs::path graph = dir.write("g.yaml", kGraph);
   const fs::path fifo = dir / "fifo", link = dir / "trace-link";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
@@ -102,7 +102,7 @@ TEST_CASE("keel graph -o refuses a FIFO and keel run --profile a link to a devic
 
 TEST_CASE(
     "decrypted output is created with mode 0600 and replacing a file keeps its mode and a link is followed") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const fs::path key = keel::test::make_key(dir.path());
   const fs::path plain = dir.write("plain.txt", "the plaintext");
   keel::test::encrypt(plain, dir / "c.enc", key);
@@ -137,7 +137,7 @@ TEST_CASE(
 }
 
 TEST_CASE("a key file that is a FIFO or a device or a socket is refused at once without blocking") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const fs::path in = dir.write("in.enc", "anything: the key is checked first");
   const fs::path fifo = dir / "key-fifo", sock = dir / "key-sock";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);  // no writer: a blocking open would wait forever

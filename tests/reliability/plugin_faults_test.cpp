@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "error_checks.hpp"
 #include "runtime/npy.hpp"
 
 using namespace keel;
@@ -35,12 +36,7 @@ ProcessResult run_graph(const TempDir& dir, const fs::path& graph) {
 }
 
 void expect_clean_failure(const ProcessResult& r, int code, const std::string& fragment) {
-  INFO("stderr: " << r.err);
-  CHECK_FALSE(r.timed_out);
-  CHECK(r.signal == 0);
-  CHECK(r.exit_code == code);
-  CHECK(r.first_err_line().rfind("keel: error: ", 0) == 0);
-  CHECK(r.first_err_line().find(fragment) != std::string::npos);
+  check_keel_error(r, code, fragment);
   CHECK(r.err.find('\n') == r.err.size() - 1);  // one line, no trace
 }
 
@@ -49,6 +45,15 @@ fs::path faulty_plugin_file() {
     if (e.path().extension() == ".so") return e.path();
   FAIL("no plugin in " KEEL_FAULTY_PLUGIN_DIR);
   return {};
+}
+
+// DIR/plugins holding a copy of the faulty plugin, for tests that change
+// the folder or add files to it.
+fs::path plugin_folder(const TempDir& dir) {
+  const fs::path plugins = dir / "plugins";
+  fs::create_directories(plugins);
+  fs::copy_file(faulty_plugin_file(), plugins / "keel_faulty.so");
+  return plugins;
 }
 
 }  // namespace
@@ -80,9 +85,7 @@ TEST_CASE("an output whose shape differs from what the op inferred stops the run
 
 TEST_CASE("a plugin folder that other users can write to is warned about") {
   TempDir dir;
-  const fs::path plugins = dir / "plugins";
-  fs::create_directories(plugins);
-  fs::copy_file(faulty_plugin_file(), plugins / "keel_faulty.so");
+  const fs::path plugins = plugin_folder(dir);
   ::chmod(plugins.c_str(), 0755);
   auto quiet = run_keel({"plugins", "--plugin-path", plugins.string()});
   INFO(quiet.err);
@@ -106,9 +109,7 @@ TEST_CASE("a plugin folder that other users can write to is warned about") {
 
 TEST_CASE("every command that loads plugins warns about a writable folder before loading any library in it") {
   TempDir dir;
-  const fs::path plugins = dir / "plugins";
-  fs::create_directories(plugins);
-  fs::copy_file(faulty_plugin_file(), plugins / "keel_faulty.so");
+  const fs::path plugins = plugin_folder(dir);
   ::chmod(plugins.c_str(), 0777);
   const std::string graph = faulty_graph(dir, "none", "throw").string();
   write_npy(dir / "x.npy", random_tensor({3, 2}, 1));
@@ -150,9 +151,7 @@ TEST_CASE("a missing --plugin-path folder is an error and a relative KEEL_PLUGIN
 
 TEST_CASE("keel plugins lists the good plugins beside a broken one and explains the broken one") {
   TempDir dir;
-  const fs::path plugins = dir / "plugins";
-  fs::create_directories(plugins);
-  fs::copy_file(faulty_plugin_file(), plugins / "keel_faulty.so");
+  const fs::path plugins = plugin_folder(dir);
   dir.write("plugins/keel_broken.so", "this is not a shared library\n");
   ::chmod(plugins.c_str(), 0755);
 

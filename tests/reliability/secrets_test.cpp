@@ -8,7 +8,6 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -17,6 +16,7 @@
 
 namespace fs = std::filesystem;
 using keel::test::ProcessResult;
+using keel::test::slurp;
 using keel::test::TempDir;
 
 namespace {
@@ -59,11 +59,6 @@ std::string hex(const std::string& in, const char* digits) {
     out += digits[c & 15];
   }
   return out;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // Every form of the key a leak could take.

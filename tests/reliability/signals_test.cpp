@@ -20,8 +20,8 @@
 #include <chrono>
 #include <thread>
 
+#include "files.hpp"
 #include "hardening_util.hpp"
-#include "temp_files.hpp"
 
 namespace fs = std::filesystem;
 using keel::test::has_temporary;
@@ -40,11 +40,7 @@ pid_t spawn_keel(const std::vector<std::string>& args, bool ignore_hup = false) 
     ::dup2(null, 1);
     ::dup2(null, 2);
     if (ignore_hup) ::signal(SIGHUP, SIG_IGN);
-    std::vector<char*> argv{const_cast<char*>(keel.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(keel.c_str(), argv.data());
-    ::_exit(127);
+    keel::test::exec_keel(keel, args);
   }
   return pid;
 }
@@ -65,7 +61,7 @@ bool wait_for_temporary(pid_t pid, const fs::path& dir) {
 }  // namespace
 
 TEST_CASE("SIGINT or SIGTERM or SIGHUP during keel decrypt removes the temporary and keeps the old output") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const fs::path key = keel::test::make_key(dir.path());
   const fs::path plain = dir / "plain.bin";
   { std::ofstream(plain, std::ios::binary); }
@@ -131,7 +127,7 @@ int in_child(Body body) {
 }  // namespace
 
 TEST_CASE("GracefulStop records the first signal and the second removes temporaries and kills") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const fs::path tmp = dir.write(".x.tmp.1.2", "partial");
   const int status = in_child([&] {
     keel::signals::install();
@@ -150,7 +146,7 @@ TEST_CASE("GracefulStop records the first signal and the second removes temporar
 }
 
 TEST_CASE("a released TemporaryFile is no longer removed by a signal") {
-  keel::test::Scratch dir;
+  keel::test::TempDir dir;
   const fs::path kept = dir.write("kept", "a finished file"), removed = dir.write("removed", "a temporary");
   const int status = in_child([&] {
     { const keel::signals::TemporaryFile released(kept); }

@@ -60,11 +60,7 @@ Child start_keel(const std::vector<std::string>& args, const fs::path& err) {
     const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(null, 1);
     ::dup2(e, 2);
-    std::vector<char*> argv{const_cast<char*>(keel.c_str())};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(keel.c_str(), argv.data());
-    ::_exit(127);
+    exec_keel(keel, args);
   }
   return c;
 }

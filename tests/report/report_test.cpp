@@ -9,7 +9,6 @@
 // is skipped with a warning ("browser check skipped").
 #include <catch2/catch.hpp>
 #include <fstream>
-#include <sstream>
 
 #include "cli_util.hpp"
 #include "report/downsample.hpp"
@@ -23,23 +22,23 @@ const std::string kSource = KEEL_SOURCE_DIR;
 const std::string kCheck = kSource + "/tests/report/check_report.py";
 const std::string kLinreg = kSource + "/tests/anomaly/graphs/poisoned_linreg.yaml";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::size_t lines_in(const fs::path& p) {
   std::size_t n = 0;
   for (char c : slurp(p)) n += c == '\n';
   return n;
 }
 
-ProcessResult check_report(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"/usr/bin/python3", kCheck};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv);
+ProcessResult check_report(const std::vector<std::string>& args) { return run_python(kCheck, args); }
+
+// Trains the fault-injection linear regression into `out` with the poison
+// plugin and `extra` arguments (mostly --set); the run must succeed.
+void train_linreg(const fs::path& out, const std::vector<std::string>& extra) {
+  std::vector<std::string> args{
+      "run", kLinreg, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const ProcessResult r = run_keel(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
 }
 
 std::string chromium() {
@@ -126,11 +125,7 @@ TEST_CASE("the report of a guarded run with injected faults shows every guard ev
   const fs::path out = dir / "guarded";
   // Poison on steps 7 and 17 of 20: the range guard reports the rows, the
   // loss guard skips the steps.
-  const ProcessResult r =
-      run_keel({"run", kLinreg, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR, "--set",
-                "poisoned.every=10", "--set", "guard.action=skip_step"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
+  train_linreg(out, {"--set", "poisoned.every=10", "--set", "guard.action=skip_step"});
   REQUIRE(fs::exists(out / "report.html"));
   const std::size_t events = lines_in(out / "anomalies.jsonl");
   REQUIRE(events == 4);
@@ -144,12 +139,8 @@ TEST_CASE("the report of a guarded run with injected faults shows every guard ev
 TEST_CASE("a 10,000-step run's report stays under 2 MB, its per-step series downsampled") {
   TempDir dir;
   const fs::path out = dir / "long";
-  const ProcessResult r =
-      run_keel({"run", kLinreg, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR,
-                "--threads", "1", "--set", "train.data.batch=8", "--set", "train.steps=10000", "--set",
-                "poisoned.every=97", "--set", "guard.action=skip_step"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
+  train_linreg(out, {"--threads", "1", "--set", "train.data.batch=8", "--set", "train.steps=10000", "--set",
+                     "poisoned.every=97", "--set", "guard.action=skip_step"});
   CHECK(lines_in(out / "steps.csv") == 10001);
   const ProcessResult data =
       check_report({"data", (out / "report.html").string(), out.string(), "--max-bytes", "2000000"});
@@ -173,11 +164,7 @@ TEST_CASE("downsampling keeps every bucket's extremes and non-finite values") {
 TEST_CASE("train.report false writes no report but still records the run's facts and steps") {
   TempDir dir;
   const fs::path out = dir / "plain";
-  const ProcessResult r =
-      run_keel({"run", kLinreg, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR, "--set",
-                "train.report=false", "--set", "train.epochs=3"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
+  train_linreg(out, {"--set", "train.report=false", "--set", "train.epochs=3"});
   CHECK_FALSE(fs::exists(out / "report.html"));
   CHECK(fs::exists(out / "run.json"));
   CHECK(lines_in(out / "steps.csv") == 4);
@@ -187,12 +174,8 @@ TEST_CASE("train.report false writes no report but still records the run's facts
 TEST_CASE("keel report refuses a missing folder, a folder that is not a run's, and malformed lines") {
   TempDir dir;
   const fs::path run = dir / "run";
-  const ProcessResult trained =
-      run_keel({"run", kLinreg, "-q", "-o", run.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR, "--set",
-                "train.epochs=3", "--set", "poisoned.every=2", "--set", "poisoned.offset=1", "--set",
-                "train.report=false"});
-  INFO(trained.err);
-  REQUIRE(trained.exit_code == 0);
+  train_linreg(run, {"--set", "train.epochs=3", "--set", "poisoned.every=2", "--set", "poisoned.offset=1",
+                     "--set", "train.report=false"});
   REQUIRE(lines_in(run / "anomalies.jsonl") > 0);
   auto expect_refused = [&](const fs::path& folder, const std::string& where) {
     const ProcessResult r = run_keel({"report", folder.string()});

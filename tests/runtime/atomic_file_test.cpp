@@ -6,16 +6,19 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "files.hpp"
 #include "runtime/atomic_file.hpp"
-#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
+using keel::test::slurp;
+using keel::test::TempDir;
+using keel::test::write_file;
 using Names = std::vector<std::string>;
 
 TEST_CASE("atomic write creates the target with exactly what the writer wrote") {
   TempDir dir;
   keel::write_file_atomically(dir / "out.bin", [](std::ostream& out) { out << "hello\0x"; });
-  CHECK(read_all(dir / "out.bin") == "hello");
+  CHECK(slurp(dir / "out.bin") == "hello");
   CHECK(dir.entries() == Names{"out.bin"});
 }
 
@@ -31,21 +34,21 @@ TEST_CASE("atomic write whose writer throws leaves neither target nor temporary"
 
 TEST_CASE("atomic write keeps an existing target untouched when the writer throws") {
   TempDir dir;
-  write_all(dir / "out.bin", "last good contents");
+  write_file(dir / "out.bin", "last good contents");
   auto failing = [](std::ostream& out) {
     out << "partial";
     throw std::runtime_error("writer failed");
   };
   CHECK_THROWS_AS(keel::write_file_atomically(dir / "out.bin", failing), std::runtime_error);
-  CHECK(read_all(dir / "out.bin") == "last good contents");
+  CHECK(slurp(dir / "out.bin") == "last good contents");
   CHECK(dir.entries() == Names{"out.bin"});
 }
 
 TEST_CASE("atomic write replaces an existing target whole") {
   TempDir dir;
-  write_all(dir / "out.bin", std::string(5000, 'o'));
+  write_file(dir / "out.bin", std::string(5000, 'o'));
   keel::write_file_atomically(dir / "out.bin", [](std::ostream& out) { out << "new"; });
-  CHECK(read_all(dir / "out.bin") == "new");
+  CHECK(slurp(dir / "out.bin") == "new");
   CHECK(dir.entries() == Names{"out.bin"});
 }
 

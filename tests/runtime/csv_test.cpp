@@ -5,23 +5,20 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "error_checks.hpp"
+#include "files.hpp"
 #include "runtime/csv.hpp"
-#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Catch::Matchers::Equals;
+using keel::test::TempDir;
+using keel::test::write_file;
 
 namespace {
 
 std::string error_of(const std::string& text, const keel::CsvFieldCheck& check = {}) {
-  try {
-    keel::parse_csv(text, "t.csv", check);
-  } catch (const keel::Error& e) {
-    CHECK(e.code() == keel::ExitCode::usage);
-    return e.format();
-  }
-  return "no error";
+  return keel::test::usage_error_of([&] { keel::parse_csv(text, "t.csv", check); });
 }
 
 }  // namespace
@@ -97,10 +94,10 @@ TEST_CASE("csv reader applies the caller's check to each field with its column")
 
 TEST_CASE("csv file reader names the file and refuses oversized files before reading") {
   TempDir dir;
-  write_all(dir / "ok.csv", "1,2\n3,4\n");
+  write_file(dir / "ok.csv", "1,2\n3,4\n");
   CHECK(keel::read_csv(dir / "ok.csv").values == std::vector<double>{1, 2, 3, 4});
 
-  write_all(dir / "bad.csv", "1,2\n3,y\n");
+  write_file(dir / "bad.csv", "1,2\n3,y\n");
   CHECK_THROWS_WITH(keel::read_csv(dir / "bad.csv"), Equals("'y' is not a number"));
   try {
     keel::read_csv(dir / "bad.csv");
@@ -111,7 +108,7 @@ TEST_CASE("csv file reader names the file and refuses oversized files before rea
   CHECK_THROWS_WITH(keel::read_csv(dir / "missing.csv"), Contains("cannot read"));
 
   // Sparse: the size is reported without the disk space being used.
-  write_all(dir / "huge.csv", "");
+  write_file(dir / "huge.csv", "");
   fs::resize_file(dir / "huge.csv", keel::kMaxCsvBytes + 1);
   CHECK_THROWS_WITH(keel::read_csv(dir / "huge.csv"),
                     Contains("file of 1073741825 bytes exceeds the limit of 1073741824 bytes"));

@@ -9,14 +9,17 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "error_checks.hpp"
+#include "files.hpp"
 #include "runtime/npy.hpp"
-#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Catch::Matchers::Equals;
 using keel::ColumnBinding;
 using keel::DType;
+using keel::test::TempDir;
+using keel::test::write_file;
 
 namespace {
 
@@ -32,13 +35,7 @@ std::vector<std::size_t> all_rows(std::size_t n) {
 }
 
 std::string error_of(const std::vector<fs::path>& files, const std::vector<ColumnBinding>& bindings) {
-  try {
-    keel::Dataset::from_csv(files, bindings);
-  } catch (const keel::Error& e) {
-    CHECK(e.code() == keel::ExitCode::usage);
-    return e.format();
-  }
-  return "no error";
+  return keel::test::usage_error_of([&] { keel::Dataset::from_csv(files, bindings); });
 }
 
 const std::vector<ColumnBinding> kDigitsBindings = {
@@ -109,12 +106,12 @@ TEST_CASE("dataset reports a non-integer value for an integer input at its FILE:
   CHECK_THAT(error_of({kDiabetesX}, {{"bmi", DType::i32, 2, 1, true}}),
              Equals(kDiabetesX.string() + ":1:6: '32.1' is not an integer (input 'bmi' is i32)"));
   TempDir dir;
-  write_all(dir / "a.csv", "1,2\n300,1\n");
+  write_file(dir / "a.csv", "1,2\n300,1\n");
   CHECK_THAT(error_of({dir / "a.csv"}, {{"v", DType::u8, 0, 1, true}}),
              Equals((dir / "a.csv").string() + ":2:1: '300' is outside the range of u8 (0..255) (input 'v' is u8)"));
   CHECK_THAT(error_of({dir / "a.csv"}, {{"flag", DType::boolean, 1, 1, true}}),
              Equals((dir / "a.csv").string() + ":1:3: '2' is not 0 or 1 (input 'flag' is bool)"));
-  write_all(dir / "b.csv", "3000000000 1e300\n");
+  write_file(dir / "b.csv", "3000000000 1e300\n");
   CHECK_THAT(error_of({dir / "b.csv"}, {{"i", DType::i32, 0, 1, true}}),
              Contains("b.csv:1:1: '3000000000' is outside the range of i32"));
   CHECK_THAT(error_of({dir / "b.csv"}, {{"f", DType::f32, 1, 1, true}}),
@@ -126,7 +123,7 @@ TEST_CASE("dataset reports a non-integer value for an integer input at its FILE:
 
 TEST_CASE("dataset converts values to each binding's dtype") {
   TempDir dir;
-  write_all(dir / "t.csv", "1 0 -7 255 0.1\n0 1 2147483647 0 -2.5\n");
+  write_file(dir / "t.csv", "1 0 -7 255 0.1\n0 1 2147483647 0 -2.5\n");
   const keel::Dataset ds = keel::Dataset::from_csv(
       {dir / "t.csv"}, {{"b", DType::boolean, 0, 2, false}, {"i", DType::i32, 2, 1, true},
                         {"u", DType::u8, 3, 1, true}, {"f", DType::f32, 4, 1, true}, {"d", DType::f64, 4, 1, true}});
@@ -160,7 +157,7 @@ TEST_CASE("dataset rejects bad bindings and mismatched files") {
   CHECK_THAT(error_of({}, kDigitsBindings), Equals("no CSV files given"));
 
   TempDir dir;
-  write_all(dir / "ragged.csv", "1,2,3\n4,5,6\n7,8\n");
+  write_file(dir / "ragged.csv", "1,2,3\n4,5,6\n7,8\n");
   CHECK_THAT(error_of({dir / "ragged.csv"}, {{"a", DType::f32, 0, 1, true}}),
              Equals((dir / "ragged.csv").string() + ":3:4: expected 3 fields (as on line 1), found 2"));
   CHECK_THAT(error_of({dir / "missing.csv"}, {{"a", DType::f32, 0, 1, true}}),
@@ -209,8 +206,8 @@ TEST_CASE("dataset from .npy files gathers rows of each array") {
 
 TEST_CASE("dataset binds columns by header name: a name range includes both ends") {
   TempDir dir;
-  write_all(dir / "a.csv", "\xEF\xBB\xBFid,mean radius,mean area\n7,17.99,1001\n8,20.57,1326\n");
-  write_all(dir / "b.csv", "target\n1\n0\n");
+  write_file(dir / "a.csv", "\xEF\xBB\xBFid,mean radius,mean area\n7,17.99,1001\n8,20.57,1326\n");
+  write_file(dir / "b.csv", "target\n1\n0\n");
   ColumnBinding x{"x", DType::f32, 0, 1, false};
   x.first_name = "mean radius";
   x.last_name = "mean area";
@@ -225,13 +222,9 @@ TEST_CASE("dataset binds columns by header name: a name range includes both ends
         std::vector<std::int32_t>{1, 0});
 
   auto error = [&](ColumnBinding bad, keel::CsvHeader mode) {
-    try {
+    return keel::test::usage_error_of([&] {
       keel::Dataset::from_csv({dir / "a.csv", dir / "b.csv"}, {bad}, mode);
-    } catch (const keel::Error& e) {
-      CHECK(e.code() == keel::ExitCode::usage);
-      return e.format();
-    }
-    return std::string("no error");
+    });
   };
   ColumnBinding typo = y;
   typo.first_name = "targte";
@@ -246,7 +239,7 @@ TEST_CASE("dataset binds columns by header name: a name range includes both ends
 
 TEST_CASE("dataset refuses a label outside its loss's class range where it is written") {
   TempDir dir;
-  write_all(dir / "a.csv", "x,label\n0.5,0\n0.25,2\n0.125,3\n");
+  write_file(dir / "a.csv", "x,label\n0.5,0\n0.25,2\n0.125,3\n");
   ColumnBinding label{"label", DType::i32, 1, 1, true};
   label.classes = 3;
   label.loss_node = "loss";

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "error_checks.hpp"
 #include "runtime/json_read.hpp"
 
 using Catch::Matchers::Contains;
@@ -16,13 +17,7 @@ namespace {
 JsonValue parse(const std::string& text) { return keel::parse_json(text, "doc.json"); }
 
 std::string error_of(const std::string& text, const keel::JsonLimits& limits = {}) {
-  try {
-    keel::parse_json(text, "doc.json", limits);
-  } catch (const keel::Error& e) {
-    CHECK(e.code() == keel::ExitCode::usage);
-    return e.format();
-  }
-  return "no error";
+  return keel::test::usage_error_of([&] { keel::parse_json(text, "doc.json", limits); });
 }
 
 }  // namespace

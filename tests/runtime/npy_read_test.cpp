@@ -1,20 +1,28 @@
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
+#include "files.hpp"
 #include "npy_values.hpp"
 #include "runtime/npy.hpp"
-#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using keel::DType;
+using keel::test::slurp;
+using keel::test::TempDir;
+using keel::test::write_file;
 
 namespace {
+
+// A version 1.0 .npy built by hand: the magic, `header` as given (a length
+// under 256, no padding added), then `data`.
+std::string npy_v1(const std::string& header, const std::string& data) {
+  return std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size()) + '\0' + header + data;
+}
 
 const fs::path kData = fs::path(KEEL_SOURCE_DIR) / "tests/data/npy";
 
@@ -137,12 +145,7 @@ TEST_CASE("npy reader accepts any whitespace and a header without padding") {
   // Built by hand: "\x93NUMPY" 1.0, an unpadded header with tabs and newlines
   // inside, then two little-endian i32 values.
   const std::string header = "\n{ 'shape' :\t( 2 , ) ,\n'descr':'<i4','fortran_order':False }";
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-  bytes += static_cast<char>(header.size());
-  bytes += '\0';
-  bytes += header;
-  bytes += std::string("\x07\x00\x00\x00\xfe\xff\xff\xff", 8);
-  write_all(dir / "hand.npy", bytes);
+  write_file(dir / "hand.npy", npy_v1(header, std::string("\x07\x00\x00\x00\xfe\xff\xff\xff", 8)));
   const keel::Tensor t = keel::read_npy(dir / "hand.npy");
   REQUIRE(t.shape() == keel::Shape{2});
   CHECK(t.as<std::int32_t>()[0] == 7);
@@ -153,17 +156,13 @@ TEST_CASE("npy reader treats a parenthesised single dimension as a number, not a
   TempDir dir;
   // Python reads "(2)" as the integer 2; NumPy rejects it as a shape.
   const std::string header = "{'descr': '<i4', 'fortran_order': False, 'shape': (2)}";
-  std::string bytes = std::string("\x93NUMPY\x01\x00", 8);
-  bytes += static_cast<char>(header.size());
-  bytes += '\0';
-  bytes += header + std::string(8, '\0');
-  write_all(dir / "paren.npy", bytes);
+  write_file(dir / "paren.npy", npy_v1(header, std::string(8, '\0')));
   CHECK_THAT(read_error(dir / "paren.npy"), Contains("'shape' must be a tuple of integers"));
 }
 
 TEST_CASE("npy reader answers every truncation and byte corruption with a tensor or usage error") {
   TempDir dir;
-  const std::string good = read_all(kData / "valid" / "f32_3x4.npy");
+  const std::string good = slurp(kData / "valid" / "f32_3x4.npy");
   std::vector<std::string> variants;
   for (std::size_t n = 0; n < good.size(); ++n) variants.push_back(good.substr(0, n));
   for (std::size_t i = 0; i < 128; ++i)  // the preamble: magic, version, length, header
@@ -173,7 +172,7 @@ TEST_CASE("npy reader answers every truncation and byte corruption with a tensor
     }
   int rejected = 0;
   for (const std::string& bytes : variants) {
-    write_all(dir / "v.npy", bytes);
+    write_file(dir / "v.npy", bytes);
     try {
       const keel::Tensor t = keel::read_npy(dir / "v.npy");
       CHECK(t.nbytes() + 128 <= bytes.size());

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 #include "runtime/tensor.hpp"
 
@@ -37,6 +38,13 @@ inline void fill(keel::Tensor& t) {
   for_each_expected(t, [&](std::int64_t i, auto v) {
     std::memcpy(bytes + i * static_cast<std::int64_t>(sizeof v), &v, sizeof v);
   });
+}
+
+// A tensor of `dtype` and `shape` holding the formulas' values.
+inline keel::Tensor filled(keel::DType dtype, keel::Shape shape) {
+  keel::Tensor t(dtype, std::move(shape));
+  fill(t);
+  return t;
 }
 
 // Index of the first element that differs from the formula, or -1.

@@ -1,24 +1,26 @@
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
+#include "files.hpp"
 #include "npy_values.hpp"
+#include "python_check.hpp"
 #include "runtime/npy.hpp"
-#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using keel::DType;
+using keel::test::slurp;
+using keel::test::TempDir;
+using keel::test::write_file;
+using npy_values::filled;
+using python_check::have_python;
+using python_check::run_python;
 
 namespace {
-
-const char* const kPython = "/usr/bin/python3";
 
 // Loads argv[1] with np.load and compares it with the fixture formula for
 // dtype argv[2] and shape argv[3] ("3,4"; "" for 0-d), then with the bytes
@@ -48,25 +50,6 @@ if open(path, "rb").read() != saved.getvalue():
     sys.exit("bytes differ from np.save")
 )";
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-int run_python(const std::string& script, const std::vector<std::string>& args) {
-  std::string command = std::string(kPython) + " -c " + shell_quote(script);
-  for (const auto& a : args) command.append(" ").append(shell_quote(a));
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-bool have_python() {
-  if (fs::exists(kPython)) return true;
-  WARN("skipped: " << kPython << " is missing");
-  return false;
-}
-
 std::string shape_arg(const keel::Shape& shape) {
   std::string s;
   for (std::size_t i = 0; i < shape.size(); ++i) {
@@ -74,12 +57,6 @@ std::string shape_arg(const keel::Shape& shape) {
     s += std::to_string(shape[i]);
   }
   return s;
-}
-
-keel::Tensor make(DType dtype, keel::Shape shape) {
-  keel::Tensor t(dtype, std::move(shape));
-  npy_values::fill(t);
-  return t;
 }
 
 }  // namespace
@@ -96,8 +73,8 @@ TEST_CASE("npy writer output loads in NumPy and matches np.save byte for byte") 
     const std::string name = std::string(keel::dtype_name(dtype)) + "_" + shape_arg(shape);
     DYNAMIC_SECTION(name) {
       const fs::path path = dir / (name + ".npy");
-      keel::write_npy(path, make(dtype, shape));
-      CHECK(run_python(kNumpyCheck, {path.string(), std::string(keel::dtype_name(dtype)),
+      keel::write_npy(path, filled(dtype, shape));
+      CHECK(run_python({"-c", kNumpyCheck, path.string(), std::string(keel::dtype_name(dtype)),
                                      shape_arg(shape)}) == 0);
     }
   }
@@ -105,8 +82,8 @@ TEST_CASE("npy writer output loads in NumPy and matches np.save byte for byte") 
 
 TEST_CASE("npy writer pads the preamble to 64 bytes and reads back with the same values") {
   TempDir dir;
-  keel::write_npy(dir / "t.npy", make(DType::i64, {2, 3}));
-  const std::string bytes = read_all(dir / "t.npy");
+  keel::write_npy(dir / "t.npy", filled(DType::i64, {2, 3}));
+  const std::string bytes = slurp(dir / "t.npy");
   REQUIRE(bytes.size() > 10);
   CHECK(bytes.substr(0, 8) == std::string("\x93NUMPY\x01\x00", 8));
   const std::size_t header_len = static_cast<unsigned char>(bytes[8]) |
@@ -123,7 +100,7 @@ TEST_CASE("npy writer pads the preamble to 64 bytes and reads back with the same
 TEST_CASE("npy writer switches to format 2.0 when the header outgrows 65535 bytes") {
   TempDir dir;
   const keel::Shape shape(30000, 1);  // "1, " per dimension: about 90 KB of header
-  keel::write_npy(dir / "wide.npy", make(DType::f32, shape));
+  keel::write_npy(dir / "wide.npy", filled(DType::f32, shape));
   const keel::Tensor back = keel::read_npy(dir / "wide.npy");
   CHECK(back.shape() == shape);
   CHECK(npy_values::first_mismatch(back) == -1);
@@ -139,7 +116,7 @@ d = ast.literal_eval(b[12:12 + n].decode("latin1"))
 assert d == {"descr": "<f4", "fortran_order": False, "shape": (1,) * 30000}, d
 assert b[12 + n:] == struct.pack("<f", -2 / 3), b[12 + n:]
 )";
-  CHECK(run_python(check, {(dir / "wide.npy").string()}) == 0);
+  CHECK(run_python({"-c", check, (dir / "wide.npy").string()}) == 0);
 }
 
 TEST_CASE("npy writer stores bools as 0 or 1 whatever nonzero byte the tensor holds") {
@@ -148,7 +125,7 @@ TEST_CASE("npy writer stores bools as 0 or 1 whatever nonzero byte the tensor ho
   const unsigned char raw[] = {0, 1, 7, 255};
   std::memcpy(t.data(), raw, 4);
   keel::write_npy(dir / "b.npy", t);
-  const std::string bytes = read_all(dir / "b.npy");
+  const std::string bytes = slurp(dir / "b.npy");
   CHECK(bytes.substr(bytes.size() - 4) == std::string("\x00\x01\x01\x01", 4));
   CHECK(keel::read_npy(dir / "b.npy").as<std::uint8_t>()[3] == 1);
 }
@@ -157,7 +134,7 @@ TEST_CASE("npy writer leaves nothing behind when the target folder does not exis
   TempDir dir;
   const fs::path target = dir / "missing" / "out.npy";
   try {
-    keel::write_npy(target, make(DType::f32, {3}));
+    keel::write_npy(target, filled(DType::f32, {3}));
     FAIL("write_npy succeeded in a missing folder");
   } catch (const keel::Error& e) {
     CHECK(e.code() == keel::ExitCode::runtime);
@@ -170,22 +147,22 @@ TEST_CASE("npy writer leaves nothing behind when the target folder does not exis
 TEST_CASE("npy writer replaces an existing file whole") {
   TempDir dir;
   const fs::path target = dir / "out.npy";
-  keel::write_npy(target, make(DType::f64, {1000}));
-  keel::write_npy(target, make(DType::i32, {2}));
+  keel::write_npy(target, filled(DType::f64, {1000}));
+  keel::write_npy(target, filled(DType::i32, {2}));
   CHECK(dir.entries() == std::vector<std::string>{"out.npy"});
   CHECK(fs::file_size(target) == 128 + 2 * 4);
   const keel::Tensor back = keel::read_npy(target);
   CHECK(back.dtype() == DType::i32);
   CHECK(npy_values::first_mismatch(back) == -1);
-  if (have_python()) CHECK(run_python(kNumpyCheck, {target.string(), "i32", "2"}) == 0);
+  if (have_python()) CHECK(run_python({"-c", kNumpyCheck, target.string(), "i32", "2"}) == 0);
 }
 
 TEST_CASE("npy writer keeps the old target when the rename fails") {
   TempDir dir;
   // A non-empty folder cannot be replaced by a file, so the write fails late.
   fs::create_directory(dir / "taken.npy");
-  write_all(dir / "taken.npy" / "keep", "x");
-  CHECK_THROWS_AS(keel::write_npy(dir / "taken.npy", make(DType::u8, {3})), keel::Error);
+  write_file(dir / "taken.npy" / "keep", "x");
+  CHECK_THROWS_AS(keel::write_npy(dir / "taken.npy", filled(DType::u8, {3})), keel::Error);
   CHECK(fs::is_directory(dir / "taken.npy"));
   CHECK(dir.entries() == std::vector<std::string>{"taken.npy"});
 }

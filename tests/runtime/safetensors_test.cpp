@@ -1,8 +1,5 @@
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -10,18 +7,23 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "error_checks.hpp"
+#include "files.hpp"
 #include "npy_values.hpp"
+#include "python_check.hpp"
 #include "runtime/safetensors.hpp"
-#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using keel::DType;
+using keel::test::TempDir;
+using npy_values::filled;
+using python_check::have_python;
+using python_check::run_python;
 
 namespace {
 
-const char* const kPython = "/usr/bin/python3";
 const fs::path kReferenceScript = fs::path(KEEL_SOURCE_DIR) / "tests/runtime/safetensors_reference.py";
 
 struct Spec {
@@ -41,15 +43,9 @@ const std::vector<Spec> kReference = {
 const std::map<std::string, std::string> kReferenceMetadata = {{"format", "pt"},
                                                                {"note", "\xC3\xBCn\xC3\xAF" "code"}};
 
-keel::Tensor make(DType dtype, keel::Shape shape) {
-  keel::Tensor t(dtype, std::move(shape));
-  npy_values::fill(t);
-  return t;
-}
-
 keel::TensorFile reference_file() {
   keel::TensorFile file;
-  for (const Spec& s : kReference) file.tensors.emplace_back(s.name, make(s.dtype, s.shape));
+  for (const Spec& s : kReference) file.tensors.emplace_back(s.name, filled(s.dtype, s.shape));
   file.metadata = kReferenceMetadata;
   return file;
 }
@@ -67,25 +63,6 @@ void check_reference(const keel::TensorFile& file) {
   CHECK(file.metadata == kReferenceMetadata);
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-int run_reference(const std::string& mode, const fs::path& path) {
-  const std::string command = std::string(kPython) + " " + shell_quote(kReferenceScript.string()) + " " +
-                              mode + " " + shell_quote(path.string());
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-bool have_python() {
-  if (fs::exists(kPython)) return true;
-  WARN("skipped: " << kPython << " is missing");
-  return false;
-}
-
 std::string le64(std::uint64_t n) {
   std::string out;
   for (int b = 0; b < 8; ++b) out += static_cast<char>((n >> (8 * b)) & 0xFF);
@@ -98,13 +75,7 @@ std::string with_header(const std::string& json, std::size_t data_bytes) {
 }
 
 std::string error_of(const std::string& bytes) {
-  try {
-    keel::decode_safetensors(bytes, "bad.safetensors");
-  } catch (const keel::Error& e) {
-    CHECK(e.code() == keel::ExitCode::usage);
-    return e.format();
-  }
-  return "no error";
+  return keel::test::usage_error_of([&] { keel::decode_safetensors(bytes, "bad.safetensors"); });
 }
 
 }  // namespace
@@ -119,9 +90,9 @@ TEST_CASE("safetensors round trip keeps every dtype, 0-d and empty tensors, orde
 
 TEST_CASE("safetensors writer pads the header to 8 bytes and lays data out in the given order") {
   keel::TensorFile file;
-  file.tensors.emplace_back("b", make(DType::i64, {2, 3}));
-  file.tensors.emplace_back("a", make(DType::u8, {5}));
-  file.tensors.emplace_back("c", make(DType::f32, {3}));
+  file.tensors.emplace_back("b", filled(DType::i64, {2, 3}));
+  file.tensors.emplace_back("a", filled(DType::u8, {5}));
+  file.tensors.emplace_back("c", filled(DType::f32, {3}));
   const std::string bytes = keel::encode_safetensors(file);
   REQUIRE(bytes.size() >= 8);
   std::uint64_t n = 0;
@@ -133,7 +104,7 @@ TEST_CASE("safetensors writer pads the header to 8 bytes and lays data out in th
   CHECK_THAT(header, Contains("\"a\":{\"dtype\":\"U8\",\"shape\":[5],\"data_offsets\":[48,53]}"));
   CHECK_THAT(header, Contains("\"c\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[53,65]}"));
   CHECK(header.find_last_not_of(' ') == header.rfind('}'));
-  const keel::Tensor b = make(DType::i64, {2, 3}), a = make(DType::u8, {5}), c = make(DType::f32, {3});
+  const keel::Tensor b = filled(DType::i64, {2, 3}), a = filled(DType::u8, {5}), c = filled(DType::f32, {3});
   CHECK(std::memcmp(bytes.data() + 8 + n, b.data(), 48) == 0);
   CHECK(std::memcmp(bytes.data() + 8 + n + 48, a.data(), 5) == 0);
   CHECK(std::memcmp(bytes.data() + 8 + n + 53, c.data(), 12) == 0);
@@ -159,7 +130,7 @@ TEST_CASE("safetensors reader reads a file an independent Python implementation 
   if (!have_python()) return;
   TempDir dir;
   const fs::path path = dir / "python.safetensors";
-  REQUIRE(run_reference("write", path) == 0);
+  REQUIRE(run_python({kReferenceScript.string(), "write", path.string()}) == 0);
   check_reference(keel::read_safetensors(path));
 }
 
@@ -169,7 +140,7 @@ TEST_CASE("safetensors file keel writes passes an independent Python check") {
   const fs::path path = dir / "keel.safetensors";
   keel::write_safetensors(path, reference_file());
   CHECK(dir.entries() == std::vector<std::string>{"keel.safetensors"});
-  CHECK(run_reference("check", path) == 0);
+  CHECK(run_python({kReferenceScript.string(), "check", path.string()}) == 0);
 }
 
 TEST_CASE("safetensors file read names the file when missing") {

@@ -5,8 +5,8 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <random>
 
+#include "cli_util.hpp"
 #include "executor/executor.hpp"
 #include "graph/parse.hpp"
 #include "graph/validate.hpp"
@@ -35,14 +35,6 @@ nodes:
 outputs: [head, loss]
 )";
 
-Tensor random(const Shape& s, std::uint32_t seed) {
-  Tensor t(DType::f32, s);
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> d(-1, 1);
-  for (std::int64_t i = 0; i < t.numel(); ++i) t.as<float>()[i] = d(gen);
-  return t;
-}
-
 }  // namespace
 
 TEST_CASE("parameter gradients of a graph with a residual skip match finite differences") {
@@ -50,7 +42,7 @@ TEST_CASE("parameter gradients of a graph with a residual skip match finite diff
   load_plugins(registry, {std::filesystem::path(KEEL_BUILD_DIR) / "lib/keel/plugins"});
   ValidatedGraph graph = validate_graph(parse_graph_text(kGraph, "g.yaml"), registry);
   Plan plan(graph, registry);
-  const std::vector<Tensor> inputs{random({4, 3}, 1), random({4, 2}, 2)};
+  const std::vector<Tensor> inputs{test::random_tensor({4, 3}, 1), test::random_tensor({4, 2}, 2)};
   plan.bind(inputs, true);
   const int loss_slot = plan.output_slots()[1];
   const GradientPlan gradients = plan_gradients(plan, loss_slot, {});

@@ -2,9 +2,7 @@
 // gradient descent from zero weights against NumPy, and the errors a wrong
 // `init:` gets.
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <regex>
-#include <sstream>
 
 #include "cli_util.hpp"
 
@@ -16,13 +14,6 @@ using Catch::Matchers::StartsWith;
 namespace {
 
 const std::string kSource = KEEL_SOURCE_DIR;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // graphs/linear_regression.yaml with `init` added to the node `fit` and the
 // data paths made absolute (the copy lives in a temporary folder).
@@ -44,9 +35,9 @@ TEST_CASE("the brief's gradient descent from zero weights needs no hand-written 
       run_keel({"run", file.string(), "-q", "-o", (dir / "out").string(), "--set", "train.steps=40"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const auto check =
-      run_process({"/usr/bin/python3", kSource + "/tests/training/linreg_reference.py", "steps",
-                   kSource + "/graphs/data", "zeros", (dir / "out/linear_regression.ckpt").string(), "40"});
+  const auto check = run_python(
+      kSource + "/tests/training/linreg_reference.py",
+      {"steps", kSource + "/graphs/data", "zeros", (dir / "out/linear_regression.ckpt").string(), "40"});
   INFO(check.out << check.err);
   CHECK(check.exit_code == 0);
 }

@@ -22,27 +22,13 @@ means the check passed.
 """
 import json
 import os
-import struct
 import sys
 
 import numpy as np
 
+from safetensors_read import read_safetensors
+
 LR, ALPHA, EPS, DELTA, BATCH = 0.01, 0.9, 1e-8, 1.0, 8
-
-
-def read_safetensors(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        assert info["dtype"] == "F32", info
-        b, e = info["data_offsets"]
-        out[name] = np.frombuffer(raw[base + b:base + e], dtype="<f4").reshape(info["shape"]).astype(np.float64)
-    return out
 
 
 def make_data(d):

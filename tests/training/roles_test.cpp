@@ -43,10 +43,8 @@ std::string graph(const std::string& threshold, const std::string& action) {
          "  checkpoint: {path: c.ckpt, every: 1}\n";
 }
 
-ProcessResult python(std::vector<std::string> args) {
-  std::vector<std::string> argv{"/usr/bin/python3", kSource + "/tests/training/roles_reference.py"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv);
+ProcessResult python(const std::vector<std::string>& args) {
+  return run_python(kSource + "/tests/training/roles_reference.py", args);
 }
 
 // A folder with the data and the graph.

@@ -17,35 +17,25 @@ namespace {
 
 const std::string kSource = KEEL_SOURCE_DIR;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-ProcessResult train(const std::string& graph, const fs::path& out, std::vector<std::string> extra = {}) {
+// Trains graphs/GRAPH into `out` with `extra` arguments; the run must succeed.
+void train(const std::string& graph, const fs::path& out, std::vector<std::string> extra = {}) {
   std::vector<std::string> args{"run", kSource + "/graphs/" + graph, "-q", "-o", out.string()};
   args.insert(args.end(), extra.begin(), extra.end());
-  return run_keel(args);
+  const ProcessResult r = run_keel(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
 }
 
-ProcessResult reference(std::vector<std::string> args) {
-  std::vector<std::string> argv{"/usr/bin/python3", kSource + "/tests/training/linreg_reference.py"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv);
+ProcessResult reference(const std::vector<std::string>& args) {
+  return run_python(kSource + "/tests/training/linreg_reference.py", args);
 }
 
 }  // namespace
 
 TEST_CASE("linear regression follows NumPy's gradient descent step for step") {
   TempDir dir;
-  auto start = train("linear_regression.yaml", dir / "a", {"--set", "train.steps=0"});
-  INFO(start.err);
-  REQUIRE(start.exit_code == 0);
-  auto end = train("linear_regression.yaml", dir / "b", {"--set", "train.steps=40"});
-  INFO(end.err);
-  REQUIRE(end.exit_code == 0);
+  train("linear_regression.yaml", dir / "a", {"--set", "train.steps=0"});
+  train("linear_regression.yaml", dir / "b", {"--set", "train.steps=40"});
   auto check = reference({"steps", kSource + "/graphs/data", (dir / "a/linear_regression.ckpt").string(),
                           (dir / "b/linear_regression.ckpt").string(), "40"});
   INFO(check.out << check.err);
@@ -54,9 +44,7 @@ TEST_CASE("linear regression follows NumPy's gradient descent step for step") {
 
 TEST_CASE("linear regression converges to the closed-form least-squares solution") {
   TempDir dir;
-  auto r = train("linear_regression.yaml", dir.path());
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
+  train("linear_regression.yaml", dir.path());
   auto check = reference({"converged", kSource + "/graphs/data", (dir / "linear_regression.ckpt").string()});
   INFO(check.out << check.err);
   CHECK(check.exit_code == 0);
@@ -64,32 +52,28 @@ TEST_CASE("linear regression converges to the closed-form least-squares solution
 
 TEST_CASE("two runs with the same seed write byte-identical checkpoints") {
   TempDir dir;
-  REQUIRE(train("digits_train.yaml", dir / "a", {"--set", "train.steps=30"}).exit_code == 0);
-  REQUIRE(train("digits_train.yaml", dir / "b", {"--set", "train.steps=30"}).exit_code == 0);
+  train("digits_train.yaml", dir / "a", {"--set", "train.steps=30"});
+  train("digits_train.yaml", dir / "b", {"--set", "train.steps=30"});
   const std::string a = slurp(dir / "a/digits.ckpt"), b = slurp(dir / "b/digits.ckpt");
   REQUIRE(a.size() > 100000);
   CHECK(a == b);
-  REQUIRE(train("digits_train.yaml", dir / "c", {"--set", "train.steps=30", "--set", "seed=8"}).exit_code == 0);
+  train("digits_train.yaml", dir / "c", {"--set", "train.steps=30", "--set", "seed=8"});
   CHECK(slurp(dir / "c/digits.ckpt") != a);
 }
 
 TEST_CASE("N steps, then resume and M more, equals N+M steps bit for bit") {
   TempDir dir;
   // 30 steps cross an epoch boundary (23 batches per epoch).
-  REQUIRE(train("digits_train.yaml", dir / "whole", {"--set", "train.steps=30"}).exit_code == 0);
-  REQUIRE(train("digits_train.yaml", dir / "part", {"--set", "train.steps=17"}).exit_code == 0);
-  auto resumed = train("digits_train.yaml", dir / "resumed",
-                       {"--set", "train.steps=30", "--resume", (dir / "part/digits.ckpt").string()});
-  INFO(resumed.err);
-  REQUIRE(resumed.exit_code == 0);
+  train("digits_train.yaml", dir / "whole", {"--set", "train.steps=30"});
+  train("digits_train.yaml", dir / "part", {"--set", "train.steps=17"});
+  train("digits_train.yaml", dir / "resumed",
+        {"--set", "train.steps=30", "--resume", (dir / "part/digits.ckpt").string()});
   CHECK(slurp(dir / "resumed/digits.ckpt") == slurp(dir / "whole/digits.ckpt"));
 }
 
 TEST_CASE("the flagship reaches 96% hold-out accuracy and inference reproduces it from the checkpoint") {
   TempDir dir;
-  auto r = train("digits_train.yaml", dir.path());
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
+  train("digits_train.yaml", dir.path());
   const Tensor labels = read_npy(dir / "holdout/label.npy");
   const double trained = accuracy(read_npy(dir / "head.npy"), labels);
   CHECK(trained >= 0.96);
@@ -114,9 +98,7 @@ TEST_CASE("the flagship reaches 96% hold-out accuracy and inference reproduces i
 
 TEST_CASE("the convolutional example with the brief's residual block trains") {
   TempDir dir;
-  auto r = train("digits_conv_train.yaml", dir.path(), {"--set", "train.epochs=3"});
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
+  train("digits_conv_train.yaml", dir.path(), {"--set", "train.epochs=3"});
   // Three epochs of Adam already separate the digits well; chance is 10%.
   CHECK(accuracy(read_npy(dir / "head.npy"), read_npy(dir / "holdout/label.npy")) >= 0.85);
 }

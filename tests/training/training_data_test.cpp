@@ -4,7 +4,6 @@
 // errors found before anything is written, batches around batch statistics,
 // and --set reaching the training keys.
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <sstream>
 
 #include "cli_util.hpp"
@@ -18,13 +17,6 @@ namespace {
 
 const std::string kSource = KEEL_SOURCE_DIR;
 const std::string kSample = kSource + "/tests/data/csv/breast_cancer_sample.csv";  // 24 rows, BOM, header
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A logistic regression on the sample's five features; `data` is the
 // train.data mapping's body, `extra_nodes` sits between the features and the head.
@@ -53,9 +45,7 @@ std::string graph(const std::string& data, const std::string& extra_nodes = "",
 const std::string kNamedColumns = "columns: {x: \"mean radius:worst fractal dimension\", y: target}";
 
 ProcessResult python(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"/usr/bin/python3", kSource + "/tests/training/data_reference.py"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return run_process(argv);
+  return run_python(kSource + "/tests/training/data_reference.py", args);
 }
 
 // The step count of the last metrics line.

@@ -12,11 +12,13 @@ import io
 import json
 import os
 import struct
+import sys
 
 import numpy as np
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # tests/data: keelenc
+import keelenc  # noqa: E402
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(100, 132))
 
@@ -57,15 +59,7 @@ def safetensors(tensors, header_extra=None, length_delta=0):
 
 
 def container(plain, key=KEY, chunk=16, version=1, kdf=0, logn=0, r=0, p=0):
-    prefix = bytes(range(8))
-    h = struct.pack("<8sBBBBII16s8sIQ", b"KEELENC1", version, 1, kdf, logn, r, p, bytes(16), prefix, chunk,
-                    len(plain))
-    chunks = max(1, -(-len(plain) // chunk))
-    out = h
-    for i in range(chunks):
-        counter = i | (0x80000000 if i == chunks - 1 else 0)
-        out += AESGCM(key).encrypt(prefix + struct.pack(">I", counter), plain[i * chunk:(i + 1) * chunk], h)
-    return out
+    return keelenc.seal(plain, key, chunk, prefix=bytes(range(8)), version=version, kdf=kdf, logn=logn, r=r, p=p)
 
 
 def as_u8(b):

@@ -82,8 +82,14 @@ Guards::Guards(Plan& plan, const Registry& registry, const GradientPlan* gradien
       bool same = ictx.param_shapes.size() == param_specs.size();
       for (std::size_t k = 0; same && k < param_specs.size(); ++k)
         same = ictx.param_shapes[k] == param_specs[k].shape;
-      if (!same || ictx.outputs.size() < 4)
+      if (!same)
         throw usage_error("guard '" + g.name + "': its op gives other parameter shapes for gradient norms",
+                          at, graph.subject(pn.node));
+      // The counts keel/op.hpp promises: this op object is made outside the plan.
+      if (ictx.outputs.size() != vn.entry->schema.outputs.size())
+        throw usage_error("guard '" + g.name + "': its op's infer() reported " +
+                              std::to_string(ictx.outputs.size()) + " outputs for gradient norms; its schema declares " +
+                              std::to_string(vn.entry->schema.outputs.size()),
                           at, graph.subject(pn.node));
       for (const auto& spec : ictx.outputs) g.grad_outputs.emplace_back(spec.dtype, spec.shape);
       check("prepare", [&] { return (*g.grad_op)->prepare(PrepareContext{in, ictx.outputs, param_specs, true}); });

@@ -62,6 +62,12 @@ OptimizerSteps::OptimizerSteps(Plan& plan, const Registry& registry, const Optim
       if (!st.ok()) throw usage_error(st.message(), graph.loc(def.loc), subject);
     };
     check([&] { return slot.op->infer(ictx); });
+    // The counts keel/op.hpp promises every op: checked here as the planner
+    // checks graph nodes, since this op object is made outside the plan.
+    if (ictx.outputs.size() != entry_->schema.outputs.size())
+      throw usage_error("the optimizer's infer() reported " + std::to_string(ictx.outputs.size()) +
+                            " outputs; its schema declares " + std::to_string(entry_->schema.outputs.size()),
+                        graph.loc(def.loc), subject);
     if (ictx.param_shapes.size() != entry_->schema.params.size())
       throw usage_error("the optimizer's infer() reported " + std::to_string(ictx.param_shapes.size()) +
                             " state tensors; its schema declares " +

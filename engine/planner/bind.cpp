@@ -49,8 +49,14 @@ void Plan::bind(const std::vector<Tensor>& inputs, bool training) {
     }
     concrete.push_back(got.spec());
   }
-  infer(concrete);
-  check_against_symbolic(bound);
+  // infer() is pure (keel/op.hpp), so the shapes of the last binding need no
+  // second inference: a training loop binds the same shapes every step.
+  if (concrete.empty() || concrete != bound_inputs_) {
+    bound_inputs_.clear();  // until this inference has succeeded
+    infer(concrete);
+    check_against_symbolic(bound);
+    bound_inputs_ = std::move(concrete);
+  }
   for (auto& p : params_) {
     if (!p.value.empty()) continue;
     p.value = Tensor(DType::f32, p.shape);

@@ -123,6 +123,7 @@ SourceLoc Plan::loc(const PlannedNode& n) const {
 }
 
 void Plan::infer_symbolic() {
+  bound_inputs_.clear();
   infer(graph_.input_specs);
   symbolic_values_ = values_;
 }

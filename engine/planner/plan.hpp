@@ -78,6 +78,9 @@ class Plan {
   const Registry& registry_;
   std::vector<PlannedNode> nodes_;
   std::vector<TensorSpec> values_;
+  // The input specs values_ was last inferred for by bind(); empty when
+  // values_ holds anything else (symbolic shapes, or nothing yet).
+  std::vector<TensorSpec> bound_inputs_;
   // What infer_symbolic() found, so bind() can hold each op to it: a plugin
   // whose infer() contradicts itself is caught before its forward runs.
   std::vector<TensorSpec> symbolic_values_;

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <exception>
 #include <map>
+#include <new>
+#include <type_traits>
 #include <span>
 #include <string>
 #include <vector>
@@ -104,18 +106,21 @@ inline keel_specs as_c(const std::vector<keel_spec>& specs) { return {specs.data
 
 // Tensor views converted without allocating for the usual few ports: ops
 // run every step, and the boundary must cost nanoseconds, not a malloc.
+// The inline slots are left uninitialized: only the n used are written.
 template <class From, class To, std::size_t Inline = 8>
 class ViewArray {
+  static_assert(std::is_trivially_copyable_v<To> && std::is_trivially_destructible_v<To>);
+
  public:
   template <class Convert>
   ViewArray(const From* from, std::size_t n, Convert convert) : n_(n) {
-    To* out = inline_;
+    To* out = reinterpret_cast<To*>(inline_);
     if (n > Inline) {
       heap_.resize(n);
       out = heap_.data();
     }
-    for (std::size_t i = 0; i < n; ++i) out[i] = convert(from[i]);
-    data_ = out;
+    for (std::size_t i = 0; i < n; ++i) ::new (static_cast<void*>(out + i)) To(convert(from[i]));
+    data_ = n > Inline ? out : std::launder(reinterpret_cast<To*>(inline_));
   }
   ViewArray(const ViewArray&) = delete;
   ViewArray& operator=(const ViewArray&) = delete;
@@ -124,7 +129,7 @@ class ViewArray {
   std::size_t size() const { return n_; }
 
  private:
-  To inline_[Inline]{};
+  alignas(To) unsigned char inline_[Inline * sizeof(To)];
   std::vector<To> heap_;
   const To* data_ = nullptr;
   std::size_t n_ = 0;

@@ -38,7 +38,7 @@ inline Floats channel_data(std::mt19937& rng, const Shape& shape) {
 // Drives one op by hand and returns every Status instead of requiring it.
 class Direct {
  public:
-  Direct(keel::OpFactory factory, const keel::Attrs& a, const Shape& x, bool prepare_training)
+  Direct(const keel::OpMaker& factory, const keel::Attrs& a, const Shape& x, bool prepare_training)
       : op_(factory(a)) {
     rebind(x, prepare_training);
   }
@@ -96,7 +96,7 @@ class Direct {
 };
 
 // infer()'s verdict on the given inputs.
-inline keel::Status infer_status(keel::OpFactory factory, const keel::Attrs& a,
+inline keel::Status infer_status(const keel::OpMaker& factory, const keel::Attrs& a,
                                  std::vector<keel::TensorSpec> inputs) {
   keel::InferContext ic{inputs, {}, {}};
   return factory(a)->infer(ic);

@@ -29,14 +29,15 @@ struct Inferred {
   std::vector<Shape> params;
 };
 
-inline Inferred infer(keel::OpFactory factory, const keel::Attrs& a, std::vector<keel::TensorSpec> inputs) {
+inline Inferred infer(const keel::OpMaker& factory, const keel::Attrs& a,
+                      std::vector<keel::TensorSpec> inputs) {
   auto op = factory(a);
   keel::InferContext ctx{inputs, {}, {}};
   keel::Status st = op->infer(ctx);
   return {st, ctx.outputs, ctx.param_shapes};
 }
 
-inline Shape inferred_shape(keel::OpFactory factory, const keel::Attrs& a, const Shape& x) {
+inline Shape inferred_shape(const keel::OpMaker& factory, const keel::Attrs& a, const Shape& x) {
   const Inferred r = infer(factory, a, optest::f32_specs({x}));
   INFO(r.status.message());
   REQUIRE(r.status.ok());
@@ -45,14 +46,14 @@ inline Shape inferred_shape(keel::OpFactory factory, const keel::Attrs& a, const
   return r.outputs[0].shape;
 }
 
-inline std::string infer_error(keel::OpFactory factory, const keel::Attrs& a,
+inline std::string infer_error(const keel::OpMaker& factory, const keel::Attrs& a,
                                std::vector<keel::TensorSpec> in) {
   const Inferred r = infer(factory, a, std::move(in));
   REQUIRE_FALSE(r.status.ok());
   return r.status.message();
 }
 
-inline std::string infer_error(keel::OpFactory factory, const keel::Attrs& a, const Shape& x) {
+inline std::string infer_error(const keel::OpMaker& factory, const keel::Attrs& a, const Shape& x) {
   return infer_error(factory, a, optest::f32_specs({x}));
 }
 

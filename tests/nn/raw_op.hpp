@@ -14,7 +14,7 @@ namespace optest {
 
 class RawOp : public PreparedOp {
  public:
-  RawOp(keel::OpFactory factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs)
+  RawOp(const keel::OpMaker& factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs)
       : PreparedOp(factory, attrs, std::move(inputs), /*training=*/true) {
     for (const keel::TensorSpec& s : outputs_) output_values_.emplace_back(count(s.shape), 0.0f);
   }
@@ -73,7 +73,7 @@ struct Inference {
   std::vector<Shape> param_shapes;
 };
 
-inline Inference infer_only(keel::OpFactory factory, const keel::Attrs& attrs,
+inline Inference infer_only(const keel::OpMaker& factory, const keel::Attrs& attrs,
                             std::vector<keel::TensorSpec> inputs) {
   auto op = factory(attrs);
   keel::InferContext ctx{inputs, {}, {}};

@@ -5,16 +5,18 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "optimizer_ops.hpp"
+#include "plugin_ops.hpp"
 #include "update_driver.hpp"
 
 using namespace opttest;
+using optest::op_maker;
+using optest::op_schema;
 
 namespace {
 
 struct Case {
   const char* name;
-  keel::OpFactory factory;
+  keel::OpMaker factory;
   keel::OpSchema schema;
   std::map<std::string, keel::AttrValue> attrs;
 };
@@ -23,11 +25,14 @@ std::vector<Case> all_cases() {
   using namespace keel::optimizer;
   return {
       {"sgd",
-       make_sgd,
-       sgd_schema(),
+       op_maker("sgd"),
+       op_schema("sgd"),
        {{"momentum", 0.9}, {"nesterov", true}, {"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
-      {"adam", make_adam, adam_schema(), {{"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
-      {"adamw", make_adamw, adamw_schema(), {{"l1", 0.01}, {"clip_value", 0.5}}}};
+      {"adam",
+       op_maker("adam"),
+       op_schema("adam"),
+       {{"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
+      {"adamw", op_maker("adamw"), op_schema("adamw"), {{"l1", 0.01}, {"clip_value", 0.5}}}};
 }
 
 Floats random_floats(std::mt19937& rng, std::size_t n) {

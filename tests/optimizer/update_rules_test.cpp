@@ -5,11 +5,13 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "optimizer_ops.hpp"
+#include "plugin_ops.hpp"
 #include "reference_optimizers.hpp"
 #include "update_driver.hpp"
 
 using namespace opttest;
+using optest::op_maker;
+using optest::op_schema;
 
 namespace {
 
@@ -33,7 +35,7 @@ Floats random_floats(std::mt19937& rng, std::size_t n, float lo, float hi) {
 
 // Runs kSteps updates through the op and the reference from the same
 // start, comparing param and every state tensor after each step.
-void check_against_reference(keel::OpFactory factory, const keel::OpSchema& schema,
+void check_against_reference(const keel::OpMaker& factory, const keel::OpSchema& schema,
                              const std::map<std::string, keel::AttrValue>& attrs, const ReferenceConfig& ref,
                              bool scaled, unsigned seed) {
   std::mt19937 rng(seed);
@@ -80,7 +82,7 @@ TEST_CASE(
                 ref.weight_decay = wd;
                 ref.l1 = l1;
                 ref.clip_value = clip;
-                check_against_reference(keel::optimizer::make_sgd, keel::optimizer::sgd_schema(),
+                check_against_reference(op_maker("sgd"), op_schema("sgd"),
                                         {{"momentum", momentum},
                                          {"dampening", dampening},
                                          {"nesterov", nesterov},
@@ -111,8 +113,8 @@ TEST_CASE("adam and adamw follow torch's rules for every betas, eps, decay, l1, 
                 ref.l1 = l1;
                 ref.clip_value = clip;
                 const bool w = ref.op == "adamw";
-                check_against_reference(w ? keel::optimizer::make_adamw : keel::optimizer::make_adam,
-                                        w ? keel::optimizer::adamw_schema() : keel::optimizer::adam_schema(),
+                check_against_reference(w ? op_maker("adamw") : op_maker("adam"),
+                                        w ? op_schema("adamw") : op_schema("adam"),
                                         {{"beta1", beta1},
                                          {"beta2", beta2},
                                          {"eps", eps},
@@ -126,8 +128,7 @@ TEST_CASE("adam and adamw follow torch's rules for every betas, eps, decay, l1, 
 TEST_CASE(
     "sgd's first update puts the gradient itself in the momentum buffer and dampening only applies from then "
     "on") {
-  UpdateDriver op(keel::optimizer::make_sgd,
-                  attrs_for(keel::optimizer::sgd_schema(), {{"momentum", 0.9}, {"dampening", 0.5}}), {1});
+  UpdateDriver op(op_maker("sgd"), attrs_for(op_schema("sgd"), {{"momentum", 0.9}, {"dampening", 0.5}}), {1});
   Floats param{1.0f};
   op.update(param, {2.0f}, 0.125f, 1.0f, 0);
   CHECK(op.state[0][0] == 2.0f);  // not (1 - dampening) * 2
@@ -143,9 +144,8 @@ TEST_CASE("adam resumed at a later step uses that step's bias correction and the
     const bool w = std::string(name) == "adamw";
     std::mt19937 rng(7);
     const std::size_t n = 50;
-    UpdateDriver op(w ? keel::optimizer::make_adamw : keel::optimizer::make_adam,
-                    attrs_for(w ? keel::optimizer::adamw_schema() : keel::optimizer::adam_schema(), {}),
-                    {50});
+    UpdateDriver op(w ? op_maker("adamw") : op_maker("adam"),
+                    attrs_for(w ? op_schema("adamw") : op_schema("adam"), {}), {50});
     Floats param = random_floats(rng, n, -1.0f, 1.0f);
     op.state[0] = random_floats(rng, n, -0.1f, 0.1f);
     op.state[1] = random_floats(rng, n, 0.0f, 0.01f);

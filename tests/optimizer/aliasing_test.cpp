@@ -59,7 +59,7 @@ TEST_CASE("in-place and out-of-place updates give identical params and state, st
       in_place.update(a, grad, 0.05f, 0.8f, step);
       b = copying.update_copy(b, grad, 0.05f, 0.8f, step);
       REQUIRE(a == b);
-      REQUIRE(in_place.state == copying.state);
+      REQUIRE(in_place.state() == copying.state());
     }
   }
 }
@@ -78,7 +78,7 @@ TEST_CASE(
     CHECK_FALSE(partial.ok());
     CHECK_THAT(partial.message(), Catch::Contains("overlaps"));
     CHECK(shared == Floats(n + 1, 0.5f));
-    for (const Floats& s : op.state) CHECK(s == Floats(n, 0.0f));
+    for (const Floats& s : op.state()) CHECK(s == Floats(n, 0.0f));
     // Output aliasing grad.
     Floats grad_copy = grad;
     const keel::Status grad_alias = op.try_update(param, grad_copy, 0.1f, 1.0f, 0, grad_copy.data());

@@ -133,7 +133,7 @@ TEST_CASE(
       const keel::Status scale = op.try_update(param, {1.0f, 1.0f, 1.0f}, 0.1f, v, 0);
       CHECK_THAT(scale.message(), Catch::Contains("gradient scale (hyper[1])"));
       CHECK(param == Floats{1.0f, 2.0f, 3.0f});
-      for (const Floats& s : op.state) CHECK(s == Floats(3, 0.0f));
+      for (const Floats& s : op.state()) CHECK(s == Floats(3, 0.0f));
     }
   }
 }

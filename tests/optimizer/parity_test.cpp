@@ -95,7 +95,7 @@ TEST_CASE("sgd, adam and adamw match torch.optim step by step, in place, with cl
       check_close(param, Doubles(want.begin(), want.end()), kRel, kAbs, "param");
       for (std::size_t s = 0; s < entry.states.size(); ++s) {
         const Floats state = slice(parity::load(dir, entry.states[s]), k, n);
-        check_close(op.state[s], Doubles(state.begin(), state.end()), kRel, kAbs, entry.states[s]);
+        check_close(op.state()[s], Doubles(state.begin(), state.end()), kRel, kAbs, entry.states[s]);
       }
     }
   }

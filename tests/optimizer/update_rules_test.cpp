@@ -52,10 +52,10 @@ void check_against_reference(const keel::OpMaker& factory, const keel::OpSchema&
     reference_update(ref, want, Doubles(grad.begin(), grad.end()), lr, scale, std::uint64_t(k));
     check_close(param, want.param, kRel, kAbs, "param");
     if (ref.op == "sgd") {
-      check_close(op.state[0], want.momentum_buffer, kRel, kAbs, "momentum_buffer");
+      check_close(op.state()[0], want.momentum_buffer, kRel, kAbs, "momentum_buffer");
     } else {
-      check_close(op.state[0], want.exp_avg, kRel, kAbs, "exp_avg");
-      check_close(op.state[1], want.exp_avg_sq, kRel, kAbs, "exp_avg_sq");
+      check_close(op.state()[0], want.exp_avg, kRel, kAbs, "exp_avg");
+      check_close(op.state()[1], want.exp_avg_sq, kRel, kAbs, "exp_avg_sq");
     }
   }
 }
@@ -131,10 +131,10 @@ TEST_CASE(
   UpdateDriver op(op_maker("sgd"), attrs_for(op_schema("sgd"), {{"momentum", 0.9}, {"dampening", 0.5}}), {1});
   Floats param{1.0f};
   op.update(param, {2.0f}, 0.125f, 1.0f, 0);
-  CHECK(op.state[0][0] == 2.0f);  // not (1 - dampening) * 2
+  CHECK(op.state()[0][0] == 2.0f);  // not (1 - dampening) * 2
   CHECK(param[0] == 0.75f);       // 1 - 0.125 * 2
   op.update(param, {2.0f}, 0.125f, 1.0f, 1);
-  CHECK(op.state[0][0] == Approx(2.8));  // 0.9 * 2 + 0.5 * 2
+  CHECK(op.state()[0][0] == Approx(2.8));  // 0.9 * 2 + 0.5 * 2
   CHECK(param[0] == Approx(0.75 - 0.35));
 }
 
@@ -147,21 +147,21 @@ TEST_CASE("adam resumed at a later step uses that step's bias correction and the
     UpdateDriver op(w ? op_maker("adamw") : op_maker("adam"),
                     attrs_for(w ? op_schema("adamw") : op_schema("adam"), {}), {50});
     Floats param = random_floats(rng, n, -1.0f, 1.0f);
-    op.state[0] = random_floats(rng, n, -0.1f, 0.1f);
-    op.state[1] = random_floats(rng, n, 0.0f, 0.01f);
+    op.state()[0] = random_floats(rng, n, -0.1f, 0.1f);
+    op.state()[1] = random_floats(rng, n, 0.0f, 0.01f);
     ReferenceConfig ref;
     ref.op = name;
     ref.weight_decay = w ? 0.01 : 0.0;
     ReferenceState want(Doubles(param.begin(), param.end()));
-    want.exp_avg.assign(op.state[0].begin(), op.state[0].end());
-    want.exp_avg_sq.assign(op.state[1].begin(), op.state[1].end());
+    want.exp_avg.assign(op.state()[0].begin(), op.state()[0].end());
+    want.exp_avg_sq.assign(op.state()[1].begin(), op.state()[1].end());
     for (std::uint64_t step = 9; step < 12; ++step) {
       const Floats grad = random_floats(rng, n, -1.0f, 1.0f);
       op.update(param, grad, 1e-3f, 1.0f, step);
       reference_update(ref, want, Doubles(grad.begin(), grad.end()), double(1e-3f), 1.0, step);
       check_close(param, want.param, kRel, kAbs, "param");
-      check_close(op.state[0], want.exp_avg, kRel, kAbs, "exp_avg");
-      check_close(op.state[1], want.exp_avg_sq, kRel, kAbs, "exp_avg_sq");
+      check_close(op.state()[0], want.exp_avg, kRel, kAbs, "exp_avg");
+      check_close(op.state()[1], want.exp_avg_sq, kRel, kAbs, "exp_avg_sq");
     }
   }
 }

@@ -62,6 +62,10 @@ class PreparedOp {
     for (const keel::TensorSpec& p : params_) param_values_.emplace_back(count(p.shape), 0.0f);
   }
 
+  // The op and the specs infer reported, for drivers that pass buffers of
+  // their own (aliased ones, other dtypes).
+  keel::testing::Instance& instance() { return inst_; }
+
   // Parameter values the op sees (zero until the test sets them); forward
   // may update them (running statistics).
   std::vector<Floats>& params() { return param_values_; }

@@ -75,10 +75,11 @@ struct Inference {
 
 inline Inference infer_only(const keel::OpMaker& factory, const keel::Attrs& attrs,
                             std::vector<keel::TensorSpec> inputs) {
-  auto op = factory(attrs);
-  keel::InferContext ctx{inputs, {}, {}};
-  keel::Status st = op->infer(ctx);
-  return {st, ctx.outputs, ctx.param_shapes};
+  keel::testing::Instance inst;
+  keel::Status st = inst.create(factory, attrs, std::move(inputs));
+  std::vector<Shape> param_shapes;
+  for (const keel::TensorSpec& p : inst.param_specs()) param_shapes.push_back(p.shape);
+  return {st, inst.outputs, param_shapes};
 }
 
 }  // namespace optest

@@ -2,6 +2,7 @@
 
 #include "op_harness.hpp"
 #include "plugin_ops.hpp"
+#include "raw_op.hpp"
 
 using namespace optest;
 
@@ -10,21 +11,13 @@ namespace {
 const keel::Dim batch = keel::symbolic_dim(0);
 const keel::Dim seq = keel::symbolic_dim(1);
 
-struct Inferred {
-  keel::Status status;
-  std::vector<keel::TensorSpec> outputs;
-};
-
-Inferred infer(const keel::OpMaker& factory, std::vector<keel::TensorSpec> inputs,
-               const keel::Attrs& attrs = {}) {
-  auto op = factory(attrs);
-  keel::InferContext ctx{inputs, {}, {}};
-  keel::Status st = op->infer(ctx);
-  return {st, ctx.outputs};
+Inference infer(const keel::OpMaker& factory, std::vector<keel::TensorSpec> inputs,
+                const keel::Attrs& attrs = {}) {
+  return infer_only(factory, attrs, std::move(inputs));
 }
 
 Shape inferred_shape(const keel::OpMaker& factory, const std::vector<Shape>& shapes) {
-  const Inferred r = infer(factory, f32_specs(shapes));
+  const Inference r = infer(factory, f32_specs(shapes));
   INFO(r.status.message());
   REQUIRE(r.status.ok());
   REQUIRE(r.outputs.size() == 1);
@@ -33,7 +26,7 @@ Shape inferred_shape(const keel::OpMaker& factory, const std::vector<Shape>& sha
 }
 
 std::string error_of(const keel::OpMaker& factory, std::vector<keel::TensorSpec> inputs) {
-  const Inferred r = infer(factory, std::move(inputs));
+  const Inference r = infer(factory, std::move(inputs));
   REQUIRE_FALSE(r.status.ok());
   return r.status.message();
 }

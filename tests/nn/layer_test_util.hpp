@@ -10,6 +10,7 @@
 
 #include "keel/keel.hpp"
 #include "op_harness.hpp"
+#include "raw_op.hpp"
 
 namespace layertest {
 
@@ -23,18 +24,12 @@ inline AttrValue ints_attr(std::vector<std::int64_t> v) { return AttrValue{std::
 const keel::Dim batch = keel::symbolic_dim(0);
 const keel::Dim seq = keel::symbolic_dim(1);
 
-struct Inferred {
-  keel::Status status;
-  std::vector<keel::TensorSpec> outputs;
-  std::vector<Shape> params;
-};
+// infer() alone, on the kit's Instance (raw_op.hpp).
+using Inferred = optest::Inference;
 
 inline Inferred infer(const keel::OpMaker& factory, const keel::Attrs& a,
                       std::vector<keel::TensorSpec> inputs) {
-  auto op = factory(a);
-  keel::InferContext ctx{inputs, {}, {}};
-  keel::Status st = op->infer(ctx);
-  return {st, ctx.outputs, ctx.param_shapes};
+  return optest::infer_only(factory, a, std::move(inputs));
 }
 
 inline Shape inferred_shape(const keel::OpMaker& factory, const keel::Attrs& a, const Shape& x) {

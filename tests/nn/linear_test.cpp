@@ -161,7 +161,7 @@ TEST_CASE("linear keeps symbolic leading sizes and sizes its parameters from the
   INFO(r.status.message());
   REQUIRE(r.status.ok());
   CHECK(r.outputs[0].shape == Shape{batch, seq, 16});
-  CHECK(r.params == std::vector<Shape>{{16, 8}, {16}});
+  CHECK(r.param_shapes == std::vector<Shape>{{16, 8}, {16}});
 }
 
 TEST_CASE("linear rejects inputs whose weight shape cannot be known, and bad units") {

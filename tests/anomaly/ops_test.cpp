@@ -6,12 +6,14 @@
 #include <limits>
 #include <random>
 
-#include "anomaly_ops.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 
 using namespace keel;
 using optest::Floats;
 using optest::Harness;
+using optest::op_maker;
+using optest::op_schema;
 using Shapes = std::vector<Shape>;
 
 namespace {
@@ -28,7 +30,9 @@ Attrs attrs_for(const OpSchema& schema, std::map<std::string, AttrValue> set) {
   return Attrs(v);
 }
 
-Attrs check(std::map<std::string, AttrValue> set) { return attrs_for(anomaly::check_schema(), std::move(set)); }
+Attrs check(std::map<std::string, AttrValue> set) {
+  return attrs_for(op_schema("anomaly_check"), std::move(set));
+}
 
 struct Out {
   float flag, score, limit;
@@ -43,7 +47,7 @@ Out run(Harness& h, const Floats& x) {
 }  // namespace
 
 TEST_CASE("every guard op declares the guard contract") {
-  for (const OpSchema& s : {anomaly::check_schema(), anomaly::distance_schema()}) {
+  for (const OpSchema& s : {op_schema("anomaly_check"), op_schema("anomaly_distance")}) {
     CHECK(s.role == keel::Role::guard);
     REQUIRE(s.outputs.size() == 4);
     CHECK(s.outputs[0].name == "flag");
@@ -57,7 +61,7 @@ TEST_CASE("every guard op declares the guard contract") {
     CHECK(has("check"));
     CHECK(has("action"));
   }
-  CHECK(anomaly::mask_rows_schema().role == keel::Role::none);
+  CHECK(op_schema("mask_rows").role == keel::Role::none);
 }
 
 TEST_CASE("nonfinite counts NaN and infinities and masks their rows") {
@@ -68,7 +72,7 @@ TEST_CASE("nonfinite counts NaN and infinities and masks their rows") {
   x[13] = -kInf;      // row 2
   x[34] = kNaN;       // row 6
   x[20] = 3.4e38f;    // finite, however large
-  Harness h(anomaly::make_check, check({{"check", std::string("nonfinite")}}), Shapes{{7, 5}}, true);
+  Harness h(op_maker("anomaly_check"), check({{"check", std::string("nonfinite")}}), Shapes{{7, 5}}, true);
   const Out o = run(h, x);
   std::int64_t naive = 0;
   Floats mask(7, 0.0f);
@@ -79,7 +83,7 @@ TEST_CASE("nonfinite counts NaN and infinities and masks their rows") {
   CHECK(o.limit == 0.0f);
   CHECK(o.mask == mask);
 
-  Harness clean(anomaly::make_check, check({{"check", std::string("nonfinite")}}), Shapes{{}}, true);
+  Harness clean(op_maker("anomaly_check"), check({{"check", std::string("nonfinite")}}), Shapes{{}}, true);
   CHECK(run(clean, {2.5f}).flag == 0.0f);
   CHECK(run(clean, {kNaN}).flag == 1.0f);
   CHECK(clean.output_shape(3) == Shape{1});
@@ -93,7 +97,7 @@ TEST_CASE("the non-finite scan agrees with a naive count on long inputs with eve
     const std::uint32_t b = bits(rng);
     std::memcpy(&v, &b, sizeof v);
   }
-  Harness h(anomaly::make_check, check({{"check", std::string("nonfinite")}}), Shapes{{100003}}, true);
+  Harness h(op_maker("anomaly_check"), check({{"check", std::string("nonfinite")}}), Shapes{{100003}}, true);
   std::int64_t naive = 0;
   for (float v : x) naive += !std::isfinite(v);
   REQUIRE(naive > 0);
@@ -110,8 +114,10 @@ TEST_CASE("zscore flags rows whose max or mean |z| exceeds the threshold") {
   const Floats stdev{1.0f, 0.5f, 2.0f, 0.0f, 1.5f, 0.8f};  // a zero std meets the floor
   for (const std::string reduce : {"max", "mean"}) {
     const double threshold = reduce == "max" ? 2.5 : 1.2, floor = 0.25;
-    Harness h(anomaly::make_check,
-              check({{"check", std::string("zscore")}, {"reduce", reduce}, {"threshold", threshold},
+    Harness h(op_maker("anomaly_check"),
+              check({{"check", std::string("zscore")},
+                     {"reduce", reduce},
+                     {"threshold", threshold},
                      {"min_std", floor}}),
               {{rows, cols}}, false);
     REQUIRE(h.param_shape(0) == Shape{cols});
@@ -152,16 +158,16 @@ TEST_CASE("zscore flags rows whose max or mean |z| exceeds the threshold") {
 TEST_CASE("range checks given bounds and calibrated bounds widened by the margin") {
   const int rows = 4, cols = 3;
   const Floats x{0, 5, 16,  -0.5f, 3, 2,  1, 17, 4,  kNaN, 1, 1};
-  Harness given(anomaly::make_check,
-                check({{"check", std::string("range")}, {"bounds", std::string("given")}, {"min", 0.0},
-                       {"max", 16.0}}),
-                {{rows, cols}}, false);
+  Harness given(
+      op_maker("anomaly_check"),
+      check({{"check", std::string("range")}, {"bounds", std::string("given")}, {"min", 0.0}, {"max", 16.0}}),
+      {{rows, cols}}, false);
   Out o = run(given, x);
   CHECK(o.score == 3.0f);  // -0.5, 17, NaN
   CHECK(o.mask == Floats{0, 1, 1, 1});
 
-  Harness cal(anomaly::make_check, check({{"check", std::string("range")}, {"margin", 0.25}}), Shapes{{rows, cols}},
-              false);
+  Harness cal(op_maker("anomaly_check"), check({{"check", std::string("range")}, {"margin", 0.25}}),
+              Shapes{{rows, cols}}, false);
   cal.params()[2] = {0, 0, 2};   // min
   cal.params()[3] = {4, 16, 2};  // max: feature 2 is constant, so its margin is 0
   // Accepted: [-1, 5], [-4, 20], [2, 2].
@@ -174,7 +180,7 @@ TEST_CASE("range checks given bounds and calibrated bounds widened by the margin
 TEST_CASE("loss_spike compares with the running median of accepted losses, in training only") {
   const int window = 4;
   const double k = 3.0;
-  Harness h(anomaly::make_check,
+  Harness h(op_maker("anomaly_check"),
             check({{"check", std::string("loss_spike")}, {"threshold", k}, {"window", std::int64_t{window}}}),
             Shapes{{}}, true);
   REQUIRE(h.param_shape(4) == Shape{window + 1});
@@ -199,8 +205,8 @@ TEST_CASE("loss_spike compares with the running median of accepted losses, in tr
   // only NaN and 30 (over 3 x 1.85) fire.
   CHECK(accepted.size() == losses.size() - 2);
 
-  Harness eval(anomaly::make_check, check({{"check", std::string("loss_spike")}, {"window", std::int64_t{2}}}),
-               Shapes{{}}, false);
+  Harness eval(op_maker("anomaly_check"),
+               check({{"check", std::string("loss_spike")}, {"window", std::int64_t{2}}}), Shapes{{}}, false);
   for (float v : {1.0f, 1.0f, 1.0f, 1000.0f, kNaN}) CHECK(run(eval, {v}).flag == 0.0f);
   CHECK(eval.params()[4] == Floats{0, 0, 0});  // nothing recorded
 }
@@ -212,8 +218,8 @@ TEST_CASE("grad_norm fires above max and below min, with the L2 norm as score") 
   for (float v : norms) sq += double(v) * v;
   const double norm = std::sqrt(sq);
   auto with = [&](double lo, double hi) {
-    Harness h(anomaly::make_check, check({{"check", std::string("grad_norm")}, {"min", lo}, {"max", hi}}),
-              Shapes{{9}}, true);
+    Harness h(op_maker("anomaly_check"),
+              check({{"check", std::string("grad_norm")}, {"min", lo}, {"max", hi}}), Shapes{{9}}, true);
     return run(h, norms);
   };
   Out o = with(0, norm * 1.01);
@@ -227,7 +233,8 @@ TEST_CASE("grad_norm fires above max and below min, with the L2 norm as score") 
   CHECK(o.limit == float(norm * 1.5));
   Floats bad = norms;
   bad[4] = kNaN;
-  Harness h(anomaly::make_check, check({{"check", std::string("grad_norm")}, {"max", 1e9}}), Shapes{{9}}, true);
+  Harness h(op_maker("anomaly_check"), check({{"check", std::string("grad_norm")}, {"max", 1e9}}),
+            Shapes{{9}}, true);
   CHECK(run(h, bad).flag == 1.0f);
 }
 
@@ -237,7 +244,8 @@ TEST_CASE("distance flags rows farther than the threshold from the reference, as
   const Floats p = optest::random_floats(rng, rows * cols, -2, 2);
   const Floats y = optest::random_floats(rng, rows * cols, -2, 2);
   const double threshold = 2.0;
-  Harness h(anomaly::make_distance, attrs_for(anomaly::distance_schema(), {{"threshold", threshold}}),
+  Harness h(op_maker("anomaly_distance"),
+            attrs_for(op_schema("anomaly_distance"), {{"threshold", threshold}}),
             Shapes{{rows, cols}, {rows, cols}}, false);
   auto out = h.forward({p, y});
   double worst = 0;
@@ -258,7 +266,7 @@ TEST_CASE("distance flags rows farther than the threshold from the reference, as
 }
 
 TEST_CASE("mask_rows replaces flagged rows by fill and keeps the others") {
-  Harness h(anomaly::make_mask_rows, attrs_for(anomaly::mask_rows_schema(), {{"fill", -1.0}}), Shapes{{3, 2}, {3}},
+  Harness h(op_maker("mask_rows"), attrs_for(op_schema("mask_rows"), {{"fill", -1.0}}), Shapes{{3, 2}, {3}},
             false);
   auto out = h.forward({{1, 2, 3, 4, 5, 6}, {0, 1, 0}});
   CHECK(out[0] == Floats{1, 2, -1, -1, 5, 6});
@@ -266,7 +274,7 @@ TEST_CASE("mask_rows replaces flagged rows by fill and keeps the others") {
 
 TEST_CASE("infer rejects what a check cannot watch") {
   auto infer = [](const Attrs& a, std::vector<TensorSpec> in) {
-    auto op = anomaly::make_check(a);
+    auto op = op_maker("anomaly_check")(a);
     InferContext ctx;
     ctx.inputs = in;
     return op->infer(ctx);

@@ -2,9 +2,9 @@
 // reuse of one prepared op over many steps, and its errors.
 #include <catch2/catch.hpp>
 
-#include "batchnorm_ops.hpp"
 #include "norm_reference.hpp"
 #include "norm_test_util.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using normtest::attrs;
@@ -50,7 +50,7 @@ TEST_CASE("batchnorm gradients of x, gamma and beta match finite differences, ru
   std::mt19937 rng(31);
   for (const Shape& shape : shapes) {
     INFO("x " << keel::shape_str(shape));
-    Harness h(keel::norm::make_batchnorm, attrs(), {shape});
+    Harness h(op_maker("batchnorm"), attrs(), {shape});
     Floats x;
     const std::vector<Doubles> in = randomize(h, rng, shape, x);
     const Floats gy = random_floats(rng, count(shape));
@@ -64,7 +64,7 @@ TEST_CASE("batchnorm backward without a wanted grad_x still computes gamma's and
   std::mt19937 rng(32);
   for (const Shape& shape : {Shape{6, 4}, Shape{5, 16}, Shape{3, 5, 2, 3}}) {
     INFO("x " << keel::shape_str(shape));
-    Harness h(keel::norm::make_batchnorm, attrs(), {shape});
+    Harness h(op_maker("batchnorm"), attrs(), {shape});
     Floats x;
     const std::vector<Doubles> in = randomize(h, rng, shape, x);
     const Floats gy = random_floats(rng, count(shape));
@@ -80,7 +80,7 @@ TEST_CASE("batchnorm backward without a wanted grad_x still computes gamma's and
 TEST_CASE("a batchnorm prepared once stays correct over many steps of new data") {
   std::mt19937 rng(33);
   for (const Shape& shape : {Shape{6, 4}, Shape{5, 16}, Shape{2, 16, 3, 2}}) {
-    Harness h(keel::norm::make_batchnorm, attrs(), {shape});
+    Harness h(op_maker("batchnorm"), attrs(), {shape});
     for (int step = 0; step < 4; ++step) {
       INFO("x " << keel::shape_str(shape) << ", step " << step);
       Floats x;
@@ -98,7 +98,7 @@ TEST_CASE("a batchnorm prepared again for a new input shape normalizes and diffe
   // [N, 16] runs on a view of x, [N, 16, H, W] on a reordered copy: each
   // rebinding switches between the two.
   std::mt19937 rng(34);
-  normtest::Direct d(keel::norm::make_batchnorm, attrs(), {5, 16}, true);
+  normtest::Direct d(op_maker("batchnorm"), attrs(), {5, 16}, true);
   for (const Shape& shape : {Shape{5, 16}, Shape{2, 16, 3, 3}, Shape{7, 16}, Shape{3, 16, 1, 2}}) {
     INFO("x " << keel::shape_str(shape));
     d.rebind(shape, true);
@@ -120,7 +120,7 @@ TEST_CASE("a batchnorm prepared again for a new input shape normalizes and diffe
 TEST_CASE("batchnorm rejects inputs it cannot normalize with one-line errors") {
   using keel::DType;
   using normtest::infer_status;
-  const auto make = keel::norm::make_batchnorm;
+  const auto make = op_maker("batchnorm");
   const auto message = [&](const keel::Attrs& a, std::vector<keel::TensorSpec> in) {
     const keel::Status st = infer_status(make, a, std::move(in));
     CHECK_FALSE(st.ok());
@@ -144,14 +144,14 @@ TEST_CASE("batchnorm rejects inputs it cannot normalize with one-line errors") {
 TEST_CASE("batchnorm refuses what it cannot compute at run time instead of crashing") {
   Floats y, gx;
   SECTION("a training batch with one value per channel has no variance") {
-    normtest::Direct d(keel::norm::make_batchnorm, attrs(), {1, 3}, true);
+    normtest::Direct d(op_maker("batchnorm"), attrs(), {1, 3}, true);
     const keel::Status st = d.forward({1, 2, 3}, y, true);
     CHECK_THAT(st.message(), Catch::Contains("training needs more than one value per channel, got x [1, 3]"));
     // Inference with a batch of one is fine.
     CHECK(d.forward({1, 2, 3}, y, false).ok());
   }
   SECTION("an empty batch is a no-op in both modes, with zero parameter gradients") {
-    normtest::Direct d(keel::norm::make_batchnorm, attrs(), {0, 3}, true);
+    normtest::Direct d(op_maker("batchnorm"), attrs(), {0, 3}, true);
     CHECK(d.forward({}, y, true).ok());
     CHECK(d.forward({}, y, false).ok());
     REQUIRE(d.backward({}, {}, {}, gx).ok());

@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "batchnorm_ops.hpp"
 #include "norm_reference.hpp"
 #include "norm_test_util.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using normtest::attrs;
@@ -50,7 +50,7 @@ TEST_CASE("batchnorm training forward normalizes each channel with the batch's o
   std::mt19937 rng(11);
   for (const Shape& shape : shapes) {
     INFO("x " << keel::shape_str(shape));
-    Harness h(keel::norm::make_batchnorm, attrs(), {shape});
+    Harness h(op_maker("batchnorm"), attrs(), {shape});
     REQUIRE(h.output_shape() == shape);
     REQUIRE(h.param_count() == 4);
     for (std::size_t p = 0; p < 4; ++p) CHECK(h.param_shape(p) == Shape{shape[1]});
@@ -68,7 +68,7 @@ TEST_CASE("batchnorm inference forward normalizes with the running statistics an
   std::mt19937 rng(12);
   for (const Shape& shape : shapes) {
     INFO("x " << keel::shape_str(shape));
-    Harness h(keel::norm::make_batchnorm, attrs({{"epsilon", 1e-3}}), {shape}, /*training=*/false);
+    Harness h(op_maker("batchnorm"), attrs({{"epsilon", 1e-3}}), {shape}, /*training=*/false);
     set_affine(h, rng, channels(shape));
     set_running(h, rng, channels(shape));
     const std::vector<Floats> before = h.params();
@@ -86,7 +86,7 @@ TEST_CASE("batchnorm prepared for training also runs inference forwards with the
   std::mt19937 rng(13);
   for (const Shape& shape : {Shape{6, 4}, Shape{5, 16}, Shape{3, 5, 2, 3}}) {
     INFO("x " << keel::shape_str(shape));
-    normtest::Direct d(keel::norm::make_batchnorm, attrs(), shape, /*prepare_training=*/true);
+    normtest::Direct d(op_maker("batchnorm"), attrs(), shape, /*prepare_training=*/true);
     const std::size_t c = channels(shape);
     d.params = {random_floats(rng, c, 0.5f, 1.5f), random_floats(rng, c), random_floats(rng, c),
                 random_floats(rng, c, 0.2f, 2.0f)};
@@ -108,7 +108,7 @@ TEST_CASE(
   for (double momentum : {0.1, 0.25}) {
     for (const Shape& shape : shapes) {
       INFO("x " << keel::shape_str(shape) << ", momentum " << momentum);
-      Harness h(keel::norm::make_batchnorm, attrs({{"momentum", momentum}}), {shape});
+      Harness h(op_maker("batchnorm"), attrs({{"momentum", momentum}}), {shape});
       set_affine(h, rng, channels(shape));
       set_running(h, rng, channels(shape));
       const Doubles r_mean = to_double(h.params()[2]), r_var = to_double(h.params()[3]);
@@ -134,7 +134,7 @@ TEST_CASE("after several training steps the running statistics equal the closed-
   const int steps = 6;
   for (const Shape& shape : {Shape{6, 4}, Shape{5, 16}, Shape{2, 16, 3, 2}}) {
     INFO("x " << keel::shape_str(shape));
-    Harness h(keel::norm::make_batchnorm, attrs({{"momentum", m}}), {shape});
+    Harness h(op_maker("batchnorm"), attrs({{"momentum", m}}), {shape});
     const std::size_t c = channels(shape);
     set_affine(h, rng, c);
     set_running(h, rng, c);
@@ -167,7 +167,7 @@ TEST_CASE("momentum 0 keeps the running statistics and momentum 1 replaces them 
   const normref::ChannelStats st = normref::batch_stats(to_double(x), shape);
   for (double m : {0.0, 1.0}) {
     INFO("momentum " << m);
-    Harness h(keel::norm::make_batchnorm, attrs({{"momentum", m}}), {shape});
+    Harness h(op_maker("batchnorm"), attrs({{"momentum", m}}), {shape});
     set_running(h, rng, 16);
     const std::vector<Floats> before = h.params();
     h.forward({x});

@@ -10,8 +10,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <sstream>
 
-#include "batchnorm_ops.hpp"
 #include "norm_test_util.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 
@@ -55,7 +55,7 @@ std::vector<std::string> implementations(const std::string& verbose, const std::
 
 std::vector<std::string> batchnorm_kernels(const Shape& shape, bool training) {
   std::mt19937 rng(51);
-  Harness h(keel::norm::make_batchnorm, normtest::attrs(), {shape}, training);
+  Harness h(op_maker("batchnorm"), normtest::attrs(), {shape}, training);
   h.params()[3] = Floats(std::size_t(shape[1]), 1.0f);
   const Floats x = random_floats(rng, count(shape));
   return implementations(onednn_verbose_output([&] { h.forward({x}); }), "batch_normalization");

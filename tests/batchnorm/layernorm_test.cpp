@@ -2,9 +2,9 @@
 // finite differences, with and without the affine parameters.
 #include <catch2/catch.hpp>
 
-#include "batchnorm_ops.hpp"
 #include "norm_reference.hpp"
 #include "norm_test_util.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using normtest::attrs;
@@ -47,8 +47,8 @@ TEST_CASE("layernorm normalizes every row over the last axis, in training and in
     for (bool training : {true, false})
       for (const Shape& shape : shapes) {
         INFO("x " << keel::shape_str(shape) << ", affine " << affine << ", training " << training);
-        Harness h(keel::norm::make_layernorm, attrs({{"elementwise_affine", affine}, {"epsilon", 1e-4}}),
-                  {shape}, training);
+        Harness h(op_maker("layernorm"), attrs({{"elementwise_affine", affine}, {"epsilon", 1e-4}}), {shape},
+                  training);
         REQUIRE(h.output_shape() == shape);
         REQUIRE(h.param_count() == 2);
         CHECK(h.param_shape(0) == Shape{shape.back()});
@@ -63,7 +63,7 @@ TEST_CASE("layernorm gradients of x, gamma and beta match finite differences") {
   std::mt19937 rng(42);
   for (const Shape& shape : shapes) {
     INFO("x " << keel::shape_str(shape));
-    Harness h(keel::norm::make_layernorm, attrs(), {shape});
+    Harness h(op_maker("layernorm"), attrs(), {shape});
     Floats x;
     const std::vector<Doubles> in = randomize(h, rng, shape, x);
     const Floats gy = random_floats(rng, count(shape));
@@ -82,7 +82,7 @@ TEST_CASE(
   std::mt19937 rng(43);
   for (const Shape& shape : {Shape{4, 5}, Shape{2, 3, 16}}) {
     INFO("x " << keel::shape_str(shape));
-    Harness h(keel::norm::make_layernorm, attrs({{"elementwise_affine", false}}), {shape});
+    Harness h(op_maker("layernorm"), attrs({{"elementwise_affine", false}}), {shape});
     Floats x;
     const std::vector<Doubles> in = randomize(h, rng, shape, x);
     const Floats gy = random_floats(rng, count(shape));
@@ -98,7 +98,7 @@ TEST_CASE(
 TEST_CASE("a layernorm prepared once stays correct over many steps, with or without a wanted grad_x") {
   std::mt19937 rng(44);
   const Shape shape{3, 4, 16};
-  Harness h(keel::norm::make_layernorm, attrs(), {shape});
+  Harness h(op_maker("layernorm"), attrs(), {shape});
   const Reference f = normref::layernorm(rows(shape), cols(shape), 1e-5, true);
   for (int step = 0; step < 4; ++step) {
     INFO("step " << step);
@@ -120,7 +120,7 @@ TEST_CASE("a layernorm prepared once stays correct over many steps, with or with
 TEST_CASE("layernorm rejects inputs it cannot normalize with one-line errors") {
   using keel::DType;
   const auto message = [](const keel::Attrs& a, std::vector<keel::TensorSpec> in) {
-    const keel::Status st = normtest::infer_status(keel::norm::make_layernorm, a, std::move(in));
+    const keel::Status st = normtest::infer_status(op_maker("layernorm"), a, std::move(in));
     CHECK_FALSE(st.ok());
     CHECK(st.message().find('\n') == std::string::npos);
     return st.message();
@@ -132,15 +132,14 @@ TEST_CASE("layernorm rejects inputs it cannot normalize with one-line errors") {
              Catch::Contains("last axis of x must have a known size of at least 1"));
   CHECK_THAT(message(attrs({{"epsilon", -1.0}}), {{DType::f32, {2, 3}}}),
              Catch::Contains("epsilon must be a finite number > 0, got -1"));
-  CHECK(
-      normtest::infer_status(keel::norm::make_layernorm, attrs(), {{DType::f32, {keel::symbolic_dim(0), 3}}})
-          .ok());
+  CHECK(normtest::infer_status(op_maker("layernorm"), attrs(), {{DType::f32, {keel::symbolic_dim(0), 3}}})
+            .ok());
 }
 
 TEST_CASE("layernorm handles an empty batch") {
   Floats y, gx;
   {
-    normtest::Direct d(keel::norm::make_layernorm, attrs(), {0, 3}, true);
+    normtest::Direct d(op_maker("layernorm"), attrs(), {0, 3}, true);
     CHECK(d.forward({}, y, true).ok());
     REQUIRE(d.backward({}, {}, {}, gx).ok());
     for (const Floats& g : d.grads) CHECK(g == Floats(3, 0.0f));

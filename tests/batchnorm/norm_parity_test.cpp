@@ -1,11 +1,11 @@
 // batchnorm and layernorm against PyTorch: fixtures written by
-// tests/parity/make_batchnorm.py (torch.nn.BatchNorm1d/2d over two training
+// tests/parity/op_maker("batchnorm").py (torch.nn.BatchNorm1d/2d over two training
 // steps or in eval mode, torch.nn.LayerNorm).
 #include <catch2/catch.hpp>
 
-#include "batchnorm_ops.hpp"
 #include "norm_test_util.hpp"
 #include "parity.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using normtest::attrs;
@@ -36,7 +36,7 @@ TEST_CASE(
     INFO("case " << name);
     const auto dir = parity::case_dir("batchnorm", name);
     const Shape shape = parity::shape(dir, "x");
-    Harness h(keel::norm::make_batchnorm,
+    Harness h(op_maker("batchnorm"),
               attrs({{"momentum", scalar(dir, "momentum")}, {"epsilon", scalar(dir, "epsilon")}}), {shape});
     h.params() = {parity::load(dir, "param_gamma"), parity::load(dir, "param_beta"),
                   parity::load(dir, "param_running_mean"), parity::load(dir, "param_running_var")};
@@ -62,8 +62,7 @@ TEST_CASE("batchnorm inference matches torch BatchNorm1d/2d in eval mode") {
   for (const char* name : {"bn1d_eval_c6", "bn1d_eval_c32", "bn2d_eval_c5"}) {
     INFO("case " << name);
     const auto dir = parity::case_dir("batchnorm", name);
-    Harness h(keel::norm::make_batchnorm, attrs({{"epsilon", scalar(dir, "epsilon")}}),
-              {parity::shape(dir, "x")},
+    Harness h(op_maker("batchnorm"), attrs({{"epsilon", scalar(dir, "epsilon")}}), {parity::shape(dir, "x")},
               /*training=*/false);
     h.params() = {parity::load(dir, "param_gamma"), parity::load(dir, "param_beta"),
                   parity::load(dir, "param_running_mean"), parity::load(dir, "param_running_var")};
@@ -77,7 +76,7 @@ TEST_CASE("layernorm matches torch LayerNorm with and without the affine paramet
     const auto dir = parity::case_dir("batchnorm", name);
     const bool affine = scalar(dir, "affine") != 0.0;
     const Shape shape = parity::shape(dir, "x");
-    Harness h(keel::norm::make_layernorm,
+    Harness h(op_maker("layernorm"),
               attrs({{"elementwise_affine", affine}, {"epsilon", scalar(dir, "epsilon")}}), {shape});
     if (affine) h.params() = {parity::load(dir, "param_gamma"), parity::load(dir, "param_beta")};
     const Floats x = parity::load(dir, "x");

@@ -1,10 +1,12 @@
 // Helpers shared by the batchnorm plugin's tests: attribute maps, per-channel
 // random data, and a direct driver for the calls the op harness treats as
-// always succeeding (errors, and forward modes that differ from prepare's).
+// always succeeding (errors, forward modes that differ from prepare's, and
+// a new shape binding).
 #pragma once
 
 #include <cmath>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 
@@ -35,71 +37,70 @@ inline Floats channel_data(std::mt19937& rng, const Shape& shape) {
   return x;
 }
 
-// Drives one op by hand and returns every Status instead of requiring it.
+// Drives one op by hand and returns every Status of forward and backward
+// instead of requiring it; making, inferring and preparing must succeed.
 class Direct {
  public:
-  Direct(keel::OpFactory factory, const keel::Attrs& a, const Shape& x, bool prepare_training)
-      : op_(factory(a)) {
+  Direct(const keel::OpMaker& factory, const keel::Attrs& a, const Shape& x, bool prepare_training)
+      : factory_(factory), attrs_(a) {
     rebind(x, prepare_training);
   }
 
-  // Infers and prepares for a new input shape, as the engine does when a
-  // named dimension binds to a new size; parameter values are kept.
+  // Binds a new input shape as the engine does when a named dimension binds
+  // to a new size: a fresh op object, inferred and prepared for it (an op
+  // prepares once, keel/op.hpp); parameter values are kept.
   void rebind(const Shape& x, bool prepare_training) {
-    in_ = {{keel::DType::f32, x}};
-    keel::InferContext ic{in_, {}, {}};
-    REQUIRE(op_->infer(ic).ok());
-    out_ = ic.outputs;
-    par_.clear();
-    for (std::size_t i = 0; i < ic.param_shapes.size(); ++i) {
-      par_.push_back({keel::DType::f32, ic.param_shapes[i]});
-      if (params.size() <= i) params.emplace_back(optest::count(ic.param_shapes[i]), 1.0f);
-    }
-    const keel::Status st = op_->prepare({in_, out_, par_, prepare_training});
-    INFO(st.message());
-    REQUIRE(st.ok());
+    bound_ = std::make_unique<optest::PreparedOp>(factory_, attrs_, optest::f32_specs({x}), prepare_training);
+    const std::vector<keel::TensorSpec> specs = inst().param_specs();
+    for (std::size_t i = params.size(); i < specs.size(); ++i)
+      params.emplace_back(optest::count(specs[i].shape), 1.0f);
   }
 
   keel::Status forward(const Floats& x, Floats& y, bool training) {
     y.assign(x.size(), 0.0f);
-    const keel::ConstTensorView xin{keel::DType::f32, in_[0].shape, x.data()};
-    const keel::TensorView yout{keel::DType::f32, out_[0].shape, y.data()};
+    const keel::ConstTensorView xin{keel::DType::f32, inst().inputs[0].shape, x.data()};
+    const keel::TensorView yout{keel::DType::f32, inst().outputs[0].shape, y.data()};
+    const std::vector<keel::TensorSpec> specs = inst().param_specs();
     std::vector<keel::TensorView> p;
-    for (std::size_t i = 0; i < par_.size(); ++i)
-      p.push_back({keel::DType::f32, par_[i].shape, params[i].data()});
-    return op_->forward({{&xin, 1}, {&yout, 1}, p, training, 0, 0});
+    for (std::size_t i = 0; i < specs.size(); ++i)
+      p.push_back({keel::DType::f32, specs[i].shape, params[i].data()});
+    return inst().op->forward({{&xin, 1}, {&yout, 1}, p, training, 0, 0});
   }
 
   keel::Status backward(const Floats& x, const Floats& y, const Floats& gy, Floats& gx) {
     gx.assign(x.size(), std::nanf(""));
-    const keel::ConstTensorView xin{keel::DType::f32, in_[0].shape, x.data()};
-    const keel::ConstTensorView yv{keel::DType::f32, out_[0].shape, y.data()};
-    const keel::ConstTensorView gyv{keel::DType::f32, out_[0].shape, gy.data()};
-    const keel::TensorView gxv{keel::DType::f32, in_[0].shape, gx.data()};
+    const keel::ConstTensorView xin{keel::DType::f32, inst().inputs[0].shape, x.data()};
+    const keel::ConstTensorView yv{keel::DType::f32, inst().outputs[0].shape, y.data()};
+    const keel::ConstTensorView gyv{keel::DType::f32, inst().outputs[0].shape, gy.data()};
+    const keel::TensorView gxv{keel::DType::f32, inst().inputs[0].shape, gx.data()};
+    const std::vector<keel::TensorSpec> specs = inst().param_specs();
     std::vector<keel::ConstTensorView> p;
     std::vector<keel::TensorView> gp;
     grads.clear();
-    for (std::size_t i = 0; i < par_.size(); ++i) grads.emplace_back(params[i].size(), std::nanf(""));
-    for (std::size_t i = 0; i < par_.size(); ++i) {
-      p.push_back({keel::DType::f32, par_[i].shape, params[i].data()});
-      gp.push_back({keel::DType::f32, par_[i].shape, grads[i].data()});
+    for (std::size_t i = 0; i < specs.size(); ++i) grads.emplace_back(params[i].size(), std::nanf(""));
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      p.push_back({keel::DType::f32, specs[i].shape, params[i].data()});
+      gp.push_back({keel::DType::f32, specs[i].shape, grads[i].data()});
     }
-    return op_->backward({{&xin, 1}, {&yv, 1}, p, {&gyv, 1}, {&gxv, 1}, gp, 0, 0});
+    return inst().op->backward({{&xin, 1}, {&yv, 1}, p, {&gyv, 1}, {&gxv, 1}, gp, 0, 0});
   }
 
   std::vector<Floats> params;  // all ones until the test sets them
   std::vector<Floats> grads;   // parameter gradients of the last backward
 
  private:
-  std::unique_ptr<keel::Op> op_;
-  std::vector<keel::TensorSpec> in_, out_, par_;
+  keel::testing::Instance& inst() { return bound_->instance(); }
+
+  keel::OpMaker factory_;
+  keel::Attrs attrs_;
+  std::unique_ptr<optest::PreparedOp> bound_;  // the op of the current binding
 };
 
 // infer()'s verdict on the given inputs.
-inline keel::Status infer_status(keel::OpFactory factory, const keel::Attrs& a,
+inline keel::Status infer_status(const keel::OpMaker& factory, const keel::Attrs& a,
                                  std::vector<keel::TensorSpec> inputs) {
-  keel::InferContext ic{inputs, {}, {}};
-  return factory(a)->infer(ic);
+  keel::testing::Instance inst;
+  return inst.create(factory, a, std::move(inputs));
 }
 
 }  // namespace normtest

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "keel/keel.hpp"
+#include "keel/testing/instance.hpp"
 
 namespace optest {
 
@@ -49,26 +50,21 @@ struct TypedInputs {
 };
 
 // An op made, inferred and prepared as the engine does (both must succeed),
-// with parameter buffers at zero: what the drivers of the op tests share.
+// on the conformance kit's Instance (keel/testing/instance.hpp), with
+// parameter values at zero: what the drivers of the op tests share.
 class PreparedOp {
  public:
   PreparedOp(const keel::OpMaker& factory, const keel::Attrs& attrs, std::vector<keel::TensorSpec> inputs,
-             bool training)
-      : op_(factory(attrs)), inputs_(std::move(inputs)) {
-    keel::InferContext ic{inputs_, {}, {}};
-    const keel::Status inferred = op_->infer(ic);
-    INFO(inferred.message());
-    REQUIRE(inferred.ok());
-    outputs_ = ic.outputs;
-    for (const Shape& p : ic.param_shapes) {
-      params_.push_back({keel::DType::f32, p});
-      param_values_.emplace_back(count(p), 0.0f);
-    }
-    keel::PrepareContext pc{inputs_, outputs_, params_, training};
-    const keel::Status prepared = op_->prepare(pc);
-    INFO(prepared.message());
-    REQUIRE(prepared.ok());
+             bool training) {
+    require_ok(inst_.create(factory, attrs, std::move(inputs)));
+    require_ok(inst_.prepare(training));
+    params_ = inst_.param_specs();
+    for (const keel::TensorSpec& p : params_) param_values_.emplace_back(count(p.shape), 0.0f);
   }
+
+  // The op and the specs infer reported, for drivers that pass buffers of
+  // their own (aliased ones, other dtypes).
+  keel::testing::Instance& instance() { return inst_; }
 
   // Parameter values the op sees (zero until the test sets them); forward
   // may update them (running statistics).
@@ -82,8 +78,13 @@ class PreparedOp {
     return v;
   }
 
-  std::unique_ptr<keel::Op> op_;
-  std::vector<keel::TensorSpec> inputs_, outputs_, params_;
+  static void require_ok(const keel::Status& st) {
+    INFO(st.message());
+    REQUIRE(st.ok());
+  }
+
+  keel::testing::Instance inst_;
+  std::vector<keel::TensorSpec> params_;  // the instance's parameter specs
   std::vector<Floats> param_values_;
 };
 
@@ -99,9 +100,9 @@ class Harness : public PreparedOp {
   Harness(const keel::OpMaker& factory, const keel::Attrs& attrs, TypedInputs inputs, bool training = true)
       : PreparedOp(factory, attrs, std::move(inputs.specs), training), training_(training) {}
 
-  const Shape& output_shape(std::size_t i = 0) const { return outputs_.at(i).shape; }
-  keel::DType output_dtype(std::size_t i = 0) const { return outputs_.at(i).dtype; }
-  const Shape& input_shape(std::size_t i) const { return inputs_.at(i).shape; }
+  const Shape& output_shape(std::size_t i = 0) const { return inst_.outputs.at(i).shape; }
+  keel::DType output_dtype(std::size_t i = 0) const { return inst_.outputs.at(i).dtype; }
+  const Shape& input_shape(std::size_t i) const { return inst_.inputs.at(i).shape; }
   const Shape& param_shape(std::size_t i) const { return params_.at(i).shape; }
   std::size_t param_count() const { return params_.size(); }
   // Parameter gradients of the last backward().
@@ -112,17 +113,17 @@ class Harness : public PreparedOp {
   }
 
   std::vector<Floats> forward(const std::vector<Floats>& in) {
-    Storage ins = const_views(inputs_, in);
+    Storage ins = const_views(inst_.inputs, in);
     std::vector<Floats> out;
-    for (const keel::TensorSpec& s : outputs_) out.emplace_back(count(s.shape), std::nanf(""));
-    Storage outs = const_views(outputs_, out);
+    for (const keel::TensorSpec& s : inst_.outputs) out.emplace_back(count(s.shape), std::nanf(""));
+    Storage outs = const_views(inst_.outputs, out);
     std::vector<keel::TensorView> out_views = mutable_views(outs);
     std::vector<keel::TensorView> par = param_views();
     keel::ForwardContext ctx{ins.views, out_views, par, training_, seed_, step_};
-    const keel::Status st = op_->forward(ctx);
+    const keel::Status st = inst_.op->forward(ctx);
     INFO(st.message());
     REQUIRE(st.ok());
-    outs.read_back(outputs_, out);
+    outs.read_back(inst_.outputs, out);
     return out;
   }
 
@@ -131,16 +132,16 @@ class Harness : public PreparedOp {
   // gradients are always asked for and land in param_grads().
   std::vector<Floats> backward(const std::vector<Floats>& in, const std::vector<Floats>& out,
                                const std::vector<Floats>& grad_out, std::vector<bool> wanted = {}) {
-    if (wanted.empty()) wanted.assign(inputs_.size(), true);
-    Storage ins = const_views(inputs_, in);
-    Storage outs = const_views(outputs_, out);
-    Storage gouts = const_views(outputs_, grad_out);
+    if (wanted.empty()) wanted.assign(inst_.inputs.size(), true);
+    Storage ins = const_views(inst_.inputs, in);
+    Storage outs = const_views(inst_.outputs, out);
+    Storage gouts = const_views(inst_.outputs, grad_out);
     std::vector<Floats> grads;
     std::vector<keel::TensorView> gins;
-    for (std::size_t i = 0; i < inputs_.size(); ++i)
-      grads.emplace_back(wanted[i] ? count(inputs_[i].shape) : 0, std::nanf(""));
-    for (std::size_t i = 0; i < inputs_.size(); ++i)
-      gins.push_back({keel::DType::f32, inputs_[i].shape, wanted[i] ? grads[i].data() : nullptr});
+    for (std::size_t i = 0; i < inst_.inputs.size(); ++i)
+      grads.emplace_back(wanted[i] ? count(inst_.inputs[i].shape) : 0, std::nanf(""));
+    for (std::size_t i = 0; i < inst_.inputs.size(); ++i)
+      gins.push_back({keel::DType::f32, inst_.inputs[i].shape, wanted[i] ? grads[i].data() : nullptr});
     param_grads_.clear();
     for (const auto& p : params_) param_grads_.emplace_back(count(p.shape), std::nanf(""));
     std::vector<keel::TensorView> gpar;
@@ -149,7 +150,7 @@ class Harness : public PreparedOp {
     std::vector<keel::ConstTensorView> par;
     for (const auto& v : param_views()) par.push_back({v.dtype, v.shape, v.data});
     keel::BackwardContext ctx{ins.views, outs.views, par, gouts.views, gins, gpar, seed_, step_};
-    const keel::Status st = op_->backward(ctx);
+    const keel::Status st = inst_.op->backward(ctx);
     INFO(st.message());
     REQUIRE(st.ok());
     return grads;

@@ -10,10 +10,12 @@
 #include "container.hpp"
 #include "encrypt_ops.hpp"
 #include "plugin_module.hpp"
+#include "plugin_ops.hpp"
 #include "test_support.hpp"
 
 using enctest::Bytes;
 using enctest::pattern;
+using optest::op_maker;
 namespace enc = keel::encrypt;
 
 namespace {
@@ -134,7 +136,7 @@ TEST_CASE("the encrypt plugin registers encrypt and decrypt, which round-trip a 
     // 8 GiB, and the container length is the documented formula, in 64 bits.
     const std::vector<keel::TensorSpec> big{keel::TensorSpec{keel::DType::f32, {65536, 32768}}};
     keel::InferContext ictx{big, {}, {}};
-    REQUIRE(enc::make_encrypt(attrs(key_file, 1 << 20))->infer(ictx).ok());
+    REQUIRE(op_maker("encrypt")(attrs(key_file, 1 << 20))->infer(ictx).ok());
     const std::int64_t n = std::int64_t{65536} * 32768 * 4;
     CHECK(ictx.outputs[0] == u8(56 + n + 16 * (n >> 20)));
   }

@@ -1,9 +1,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <string>
 
-#include "nn_ops.hpp"
 #include "layer_test_util.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using namespace layertest;
@@ -12,7 +13,7 @@ namespace {
 
 struct Activation {
   std::string label;
-  keel::OpFactory factory;
+  keel::OpMaker factory;
   keel::Attrs attrs;
   double (*f)(double x, double param);
   double param;
@@ -32,13 +33,13 @@ keel::Attrs slope(double s) { return attrs({{"negative_slope", AttrValue{s}}}); 
 keel::Attrs approximate(const std::string& mode) { return attrs({{"approximate", AttrValue{mode}}}); }
 
 const std::vector<Activation> activations = {
-    {"leaky_relu default", keel::nn::make_leaky_relu, {}, leaky, 0.01, true},
-    {"leaky_relu 0.2", keel::nn::make_leaky_relu, slope(0.2), leaky, 0.2, true},
-    {"leaky_relu 0", keel::nn::make_leaky_relu, slope(0.0), leaky, 0.0, true},
-    {"gelu", keel::nn::make_gelu, {}, gelu_erf, 0.0, false},
-    {"gelu tanh", keel::nn::make_gelu, approximate("tanh"), gelu_tanh, 0.0, false},
-    {"tanh", keel::nn::make_tanh, {}, tanh_ref, 0.0, false},
-    {"sigmoid", keel::nn::make_sigmoid, {}, sigmoid_ref, 0.0, false},
+    {"leaky_relu default", op_maker("leaky_relu"), {}, leaky, 0.01, true},
+    {"leaky_relu 0.2", op_maker("leaky_relu"), slope(0.2), leaky, 0.2, true},
+    {"leaky_relu 0", op_maker("leaky_relu"), slope(0.0), leaky, 0.0, true},
+    {"gelu", op_maker("gelu"), {}, gelu_erf, 0.0, false},
+    {"gelu tanh", op_maker("gelu"), approximate("tanh"), gelu_tanh, 0.0, false},
+    {"tanh", op_maker("tanh"), {}, tanh_ref, 0.0, false},
+    {"sigmoid", op_maker("sigmoid"), {}, sigmoid_ref, 0.0, false},
 };
 
 Reference reference(const Activation& a) {
@@ -104,7 +105,7 @@ TEST_CASE("activation gradients match finite differences") {
 }
 
 TEST_CASE("leaky_relu's gradient at exactly 0 is the negative slope, as in PyTorch") {
-  Harness h(keel::nn::make_leaky_relu, slope(0.25), std::vector<Shape>{Shape{3}});
+  Harness h(op_maker("leaky_relu"), slope(0.25), std::vector<Shape>{Shape{3}});
   const Floats x = {0.0f, -2.0f, 2.0f};
   const Floats y = h.forward({x})[0];
   CHECK(y == Floats{0.0f, -0.5f, 2.0f});
@@ -113,10 +114,10 @@ TEST_CASE("leaky_relu's gradient at exactly 0 is the negative slope, as in PyTor
 
 TEST_CASE("sigmoid and tanh saturate without overflow or NaN for large inputs") {
   const Floats x = {-100.0f, -30.0f, 30.0f, 100.0f};
-  for (auto factory : {keel::nn::make_sigmoid, keel::nn::make_tanh}) {
-    Harness h(factory, {}, std::vector<Shape>{Shape{4}});
+  for (const char* name : {"sigmoid", "tanh"}) {
+    Harness h(op_maker(name), {}, std::vector<Shape>{Shape{4}});
     const Floats y = h.forward({x})[0];
-    const bool sig = factory == keel::nn::make_sigmoid;
+    const bool sig = std::string(name) == "sigmoid";
     check_close(y, {sig ? 0.0 : -1.0, sig ? 0.0 : -1.0, 1.0, 1.0}, 0.0, 1e-12, "y");
     const Floats gx = h.backward({x}, {y}, {{1, 1, 1, 1}})[0];
     check_close(gx, {0.0, 0.0, 0.0, 0.0}, 0.0, 1e-12, "grad_x");
@@ -141,23 +142,23 @@ TEST_CASE("an activation prepared once stays correct for new data on every step"
 TEST_CASE("activations keep symbolic shapes and reject bad attributes and dtypes") {
   for (const Activation& a : activations)
     CHECK(inferred_shape(a.factory, a.attrs, {batch, 3}) == Shape{batch, 3});
-  CHECK(infer_error(keel::nn::make_leaky_relu, slope(-0.5), Shape{2}) ==
+  CHECK(infer_error(op_maker("leaky_relu"), slope(-0.5), Shape{2}) ==
         "leaky_relu: negative_slope must be >= 0, got -0.5");
-  CHECK(infer_error(keel::nn::make_gelu, approximate("fast"), Shape{2}) ==
+  CHECK(infer_error(op_maker("gelu"), approximate("fast"), Shape{2}) ==
         "gelu: approximate must be 'none' or 'tanh', got 'fast'");
-  CHECK(infer_error(keel::nn::make_sigmoid, {}, {{keel::DType::f64, {2}}}) ==
+  CHECK(infer_error(op_maker("sigmoid"), {}, {{keel::DType::f64, {2}}}) ==
         "sigmoid: x has dtype f64; only f32 is supported");
 }
 
 TEST_CASE("activation schemas document every attribute with its default") {
-  const keel::OpSchema leaky = keel::nn::leaky_relu_schema();
+  const keel::OpSchema leaky = op_schema("leaky_relu");
   REQUIRE(leaky.attrs.size() == 1);
   CHECK(std::get<double>(*leaky.attrs[0].default_value) == 0.01);
-  const keel::OpSchema gelu = keel::nn::gelu_schema();
+  const keel::OpSchema gelu = op_schema("gelu");
   REQUIRE(gelu.attrs.size() == 1);
   CHECK(gelu.attrs[0].choices == std::vector<std::string>{"none", "tanh"});
   CHECK(std::get<std::string>(*gelu.attrs[0].default_value) == "none");
-  for (const auto& s : {leaky, gelu, keel::nn::tanh_schema(), keel::nn::sigmoid_schema()}) {
+  for (const auto& s : {leaky, gelu, op_schema("tanh"), op_schema("sigmoid")}) {
     CHECK(s.has_backward);
     CHECK_FALSE(s.doc.empty());
     for (const auto& p : s.inputs) CHECK_FALSE(p.doc.empty());

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "nn_ops.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 
@@ -51,7 +51,7 @@ constexpr double forward_rel_tol = 1e-6;
 // the worst-case rounding of such a sum stays below 1e-5.
 constexpr double grad_tol = 1e-5;
 
-void check_forward(keel::OpFactory factory, bool is_add) {
+void check_forward(const keel::OpMaker& factory, bool is_add) {
   std::mt19937 rng(1234);
   for (const Case& c : cases) {
     INFO(describe(c));
@@ -64,7 +64,7 @@ void check_forward(keel::OpFactory factory, bool is_add) {
   }
 }
 
-void check_gradients(keel::OpFactory factory, bool is_add) {
+void check_gradients(const keel::OpMaker& factory, bool is_add) {
   std::mt19937 rng(99);
   for (const Case& c : cases) {
     INFO(describe(c));
@@ -84,27 +84,25 @@ void check_gradients(keel::OpFactory factory, bool is_add) {
 
 }  // namespace
 
-TEST_CASE("add matches a naive loop for every broadcasting pattern") {
-  check_forward(keel::nn::make_add, true);
-}
+TEST_CASE("add matches a naive loop for every broadcasting pattern") { check_forward(op_maker("add"), true); }
 
 TEST_CASE("mul matches a naive loop for every broadcasting pattern") {
-  check_forward(keel::nn::make_mul, false);
+  check_forward(op_maker("mul"), false);
 }
 
 TEST_CASE("add gradients match finite differences, summed over broadcast axes") {
-  check_gradients(keel::nn::make_add, true);
+  check_gradients(op_maker("add"), true);
 }
 
 TEST_CASE("mul gradients match finite differences, summed over broadcast axes") {
-  check_gradients(keel::nn::make_mul, false);
+  check_gradients(op_maker("mul"), false);
 }
 
 TEST_CASE("binary backward leaves a gradient nobody needs unwritten and computes the other") {
   const Case c{{3, 1}, {1, 4}, {3, 4}};
   std::mt19937 rng(5);
   for (bool is_add : {true, false}) {
-    Harness h(is_add ? keel::nn::make_add : keel::nn::make_mul, {}, {c.a, c.b});
+    Harness h(is_add ? op_maker("add") : op_maker("mul"), {}, {c.a, c.b});
     const Floats a = random_floats(rng, 3), b = random_floats(rng, 4), gy = random_floats(rng, 12);
     const Floats y = h.forward({a, b})[0];
     const std::vector<Doubles> in = {to_double(a), to_double(b)};
@@ -123,7 +121,7 @@ TEST_CASE("a binary op prepared once is correct for new data on every step") {
   const Case c{{2, 1, 4}, {3, 1}, {2, 3, 4}};
   std::mt19937 rng(77);
   for (bool is_add : {true, false}) {
-    Harness h(is_add ? keel::nn::make_add : keel::nn::make_mul, {}, {c.a, c.b});
+    Harness h(is_add ? op_maker("add") : op_maker("mul"), {}, {c.a, c.b});
     for (int step = 0; step < 5; ++step) {
       INFO("step " << step);
       const Floats a = random_floats(rng, count(c.a), -5.0f, 5.0f);
@@ -143,14 +141,14 @@ TEST_CASE("a binary op prepared once is correct for new data on every step") {
 TEST_CASE("a binary op prepared for inference runs forward") {
   const Case c{{4}, {2, 3, 4}, {2, 3, 4}};
   std::mt19937 rng(3);
-  Harness h(keel::nn::make_mul, {}, {c.a, c.b}, /*training=*/false);
+  Harness h(op_maker("mul"), {}, {c.a, c.b}, /*training=*/false);
   const Floats a = random_floats(rng, 4), b = random_floats(rng, 24);
   check_close(h.forward({a, b})[0], reference(false, c)({to_double(a), to_double(b)}), forward_rel_tol, 0.0,
               "y");
 }
 
 TEST_CASE("a binary op on an empty tensor zeroes the gradient of the broadcast input") {
-  for (auto factory : {keel::nn::make_add, keel::nn::make_mul}) {
+  for (auto factory : {op_maker("add"), op_maker("mul")}) {
     Harness h(factory, {}, {{0, 3}, {1, 3}});
     REQUIRE(h.output_shape() == Shape{0, 3});
     const Floats y = h.forward({{}, {1.0f, 2.0f, 3.0f}})[0];

@@ -3,7 +3,7 @@
 #include "common/keel_conv.hpp"
 #include "conv_reference.hpp"
 #include "op_harness.hpp"
-#include "nn_ops.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using convref::ConvSpec;
@@ -67,7 +67,7 @@ Data draw(std::mt19937& rng, const ConvSpec& s) {
 
 TEST_CASE("conv2d infers the output size from stride, padding and dilation, and keeps a named batch") {
   ConvSpec s = with(spec(1, 3, 9, 8, 5, 3, 2), 2, 3, 1, 2, 2, 1, true);
-  auto op = keel::nn::make_conv2d(s.attrs());
+  auto op = op_maker("conv2d")(s.attrs());
   const std::vector<keel::TensorSpec> in = {{keel::DType::f32, {keel::symbolic_dim(0), 3, 9, 8}}};
   keel::InferContext ctx{in, {}, {}};
   REQUIRE(op->infer(ctx).ok());
@@ -83,14 +83,14 @@ TEST_CASE("conv2d accepts a single kernel size as a square kernel") {
                  {"padding", std::vector<std::int64_t>{1, 0}},
                  {"dilation", std::vector<std::int64_t>{1, 1}},
                  {"bias", true}});
-  Harness h(keel::nn::make_conv2d, a, {{1, 1, 4, 5}});
+  Harness h(op_maker("conv2d"), a, {{1, 1, 4, 5}});
   CHECK(h.output_shape() == keel::Shape{1, 2, 4, 3});
   CHECK(h.param_shape(0) == keel::Shape{2, 1, 3, 3});
 }
 
 TEST_CASE("conv2d rejects bad shapes and attributes with a clear message") {
   auto infer_error = [](const keel::Attrs& a, keel::TensorSpec x) {
-    auto op = keel::nn::make_conv2d(a);
+    auto op = op_maker("conv2d")(a);
     const std::vector<keel::TensorSpec> in = {x};
     keel::InferContext ctx{in, {}, {}};
     const keel::Status st = op->infer(ctx);
@@ -122,7 +122,7 @@ TEST_CASE("conv2d forward matches a naive convolution, training and inference") 
   for (const ConvSpec& s : cases)
     for (bool training : {true, false}) {
       INFO(describe(s) << (training ? " training" : " inference"));
-      Harness h(keel::nn::make_conv2d, s.attrs(), std::vector<Shape>{s.x_shape()}, training);
+      Harness h(op_maker("conv2d"), s.attrs(), std::vector<Shape>{s.x_shape()}, training);
       REQUIRE(h.output_shape() == s.y_shape());
       const Data d = draw(rng, s);
       h.params() = {d.w, d.b};
@@ -136,7 +136,7 @@ TEST_CASE("conv2d gradients of x, weight and bias match finite differences") {
   std::mt19937 rng(12);
   for (const ConvSpec& s : cases) {
     INFO(describe(s));
-    Harness h(keel::nn::make_conv2d, s.attrs(), {s.x_shape()});
+    Harness h(op_maker("conv2d"), s.attrs(), {s.x_shape()});
     const Data d = draw(rng, s);
     h.params() = {d.w, d.b};
     const Floats y = h.forward({d.x})[0];
@@ -154,7 +154,7 @@ TEST_CASE("conv2d without bias ignores the bias parameter's values") {
   std::mt19937 rng(13);
   const ConvSpec s = cases[2];
   REQUIRE_FALSE(s.bias);
-  Harness h(keel::nn::make_conv2d, s.attrs(), {s.x_shape()});
+  Harness h(op_maker("conv2d"), s.attrs(), {s.x_shape()});
   const Data d = draw(rng, s);
   h.params() = {d.w, Floats(std::size_t(s.f), 100.0f)};
   check_close(h.forward({d.x})[0], convref::conv2d(s, to_double(d.x), to_double(d.w), {}), forward_tol,
@@ -164,7 +164,7 @@ TEST_CASE("conv2d without bias ignores the bias parameter's values") {
 TEST_CASE("conv2d backward skips grad_x nobody needs and still computes the parameter gradients") {
   std::mt19937 rng(14);
   const ConvSpec s = cases[1];
-  Harness h(keel::nn::make_conv2d, s.attrs(), {s.x_shape()});
+  Harness h(op_maker("conv2d"), s.attrs(), {s.x_shape()});
   const Data d = draw(rng, s);
   h.params() = {d.w, d.b};
   const Floats y = h.forward({d.x})[0];
@@ -178,7 +178,7 @@ TEST_CASE("conv2d backward skips grad_x nobody needs and still computes the para
 TEST_CASE("conv2d prepared once stays correct for new data and weights on every step") {
   std::mt19937 rng(15);
   const ConvSpec s = cases[5];
-  Harness h(keel::nn::make_conv2d, s.attrs(), {s.x_shape()});
+  Harness h(op_maker("conv2d"), s.attrs(), {s.x_shape()});
   for (int step = 0; step < 4; ++step) {
     INFO("step " << step);
     const Data d = draw(rng, s);
@@ -195,7 +195,7 @@ TEST_CASE("conv2d prepared once stays correct for new data and weights on every 
 
 TEST_CASE("conv2d on an empty batch writes nothing and zero parameter gradients") {
   ConvSpec s = spec(0, 2, 4, 4, 3, 3, 3);
-  Harness h(keel::nn::make_conv2d, s.attrs(), {s.x_shape()});
+  Harness h(op_maker("conv2d"), s.attrs(), {s.x_shape()});
   CHECK(h.output_shape() == keel::Shape{0, 3, 2, 2});
   const Floats y = h.forward({{}})[0];
   CHECK(y.empty());

@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "common/keel_rng.hpp"
-#include "nn_ops.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 #include "raw_op.hpp"
 
 using namespace optest;
@@ -41,7 +41,7 @@ TEST_CASE("dropout in training zeroes a fraction p of a large tensor and scales 
   std::mt19937 rng(41);
   const Floats x = nonzero(rng, n);
   for (double p : {0.1, 0.5, 0.9}) {
-    Harness h(keel::nn::make_dropout, with_p(p), {{1024, 1024}});
+    Harness h(op_maker("dropout"), with_p(p), {{1024, 1024}});
     h.set_step(7, 12345);
     const Floats y = h.forward({x})[0];
     check_drop_rate(zeros(y), n, p);
@@ -56,7 +56,7 @@ TEST_CASE("dropout masks are spread evenly: each half and each stride class drop
   // A weak mixer shows up as structure: runs of equal bits, or a bias on
   // even or odd elements.
   const std::size_t n = 1 << 18;
-  Harness h(keel::nn::make_dropout, with_p(0.3), std::vector<Shape>{{static_cast<keel::Dim>(n)}});
+  Harness h(op_maker("dropout"), with_p(0.3), std::vector<Shape>{{static_cast<keel::Dim>(n)}});
   h.set_step(0, 1);
   const Floats y = h.forward({Floats(n, 1.0f)})[0];
   for (std::size_t stride : {2u, 3u, 64u}) {
@@ -72,7 +72,7 @@ TEST_CASE("dropout draws the same mask for the same seed and step, and another f
   const Floats x = nonzero(rng, 4096);
   auto run = [&](std::uint64_t seed, std::uint64_t step) {
     // A fresh op each time: the mask must not depend on state an op keeps.
-    Harness h(keel::nn::make_dropout, with_p(0.5), {{64, 64}});
+    Harness h(op_maker("dropout"), with_p(0.5), {{64, 64}});
     h.set_step(step, seed);
     return h.forward({x})[0];
   };
@@ -93,8 +93,8 @@ TEST_CASE("dropout draws the same mask for the same seed and step, and another f
 TEST_CASE("dropout's mask for an element depends only on its index, not on the tensor's shape") {
   std::mt19937 rng(43);
   const Floats x = nonzero(rng, 600);
-  Harness flat(keel::nn::make_dropout, with_p(0.4), std::vector<Shape>{{600}});
-  Harness grid(keel::nn::make_dropout, with_p(0.4), {{4, 10, 15}});
+  Harness flat(op_maker("dropout"), with_p(0.4), std::vector<Shape>{{600}});
+  Harness grid(op_maker("dropout"), with_p(0.4), {{4, 10, 15}});
   flat.set_step(2, 5);
   grid.set_step(2, 5);
   CHECK(flat.forward({x})[0] == grid.forward({x})[0]);
@@ -102,7 +102,7 @@ TEST_CASE("dropout's mask for an element depends only on its index, not on the t
 
 TEST_CASE("dropout backward passes gradient exactly where forward kept the element, scaled by 1/(1-p)") {
   std::mt19937 rng(44);
-  Harness h(keel::nn::make_dropout, with_p(0.25), {{32, 40}});
+  Harness h(op_maker("dropout"), with_p(0.25), {{32, 40}});
   const float scale = static_cast<float>(1.0 / 0.75);
   for (std::uint64_t step = 0; step < 4; ++step) {
     INFO("step " << step);
@@ -120,10 +120,10 @@ TEST_CASE("dropout backward passes gradient exactly where forward kept the eleme
 TEST_CASE("dropout is the identity in inference and with p = 0, forward and backward") {
   std::mt19937 rng(45);
   const Floats x = random_floats(rng, 100), gy = random_floats(rng, 100);
-  Harness inference(keel::nn::make_dropout, with_p(0.5), std::vector<Shape>{{10, 10}}, false);
+  Harness inference(op_maker("dropout"), with_p(0.5), std::vector<Shape>{{10, 10}}, false);
   inference.set_step(3, 3);
   CHECK(inference.forward({x})[0] == x);
-  Harness p0(keel::nn::make_dropout, with_p(0.0), {{10, 10}});
+  Harness p0(op_maker("dropout"), with_p(0.0), {{10, 10}});
   p0.set_step(3, 3);
   const Floats y = p0.forward({x})[0];
   CHECK(y == x);
@@ -133,11 +133,11 @@ TEST_CASE("dropout is the identity in inference and with p = 0, forward and back
 TEST_CASE("dropout rejects p below 0 or from 1 on") {
   for (double p : {1.0, 1.5, -0.1}) {
     INFO("p = " << p);
-    const auto r = infer_only(keel::nn::make_dropout, with_p(p), f32_specs({{4}}));
+    const auto r = infer_only(op_maker("dropout"), with_p(p), f32_specs({{4}}));
     CHECK_FALSE(r.status.ok());
     CHECK_THAT(r.status.message(), Catch::StartsWith("dropout: p is "));
   }
-  const keel::AttrSpec p_attr = keel::nn::dropout_schema().attrs.at(0);
+  const keel::AttrSpec p_attr = op_schema("dropout").attrs.at(0);
   CHECK(*p_attr.min == 0.0);
   CHECK(*p_attr.max < 1.0);
   CHECK(*p_attr.max > 0.999999);

@@ -1,8 +1,8 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
-#include "nn_ops.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 
@@ -46,7 +46,7 @@ TEST_CASE("scale multiplies every element by its factor, forward and backward") 
   for (double f : {2.5, -0.5, 0.0, 1.0}) {
     for (const Shape& shape : {Shape{7}, Shape{2, 3, 4}, Shape{}, Shape{1, 1}}) {
       INFO("factor " << f << ", shape " << keel::shape_str(shape));
-      Harness h(keel::nn::make_scale, factor(f), {shape});
+      Harness h(op_maker("scale"), factor(f), {shape});
       REQUIRE(h.output_shape() == shape);
       const Floats x = random_floats(rng, count(shape));
       const Floats gy = random_floats(rng, count(shape));
@@ -61,7 +61,7 @@ TEST_CASE("scale multiplies every element by its factor, forward and backward") 
 
 TEST_CASE("scale without a factor attribute is the identity") {
   std::mt19937 rng(12);
-  Harness h(keel::nn::make_scale, {}, {{3, 2}});
+  Harness h(op_maker("scale"), {}, {{3, 2}});
   const Floats x = random_floats(rng, 6);
   CHECK(h.forward({x})[0] == x);
 }
@@ -70,7 +70,7 @@ TEST_CASE("relu matches max(x, 0) and its gradient matches finite differences aw
   std::mt19937 rng(13);
   for (const Shape& shape : {Shape{16}, Shape{3, 5, 2}, Shape{}, Shape{1}}) {
     INFO("shape " << keel::shape_str(shape));
-    Harness h(keel::nn::make_relu, {}, {shape});
+    Harness h(op_maker("relu"), {}, {shape});
     const Floats x = away_from_zero(rng, count(shape));
     const Floats gy = random_floats(rng, count(shape));
     const Floats y = h.forward({x})[0];
@@ -83,7 +83,7 @@ TEST_CASE("relu matches max(x, 0) and its gradient matches finite differences aw
 TEST_CASE("relu prepared once is correct for new data on every step") {
   std::mt19937 rng(14);
   const Shape shape{4, 8};
-  Harness h(keel::nn::make_relu, {}, {shape});
+  Harness h(op_maker("relu"), {}, {shape});
   for (int step = 0; step < 5; ++step) {
     INFO("step " << step);
     const Floats x = away_from_zero(rng, count(shape));
@@ -96,10 +96,10 @@ TEST_CASE("relu prepared once is correct for new data on every step") {
 }
 
 TEST_CASE("unary ops accept empty tensors and inference-only prepare") {
-  Harness empty(keel::nn::make_relu, {}, {{0, 4}});
+  Harness empty(op_maker("relu"), {}, {{0, 4}});
   CHECK(empty.forward({{}})[0].empty());
   CHECK(empty.backward({{}}, {{}}, {{}})[0].empty());
 
-  Harness inference(keel::nn::make_scale, factor(3.0), std::vector<Shape>{{2}}, /*training=*/false);
+  Harness inference(op_maker("scale"), factor(3.0), std::vector<Shape>{{2}}, /*training=*/false);
   CHECK(inference.forward({{1.0f, -2.0f}})[0] == Floats{3.0f, -6.0f});
 }

@@ -4,9 +4,9 @@
 #include <set>
 
 #include "layer_test_util.hpp"
-#include "nn_ops.hpp"
 #include "op_harness.hpp"
 #include "parity.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using namespace layertest;
@@ -15,7 +15,7 @@ namespace {
 
 struct ParityCase {
   std::string name;
-  keel::OpFactory factory;
+  keel::OpMaker factory;
   keel::Attrs attrs;
   double tol;  // relative and absolute, see below
 };
@@ -36,20 +36,19 @@ std::vector<ParityCase> cases() {
     return attrs({{"units", int_attr(n)}, {"bias", AttrValue{bias}}});
   };
   return {
-      {"linear_bias", keel::nn::make_linear, units(5, true), linear_tol},
-      {"linear_batched", keel::nn::make_linear, units(4, true), linear_tol},
-      {"linear_nobias", keel::nn::make_linear, units(3, false), linear_tol},
-      {"leaky_relu_default", keel::nn::make_leaky_relu, {}, eltwise_tol},
-      {"leaky_relu_0.2", keel::nn::make_leaky_relu, attrs({{"negative_slope", AttrValue{0.2}}}), eltwise_tol},
-      {"gelu_none", keel::nn::make_gelu, {}, eltwise_tol},
-      {"gelu_tanh", keel::nn::make_gelu, attrs({{"approximate", AttrValue{std::string("tanh")}}}),
-       eltwise_tol},
-      {"tanh", keel::nn::make_tanh, {}, eltwise_tol},
-      {"sigmoid", keel::nn::make_sigmoid, {}, eltwise_tol},
-      {"softmax_last", keel::nn::make_softmax, {}, eltwise_tol},
-      {"softmax_axis1", keel::nn::make_softmax, attrs({{"axis", int_attr(1)}}), eltwise_tol},
-      {"flatten_axis1", keel::nn::make_flatten, {}, copy_tol},
-      {"reshape_wild", keel::nn::make_reshape, attrs({{"shape", ints_attr({4, -1})}}), copy_tol},
+      {"linear_bias", op_maker("linear"), units(5, true), linear_tol},
+      {"linear_batched", op_maker("linear"), units(4, true), linear_tol},
+      {"linear_nobias", op_maker("linear"), units(3, false), linear_tol},
+      {"leaky_relu_default", op_maker("leaky_relu"), {}, eltwise_tol},
+      {"leaky_relu_0.2", op_maker("leaky_relu"), attrs({{"negative_slope", AttrValue{0.2}}}), eltwise_tol},
+      {"gelu_none", op_maker("gelu"), {}, eltwise_tol},
+      {"gelu_tanh", op_maker("gelu"), attrs({{"approximate", AttrValue{std::string("tanh")}}}), eltwise_tol},
+      {"tanh", op_maker("tanh"), {}, eltwise_tol},
+      {"sigmoid", op_maker("sigmoid"), {}, eltwise_tol},
+      {"softmax_last", op_maker("softmax"), {}, eltwise_tol},
+      {"softmax_axis1", op_maker("softmax"), attrs({{"axis", int_attr(1)}}), eltwise_tol},
+      {"flatten_axis1", op_maker("flatten"), {}, copy_tol},
+      {"reshape_wild", op_maker("reshape"), attrs({{"shape", ints_attr({4, -1})}}), copy_tol},
   };
 }
 
@@ -62,10 +61,10 @@ const char* const param_names[] = {"weight", "bias"};
 }  // namespace
 
 TEST_CASE("the eight layer ops have a backward and full docs") {
-  using namespace keel::nn;
   std::set<std::string> names;
-  for (const keel::OpSchema& s : {linear_schema(), leaky_relu_schema(), gelu_schema(), tanh_schema(),
-                                  sigmoid_schema(), softmax_schema(), flatten_schema(), reshape_schema()}) {
+  for (const keel::OpSchema& s :
+       {op_schema("linear"), op_schema("leaky_relu"), op_schema("gelu"), op_schema("tanh"),
+        op_schema("sigmoid"), op_schema("softmax"), op_schema("flatten"), op_schema("reshape")}) {
     INFO("op " << s.name);
     names.insert(s.name);
     CHECK(s.has_backward);
@@ -80,7 +79,7 @@ TEST_CASE("the eight layer ops have a backward and full docs") {
 }
 
 TEST_CASE("linear declares a required units, a weight drawn he_uniform and a zero bias") {
-  const keel::OpSchema s = keel::nn::linear_schema();
+  const keel::OpSchema s = op_schema("linear");
   REQUIRE(s.attrs.size() == 2);
   CHECK(s.attrs[0].name == "units");
   CHECK_FALSE(s.attrs[0].default_value.has_value());
@@ -92,7 +91,7 @@ TEST_CASE("linear declares a required units, a weight drawn he_uniform and a zer
   CHECK(s.params[0].init == keel::Init::HeUniform);
   CHECK(s.params[1].name == "bias");
   CHECK(s.params[1].init == keel::Init::Zeros);
-  const keel::OpSchema reshape = keel::nn::reshape_schema();
+  const keel::OpSchema reshape = op_schema("reshape");
   REQUIRE(reshape.attrs.size() == 1);
   CHECK_FALSE(reshape.attrs[0].default_value.has_value());
 }

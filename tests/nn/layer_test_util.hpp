@@ -10,6 +10,7 @@
 
 #include "keel/keel.hpp"
 #include "op_harness.hpp"
+#include "raw_op.hpp"
 
 namespace layertest {
 
@@ -23,20 +24,15 @@ inline AttrValue ints_attr(std::vector<std::int64_t> v) { return AttrValue{std::
 const keel::Dim batch = keel::symbolic_dim(0);
 const keel::Dim seq = keel::symbolic_dim(1);
 
-struct Inferred {
-  keel::Status status;
-  std::vector<keel::TensorSpec> outputs;
-  std::vector<Shape> params;
-};
+// infer() alone, on the kit's Instance (raw_op.hpp).
+using Inferred = optest::Inference;
 
-inline Inferred infer(keel::OpFactory factory, const keel::Attrs& a, std::vector<keel::TensorSpec> inputs) {
-  auto op = factory(a);
-  keel::InferContext ctx{inputs, {}, {}};
-  keel::Status st = op->infer(ctx);
-  return {st, ctx.outputs, ctx.param_shapes};
+inline Inferred infer(const keel::OpMaker& factory, const keel::Attrs& a,
+                      std::vector<keel::TensorSpec> inputs) {
+  return optest::infer_only(factory, a, std::move(inputs));
 }
 
-inline Shape inferred_shape(keel::OpFactory factory, const keel::Attrs& a, const Shape& x) {
+inline Shape inferred_shape(const keel::OpMaker& factory, const keel::Attrs& a, const Shape& x) {
   const Inferred r = infer(factory, a, optest::f32_specs({x}));
   INFO(r.status.message());
   REQUIRE(r.status.ok());
@@ -45,14 +41,14 @@ inline Shape inferred_shape(keel::OpFactory factory, const keel::Attrs& a, const
   return r.outputs[0].shape;
 }
 
-inline std::string infer_error(keel::OpFactory factory, const keel::Attrs& a,
+inline std::string infer_error(const keel::OpMaker& factory, const keel::Attrs& a,
                                std::vector<keel::TensorSpec> in) {
   const Inferred r = infer(factory, a, std::move(in));
   REQUIRE_FALSE(r.status.ok());
   return r.status.message();
 }
 
-inline std::string infer_error(keel::OpFactory factory, const keel::Attrs& a, const Shape& x) {
+inline std::string infer_error(const keel::OpMaker& factory, const keel::Attrs& a, const Shape& x) {
   return infer_error(factory, a, optest::f32_specs({x}));
 }
 

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "nn_ops.hpp"
 #include "layer_test_util.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using namespace layertest;
@@ -82,7 +82,7 @@ TEST_CASE("linear matches a naive loop, with and without bias, training and infe
   for (bool training : {true, false})
     for (const Case& c : cases) {
       INFO(describe(c) << (training ? ", training" : ", inference"));
-      Harness h(keel::nn::make_linear, linear_attrs(c.units, c.bias), std::vector<Shape>{c.x}, training);
+      Harness h(op_maker("linear"), linear_attrs(c.units, c.bias), std::vector<Shape>{c.x}, training);
       Shape want = c.x;
       want.back() = c.units;
       REQUIRE(h.output_shape() == want);
@@ -100,7 +100,7 @@ TEST_CASE("linear gradients of x, weight and bias match finite differences") {
   std::mt19937 rng(32);
   for (const Case& c : cases) {
     INFO(describe(c));
-    Harness h(keel::nn::make_linear, linear_attrs(c.units, c.bias), {c.x});
+    Harness h(op_maker("linear"), linear_attrs(c.units, c.bias), {c.x});
     const Data d = linear_data(rng, c);
     set_params(h, d);
     const Floats y = h.forward({d.x})[0];
@@ -117,7 +117,7 @@ TEST_CASE("linear gradients of x, weight and bias match finite differences") {
 TEST_CASE("linear computes parameter gradients when nobody needs grad_x") {
   const Case c{{3, 4}, 2, true};
   std::mt19937 rng(33);
-  Harness h(keel::nn::make_linear, linear_attrs(c.units), {c.x});
+  Harness h(op_maker("linear"), linear_attrs(c.units), {c.x});
   const Data d = linear_data(rng, c);
   set_params(h, d);
   const Floats y = h.forward({d.x})[0];
@@ -131,7 +131,7 @@ TEST_CASE("linear computes parameter gradients when nobody needs grad_x") {
 TEST_CASE("linear prepared once stays correct for new data and parameters on every step") {
   const Case c{{2, 3, 5}, 4, true};
   std::mt19937 rng(34);
-  Harness h(keel::nn::make_linear, linear_attrs(c.units), {c.x});
+  Harness h(op_maker("linear"), linear_attrs(c.units), {c.x});
   for (int step = 0; step < 5; ++step) {
     INFO("step " << step);
     const Data d = linear_data(rng, c);
@@ -147,7 +147,7 @@ TEST_CASE("linear prepared once stays correct for new data and parameters on eve
 }
 
 TEST_CASE("linear with no rows writes zero parameter gradients") {
-  Harness h(keel::nn::make_linear, linear_attrs(3), {{0, 4}});
+  Harness h(op_maker("linear"), linear_attrs(3), {{0, 4}});
   REQUIRE(h.output_shape() == Shape{0, 3});
   const Floats y = h.forward({{}})[0];
   CHECK(y.empty());
@@ -157,23 +157,23 @@ TEST_CASE("linear with no rows writes zero parameter gradients") {
 }
 
 TEST_CASE("linear keeps symbolic leading sizes and sizes its parameters from the last axis") {
-  const Inferred r = infer(keel::nn::make_linear, linear_attrs(16), f32_specs({{batch, seq, 8}}));
+  const Inferred r = infer(op_maker("linear"), linear_attrs(16), f32_specs({{batch, seq, 8}}));
   INFO(r.status.message());
   REQUIRE(r.status.ok());
   CHECK(r.outputs[0].shape == Shape{batch, seq, 16});
-  CHECK(r.params == std::vector<Shape>{{16, 8}, {16}});
+  CHECK(r.param_shapes == std::vector<Shape>{{16, 8}, {16}});
 }
 
 TEST_CASE("linear rejects inputs whose weight shape cannot be known, and bad units") {
-  CHECK(infer_error(keel::nn::make_linear, linear_attrs(4), Shape{3, batch}) ==
+  CHECK(infer_error(op_maker("linear"), linear_attrs(4), Shape{3, batch}) ==
         "linear: the last axis of x must have a known size of at least 1, got [3, ?]");
-  CHECK(infer_error(keel::nn::make_linear, linear_attrs(4), Shape{3, 0}) ==
+  CHECK(infer_error(op_maker("linear"), linear_attrs(4), Shape{3, 0}) ==
         "linear: the last axis of x must have a known size of at least 1, got [3, 0]");
-  CHECK(infer_error(keel::nn::make_linear, linear_attrs(4), Shape{}) ==
+  CHECK(infer_error(op_maker("linear"), linear_attrs(4), Shape{}) ==
         "linear: x must have rank 1 or more, got a scalar");
-  CHECK(infer_error(keel::nn::make_linear, linear_attrs(0), Shape{2, 3}) ==
+  CHECK(infer_error(op_maker("linear"), linear_attrs(0), Shape{2, 3}) ==
         "linear: units must be at least 1, got 0");
-  CHECK(infer_error(keel::nn::make_linear, linear_attrs(4), {{keel::DType::i32, {2, 3}}}) ==
+  CHECK(infer_error(op_maker("linear"), linear_attrs(4), {{keel::DType::i32, {2, 3}}}) ==
         "linear: x has dtype i32; only f32 is supported");
 }
 
@@ -222,7 +222,7 @@ TEST_CASE("linear creates its oneDNN primitives in prepare only, never in forwar
   const Data d = linear_data(rng, c);
   std::unique_ptr<Harness> h;
   const std::string prepare_log = capture_verbose([&] {
-    h = std::make_unique<Harness>(keel::nn::make_linear, linear_attrs(c.units), std::vector<Shape>{c.x});
+    h = std::make_unique<Harness>(op_maker("linear"), linear_attrs(c.units), std::vector<Shape>{c.x});
   });
   set_params(*h, d);
   Floats y;

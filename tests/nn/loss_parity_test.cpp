@@ -5,9 +5,9 @@
 // properties instead, and only the deterministic cases are compared here.
 #include <catch2/catch.hpp>
 
-#include "nn_ops.hpp"
 #include "op_harness.hpp"
 #include "parity.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using keel::DType;
@@ -33,7 +33,7 @@ TEST_CASE("mse matches PyTorch's mse_loss and its gradients, as a mean and a sum
     const auto dir = parity::case_dir("loss", std::string("mse_") + r);
     INFO(dir);
     const Shape shape = parity::shape(dir, "prediction");
-    Harness h(keel::nn::make_mse, reduction(r), {shape, shape});
+    Harness h(op_maker("mse"), reduction(r), {shape, shape});
     const Floats p = parity::load(dir, "prediction"), t = parity::load(dir, "target");
     const Floats loss = h.forward({p, t})[0];
     check_close(loss, loaded(dir, "loss"), loss_rel_tol, 0, "loss");
@@ -55,7 +55,7 @@ TEST_CASE("softmax_cross_entropy matches PyTorch's cross_entropy, including logi
     const auto dir = parity::case_dir("loss", c.name);
     INFO(dir);
     const Shape shape = parity::shape(dir, "logits");
-    Harness h(keel::nn::make_softmax_cross_entropy, reduction(c.reduction),
+    Harness h(op_maker("softmax_cross_entropy"), reduction(c.reduction),
               TypedInputs{{{DType::f32, shape}, {c.labels, {shape[0]}}}});
     const Floats logits = parity::load(dir, "logits"), labels = parity::load(dir, "labels");
     const Floats loss = h.forward({logits, labels})[0];
@@ -73,7 +73,7 @@ TEST_CASE("softmax_cross_entropy matches PyTorch's cross_entropy, including logi
 TEST_CASE("dropout matches PyTorch where dropout is deterministic: p = 0 in training, and inference") {
   const auto train_dir = parity::case_dir("loss", "dropout_p0_training");
   const Shape shape = parity::shape(train_dir, "x");
-  Harness p0(keel::nn::make_dropout, keel::Attrs({{"p", keel::AttrValue{0.0}}}), {shape});
+  Harness p0(op_maker("dropout"), keel::Attrs({{"p", keel::AttrValue{0.0}}}), {shape});
   p0.set_step(5, 99);
   const Floats x = parity::load(train_dir, "x");
   const Floats y = p0.forward({x})[0];
@@ -82,7 +82,7 @@ TEST_CASE("dropout matches PyTorch where dropout is deterministic: p = 0 in trai
               0, "grad_x");
 
   const auto eval_dir = parity::case_dir("loss", "dropout_inference");
-  Harness eval(keel::nn::make_dropout, keel::Attrs({{"p", keel::AttrValue{0.5}}}),
+  Harness eval(op_maker("dropout"), keel::Attrs({{"p", keel::AttrValue{0.5}}}),
                std::vector<Shape>{parity::shape(eval_dir, "x")}, false);
   check_close(eval.forward({parity::load(eval_dir, "x")})[0], loaded(eval_dir, "y"), 0, 0, "y");
 }
@@ -97,7 +97,7 @@ TEST_CASE("standardize matches PyTorch's (x - mean) / (std + epsilon), from para
       values["mean"] = keel::AttrValue{loaded(dir, "attr_mean")};
       values["std"] = keel::AttrValue{loaded(dir, "attr_std")};
     }
-    Harness h(keel::nn::make_standardize, keel::Attrs(values), {parity::shape(dir, "x")});
+    Harness h(op_maker("standardize"), keel::Attrs(values), {parity::shape(dir, "x")});
     if (!from_attrs) {
       h.params()[0] = parity::load(dir, "param_mean");
       h.params()[1] = parity::load(dir, "param_std");

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "nn_ops.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 #include "raw_op.hpp"
 
 using namespace optest;
@@ -66,7 +66,7 @@ TEST_CASE("mse matches a naive sum of squared differences, as a mean or a sum") 
   for (const Shape& shape : {Shape{}, Shape{5}, Shape{3, 4}, Shape{2, 3, 4}}) {
     for (bool mean : {true, false}) {
       INFO(keel::shape_str(shape) << (mean ? " mean" : " sum"));
-      Harness h(keel::nn::make_mse, reduction(mean ? "mean" : "sum"), {shape, shape});
+      Harness h(op_maker("mse"), reduction(mean ? "mean" : "sum"), {shape, shape});
       REQUIRE(h.output_shape().empty());
       const Floats p = random_floats(rng, count(shape), -3, 3), t = random_floats(rng, count(shape), -3, 3);
       check_close(h.forward({p, t})[0], mse_reference(mean)({to_double(p), to_double(t)}), forward_rel_tol, 0,
@@ -80,7 +80,7 @@ TEST_CASE("mse gradients of prediction and target match finite differences") {
   const Shape shape{3, 4};
   for (bool mean : {true, false}) {
     INFO((mean ? "mean" : "sum"));
-    Harness h(keel::nn::make_mse, reduction(mean ? "mean" : "sum"), {shape, shape});
+    Harness h(op_maker("mse"), reduction(mean ? "mean" : "sum"), {shape, shape});
     const Floats p = random_floats(rng, 12), t = random_floats(rng, 12), gy = {0.75f};
     const Floats loss = h.forward({p, t})[0];
     const auto grads = h.backward({p, t}, {loss}, {gy});
@@ -94,14 +94,14 @@ TEST_CASE("mse gradients of prediction and target match finite differences") {
 
 TEST_CASE("mse infers a scalar, keeps symbolic dims, and rejects mismatched shapes") {
   const keel::Dim batch = keel::symbolic_dim(0);
-  const auto ok = infer_only(keel::nn::make_mse, {}, f32_specs({{batch, 3}, {batch, 3}}));
+  const auto ok = infer_only(op_maker("mse"), {}, f32_specs({{batch, 3}, {batch, 3}}));
   REQUIRE(ok.status.ok());
   CHECK(ok.outputs == std::vector<TensorSpec>{{DType::f32, {}}});
-  CHECK(infer_only(keel::nn::make_mse, {}, f32_specs({{2, 3}, {2, 4}})).status.message() ==
+  CHECK(infer_only(op_maker("mse"), {}, f32_specs({{2, 3}, {2, 4}})).status.message() ==
         "mse: prediction is [2, 3] but target is [2, 4]; they must have the same shape");
-  CHECK(infer_only(keel::nn::make_mse, {}, f32_specs({{batch, 3}, {3}})).status.message() ==
+  CHECK(infer_only(op_maker("mse"), {}, f32_specs({{batch, 3}, {3}})).status.message() ==
         "mse: prediction is [?, 3] but target is [3]; they must have the same shape");
-  CHECK(infer_only(keel::nn::make_mse, {}, {{DType::f32, {3}}, {DType::i32, {3}}}).status.message() ==
+  CHECK(infer_only(op_maker("mse"), {}, {{DType::f32, {3}}, {DType::i32, {3}}}).status.message() ==
         "mse: target has dtype i32; only f32 is supported");
 }
 
@@ -110,7 +110,7 @@ TEST_CASE("softmax_cross_entropy matches a naive log-softmax loss for i32 and i6
   for (DType label_type : {DType::i32, DType::i64}) {
     for (bool mean : {true, false}) {
       INFO(keel::dtype_name(label_type) << (mean ? " mean" : " sum"));
-      Harness h(keel::nn::make_softmax_cross_entropy, reduction(mean ? "mean" : "sum"),
+      Harness h(op_maker("softmax_cross_entropy"), reduction(mean ? "mean" : "sum"),
                 TypedInputs{ce_specs(6, 5, label_type)});
       REQUIRE(h.output_shape().empty());
       const Floats logits = random_floats(rng, 30, -4, 4), labels = random_labels(rng, 6, 5);
@@ -124,7 +124,7 @@ TEST_CASE("softmax_cross_entropy logit gradients match finite differences") {
   std::mt19937 rng(22);
   for (bool mean : {true, false}) {
     INFO((mean ? "mean" : "sum"));
-    Harness h(keel::nn::make_softmax_cross_entropy, reduction(mean ? "mean" : "sum"),
+    Harness h(op_maker("softmax_cross_entropy"), reduction(mean ? "mean" : "sum"),
               TypedInputs{ce_specs(4, 3)});
     const Floats logits = random_floats(rng, 12, -2, 2), labels = random_labels(rng, 4, 3), gy = {1.5f};
     const Floats loss = h.forward({logits, labels})[0];
@@ -150,7 +150,7 @@ TEST_CASE("softmax_cross_entropy stays finite and exact for logits of +-1e4") {
       softmax[r * 3 + c] = std::exp(static_cast<long double>(logits[r * 3 + c])) / z;
     expected += std::log(z) - logits[r * 3 + static_cast<std::size_t>(labels[r])];
   }
-  Harness h(keel::nn::make_softmax_cross_entropy, {}, TypedInputs{ce_specs(4, 3)});
+  Harness h(op_maker("softmax_cross_entropy"), {}, TypedInputs{ce_specs(4, 3)});
   const Floats loss = h.forward({logits, labels})[0];
   REQUIRE(std::isfinite(loss[0]));
   check_close(loss, {static_cast<double>(expected / 4)}, forward_rel_tol, 0, "loss");
@@ -165,7 +165,7 @@ TEST_CASE("softmax_cross_entropy stays finite and exact for logits of +-1e4") {
 
 TEST_CASE("softmax_cross_entropy rejects a negative or too large label at run time, naming the row and the value") {
   for (DType label_type : {DType::i32, DType::i64}) {
-    RawOp op(keel::nn::make_softmax_cross_entropy, {}, ce_specs(3, 4, label_type));
+    RawOp op(op_maker("softmax_cross_entropy"), {}, ce_specs(3, 4, label_type));
     const Floats logits(12, 0.5f);
     const std::vector<std::int32_t> bad32 = {1, 4, 0}, neg32 = {0, 1, -1};
     const std::vector<std::int64_t> bad64 = {1, 4, 0}, neg64 = {0, 1, -1};
@@ -184,9 +184,9 @@ TEST_CASE("softmax_cross_entropy rejects a negative or too large label at run ti
 TEST_CASE("softmax_cross_entropy infer checks ranks, dtypes and the batch size") {
   const keel::Dim batch = keel::symbolic_dim(0);
   auto error = [](std::vector<TensorSpec> specs) {
-    return infer_only(keel::nn::make_softmax_cross_entropy, {}, std::move(specs)).status.message();
+    return infer_only(op_maker("softmax_cross_entropy"), {}, std::move(specs)).status.message();
   };
-  const auto ok = infer_only(keel::nn::make_softmax_cross_entropy, {}, ce_specs(batch, 10, DType::i32));
+  const auto ok = infer_only(op_maker("softmax_cross_entropy"), {}, ce_specs(batch, 10, DType::i32));
   REQUIRE(ok.status.ok());
   CHECK(ok.outputs == std::vector<TensorSpec>{{DType::f32, {}}});
   CHECK(error({{DType::f32, {4, 3}}, {DType::f32, {4}}}) ==
@@ -202,8 +202,8 @@ TEST_CASE("softmax_cross_entropy infer checks ranks, dtypes and the batch size")
 
 TEST_CASE("loss ops prepared once stay correct for new data on every step") {
   std::mt19937 rng(31);
-  Harness mse(keel::nn::make_mse, {}, {{2, 5}, {2, 5}});
-  Harness ce(keel::nn::make_softmax_cross_entropy, {}, TypedInputs{ce_specs(3, 4, DType::i32)});
+  Harness mse(op_maker("mse"), {}, {{2, 5}, {2, 5}});
+  Harness ce(op_maker("softmax_cross_entropy"), {}, TypedInputs{ce_specs(3, 4, DType::i32)});
   for (int step = 0; step < 4; ++step) {
     INFO("step " << step);
     const Floats p = random_floats(rng, 10), t = random_floats(rng, 10);
@@ -225,8 +225,8 @@ TEST_CASE("loss ops prepared once stay correct for new data on every step") {
 }
 
 TEST_CASE("loss ops prepared for inference run forward") {
-  Harness mse(keel::nn::make_mse, {}, std::vector<Shape>{{3}, {3}}, false);
+  Harness mse(op_maker("mse"), {}, std::vector<Shape>{{3}, {3}}, false);
   check_close(mse.forward({{1, 2, 3}, {1, 0, 0}})[0], {(0.0 + 4 + 9) / 3}, forward_rel_tol, 0, "mse");
-  Harness ce(keel::nn::make_softmax_cross_entropy, {}, TypedInputs{ce_specs(1, 2)}, false);
+  Harness ce(op_maker("softmax_cross_entropy"), {}, TypedInputs{ce_specs(1, 2)}, false);
   check_close(ce.forward({{0, 0}, {1}})[0], {std::log(2.0)}, forward_rel_tol, 0, "cross entropy");
 }

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "nn_ops.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 
@@ -57,7 +57,7 @@ TEST_CASE("matmul matches a naive triple loop, shared-b, batched, non-square and
   std::mt19937 rng(21);
   for (const Case& c : cases) {
     INFO(describe(c));
-    Harness h(keel::nn::make_matmul, {}, {c.a, c.b});
+    Harness h(op_maker("matmul"), {}, {c.a, c.b});
     REQUIRE(h.output_shape() == c.y);
     const Floats a = random_floats(rng, count(c.a));
     const Floats b = random_floats(rng, count(c.b));
@@ -69,7 +69,7 @@ TEST_CASE("matmul gradients of a and b match finite differences") {
   std::mt19937 rng(22);
   for (const Case& c : cases) {
     INFO(describe(c));
-    Harness h(keel::nn::make_matmul, {}, {c.a, c.b});
+    Harness h(op_maker("matmul"), {}, {c.a, c.b});
     const Floats a = random_floats(rng, count(c.a));
     const Floats b = random_floats(rng, count(c.b));
     const Floats gy = random_floats(rng, count(c.y));
@@ -84,7 +84,7 @@ TEST_CASE("matmul gradients of a and b match finite differences") {
 TEST_CASE("matmul prepared once is correct for new data on every step") {
   const Case c{{3, 4, 5}, {3, 5, 2}, {3, 4, 2}};
   std::mt19937 rng(23);
-  Harness h(keel::nn::make_matmul, {}, {c.a, c.b});
+  Harness h(op_maker("matmul"), {}, {c.a, c.b});
   for (int step = 0; step < 5; ++step) {
     INFO("step " << step);
     const Floats a = random_floats(rng, count(c.a));
@@ -103,7 +103,7 @@ TEST_CASE("matmul prepared once is correct for new data on every step") {
 }
 
 TEST_CASE("matmul with an empty inner dimension gives zeros") {
-  Harness h(keel::nn::make_matmul, {}, {{2, 0}, {0, 3}});
+  Harness h(op_maker("matmul"), {}, {{2, 0}, {0, 3}});
   REQUIRE(h.output_shape() == Shape{2, 3});
   const Floats y = h.forward({{}, {}})[0];
   CHECK(y == Floats(6, 0.0f));
@@ -111,12 +111,12 @@ TEST_CASE("matmul with an empty inner dimension gives zeros") {
   CHECK(grads[0].empty());
   CHECK(grads[1].empty());
 
-  Harness no_rows(keel::nn::make_matmul, {}, {{0, 2}, {2, 3}});
+  Harness no_rows(op_maker("matmul"), {}, {{0, 2}, {2, 3}});
   const auto g = no_rows.backward({{}, Floats(6, 1.0f)}, {{}}, {{}});
   CHECK(g[1] == Floats(6, 0.0f));
 }
 
 TEST_CASE("matmul prepared for inference runs forward") {
-  Harness h(keel::nn::make_matmul, {}, std::vector<Shape>{{2, 2}, {2, 2}}, /*training=*/false);
+  Harness h(op_maker("matmul"), {}, std::vector<Shape>{{2, 2}, {2, 2}}, /*training=*/false);
   CHECK(h.forward({{1, 2, 3, 4}, {5, 6, 7, 8}})[0] == Floats{19, 22, 43, 50});
 }

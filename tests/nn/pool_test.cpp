@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "op_harness.hpp"
-#include "nn_ops.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 
@@ -29,7 +29,7 @@ constexpr double grad_tol = 1e-6;
 }  // namespace
 
 TEST_CASE("global_avg_pool infers one value per channel and keeps a named batch") {
-  auto op = keel::nn::make_global_avg_pool({});
+  auto op = op_maker("global_avg_pool")({});
   const std::vector<keel::TensorSpec> in = {{keel::DType::f32, {keel::symbolic_dim(0), 6, 7, 7}}};
   keel::InferContext ctx{in, {}, {}};
   REQUIRE(op->infer(ctx).ok());
@@ -39,7 +39,7 @@ TEST_CASE("global_avg_pool infers one value per channel and keeps a named batch"
 
 TEST_CASE("global_avg_pool rejects a non-image input and an empty image") {
   auto error = [](keel::Shape x) {
-    auto op = keel::nn::make_global_avg_pool({});
+    auto op = op_maker("global_avg_pool")({});
     const std::vector<keel::TensorSpec> in = {{keel::DType::f32, x}};
     keel::InferContext ctx{in, {}, {}};
     const keel::Status st = op->infer(ctx);
@@ -55,7 +55,7 @@ TEST_CASE("global_avg_pool forward matches a naive mean, training and inference"
   for (const Shape& x : shapes)
     for (bool training : {true, false}) {
       INFO(keel::shape_str(x) << (training ? " training" : " inference"));
-      Harness h(keel::nn::make_global_avg_pool, {}, std::vector<Shape>{x}, training);
+      Harness h(op_maker("global_avg_pool"), {}, std::vector<Shape>{x}, training);
       REQUIRE(h.output_shape() == Shape{x[0], x[1]});
       const Floats in = random_floats(rng, count(x));
       check_close(h.forward({in})[0], reference(x)({to_double(in)}), forward_tol, forward_tol, "y");
@@ -66,7 +66,7 @@ TEST_CASE("global_avg_pool gradient matches finite differences") {
   std::mt19937 rng(22);
   for (const Shape& x : shapes) {
     INFO(keel::shape_str(x));
-    Harness h(keel::nn::make_global_avg_pool, {}, {x});
+    Harness h(op_maker("global_avg_pool"), {}, {x});
     const Floats in = random_floats(rng, count(x));
     const Floats gy = random_floats(rng, count(h.output_shape()));
     const Floats y = h.forward({in})[0];
@@ -79,7 +79,7 @@ TEST_CASE("global_avg_pool gradient matches finite differences") {
 TEST_CASE("global_avg_pool prepared once stays correct for new data on every step") {
   std::mt19937 rng(23);
   const Shape x = shapes[0];
-  Harness h(keel::nn::make_global_avg_pool, {}, {x});
+  Harness h(op_maker("global_avg_pool"), {}, {x});
   for (int step = 0; step < 4; ++step) {
     INFO("step " << step);
     const Floats in = random_floats(rng, count(x), -3.0f, 3.0f);
@@ -93,7 +93,7 @@ TEST_CASE("global_avg_pool prepared once stays correct for new data on every ste
 }
 
 TEST_CASE("global_avg_pool on an empty batch produces an empty result") {
-  Harness h(keel::nn::make_global_avg_pool, {}, {{0, 3, 2, 2}});
+  Harness h(op_maker("global_avg_pool"), {}, {{0, 3, 2, 2}});
   CHECK(h.output_shape() == Shape{0, 3});
   const Floats y = h.forward({{}})[0];
   CHECK(y.empty());

@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "nn_ops.hpp"
 #include "layer_test_util.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using namespace layertest;
@@ -67,7 +67,7 @@ TEST_CASE("softmax matches a naive max-shifted loop on every axis, training and 
   for (bool training : {true, false})
     for (const Case& c : cases) {
       INFO(describe(c) << (training ? ", training" : ", inference"));
-      Harness h(keel::nn::make_softmax, axis_attrs(c.axis), std::vector<Shape>{c.x}, training);
+      Harness h(op_maker("softmax"), axis_attrs(c.axis), std::vector<Shape>{c.x}, training);
       REQUIRE(h.output_shape() == c.x);
       const Floats x = random_floats(rng, count(c.x), -5.0f, 5.0f);
       check_close(h.forward({x})[0], reference(c)({to_double(x)}), tol, tol, "y");
@@ -78,7 +78,7 @@ TEST_CASE("softmax gradients match finite differences on every axis") {
   std::mt19937 rng(52);
   for (const Case& c : cases) {
     INFO(describe(c));
-    Harness h(keel::nn::make_softmax, axis_attrs(c.axis), {c.x});
+    Harness h(op_maker("softmax"), axis_attrs(c.axis), {c.x});
     const Floats x = random_floats(rng, count(c.x), -3.0f, 3.0f);
     const Floats gy = random_floats(rng, count(c.x));
     const Floats y = h.forward({x})[0];
@@ -89,7 +89,7 @@ TEST_CASE("softmax gradients match finite differences on every axis") {
 
 TEST_CASE("softmax stays finite for inputs whose exp overflows f32") {
   const Case c{{2, 3}, -1};
-  Harness h(keel::nn::make_softmax, {}, {c.x});
+  Harness h(op_maker("softmax"), {}, {c.x});
   const Floats x = {1000.0f, 999.0f, 998.0f, -1000.0f, -1001.0f, -1002.0f};
   const Floats y = h.forward({x})[0];
   check_close(y, reference(c)({to_double(x)}), tol, tol, "y");
@@ -98,7 +98,7 @@ TEST_CASE("softmax stays finite for inputs whose exp overflows f32") {
 TEST_CASE("softmax prepared once stays correct for new data on every step") {
   const Case c{{2, 3, 4}, 1};
   std::mt19937 rng(53);
-  Harness h(keel::nn::make_softmax, axis_attrs(c.axis), {c.x});
+  Harness h(op_maker("softmax"), axis_attrs(c.axis), {c.x});
   for (int step = 0; step < 5; ++step) {
     INFO("step " << step);
     const Floats x = random_floats(rng, 24, -3.0f, 3.0f), gy = random_floats(rng, 24);
@@ -110,20 +110,19 @@ TEST_CASE("softmax prepared once stays correct for new data on every step") {
 }
 
 TEST_CASE("softmax handles an empty tensor without running anything") {
-  Harness h(keel::nn::make_softmax, {}, {{0, 5}});
+  Harness h(op_maker("softmax"), {}, {{0, 5}});
   CHECK(h.forward({{}})[0].empty());
   CHECK(h.backward({{}}, {{}}, {{}})[0].empty());
 }
 
 TEST_CASE("softmax keeps symbolic shapes and rejects axes outside the rank") {
-  CHECK(inferred_shape(keel::nn::make_softmax, {}, {batch, 10}) == Shape{batch, 10});
-  CHECK(inferred_shape(keel::nn::make_softmax, axis_attrs(0), {batch, 10}) == Shape{batch, 10});
-  CHECK(infer_error(keel::nn::make_softmax, axis_attrs(2), Shape{batch, 10}) ==
+  CHECK(inferred_shape(op_maker("softmax"), {}, {batch, 10}) == Shape{batch, 10});
+  CHECK(inferred_shape(op_maker("softmax"), axis_attrs(0), {batch, 10}) == Shape{batch, 10});
+  CHECK(infer_error(op_maker("softmax"), axis_attrs(2), Shape{batch, 10}) ==
         "softmax: axis 2 is out of range for rank 2 (allowed -2 to 1)");
-  CHECK(infer_error(keel::nn::make_softmax, axis_attrs(-3), Shape{4, 10}) ==
+  CHECK(infer_error(op_maker("softmax"), axis_attrs(-3), Shape{4, 10}) ==
         "softmax: axis -3 is out of range for rank 2 (allowed -2 to 1)");
-  CHECK(infer_error(keel::nn::make_softmax, {}, Shape{}) ==
-        "softmax: x must have rank 1 or more, got a scalar");
-  CHECK(infer_error(keel::nn::make_softmax, {}, {{keel::DType::i64, {3}}}) ==
+  CHECK(infer_error(op_maker("softmax"), {}, Shape{}) == "softmax: x must have rank 1 or more, got a scalar");
+  CHECK(infer_error(op_maker("softmax"), {}, {{keel::DType::i64, {3}}}) ==
         "softmax: x has dtype i64; only f32 is supported");
 }

@@ -4,7 +4,7 @@
 
 #include "op_harness.hpp"
 #include "parity.hpp"
-#include "nn_ops.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 
@@ -42,7 +42,7 @@ TEST_CASE("conv2d matches PyTorch's Conv2d forward and gradients") {
     INFO("case " << name);
     const auto dir = parity::case_dir("spatial", name);
     const keel::Shape x_shape = parity::shape(dir, "x");
-    Harness h(keel::nn::make_conv2d, conv_attrs(dir), {x_shape});
+    Harness h(op_maker("conv2d"), conv_attrs(dir), {x_shape});
     REQUIRE(h.output_shape() == parity::shape(dir, "y"));
     REQUIRE(h.param_shape(0) == parity::shape(dir, "param_weight"));
     const Floats x = parity::load(dir, "x");
@@ -62,7 +62,7 @@ TEST_CASE("global_avg_pool matches PyTorch's adaptive_avg_pool2d to one pixel") 
   for (const char* name : {"global_avg_pool", "global_avg_pool_single_pixel"}) {
     INFO("case " << name);
     const auto dir = parity::case_dir("spatial", name);
-    Harness h(keel::nn::make_global_avg_pool, {}, {parity::shape(dir, "x")});
+    Harness h(op_maker("global_avg_pool"), {}, {parity::shape(dir, "x")});
     REQUIRE(h.output_shape() == parity::shape(dir, "y"));
     const Floats x = parity::load(dir, "x");
     const Floats y = h.forward({x})[0];

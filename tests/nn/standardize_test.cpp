@@ -2,8 +2,8 @@
 // PyTorch parity is in loss_parity_test.cpp.
 #include <catch2/catch.hpp>
 
-#include "nn_ops.hpp"
 #include "op_harness.hpp"
+#include "plugin_ops.hpp"
 #include "raw_op.hpp"
 
 using namespace optest;
@@ -38,7 +38,7 @@ TEST_CASE("standardize with its parameters matches a naive per-feature loop") {
   for (const Shape& shape : {Shape{4}, Shape{5, 3}, Shape{2, 3, 4}}) {
     for (double epsilon : {0.0, 1e-3}) {
       INFO(keel::shape_str(shape) << " epsilon " << epsilon);
-      Harness h(keel::nn::make_standardize, attrs({}, {}, epsilon), {shape});
+      Harness h(op_maker("standardize"), attrs({}, {}, epsilon), {shape});
       const auto f = static_cast<std::size_t>(shape.back());
       REQUIRE(h.param_count() == 2);
       CHECK(h.param_shape(0) == Shape{shape.back()});
@@ -56,7 +56,7 @@ TEST_CASE("standardize with its parameters matches a naive per-feature loop") {
 TEST_CASE("standardize with mean and std attributes uses them and records them in its parameters") {
   std::mt19937 rng(52);
   const Doubles mean = {1.0, -2.0, 0.5}, std = {2.0, 0.25, 1.0};
-  Harness h(keel::nn::make_standardize, attrs(mean, std, 0.0), {{4, 3}});
+  Harness h(op_maker("standardize"), attrs(mean, std, 0.0), {{4, 3}});
   h.params()[0] = {9, 9, 9};  // stale values, as from an old checkpoint
   h.params()[1] = {9, 9, 9};
   const Floats x = random_floats(rng, 12, -3, 3);
@@ -66,7 +66,7 @@ TEST_CASE("standardize with mean and std attributes uses them and records them i
 }
 
 TEST_CASE("standardize with only a mean attribute takes std from its parameter") {
-  Harness h(keel::nn::make_standardize, attrs({1.0, 2.0}, {}, 0.5), {{2, 2}});
+  Harness h(op_maker("standardize"), attrs({1.0, 2.0}, {}, 0.5), {{2, 2}});
   h.params()[1] = {1.5f, 3.5f};
   check_close(h.forward({{2, 2, 5, 0}})[0], {(2.0 - 1) / 2, (2.0 - 2) / 4, (5.0 - 1) / 2, (0.0 - 2) / 4},
               rel_tol, abs_tol, "y");
@@ -77,8 +77,7 @@ TEST_CASE("standardize gradient matches finite differences and its statistics ge
   for (bool from_attrs : {false, true}) {
     INFO((from_attrs ? "attributes" : "parameters"));
     const Doubles mean = {0.3, -1.0, 2.0, 0.0}, std = {0.5, 2.0, 1.0, 4.0};
-    Harness h(keel::nn::make_standardize, from_attrs ? attrs(mean, std, 1e-2) : attrs({}, {}, 1e-2),
-              {{3, 4}});
+    Harness h(op_maker("standardize"), from_attrs ? attrs(mean, std, 1e-2) : attrs({}, {}, 1e-2), {{3, 4}});
     h.params()[0] = Floats(mean.begin(), mean.end());
     h.params()[1] = Floats(std.begin(), std.end());
     const Floats x = random_floats(rng, 12, -3, 3), gy = random_floats(rng, 12);
@@ -93,7 +92,7 @@ TEST_CASE("standardize gradient matches finite differences and its statistics ge
 }
 
 TEST_CASE("standardize refuses a std that is not positive, naming the feature") {
-  RawOp op(keel::nn::make_standardize, {}, {{keel::DType::f32, {2, 3}}});
+  RawOp op(op_maker("standardize"), {}, {{keel::DType::f32, {2, 3}}});
   op.params()[1] = {1.0f, 0.0f, 1.0f};  // a constant feature calibrated without epsilon
   const Floats x(6, 1.0f);
   CHECK(op.forward({x.data()}).message() ==
@@ -108,7 +107,7 @@ TEST_CASE("standardize refuses a std that is not positive, naming the feature") 
 TEST_CASE("standardize infer sizes its parameters by the feature axis and checks the attributes") {
   const keel::Dim batch = keel::symbolic_dim(0);
   auto run = [](const keel::Attrs& a, Shape x) {
-    return infer_only(keel::nn::make_standardize, a, {{keel::DType::f32, std::move(x)}});
+    return infer_only(op_maker("standardize"), a, {{keel::DType::f32, std::move(x)}});
   };
   const auto ok = run(attrs({}, {}, 0), {batch, 5});
   REQUIRE(ok.status.ok());
@@ -128,7 +127,7 @@ TEST_CASE("standardize infer sizes its parameters by the feature axis and checks
 
 TEST_CASE("standardize prepared once stays correct as data and parameters change") {
   std::mt19937 rng(54);
-  Harness h(keel::nn::make_standardize, attrs({}, {}, 0.0), {{6, 2}});
+  Harness h(op_maker("standardize"), attrs({}, {}, 0.0), {{6, 2}});
   for (int step = 0; step < 4; ++step) {
     INFO("step " << step);
     h.params()[0] = random_floats(rng, 2);
@@ -144,6 +143,6 @@ TEST_CASE("standardize prepared once stays correct as data and parameters change
 }
 
 TEST_CASE("standardize prepared for inference runs forward") {
-  Harness h(keel::nn::make_standardize, attrs({1, 1}, {2, 4}, 0), std::vector<Shape>{{1, 2}}, false);
+  Harness h(op_maker("standardize"), attrs({1, 1}, {2, 4}, 0), std::vector<Shape>{{1, 2}}, false);
   check_close(h.forward({{3, 9}})[0], {1.0, 2.0}, rel_tol, abs_tol, "y");
 }

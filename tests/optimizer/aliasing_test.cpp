@@ -5,16 +5,18 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "optimizer_ops.hpp"
+#include "plugin_ops.hpp"
 #include "update_driver.hpp"
 
 using namespace opttest;
+using optest::op_maker;
+using optest::op_schema;
 
 namespace {
 
 struct Case {
   const char* name;
-  keel::OpFactory factory;
+  keel::OpMaker factory;
   keel::OpSchema schema;
   std::map<std::string, keel::AttrValue> attrs;
 };
@@ -23,11 +25,14 @@ std::vector<Case> all_cases() {
   using namespace keel::optimizer;
   return {
       {"sgd",
-       make_sgd,
-       sgd_schema(),
+       op_maker("sgd"),
+       op_schema("sgd"),
        {{"momentum", 0.9}, {"nesterov", true}, {"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
-      {"adam", make_adam, adam_schema(), {{"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
-      {"adamw", make_adamw, adamw_schema(), {{"l1", 0.01}, {"clip_value", 0.5}}}};
+      {"adam",
+       op_maker("adam"),
+       op_schema("adam"),
+       {{"weight_decay", 0.01}, {"l1", 0.01}, {"clip_value", 0.5}}},
+      {"adamw", op_maker("adamw"), op_schema("adamw"), {{"l1", 0.01}, {"clip_value", 0.5}}}};
 }
 
 Floats random_floats(std::mt19937& rng, std::size_t n) {
@@ -54,7 +59,7 @@ TEST_CASE("in-place and out-of-place updates give identical params and state, st
       in_place.update(a, grad, 0.05f, 0.8f, step);
       b = copying.update_copy(b, grad, 0.05f, 0.8f, step);
       REQUIRE(a == b);
-      REQUIRE(in_place.state == copying.state);
+      REQUIRE(in_place.state() == copying.state());
     }
   }
 }
@@ -73,7 +78,7 @@ TEST_CASE(
     CHECK_FALSE(partial.ok());
     CHECK_THAT(partial.message(), Catch::Contains("overlaps"));
     CHECK(shared == Floats(n + 1, 0.5f));
-    for (const Floats& s : op.state) CHECK(s == Floats(n, 0.0f));
+    for (const Floats& s : op.state()) CHECK(s == Floats(n, 0.0f));
     // Output aliasing grad.
     Floats grad_copy = grad;
     const keel::Status grad_alias = op.try_update(param, grad_copy, 0.1f, 1.0f, 0, grad_copy.data());

@@ -4,26 +4,28 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "optimizer_ops.hpp"
+#include "plugin_ops.hpp"
 #include "update_driver.hpp"
 
 using namespace opttest;
 using keel::DType;
 using keel::Shape;
+using optest::op_maker;
+using optest::op_schema;
 
 namespace {
 
 struct Entry {
   keel::OpSchema schema;
-  keel::OpFactory factory;
+  keel::OpMaker factory;
   std::vector<std::string> states;
 };
 
 std::vector<Entry> entries() {
   using namespace keel::optimizer;
-  return {{sgd_schema(), make_sgd, {"momentum_buffer"}},
-          {adam_schema(), make_adam, {"exp_avg", "exp_avg_sq"}},
-          {adamw_schema(), make_adamw, {"exp_avg", "exp_avg_sq"}}};
+  return {{op_schema("sgd"), op_maker("sgd"), {"momentum_buffer"}},
+          {op_schema("adam"), op_maker("adam"), {"exp_avg", "exp_avg_sq"}},
+          {op_schema("adamw"), op_maker("adamw"), {"exp_avg", "exp_avg_sq"}}};
 }
 
 keel::Status infer(const Entry& e, const std::map<std::string, keel::AttrValue>& attrs,
@@ -65,8 +67,8 @@ TEST_CASE(
       CHECK(found);
     }
   }
-  CHECK(std::get<double>(*keel::optimizer::adamw_schema().attrs[3].default_value) == 0.01);
-  CHECK(std::get<double>(*keel::optimizer::adam_schema().attrs[3].default_value) == 0.0);
+  CHECK(std::get<double>(*op_schema("adamw").attrs[3].default_value) == 0.01);
+  CHECK(std::get<double>(*op_schema("adam").attrs[3].default_value) == 0.0);
 }
 
 TEST_CASE(
@@ -131,7 +133,7 @@ TEST_CASE(
       const keel::Status scale = op.try_update(param, {1.0f, 1.0f, 1.0f}, 0.1f, v, 0);
       CHECK_THAT(scale.message(), Catch::Contains("gradient scale (hyper[1])"));
       CHECK(param == Floats{1.0f, 2.0f, 3.0f});
-      for (const Floats& s : op.state) CHECK(s == Floats(3, 0.0f));
+      for (const Floats& s : op.state()) CHECK(s == Floats(3, 0.0f));
     }
   }
 }

@@ -7,11 +7,13 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
-#include "optimizer_ops.hpp"
+#include "plugin_ops.hpp"
 #include "runtime/npy.hpp"
 #include "update_driver.hpp"
 
 using namespace opttest;
+using optest::op_maker;
+using optest::op_schema;
 
 namespace {
 
@@ -25,7 +27,7 @@ namespace {
 constexpr double kRel = 1e-6, kAbs = 1e-7;
 
 struct OpEntry {
-  keel::OpFactory factory;
+  keel::OpMaker factory;
   keel::OpSchema schema;
   std::vector<std::string> states;
 };
@@ -33,10 +35,10 @@ struct OpEntry {
 OpEntry op_for(const std::string& case_name) {
   using namespace keel::optimizer;
   const std::string op = case_name.substr(0, case_name.find('_'));
-  if (op == "sgd") return {make_sgd, sgd_schema(), {"momentum_buffer"}};
-  if (op == "adam") return {make_adam, adam_schema(), {"exp_avg", "exp_avg_sq"}};
+  if (op == "sgd") return {op_maker("sgd"), op_schema("sgd"), {"momentum_buffer"}};
+  if (op == "adam") return {op_maker("adam"), op_schema("adam"), {"exp_avg", "exp_avg_sq"}};
   REQUIRE(op == "adamw");
-  return {make_adamw, adamw_schema(), {"exp_avg", "exp_avg_sq"}};
+  return {op_maker("adamw"), op_schema("adamw"), {"exp_avg", "exp_avg_sq"}};
 }
 
 // The values torch used, in double: attr_<name>.npy where the case sets one.
@@ -93,7 +95,7 @@ TEST_CASE("sgd, adam and adamw match torch.optim step by step, in place, with cl
       check_close(param, Doubles(want.begin(), want.end()), kRel, kAbs, "param");
       for (std::size_t s = 0; s < entry.states.size(); ++s) {
         const Floats state = slice(parity::load(dir, entry.states[s]), k, n);
-        check_close(op.state[s], Doubles(state.begin(), state.end()), kRel, kAbs, entry.states[s]);
+        check_close(op.state()[s], Doubles(state.begin(), state.end()), kRel, kAbs, entry.states[s]);
       }
     }
   }

@@ -2,23 +2,22 @@
 // prepare once, then one forward per update with the parameter's own
 // buffer as both input 0 and output 0 (in place) and ForwardContext::step
 // counting the updates already applied. Out-of-place calls are there to
-// compare against. (tests/common/op_harness.hpp assumes separate output
-// buffers, so it cannot express the aliasing.)
+// compare against. It is an optest::PreparedOp (tests/common/op_harness.hpp)
+// whose forward passes the caller's buffers, so that they can alias.
 #pragma once
 
 #include <catch2/catch.hpp>
-#include <cmath>
 #include <map>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "keel/keel.hpp"
+#include "op_harness.hpp"
 
 namespace opttest {
 
-using Floats = std::vector<float>;
-using Doubles = std::vector<double>;
+using optest::Doubles;
+using optest::Floats;
 
 // Complete attributes for `schema`: its defaults, then the overrides.
 inline keel::Attrs attrs_for(const keel::OpSchema& schema,
@@ -36,26 +35,14 @@ inline keel::Attrs attrs_for(const keel::OpSchema& schema,
   return keel::Attrs(values);
 }
 
-class UpdateDriver {
+class UpdateDriver : public optest::PreparedOp {
  public:
   UpdateDriver(const keel::OpMaker& factory, const keel::Attrs& attrs, keel::Shape shape)
-      : op_(factory(attrs)), shape_(std::move(shape)) {
-    inputs_ = {{keel::DType::f32, shape_}, {keel::DType::f32, shape_}, {keel::DType::f32, {2}}};
-    keel::InferContext ic{inputs_, {}, {}};
-    const keel::Status inferred = op_->infer(ic);
-    INFO(inferred.message());
-    REQUIRE(inferred.ok());
-    REQUIRE(ic.outputs.size() == 1);
-    REQUIRE(ic.outputs[0] == inputs_[0]);
-    for (const keel::Shape& s : ic.param_shapes) {
-      REQUIRE(s == shape_);
-      params_.push_back({keel::DType::f32, s});
-      state.emplace_back(static_cast<std::size_t>(keel::numel(s)), 0.0f);
-    }
-    keel::PrepareContext pc{inputs_, ic.outputs, params_, true};
-    const keel::Status prepared = op_->prepare(pc);
-    INFO(prepared.message());
-    REQUIRE(prepared.ok());
+      : PreparedOp(factory, attrs, optest::f32_specs({shape, shape, {2}}), /*training=*/true),
+        shape_(std::move(shape)) {
+    REQUIRE(inst_.outputs.size() == 1);
+    REQUIRE(inst_.outputs[0] == inst_.inputs[0]);
+    for (const keel::TensorSpec& p : params_) REQUIRE(p.shape == shape_);
   }
 
   // One update; `out` null means in place (the engine's call).
@@ -66,11 +53,9 @@ class UpdateDriver {
                                           {keel::DType::f32, shape_, grad.data()},
                                           {keel::DType::f32, hyper_shape_, hyper}};
     const keel::TensorView outs[1] = {{keel::DType::f32, shape_, out != nullptr ? out : param.data()}};
-    std::vector<keel::TensorView> pars;
-    for (std::size_t i = 0; i < state.size(); ++i)
-      pars.push_back({keel::DType::f32, shape_, state[i].data()});
+    const std::vector<keel::TensorView> pars = param_views();
     const keel::ForwardContext ctx{ins, outs, pars, true, 0, step};
-    return op_->forward(ctx);
+    return inst_.op->forward(ctx);
   }
 
   void update(Floats& param, const Floats& grad, float lr, float scale, std::uint64_t step) {
@@ -89,27 +74,14 @@ class UpdateDriver {
     return out;
   }
 
-  std::vector<Floats> state;  // the op's state tensors, zero until updated
+  // The op's state tensors (its parameters), zero until updated.
+  std::vector<Floats>& state() { return params(); }
 
  private:
-  std::unique_ptr<keel::Op> op_;
   keel::Shape shape_;
   keel::Shape hyper_shape_{2};
-  std::vector<keel::TensorSpec> inputs_;
-  std::vector<keel::TensorSpec> params_;
 };
 
-// |got - want| <= abs_tol + rel_tol * |want|, naming the first element off.
-inline void check_close(const Floats& got, const Doubles& want, double rel_tol, double abs_tol,
-                        const std::string& what) {
-  REQUIRE(got.size() == want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double err = std::abs(double(got[i]) - want[i]);
-    if (!(err <= abs_tol + rel_tol * std::abs(want[i])))
-      FAIL(what << ": element " << i << " is " << got[i] << ", expected " << want[i] << " (off by " << err
-                << ")");
-  }
-  SUCCEED(what);
-}
+using optest::check_close;
 
 }  // namespace opttest

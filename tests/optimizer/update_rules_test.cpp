@@ -5,11 +5,13 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "optimizer_ops.hpp"
+#include "plugin_ops.hpp"
 #include "reference_optimizers.hpp"
 #include "update_driver.hpp"
 
 using namespace opttest;
+using optest::op_maker;
+using optest::op_schema;
 
 namespace {
 
@@ -33,7 +35,7 @@ Floats random_floats(std::mt19937& rng, std::size_t n, float lo, float hi) {
 
 // Runs kSteps updates through the op and the reference from the same
 // start, comparing param and every state tensor after each step.
-void check_against_reference(keel::OpFactory factory, const keel::OpSchema& schema,
+void check_against_reference(const keel::OpMaker& factory, const keel::OpSchema& schema,
                              const std::map<std::string, keel::AttrValue>& attrs, const ReferenceConfig& ref,
                              bool scaled, unsigned seed) {
   std::mt19937 rng(seed);
@@ -50,10 +52,10 @@ void check_against_reference(keel::OpFactory factory, const keel::OpSchema& sche
     reference_update(ref, want, Doubles(grad.begin(), grad.end()), lr, scale, std::uint64_t(k));
     check_close(param, want.param, kRel, kAbs, "param");
     if (ref.op == "sgd") {
-      check_close(op.state[0], want.momentum_buffer, kRel, kAbs, "momentum_buffer");
+      check_close(op.state()[0], want.momentum_buffer, kRel, kAbs, "momentum_buffer");
     } else {
-      check_close(op.state[0], want.exp_avg, kRel, kAbs, "exp_avg");
-      check_close(op.state[1], want.exp_avg_sq, kRel, kAbs, "exp_avg_sq");
+      check_close(op.state()[0], want.exp_avg, kRel, kAbs, "exp_avg");
+      check_close(op.state()[1], want.exp_avg_sq, kRel, kAbs, "exp_avg_sq");
     }
   }
 }
@@ -80,7 +82,7 @@ TEST_CASE(
                 ref.weight_decay = wd;
                 ref.l1 = l1;
                 ref.clip_value = clip;
-                check_against_reference(keel::optimizer::make_sgd, keel::optimizer::sgd_schema(),
+                check_against_reference(op_maker("sgd"), op_schema("sgd"),
                                         {{"momentum", momentum},
                                          {"dampening", dampening},
                                          {"nesterov", nesterov},
@@ -111,8 +113,8 @@ TEST_CASE("adam and adamw follow torch's rules for every betas, eps, decay, l1, 
                 ref.l1 = l1;
                 ref.clip_value = clip;
                 const bool w = ref.op == "adamw";
-                check_against_reference(w ? keel::optimizer::make_adamw : keel::optimizer::make_adam,
-                                        w ? keel::optimizer::adamw_schema() : keel::optimizer::adam_schema(),
+                check_against_reference(w ? op_maker("adamw") : op_maker("adam"),
+                                        w ? op_schema("adamw") : op_schema("adam"),
                                         {{"beta1", beta1},
                                          {"beta2", beta2},
                                          {"eps", eps},
@@ -126,14 +128,13 @@ TEST_CASE("adam and adamw follow torch's rules for every betas, eps, decay, l1, 
 TEST_CASE(
     "sgd's first update puts the gradient itself in the momentum buffer and dampening only applies from then "
     "on") {
-  UpdateDriver op(keel::optimizer::make_sgd,
-                  attrs_for(keel::optimizer::sgd_schema(), {{"momentum", 0.9}, {"dampening", 0.5}}), {1});
+  UpdateDriver op(op_maker("sgd"), attrs_for(op_schema("sgd"), {{"momentum", 0.9}, {"dampening", 0.5}}), {1});
   Floats param{1.0f};
   op.update(param, {2.0f}, 0.125f, 1.0f, 0);
-  CHECK(op.state[0][0] == 2.0f);  // not (1 - dampening) * 2
+  CHECK(op.state()[0][0] == 2.0f);  // not (1 - dampening) * 2
   CHECK(param[0] == 0.75f);       // 1 - 0.125 * 2
   op.update(param, {2.0f}, 0.125f, 1.0f, 1);
-  CHECK(op.state[0][0] == Approx(2.8));  // 0.9 * 2 + 0.5 * 2
+  CHECK(op.state()[0][0] == Approx(2.8));  // 0.9 * 2 + 0.5 * 2
   CHECK(param[0] == Approx(0.75 - 0.35));
 }
 
@@ -143,25 +144,24 @@ TEST_CASE("adam resumed at a later step uses that step's bias correction and the
     const bool w = std::string(name) == "adamw";
     std::mt19937 rng(7);
     const std::size_t n = 50;
-    UpdateDriver op(w ? keel::optimizer::make_adamw : keel::optimizer::make_adam,
-                    attrs_for(w ? keel::optimizer::adamw_schema() : keel::optimizer::adam_schema(), {}),
-                    {50});
+    UpdateDriver op(w ? op_maker("adamw") : op_maker("adam"),
+                    attrs_for(w ? op_schema("adamw") : op_schema("adam"), {}), {50});
     Floats param = random_floats(rng, n, -1.0f, 1.0f);
-    op.state[0] = random_floats(rng, n, -0.1f, 0.1f);
-    op.state[1] = random_floats(rng, n, 0.0f, 0.01f);
+    op.state()[0] = random_floats(rng, n, -0.1f, 0.1f);
+    op.state()[1] = random_floats(rng, n, 0.0f, 0.01f);
     ReferenceConfig ref;
     ref.op = name;
     ref.weight_decay = w ? 0.01 : 0.0;
     ReferenceState want(Doubles(param.begin(), param.end()));
-    want.exp_avg.assign(op.state[0].begin(), op.state[0].end());
-    want.exp_avg_sq.assign(op.state[1].begin(), op.state[1].end());
+    want.exp_avg.assign(op.state()[0].begin(), op.state()[0].end());
+    want.exp_avg_sq.assign(op.state()[1].begin(), op.state()[1].end());
     for (std::uint64_t step = 9; step < 12; ++step) {
       const Floats grad = random_floats(rng, n, -1.0f, 1.0f);
       op.update(param, grad, 1e-3f, 1.0f, step);
       reference_update(ref, want, Doubles(grad.begin(), grad.end()), double(1e-3f), 1.0, step);
       check_close(param, want.param, kRel, kAbs, "param");
-      check_close(op.state[0], want.exp_avg, kRel, kAbs, "exp_avg");
-      check_close(op.state[1], want.exp_avg_sq, kRel, kAbs, "exp_avg_sq");
+      check_close(op.state()[0], want.exp_avg, kRel, kAbs, "exp_avg");
+      check_close(op.state()[1], want.exp_avg_sq, kRel, kAbs, "exp_avg_sq");
     }
   }
 }

@@ -2,7 +2,7 @@
 
 #include "../nn/conv_reference.hpp"
 #include "op_harness.hpp"
-#include "residual_ops.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 using convref::ConvSpec;
@@ -82,7 +82,7 @@ void check_gradients(Harness& h, const Case& c, const Data& d, const std::vector
 
 TEST_CASE("residual_block keeps x's shape and sizes both convolutions from C and width") {
   const std::vector<keel::TensorSpec> in = {{keel::DType::f32, {keel::symbolic_dim(0), 6, 8, 8}}};
-  auto op = keel::residual::make_residual_block(keel::Attrs({{"width", std::int64_t(4)}}));
+  auto op = op_maker("residual_block")(keel::Attrs({{"width", std::int64_t(4)}}));
   keel::InferContext ctx{in, {}, {}};
   REQUIRE(op->infer(ctx).ok());
   CHECK(ctx.outputs[0] == in[0]);
@@ -91,7 +91,7 @@ TEST_CASE("residual_block keeps x's shape and sizes both convolutions from C and
 
 TEST_CASE("residual_block rejects inputs that are not fixed-size images") {
   auto error = [](const Shape& x) {
-    auto op = keel::residual::make_residual_block(keel::Attrs({{"width", std::int64_t(0)}}));
+    auto op = op_maker("residual_block")(keel::Attrs({{"width", std::int64_t(0)}}));
     const std::vector<keel::TensorSpec> in = {{keel::DType::f32, x}};
     keel::InferContext ctx{in, {}, {}};
     const keel::Status st = op->infer(ctx);
@@ -108,7 +108,7 @@ TEST_CASE("residual_block forward matches naive convolutions, training and infer
   for (const Case& c : cases)
     for (bool training : {true, false}) {
       INFO(describe(c) << (training ? " training" : " inference"));
-      Harness h(keel::residual::make_residual_block, attrs(c), std::vector<Shape>{c.x}, training);
+      Harness h(op_maker("residual_block"), attrs(c), std::vector<Shape>{c.x}, training);
       REQUIRE(h.output_shape() == c.x);
       const Data d = draw(rng, h, c);
       check_close(h.forward({d.x})[0], reference(c)(d.in()), forward_tol, forward_tol, "y");
@@ -119,7 +119,7 @@ TEST_CASE("residual_block gradients of x and all four parameters match finite di
   std::mt19937 rng(42);
   for (const Case& c : cases) {
     INFO(describe(c));
-    Harness h(keel::residual::make_residual_block, attrs(c), {c.x});
+    Harness h(op_maker("residual_block"), attrs(c), {c.x});
     const Data d = draw(rng, h, c);
     const Floats y = h.forward({d.x})[0];
     check_gradients(h, c, d, h.backward({d.x}, {y}, {d.gy}));
@@ -129,7 +129,7 @@ TEST_CASE("residual_block gradients of x and all four parameters match finite di
 TEST_CASE("residual_block prepared once stays correct for new data and weights on every step") {
   std::mt19937 rng(43);
   const Case c = cases[2];
-  Harness h(keel::residual::make_residual_block, attrs(c), {c.x});
+  Harness h(op_maker("residual_block"), attrs(c), {c.x});
   for (int step = 0; step < 3; ++step) {
     INFO("step " << step);
     const Data d = draw(rng, h, c);
@@ -142,7 +142,7 @@ TEST_CASE("residual_block prepared once stays correct for new data and weights o
 TEST_CASE("residual_block backward without grad_x still computes every parameter gradient") {
   std::mt19937 rng(44);
   const Case c = cases[1];
-  Harness h(keel::residual::make_residual_block, attrs(c), {c.x});
+  Harness h(op_maker("residual_block"), attrs(c), {c.x});
   const Data d = draw(rng, h, c);
   const Floats y = h.forward({d.x})[0];
   CHECK(h.backward({d.x}, {y}, {d.gy}, {false})[0].empty());

@@ -1,10 +1,10 @@
 // residual and residual_block against PyTorch (fixtures written by
-// tests/parity/make_residual.py).
+// tests/parity/op_maker("residual").py).
 #include <catch2/catch.hpp>
 
 #include "op_harness.hpp"
 #include "parity.hpp"
-#include "residual_ops.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 
@@ -37,7 +37,7 @@ TEST_CASE("residual matches PyTorch for identity, linear and 1x1-convolution ski
     const keel::Attrs attrs({{"projection", std::string("auto")},
                              {"gain", std::string(learned ? "learned" : "none")},
                              {"gain_init", double(parity::load(dir, "attr_gain_init")[0])}});
-    Harness h(keel::residual::make_residual, attrs, {parity::shape(dir, "branch"), parity::shape(dir, "skip")});
+    Harness h(op_maker("residual"), attrs, {parity::shape(dir, "branch"), parity::shape(dir, "skip")});
     REQUIRE(h.output_shape() == parity::shape(dir, "y"));
     h.params() = {param_or_empty(dir, "param_proj_weight"), param_or_empty(dir, "param_gain")};
     REQUIRE(h.params()[0].size() == count(h.param_shape(0)));
@@ -59,7 +59,7 @@ TEST_CASE("residual_block matches PyTorch's Conv2d -> ReLU -> Conv2d plus skip")
     INFO("case " << name);
     const auto dir = parity::case_dir("residual", name);
     const keel::Attrs attrs({{"width", std::int64_t(parity::load(dir, "attr_width")[0])}});
-    Harness h(keel::residual::make_residual_block, attrs, {parity::shape(dir, "x")});
+    Harness h(op_maker("residual_block"), attrs, {parity::shape(dir, "x")});
     const char* params[] = {"conv1_weight", "conv1_bias", "conv2_weight", "conv2_bias"};
     for (std::size_t p = 0; p < 4; ++p) {
       REQUIRE(h.param_shape(p) == parity::shape(dir, std::string("param_") + params[p]));

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "op_harness.hpp"
-#include "residual_ops.hpp"
+#include "plugin_ops.hpp"
 
 using namespace optest;
 
@@ -74,7 +74,7 @@ Data draw(std::mt19937& rng, Harness& h, const Case& c) {
 }
 
 std::string infer_error(const keel::Attrs& a, const Shape& branch, const Shape& skip) {
-  auto op = keel::residual::make_residual(a);
+  auto op = op_maker("residual")(a);
   const std::vector<keel::TensorSpec> in = {{keel::DType::f32, branch}, {keel::DType::f32, skip}};
   keel::InferContext ctx{in, {}, {}};
   const keel::Status st = op->infer(ctx);
@@ -94,7 +94,7 @@ TEST_CASE("residual sizes its projection and gain only when it uses them") {
                                          {{{batch, 8}, {batch, 3}, true}, {8, 3}, {1}},
                                          {{{batch, 4, 5, 6}, {batch, 2, 5, 6}, false}, {4, 2, 1, 1}, {0}}}) {
     INFO(describe(w.c));
-    auto op = keel::residual::make_residual(attrs(w.c));
+    auto op = op_maker("residual")(attrs(w.c));
     const std::vector<keel::TensorSpec> in = {{keel::DType::f32, w.c.branch}, {keel::DType::f32, w.c.skip}};
     keel::InferContext ctx{in, {}, {}};
     REQUIRE(op->infer(ctx).ok());
@@ -119,7 +119,7 @@ TEST_CASE("residual forward matches a naive reference, training and inference") 
   for (const Case& c : cases)
     for (bool training : {true, false}) {
       INFO(describe(c) << (training ? " training" : " inference"));
-      Harness h(keel::residual::make_residual, attrs(c), std::vector<Shape>{c.branch, c.skip}, training);
+      Harness h(op_maker("residual"), attrs(c), std::vector<Shape>{c.branch, c.skip}, training);
       const Data d = draw(rng, h, c);
       check_close(h.forward({d.branch, d.skip})[0], reference(c)(d.in()), tol, tol, "y");
     }
@@ -129,7 +129,7 @@ TEST_CASE("residual gradients of branch, skip, projection and gain match finite 
   std::mt19937 rng(32);
   for (const Case& c : cases) {
     INFO(describe(c));
-    Harness h(keel::residual::make_residual, attrs(c), {c.branch, c.skip});
+    Harness h(op_maker("residual"), attrs(c), {c.branch, c.skip});
     const Data d = draw(rng, h, c);
     const Floats y = h.forward({d.branch, d.skip})[0];
     const auto grads = h.backward({d.branch, d.skip}, {y}, {d.gy});
@@ -146,7 +146,7 @@ TEST_CASE("residual backward skips input gradients nobody needs") {
   std::mt19937 rng(33);
   for (const Case& c : {cases[2], cases[5]}) {
     INFO(describe(c));
-    Harness h(keel::residual::make_residual, attrs(c), {c.branch, c.skip});
+    Harness h(op_maker("residual"), attrs(c), {c.branch, c.skip});
     const Data d = draw(rng, h, c);
     const Floats y = h.forward({d.branch, d.skip})[0];
     const auto grads = h.backward({d.branch, d.skip}, {y}, {d.gy}, {false, false});
@@ -160,7 +160,7 @@ TEST_CASE("residual backward skips input gradients nobody needs") {
 TEST_CASE("residual prepared once stays correct for new data and parameters on every step") {
   std::mt19937 rng(34);
   for (const Case& c : {cases[3], cases[5]}) {
-    Harness h(keel::residual::make_residual, attrs(c), {c.branch, c.skip});
+    Harness h(op_maker("residual"), attrs(c), {c.branch, c.skip});
     for (int step = 0; step < 3; ++step) {
       INFO(describe(c) << " step " << step);
       const Data d = draw(rng, h, c);
@@ -176,7 +176,7 @@ TEST_CASE("residual prepared once stays correct for new data and parameters on e
 
 TEST_CASE("residual with a projection on an empty batch writes zero parameter gradients") {
   const Case c{{0, 4}, {0, 2}, true, 1.0};
-  Harness h(keel::residual::make_residual, attrs(c), {c.branch, c.skip});
+  Harness h(op_maker("residual"), attrs(c), {c.branch, c.skip});
   h.params() = {Floats(8, 0.5f), Floats(1, 0.5f)};
   const Floats y = h.forward({{}, {}})[0];
   CHECK(y.empty());

@@ -20,6 +20,7 @@
 
 #include "keel/testing/buffers.hpp"
 #include "keel/testing/gradcheck.hpp"
+#include "keel/testing/instance.hpp"
 
 namespace keel::testing {
 namespace detail {
@@ -88,13 +89,6 @@ struct Sink {
   }
 };
 
-// One op object with the specs infer gave it and its parameters' values.
-struct Instance {
-  std::unique_ptr<Op> op;
-  std::vector<TensorSpec> inputs, outputs;
-  std::vector<Buffer> params;  // initial values; forward runs on copies
-};
-
 class ExampleRun {
  public:
   ExampleRun(const OpSchema& schema, OpMaker factory, const Options& options, const OpExample& example,
@@ -155,17 +149,15 @@ class ExampleRun {
     KEEL_RETURN_IF_ERROR(infer(*inst.op, inputs, ic));
     inst.inputs = inputs;
     inst.outputs = ic.outputs;
-    std::vector<TensorSpec> pspecs;
+    // The instance's parameters hold initial values; forward runs on copies.
     std::mt19937_64 rng(opt_.seed * 7919 + 17);
     inst.params.clear();
     for (std::size_t i = 0; i < ic.param_shapes.size(); ++i) {
-      pspecs.push_back({DType::f32, ic.param_shapes[i]});
-      inst.params.emplace_back(pspecs.back());
+      inst.params.emplace_back(TensorSpec{DType::f32, ic.param_shapes[i]});
       fill_param(inst.params.back(), s_.params[i], rng);
     }
     stage("prepare");
-    PrepareContext pc{inst.inputs, inst.outputs, pspecs, training};
-    Status st = guarded([&] { return inst.op->prepare(pc); });
+    Status st = guarded([&] { return inst.prepare(training); });
     return st.ok() ? st : Status::Error("prepare " + refused(st));
   }
 

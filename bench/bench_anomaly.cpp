@@ -41,8 +41,8 @@ int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   const std::int64_t bytes = std::int64_t(quick ? 64 : 256) << 20;
   const std::int64_t n = bytes / 4, cols = 64, rows = n / cols;
-  std::unique_ptr<float, decltype(&std::free)> buf(static_cast<float*>(std::aligned_alloc(64, std::size_t(bytes))),
-                                                   &std::free);
+  std::unique_ptr<float, decltype(&std::free)> buf(
+      static_cast<float*>(std::aligned_alloc(64, std::size_t(bytes))), &std::free);
   float* x = buf.get();
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> pixel(0.0f, 16.0f);
@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   const std::vector<bench::Variant> variants{
       {"STREAM-style read", [&] { sink = stream_read(x, n); }},
       {"nonfinite", [&] { sink = double(anomaly::count_nonfinite(x, n)); }},
-      {"range", [&] { sink = double(anomaly::range_rows(x, rows, cols, lo.data(), hi.data(), mask.data())); }},
+      {"range",
+       [&] { sink = double(anomaly::range_rows(x, rows, cols, lo.data(), hi.data(), mask.data())); }},
       {"zscore (max)",
        [&] {
          anomaly::zscore_rows(x, rows, cols, mean.data(), inv_std.data(), true, stat.data());
@@ -71,10 +72,11 @@ int main(int argc, char** argv) {
   std::printf("[");
   for (std::size_t k = 1; k < variants.size(); ++k) {
     const double gbps = double(bytes) / secs[k] / 1e9;
-    std::printf("%s\n {\"scan\": \"%s\", \"mib\": %lld, \"ms\": %.3f, \"gbps\": %.2f, \"read_gbps\": %.2f, "
-                "\"ratio\": %.3f}",
-                k > 1 ? "," : "", variants[k].name.c_str(), static_cast<long long>(bytes >> 20), secs[k] * 1e3,
-                gbps, read_gbps, gbps / read_gbps);
+    std::printf(
+        "%s\n {\"scan\": \"%s\", \"mib\": %lld, \"ms\": %.3f, \"gbps\": %.2f, \"read_gbps\": %.2f, "
+        "\"ratio\": %.3f}",
+        k > 1 ? "," : "", variants[k].name.c_str(), static_cast<long long>(bytes >> 20), secs[k] * 1e3, gbps,
+        read_gbps, gbps / read_gbps);
   }
   std::printf("\n]\n");
   return 0;

@@ -7,10 +7,9 @@
 // The raw peers are what a hand-written single call costs: the op's path
 // adds the container (a header, one GCM call per 1 MiB chunk with a fresh
 // nonce and tag) and its threads.
-#include <openssl/evp.h>
-
 #include <cryptopp/aes.h>
 #include <cryptopp/gcm.h>
+#include <openssl/evp.h>
 
 #include <cstdio>
 #include <cstring>
@@ -30,11 +29,12 @@ using keel::bench::Variant;
 constexpr std::size_t kSize = std::size_t{256} << 20;
 constexpr std::uint32_t kChunk = enc::kDefaultChunkSize;
 
-void crypto_pp_seal(const std::vector<std::uint8_t>& key, const std::uint8_t* nonce, const std::vector<std::uint8_t>& in,
-                    std::vector<std::uint8_t>& out) {
+void crypto_pp_seal(const std::vector<std::uint8_t>& key, const std::uint8_t* nonce,
+                    const std::vector<std::uint8_t>& in, std::vector<std::uint8_t>& out) {
   CryptoPP::GCM<CryptoPP::AES>::Encryption gcm;
   gcm.SetKeyWithIV(key.data(), key.size(), nonce, 12);
-  gcm.EncryptAndAuthenticate(out.data(), out.data() + in.size(), 16, nonce, 12, nullptr, 0, in.data(), in.size());
+  gcm.EncryptAndAuthenticate(out.data(), out.data() + in.size(), 16, nonce, 12, nullptr, 0, in.data(),
+                             in.size());
 }
 
 bool crypto_pp_open(const std::vector<std::uint8_t>& key, const std::uint8_t* nonce,
@@ -45,8 +45,8 @@ bool crypto_pp_open(const std::vector<std::uint8_t>& key, const std::uint8_t* no
   return gcm.DecryptAndVerify(out.data(), sealed.data() + n, 16, nonce, 12, nullptr, 0, sealed.data(), n);
 }
 
-void openssl_seal(const std::vector<std::uint8_t>& key, const std::uint8_t* nonce, const std::vector<std::uint8_t>& in,
-                  std::vector<std::uint8_t>& out) {
+void openssl_seal(const std::vector<std::uint8_t>& key, const std::uint8_t* nonce,
+                  const std::vector<std::uint8_t>& in, std::vector<std::uint8_t>& out) {
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   int len = 0;
   if (!ctx || EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), nullptr, key.data(), nonce) != 1 ||
@@ -102,31 +102,40 @@ int main(int argc, char** argv) {
   auto op_open = [&](unsigned threads) {
     return [&, threads] {
       enc::set_max_threads(threads);
-      if (enc::decrypt_into(k, enc::ByteSpan(sealed_op.data(), sealed_op.size()), back.data(), kSize) != kSize)
+      if (enc::decrypt_into(k, enc::ByteSpan(sealed_op.data(), sealed_op.size()), back.data(), kSize) !=
+          kSize)
         throw std::runtime_error("op decrypt: wrong length");
     };
   };
   const unsigned all = std::max(1u, std::thread::hardware_concurrency());
-  const auto seal_t = keel::bench::compare(
-      {{"op 1 thread", op(1)},
-       {"op all threads", op(0)},
-       {"crypto++", [&] { crypto_pp_seal(key, nonce, plain, sealed_raw); }},
-       {"openssl", [&] { openssl_seal(key, nonce, plain, sealed_ssl); }}},
-      rounds, 0.0);
+  const auto seal_t =
+      keel::bench::compare({{"op 1 thread", op(1)},
+                            {"op all threads", op(0)},
+                            {"crypto++", [&] { crypto_pp_seal(key, nonce, plain, sealed_raw); }},
+                            {"openssl", [&] { openssl_seal(key, nonce, plain, sealed_ssl); }}},
+                           rounds, 0.0);
   // Decryption of what was just sealed, checked to authenticate.
-  const auto open_t = keel::bench::compare(
-      {{"op 1 thread", op_open(1)},
-       {"op all threads", op_open(0)},
-       {"crypto++", [&] { if (!crypto_pp_open(key, nonce, sealed_raw, back)) throw std::runtime_error("crypto++ open"); }},
-       {"openssl", [&] { if (!openssl_open(key, nonce, sealed_ssl, back)) throw std::runtime_error("openssl open"); }}},
-      rounds, 0.0);
+  const auto open_t = keel::bench::compare({{"op 1 thread", op_open(1)},
+                                            {"op all threads", op_open(0)},
+                                            {"crypto++",
+                                             [&] {
+                                               if (!crypto_pp_open(key, nonce, sealed_raw, back))
+                                                 throw std::runtime_error("crypto++ open");
+                                             }},
+                                            {"openssl",
+                                             [&] {
+                                               if (!openssl_open(key, nonce, sealed_ssl, back))
+                                                 throw std::runtime_error("openssl open");
+                                             }}},
+                                           rounds, 0.0);
   if (back != plain) throw std::runtime_error("decryption did not give the plaintext back");
   enc::set_max_threads(0);
   std::printf("{\"bytes\": %zu, \"threads\": %u, \"chunk\": %u,\n", kSize, all, kChunk);
   for (int d = 0; d < 2; ++d) {
     const auto& t = d == 0 ? seal_t : open_t;
     std::printf(" \"%s\": {\"op_1\": %.4f, \"op_all\": %.4f, \"cryptopp\": %.4f, \"openssl\": %.4f}%s\n",
-                d == 0 ? "encrypt" : "decrypt", gbps(t[0]), gbps(t[1]), gbps(t[2]), gbps(t[3]), d == 0 ? "," : "}");
+                d == 0 ? "encrypt" : "decrypt", gbps(t[0]), gbps(t[1]), gbps(t[2]), gbps(t[3]),
+                d == 0 ? "," : "}");
   }
   return 0;
 }

@@ -1,8 +1,8 @@
 // Dispatch overhead per node: graphs of 100,000 bench_noop nodes (a chain,
 // and a fan-out where every node reads the graph input) run with
-// Executor::run with one and with two inter-op threads, against the floor: a bare loop calling the same op objects'
-// forward with contexts built beforehand. The difference is what the engine
-// spends per node (binding, shape inference, views, scheduling).
+// Executor::run with one and with two inter-op threads, against the floor: a bare loop calling the same op
+// objects' forward with contexts built beforehand. The difference is what the engine spends per node
+// (binding, shape inference, views, scheduling).
 //
 // Prints a JSON array, one object per graph, times in µs per node.
 #include <sstream>
@@ -16,8 +16,8 @@ std::string noop_graph(int nodes, bool chain) {
   std::ostringstream y;
   y << "keel: 1\nname: dispatch\ninputs:\n  x: {dtype: f32, shape: [1]}\nnodes:\n";
   for (int i = 0; i < nodes; ++i)
-    y << "  - {name: n" << i << ", op: bench_noop, inputs: [" << (chain && i ? "n" + std::to_string(i - 1) : "x")
-      << "]}\n";
+    y << "  - {name: n" << i << ", op: bench_noop, inputs: ["
+      << (chain && i ? "n" + std::to_string(i - 1) : "x") << "]}\n";
   y << "outputs: [n" << nodes - 1 << "]\n";
   return y.str();
 }
@@ -55,7 +55,8 @@ struct Result {
   double engine_us, floor_us, build_s;
 };
 
-Result measure(const Registry& reg, const std::string& name, int nodes, bool chain, int inter_op, int rounds) {
+Result measure(const Registry& reg, const std::string& name, int nodes, bool chain, int inter_op,
+               int rounds) {
   const auto t0 = Clock::now();
   GraphRun g(noop_graph(nodes, chain), reg, inter_op);
   const double build_s = seconds_since(t0);
@@ -76,10 +77,11 @@ void run_all(int rounds) {
   }
   std::printf("[\n");
   for (std::size_t i = 0; i < out.size(); ++i)
-    std::printf("  {\"graph\": \"%s\", \"nodes\": %d, \"inter_op\": %d, \"engine_us\": %.4g, \"floor_us\": %.4g, "
-                "\"build_s\": %.3g}%s\n",
-                out[i].graph.c_str(), out[i].nodes, out[i].inter_op, out[i].engine_us, out[i].floor_us, out[i].build_s,
-                i + 1 < out.size() ? "," : "");
+    std::printf(
+        "  {\"graph\": \"%s\", \"nodes\": %d, \"inter_op\": %d, \"engine_us\": %.4g, \"floor_us\": %.4g, "
+        "\"build_s\": %.3g}%s\n",
+        out[i].graph.c_str(), out[i].nodes, out[i].inter_op, out[i].engine_us, out[i].floor_us,
+        out[i].build_s, i + 1 < out.size() ? "," : "");
   std::printf("]\n");
 }
 

@@ -31,8 +31,8 @@ struct Input {
   Shape shape;
 };
 
-std::unique_ptr<GraphRun> one_node_graph(const Registry& reg, const std::vector<Input>& inputs, const std::string& op,
-                                         const std::string& attrs) {
+std::unique_ptr<GraphRun> one_node_graph(const Registry& reg, const std::vector<Input>& inputs,
+                                         const std::string& op, const std::string& attrs) {
   std::ostringstream y;
   y << "keel: 1\nname: bench\ninputs:\n";
   std::string refs;
@@ -49,7 +49,8 @@ std::unique_ptr<GraphRun> one_node_graph(const Registry& reg, const std::vector<
 
 std::vector<Tensor> random_inputs(const std::vector<Input>& inputs) {
   std::vector<Tensor> out;
-  for (std::size_t i = 0; i < inputs.size(); ++i) out.push_back(random_tensor(inputs[i].shape, unsigned(i + 1)));
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    out.push_back(random_tensor(inputs[i].shape, unsigned(i + 1)));
   return out;
 }
 
@@ -85,9 +86,7 @@ class SdkTrainingStep {
     bwd_ = {in_, cout_, cp_, gout_, gin_, gp_views_, 0, 0};
   }
   // The single input's buffers, for a raw variant that runs on the same memory.
-  raw::BatchNormBuffers buffers() {
-    return {inputs_.at(0).data(), gy_.data(), y_.data(), gx_.at(0).data()};
-  }
+  raw::BatchNormBuffers buffers() { return {inputs_.at(0).data(), gy_.data(), y_.data(), gx_.at(0).data()}; }
   void operator()() {
     check(op_->forward(fwd_), "forward");
     check(op_->backward(bwd_), "backward");
@@ -136,8 +135,8 @@ Result batchnorm_case(const Registry& reg, std::string id, std::string shape, co
   const dnnl::memory::desc user(d, raw::f32, spatial ? tag::nchw : tag::nc);
   // The plugin's choice: [N, C] as an [N, C, 1, 1] nhwc view (C % 16 == 0),
   // images reordered into nChw16c.
-  const dnnl::memory::desc fast =
-      spatial ? dnnl::memory::desc(d, raw::f32, tag::nChw16c) : dnnl::memory::desc({x[0], x[1], 1, 1}, raw::f32, tag::nhwc);
+  const dnnl::memory::desc fast = spatial ? dnnl::memory::desc(d, raw::f32, tag::nChw16c)
+                                          : dnnl::memory::desc({x[0], x[1], 1, 1}, raw::f32, tag::nhwc);
   auto g = one_node_graph(reg, {{"x", x}}, "batchnorm", "");
   SdkTrainingStep step(*g, random_inputs({{"x", x}}));
   const raw::BatchNormBuffers shared = step.buffers();
@@ -145,7 +144,8 @@ Result batchnorm_case(const Registry& reg, std::string id, std::string shape, co
   const auto t = compare({{"engine", std::ref(step)}, {"raw", [&] { raw_fast.forward_backward(); }}}, rounds);
   Result r{std::move(id), "batchnorm", std::move(shape), "fwd+bwd", t[0] * 1e3, t[1] * 1e3, std::nullopt};
   raw::BatchNorm naive(user, user);
-  r.raw_naive_ms = compare({{"raw naive", [&] { naive.forward_backward(); }}}, std::max(3, rounds / 5), 0.0)[0] * 1e3;
+  r.raw_naive_ms =
+      compare({{"raw naive", [&] { naive.forward_backward(); }}}, std::max(3, rounds / 5), 0.0)[0] * 1e3;
   return r;
 }
 
@@ -153,9 +153,10 @@ void print(const std::vector<Result>& results) {
   std::printf("[\n");
   for (std::size_t i = 0; i < results.size(); ++i) {
     const Result& r = results[i];
-    std::printf("  {\"id\": \"%s\", \"op\": \"%s\", \"shape\": \"%s\", \"mode\": \"%s\", \"engine_ms\": %.6g, "
-                "\"raw_ms\": %.6g",
-                r.id.c_str(), r.op.c_str(), r.shape.c_str(), r.mode.c_str(), r.engine_ms, r.raw_ms);
+    std::printf(
+        "  {\"id\": \"%s\", \"op\": \"%s\", \"shape\": \"%s\", \"mode\": \"%s\", \"engine_ms\": %.6g, "
+        "\"raw_ms\": %.6g",
+        r.id.c_str(), r.op.c_str(), r.shape.c_str(), r.mode.c_str(), r.engine_ms, r.raw_ms);
     if (r.raw_naive_ms) std::printf(", \"raw_naive_ms\": %.6g", *r.raw_naive_ms);
     std::printf("}%s\n", i + 1 < results.size() ? "," : "");
   }
@@ -165,17 +166,19 @@ void print(const std::vector<Result>& results) {
 void run_all() {
   auto reg = load_registry();
   std::vector<Result> out;
-  auto progress = [&] { std::fprintf(stderr, "  %s %s done\n", out.back().id.c_str(), out.back().mode.c_str()); };
+  auto progress = [&] {
+    std::fprintf(stderr, "  %s %s done\n", out.back().id.c_str(), out.back().mode.c_str());
+  };
 
   raw::Linear lin_big(256, 512, 512, true), lin_small(64, 64, 128, false);
-  out.push_back(forward_case(*reg, "linear_256x512_512", "[256,512] x 512 units", {{"x", {256, 512}}}, "linear",
-                             "units: 512", [&] { lin_big.forward(); }));
+  out.push_back(forward_case(*reg, "linear_256x512_512", "[256,512] x 512 units", {{"x", {256, 512}}},
+                             "linear", "units: 512", [&] { lin_big.forward(); }));
   progress();
   out.push_back(forward_case(*reg, "linear_64x64_128", "[64,64] x 128 units", {{"x", {64, 64}}}, "linear",
                              "units: 128", [&] { lin_small.forward(); }));
   progress();
-  out.push_back(training_case(*reg, "linear_256x512_512", "[256,512] x 512 units", {{"x", {256, 512}}}, "linear",
-                              "units: 512", [&] { lin_big.forward_backward(); }));
+  out.push_back(training_case(*reg, "linear_256x512_512", "[256,512] x 512 units", {{"x", {256, 512}}},
+                              "linear", "units: 512", [&] { lin_big.forward_backward(); }));
   progress();
   out.push_back(batchnorm_case(*reg, "batchnorm_32x64x56x56", "NCHW [32,64,56,56]", {32, 64, 56, 56}));
   progress();
@@ -196,14 +199,14 @@ void run_all() {
   const std::string conv_attrs = "filters: 64, kernel: [3], padding: [1]";
   {
     raw::Conv conv({32, 64, 56, 56}, 64, 3, 1, false);
-    out.push_back(forward_case(*reg, "conv2d_32x64x56x56", "[32,64,56,56], 64 3x3 pad 1", {{"x", img}}, "conv2d",
-                               conv_attrs, [&] { conv.forward(); }));
+    out.push_back(forward_case(*reg, "conv2d_32x64x56x56", "[32,64,56,56], 64 3x3 pad 1", {{"x", img}},
+                               "conv2d", conv_attrs, [&] { conv.forward(); }));
     progress();
   }
   {
     raw::Conv conv({32, 64, 56, 56}, 64, 3, 1, true);
-    out.push_back(training_case(*reg, "conv2d_32x64x56x56", "[32,64,56,56], 64 3x3 pad 1", {{"x", img}}, "conv2d",
-                                conv_attrs, [&] { conv.forward_backward(); }));
+    out.push_back(training_case(*reg, "conv2d_32x64x56x56", "[32,64,56,56], 64 3x3 pad 1", {{"x", img}},
+                                "conv2d", conv_attrs, [&] { conv.forward_backward(); }));
     progress();
   }
   print(out);

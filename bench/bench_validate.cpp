@@ -36,9 +36,11 @@ class NoHandler final : public YAML::EventHandler {
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
   void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  }
   void OnMapEnd() override {}
 };
 
@@ -191,13 +193,14 @@ int main(int argc, char** argv) {
               static_cast<double>(yaml.size()) / 1e6, rounds);
   std::printf("  %-16s %9s %9s %8s\n", "phase", "wall", "cpu", "faults");
   row("parse", kParse, "");
-  std::printf("    %-14s %7.3f s %7.3f s %8s  (parse - yaml tree)\n", "GraphDef walk", med[kParse][0] - med[kTree][0],
-              med[kParse][1] - med[kTree][1], "");
+  std::printf("    %-14s %7.3f s %7.3f s %8s  (parse - yaml tree)\n", "GraphDef walk",
+              med[kParse][0] - med[kTree][0], med[kParse][1] - med[kTree][1], "");
   row("  yaml tree", kTree, "(one pass of yaml-cpp's parser, timed alone)");
   row("validate", kValidate, "");
   row("plan + infer", kInfer, "");
   std::printf("  %-16s %7.3f s %7.3f s %8.0f  (keel validate's work)\n", "total",
-              med[kParse][0] + med[kValidate][0] + med[kInfer][0], med[kParse][1] + med[kValidate][1] + med[kInfer][1],
+              med[kParse][0] + med[kValidate][0] + med[kInfer][0],
+              med[kParse][1] + med[kValidate][1] + med[kInfer][1],
               med[kParse][2] + med[kValidate][2] + med[kInfer][2]);
   row("floor", kFloor, "(yaml-cpp's event parser alone, doing nothing with the events)");
   std::printf("load average before and after: %s / %s\n", load_before.c_str(), load_average().c_str());

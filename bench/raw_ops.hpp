@@ -110,17 +110,19 @@ class BatchNorm {
     const dnnl::batch_normalization_forward::primitive_desc fwd_pd(
         {dnnl::prop_kind::forward_training, kernel, eps, affine}, eng());
     fwd_ = dnnl::batch_normalization_forward(fwd_pd);
-    bwd_ = dnnl::batch_normalization_backward({{dnnl::prop_kind::backward, kernel, kernel, eps, affine}, eng(), fwd_pd});
+    bwd_ = dnnl::batch_normalization_backward(
+        {{dnnl::prop_kind::backward, kernel, kernel, eps, affine}, eng(), fwd_pd});
     const dnnl::memory::dim c = user.dims()[1];
     const auto ch = plain({c});
     if (shared) {
       x_ = dnnl::memory(user, eng(), shared->x), gy_ = dnnl::memory(user, eng(), shared->grad_y);
       y_ = dnnl::memory(user, eng(), shared->y), gx_ = dnnl::memory(user, eng(), shared->grad_x);
     } else {
-      x_ = filled(user), gy_ = filled(user, 2), y_ = dnnl::memory(user, eng()), gx_ = dnnl::memory(user, eng());
+      x_ = filled(user), gy_ = filled(user, 2), y_ = dnnl::memory(user, eng()),
+      gx_ = dnnl::memory(user, eng());
     }
     const dnnl::memory mean(ch, eng()), var(ch, eng()), scale = filled(ch, 3), shift = filled(ch, 4),
-        dscale(ch, eng()), dshift(ch, eng());
+                                                        dscale(ch, eng()), dshift(ch, eng());
     // Without copies the primitives read and write the user's buffers.
     dnnl::memory in = x_, work = y_, grad_in = gy_, grad_out = gx_;
     if (copies_) {
@@ -130,11 +132,17 @@ class BatchNorm {
       to_user_ = dnnl::reorder(work, y_);
     }
     in_ = in, work_ = work;
-    fwd_args_ = {{DNNL_ARG_SRC, in}, {DNNL_ARG_DST, work}, {DNNL_ARG_MEAN, mean}, {DNNL_ARG_VARIANCE, var},
-                 {DNNL_ARG_SCALE, scale}, {DNNL_ARG_SHIFT, shift}};
-    bwd_args_ = {{DNNL_ARG_SRC, in},         {DNNL_ARG_DIFF_DST, grad_in},      {DNNL_ARG_MEAN, mean},
-                 {DNNL_ARG_VARIANCE, var},   {DNNL_ARG_SCALE, scale},           {DNNL_ARG_SHIFT, shift},
-                 {DNNL_ARG_DIFF_SRC, grad_out}, {DNNL_ARG_DIFF_SCALE, dscale}, {DNNL_ARG_DIFF_SHIFT, dshift}};
+    fwd_args_ = {{DNNL_ARG_SRC, in},       {DNNL_ARG_DST, work},    {DNNL_ARG_MEAN, mean},
+                 {DNNL_ARG_VARIANCE, var}, {DNNL_ARG_SCALE, scale}, {DNNL_ARG_SHIFT, shift}};
+    bwd_args_ = {{DNNL_ARG_SRC, in},
+                 {DNNL_ARG_DIFF_DST, grad_in},
+                 {DNNL_ARG_MEAN, mean},
+                 {DNNL_ARG_VARIANCE, var},
+                 {DNNL_ARG_SCALE, scale},
+                 {DNNL_ARG_SHIFT, shift},
+                 {DNNL_ARG_DIFF_SRC, grad_out},
+                 {DNNL_ARG_DIFF_SCALE, dscale},
+                 {DNNL_ARG_DIFF_SHIFT, dshift}};
   }
   void forward_backward() {
     dnnl::stream& s = strm();
@@ -224,15 +232,18 @@ class Port {
 // `training`, also backward data and backward weights (+ bias).
 class Conv {
  public:
-  Conv(const dims& x_dims, dnnl::memory::dim c_out, dnnl::memory::dim k, dnnl::memory::dim pad, bool training) {
+  Conv(const dims& x_dims, dnnl::memory::dim c_out, dnnl::memory::dim k, dnnl::memory::dim pad,
+       bool training) {
     const dnnl::memory::dim n = x_dims[0], c = x_dims[1], h = x_dims[2], w = x_dims[3];
     const dims w_dims{c_out, c, k, k}, y_dims{n, c_out, h + 2 * pad - k + 1, w + 2 * pad - k + 1};
     const dims strides{1, 1}, dilates{0, 0}, pads{pad, pad};
-    const dnnl::memory::desc x_any(x_dims, f32, tag::any), w_any(w_dims, f32, tag::any), y_any(y_dims, f32, tag::any);
+    const dnnl::memory::desc x_any(x_dims, f32, tag::any), w_any(w_dims, f32, tag::any),
+        y_any(y_dims, f32, tag::any);
     const auto b_md = plain({c_out});
     x_ = filled(plain(x_dims)), w_ = filled(plain(w_dims), 2), b_ = filled(b_md, 3);
     y_ = dnnl::memory(plain(y_dims), eng()), gy_ = filled(plain(y_dims), 4);
-    gx_ = dnnl::memory(plain(x_dims), eng()), gw_ = dnnl::memory(plain(w_dims), eng()), gb_ = dnnl::memory(b_md, eng());
+    gx_ = dnnl::memory(plain(x_dims), eng()), gw_ = dnnl::memory(plain(w_dims), eng()),
+    gb_ = dnnl::memory(b_md, eng());
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     const auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
@@ -250,14 +261,14 @@ class Conv {
           {direct, x_any, w_any, b_md, y_any, strides, dilates, pads, pads}, attr, eng(), fwd_pd);
       bwd_data_ = dnnl::convolution_backward_data(bd_pd);
       bwd_weights_ = dnnl::convolution_backward_weights(bw_pd);
-      ports_.insert(ports_.end(), {Port(gy_, bd_pd.diff_dst_desc(), true), Port(w_, bd_pd.weights_desc(), true),
-                                   Port(gx_, bd_pd.diff_src_desc(), false), Port(x_, bw_pd.src_desc(), true),
-                                   Port(gy_, bw_pd.diff_dst_desc(), true),
-                                   Port(gw_, bw_pd.diff_weights_desc(), false)});
+      ports_.insert(ports_.end(),
+                    {Port(gy_, bd_pd.diff_dst_desc(), true), Port(w_, bd_pd.weights_desc(), true),
+                     Port(gx_, bd_pd.diff_src_desc(), false), Port(x_, bw_pd.src_desc(), true),
+                     Port(gy_, bw_pd.diff_dst_desc(), true), Port(gw_, bw_pd.diff_weights_desc(), false)});
       scratch = std::max({scratch, bd_pd.scratchpad_desc().get_size(), bw_pd.scratchpad_desc().get_size()});
     }
-    scratch_ = dnnl::memory({{dnnl::memory::dim(std::max<std::size_t>(scratch, 1))}, dnnl::memory::data_type::u8, tag::x},
-                            eng());
+    scratch_ = dnnl::memory(
+        {{dnnl::memory::dim(std::max<std::size_t>(scratch, 1))}, dnnl::memory::data_type::u8, tag::x}, eng());
   }
   void forward() {
     run_forward();
@@ -267,12 +278,16 @@ class Conv {
     dnnl::stream& s = strm();
     run_forward();
     ports_[3].in(s), ports_[4].in(s);
-    bwd_data_.execute(s, {{DNNL_ARG_DIFF_DST, ports_[3].mem()}, {DNNL_ARG_WEIGHTS, ports_[4].mem()},
-                          {DNNL_ARG_DIFF_SRC, ports_[5].mem()}, {DNNL_ARG_SCRATCHPAD, scratch_}});
+    bwd_data_.execute(s, {{DNNL_ARG_DIFF_DST, ports_[3].mem()},
+                          {DNNL_ARG_WEIGHTS, ports_[4].mem()},
+                          {DNNL_ARG_DIFF_SRC, ports_[5].mem()},
+                          {DNNL_ARG_SCRATCHPAD, scratch_}});
     ports_[5].out(s);
     ports_[6].in(s), ports_[7].in(s);
-    bwd_weights_.execute(s, {{DNNL_ARG_SRC, ports_[6].mem()}, {DNNL_ARG_DIFF_DST, ports_[7].mem()},
-                             {DNNL_ARG_DIFF_WEIGHTS, ports_[8].mem()}, {DNNL_ARG_DIFF_BIAS, gb_},
+    bwd_weights_.execute(s, {{DNNL_ARG_SRC, ports_[6].mem()},
+                             {DNNL_ARG_DIFF_DST, ports_[7].mem()},
+                             {DNNL_ARG_DIFF_WEIGHTS, ports_[8].mem()},
+                             {DNNL_ARG_DIFF_BIAS, gb_},
                              {DNNL_ARG_SCRATCHPAD, scratch_}});
     ports_[8].out(s);
     s.wait();
@@ -282,8 +297,11 @@ class Conv {
   void run_forward() {
     dnnl::stream& s = strm();
     ports_[0].in(s), ports_[1].in(s);
-    fwd_.execute(s, {{DNNL_ARG_SRC, ports_[0].mem()}, {DNNL_ARG_WEIGHTS, ports_[1].mem()}, {DNNL_ARG_BIAS, b_},
-                     {DNNL_ARG_DST, ports_[2].mem()}, {DNNL_ARG_SCRATCHPAD, scratch_}});
+    fwd_.execute(s, {{DNNL_ARG_SRC, ports_[0].mem()},
+                     {DNNL_ARG_WEIGHTS, ports_[1].mem()},
+                     {DNNL_ARG_BIAS, b_},
+                     {DNNL_ARG_DST, ports_[2].mem()},
+                     {DNNL_ARG_SCRATCHPAD, scratch_}});
     ports_[2].out(s);
   }
 

@@ -20,12 +20,12 @@ struct RunOptions {
   std::vector<std::string> inputs;     // NAME=FILE
   std::vector<std::string> overrides;  // KEY=VALUE (seed=N, NODE.ATTR=VALUE)
   std::filesystem::path output_dir = "out";
-  int threads = 0;   // --threads: cores for the run (0: all)
-  int inter_op = 0;  // --inter-op: nodes run at once (0: the default, 1)
-  bool stats = false;              // --stats: peak memory and per-node times
-  std::filesystem::path profile;   // --profile: Chrome trace file
-  std::filesystem::path resume;  // training: continue from this checkpoint
-  std::filesystem::path params;  // load parameters from this checkpoint
+  int threads = 0;                // --threads: cores for the run (0: all)
+  int inter_op = 0;               // --inter-op: nodes run at once (0: the default, 1)
+  bool stats = false;             // --stats: peak memory and per-node times
+  std::filesystem::path profile;  // --profile: Chrome trace file
+  std::filesystem::path resume;   // training: continue from this checkpoint
+  std::filesystem::path params;   // load parameters from this checkpoint
   // Key for reading an encrypted --params / --resume checkpoint (default:
   // the training graph's train.checkpoint.encrypt).
   std::string key_file;

@@ -29,7 +29,8 @@ class ScratchDir {
  public:
   ScratchDir() {
     std::string templ = (fs::temp_directory_path() / "keel-graph-XXXXXX").string();
-    if (!::mkdtemp(templ.data())) throw runtime_error("cannot create a temporary folder: " + std::string(std::strerror(errno)));
+    if (!::mkdtemp(templ.data()))
+      throw runtime_error("cannot create a temporary folder: " + std::string(std::strerror(errno)));
     path_ = templ;
   }
   ~ScratchDir() {

@@ -104,8 +104,9 @@ int main(int argc, char** argv) {
                     "Resume although the seed or batch size differs from the checkpoint's");
   run_cmd->add_option("--threads", run.threads, "Cores to use in all (default: all cores)")
       ->check(CLI::Range(1, 1024));
-  run_cmd->add_option("--inter-op", run.inter_op,
-                      "Nodes run at once; each op gets threads/inter-op OpenMP threads (default: 1)")
+  run_cmd
+      ->add_option("--inter-op", run.inter_op,
+                   "Nodes run at once; each op gets threads/inter-op OpenMP threads (default: 1)")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--stats", run.stats, "Print peak tensor memory and time per node after the run");
   run_cmd->add_option("--profile", run.profile, "Write a Chrome trace (Perfetto, chrome://tracing) to FILE");
@@ -141,7 +142,8 @@ int main(int argc, char** argv) {
   add_common(graph_cmd, common);
 
   std::filesystem::path keygen_file;
-  auto* keygen_cmd = app.add_subcommand("keygen", "Write a new random key file (mode 0600; never overwrites)");
+  auto* keygen_cmd =
+      app.add_subcommand("keygen", "Write a new random key file (mode 0600; never overwrites)");
   keygen_cmd->add_option("keyfile", keygen_file, "Key file to create")->required();
   add_common(keygen_cmd, common);
 
@@ -152,8 +154,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--key-file", crypt.key_file, "Key file (see keel keygen)");
     cmd->add_option("--passphrase-env", crypt.passphrase_env,
                     "Environment variable holding a passphrase (scrypt; keel format only)");
-    cmd->add_option("--format", crypt.format,
-                    decrypting ? "keel or fernet (default: recognized from the file)" : "keel (default) or fernet");
+    cmd->add_option(
+        "--format", crypt.format,
+        decrypting ? "keel or fernet (default: recognized from the file)" : "keel (default) or fernet");
     if (decrypting)
       cmd->add_option("--ttl", crypt.ttl, "Fernet: reject tokens older than this many seconds")
           ->check(CLI::NonNegativeNumber);

@@ -81,8 +81,7 @@ void print_op_text(const OpEntry& e) {
   std::printf("  backward: %s\n", s.has_backward ? "yes" : "no");
   if (s.role == Role::guard)
     std::printf("  role: guard (the engine acts on its outputs; see docs/graph-format.md)\n");
-  if (s.role == Role::loss)
-    std::printf("  role: loss (metric: %s)\n", metric_name(s.metric));
+  if (s.role == Role::loss) std::printf("  role: loss (metric: %s)\n", metric_name(s.metric));
   if (s.role == Role::optimizer)
     std::printf("  role: optimizer (names a train: section's optimizer; see docs/graph-format.md)\n");
   if (s.batch_statistics)
@@ -131,7 +130,8 @@ std::string op_json(const OpEntry& e) {
   return "{\"name\":" + json_quote(s.name) + ",\"plugin\":" + json_quote(e.plugin->name) +
          ",\"doc\":" + json_quote(s.doc) + ",\"inputs\":" + ports(s.inputs) +
          ",\"outputs\":" + ports(s.outputs) + ",\"attrs\":" + attrs + ",\"params\":" + params +
-         ",\"has_backward\":" + (s.has_backward ? "true" : "false") + ",\"role\":" + json_quote(role_name(s.role)) +
+         ",\"has_backward\":" + (s.has_backward ? "true" : "false") +
+         ",\"role\":" + json_quote(role_name(s.role)) +
          ",\"batch_statistics\":" + (s.batch_statistics ? "true" : "false") +
          ",\"metric\":" + json_quote(metric_name(s.metric)) +
          ",\"inplace\":" + (s.inplace ? "true" : "false") + "}";

@@ -82,8 +82,8 @@ void print_stats(const Plan& plan, const Executor& exec) {
     width = std::max(width, graph.def.nodes[std::size_t(n.node)].name.size());
     op_width = std::max(op_width, graph.def.nodes[std::size_t(n.node)].op.size());
   }
-  std::printf("%-*s  %-*s %8s %12s %8s %12s %10s\n", int(width), "node", int(op_width), "op", "forward", "ms/call", "backward",
-              "ms/call", "total ms");
+  std::printf("%-*s  %-*s %8s %12s %8s %12s %10s\n", int(width), "node", int(op_width), "op", "forward",
+              "ms/call", "backward", "ms/call", "total ms");
   double total = 0;
   for (std::size_t i = 0; i < plan.nodes().size(); ++i) {
     const auto& def = graph.def.nodes[std::size_t(plan.nodes()[i].node)];
@@ -91,9 +91,8 @@ void print_stats(const Plan& plan, const Executor& exec) {
     const auto fc = st.forward_calls[i], bc = st.backward_calls[i];
     total += f + b;
     std::printf("%-*s  %-*s %8llu %12.4f %8llu %12.4f %10.2f\n", int(width), def.name.c_str(), int(op_width),
-                def.op.c_str(),
-                static_cast<unsigned long long>(fc), fc ? f / double(fc) : 0.0, static_cast<unsigned long long>(bc),
-                bc ? b / double(bc) : 0.0, f + b);
+                def.op.c_str(), static_cast<unsigned long long>(fc), fc ? f / double(fc) : 0.0,
+                static_cast<unsigned long long>(bc), bc ? b / double(bc) : 0.0, f + b);
   }
   std::printf("%-*s  %-*s %8s %12s %8s %12s %10.2f\n", int(width), "all", int(op_width), "", "", "", "", "",
               total);
@@ -134,7 +133,8 @@ int run(const RunOptions& o, const Common& common) {
   if (!o.params.empty()) {
     // An encrypted checkpoint opens with the command line's key, else with
     // the one the training graph seals its checkpoints with.
-    const KeySource key = !cli_key.empty() || !graph.def.train ? cli_key : graph.def.train->checkpoint.encrypt;
+    const KeySource key =
+        !cli_key.empty() || !graph.def.train ? cli_key : graph.def.train->checkpoint.encrypt;
     load_checkpoint(o.params, plan, nullptr, {&registry, key, o.allow_plaintext});
   }
   if (graph.def.train) {

@@ -87,7 +87,8 @@ void apply_overrides(GraphDef& def, const std::vector<std::string>& overrides) {
           throw usage_error("--set " + key + ": the graph's train: section has no checkpoint: path",
                             {def.file, 0, 0});
         if (value.empty()) throw usage_error("--set " + key + "=: expected a value");
-        def.train->checkpoint.encrypt = field == "checkpoint.key_file" ? KeySource{value, ""} : KeySource{"", value};
+        def.train->checkpoint.encrypt =
+            field == "checkpoint.key_file" ? KeySource{value, ""} : KeySource{"", value};
         continue;
       }
       // train.steps=0 trains nothing and writes the initial checkpoint (the

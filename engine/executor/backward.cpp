@@ -94,7 +94,8 @@ void Executor::run_backward_step(const GradientPlan& g, int j) {
     const auto end = Profiler::Clock::now();
     stats_.backward_seconds[std::size_t(step.node)] += std::chrono::duration<double>(end - begin).count();
     ++stats_.backward_calls[std::size_t(step.node)];
-    if (profiler_) profiler_->record(Profiler::Kind::backward, node_names_[std::size_t(step.node)], begin, end);
+    if (profiler_)
+      profiler_->record(Profiler::Kind::backward, node_names_[std::size_t(step.node)], begin, end);
   }
 }
 

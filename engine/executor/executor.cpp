@@ -148,7 +148,8 @@ Executor::Layout Executor::make_layout(const GradientPlan* g) const {
   // The op allows it, input 0 is read once by the node, and output 0 has its
   // dtype and shape.
   auto may_share = [&](const PlannedNode& node) {
-    if (!vgraph.nodes[std::size_t(node.node)].entry->schema.inplace || node.inputs.empty() || node.outputs.empty())
+    if (!vgraph.nodes[std::size_t(node.node)].entry->schema.inplace || node.inputs.empty() ||
+        node.outputs.empty())
       return false;
     const int in = node.inputs[0], out = node.outputs[0];
     return std::count(node.inputs.begin(), node.inputs.end(), in) == 1 &&
@@ -185,7 +186,9 @@ Executor::Layout Executor::make_layout(const GradientPlan* g) const {
   L.peak = mem.arena_bytes;
   L.naive = mem.naive_bytes;
   L.arena = Tensor(DType::u8, {Dim(std::max<std::size_t>(mem.arena_bytes, 64))});
-  auto at = [&](int b, const TensorSpec& spec) { return Tensor::alias(L.arena, mem.offsets[std::size_t(b)], spec.dtype, spec.shape); };
+  auto at = [&](int b, const TensorSpec& spec) {
+    return Tensor::alias(L.arena, mem.offsets[std::size_t(b)], spec.dtype, spec.shape);
+  };
   L.values.resize(specs.size());
   L.grads.resize(specs.size());
   for (std::size_t s = 0; s < specs.size(); ++s) {

@@ -27,8 +27,8 @@ namespace keel {
 // What `keel run --stats` prints: the memory of the largest step layout and
 // the time spent in each node.
 struct ExecutorStats {
-  std::size_t peak_bytes = 0;   // the arena: values and gradients alive at once
-  std::size_t naive_bytes = 0;  // every value and gradient in its own buffer
+  std::size_t peak_bytes = 0;            // the arena: values and gradients alive at once
+  std::size_t naive_bytes = 0;           // every value and gradient in its own buffer
   std::vector<double> forward_seconds;   // per plan node, summed over runs
   std::vector<double> backward_seconds;  // per plan node
   std::vector<std::uint64_t> forward_calls, backward_calls;

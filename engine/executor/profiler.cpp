@@ -6,22 +6,14 @@
 #include <thread>
 
 #include "base/json.hpp"
+#include "keel/schema.hpp"
 #include "runtime/atomic_file.hpp"
 
 namespace keel {
 
 namespace {
 const char* kind_name(Profiler::Kind k) {
-  switch (k) {
-    case Profiler::Kind::step: return "step";
-    case Profiler::Kind::forward: return "forward";
-    case Profiler::Kind::backward: return "backward";
-    case Profiler::Kind::optimizer: return "optimizer";
-    case Profiler::Kind::guard: return "guard";
-    case Profiler::Kind::io: return "io";
-    case Profiler::Kind::eval: return "eval";
-  }
-  return "other";
+  return enum_name(k, {"step", "forward", "backward", "optimizer", "guard", "io", "eval"});
 }
 }  // namespace
 
@@ -46,7 +38,8 @@ int Profiler::lane_of_this_thread() {
   return int(lanes_.size()) - 1;
 }
 
-void Profiler::record(Kind kind, int name, Clock::time_point begin, Clock::time_point end, std::int64_t step) {
+void Profiler::record(Kind kind, int name, Clock::time_point begin, Clock::time_point end,
+                      std::int64_t step) {
   std::lock_guard lock(mutex_);
   events_.push_back({begin, end, step, name, lane_of_this_thread(), kind});
 }

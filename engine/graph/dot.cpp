@@ -1,12 +1,12 @@
 #include "graph/dot.hpp"
 
-#include "graph/train_def.hpp"
-
 #include <algorithm>
 #include <array>
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/graphviz.hpp>
 #include <sstream>
+
+#include "graph/train_def.hpp"
 
 namespace keel {
 namespace {
@@ -71,8 +71,8 @@ class VertexWriter {
          << escape(n.op) << (train ? "\\n(training only)" : "") << "\"]";
     } else if (v >= inputs + nodes + g_.def.outputs.size()) {
       const TrainDef& t = *g_.def.train;
-      os << "[shape=note, style=dashed, label=\"optimizer\\n" << escape(t.optimizer.op)
-         << "\\n(training only)\"]";
+      os << "[shape=note, style=dashed, label=\"optimizer\\n"
+         << escape(t.optimizer.op) << "\\n(training only)\"]";
     } else {
       os << "[shape=ellipse, peripheries=2, label=\"" << escape(g_.def.outputs[v - inputs - nodes].text())
          << "\"]";

@@ -72,9 +72,9 @@ struct NodeDef {
   std::vector<ValueRef> inputs;
   std::map<std::string, AttrLiteral> attrs;
   std::map<std::string, InitDef> init;  // parameter name -> initializer (instead of the op's default)
-  Loc loc;         // the node's mapping
-  Loc op_loc;      // the `op:` value
-  Loc inputs_loc;  // the `inputs:` value, or the node's position when absent
+  Loc loc;                              // the node's mapping
+  Loc op_loc;                           // the `op:` value
+  Loc inputs_loc;                       // the `inputs:` value, or the node's position when absent
 };
 
 struct TrainDef;  // graph/train_def.hpp

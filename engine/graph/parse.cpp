@@ -92,7 +92,7 @@ class GraphParser {
     if (!v)
       fail("'keel:' must be an integer format version, not " +
                (version->value.is_scalar() ? "'" + display_text(version->value.scalar()) + "'"
-                                          : kind_name(version->value)),
+                                           : kind_name(version->value)),
            version->value_loc);
     if (*v != kGraphFormatVersion)
       fail("unsupported graph format version " + std::to_string(*v) + " (this keel reads " +
@@ -123,7 +123,8 @@ class GraphParser {
         const std::size_t expected = std::min<std::size_t>(e.value.size(), kMaxReservedNodes);
         g.nodes.reserve(expected);
         names_.reserve(names_.size() + expected);
-        for (std::size_t i = 0; i < e.value.size(); ++i) g.nodes.push_back(parse_node(e.value.item(i), e.value_loc));
+        for (std::size_t i = 0; i < e.value.size(); ++i)
+          g.nodes.push_back(parse_node(e.value.item(i), e.value_loc));
         has_nodes = true;
       } else if (e.key == "outputs") {
         g.outputs = parse_refs(e);
@@ -325,7 +326,8 @@ GraphDef parse_graph_file(const std::filesystem::path& path) {
   std::string text;
   // Sized once when the size is known: growing by doubling copies the text
   // and touches twice the memory.
-  if (const auto size = std::filesystem::file_size(path, ec); !ec) text.reserve(std::min(size, kMaxFileBytes + 1));
+  if (const auto size = std::filesystem::file_size(path, ec); !ec)
+    text.reserve(std::min(size, kMaxFileBytes + 1));
   char chunk[1 << 16];
   while (text.size() <= kMaxFileBytes && in.read(chunk, sizeof chunk).gcount() > 0)
     text.append(chunk, static_cast<std::size_t>(in.gcount()));

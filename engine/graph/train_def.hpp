@@ -34,8 +34,8 @@ struct DataSourceDef {
 };
 
 struct DataDef {
-  std::vector<std::string> csv;                            // relative to the graph file
-  std::vector<std::pair<std::string, std::string>> npy;    // input -> file, relative to the graph file
+  std::vector<std::string> csv;                          // relative to the graph file
+  std::vector<std::pair<std::string, std::string>> npy;  // input -> file, relative to the graph file
   std::vector<ColumnsDef> columns;
   std::optional<bool> header;  // the first CSV line names the columns; unset: detected
   std::int64_t batch = 32;
@@ -59,17 +59,17 @@ struct ScheduleDef {
 };
 
 struct OptimizerDef {
-  std::string op = "sgd";                      // an optimizer op, e.g. sgd, adam, adamw
+  std::string op = "sgd";  // an optimizer op, e.g. sgd, adam, adamw
   double lr = 0.01;
-  double clip_grad_norm = 0.0;                 // 0: off
-  std::map<std::string, AttrLiteral> attrs;    // passed to the op (momentum, weight_decay, ...)
+  double clip_grad_norm = 0.0;               // 0: off
+  std::map<std::string, AttrLiteral> attrs;  // passed to the op (momentum, weight_decay, ...)
   ScheduleDef schedule;
   Loc loc, op_loc;
 };
 
 struct CheckpointDef {
-  std::string path;            // relative to the output folder; empty: no checkpoints
-  std::int64_t every = 0;      // steps between checkpoints; 0: at the end of every epoch
+  std::string path;        // relative to the output folder; empty: no checkpoints
+  std::int64_t every = 0;  // steps between checkpoints; 0: at the end of every epoch
   // encrypt: {key_file: K} or {passphrase_env: VAR}: checkpoints are sealed
   // (Keel container) before they touch the disk. key_file is resolved
   // against the graph file's folder by the parser. Empty: plain safetensors.
@@ -81,11 +81,11 @@ struct TrainDef {
   ValueRef loss;
   DataDef data;
   std::int64_t epochs = 1;
-  std::int64_t steps = 0;      // > 0: stop after this many steps instead
+  std::int64_t steps = 0;  // > 0: stop after this many steps instead
   OptimizerDef optimizer;
   CheckpointDef checkpoint;
-  std::vector<std::string> freeze;     // node or parameter names
-  std::vector<std::string> calibrate;  // standardize nodes fed by a graph input
+  std::vector<std::string> freeze;        // node or parameter names
+  std::vector<std::string> calibrate;     // standardize nodes fed by a graph input
   std::string metrics = "metrics.jsonl";  // JSON lines, relative to the output folder
   bool report = true;                     // write DIR/report.html at the end of the run (engine/report)
   Loc loc, metrics_loc;

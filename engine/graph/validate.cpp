@@ -124,8 +124,6 @@ class Validator {
     g_.nodes[n].attrs = typed_attrs(g_.nodes[n].entry->schema, d.attrs, g_.def.file, subject_of(n), d.loc);
   }
 
-
-
   void check_inputs(int n) {
     const NodeDef& d = g_.def.nodes[n];
     const OpSchema& schema = g_.nodes[n].entry->schema;

@@ -28,18 +28,18 @@ struct ValueId {
 // nodes[i] is the validated form of def.nodes[i].
 struct ValidatedNode {
   const OpEntry* entry = nullptr;  // owned by the Registry, which must outlive this
-  Attrs attrs;                   // complete: defaults filled in
-  std::vector<ValueId> inputs;   // one per schema input
+  Attrs attrs;                     // complete: defaults filled in
+  std::vector<ValueId> inputs;     // one per schema input
 };
 
 struct ValidatedGraph {
   GraphDef def;
-  std::vector<ValidatedNode> nodes;  // same order as def.nodes
-  std::vector<int> topo_order;       // every node, dependencies first
-  std::vector<ValueId> outputs;      // one per def.outputs
-  std::vector<std::string> symbols;  // named dimensions; symbol i is symbolic_dim(i)
+  std::vector<ValidatedNode> nodes;     // same order as def.nodes
+  std::vector<int> topo_order;          // every node, dependencies first
+  std::vector<ValueId> outputs;         // one per def.outputs
+  std::vector<std::string> symbols;     // named dimensions; symbol i is symbolic_dim(i)
   std::vector<TensorSpec> input_specs;  // one per def.inputs, symbols encoded
-  std::vector<Error> warnings;       // e.g. a node that feeds no output
+  std::vector<Error> warnings;          // e.g. a node that feeds no output
 
   SourceLoc loc(const Loc& l) const { return {def.file, l.line, l.col}; }
   ErrorSubject subject(int node) const;  // node, op and plugin names

@@ -47,7 +47,8 @@ class Builder final : public YAML::EventHandler {
 
   // `source_size`: the text's length, which the scalars' text does not
   // exceed; a small file's text block is no larger.
-  Builder(Tree& tree, std::size_t source_size) : t_(tree), block_reserve_(std::min(source_size, Tree::kTextBlock)) {}
+  Builder(Tree& tree, std::size_t source_size)
+      : t_(tree), block_reserve_(std::min(source_size, Tree::kTextBlock)) {}
 
   void OnDocumentStart(const YAML::Mark&) override {
     depth_ = 0;
@@ -128,8 +129,10 @@ class Builder final : public YAML::EventHandler {
   }
 
   void attach(std::uint32_t i) {
-    if (open_.empty()) t_.root_ = i;
-    else pending_.push_back(i);
+    if (open_.empty())
+      t_.root_ = i;
+    else
+      pending_.push_back(i);
   }
 
   // A collection joins its parent when it starts (its place among the

@@ -107,9 +107,9 @@ class Tree {
   friend class Builder;
   // 16 bytes a node: a large graph has close to a million of them.
   struct Entry {
-    std::uint32_t begin;  // scalar: text block << 16 | offset; collection: index in kids_
-    std::uint32_t size;   // scalar: length; collection: children (2 per map entry)
-    std::uint32_t line;   // 1-based; 0 when yaml-cpp gave no position
+    std::uint32_t begin;     // scalar: text block << 16 | offset; collection: index in kids_
+    std::uint32_t size;      // scalar: length; collection: children (2 per map entry)
+    std::uint32_t line;      // 1-based; 0 when yaml-cpp gave no position
     std::uint32_t col : 29;  // a column is below the text's size, which is capped
     std::uint32_t kind : 2;
     std::uint32_t quoted : 1;
@@ -144,7 +144,9 @@ inline std::size_t Node::size() const {
   if (static_cast<Kind>(e.kind) == Kind::map) return e.size / 2;
   return 0;
 }
-inline std::uint32_t Node::child(std::size_t i) const { return tree_->kids_[tree_->nodes_[index_].begin + i]; }
+inline std::uint32_t Node::child(std::size_t i) const {
+  return tree_->kids_[tree_->nodes_[index_].begin + i];
+}
 inline Node Node::item(std::size_t i) const { return Node(tree_, child(i)); }
 inline Node Node::key(std::size_t i) const { return Node(tree_, child(2 * i)); }
 inline Node Node::value(std::size_t i) const { return Node(tree_, child(2 * i + 1)); }

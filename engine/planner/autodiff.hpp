@@ -13,16 +13,16 @@
 namespace keel {
 
 struct BackwardStep {
-  int node = 0;                    // index into Plan::nodes()
-  std::vector<bool> input_grads;   // per input port: compute its gradient
-  std::vector<bool> param_grads;   // per parameter of the node: compute it
+  int node = 0;                   // index into Plan::nodes()
+  std::vector<bool> input_grads;  // per input port: compute its gradient
+  std::vector<bool> param_grads;  // per parameter of the node: compute it
 };
 
 struct GradientPlan {
   int loss_slot = -1;
-  std::vector<BackwardStep> steps;   // reverse topological order
-  std::vector<bool> value_grads;     // per value slot: a gradient flows into it
-  std::vector<int> trained_params;   // parameter slots the optimizer updates
+  std::vector<BackwardStep> steps;  // reverse topological order
+  std::vector<bool> value_grads;    // per value slot: a gradient flows into it
+  std::vector<int> trained_params;  // parameter slots the optimizer updates
 };
 
 // `frozen` holds parameter names (fc1.weight) or node names (fc1: all its

@@ -26,8 +26,9 @@ MemoryPlan plan_memory(const std::vector<BufferLife>& buffers) {
     by_first.push_back(int(b));
     by_last.push_back(int(b));
   }
-  std::stable_sort(by_first.begin(), by_first.end(),
-                   [&](int a, int b) { return buffers[std::size_t(a)].first < buffers[std::size_t(b)].first; });
+  std::stable_sort(by_first.begin(), by_first.end(), [&](int a, int b) {
+    return buffers[std::size_t(a)].first < buffers[std::size_t(b)].first;
+  });
   std::stable_sort(by_last.begin(), by_last.end(),
                    [&](int a, int b) { return buffers[std::size_t(a)].last < buffers[std::size_t(b)].last; });
 
@@ -45,7 +46,8 @@ MemoryPlan plan_memory(const std::vector<BufferLife>& buffers) {
     for (; l < by_last.size() && buffers[std::size_t(by_last[l])].last < pos; ++l) {
       const int blk = block_of[std::size_t(by_last[l])];
       // Unless an in-place buffer took the block over.
-      if (blocks[std::size_t(blk)].occupant == by_last[l]) free_blocks.emplace(blocks[std::size_t(blk)].bytes, blk);
+      if (blocks[std::size_t(blk)].occupant == by_last[l])
+        free_blocks.emplace(blocks[std::size_t(blk)].bytes, blk);
     }
     for (; f < by_first.size() && buffers[std::size_t(by_first[f])].first == pos; ++f) {
       const int b = by_first[f];

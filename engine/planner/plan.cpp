@@ -77,7 +77,8 @@ Plan::Plan(const ValidatedGraph& graph, const Registry& registry) : graph_(graph
     // Every context the op sees is sized from these (op.hpp: counts).
     if (planned.inputs.size() != vnode.entry->schema.inputs.size())
       throw Error(ExitCode::usage,
-                  "the node has " + std::to_string(planned.inputs.size()) + " inputs; its op's schema declares " +
+                  "the node has " + std::to_string(planned.inputs.size()) +
+                      " inputs; its op's schema declares " +
                       std::to_string(vnode.entry->schema.inputs.size()),
                   graph.loc(def.loc), graph.subject(index));
     nodes_.push_back(std::move(planned));

@@ -4,9 +4,11 @@
 #include <dlfcn.h>
 
 #include <algorithm>
-#include <cstdio>
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -15,9 +17,6 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
-
-#include <boost/dll/runtime_symbol_info.hpp>
-#include <boost/dll/shared_library.hpp>
 
 #include "base/error.hpp"
 #include "keel/abi.h"
@@ -51,8 +50,10 @@ std::string describe_symbol(const std::string& mangled) {
       text.erase(0, prefix.size());
       break;
     }
-  static constexpr std::string_view not_elf[] = {"invalid ELF header", "file too short",
-                                                 "wrong ELF class", "ELF load command",
+  static constexpr std::string_view not_elf[] = {"invalid ELF header",
+                                                 "file too short",
+                                                 "wrong ELF class",
+                                                 "ELF load command",
                                                  "only ET_DYN and ET_EXEC can be loaded",
                                                  "ELF file"};
   for (std::string_view marker : not_elf)
@@ -71,8 +72,7 @@ std::string describe_symbol(const std::string& mangled) {
 boost::dll::shared_library open_library(const fs::path& file) {
   std::error_code fec;
   const fs::file_status st = fs::status(file, fec);
-  if (st.type() == fs::file_type::not_found)
-    throw usage_error("plugin file not found: " + file_str(file));
+  if (st.type() == fs::file_type::not_found) throw usage_error("plugin file not found: " + file_str(file));
   if (!fs::exists(st)) throw usage_error(file_str(file) + ": cannot be read: " + fec.message());
   if (!fs::is_regular_file(st)) throw usage_error(file_str(file) + ": not a regular file");
 
@@ -112,7 +112,8 @@ void check_table(const fs::path& file, const keel_plugin_table* t) {
     throw usage_error(f + ": op entries are " + std::to_string(t->op_entry_size) +
                           " bytes, this runner needs at least " + std::to_string(sizeof(keel_op_entry)),
                       {}, who);
-  const bool has_codecs = t->table_size >= offsetof(keel_plugin_table, codec_entry_size) + sizeof t->codec_entry_size;
+  const bool has_codecs =
+      t->table_size >= offsetof(keel_plugin_table, codec_entry_size) + sizeof t->codec_entry_size;
   if (has_codecs && t->n_codecs && (!t->codecs || t->codec_entry_size < sizeof(keel_codec_entry)))
     throw usage_error(f + ": codec entries are " + std::to_string(t->codec_entry_size) +
                           " bytes, this runner needs at least " + std::to_string(sizeof(keel_codec_entry)),
@@ -131,11 +132,12 @@ const char* missing_function(const keel_op_entry& e) {
 }
 
 const char* missing_function(const keel_codec_entry& e) {
-  const void* fns[] = {reinterpret_cast<const void*>(e.create),     reinterpret_cast<const void*>(e.destroy),
-                       reinterpret_cast<const void*>(e.recognizes), reinterpret_cast<const void*>(e.check_key),
-                       reinterpret_cast<const void*>(e.seal),       reinterpret_cast<const void*>(e.open),
-                       reinterpret_cast<const void*>(e.keygen),     reinterpret_cast<const void*>(e.files_supported),
-                       reinterpret_cast<const void*>(e.seal_files), reinterpret_cast<const void*>(e.open_files)};
+  const void* fns[] = {
+      reinterpret_cast<const void*>(e.create),     reinterpret_cast<const void*>(e.destroy),
+      reinterpret_cast<const void*>(e.recognizes), reinterpret_cast<const void*>(e.check_key),
+      reinterpret_cast<const void*>(e.seal),       reinterpret_cast<const void*>(e.open),
+      reinterpret_cast<const void*>(e.keygen),     reinterpret_cast<const void*>(e.files_supported),
+      reinterpret_cast<const void*>(e.seal_files), reinterpret_cast<const void*>(e.open_files)};
   for (const void* fn : fns)
     if (!fn) return "factory or function";
   return nullptr;
@@ -194,15 +196,13 @@ std::string attr_defect(const AttrSpec& a) {
            attr_type_name(static_cast<AttrType>(a.default_value->index()));
   if ((a.min || a.max) && !numeric(a.type)) return at + "is " + type + " but has bounds";
   if ((a.min && std::isnan(*a.min)) || (a.max && std::isnan(*a.max))) return at + "has a NaN bound";
-  if (a.min && a.max && *a.min > *a.max)
-    return at + "has min " + number(*a.min) + " > max " + number(*a.max);
+  if (a.min && a.max && *a.min > *a.max) return at + "has min " + number(*a.min) + " > max " + number(*a.max);
   if (!a.choices.empty() && a.type != AttrType::String) return at + "is " + type + " but has choices";
   if (a.default_value && !default_in_bounds(a)) return at + "has a default outside its bounds";
   if (a.default_value && !a.choices.empty()) {
     const auto& s = std::get<std::string>(*a.default_value);
     if (std::find(a.choices.begin(), a.choices.end(), s) == a.choices.end())
-      return at + "has default '" + s + "', which is not one of its choices (" + joined(a.choices) +
-             ")";
+      return at + "has default '" + s + "', which is not one of its choices (" + joined(a.choices) + ")";
   }
   return {};
 }
@@ -239,13 +239,12 @@ std::string schema_defect(const OpEntry& e) {
   return {};
 }
 
-void check_schemas(const fs::path& file, const std::string& plugin,
-                   const std::vector<OpEntry>& entries) {
+void check_schemas(const fs::path& file, const std::string& plugin, const std::vector<OpEntry>& entries) {
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const std::string& op = entries[i].schema.name;
     if (op.empty())
-      throw usage_error(file_str(file) + ": op #" + std::to_string(i + 1) + " has an empty name",
-                        {}, {"", "", plugin});
+      throw usage_error(file_str(file) + ": op #" + std::to_string(i + 1) + " has an empty name", {},
+                        {"", "", plugin});
     if (auto defect = schema_defect(entries[i]); !defect.empty())
       throw usage_error(file_str(file) + ": op '" + op + "' " + defect, {}, {"", op, plugin});
   }
@@ -257,8 +256,9 @@ void load_plugin_unguarded(Registry& registry, const fs::path& file) {
   if (!lib.has(KEEL_PLUGIN_ENTRY_SYMBOL)) {
     // Plugins of SDK 1.x exported a C++ descriptor under another name.
     if (lib.has("keel_plugin_descriptor"))
-      throw usage_error(f + ": built for the C++ plugin boundary of Keel 1.x (symbol 'keel_plugin_descriptor'); "
-                            "rebuild it against this SDK");
+      throw usage_error(f +
+                        ": built for the C++ plugin boundary of Keel 1.x (symbol 'keel_plugin_descriptor'); "
+                        "rebuild it against this SDK");
     throw usage_error(f + ": not a Keel plugin: no '" KEEL_PLUGIN_ENTRY_SYMBOL "' symbol");
   }
   // A C function: nothing can be thrown across it.
@@ -280,10 +280,12 @@ void load_plugin_unguarded(Registry& registry, const fs::path& file) {
       throw usage_error(f + ": op '" + printable(e.schema->name) + "' has no " + missing, {},
                         {"", e.schema->name, info->name});
   }
-  const bool has_codecs = t->table_size >= offsetof(keel_plugin_table, codec_entry_size) + sizeof t->codec_entry_size;
+  const bool has_codecs =
+      t->table_size >= offsetof(keel_plugin_table, codec_entry_size) + sizeof t->codec_entry_size;
   for (std::size_t i = 0; has_codecs && i < t->n_codecs; ++i) {
     const auto& e = entry_at<keel_codec_entry>(t->codecs, t->codec_entry_size, i);
-    if (!e.name || !*e.name) throw usage_error(f + ": codec #" + std::to_string(i + 1) + " has an empty name", {}, who);
+    if (!e.name || !*e.name)
+      throw usage_error(f + ": codec #" + std::to_string(i + 1) + " has an empty name", {}, who);
     if (missing_function(e))
       throw usage_error(f + ": codec '" + printable(e.name) + "' has no factory", {}, who);
   }
@@ -298,15 +300,14 @@ void load_plugin_unguarded(Registry& registry, const fs::path& file) {
   }
   check_schemas(file, info->name, ops);
   std::vector<CodecEntry> codecs;
-  for (ImportedCodecEntry& c : imported.codecs) codecs.push_back({std::move(c.name), std::move(c.doc), std::move(c.make), nullptr});
+  for (ImportedCodecEntry& c : imported.codecs)
+    codecs.push_back({std::move(c.name), std::move(c.doc), std::move(c.make), nullptr});
 
   info->library = std::make_shared<boost::dll::shared_library>(std::move(lib));
   registry.add_plugin(std::move(info), std::move(ops), std::move(codecs));
 }
 
-bool is_plugin_file_name(const std::string& name) {
-  return name.size() > 3 && name.ends_with(".so");
-}
+bool is_plugin_file_name(const std::string& name) { return name.size() > 3 && name.ends_with(".so"); }
 
 // Absolute and with symlinks resolved where the path exists, so that two
 // spellings of one folder compare equal.

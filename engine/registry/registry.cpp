@@ -89,7 +89,8 @@ const CodecEntry* Registry::find_codec(const std::string& name) const { return f
 std::vector<std::string> Registry::codec_names() const { return names_of(codecs_); }
 
 CodecInstance Registry::create_codec(const CodecEntry& entry) const {
-  const std::string where = "codec '" + entry.name + "' (plugin '" + (entry.plugin ? entry.plugin->name : "") + "')";
+  const std::string where =
+      "codec '" + entry.name + "' (plugin '" + (entry.plugin ? entry.plugin->name : "") + "')";
   std::unique_ptr<Codec> codec;
   try {
     codec = entry.factory();

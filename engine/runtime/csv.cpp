@@ -145,8 +145,7 @@ class CsvParser {
       // never exceeds half the text in doubles, however the lines vary.
       table_.values.reserve(table_.cols * (text_.size() / (line.size() + 1) + 1));
     } else if (spans_.size() != table_.cols) {
-      const std::size_t col0 =
-          spans_.size() > table_.cols ? spans_[table_.cols].begin : line.size();
+      const std::size_t col0 = spans_.size() > table_.cols ? spans_[table_.cols].begin : line.size();
       fail(col0, "expected " + std::to_string(table_.cols) + " fields (as on line " +
                      std::to_string(first_line_) + "), found " + std::to_string(spans_.size()));
     }
@@ -166,8 +165,7 @@ class CsvParser {
     const char* b = field.data();
     const char* e = b + field.size();
     // from_chars rejects the '+' some writers put before positive numbers.
-    if (field.size() > 1 && *b == '+' && (std::isdigit(static_cast<unsigned char>(b[1])) || b[1] == '.'))
-      ++b;
+    if (field.size() > 1 && *b == '+' && (std::isdigit(static_cast<unsigned char>(b[1])) || b[1] == '.')) ++b;
     double v = 0;
     const auto [end, ec] = std::from_chars(b, e, v);
     if (ec == std::errc::result_out_of_range) fail(col0, quoted(field) + " is outside the range of a double");

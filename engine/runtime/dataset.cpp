@@ -58,8 +58,7 @@ std::string binding_problem(const ColumnBinding& b, double v) {
 
 std::string column_range(const ColumnBinding& b) {
   return b.count == 1 ? "column " + std::to_string(b.first)
-                      : "columns " + std::to_string(b.first) + ".." +
-                            std::to_string(b.first + b.count - 1);
+                      : "columns " + std::to_string(b.first) + ".." + std::to_string(b.first + b.count - 1);
 }
 
 void check_bindings(const std::vector<ColumnBinding>& bindings) {
@@ -186,8 +185,8 @@ Dataset Dataset::from_csv(const std::vector<fs::path>& files, const std::vector<
     };
     tables.push_back(read_csv(file, check, header));
     if (tables.back().rows != tables.front().rows)
-      throw usage_error("has " + std::to_string(tables.back().rows) + " rows, but " +
-                            files.front().string() + " has " + std::to_string(tables.front().rows),
+      throw usage_error("has " + std::to_string(tables.back().rows) + " rows, but " + files.front().string() +
+                            " has " + std::to_string(tables.front().rows),
                         {file.string()});
     offset += tables.back().cols;
   }
@@ -209,12 +208,22 @@ Dataset Dataset::from_csv(const std::vector<fs::path>& files, const std::vector<
     if (!b.scalar) shape.push_back(b.count);
     Tensor t(b.dtype, shape);
     switch (b.dtype) {
-      case DType::f32: fill<float>(t, refs, ds.rows_); break;
-      case DType::f64: fill<double>(t, refs, ds.rows_); break;
-      case DType::i32: fill<std::int32_t>(t, refs, ds.rows_); break;
-      case DType::i64: fill<std::int64_t>(t, refs, ds.rows_); break;
+      case DType::f32:
+        fill<float>(t, refs, ds.rows_);
+        break;
+      case DType::f64:
+        fill<double>(t, refs, ds.rows_);
+        break;
+      case DType::i32:
+        fill<std::int32_t>(t, refs, ds.rows_);
+        break;
+      case DType::i64:
+        fill<std::int64_t>(t, refs, ds.rows_);
+        break;
       case DType::u8:
-      case DType::boolean: fill<std::uint8_t>(t, refs, ds.rows_); break;
+      case DType::boolean:
+        fill<std::uint8_t>(t, refs, ds.rows_);
+        break;
     }
     ds.names_.push_back(b.input);
     ds.columns_.push_back(std::move(t));

@@ -17,7 +17,7 @@ namespace keel {
 
 // Which columns of the (side-by-side concatenated) files feed one graph input.
 struct ColumnBinding {
-  std::string input;      // graph input name
+  std::string input;  // graph input name
   DType dtype = DType::f32;
   std::int64_t first = 0;  // first column (0-based)
   std::int64_t count = 1;  // number of columns

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/error.hpp"
+#include "keel/schema.hpp"
 
 namespace keel {
 
@@ -58,8 +59,7 @@ class Parser {
   char peek() const { return at_end() ? '\0' : s_[pos_]; }
 
   void skip_space() {
-    while (!at_end() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
-      ++pos_;
+    while (!at_end() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r')) ++pos_;
   }
 
   std::string found() const {
@@ -210,19 +210,35 @@ class Parser {
     const char c = peek();
     ++pos_;
     switch (c) {
-      case '"': out += '"'; return;
-      case '\\': out += '\\'; return;
-      case '/': out += '/'; return;
-      case 'b': out += '\b'; return;
-      case 'f': out += '\f'; return;
-      case 'n': out += '\n'; return;
-      case 'r': out += '\r'; return;
-      case 't': out += '\t'; return;
-      case 'u': break;
+      case '"':
+        out += '"';
+        return;
+      case '\\':
+        out += '\\';
+        return;
+      case '/':
+        out += '/';
+        return;
+      case 'b':
+        out += '\b';
+        return;
+      case 'f':
+        out += '\f';
+        return;
+      case 'n':
+        out += '\n';
+        return;
+      case 'r':
+        out += '\r';
+        return;
+      case 't':
+        out += '\t';
+        return;
+      case 'u':
+        break;
       default:
         --pos_;
-        fail(start, "invalid escape \\" + (at_end() ? std::string() : std::string(1, c)) +
-                        " in a string");
+        fail(start, "invalid escape \\" + (at_end() ? std::string() : std::string(1, c)) + " in a string");
     }
     std::uint32_t cp = hex4();
     if (cp >= 0xDC00 && cp <= 0xDFFF) fail(start, "lone low surrogate in a \\u escape");
@@ -326,15 +342,7 @@ std::optional<std::uint64_t> JsonValue::to_uint64() const {
 }
 
 const char* JsonValue::kind_name(Kind k) {
-  switch (k) {
-    case Kind::null: return "null";
-    case Kind::boolean: return "a boolean";
-    case Kind::number: return "a number";
-    case Kind::string: return "a string";
-    case Kind::array: return "an array";
-    case Kind::object: return "an object";
-  }
-  return "?";
+  return enum_name(k, {"null", "a boolean", "a number", "a string", "an array", "an object"});
 }
 
 JsonValue parse_json(std::string_view text, const std::string& source, const JsonLimits& limits) {

@@ -26,8 +26,8 @@ struct JsonValue {
   // A number as a double (rounded when the literal has more precision),
   // and exactly as written in `text`, so integers beyond 2^53 stay exact.
   double number = 0;
-  std::string text;  // a string's decoded contents, or a number's literal
-  std::vector<JsonValue> items;                            // array elements
+  std::string text;              // a string's decoded contents, or a number's literal
+  std::vector<JsonValue> items;  // array elements
   // Object members, in order. Not std::pair: a pair of a still incomplete
   // type is ill-formed, and clang rejects it.
   std::vector<JsonMember> members;

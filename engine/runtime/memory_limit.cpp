@@ -32,11 +32,24 @@ std::uint64_t parse_byte_size(const std::string& text) {
   int shift = 0;
   if (i < text.size()) {
     switch (text[i]) {
-      case 'K': case 'k': shift = 10; break;
-      case 'M': case 'm': shift = 20; break;
-      case 'G': case 'g': shift = 30; break;
-      case 'T': case 't': shift = 40; break;
-      default: return 0;
+      case 'K':
+      case 'k':
+        shift = 10;
+        break;
+      case 'M':
+      case 'm':
+        shift = 20;
+        break;
+      case 'G':
+      case 'g':
+        shift = 30;
+        break;
+      case 'T':
+      case 't':
+        shift = 40;
+        break;
+      default:
+        return 0;
     }
     ++i;
     if (i < text.size() && (text[i] == 'B' || text[i] == 'b')) ++i;

@@ -40,9 +40,8 @@ struct DescrName {
   std::string_view descr;
   DType dtype;
 };
-constexpr DescrName kDescrs[] = {{"<f4", DType::f32}, {"<f8", DType::f64},
-                                 {"<i4", DType::i32}, {"<i8", DType::i64},
-                                 {"|u1", DType::u8},  {"|b1", DType::boolean}};
+constexpr DescrName kDescrs[] = {{"<f4", DType::f32}, {"<f8", DType::f64}, {"<i4", DType::i32},
+                                 {"<i8", DType::i64}, {"|u1", DType::u8},  {"|b1", DType::boolean}};
 constexpr std::string_view kSupported =
     "supported: '<f4' (f32), '<f8' (f64), '<i4' (i32), '<i8' (i64), '|u1' (u8), '|b1' (bool)";
 
@@ -79,8 +78,10 @@ class HeaderParser {
       skip_space();
       if (!dict.emplace(key, parse_value(0)).second) malformed("duplicate key '" + printable(key) + "'");
       skip_space();
-      if (peek() == ',') ++pos_;
-      else if (peek() != '}') malformed("expected ',' or '}'");
+      if (peek() == ',')
+        ++pos_;
+      else if (peek() != '}')
+        malformed("expected ',' or '}'");
     }
     ++pos_;
     skip_space();
@@ -105,8 +106,8 @@ class HeaderParser {
     return at_end() ? "<end of header>" : "'" + out + "'";
   }
   [[noreturn]] void malformed(const std::string& what) const {
-    fail(path_, "malformed .npy header: " + what + " at offset " + std::to_string(pos_) +
-                    ", found " + excerpt());
+    fail(path_,
+         "malformed .npy header: " + what + " at offset " + std::to_string(pos_) + ", found " + excerpt());
   }
 
   std::string parse_string() {
@@ -140,8 +141,10 @@ class HeaderParser {
       seq.items.push_back(parse_value(depth + 1));
       skip_space();
       trailing_comma = peek() == ',';
-      if (trailing_comma) ++pos_;
-      else if (peek() != close) malformed(std::string("expected ',' or '") + close + "'");
+      if (trailing_comma)
+        ++pos_;
+      else if (peek() != close)
+        malformed(std::string("expected ',' or '") + close + "'");
     }
     ++pos_;
     // In Python "(5)" is just 5; only "(5,)" is a one-element tuple.
@@ -168,8 +171,7 @@ DType dtype_from_descr(const Value& v, const fs::path& path) {
   if (v.kind != Value::Kind::string) fail(path, "malformed .npy header: 'descr' must be a string");
   std::string d = v.text;
   // Byte order means nothing for one-byte types; NumPy writes '|'.
-  if (d.size() == 3 && (d.ends_with("u1") || d.ends_with("b1")) && std::strchr("<>=", d[0]))
-    d[0] = '|';
+  if (d.size() == 3 && (d.ends_with("u1") || d.ends_with("b1")) && std::strchr("<>=", d[0])) d[0] = '|';
   for (const auto& [descr, dtype] : kDescrs)
     if (d == descr) return dtype;
   for (const auto& [descr, dtype] : kDescrs)
@@ -180,8 +182,7 @@ DType dtype_from_descr(const Value& v, const fs::path& path) {
 }
 
 Dim dim_from_word(const Value& v, const fs::path& path) {
-  if (v.kind != Value::Kind::word)
-    fail(path, "malformed .npy header: 'shape' must be a tuple of integers");
+  if (v.kind != Value::Kind::word) fail(path, "malformed .npy header: 'shape' must be a tuple of integers");
   std::string_view t = v.text;
   // Python 2 wrote longs as "3L"; NumPy still reads such files.
   if (t.size() > 1 && (t.back() == 'L' || t.back() == 'l')) t.remove_suffix(1);
@@ -241,13 +242,12 @@ Header validate(const std::map<std::string, Value>& dict, const fs::path& path) 
 std::string npy_preamble(const Tensor& t) {
   const Shape& shape = t.shape();
   std::string dims;
-  for (std::size_t i = 0; i < shape.size(); ++i)
-    dims.append(i ? ", " : "").append(std::to_string(shape[i]));
+  for (std::size_t i = 0; i < shape.size(); ++i) dims.append(i ? ", " : "").append(std::to_string(shape[i]));
   if (shape.size() == 1) dims += ",";  // Python's repr of a one-element tuple
   const auto& descr = *std::find_if(std::begin(kDescrs), std::end(kDescrs),
                                     [&](const DescrName& n) { return n.dtype == t.dtype(); });
-  std::string header = "{'descr': '" + std::string(descr.descr) +
-                       "', 'fortran_order': False, 'shape': (" + dims + "), }";
+  std::string header =
+      "{'descr': '" + std::string(descr.descr) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   if (!shape.empty()) header.append(21 - std::to_string(shape[0]).size(), ' ');
 
   const std::size_t hlen = header.size() + 1;  // + the final '\n'
@@ -294,8 +294,8 @@ Tensor read_npy(const fs::path& path) {
   if (got < 8) fail(path, "truncated header: the file ends inside the format version");
   const int major = pre[6], minor = pre[7];
   if (minor != 0 || major < 1 || major > 3)
-    fail(path, "unsupported .npy format version " + std::to_string(major) + "." +
-                   std::to_string(minor) + " (supported: 1.0, 2.0, 3.0)");
+    fail(path, "unsupported .npy format version " + std::to_string(major) + "." + std::to_string(minor) +
+                   " (supported: 1.0, 2.0, 3.0)");
   const std::size_t prefix = major == 1 ? 10 : 12;
   if (file_size < prefix) fail(path, "truncated header: the file ends inside the header length");
   std::size_t header_len = 0;
@@ -304,8 +304,8 @@ Tensor read_npy(const fs::path& path) {
     fail(path, "header of " + std::to_string(header_len) + " bytes exceeds the limit of " +
                    std::to_string(kMaxHeaderBytes));
   if (file_size - prefix < header_len)
-    fail(path, "truncated header: it claims " + std::to_string(header_len) +
-                   " bytes, the file holds " + std::to_string(file_size - prefix));
+    fail(path, "truncated header: it claims " + std::to_string(header_len) + " bytes, the file holds " +
+                   std::to_string(file_size - prefix));
 
   std::string text(header_len, '\0');
   in.seekg(static_cast<std::streamoff>(prefix));

@@ -68,7 +68,8 @@ class HeaderReader {
     if (!v.is_string()) fail(who + ": 'dtype' must be a string, not " + JsonValue::kind_name(v.kind));
     for (const auto& [name, dtype] : kDTypes)
       if (v.text == name) return dtype;
-    const bool known = std::find(std::begin(kOtherKnown), std::end(kOtherKnown), v.text) != std::end(kOtherKnown);
+    const bool known =
+        std::find(std::begin(kOtherKnown), std::end(kOtherKnown), v.text) != std::end(kOtherKnown);
     fail(who + ": " + (known ? "unsupported" : "unknown") + " dtype '" + printable(v.text) + "' (" +
          std::string(kSupported) + ")");
   }
@@ -119,11 +120,13 @@ class HeaderReader {
   }
 
   std::map<std::string, std::string> metadata(const JsonValue& v) const {
-    if (!v.is_object()) fail("'__metadata__' must be an object, not " + std::string(JsonValue::kind_name(v.kind)));
+    if (!v.is_object())
+      fail("'__metadata__' must be an object, not " + std::string(JsonValue::kind_name(v.kind)));
     std::map<std::string, std::string> out;
     for (const auto& [key, value] : v.members) {
       if (!value.is_string())
-        fail("metadata value for '" + printable(key) + "' must be a string, not " + JsonValue::kind_name(value.kind));
+        fail("metadata value for '" + printable(key) + "' must be a string, not " +
+             JsonValue::kind_name(value.kind));
       if (!out.emplace(key, value.text).second) fail("duplicate metadata key '" + printable(key) + "'");
     }
     return out;
@@ -255,15 +258,18 @@ TensorFile decode_safetensors(const std::string& bytes, const std::string& sourc
   } catch (const Error& e) {
     reader.fail("invalid header: " + e.message());
   }
-  if (!header.is_object()) reader.fail(std::string("header must be a JSON object, not ") + JsonValue::kind_name(header.kind));
+  if (!header.is_object())
+    reader.fail(std::string("header must be a JSON object, not ") + JsonValue::kind_name(header.kind));
 
   TensorFile file;
   std::vector<Entry> entries;
   std::set<std::string_view> names;
   for (const auto& [name, value] : header.members) {
     if (!names.insert(name).second) reader.fail("duplicate name '" + printable(name) + "' in the header");
-    if (name == kMetadataKey) file.metadata = reader.metadata(value);
-    else entries.push_back(reader.entry(name, value));
+    if (name == kMetadataKey)
+      file.metadata = reader.metadata(value);
+    else
+      entries.push_back(reader.entry(name, value));
   }
   const std::uint64_t data_start = 8 + header_len;
   reader.check_tiling(entries, bytes.size() - data_start);

@@ -37,8 +37,8 @@ std::ifstream open_input(const fs::path& in) {
 // Runs one codec call writing to `out` (a temporary of atomic_file). A
 // failure is the input's or the key's fault (usage), unless the stream
 // itself failed, which is a write error (runtime).
-void run_codec(const std::string& what, const std::string& source, const fs::path& target, const std::ostream* out,
-               const std::function<Status()>& call) {
+void run_codec(const std::string& what, const std::string& source, const fs::path& target,
+               const std::ostream* out, const std::function<Status()>& call) {
   const Status st = call_plugin(what, "", call);
   if (st.ok()) return;
   if ((out && out->bad()) || st.message().rfind(kCodecWriteFailure, 0) == 0)
@@ -74,7 +74,8 @@ CodecInstance make_codec(const Registry& registry, const std::string& name) {
   if (const CodecEntry* e = registry.find_codec(name)) return registry.create_codec(*e);
   const auto known = registry.codec_names();
   if (known.empty())
-    throw usage_error("no plugin provides file codecs (is the encrypt plugin installed?); needed: '" + name + "'");
+    throw usage_error("no plugin provides file codecs (is the encrypt plugin installed?); needed: '" + name +
+                      "'");
   throw usage_error("unknown format '" + name + "' (formats: " + names(known) + ")");
 }
 
@@ -109,7 +110,8 @@ void seal_file(Codec& codec, const fs::path& in, const fs::path& out, const Code
   if (use_file_path(codec, in)) {
     const InputFd src(in);
     write_fd_atomically(out, [&](int dst) {
-      run_codec("sealing", in.string(), out, nullptr, [&] { return codec.seal_files(src.get(), dst, options); });
+      run_codec("sealing", in.string(), out, nullptr,
+                [&] { return codec.seal_files(src.get(), dst, options); });
     });
     return;
   }
@@ -142,7 +144,8 @@ void open_file(Codec& codec, const fs::path& in, const fs::path& out, const Code
       plaintext);
 }
 
-void seal_bytes_to_file(Codec& codec, const std::string& bytes, const fs::path& out, const CodecOptions& options) {
+void seal_bytes_to_file(Codec& codec, const std::string& bytes, const fs::path& out,
+                        const CodecOptions& options) {
   std::istringstream src(bytes);
   write_file_atomically(out, [&](std::ostream& dst) {
     run_codec("sealing", out.string(), out, &dst, [&] { return codec.seal(src, dst, options); });
@@ -159,7 +162,8 @@ std::string open_file_to_bytes(Codec& codec, const fs::path& in, const CodecOpti
 void write_key_file(Codec& codec, const fs::path& file) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(file, ec)))
-    throw usage_error("'" + file.string() + "' already exists; a key is never overwritten (remove the file first)");
+    throw usage_error("'" + file.string() +
+                      "' already exists; a key is never overwritten (remove the file first)");
   write_file_atomically(
       file,
       [&](std::ostream& out) {

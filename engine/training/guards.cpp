@@ -14,7 +14,9 @@ namespace {
 
 // The schema's choices were checked at validation; an action the SDK does
 // not know (a guard that declared no choices) only reports.
-GuardAction action_from(const std::string& s) { return guard_action_from_name(s).value_or(GuardAction::report); }
+GuardAction action_from(const std::string& s) {
+  return guard_action_from_name(s).value_or(GuardAction::report);
+}
 
 bool is_string_attr(const Attrs& a, const char* name) {
   return a.has(name) && std::holds_alternative<std::string>(a.values().at(name));
@@ -88,11 +90,14 @@ Guards::Guards(Plan& plan, const Registry& registry, const GradientPlan* gradien
       // The counts keel/op.hpp promises: this op object is made outside the plan.
       if (ictx.outputs.size() != vn.entry->schema.outputs.size())
         throw usage_error("guard '" + g.name + "': its op's infer() reported " +
-                              std::to_string(ictx.outputs.size()) + " outputs for gradient norms; its schema declares " +
+                              std::to_string(ictx.outputs.size()) +
+                              " outputs for gradient norms; its schema declares " +
                               std::to_string(vn.entry->schema.outputs.size()),
                           at, graph.subject(pn.node));
       for (const auto& spec : ictx.outputs) g.grad_outputs.emplace_back(spec.dtype, spec.shape);
-      check("prepare", [&] { return (*g.grad_op)->prepare(PrepareContext{in, ictx.outputs, param_specs, true}); });
+      check("prepare", [&] {
+        return (*g.grad_op)->prepare(PrepareContext{in, ictx.outputs, param_specs, true});
+      });
       norms_ = Tensor(DType::f32, {Dim(n)});
     }
     guards_.push_back(std::move(g));
@@ -117,7 +122,8 @@ void Guards::run_gradient_guard(Guard& g, Executor& exec) {
                         graph.subject(pn.node));
 }
 
-std::vector<GuardEvent> Guards::check(Executor& exec, std::uint64_t step, const std::vector<std::size_t>* rows) {
+std::vector<GuardEvent> Guards::check(Executor& exec, std::uint64_t step,
+                                      const std::vector<std::size_t>* rows) {
   std::vector<GuardEvent> events;
   bool norms_ready = false;
   for (auto& g : guards_) {
@@ -128,7 +134,8 @@ std::vector<GuardEvent> Guards::check(Executor& exec, std::uint64_t step, const 
         for (std::size_t k = 0; k < gradients_->trained_params.size(); ++k) {
           const Tensor& grad = exec.param_grad(gradients_->trained_params[k]);
           double s = 0;
-          for (std::int64_t i = 0; i < grad.numel(); ++i) s += double(grad.as<float>()[i]) * grad.as<float>()[i];
+          for (std::int64_t i = 0; i < grad.numel(); ++i)
+            s += double(grad.as<float>()[i]) * grad.as<float>()[i];
           norms_.as<float>()[k] = float(std::sqrt(s));
         }
         norms_ready = true;
@@ -154,7 +161,8 @@ std::vector<GuardEvent> Guards::check(Executor& exec, std::uint64_t step, const 
     if (g.rows && mask) {
       const bool mapped = rows && std::int64_t(rows->size()) == mask->numel();
       for (std::int64_t r = 0; r < mask->numel(); ++r)
-        if (mask->as<float>()[r] != 0.0f) e.rows.push_back(mapped ? std::int64_t((*rows)[std::size_t(r)]) : r);
+        if (mask->as<float>()[r] != 0.0f)
+          e.rows.push_back(mapped ? std::int64_t((*rows)[std::size_t(r)]) : r);
     }
     if (g.gradient) {
       for (std::size_t k = 0; k < gradients_->trained_params.size(); ++k)
@@ -215,9 +223,9 @@ void GuardReport::print_summary(std::FILE* out) const {
 Error guard_abort(const Plan& plan, const GuardEvent& e, const std::string& detail) {
   const auto& graph = plan.graph();
   return Error(ExitCode::anomaly,
-               "guard '" + e.node + "' (" + e.check + ") fired at step " + std::to_string(e.step) + ": score " +
-                   json_number(e.score) + ", threshold " + json_number(e.threshold) + "; stopped (action abort)" +
-                   (detail.empty() ? "" : "; " + detail),
+               "guard '" + e.node + "' (" + e.check + ") fired at step " + std::to_string(e.step) +
+                   ": score " + json_number(e.score) + ", threshold " + json_number(e.threshold) +
+                   "; stopped (action abort)" + (detail.empty() ? "" : "; " + detail),
                graph.loc(graph.def.nodes[std::size_t(e.node_index)].loc), graph.subject(e.node_index));
 }
 

@@ -41,9 +41,9 @@ struct GuardEvent {
   GuardAction act = GuardAction::report;
   double lr_factor = 1.0;
   double score = 0, threshold = 0;
-  std::vector<std::int64_t> rows;                       // flagged rows, when the guard watches rows
-  std::vector<std::pair<std::string, double>> params;   // grad_norm: largest per-parameter norms
-  int node_index = 0;                                   // into the graph's nodes
+  std::vector<std::int64_t> rows;                      // flagged rows, when the guard watches rows
+  std::vector<std::pair<std::string, double>> params;  // grad_norm: largest per-parameter norms
+  int node_index = 0;                                  // into the graph's nodes
 };
 
 class Guards {

@@ -33,28 +33,10 @@ MetricKind metric_for(const Plan& plan, int loss_slot) {
   // the op is called.
   const OpSchema& schema = plan.graph().nodes[std::size_t(n->node)].entry->schema;
   if (schema.role != Role::loss || n->inputs.size() < 2) return MetricKind::none;
-  switch (schema.metric) {
-    case Metric::accuracy:
-      return MetricKind::accuracy;
-    case Metric::r2:
-      return MetricKind::r2;
-    case Metric::none:
-      break;
-  }
-  return MetricKind::none;
+  return schema.metric;
 }
 
-std::string metric_name(MetricKind kind) {
-  switch (kind) {
-    case MetricKind::accuracy:
-      return "accuracy";
-    case MetricKind::r2:
-      return "r2";
-    case MetricKind::none:
-      break;
-  }
-  return "";
-}
+std::string metric_label(MetricKind kind) { return kind == Metric::none ? "" : metric_name(kind); }
 
 double accuracy(const Tensor& logits, const Tensor& labels) {
   const std::int64_t rows = logits.shape()[0], classes = logits.numel() / std::max<std::int64_t>(1, rows);

@@ -13,10 +13,13 @@
 
 namespace keel {
 
-enum class MetricKind { none, accuracy, r2 };
+// What the loss's schema declares (keel::Metric), by another name here.
+using MetricKind = Metric;
 
 MetricKind metric_for(const Plan& plan, int loss_slot);
-std::string metric_name(MetricKind kind);  // "accuracy", "r2" or ""
+// The metric's name in run files and metrics lines: "accuracy", "r2", or ""
+// when there is none.
+std::string metric_label(MetricKind kind);
 
 struct Evaluation {
   double loss = NAN;

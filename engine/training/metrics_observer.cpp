@@ -16,7 +16,7 @@ MetricsObserver::MetricsObserver(const std::filesystem::path& file, bool append)
 }
 
 void MetricsObserver::on_epoch(const EpochInfo& e) {
-  const std::string name = metric_name(metric_);
+  const std::string name = metric_label(metric_);
   file_.write_line("{\"epoch\":" + std::to_string(e.epoch + 1) + ",\"step\":" + std::to_string(e.step) +
                    ",\"train_loss\":" + json_number(e.train_loss) +
                    ",\"holdout_loss\":" + json_number(e.holdout.loss) +

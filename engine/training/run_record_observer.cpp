@@ -2,6 +2,7 @@
 
 #include "executor/executor.hpp"
 #include "graph/dot.hpp"
+#include "keel/schema.hpp"
 #include "keel/version.hpp"
 
 namespace keel {
@@ -42,24 +43,14 @@ RunFacts initial_facts(const Plan& plan, const Registry& registry, const TrainDe
   return f;
 }
 
-const char* status_name(RunStatus s) {
-  switch (s) {
-    case RunStatus::completed:
-      return "completed";
-    case RunStatus::stopped:
-      return "stopped";
-    case RunStatus::aborted:
-      return "aborted";
-  }
-  return "?";
-}
+const char* status_name(RunStatus s) { return enum_name(s, {"completed", "stopped", "aborted"}); }
 
 }  // namespace
 
 RunRecordObserver::RunRecordObserver(const Plan& plan, const Registry& registry, const TrainDef& def,
                                      const TrainOptions& options, const RunInfo& info)
     : facts_(initial_facts(plan, registry, def, options, info.total_steps, info.batches_per_epoch,
-                           metric_name(info.metric), info.first_step)),
+                           metric_label(info.metric), info.first_step)),
       file_(options.output_dir / "run.json") {
   write_run_facts(file_, facts_);
   steps_ = StepLog(options.output_dir / "steps.csv", info.first_step > 0);

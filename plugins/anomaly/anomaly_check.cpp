@@ -115,7 +115,7 @@ class CheckOp final : public Op {
           mask[r] = bad ? 1.0f : 0.0f;
           fired = fired || bad;
           score = std::isnan(s) || std::isnan(score) ? std::numeric_limits<double>::quiet_NaN()
-                                                       : std::max(score, double(s));
+                                                     : std::max(score, double(s));
         }
         break;
       }
@@ -196,15 +196,16 @@ OpSchema check_schema() {
   s.attrs = {
       AttrSpec{.name = "check",
                .type = AttrType::String,
-               .doc = "nonfinite: fires on any NaN or infinity (score: their count; rows holding one are "
-                      "masked). zscore: z = (x - mean) / max(std, min_std) per feature, a row is flagged "
-                      "when its max (reduce: max) or mean (reduce: mean) |z| exceeds threshold (score: the "
-                      "largest row statistic). range: values outside [min, max] (bounds: given) or the "
-                      "calibrated per-feature [min, max] widened by margin * (max - min) (bounds: "
-                      "calibrated) flag their row (score: their count). loss_spike: training only; fires when "
-                      "the loss exceeds threshold times the median of the last `window` accepted losses (at "
-                      "least 5 first) or is not finite (score: loss / median). grad_norm: the global "
-                      "gradient L2 norm (score) above max (explosion) or below min (vanishing)",
+               .doc =
+                   "nonfinite: fires on any NaN or infinity (score: their count; rows holding one are "
+                   "masked). zscore: z = (x - mean) / max(std, min_std) per feature, a row is flagged "
+                   "when its max (reduce: max) or mean (reduce: mean) |z| exceeds threshold (score: the "
+                   "largest row statistic). range: values outside [min, max] (bounds: given) or the "
+                   "calibrated per-feature [min, max] widened by margin * (max - min) (bounds: "
+                   "calibrated) flag their row (score: their count). loss_spike: training only; fires when "
+                   "the loss exceeds threshold times the median of the last `window` accepted losses (at "
+                   "least 5 first) or is not finite (score: loss / median). grad_norm: the global "
+                   "gradient L2 norm (score) above max (explosion) or below min (vanishing)",
                .choices = {"nonfinite", "zscore", "range", "loss_spike", "grad_norm"}},
       AttrSpec{.name = "threshold",
                .type = AttrType::Float,
@@ -268,14 +269,17 @@ OpSchema check_schema() {
   const ExampleInput rows{{DType::f32, {kBatch, 4}}};
   s.examples = {
       {.doc = "nonfinite", .attrs = {{"check", str("nonfinite")}}, .inputs = {rows}},
-      {.doc = "zscore", .attrs = {{"check", str("zscore")}, {"reduce", str("mean")}, {"threshold", 0.5}},
+      {.doc = "zscore",
+       .attrs = {{"check", str("zscore")}, {"reduce", str("mean")}, {"threshold", 0.5}},
        .inputs = {rows}},
       {.doc = "range, given bounds",
        .attrs = {{"check", str("range")}, {"bounds", str("given")}, {"min", -0.5}, {"max", 0.5}},
        .inputs = {rows}},
-      {.doc = "loss_spike", .attrs = {{"check", str("loss_spike")}, {"window", std::int64_t{3}}},
+      {.doc = "loss_spike",
+       .attrs = {{"check", str("loss_spike")}, {"window", std::int64_t{3}}},
        .inputs = {{{DType::f32, {}}, 0.0, 1.0}}},
-      {.doc = "grad_norm", .attrs = {{"check", str("grad_norm")}, {"max", 1.0}},
+      {.doc = "grad_norm",
+       .attrs = {{"check", str("grad_norm")}, {"max", 1.0}},
        .inputs = {{{DType::f32, {kBatch}}, 0.0, 1.0}}},
       {.doc = "loss_spike on a tensor",
        .attrs = {{"check", str("loss_spike")}},

@@ -47,7 +47,7 @@ class DistanceOp final : public Op {
       mask[r] = bad ? 1.0f : 0.0f;
       fired = fired || bad;
       score = std::isnan(d) || std::isnan(score) ? std::numeric_limits<double>::quiet_NaN()
-                                                   : std::max(score, double(d));
+                                                 : std::max(score, double(d));
     }
     *ctx.outputs[0].as<float>() = fired ? 1.0f : 0.0f;
     *ctx.outputs[1].as<float>() = float(score);
@@ -81,8 +81,8 @@ OpSchema distance_schema() {
                       .min = 0.0}};
   for (auto& a : guard_attrs()) s.attrs.push_back(std::move(a));
   s.role = Role::guard;
-  s.examples = {{.attrs = {{"threshold", 1.0}},
-                 .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {kBatch, 4}}}}}};
+  s.examples = {
+      {.attrs = {{"threshold", 1.0}}, .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {kBatch, 4}}}}}};
   return s;
 }
 

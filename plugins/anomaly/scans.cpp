@@ -57,7 +57,7 @@ std::int64_t nonfinite_rows(const float* x, std::int64_t rows, std::int64_t cols
 }
 
 KEEL_SCAN std::int64_t range_rows(const float* x, std::int64_t rows, std::int64_t cols, const float* lo,
-                        const float* hi, float* mask) {
+                                  const float* hi, float* mask) {
   std::int64_t total = 0;
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * cols;
@@ -71,7 +71,7 @@ KEEL_SCAN std::int64_t range_rows(const float* x, std::int64_t rows, std::int64_
 }
 
 KEEL_SCAN void zscore_rows(const float* x, std::int64_t rows, std::int64_t cols, const float* mean,
-                 const float* inv_std, bool use_max, float* stat) {
+                           const float* inv_std, bool use_max, float* stat) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * cols;
     float lane[kLanes] = {};
@@ -101,7 +101,8 @@ KEEL_SCAN void zscore_rows(const float* x, std::int64_t rows, std::int64_t cols,
   }
 }
 
-KEEL_SCAN void distance_rows(const float* a, const float* b, std::int64_t rows, std::int64_t cols, float* dist) {
+KEEL_SCAN void distance_rows(const float* a, const float* b, std::int64_t rows, std::int64_t cols,
+                             float* dist) {
   for (std::int64_t r = 0; r < rows; ++r) {
     double s = 0;
     for (std::int64_t k = 0; k < cols; ++k) {

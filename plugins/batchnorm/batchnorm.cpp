@@ -20,7 +20,8 @@ enum Param : std::size_t { gamma = 0, beta = 1, running_mean = 2, running_var = 
 
 class BatchNormOp final : public du::DnnlOp {
  public:
-  BatchNormOp(double momentum, double epsilon) : DnnlOp("batchnorm"), momentum_(momentum), epsilon_(epsilon) {}
+  BatchNormOp(double momentum, double epsilon)
+      : DnnlOp("batchnorm"), momentum_(momentum), epsilon_(epsilon) {}
 
   Status infer(InferContext& ctx) const override {
     KEEL_RETURN_IF_ERROR(du::expect_f32("batchnorm", "x", ctx.inputs[0]));

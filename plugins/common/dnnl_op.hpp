@@ -48,8 +48,8 @@ class DnnlOp : public Op {
 
   // One primitive reading `src` and writing `dst` (the forward of an
   // elementwise or row-wise op), through memory objects made in build().
-  Status run_src_dst(const char* phase, const dnnl::primitive& p, const dnnl::memory& src_mem, const void* src,
-                     const dnnl::memory& dst_mem, void* dst) {
+  Status run_src_dst(const char* phase, const dnnl::primitive& p, const dnnl::memory& src_mem,
+                     const void* src, const dnnl::memory& dst_mem, void* dst) {
     return run(phase, [&](dnnl::stream& s) {
       p.execute(s, {{DNNL_ARG_SRC, bind(src_mem, src)}, {DNNL_ARG_DST, bind(dst_mem, dst)}});
     });

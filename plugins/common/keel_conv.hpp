@@ -95,7 +95,8 @@ class Conv2d {
     const dnnl::memory::dims pad{g.pad_h, g.pad_w};
     const dnnl::memory::desc x_any(x_dims, dt::f32, tag::any), w_any(w_dims, dt::f32, tag::any),
         y_any(y_dims, dt::f32, tag::any);
-    const dnnl::memory::desc b_md = g.bias ? dnnl::memory::desc(b_dims, dt::f32, tag::x) : dnnl::memory::desc();
+    const dnnl::memory::desc b_md =
+        g.bias ? dnnl::memory::desc(b_dims, dt::f32, tag::x) : dnnl::memory::desc();
     const dnnl::memory::desc x_user(x_dims, dt::f32, tag::nchw), w_user(w_dims, dt::f32, tag::oihw),
         y_user(y_dims, dt::f32, tag::nchw);
     dnnl::primitive_attr attr;
@@ -103,8 +104,8 @@ class Conv2d {
 
     const auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     const dnnl::convolution_forward::primitive_desc fwd_pd(
-        {kind, dnnl::algorithm::convolution_direct, x_any, w_any, b_md, y_any, strides, dilates, pad, pad}, attr,
-        eng);
+        {kind, dnnl::algorithm::convolution_direct, x_any, w_any, b_md, y_any, strides, dilates, pad, pad},
+        attr, eng);
     fwd_ = dnnl::convolution_forward(fwd_pd);
     fwd_x_ = LayoutPort(x_user, fwd_pd.src_desc(), true);
     fwd_w_ = LayoutPort(w_user, fwd_pd.weights_desc(), true);
@@ -115,7 +116,8 @@ class Conv2d {
 
     if (training) {
       const dnnl::convolution_backward_data::primitive_desc bwd_data_pd(
-          {dnnl::algorithm::convolution_direct, x_any, w_any, y_any, strides, dilates, pad, pad}, attr, eng, fwd_pd);
+          {dnnl::algorithm::convolution_direct, x_any, w_any, y_any, strides, dilates, pad, pad}, attr, eng,
+          fwd_pd);
       bwd_data_ = dnnl::convolution_backward_data(bwd_data_pd);
       bd_gy_ = LayoutPort(y_user, bwd_data_pd.diff_dst_desc(), true);
       bd_w_ = LayoutPort(w_user, bwd_data_pd.weights_desc(), true);
@@ -123,18 +125,20 @@ class Conv2d {
       impls_.push_back(std::string("backward_data ") + bwd_data_pd.impl_info_str());
 
       const dnnl::convolution_backward_weights::primitive_desc bwd_w_pd(
-          {dnnl::algorithm::convolution_direct, x_any, w_any, b_md, y_any, strides, dilates, pad, pad}, attr, eng,
-          fwd_pd);
+          {dnnl::algorithm::convolution_direct, x_any, w_any, b_md, y_any, strides, dilates, pad, pad}, attr,
+          eng, fwd_pd);
       bwd_weights_ = dnnl::convolution_backward_weights(bwd_w_pd);
       bw_x_ = LayoutPort(x_user, bwd_w_pd.src_desc(), true);
       bw_gy_ = LayoutPort(y_user, bwd_w_pd.diff_dst_desc(), true);
       bw_gw_ = LayoutPort(w_user, bwd_w_pd.diff_weights_desc(), false);
       impls_.push_back(std::string("backward_weights ") + bwd_w_pd.impl_info_str());
-      scratch = std::max({scratch, bwd_data_pd.scratchpad_desc().get_size(), bwd_w_pd.scratchpad_desc().get_size()});
+      scratch = std::max(
+          {scratch, bwd_data_pd.scratchpad_desc().get_size(), bwd_w_pd.scratchpad_desc().get_size()});
     }
     // One scratchpad serves all three: they never run at the same time.
     scratch = std::max<std::size_t>(scratch, 1);
-    scratchpad_ = dnnl::memory(dnnl::memory::desc({static_cast<dnnl::memory::dim>(scratch)}, dt::u8, tag::x), eng);
+    scratchpad_ =
+        dnnl::memory(dnnl::memory::desc({static_cast<dnnl::memory::dim>(scratch)}, dt::u8, tag::x), eng);
   }
 
   // y = conv(x, w) (+ b). `b` is ignored when the geometry has no bias.

@@ -42,10 +42,10 @@ inline OpSchema schema(std::string name, std::string doc, std::vector<PortSpec> 
 
 }  // namespace keel::plugin_util
 
-#define KEEL_DECLARE_OP(op)                                 \
-  OpSchema op##_schema();                                   \
-  std::unique_ptr<Op> op##_factory(const Attrs& attrs);     \
-  inline std::unique_ptr<Op> make_##op(const Attrs& attrs) { \
+#define KEEL_DECLARE_OP(op)                                                        \
+  OpSchema op##_schema();                                                          \
+  std::unique_ptr<Op> op##_factory(const Attrs& attrs);                            \
+  inline std::unique_ptr<Op> make_##op(const Attrs& attrs) {                       \
     return op##_factory(::keel::plugin_util::with_defaults(op##_schema(), attrs)); \
   }
 
@@ -53,7 +53,7 @@ inline OpSchema schema(std::string name, std::string doc, std::vector<PortSpec> 
 
 // Defines `static void fn(keel::Registrar&)` adding every op of LIST, in
 // order, with its schema and factory from namespace `ns`.
-#define KEEL_DEFINE_REGISTER(fn, ns, LIST)        \
+#define KEEL_DEFINE_REGISTER(fn, ns, LIST)       \
   static void fn(::keel::Registrar& registrar) { \
     using namespace ns;                          \
     LIST(KEEL_REGISTER_OP)                       \

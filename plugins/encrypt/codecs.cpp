@@ -63,7 +63,8 @@ std::string read_all(std::istream& in) {
 void write_bytes(std::ostream& out, const void* p, std::size_t n) {
   errno = 0;  // a stream keeps no error code: errno after the failed write is the reason
   out.write(static_cast<const char*>(p), static_cast<std::streamsize>(n));
-  if (!out) throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(errno ? errno : EIO));
+  if (!out)
+    throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(errno ? errno : EIO));
 }
 
 Status write_key_file_text(std::ostream& out) {
@@ -150,7 +151,9 @@ class ContainerCodec final : public Codec {
 
 class FernetCodec final : public Codec {
  public:
-  bool recognizes(std::span<const std::uint8_t> head) const override { return starts_with(head, kFernetPrefix); }
+  bool recognizes(std::span<const std::uint8_t> head) const override {
+    return starts_with(head, kFernetPrefix);
+  }
   Status check_key(const KeySource& key) const override { return check_key_source(key, false); }
 
   Status seal(std::istream& in, std::ostream& out, const CodecOptions& o) override {
@@ -182,7 +185,8 @@ class FernetCodec final : public Codec {
 
  private:
   static FernetKey fernet_key(const KeySource& key) {
-    if (key.key_file.empty()) throw std::runtime_error("Fernet needs a key file; a passphrase cannot be used");
+    if (key.key_file.empty())
+      throw std::runtime_error("Fernet needs a key file; a passphrase cannot be used");
     const CryptoPP::SecByteBlock raw = load_key_file(key.key_file);
     return FernetKey::from_raw(ByteSpan(raw.data(), raw.size()));
   }

@@ -5,11 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -235,7 +234,8 @@ void seal_into(ByteSpan key, Header h, ByteSpan plaintext, std::uint8_t* out) {
 }
 
 Bytes seal(ByteSpan key, const Header& h, ByteSpan plaintext) {
-  const std::uint64_t chunks = plaintext.empty() ? 1 : (plaintext.size() - 1) / std::max(1u, h.chunk_size) + 1;
+  const std::uint64_t chunks =
+      plaintext.empty() ? 1 : (plaintext.size() - 1) / std::max(1u, h.chunk_size) + 1;
   Bytes out(kHeaderSize + plaintext.size() + chunks * kTagSize);
   seal_into(key, h, plaintext, out.data());
   return out;
@@ -266,7 +266,8 @@ void read_exactly(std::istream& in, std::uint8_t* p, std::uint64_t n) {
 void write_all(std::ostream& out, const std::uint8_t* p, std::uint64_t n) {
   errno = 0;  // a stream keeps no error code: errno after the failed write is the reason
   out.write(reinterpret_cast<const char*>(p), static_cast<std::streamsize>(n));
-  if (!out) throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(errno ? errno : EIO));
+  if (!out)
+    throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(errno ? errno : EIO));
 }
 
 CryptoPP::SecByteBlock derive_key(const ContainerKey& key, Header& h, bool fresh_salt) {
@@ -313,7 +314,8 @@ std::uint64_t decrypt_into(ByteSpan key, ByteSpan container, std::uint8_t* out, 
     throw std::runtime_error("this file was encrypted with a passphrase, not a raw key");
   if (h.length != out_size) return h.length;
   const std::uint64_t chunks = chunk_count(h.length, h.chunk_size);
-  if (!open_chunks(key, h, container.first(kHeaderSize), chunks, 0, chunks, container.data() + kHeaderSize, out))
+  if (!open_chunks(key, h, container.first(kHeaderSize), chunks, 0, chunks, container.data() + kHeaderSize,
+                   out))
     throw std::runtime_error(kAuthFailed);
   return h.length;
 }
@@ -356,7 +358,8 @@ void encrypt_stream(const ContainerKey& key, std::istream& in, std::uint64_t len
     plain.resize(len);
     sealed.resize(len + count * kTagSize);
     read_exactly(in, plain.data(), len);
-    seal_chunks(raw, h, ByteSpan(header.data(), header.size()), chunks, first, count, plain.data(), sealed.data());
+    seal_chunks(raw, h, ByteSpan(header.data(), header.size()), chunks, first, count, plain.data(),
+                sealed.data());
     write_all(out, sealed.data(), sealed.size());
   }
   std::fill(plain.begin(), plain.end(), std::uint8_t{0});
@@ -399,11 +402,12 @@ class Mapping {
  public:
   Mapping(int fd, std::uint64_t n, bool writable) : n_(n) {
     if (n == 0) return;
-    void* p = ::mmap(nullptr, n, writable ? PROT_READ | PROT_WRITE : PROT_READ, writable ? MAP_SHARED : MAP_PRIVATE,
-                     fd, 0);
+    void* p = ::mmap(nullptr, n, writable ? PROT_READ | PROT_WRITE : PROT_READ,
+                     writable ? MAP_SHARED : MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED)
-      throw std::runtime_error(std::string(writable ? "cannot write the output: " : "cannot read the input: ") +
-                               std::strerror(errno));
+      throw std::runtime_error(
+          std::string(writable ? "cannot write the output: " : "cannot read the input: ") +
+          std::strerror(errno));
     p_ = static_cast<std::uint8_t*>(p);
   }
   ~Mapping() {
@@ -420,7 +424,8 @@ class Mapping {
 
 std::uint64_t file_size(int fd) {
   struct stat st {};
-  if (::fstat(fd, &st) != 0) throw std::runtime_error(std::string("cannot read the input: ") + std::strerror(errno));
+  if (::fstat(fd, &st) != 0)
+    throw std::runtime_error(std::string("cannot read the input: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) throw std::runtime_error("the input is not a regular file");
   return static_cast<std::uint64_t>(st.st_size);
 }
@@ -429,7 +434,8 @@ void pwrite_all(int fd, const std::uint8_t* p, std::uint64_t n, std::uint64_t of
   while (n > 0) {
     const ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(offset));
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(w < 0 ? errno : EIO));
+    if (w <= 0)
+      throw std::runtime_error(std::string("cannot write the output: ") + std::strerror(w < 0 ? errno : EIO));
     p += w;
     n -= static_cast<std::uint64_t>(w);
     offset += static_cast<std::uint64_t>(w);
@@ -491,7 +497,8 @@ void decrypt_fd(const ContainerKey& key, int in_fd, int out_fd) {
     const std::uint64_t len = std::min<std::uint64_t>(h.chunk_size, h.length - begin);
     Bytes& buf = worker_buffer(len);
     const auto nonce = chunk_nonce(h, i, chunks);
-    if (!aes256_gcm_open(raw, nonce, aad, ByteSpan(in.data() + kHeaderSize + begin + i * kTagSize, len + kTagSize),
+    if (!aes256_gcm_open(raw, nonce, aad,
+                         ByteSpan(in.data() + kHeaderSize + begin + i * kTagSize, len + kTagSize),
                          buf.data()))
       return false;
     pwrite_all(out_fd, buf.data(), len, begin);

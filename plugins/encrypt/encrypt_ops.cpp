@@ -87,8 +87,8 @@ class EncryptOp final : public KeyedOp {
     const ConstTensorView& x = ctx.inputs[0];
     const std::uint64_t n = x.nbytes();
     if (container_size(n, chunk_size_) != ctx.outputs[0].nbytes())
-      return fail("encrypt: container of ", container_size(n, chunk_size_), " bytes does not fit the output of ",
-                  ctx.outputs[0].nbytes());
+      return fail("encrypt: container of ", container_size(n, chunk_size_),
+                  " bytes does not fit the output of ", ctx.outputs[0].nbytes());
     // Straight into the output: no intermediate copy of a large tensor.
     encrypt_into(key(), ByteSpan(static_cast<const std::uint8_t*>(x.data), n), chunk_size_,
                  static_cast<std::uint8_t*>(ctx.outputs[0].data));
@@ -178,11 +178,11 @@ OpSchema encrypt_schema() {
 // whose encrypt node (key_file: the key above, chunk_size: 8) seals a u8
 // [12] input of those values, and paste the output's bytes here.
 const std::vector<double> kExampleContainer = {
-    75, 69, 69, 76, 69, 78, 67, 49, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 94, 30, 166, 119,
-    77, 168, 122, 125, 8, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 27, 26, 215, 82,
-    60, 167, 252, 94, 0, 122, 205, 226, 118, 7, 224, 189, 128, 162, 48, 199, 129, 163, 221, 148,
-    89, 83, 120, 196, 138, 83, 208, 126, 194, 225, 103, 176, 130, 90, 234, 191, 108, 242, 39, 205,
+    75, 69,  69,  76,  69,  78,  67,  49,  1,   1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+    0,  0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   94,  30,  166, 119,
+    77, 168, 122, 125, 8,   0,   0,   0,   12,  0,   0,   0,   0,   0,   0,   0,   27,  26,  215, 82,
+    60, 167, 252, 94,  0,   122, 205, 226, 118, 7,   224, 189, 128, 162, 48,  199, 129, 163, 221, 148,
+    89, 83,  120, 196, 138, 83,  208, 126, 194, 225, 103, 176, 130, 90,  234, 191, 108, 242, 39,  205,
 };
 
 OpSchema decrypt_schema() {

@@ -14,7 +14,8 @@ void register_ops(keel::Registrar& r) {
 
 void register_codecs(keel::CodecRegistrar& r) {
   using namespace keel::encrypt;
-  r.add("keel", "Keel container v1: chunked AES-256-GCM; key file or scrypt passphrase", make_container_codec);
+  r.add("keel", "Keel container v1: chunked AES-256-GCM; key file or scrypt passphrase",
+        make_container_codec);
   r.add("fernet", "Fernet tokens (AES-128-CBC + HMAC-SHA256), as Python's cryptography.fernet; key file",
         make_fernet_codec);
 }

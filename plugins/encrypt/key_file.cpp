@@ -113,9 +113,11 @@ CryptoPP::SecByteBlock new_key_file_text() {
 
 CryptoPP::SecByteBlock load_passphrase_env(const std::string& name) {
   const char* value = std::getenv(name.c_str());
-  if (!value) throw std::runtime_error("environment variable " + name + " is not set (it should hold the passphrase)");
+  if (!value)
+    throw std::runtime_error("environment variable " + name + " is not set (it should hold the passphrase)");
   const std::size_t n = std::strlen(value);
-  if (n == 0) throw std::runtime_error("environment variable " + name + " is empty (it should hold the passphrase)");
+  if (n == 0)
+    throw std::runtime_error("environment variable " + name + " is empty (it should hold the passphrase)");
   return CryptoPP::SecByteBlock(reinterpret_cast<const CryptoPP::byte*>(value), n);
 }
 

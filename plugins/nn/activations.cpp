@@ -46,7 +46,8 @@ class ActivationOp final : public UnaryDnnlOp<dnnl::eltwise_forward, dnnl::eltwi
     const auto prop = ctx.training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     const dnnl::eltwise_forward::primitive_desc fwd_pd({prop, act_.algo, md, act_.alpha, 0.0f}, eng);
     forward_ = dnnl::eltwise_forward(fwd_pd);
-    if (ctx.training) backward_ = dnnl::eltwise_backward({{act_.algo, md, md, act_.alpha, 0.0f}, eng, fwd_pd});
+    if (ctx.training)
+      backward_ = dnnl::eltwise_backward({{act_.algo, md, md, act_.alpha, 0.0f}, eng, fwd_pd});
     make_memory(md, ctx.training);
     return Status::Ok();
   }

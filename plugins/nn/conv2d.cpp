@@ -35,7 +35,8 @@ class Conv2dOp final : public du::DnnlOp {
     const Shape& x = ctx.inputs[0].shape;
     if (x.size() != 4) return fail("conv2d: x must be [N, C, H, W], got ", shape_str(x));
     if (!is_static(x[1]) || !is_static(x[2]) || !is_static(x[3]))
-      return fail("conv2d: x is ", shape_str(x), ": channels, height and width must be fixed sizes; only the batch may be named");
+      return fail("conv2d: x is ", shape_str(x),
+                  ": channels, height and width must be fixed sizes; only the batch may be named");
     if (x[1] < 1 || x[2] < 1 || x[3] < 1)
       return fail("conv2d: x is ", shape_str(x), ": channels, height and width must be at least 1");
     const du::Conv2dGeometry g = geometry(x);
@@ -121,7 +122,8 @@ class Conv2dOp final : public du::DnnlOp {
 };
 
 AttrSpec pair_attr(const char* name, const char* doc, std::int64_t value, double min) {
-  AttrSpec a{name, AttrType::Ints, doc, AttrValue(std::vector<std::int64_t>{value, value}), min, double(max_window), {}};
+  AttrSpec a{name, AttrType::Ints,     doc, AttrValue(std::vector<std::int64_t>{value, value}),
+             min,  double(max_window), {}};
   return a;
 }
 
@@ -136,14 +138,30 @@ OpSchema conv2d_schema() {
         "f32 [N, filters, Ho, Wo], Ho = floor((H + 2*padding - dilation*(kernel-1) - 1) / stride) + 1, "
         "likewise Wo"}});
   s.attrs = {
-      {"filters", AttrType::Int, "number of output channels", std::nullopt, 1.0, double(max_window) * max_window, {}},
-      {"kernel", AttrType::Ints, "kernel size [height, width], or [k] for a square kernel", std::nullopt, 1.0,
-       double(max_window), {}},
+      {"filters",
+       AttrType::Int,
+       "number of output channels",
+       std::nullopt,
+       1.0,
+       double(max_window) * max_window,
+       {}},
+      {"kernel",
+       AttrType::Ints,
+       "kernel size [height, width], or [k] for a square kernel",
+       std::nullopt,
+       1.0,
+       double(max_window),
+       {}},
       pair_attr("stride", "step between windows [height, width], or [s] for both", 1, 1.0),
       pair_attr("padding", "zeros added on each side [height, width], or [p] for both", 0, 0.0),
       pair_attr("dilation", "spacing between kernel taps [height, width], or [d] for both", 1, 1.0),
-      {"bias", AttrType::Bool, "add the learned per-filter bias (when false the bias parameter stays unused)",
-       AttrValue(true), std::nullopt, std::nullopt, {}},
+      {"bias",
+       AttrType::Bool,
+       "add the learned per-filter bias (when false the bias parameter stays unused)",
+       AttrValue(true),
+       std::nullopt,
+       std::nullopt,
+       {}},
   };
   s.params = {{"weight", "[filters, C, kh, kw], He-uniform initialized", Init::HeUniform, true},
               {"bias", "[filters], zero initialized; gradient zero when bias is false", Init::Zeros, true}};

@@ -102,8 +102,6 @@ OpSchema dropout_schema() {
   return s;
 }
 
-std::unique_ptr<Op> dropout_factory(const Attrs& attrs) {
-  return std::make_unique<DropoutOp>(attrs.f("p"));
-}
+std::unique_ptr<Op> dropout_factory(const Attrs& attrs) { return std::make_unique<DropoutOp>(attrs.f("p")); }
 
 }  // namespace keel::nn

@@ -5,8 +5,8 @@
 
 #include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
-#include "nn_ops.hpp"
 #include "layer_shape.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {

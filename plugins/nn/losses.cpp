@@ -209,9 +209,7 @@ OpSchema mse_schema() {
   return s;
 }
 
-std::unique_ptr<Op> mse_factory(const Attrs& attrs) {
-  return std::make_unique<MseOp>(reduction_of(attrs));
-}
+std::unique_ptr<Op> mse_factory(const Attrs& attrs) { return std::make_unique<MseOp>(reduction_of(attrs)); }
 
 OpSchema softmax_cross_entropy_schema() {
   OpSchema s = plugin_util::schema(

@@ -132,8 +132,9 @@ OpSchema matmul_schema() {
         "leading dimensions"}},
       {{"y", "f32 [..., M, N]"}});
   s.has_backward = true;
-  s.examples = {{.doc = "shared b", .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {4, 3}}}}},
-                {.doc = "batched", .inputs = {{{DType::f32, {kBatch, 2, 4}}}, {{DType::f32, {kBatch, 4, 3}}}}}};
+  s.examples = {
+      {.doc = "shared b", .inputs = {{{DType::f32, {kBatch, 4}}}, {{DType::f32, {4, 3}}}}},
+      {.doc = "batched", .inputs = {{{DType::f32, {kBatch, 2, 4}}}, {{DType::f32, {kBatch, 4, 3}}}}}};
   return s;
 }
 

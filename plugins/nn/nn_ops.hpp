@@ -4,10 +4,13 @@
 
 #include "common/op_list.hpp"
 
-#define KEEL_NN_OPS(X)                                                                          \
-  X(add) X(mul) X(scale) X(relu) X(matmul) X(linear) X(leaky_relu) X(gelu) X(tanh) X(sigmoid) \
-  X(softmax) X(flatten) X(reshape) X(mse) X(softmax_cross_entropy) X(dropout) X(standardize)   \
-  X(conv2d) X(global_avg_pool)
+// clang-format does not settle on one layout for this list.
+// clang-format off
+#define KEEL_NN_OPS(X)                                                                       \
+  X(add) X(mul) X(scale) X(relu) X(matmul) X(linear) X(leaky_relu) X(gelu) X(tanh)          \
+  X(sigmoid) X(softmax) X(flatten) X(reshape) X(mse) X(softmax_cross_entropy) X(dropout)    \
+  X(standardize) X(conv2d) X(global_avg_pool)
+// clang-format on
 
 namespace keel::nn {
 KEEL_NN_OPS(KEEL_DECLARE_OP)

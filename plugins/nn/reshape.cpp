@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "common/keel_dnnl.hpp"
-#include "nn_ops.hpp"
 #include "layer_shape.hpp"
+#include "nn_ops.hpp"
 
 namespace keel::nn {
 namespace {
@@ -34,9 +34,7 @@ class CopyShapeOp : public Op {
     return Status::Ok();
   }
 
-  Status forward(const ForwardContext& ctx) final {
-    return copy(ctx.inputs[0], ctx.outputs[0]);
-  }
+  Status forward(const ForwardContext& ctx) final { return copy(ctx.inputs[0], ctx.outputs[0]); }
 
   Status backward(const BackwardContext& ctx) final {
     if (ctx.grad_inputs[0].data == nullptr) return Status::Ok();
@@ -184,7 +182,8 @@ OpSchema reshape_schema() {
                       .doc = "target sizes >= 1; one may be -1 to take what is left. If x has a symbolic "
                              "size, the -1 takes that symbol and the other sizes must match x's",
                       .min = -1.0}};
-  s.examples = {{.attrs = {{"shape", std::vector<std::int64_t>{-1, 2, 2}}}, .inputs = {{{DType::f32, {kBatch, 4}}}}}};
+  s.examples = {
+      {.attrs = {{"shape", std::vector<std::int64_t>{-1, 2, 2}}}, .inputs = {{{DType::f32, {kBatch, 4}}}}}};
   return s;
 }
 

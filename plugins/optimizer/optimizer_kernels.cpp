@@ -7,6 +7,8 @@
 
 #include <cmath>
 
+#include "keel/schema.hpp"
+
 namespace keel::optimizer {
 namespace {
 
@@ -160,17 +162,7 @@ Isa detect_isa() {
 
 }  // namespace
 
-const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::avx512:
-      return "avx512f";
-    case Isa::fma:
-      return "fma";
-    case Isa::generic:
-      return "generic";
-  }
-  return "?";
-}
+const char* isa_name(Isa isa) { return enum_name(isa, {"generic", "fma", "avx512f"}); }
 
 Isa best_isa() {
   static const Isa isa = detect_isa();

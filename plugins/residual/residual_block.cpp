@@ -76,10 +76,12 @@ class ResidualBlockOp final : public du::DnnlOp {
       // relu, from its output: the gradient passes where the activation is > 0.
       dnnl::stream& s = du::thread_stream();
       relu_backward_.execute(
-          s, {{DNNL_ARG_DST, act_.mem}, {DNNL_ARG_DIFF_DST, grad_act_.mem}, {DNNL_ARG_DIFF_SRC, grad_act_.mem}});
+          s,
+          {{DNNL_ARG_DST, act_.mem}, {DNNL_ARG_DIFF_DST, grad_act_.mem}, {DNNL_ARG_DIFF_SRC, grad_act_.mem}});
       s.wait();
       conv1_.backward_weights(x, grad_act_.data(), param_grad(ctx, 0), param_grad(ctx, 1));
-      if (gx.data != nullptr) conv1_.backward_data(grad_act_.data(), ctx.params[0].as<float>(), gx.as<float>());
+      if (gx.data != nullptr)
+        conv1_.backward_data(grad_act_.data(), ctx.params[0].as<float>(), gx.as<float>());
       return Status::Ok();
     }));
     if (gx.data != nullptr) {  // plus the skip path's identity
@@ -121,8 +123,10 @@ class ResidualBlockOp final : public du::DnnlOp {
     relu_ = dnnl::eltwise_forward(relu_pd);
     if (!ctx.training) return Status::Ok();
     grad_act_ = make_buffer(act_md);
-    relu_backward_ = dnnl::eltwise_backward(
-        {{dnnl::algorithm::eltwise_relu_use_dst_for_bwd, act_md, act_md, 0.0f, 0.0f}, du::cpu_engine(), relu_pd});
+    relu_backward_ =
+        dnnl::eltwise_backward({{dnnl::algorithm::eltwise_relu_use_dst_for_bwd, act_md, act_md, 0.0f, 0.0f},
+                                du::cpu_engine(),
+                                relu_pd});
     spare_[0].assign(static_cast<std::size_t>(width * c), 0.0f);
     spare_[1].assign(static_cast<std::size_t>(width), 0.0f);
     spare_[2].assign(static_cast<std::size_t>(c * width * 9), 0.0f);
@@ -145,8 +149,13 @@ OpSchema residual_block_schema() {
   OpSchema s = plugin_util::schema(
       "residual_block", "Bottleneck residual block y = x + conv3x3(relu(conv1x1(x))) over NCHW images.",
       {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}}, {{"y", "f32 [N, C, H, W]"}});
-  s.attrs = {{"width", AttrType::Int, "channels between the two convolutions; 0 means C", AttrValue(std::int64_t(0)),
-              0.0, double(max_width), {}}};
+  s.attrs = {{"width",
+              AttrType::Int,
+              "channels between the two convolutions; 0 means C",
+              AttrValue(std::int64_t(0)),
+              0.0,
+              double(max_width),
+              {}}};
   s.params = {{"conv1_weight", "[width, C, 1, 1], He-uniform initialized", Init::HeUniform, true},
               {"conv1_bias", "[width], zero initialized", Init::Zeros, true},
               {"conv2_weight", "[C, width, 3, 3] (padding 1), He-uniform initialized", Init::HeUniform, true},
@@ -156,6 +165,8 @@ OpSchema residual_block_schema() {
   return s;
 }
 
-std::unique_ptr<Op> residual_block_factory(const Attrs& attrs) { return std::make_unique<ResidualBlockOp>(attrs); }
+std::unique_ptr<Op> residual_block_factory(const Attrs& attrs) {
+  return std::make_unique<ResidualBlockOp>(attrs);
+}
 
 }  // namespace keel::residual

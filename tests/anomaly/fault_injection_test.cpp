@@ -7,11 +7,10 @@
 // out-of-range pixels, inverted) and lets genuine hold-out images through.
 // Abort: exit 3 with the last checkpoint before the poison intact.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <map>
-#include <set>
 #include <random>
+#include <set>
 
 #include "cli_util.hpp"
 #include "report_util.hpp"
@@ -29,15 +28,16 @@ const std::string kPoisoned = kSource + "/tests/anomaly/graphs/poisoned_digits_t
 
 ProcessResult keel_run(const std::string& graph, const fs::path& out, std::vector<std::string> sets,
                        std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"run", graph, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR};
+  std::vector<std::string> args{
+      "run", graph, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR};
   for (auto& s : sets) args.insert(args.end(), {"--set", s});
   args.insert(args.end(), extra.begin(), extra.end());
   return run_keel(args);
 }
 
 bool finite_checkpoint(const fs::path& ckpt) {
-  const ProcessResult r =
-      run_process({"/usr/bin/python3", kSource + "/tests/anomaly/anomaly_reference.py", "finite", ckpt.string()});
+  const ProcessResult r = run_process(
+      {"/usr/bin/python3", kSource + "/tests/anomaly/anomaly_reference.py", "finite", ckpt.string()});
   UNSCOPED_INFO(r.out << r.err);
   REQUIRE(r.exit_code >= 0);
   REQUIRE(r.exit_code <= 1);
@@ -94,7 +94,8 @@ TEST_CASE("abort on digits exits 3 and the last checkpoint loads for inference")
   TempDir dir;
   // 23 batches per epoch: the checkpoint after epoch 1 is step 23; the first
   // poisoned batch is step 25.
-  auto r = keel_run(kPoisoned, dir.path(), {"poisoned.every=40", "poisoned.offset=25", "input_range.action=abort"});
+  auto r = keel_run(kPoisoned, dir.path(),
+                    {"poisoned.every=40", "poisoned.offset=25", "input_range.action=abort"});
   CHECK(r.exit_code == 3);
   CHECK(r.first_err_line().find("guard 'input_range' (range) fired at step 25") != std::string::npos);
   CHECK(r.first_err_line().find("(step 23) is intact") != std::string::npos);

@@ -3,13 +3,12 @@
 // against NumPy statistics, the example graphs with their JSON-lines
 // reports parsed by Python's json, and the usage errors.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 
 #include "cli_util.hpp"
-#include "runtime/npy.hpp"
 #include "report_util.hpp"
+#include "runtime/npy.hpp"
 #include "runtime/safetensors.hpp"
 
 using namespace keel;
@@ -22,7 +21,8 @@ const std::string kSource = KEEL_SOURCE_DIR;
 const std::string kTests = kSource + "/tests/anomaly";
 
 ProcessResult keel_run(const std::string& graph, const fs::path& out, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args{"run", graph, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR};
+  std::vector<std::string> args{
+      "run", graph, "-q", "-o", out.string(), "--plugin-path", KEEL_POISON_PLUGIN_DIR};
   args.insert(args.end(), extra.begin(), extra.end());
   return run_keel(args);
 }
@@ -146,8 +146,8 @@ TEST_CASE("calibration stores the training rows' statistics in the guard's param
   auto r = keel_run(kSource + "/graphs/digits_guarded_train.yaml", dir.path(), {"--set", "train.steps=0"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  auto check = python({"calibration", kSource + "/graphs/data/digits.csv", (dir / "holdout/pixels.npy").string(),
-                       (dir / "digits.ckpt").string(), "input_z"});
+  auto check = python({"calibration", kSource + "/graphs/data/digits.csv",
+                       (dir / "holdout/pixels.npy").string(), (dir / "digits.ckpt").string(), "input_z"});
   INFO(check.out << check.err);
   CHECK(check.exit_code == 0);
 }
@@ -188,7 +188,8 @@ outputs: [y]
 )");
   Tensor x(DType::f32, {2, 3});
   write_npy(dir / "x.npy", x);
-  auto r = run_keel({"run", g.string(), "-o", (dir / "out").string(), "--input", "x=" + (dir / "x.npy").string()});
+  auto r =
+      run_keel({"run", g.string(), "-o", (dir / "out").string(), "--input", "x=" + (dir / "x.npy").string()});
   CHECK(r.exit_code == 2);
   CHECK(r.first_err_line().find("g.yaml:5:") != std::string::npos);
   CHECK(r.first_err_line().find("action skip_step acts on training steps") != std::string::npos);

@@ -67,11 +67,11 @@ TEST_CASE("every guard op declares the guard contract") {
 TEST_CASE("nonfinite counts NaN and infinities and masks their rows") {
   std::mt19937 rng(1);
   Floats x = optest::random_floats(rng, 7 * 5, -1e30f, 1e30f);
-  x[3] = kNaN;        // row 0
-  x[12] = kInf;       // row 2
-  x[13] = -kInf;      // row 2
-  x[34] = kNaN;       // row 6
-  x[20] = 3.4e38f;    // finite, however large
+  x[3] = kNaN;      // row 0
+  x[12] = kInf;     // row 2
+  x[13] = -kInf;    // row 2
+  x[34] = kNaN;     // row 6
+  x[20] = 3.4e38f;  // finite, however large
   Harness h(op_maker("anomaly_check"), check({{"check", std::string("nonfinite")}}), Shapes{{7, 5}}, true);
   const Out o = run(h, x);
   std::int64_t naive = 0;
@@ -157,7 +157,7 @@ TEST_CASE("zscore flags rows whose max or mean |z| exceeds the threshold") {
 
 TEST_CASE("range checks given bounds and calibrated bounds widened by the margin") {
   const int rows = 4, cols = 3;
-  const Floats x{0, 5, 16,  -0.5f, 3, 2,  1, 17, 4,  kNaN, 1, 1};
+  const Floats x{0, 5, 16, -0.5f, 3, 2, 1, 17, 4, kNaN, 1, 1};
   Harness given(
       op_maker("anomaly_check"),
       check({{"check", std::string("range")}, {"bounds", std::string("given")}, {"min", 0.0}, {"max", 16.0}}),
@@ -171,7 +171,7 @@ TEST_CASE("range checks given bounds and calibrated bounds widened by the margin
   cal.params()[2] = {0, 0, 2};   // min
   cal.params()[3] = {4, 16, 2};  // max: feature 2 is constant, so its margin is 0
   // Accepted: [-1, 5], [-4, 20], [2, 2].
-  o = run(cal, {-1, 20, 2,  5, -4, 2,  -1.01f, 0, 2,  0, 0, 2.001f});
+  o = run(cal, {-1, 20, 2, 5, -4, 2, -1.01f, 0, 2, 0, 0, 2.001f});
   CHECK(o.mask == Floats{0, 0, 1, 1});
   CHECK(o.score == 2.0f);
   CHECK(o.flag == 1.0f);
@@ -284,5 +284,6 @@ TEST_CASE("infer rejects what a check cannot watch") {
   CHECK_FALSE(infer(check({{"check", std::string("zscore")}}), {{DType::f32, {4, symbolic_dim(0)}}}).ok());
   CHECK(infer(check({{"check", std::string("nonfinite")}}), {{DType::f32, {symbolic_dim(0), 3}}}).ok());
   CHECK_FALSE(
-      infer(check({{"check", std::string("grad_norm")}, {"min", 2.0}, {"max", 1.0}}), {{DType::f32, {}}}).ok());
+      infer(check({{"check", std::string("grad_norm")}, {"min", 2.0}, {"max", 1.0}}), {{DType::f32, {}}})
+          .ok());
 }

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <sstream>
@@ -15,7 +14,8 @@
 namespace keel::test {
 
 inline ProcessResult anomaly_reference(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"/usr/bin/python3", std::string(KEEL_SOURCE_DIR) + "/tests/anomaly/anomaly_reference.py"};
+  std::vector<std::string> argv{"/usr/bin/python3",
+                                std::string(KEEL_SOURCE_DIR) + "/tests/anomaly/anomaly_reference.py"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_process(argv);
 }

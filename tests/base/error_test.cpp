@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
-
 #include "base/error.hpp"
 
+#include <catch2/catch.hpp>
+
 TEST_CASE("an error formats as FILE:LINE:COL: message with its subject") {
-  keel::Error e(keel::ExitCode::usage, "unknown op 'lienar'", {"g.yaml", 4, 9},
-                {"fc1", "lienar", ""});
+  keel::Error e(keel::ExitCode::usage, "unknown op 'lienar'", {"g.yaml", 4, 9}, {"fc1", "lienar", ""});
   CHECK(e.format() == "g.yaml:4:9: unknown op 'lienar' (node 'fc1', op 'lienar')");
   CHECK(e.code() == keel::ExitCode::usage);
 }

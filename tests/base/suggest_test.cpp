@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "base/suggest.hpp"
+
+#include <catch2/catch.hpp>
 
 using keel::did_you_mean;
 using keel::edit_distance;

@@ -21,6 +21,7 @@ Tensor random_tensor(const Shape& shape, std::uint32_t seed);
 ProcessResult run_python(const std::string& script, const std::vector<std::string>& args);
 
 // `keel ARGS...` with a timeout.
-ProcessResult run_keel(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+ProcessResult run_keel(const std::vector<std::string>& args,
+                       const std::map<std::string, std::string>& env = {});
 
 }  // namespace keel::test

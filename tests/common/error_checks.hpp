@@ -3,9 +3,8 @@
 // stderr.
 #pragma once
 
-#include <string>
-
 #include <catch2/catch.hpp>
+#include <string>
 
 #include "base/error.hpp"
 #include "process.hpp"

@@ -164,19 +164,25 @@ class Harness : public PreparedOp {
     void read_back(const std::vector<keel::TensorSpec>& specs, std::vector<Floats>& data) const {
       for (std::size_t i = 0; i < specs.size(); ++i) {
         if (specs[i].dtype == keel::DType::f32) continue;
-        for (std::size_t k = 0; k < data[i].size(); ++k) data[i][k] = element(specs[i].dtype, bytes[i].data(), k);
+        for (std::size_t k = 0; k < data[i].size(); ++k)
+          data[i][k] = element(specs[i].dtype, bytes[i].data(), k);
       }
     }
   };
 
   static float element(keel::DType t, const unsigned char* p, std::size_t k) {
     switch (t) {
-      case keel::DType::f64: return float(reinterpret_cast<const double*>(p)[k]);
-      case keel::DType::i32: return float(reinterpret_cast<const std::int32_t*>(p)[k]);
-      case keel::DType::i64: return float(reinterpret_cast<const std::int64_t*>(p)[k]);
+      case keel::DType::f64:
+        return float(reinterpret_cast<const double*>(p)[k]);
+      case keel::DType::i32:
+        return float(reinterpret_cast<const std::int32_t*>(p)[k]);
+      case keel::DType::i64:
+        return float(reinterpret_cast<const std::int64_t*>(p)[k]);
       case keel::DType::u8:
-      case keel::DType::boolean: return float(p[k]);
-      default: return reinterpret_cast<const float*>(p)[k];
+      case keel::DType::boolean:
+        return float(p[k]);
+      default:
+        return reinterpret_cast<const float*>(p)[k];
     }
   }
 
@@ -193,10 +199,18 @@ class Harness : public PreparedOp {
         for (std::size_t k = 0; k < data[i].size(); ++k) {
           const float v = data[i][k];
           switch (specs[i].dtype) {
-            case keel::DType::f64: reinterpret_cast<double*>(b.data())[k] = v; break;
-            case keel::DType::i32: reinterpret_cast<std::int32_t*>(b.data())[k] = std::int32_t(v); break;
-            case keel::DType::i64: reinterpret_cast<std::int64_t*>(b.data())[k] = std::int64_t(v); break;
-            default: b[k] = static_cast<unsigned char>(v); break;
+            case keel::DType::f64:
+              reinterpret_cast<double*>(b.data())[k] = v;
+              break;
+            case keel::DType::i32:
+              reinterpret_cast<std::int32_t*>(b.data())[k] = std::int32_t(v);
+              break;
+            case keel::DType::i64:
+              reinterpret_cast<std::int64_t*>(b.data())[k] = std::int64_t(v);
+              break;
+            default:
+              b[k] = static_cast<unsigned char>(v);
+              break;
           }
         }
         ptr = b.data();

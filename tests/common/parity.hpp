@@ -4,7 +4,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -30,11 +29,21 @@ inline std::vector<float> load(const std::filesystem::path& dir, const std::stri
   std::vector<float> v(static_cast<std::size_t>(t.numel()));
   for (std::size_t i = 0; i < v.size(); ++i) {
     switch (t.dtype()) {
-      case keel::DType::f32: v[i] = t.as<float>()[i]; break;
-      case keel::DType::f64: v[i] = float(t.as<double>()[i]); break;
-      case keel::DType::i32: v[i] = float(t.as<std::int32_t>()[i]); break;
-      case keel::DType::i64: v[i] = float(t.as<std::int64_t>()[i]); break;
-      default: v[i] = float(t.as<std::uint8_t>()[i]); break;
+      case keel::DType::f32:
+        v[i] = t.as<float>()[i];
+        break;
+      case keel::DType::f64:
+        v[i] = float(t.as<double>()[i]);
+        break;
+      case keel::DType::i32:
+        v[i] = float(t.as<std::int32_t>()[i]);
+        break;
+      case keel::DType::i64:
+        v[i] = float(t.as<std::int64_t>()[i]);
+        break;
+      default:
+        v[i] = float(t.as<std::uint8_t>()[i]);
+        break;
     }
   }
   return v;

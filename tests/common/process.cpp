@@ -53,8 +53,10 @@ ProcessResult run_once(const std::vector<std::string>& argv, const std::map<std:
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
     for (const auto& [k, v] : env) {
-      if (v.empty()) ::unsetenv(k.c_str());
-      else ::setenv(k.c_str(), v.c_str(), 1);
+      if (v.empty())
+        ::unsetenv(k.c_str());
+      else
+        ::setenv(k.c_str(), v.c_str(), 1);
     }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -2,11 +2,11 @@
 // touch the disk (the file is a Keel container, which Python decrypts to
 // exactly the checkpoint an unencrypted run writes), read back by --resume
 // and by an inference graph's --params, and refused without the key.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -40,11 +40,14 @@ std::vector<std::string> with(std::vector<std::string> v, More... more) {
 }
 
 // What Python's independent reader makes of a sealed file.
-Bytes python_open(const std::string& file, const std::string& key, const std::string& kind, const std::string& tmp) {
+Bytes python_open(const std::string& file, const std::string& key, const std::string& kind,
+                  const std::string& tmp) {
   const std::string secret =
-      kind == "raw" ? enctest::python("import base64,sys; print(base64.urlsafe_b64decode(open(sys.argv[1]).read().strip()).hex())",
-                                      {key})
-                    : key;
+      kind == "raw"
+          ? enctest::python(
+                "import base64,sys; print(base64.urlsafe_b64decode(open(sys.argv[1]).read().strip()).hex())",
+                {key})
+          : key;
   enctest::python(enctest::kPythonContainerReader, {secret, kind, file, tmp});
   return enctest::read_file(tmp);
 }
@@ -73,7 +76,8 @@ TEST_CASE("an encrypted checkpoint round-trips through training, resume and infe
   CHECK(std::string(on_disk.begin(), on_disk.begin() + 8) == "KEELENC1");
   const Bytes reference = enctest::read_file(plain + "/digits.ckpt");
   CHECK(python_open(sealed + "/digits.ckpt", key, "raw", dir.file("py.ckpt")) == reference);
-  CHECK(std::search(on_disk.begin(), on_disk.end(), reference.begin(), reference.begin() + 64) == on_disk.end());
+  CHECK(std::search(on_disk.begin(), on_disk.end(), reference.begin(), reference.begin() + 64) ==
+        on_disk.end());
 
   {  // resume reads the sealed checkpoint and seals the next one
     run_ok(with(train_args(plain + "2", 3), "--resume", plain + "/digits.ckpt"));
@@ -92,19 +96,22 @@ TEST_CASE("an encrypted checkpoint round-trips through training, resume and infe
     run_ok({"run", kInfer, "-q", "--params", plain + "/digits.ckpt", "-i", pixels, "-o", dir.file("ia")});
     run_ok({"run", kInfer, "-q", "--params", sealed + "/digits.ckpt", "--key-file", key, "-i", pixels, "-o",
             dir.file("ib")});
-    CHECK(enctest::read_file(dir.file("ib") + "/head.npy") == enctest::read_file(dir.file("ia") + "/head.npy"));
+    CHECK(enctest::read_file(dir.file("ib") + "/head.npy") ==
+          enctest::read_file(dir.file("ia") + "/head.npy"));
   }
 
   {  // without the key, or with another, nothing runs
     const std::string pixels = "pixels=" + plain + "/holdout/pixels.npy";
-    const auto none = run_keel({"run", kInfer, "--params", sealed + "/digits.ckpt", "-i", pixels, "-o", dir.file("x")});
+    const auto none =
+        run_keel({"run", kInfer, "--params", sealed + "/digits.ckpt", "-i", pixels, "-o", dir.file("x")});
     CHECK(none.exit_code == 2);
-    CHECK(none.err == "keel: error: '" + sealed + "/digits.ckpt' is an encrypted checkpoint (keel format): give its " +
+    CHECK(none.err == "keel: error: '" + sealed +
+                          "/digits.ckpt' is an encrypted checkpoint (keel format): give its " +
                           "key with --key-file FILE or --passphrase-env VAR\n");
     const std::string other = dir.file("other.key");
     run_ok({"keygen", other, "-q"});
-    const auto wrong = run_keel(
-        {"run", kInfer, "--params", sealed + "/digits.ckpt", "--key-file", other, "-i", pixels, "-o", dir.file("x")});
+    const auto wrong = run_keel({"run", kInfer, "--params", sealed + "/digits.ckpt", "--key-file", other,
+                                 "-i", pixels, "-o", dir.file("x")});
     CHECK(wrong.exit_code == 2);
     CHECK(wrong.err == "keel: error: " + sealed +
                            "/digits.ckpt: authentication failed: wrong key or the file was modified\n");
@@ -143,16 +150,19 @@ TEST_CASE("train.checkpoint.encrypt in the graph: key_file relative to the graph
 
   const std::map<std::string, std::string> env{{"KEEL_CKPT_PASS", "a checkpoint passphrase"}};
   run_ok({"run", dir.file("p.yaml"), "-q", "-o", dir.file("b"), "--set", "train.epochs=1"}, env);
-  CHECK(python_open(dir.file("b") + "/digits.ckpt", "a checkpoint passphrase", "scrypt", dir.file("pb")) == reference);
+  CHECK(python_open(dir.file("b") + "/digits.ckpt", "a checkpoint passphrase", "scrypt", dir.file("pb")) ==
+        reference);
 
   // An unusable key stops the run before the first step.
-  const auto unset = run_keel({"run", dir.file("p.yaml"), "-q", "-o", dir.file("c"), "--set", "train.epochs=1"});
+  const auto unset =
+      run_keel({"run", dir.file("p.yaml"), "-q", "-o", dir.file("c"), "--set", "train.epochs=1"});
   CHECK(unset.exit_code == 2);
   CHECK(unset.err ==
         "keel: error: environment variable KEEL_CKPT_PASS is not set (it should hold the passphrase)\n");
   CHECK_FALSE(fs::exists(dir.file("c") + "/digits.ckpt"));
   fs::permissions(dir.file("k.key"), static_cast<fs::perms>(0644));
-  const auto open_key = run_keel({"run", dir.file("g.yaml"), "-q", "-o", dir.file("d"), "--set", "train.epochs=1"});
+  const auto open_key =
+      run_keel({"run", dir.file("g.yaml"), "-q", "-o", dir.file("d"), "--set", "train.epochs=1"});
   CHECK(open_key.exit_code == 2);
   CHECK(open_key.err.find("chmod 600 " + dir.file("k.key")) != std::string::npos);
   CHECK_FALSE(fs::exists(dir.file("d") + "/digits.ckpt"));

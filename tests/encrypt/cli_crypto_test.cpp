@@ -23,15 +23,17 @@ constexpr std::size_t kChunk = 1 << 20;  // the CLI's chunk size (the container'
 const std::string kAuthFailed = "authentication failed: wrong key or the file was modified";
 
 std::string key_hex(const std::string& key_file) {
-  return enctest::python("import base64,sys; print(base64.urlsafe_b64decode(open(sys.argv[1]).read().strip()).hex())",
-                         {key_file});
+  return enctest::python(
+      "import base64,sys; print(base64.urlsafe_b64decode(open(sys.argv[1]).read().strip()).hex())",
+      {key_file});
 }
 
 // A key file written by Python (an independent source), mode 0600.
 std::string python_key(const enctest::TempDir& dir, const std::string& name) {
   const std::string k = dir.file(name);
   enctest::python(
-      "import sys; from cryptography.fernet import Fernet; open(sys.argv[1], 'wb').write(Fernet.generate_key() + b'\\n')",
+      "import sys; from cryptography.fernet import Fernet; open(sys.argv[1], "
+      "'wb').write(Fernet.generate_key() + b'\\n')",
       {k});
   fs::permissions(k, fs::perms::owner_read | fs::perms::owner_write);
   return k;
@@ -52,7 +54,8 @@ std::size_t lines(const std::string& s) {
 // Only the named files are in the folder: no output, no leftover temporary.
 void require_only(const enctest::TempDir& dir, std::set<std::string> names) {
   std::set<std::string> seen;
-  for (const auto& e : fs::directory_iterator(fs::path(dir.file("")))) seen.insert(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(fs::path(dir.file(""))))
+    seen.insert(e.path().filename().string());
   CHECK(seen == names);
 }
 
@@ -90,7 +93,8 @@ TEST_CASE("keel keygen writes a mode 0600 key that Python's Fernet accepts and n
 
   const auto again = run_keel({"keygen", k1});
   CHECK(again.exit_code == 2);
-  CHECK(again.err == "keel: error: '" + k1 + "' already exists; a key is never overwritten (remove the file first)\n");
+  CHECK(again.err ==
+        "keel: error: '" + k1 + "' already exists; a key is never overwritten (remove the file first)\n");
   CHECK(enctest::read_file(k1) == before);
   require_only(dir, {"a.key", "b.key"});
 }
@@ -137,12 +141,15 @@ TEST_CASE("keel encrypt --passphrase-env derives the key with scrypt, as Python'
   const Bytes plain = pattern(5000, 4);
   enctest::write_file(dir.file("p"), plain);
   const std::map<std::string, std::string> env{{"KEEL_TEST_PASS", "correct horse battery"}};
-  const auto e = run_keel({"encrypt", dir.file("p"), dir.file("c"), "--passphrase-env", "KEEL_TEST_PASS"}, env);
+  const auto e =
+      run_keel({"encrypt", dir.file("p"), dir.file("c"), "--passphrase-env", "KEEL_TEST_PASS"}, env);
   INFO(e.err);
   REQUIRE(e.exit_code == 0);
-  enctest::python(enctest::kPythonContainerReader, {"correct horse battery", "scrypt", dir.file("c"), dir.file("py")});
+  enctest::python(enctest::kPythonContainerReader,
+                  {"correct horse battery", "scrypt", dir.file("c"), dir.file("py")});
   CHECK(enctest::read_file(dir.file("py")) == plain);
-  const auto d = run_keel({"decrypt", dir.file("c"), dir.file("back"), "--passphrase-env", "KEEL_TEST_PASS"}, env);
+  const auto d =
+      run_keel({"decrypt", dir.file("c"), dir.file("back"), "--passphrase-env", "KEEL_TEST_PASS"}, env);
   REQUIRE(d.exit_code == 0);
   CHECK(enctest::read_file(dir.file("back")) == plain);
 
@@ -150,7 +157,8 @@ TEST_CASE("keel encrypt --passphrase-env derives the key with scrypt, as Python'
       run_keel({"decrypt", dir.file("c"), dir.file("o"), "--passphrase-env", "P"}, {{"P", "correct horse"}});
   CHECK(wrong.exit_code == 2);
   CHECK(wrong.err == "keel: error: " + dir.file("c") + ": " + kAuthFailed + "\n");
-  const auto unset = run_keel({"decrypt", dir.file("c"), dir.file("o"), "--passphrase-env", "KEEL_UNSET_VAR"});
+  const auto unset =
+      run_keel({"decrypt", dir.file("c"), dir.file("o"), "--passphrase-env", "KEEL_UNSET_VAR"});
   CHECK(unset.exit_code == 2);
   CHECK(unset.err ==
         "keel: error: environment variable KEEL_UNSET_VAR is not set (it should hold the passphrase)\n");
@@ -177,8 +185,8 @@ TEST_CASE("keel decrypt: every modification is one error line, exit 2 and no out
     require_decrypt_fails(dir, bad, other, kAuthFailed, files);
   }
   SECTION("a flipped bit in the salt, nonce prefix, a chunk's ciphertext or tag") {
-    for (std::size_t at : {std::size_t{20}, std::size_t{40}, std::size_t{56}, 56 + stride - 1, 56 + stride + 777,
-                           good.size() - 1}) {
+    for (std::size_t at : {std::size_t{20}, std::size_t{40}, std::size_t{56}, 56 + stride - 1,
+                           56 + stride + 777, good.size() - 1}) {
       INFO("byte " << at);
       Bytes b = good;
       b[at] ^= 0x10;
@@ -204,7 +212,8 @@ TEST_CASE("keel decrypt: every modification is one error line, exit 2 and no out
     // The last chunk dropped and the length fixed up: still detected.
     Bytes b(good.begin(), good.begin() + static_cast<std::ptrdiff_t>(56 + 2 * stride));
     const std::uint64_t len = 2 * kChunk;
-    for (int i = 0; i < 8; ++i) b[48 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(len >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+      b[48 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(len >> (8 * i));
     enctest::write_file(bad, b);
     require_decrypt_fails(dir, bad, key, kAuthFailed, files);
   }
@@ -214,7 +223,8 @@ TEST_CASE("keel decrypt: every modification is one error line, exit 2 and no out
     enctest::write_file(bad, b);
     require_decrypt_fails(dir, bad, key, "data after the last chunk", files);
     const std::uint64_t len = n + kChunk;  // and the length fixed up
-    for (int i = 0; i < 8; ++i) b[48 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(len >> (8 * i));
+    for (int i = 0; i < 8; ++i)
+      b[48 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(len >> (8 * i));
     enctest::write_file(bad, b);
     require_decrypt_fails(dir, bad, key, kAuthFailed, files);
   }
@@ -228,7 +238,8 @@ TEST_CASE("keel decrypt: every modification is one error line, exit 2 and no out
   SECTION("a chunk from another file, and the header from another file") {
     Bytes b = good;
     std::copy(good2.begin() + 56 + static_cast<std::ptrdiff_t>(stride),
-              good2.begin() + 56 + 2 * static_cast<std::ptrdiff_t>(stride), b.begin() + 56 + static_cast<std::ptrdiff_t>(stride));
+              good2.begin() + 56 + 2 * static_cast<std::ptrdiff_t>(stride),
+              b.begin() + 56 + static_cast<std::ptrdiff_t>(stride));
     enctest::write_file(bad, b);
     require_decrypt_fails(dir, bad, key, kAuthFailed, files);
     b = good;
@@ -259,8 +270,8 @@ TEST_CASE("keel encrypt and decrypt refuse bad usage with exit code 2") {
   };
   CHECK(err(run_keel({"encrypt", dir.file("p"), dir.file("c")})) ==
         "keel: error: give exactly one of --key-file FILE and --passphrase-env VAR");
-  CHECK(err(run_keel({"encrypt", dir.file("p"), dir.file("c"), "--key-file", key, "--passphrase-env", "X"})) ==
-        "keel: error: give exactly one of --key-file FILE and --passphrase-env VAR");
+  CHECK(err(run_keel({"encrypt", dir.file("p"), dir.file("c"), "--key-file", key, "--passphrase-env",
+                      "X"})) == "keel: error: give exactly one of --key-file FILE and --passphrase-env VAR");
   CHECK(err(run_keel({"encrypt", dir.file("nope"), dir.file("c"), "--key-file", key})) ==
         "keel: error: input file '" + dir.file("nope") + "' does not exist");
   CHECK(err(run_keel({"encrypt", dir.file("p"), dir.file("c"), "--key-file", dir.file("nokey")}))
@@ -282,37 +293,38 @@ TEST_CASE("Fernet through the CLI: Python reads Keel's tokens and Keel reads Pyt
   enctest::write_file(dir.file("p"), plain);
 
   // Keel -> Python.
-  REQUIRE(run_keel({"encrypt", dir.file("p"), dir.file("t"), "--key-file", key, "--format", "fernet"}).exit_code ==
-          0);
+  REQUIRE(run_keel({"encrypt", dir.file("p"), dir.file("t"), "--key-file", key, "--format", "fernet"})
+              .exit_code == 0);
   CHECK(enctest::python("import sys; from cryptography.fernet import Fernet\n"
                         "f = Fernet(open(sys.argv[1], 'rb').read().strip())\n"
                         "print(f.decrypt(open(sys.argv[2], 'rb').read(), ttl=3600).hex())",
                         {key, dir.file("t")}) == enctest::to_hex(plain));
 
   // Python -> Keel: a fresh token, and one made 1000 s ago.
-  const char* make = "import sys, time; from cryptography.fernet import Fernet\n"
-                     "f = Fernet(open(sys.argv[1], 'rb').read().strip())\n"
-                     "open(sys.argv[3], 'wb').write(f.encrypt_at_time(open(sys.argv[2], 'rb').read(),"
-                     " int(time.time()) - int(sys.argv[4])))";
+  const char* make =
+      "import sys, time; from cryptography.fernet import Fernet\n"
+      "f = Fernet(open(sys.argv[1], 'rb').read().strip())\n"
+      "open(sys.argv[3], 'wb').write(f.encrypt_at_time(open(sys.argv[2], 'rb').read(),"
+      " int(time.time()) - int(sys.argv[4])))";
   enctest::python(make, {key, dir.file("p"), dir.file("fresh"), "0"});
   enctest::python(make, {key, dir.file("p"), dir.file("old"), "1000"});
 
   // Recognized as Fernet by its first bytes, or named.
   REQUIRE(run_keel({"decrypt", dir.file("fresh"), dir.file("o1"), "--key-file", key}).exit_code == 0);
   CHECK(enctest::read_file(dir.file("o1")) == plain);
-  REQUIRE(run_keel({"decrypt", dir.file("fresh"), dir.file("o2"), "--key-file", key, "--format", "fernet", "--ttl",
-                    "60"})
+  REQUIRE(run_keel({"decrypt", dir.file("fresh"), dir.file("o2"), "--key-file", key, "--format", "fernet",
+                    "--ttl", "60"})
               .exit_code == 0);
   CHECK(enctest::read_file(dir.file("o2")) == plain);
 
   // Expired under a TTL; fine without one.
-  const auto expired =
-      run_keel({"decrypt", dir.file("old"), dir.file("o3"), "--key-file", key, "--format", "fernet", "--ttl", "60"});
+  const auto expired = run_keel(
+      {"decrypt", dir.file("old"), dir.file("o3"), "--key-file", key, "--format", "fernet", "--ttl", "60"});
   CHECK(expired.exit_code == 2);
   CHECK(expired.err == "keel: error: " + dir.file("old") + ": invalid Fernet token\n");
   CHECK_FALSE(fs::exists(dir.file("o3")));
-  REQUIRE(run_keel({"decrypt", dir.file("old"), dir.file("o4"), "--key-file", key, "--format", "fernet", "--ttl",
-                    "2000"})
+  REQUIRE(run_keel({"decrypt", dir.file("old"), dir.file("o4"), "--key-file", key, "--format", "fernet",
+                    "--ttl", "2000"})
               .exit_code == 0);
   CHECK(enctest::read_file(dir.file("o4")) == plain);
 
@@ -361,11 +373,11 @@ TEST_CASE("keel encrypt and decrypt read from a pipe") {
   const Bytes plain = pattern(3 * kChunk + 7, 14);
   enctest::write_file(dir.file("p"), plain);
   const std::string keel = keel::test::keel_binary();
-  const auto r = keel::test::run_process(
-      {"/bin/sh", "-c",
-       "cat \"$1\" | \"$0\" encrypt /dev/stdin \"$2\" --key-file \"$4\" -q && "
-       "cat \"$2\" | \"$0\" decrypt /dev/stdin \"$3\" --key-file \"$4\" -q",
-       keel, dir.file("p"), dir.file("c"), dir.file("back"), key});
+  const auto r =
+      keel::test::run_process({"/bin/sh", "-c",
+                               "cat \"$1\" | \"$0\" encrypt /dev/stdin \"$2\" --key-file \"$4\" -q && "
+                               "cat \"$2\" | \"$0\" decrypt /dev/stdin \"$3\" --key-file \"$4\" -q",
+                               keel, dir.file("p"), dir.file("c"), dir.file("back"), key});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(enctest::read_file(dir.file("back")) == plain);

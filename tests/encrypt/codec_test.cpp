@@ -51,11 +51,11 @@ TEST_CASE("the encrypt plugin registers the keel and fernet codecs, which seal, 
     std::ostringstream key_text;
     REQUIRE(codec->keygen(key_text).ok());
     const std::string key = dir.file(name + ".key");
-    {
-      std::ofstream(key) << key_text.str();
-    }
-    std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-    CHECK(enctest::python("import sys; from cryptography.fernet import Fernet; Fernet(open(sys.argv[1], 'rb').read().strip()); print('ok')",
+    { std::ofstream(key) << key_text.str(); }
+    std::filesystem::permissions(key,
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    CHECK(enctest::python("import sys; from cryptography.fernet import Fernet; Fernet(open(sys.argv[1], "
+                          "'rb').read().strip()); print('ok')",
                           {key}) == "ok");
     const keel::KeySource source{key, ""};
     CHECK(codec->check_key(source).ok());

@@ -75,7 +75,8 @@ TEST_CASE("the encrypt plugin registers encrypt and decrypt, which round-trip a 
       enctest::python("from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())");
   const std::string key_file = dir.file("demo.key");
   std::ofstream(key_file) << key_text << "\n";
-  std::filesystem::permissions(key_file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::permissions(key_file,
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
   plugintest::PluginModule module(KEEL_ENCRYPT_PLUGIN_PATH);
   CHECK(std::string(module.table()->name) == "encrypt");
@@ -108,8 +109,8 @@ TEST_CASE("the encrypt plugin registers encrypt and decrypt, which round-trip a 
     // bytes from the op's container; decrypt gives them back too.
     std::vector<std::string> reader_args{enctest::kPythonContainerReader};
     std::vector<Bytes> expected;
-    for (keel::DType t : {keel::DType::f32, keel::DType::f64, keel::DType::i32, keel::DType::i64, keel::DType::u8,
-                          keel::DType::boolean}) {
+    for (keel::DType t : {keel::DType::f32, keel::DType::f64, keel::DType::i32, keel::DType::i64,
+                          keel::DType::u8, keel::DType::boolean}) {
       for (const keel::Shape& shape : {keel::Shape{2, 3, 7}, keel::Shape{0, 4}, keel::Shape{}}) {
         INFO(keel::dtype_name(t) << " " << keel::shape_str(shape));
         const keel::TensorSpec spec{t, shape};
@@ -166,7 +167,8 @@ TEST_CASE("the encrypt plugin registers encrypt and decrypt, which round-trip a 
   }
   SECTION("missing and malformed key files fail at prepare, naming the file") {
     const auto missing = run(reg.factories.at("encrypt"), attrs(dir.file("nope.key"), 32), x, plain);
-    CHECK(missing.status.message() == "cannot open key file '" + dir.file("nope.key") + "': No such file or directory");
+    CHECK(missing.status.message() ==
+          "cannot open key file '" + dir.file("nope.key") + "': No such file or directory");
     std::ofstream(dir.file("short.key")) << "c2hvcnQ=\n";
     std::filesystem::permissions(dir.file("short.key"), std::filesystem::perms::owner_read);
     const auto shortkey = run(reg.factories.at("encrypt"), attrs(dir.file("short.key"), 32), x, plain);
@@ -176,8 +178,8 @@ TEST_CASE("the encrypt plugin registers encrypt and decrypt, which round-trip a 
   SECTION("a key file that others may read fails at prepare, saying how to fix it") {
     std::filesystem::permissions(key_file, static_cast<std::filesystem::perms>(0604));
     const auto r = run(reg.factories.at("encrypt"), attrs(key_file, 32), x, plain);
-    CHECK(r.status.message() == "key file '" + key_file +
-                                    "' is accessible by group or others (mode 0604); protect it with: chmod 600 " +
-                                    key_file);
+    CHECK(r.status.message() ==
+          "key file '" + key_file +
+              "' is accessible by group or others (mode 0604); protect it with: chmod 600 " + key_file);
   }
 }

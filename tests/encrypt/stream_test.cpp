@@ -2,8 +2,8 @@
 // encrypted checkpoints: several read-process-write batches, checked against
 // Python's independent reader; a 4 GiB (+5 bytes) sparse input streamed
 // without holding it; a failure in a later batch.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <sstream>
 #include <streambuf>
@@ -36,7 +36,8 @@ class Zeros : public std::streambuf {
 
  protected:
   std::streamsize xsgetn(char* s, std::streamsize count) override {
-    const auto k = static_cast<std::streamsize>(std::min<std::uint64_t>(left_, static_cast<std::uint64_t>(count)));
+    const auto k =
+        static_cast<std::streamsize>(std::min<std::uint64_t>(left_, static_cast<std::uint64_t>(count)));
     std::memset(s, 0, static_cast<std::size_t>(k));
     left_ -= static_cast<std::uint64_t>(k);
     return k;
@@ -87,7 +88,8 @@ TEST_CASE("a streamed container spanning several batches matches Python's readin
   const Bytes c = as_bytes(out.str());
   CHECK(c.size() == 56 + plain.size() + 16 * ((plain.size() + chunk - 1) / chunk));
   enctest::write_file(dir.file("c"), c);
-  enctest::python(enctest::kPythonContainerReader, {enctest::to_hex(kKey), "raw", dir.file("c"), dir.file("p")});
+  enctest::python(enctest::kPythonContainerReader,
+                  {enctest::to_hex(kKey), "raw", dir.file("c"), dir.file("p")});
   CHECK(enctest::read_file(dir.file("p")) == plain);
 
   std::istringstream cin(out.str());
@@ -125,7 +127,8 @@ TEST_CASE("a 4 GiB + 5 byte sparse input streams through in bounded memory, Pyth
   // last-chunk bit.
   enctest::write_file(dir.file("h"), as_bytes(sink.head));
   enctest::write_file(dir.file("t"), as_bytes(sink.tail));
-  const std::string got = enctest::python(R"PY(
+  const std::string got =
+      enctest::python(R"PY(
 import sys, struct
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 key, h, t, chunks = bytes.fromhex(sys.argv[1]), open(sys.argv[2], 'rb').read(), open(sys.argv[3], 'rb').read(), int(sys.argv[4])
@@ -133,6 +136,6 @@ n = struct.unpack('<Q', h[48:56])[0]
 nonce = h[36:44] + struct.pack('>I', (chunks - 1) | 0x80000000)
 print(n, AESGCM(key).decrypt(nonce, t, h).hex())
 )PY",
-                                          {enctest::to_hex(kKey), dir.file("h"), dir.file("t"), std::to_string(chunks)});
+                      {enctest::to_hex(kKey), dir.file("h"), dir.file("t"), std::to_string(chunks)});
   CHECK(got == std::to_string(n) + " 0000000000");
 }

@@ -63,7 +63,9 @@ nodes:
 outputs: [head]
 train:
   loss: loss
-  data: {csv: [)" + kSource + R"(/graphs/data/digits.csv], columns: {pixels: "0:64", label: 64}, batch: 50, shuffle: true, holdout: 0.2}
+  data: {csv: [)" +
+         kSource +
+         R"(/graphs/data/digits.csv], columns: {pixels: "0:64", label: 64}, batch: 50, shuffle: true, holdout: 0.2}
   epochs: 2
   optimizer: {op: sgd, lr: 0.05, momentum: 0.9}
   checkpoint: {path: b.ckpt}
@@ -75,8 +77,10 @@ train:
 // threads: the same in both).
 void check_same_bytes(const std::string& graph, const std::vector<std::string>& extra) {
   TempDir dir;
-  std::vector<std::string> one{"run", graph, "-q", "-o", (dir / "one").string(), "--threads", "1", "--inter-op", "1"};
-  std::vector<std::string> two{"run", graph, "-q", "-o", (dir / "two").string(), "--threads", "2", "--inter-op", "2"};
+  std::vector<std::string> one{"run",       graph, "-q",         "-o", (dir / "one").string(),
+                               "--threads", "1",   "--inter-op", "1"};
+  std::vector<std::string> two{"run",       graph, "-q",         "-o", (dir / "two").string(),
+                               "--threads", "2",   "--inter-op", "2"};
   for (const auto& e : extra) {
     one.push_back(e);
     two.push_back(e);
@@ -112,8 +116,11 @@ TEST_CASE("keel run --stats reports a peak tensor memory below the naive sum on 
   // backward pass reads every value, so nothing can share memory.)
   const std::vector<std::string> graphs{kFlagship, kSource + "/graphs/digits_conv_train.yaml",
                                         dir.write("branches.yaml", branchy_graph()).string()};
-  const std::regex memory(R"(tensor memory: peak ([\d.]+) (KiB|MiB), naive sum of all tensors ([\d.]+) (KiB|MiB))");
-  auto bytes = [](const std::string& n, const std::string& unit) { return std::stod(n) * (unit == "KiB" ? 1024 : 1048576); };
+  const std::regex memory(
+      R"(tensor memory: peak ([\d.]+) (KiB|MiB), naive sum of all tensors ([\d.]+) (KiB|MiB))");
+  auto bytes = [](const std::string& n, const std::string& unit) {
+    return std::stod(n) * (unit == "KiB" ? 1024 : 1048576);
+  };
   for (const auto& g : graphs) {
     INFO(g);
     auto r = run_keel({"run", g, "-o", (dir / "out").string(), "--stats", "--set", "train.steps=3"});
@@ -193,8 +200,9 @@ TEST_CASE("with several inter-op threads, failing nodes are reported once and st
   const auto graph = dir.write("faults.yaml", g);
   keel::Tensor x(keel::DType::f32, {4});
   keel::write_npy(dir / "x.npy", x);
-  auto r = run_keel({"run", graph.string(), "-q", "--plugin-path", KEEL_FAULTY_PLUGIN_DIR, "-o", (dir / "out").string(),
-                     "--inter-op", "2", "--threads", "2", "-i", "x=" + (dir / "x.npy").string()});
+  auto r = run_keel({"run", graph.string(), "-q", "--plugin-path", KEEL_FAULTY_PLUGIN_DIR, "-o",
+                     (dir / "out").string(), "--inter-op", "2", "--threads", "2", "-i",
+                     "x=" + (dir / "x.npy").string()});
   CHECK(r.exit_code == 1);
   CHECK(std::regex_search(r.err, std::regex(R"(^keel: error: .*node 'f\d+', op 'fault', plugin 'faulty')")));
   CHECK(r.err.find('\n') == r.err.size() - 1);  // one line

@@ -40,7 +40,8 @@ TEST_CASE("keel graph colours nodes by plugin and marks the training-only nodes"
   // Ops by plugin (linear, relu: nn; batchnorm: batchnorm; residual:
   // residual): same plugin, same colour; different plugins, different ones.
   const auto fc1 = vertex(dot, "fc1"), fc2 = vertex(dot, "fc2"), act1 = vertex(dot, "act1"),
-             bn1 = vertex(dot, "bn1"), bn2 = vertex(dot, "bn2"), res = vertex(dot, "res"), loss = vertex(dot, "loss");
+             bn1 = vertex(dot, "bn1"), bn2 = vertex(dot, "bn2"), res = vertex(dot, "res"),
+             loss = vertex(dot, "loss");
   REQUIRE_FALSE(fc1.empty());
   REQUIRE_FALSE(bn1.empty());
   REQUIRE_FALSE(loss.empty());

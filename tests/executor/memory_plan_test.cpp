@@ -1,11 +1,11 @@
 // The memory plan against the definition of a correct one: buffers alive at
 // the same time never share a byte, each fits in the arena, and the arena is
 // no smaller than what is alive at the busiest position.
+#include "planner/memory_plan.hpp"
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
-
-#include "planner/memory_plan.hpp"
 
 using namespace keel;
 
@@ -31,8 +31,10 @@ void check_plan(const std::vector<BufferLife>& bufs, const MemoryPlan& plan) {
                          plan.offsets[b] < plan.offsets[a] + bufs[a].bytes;
       // In place: b takes over a at the one position where a's life ends
       // and b's starts (the op reads a and writes b).
-      const bool in_place = bufs[b].inplace_of == int(a) && plan.reuses[b] == int(a) && bufs[a].last == bufs[b].first;
-      const bool in_place_rev = bufs[a].inplace_of == int(b) && plan.reuses[a] == int(b) && bufs[b].last == bufs[a].first;
+      const bool in_place =
+          bufs[b].inplace_of == int(a) && plan.reuses[b] == int(a) && bufs[a].last == bufs[b].first;
+      const bool in_place_rev =
+          bufs[a].inplace_of == int(b) && plan.reuses[a] == int(b) && bufs[b].last == bufs[a].first;
       INFO("buffers " << a << " and " << b);
       CHECK_FALSE((live_together && share && !in_place && !in_place_rev));
     }
@@ -56,8 +58,9 @@ void check_plan(const std::vector<BufferLife>& bufs, const MemoryPlan& plan) {
     for (std::size_t i = 0; i < bufs.size(); ++i) {
       const auto& b = bufs[i];
       const bool replaced = b.last == p && std::any_of(bufs.begin(), bufs.end(), [&](const BufferLife& c) {
-        return c.first == p && c.inplace_of == int(i) && plan.reuses[std::size_t(&c - bufs.data())] == int(i);
-      });
+                              return c.first == p && c.inplace_of == int(i) &&
+                                     plan.reuses[std::size_t(&c - bufs.data())] == int(i);
+                            });
       if (b.first <= p && p <= b.last && !replaced) live += b.bytes;
     }
     busiest = std::max(busiest, live);

@@ -1,12 +1,12 @@
 // The schedulers against the definition of a schedule: every task runs
 // exactly once, never before any of its predecessors finished, and the
 // first failure stops everything not yet started.
+#include "executor/scheduler.hpp"
+
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <random>
 #include <stdexcept>
-
-#include "executor/scheduler.hpp"
 
 using namespace keel;
 

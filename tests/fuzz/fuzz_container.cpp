@@ -84,8 +84,8 @@ void decrypt_fernet(enc::ByteSpan in) {
 }
 
 void load_key(enc::ByteSpan in) {
-  const auto path = keel::fuzz::scratch_file(
-      std::string_view(reinterpret_cast<const char*>(in.data()), in.size()), ".key");
+  const auto path =
+      keel::fuzz::scratch_file(std::string_view(reinterpret_cast<const char*>(in.data()), in.size()), ".key");
   try {
     keel::fuzz::require(enc::load_key_file(path.string()).size() == enc::kKeySize, "keys are 32 bytes");
   } catch (const std::runtime_error& e) {
@@ -99,11 +99,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const enc::ByteSpan in(data + 1, size - 1);
   switch (data[0] % 5) {
-    case 0: decrypt_raw(in); break;
-    case 1: round_trip(in); break;
-    case 2: decrypt_passphrase(in); break;
-    case 3: decrypt_fernet(in); break;
-    default: load_key(in); break;
+    case 0:
+      decrypt_raw(in);
+      break;
+    case 1:
+      round_trip(in);
+      break;
+    case 2:
+      decrypt_passphrase(in);
+      break;
+    case 3:
+      decrypt_fernet(in);
+      break;
+    default:
+      load_key(in);
+      break;
   }
   return 0;
 }

@@ -18,7 +18,8 @@ bool same(const keel::TensorFile& a, const keel::TensorFile& b) {
   for (std::size_t i = 0; i < a.tensors.size(); ++i) {
     const auto& [name_a, ta] = a.tensors[i];
     const auto& [name_b, tb] = b.tensors[i];
-    if (name_a != name_b || ta.dtype() != tb.dtype() || ta.shape() != tb.shape() || ta.nbytes() != tb.nbytes())
+    if (name_a != name_b || ta.dtype() != tb.dtype() || ta.shape() != tb.shape() ||
+        ta.nbytes() != tb.nbytes())
       return false;
     if (ta.nbytes() && std::memcmp(ta.data(), tb.data(), ta.nbytes()) != 0) return false;
   }
@@ -33,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     file = keel::decode_safetensors(bytes, "fuzz.safetensors");
   } catch (const keel::Error& e) {
-    keel::fuzz::require(e.code() == keel::ExitCode::usage, "a bad safetensors file is a usage error (exit 2)");
+    keel::fuzz::require(e.code() == keel::ExitCode::usage,
+                        "a bad safetensors file is a usage error (exit 2)");
     keel::fuzz::require_one_line(e.format());
     return 0;
   }

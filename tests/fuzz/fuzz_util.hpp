@@ -19,8 +19,7 @@ namespace keel::fuzz {
 inline std::filesystem::path scratch_file(std::string_view bytes, const char* extension) {
   static const std::filesystem::path dir = [] {
     const char* tmp = std::getenv("TMPDIR");
-    auto d = std::filesystem::path(tmp && *tmp ? tmp : "/tmp") /
-             ("keel-fuzz-" + std::to_string(::getpid()));
+    auto d = std::filesystem::path(tmp && *tmp ? tmp : "/tmp") / ("keel-fuzz-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     static const std::string keep = d.string();
     std::atexit([] {
@@ -43,7 +42,8 @@ inline void require_one_line(const std::string& message) {
   bool bad = message.empty() || message.size() > 4096;
   for (char c : message) bad = bad || static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
   if (bad) {
-    std::fprintf(stderr, "error message is empty, too long or not one printable line: [%s]\n", message.c_str());
+    std::fprintf(stderr, "error message is empty, too long or not one printable line: [%s]\n",
+                 message.c_str());
     std::abort();
   }
 }

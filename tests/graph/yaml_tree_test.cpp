@@ -113,7 +113,7 @@ TEST_CASE("an alias is the node its anchor names, with the anchor's position") {
   CHECK(top.value(1).mark().line == 1);  // c: the anchored mapping on line 1
   CHECK(top.value(1).value(0).item(1).scalar() == "2");
   CHECK(top.value(3).item(1).quoted());  // e: the quoted scalar d names
-  CHECK(top.value(5).scalar() == "3");  // g: a redefined anchor names the later node
+  CHECK(top.value(5).scalar() == "3");   // g: a redefined anchor names the later node
 }
 
 TEST_CASE("a cyclic alias makes a cyclic tree, walked as deep as one likes") {
@@ -128,8 +128,10 @@ TEST_CASE("a cyclic alias makes a cyclic tree, walked as deep as one likes") {
 TEST_CASE("the yaml tree stores long and many scalars across its blocks") {
   // Scalars longer than a 64 KiB text block, others that end a block, and
   // more nodes and children than one array block holds.
-  std::string text = "long: " + std::string(200'000, 'a') + "\nexact: " + std::string(65'536, 'b') + "\nitems:\n";
-  for (int i = 0; i < 30'000; ++i) text += "  - " + std::string(std::size_t(1 + i % 97), char('c' + i % 20)) + "\n";
+  std::string text =
+      "long: " + std::string(200'000, 'a') + "\nexact: " + std::string(65'536, 'b') + "\nitems:\n";
+  for (int i = 0; i < 30'000; ++i)
+    text += "  - " + std::string(std::size_t(1 + i % 97), char('c' + i % 20)) + "\n";
   text += "after: " + std::string(70'000, 'z') + "\nlast: end\n";
   CHECK(check_against_load(text) > 30'000);
 }

@@ -111,7 +111,8 @@ TEST_CASE("conv2d rejects bad shapes and attributes with a clear message") {
                      {"padding", std::vector<std::int64_t>{0, 0}},
                      {"dilation", std::vector<std::int64_t>{1, 1}},
                      {"bias", true}});
-  CHECK_THAT(infer_error(three, {DType::f32, {1, 3, 8, 8}}), Catch::Contains("kernel must have 1 or 2 values"));
+  CHECK_THAT(infer_error(three, {DType::f32, {1, 3, 8, 8}}),
+             Catch::Contains("kernel must have 1 or 2 values"));
   ConvSpec zero_stride = spec(1, 1, 1, 1, 2, 3, 3);
   zero_stride.sh = 0;
   CHECK_THAT(infer_error(zero_stride.attrs(), {DType::f32, {1, 3, 8, 8}}), Catch::Contains("stride values"));
@@ -127,8 +128,8 @@ TEST_CASE("conv2d forward matches a naive convolution, training and inference") 
       const Data d = draw(rng, s);
       h.params() = {d.w, d.b};
       const Floats y = h.forward({d.x})[0];
-      check_close(y, convref::conv2d(s, to_double(d.x), to_double(d.w), to_double(d.b)), forward_tol, forward_tol,
-                  "y");
+      check_close(y, convref::conv2d(s, to_double(d.x), to_double(d.w), to_double(d.b)), forward_tol,
+                  forward_tol, "y");
     }
 }
 
@@ -206,8 +207,9 @@ TEST_CASE("conv2d on an empty batch writes nothing and zero parameter gradients"
 
 TEST_CASE("the shared convolution runs optimized oneDNN kernels, never reference ones") {
   // Shapes of a small image network: first layer, 3x3 body, 1x1 bottleneck, strided.
-  for (const ConvSpec& s : {spec(8, 3, 32, 32, 16, 3, 3), with(spec(4, 16, 16, 16, 16, 3, 3), 1, 1, 1, 1, 1, 1, true),
-                            spec(4, 64, 8, 8, 16, 1, 1), with(spec(4, 16, 16, 16, 32, 3, 3), 2, 2, 1, 1, 1, 1, true)}) {
+  for (const ConvSpec& s :
+       {spec(8, 3, 32, 32, 16, 3, 3), with(spec(4, 16, 16, 16, 16, 3, 3), 1, 1, 1, 1, 1, 1, true),
+        spec(4, 64, 8, 8, 16, 1, 1), with(spec(4, 16, 16, 16, 32, 3, 3), 2, 2, 1, 1, 1, 1, true)}) {
     keel::dnnl_util::Conv2dGeometry g;
     g.n = s.n, g.c_in = s.c, g.h = s.h, g.w = s.w, g.c_out = s.f, g.kh = s.kh, g.kw = s.kw;
     g.stride_h = s.sh, g.stride_w = s.sw, g.pad_h = s.ph, g.pad_w = s.pw;

@@ -36,8 +36,8 @@ struct ConvSpec {
 
 // y[n, f, i, j] = b[f] + sum over c, a, e of w[f, c, a, e] * x[n, c, i*sh - ph + a*dh, j*sw - pw + e*dw]
 // (zero outside the image). `b` is ignored when empty or spec.bias is false.
-inline std::vector<double> conv2d(const ConvSpec& s, const std::vector<double>& x, const std::vector<double>& w,
-                                  const std::vector<double>& b) {
+inline std::vector<double> conv2d(const ConvSpec& s, const std::vector<double>& x,
+                                  const std::vector<double>& w, const std::vector<double>& b) {
   const std::int64_t ho = s.ho(), wo = s.wo();
   std::vector<double> y(static_cast<std::size_t>(s.n * s.f * ho * wo), 0.0);
   for (std::int64_t n = 0; n < s.n; ++n)

@@ -1,5 +1,5 @@
-// The layer family as a whole: its schemas, and every op against PyTorch on fixtures written by tests/parity/make_layer.py
-// (torch.nn.functional on the same inputs).
+// The layer family as a whole: its schemas, and every op against PyTorch on fixtures written by
+// tests/parity/make_layer.py (torch.nn.functional on the same inputs).
 #include <catch2/catch.hpp>
 #include <set>
 

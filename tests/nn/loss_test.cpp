@@ -163,7 +163,8 @@ TEST_CASE("softmax_cross_entropy stays finite and exact for logits of +-1e4") {
   check_close(grads[0], want, 1e-6, 1e-7, "grad_logits");
 }
 
-TEST_CASE("softmax_cross_entropy rejects a negative or too large label at run time, naming the row and the value") {
+TEST_CASE(
+    "softmax_cross_entropy rejects a negative or too large label at run time, naming the row and the value") {
   for (DType label_type : {DType::i32, DType::i64}) {
     RawOp op(op_maker("softmax_cross_entropy"), {}, ce_specs(3, 4, label_type));
     const Floats logits(12, 0.5f);

@@ -38,7 +38,8 @@ constexpr double pool_tol = 1e-6;
 }  // namespace
 
 TEST_CASE("conv2d matches PyTorch's Conv2d forward and gradients") {
-  for (const char* name : {"conv2d_3x3", "conv2d_strided_rect", "conv2d_dilated_no_bias", "conv2d_pointwise"}) {
+  for (const char* name :
+       {"conv2d_3x3", "conv2d_strided_rect", "conv2d_dilated_no_bias", "conv2d_pointwise"}) {
     INFO("case " << name);
     const auto dir = parity::case_dir("spatial", name);
     const keel::Shape x_shape = parity::shape(dir, "x");

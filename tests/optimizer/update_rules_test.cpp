@@ -132,7 +132,7 @@ TEST_CASE(
   Floats param{1.0f};
   op.update(param, {2.0f}, 0.125f, 1.0f, 0);
   CHECK(op.state()[0][0] == 2.0f);  // not (1 - dampening) * 2
-  CHECK(param[0] == 0.75f);       // 1 - 0.125 * 2
+  CHECK(param[0] == 0.75f);         // 1 - 0.125 * 2
   op.update(param, {2.0f}, 0.125f, 1.0f, 1);
   CHECK(op.state()[0][0] == Approx(2.8));  // 0.9 * 2 + 0.5 * 2
   CHECK(param[0] == Approx(0.75 - 0.35));

@@ -1,11 +1,12 @@
 // The planner: symbolic and concrete shape inference, parameter slots,
 // binding of named dimensions, and prepare() only when shapes change.
+#include "planner/plan.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "base/error.hpp"
 #include "graph/parse.hpp"
 #include "graph/validate.hpp"
-#include "planner/plan.hpp"
 #include "test_registry.hpp"
 
 using namespace keel;
@@ -61,7 +62,8 @@ class ExtraParam final : public Op {
 };
 
 Registry test_registry() {
-  OpSchema dense{"dense", "test dense", {{"x", ""}}, {{"y", ""}}, {}, {{"weight", "", Init::HeUniform}}, true};
+  OpSchema dense{"dense", "test dense", {{"x", ""}}, {{"y", ""}}, {}, {{"weight", "", Init::HeUniform}},
+                 true};
   dense.attrs.push_back({"units", AttrType::Int, "", std::int64_t(3), 1.0, {}, {}});
   OpSchema liar{"liar", "test liar", {{"x", ""}}, {{"y", ""}}, {}, {}, false};
   OpSchema extra{"extra", "test extra parameter", {{"x", ""}}, {{"y", ""}}, {}, {}, false};
@@ -164,7 +166,8 @@ TEST_CASE("an op whose infer disagrees with its schema is one error naming the n
     const Error e = symbolic_error(std::string("keel: 1\ninputs:\n  x: {dtype: f32, shape: [4]}\nnodes:\n"
                                                "  - {name: l, op: ") +
                                    op + ", inputs: [x]}\noutputs: [l]\n");
-    CHECK(e.message() == std::string("the op's infer() reported ") + counts + "; its schema declares 1 and 0");
+    CHECK(e.message() ==
+          std::string("the op's infer() reported ") + counts + "; its schema declares 1 and 0");
     CHECK(e.subject().node == "l");
     CHECK(e.subject().op == op);
     CHECK(e.subject().plugin == "testops");

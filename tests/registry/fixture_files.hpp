@@ -5,12 +5,11 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
-
-#include <catch2/catch.hpp>
 
 #include "base/error.hpp"
 #include "files.hpp"

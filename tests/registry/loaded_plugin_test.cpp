@@ -90,8 +90,8 @@ TEST_CASE("a second plugin registering the same op is refused, naming both files
     FAIL("the duplicate op was accepted");
   } catch (const keel::Error& e) {
     CHECK(std::string(e.what()) == "op 'fixture_copy' is registered by two plugins: '" +
-                                       plugin("good").string() + "' and '" +
-                                       plugin("duplicate").string() + "'");
+                                       plugin("good").string() + "' and '" + plugin("duplicate").string() +
+                                       "'");
     CHECK(e.code() == keel::ExitCode::usage);
   }
   REQUIRE(registry.plugins().size() == 1);

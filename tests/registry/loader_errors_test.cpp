@@ -12,7 +12,6 @@ using fixture::load_error;
 using fixture::load_message;
 using fixture::plugin;
 
-
 TEST_CASE("loading a file that does not exist says it was not found") {
   const auto f = fixture::plugin_dir("good") / "keel_fixture_nonexistent.so";
   CHECK(load_message(f) == "plugin file not found: " + f.string());
@@ -50,9 +49,10 @@ TEST_CASE("a shared library without the entry symbol is not a Keel plugin") {
 
 TEST_CASE("a plugin of the C++ boundary of Keel 1.x is told to rebuild") {
   const auto f = plugin("legacy");
-  CHECK(load_message(f) == f.string() +
-                               ": built for the C++ plugin boundary of Keel 1.x (symbol 'keel_plugin_descriptor'); "
-                               "rebuild it against this SDK");
+  CHECK(load_message(f) ==
+        f.string() +
+            ": built for the C++ plugin boundary of Keel 1.x (symbol 'keel_plugin_descriptor'); "
+            "rebuild it against this SDK");
 }
 
 TEST_CASE("an entry that returns no table is refused") {
@@ -119,7 +119,8 @@ TEST_CASE("an exception thrown while registering ops becomes an error naming the
   const auto f = plugin("throws_in_register");
   auto e = load_error(f);
   REQUIRE(e);
-  CHECK(std::string(e->what()) == f.string() + ": registering ops failed: the fixture cannot find its tables");
+  CHECK(std::string(e->what()) ==
+        f.string() + ": registering ops failed: the fixture cannot find its tables");
   CHECK(e->subject().plugin == "fixture_throws");
 }
 
@@ -134,7 +135,8 @@ TEST_CASE("a malformed op schema is refused, naming the file, the op and the def
       {"bad_duplicate_param", "parameter 'weight' is declared twice"},
       {"bad_default_type", "attribute 'alpha' is float but its default is string"},
       {"bad_min_over_max", "attribute 'alpha' has min 2 > max 1"},
-      {"bad_choice_default", "attribute 'mode' has default 'max', which is not one of its choices (sum, mean)"},
+      {"bad_choice_default",
+       "attribute 'mode' has default 'max', which is not one of its choices (sum, mean)"},
       {"bad_null_factory", "has no factory"},
   };
   for (const Case& c : cases) {

@@ -18,12 +18,13 @@ TEST_CASE("without KEEL_PLUGIN_PATH the bundled folder comes first, then the com
   CHECK(keel::plugin_search_path({cli.path()}) == Paths{keel::bundled_plugin_dir(), cli.path()});
 }
 
-TEST_CASE("the search path is bundled, then KEEL_PLUGIN_PATH in order, then the command line, without duplicates") {
+TEST_CASE(
+    "the search path is bundled, then KEEL_PLUGIN_PATH in order, then the command line, without duplicates") {
   fixture::TempDir a, b, c;
   fs::create_directory_symlink(a.path(), c.path() / "link_to_a");
   // Empty entries are skipped; a symlink and a "./" spelling are the same folder.
-  const std::string env_value = ":" + b.path().string() + "::" + a.path().string() + ":" +
-                                (c.path() / "link_to_a").string() + ":";
+  const std::string env_value =
+      ":" + b.path().string() + "::" + a.path().string() + ":" + (c.path() / "link_to_a").string() + ":";
   fixture::ScopedEnv env("KEEL_PLUGIN_PATH", env_value);
   const Paths cli{c.path(), b.path() / ".", c.path()};
   CHECK(keel::plugin_search_path(cli) == Paths{keel::bundled_plugin_dir(), b.path(), a.path(), c.path()});

@@ -54,11 +54,16 @@ Case read_case(const fs::path& file) {
     const std::string value = line.substr(line.find_first_not_of(' ', colon + 1) == std::string::npos
                                               ? line.size()
                                               : line.find_first_not_of(' ', colon + 1));
-    if (key == "exit") c.exit = std::stoi(value);
-    else if (key == "error") c.error = value;
-    else if (key == "args") c.args = value;
-    else if (key == "env") c.env[value.substr(0, value.find('='))] = value.substr(value.find('=') + 1);
-    else FAIL("unknown key '" << key << "' in " << sidecar);
+    if (key == "exit")
+      c.exit = std::stoi(value);
+    else if (key == "error")
+      c.error = value;
+    else if (key == "args")
+      c.args = value;
+    else if (key == "env")
+      c.env[value.substr(0, value.find('='))] = value.substr(value.find('=') + 1);
+    else
+      FAIL("unknown key '" << key << "' in " << sidecar);
   }
   if (c.exit < 0) FAIL("no 'exit:' in " << sidecar);
   if (c.exit != 0 && c.error.empty()) FAIL("no 'error:' in " << sidecar);
@@ -73,7 +78,8 @@ Case read_case(const fs::path& file) {
       {"data", "run {fixtures}/train_csv.yaml -q -o {out}"},
   };
   const auto it = defaults.find(folder);
-  if (it == defaults.end()) FAIL("folder " << folder << " has no default command: give 'args:' in " << sidecar);
+  if (it == defaults.end())
+    FAIL("folder " << folder << " has no default command: give 'args:' in " << sidecar);
   c.args = it->second;
   return c;
 }
@@ -104,7 +110,8 @@ ProcessResult run_case(const Case& c, const fs::path& work) {
   }
   for (const auto& e : fs::directory_iterator(kCorpus / "fixtures")) {
     std::string bytes = slurp(e.path());
-    if (e.path().extension() == ".yaml") bytes = replace_all(replace_all(replace_all(bytes, "{key}", key), "{data}", data), "{n}", n);
+    if (e.path().extension() == ".yaml")
+      bytes = replace_all(replace_all(replace_all(bytes, "{key}", key), "{data}", data), "{n}", n);
     std::ofstream(fixtures / e.path().filename(), std::ios::binary) << bytes;
   }
   fs::permissions(fixtures / "good.key", fs::perms::owner_read | fs::perms::owner_write);
@@ -135,8 +142,8 @@ TEST_CASE("every bad input in the corpus fails cleanly with its exit code and me
     folders.insert(file.parent_path().filename().string());
     keel::test::TempDir work;
     const ProcessResult r = run_case(c, work.path());
-    INFO(fs::relative(file, kCorpus).string() << ": keel " << c.args << "\nstdout: " << r.out
-                                             << "\nstderr: " << r.err);
+    INFO(fs::relative(file, kCorpus).string()
+         << ": keel " << c.args << "\nstdout: " << r.out << "\nstderr: " << r.err);
     CHECK_FALSE(r.timed_out);
     CHECK(r.signal == 0);
     CHECK(r.exit_code == c.exit);
@@ -146,8 +153,7 @@ TEST_CASE("every bad input in the corpus fails cleanly with its exit code and me
     CHECK(r.err.find("terminate called") == std::string::npos);
     // Nothing written, not even a partial file or a temporary.
     if (fs::exists(work / "out"))
-      for (const auto& e : fs::recursive_directory_iterator(work / "out"))
-        CHECK_FALSE(e.is_regular_file());
+      for (const auto& e : fs::recursive_directory_iterator(work / "out")) CHECK_FALSE(e.is_regular_file());
   }
   // Every kind of file Keel reads has cases.
   for (const char* folder : {"graphs", "tensors", "checkpoints", "containers", "keys", "data"}) {

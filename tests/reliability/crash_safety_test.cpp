@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -98,7 +98,9 @@ TEST_CASE("a training run killed at random moments keeps its last good checkpoin
     const pid_t pid = spawn({"run", graph.string(), "-q", "-o", out.string(), "--threads", "1"}, log);
     while (!fs::exists(ckpt) && first_ms < 120000 * keel::test::time_scale()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      first_ms = int(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+      first_ms =
+          int(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+                  .count());
     }
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);

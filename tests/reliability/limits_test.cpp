@@ -44,7 +44,8 @@ TEST_CASE("the per-tensor limit never exceeds 1 TiB") {
 }
 
 TEST_CASE("flow nesting 10,000 deep is refused without overflowing the stack") {
-  const keel::Error e = parse_error("keel: 1\nnodes: " + std::string(10000, '[') + std::string(10000, ']') + "\n");
+  const keel::Error e =
+      parse_error("keel: 1\nnodes: " + std::string(10000, '[') + std::string(10000, ']') + "\n");
   CHECK(e.code() == keel::ExitCode::usage);
   CHECK(e.message() == "the YAML is nested too deeply");
   CHECK(e.loc().line == 2);
@@ -61,8 +62,9 @@ TEST_CASE("block nesting 3,000 deep is refused without overflowing the stack") {
 
 TEST_CASE("a graph file of a million YAML nodes is read and judged, not crashed on") {
   // A million scalars in one list: legal YAML, within the size limit.
-  std::string yaml = "keel: 1\ninputs:\n  x: {dtype: f32, shape: [4]}\nnodes:\n  - {name: r, op: relu, inputs: [x]}\n"
-                     "outputs: [";
+  std::string yaml =
+      "keel: 1\ninputs:\n  x: {dtype: f32, shape: [4]}\nnodes:\n  - {name: r, op: relu, inputs: [x]}\n"
+      "outputs: [";
   for (int i = 0; i < 1'000'000; ++i) yaml += i ? ",r" : "r";
   yaml += "]\n";
   const keel::Error e = parse_error(yaml);

@@ -23,7 +23,8 @@ bool printable_line(const std::string& s) {
 }  // namespace
 
 TEST_CASE("an error quoting control characters shows them escaped on one line") {
-  const keel::Error e(keel::ExitCode::usage, std::string("key 'a\nb\r\t\x1b[2J\x7f' is bad"), {"f\nile", 1, 2});
+  const keel::Error e(keel::ExitCode::usage, std::string("key 'a\nb\r\t\x1b[2J\x7f' is bad"),
+                      {"f\nile", 1, 2});
   CHECK(e.format() == "f\\nile:1:2: key 'a\\nb\\r\\t\\x1b[2J\\x7f' is bad");
   CHECK(std::string(e.what()) == "key 'a\\nb\\r\\t\\x1b[2J\\x7f' is bad");
 }

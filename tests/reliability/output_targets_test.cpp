@@ -88,9 +88,9 @@ TEST_CASE("keel graph -o refuses a FIFO and keel run --profile a link to a devic
   fs::create_symlink(dir / "missing" / "file.dot", dangling);
   const auto r = run_keel({"graph", graph.string(), "-o", dangling.string()});
   CHECK(r.exit_code == 2);
-  CHECK(r.first_err_line().rfind("keel: error: output '" + dangling.string() +
-                                     "' is a symbolic link to a missing file or folder",
-                                 0) == 0);
+  CHECK(r.first_err_line().rfind(
+            "keel: error: output '" + dangling.string() + "' is a symbolic link to a missing file or folder",
+            0) == 0);
   CHECK(file_type(dangling) == S_IFLNK);
   fs::remove(dangling);
 

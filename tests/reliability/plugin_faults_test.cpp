@@ -31,8 +31,8 @@ fs::path faulty_graph(const TempDir& dir, const std::string& stage, const std::s
 }
 
 ProcessResult run_graph(const TempDir& dir, const fs::path& graph) {
-  return run_keel({"run", graph.string(), "--plugin-path", KEEL_FAULTY_PLUGIN_DIR, "-o", (dir / "out").string(),
-                   "-i", "x=" + (dir / "x.npy").string()});
+  return run_keel({"run", graph.string(), "--plugin-path", KEEL_FAULTY_PLUGIN_DIR, "-o",
+                   (dir / "out").string(), "-i", "x=" + (dir / "x.npy").string()});
 }
 
 void expect_clean_failure(const ProcessResult& r, int code, const std::string& fragment) {
@@ -166,8 +166,8 @@ TEST_CASE("keel plugins lists the good plugins beside a broken one and explains 
   CHECK(r.err.find("not a shared library") != std::string::npos);
 
   // The same folder stops a run, which needs every plugin it was given.
-  auto run = run_keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_infer.yaml", "--plugin-path",
-                       plugins.string()});
+  auto run = run_keel({"validate", std::string(KEEL_SOURCE_DIR) + "/graphs/digits_infer.yaml",
+                       "--plugin-path", plugins.string()});
   CHECK(run.exit_code == 2);
   CHECK(run.first_err_line().find("keel_broken.so") != std::string::npos);
 }

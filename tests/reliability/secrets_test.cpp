@@ -70,7 +70,8 @@ std::vector<std::string> secret_forms(const std::string& key) {
   return forms;
 }
 
-void check_no_secret(const std::string& where, const std::string& text, const std::vector<std::string>& forms) {
+void check_no_secret(const std::string& where, const std::string& text,
+                     const std::vector<std::string>& forms) {
   for (const std::string& f : forms) {
     INFO(where << " holds key material (form " << hex(f, "0123456789abcdef") << ")");
     CHECK(text.find(f) == std::string::npos);
@@ -90,18 +91,20 @@ TEST_CASE("nothing Keel writes during encrypted runs holds the key") {
   fs::permissions(wrong_key, fs::perms::owner_read | fs::perms::owner_write);  // else refused before use
   keel::write_npy(dir / "x.npy", keel::test::random_tensor({4, 8}, 5));
 
-  const std::string seal = "keel: 1\ninputs:\n  x: {dtype: f32, shape: [4, 8]}\nnodes:\n"
-                           "  - {name: e, op: encrypt, inputs: [x], attrs: {key_file: " +
-                           key_file.string() + ", chunk_size: 64}}\n" +
-                           "  - {name: d, op: decrypt, inputs: [e], attrs: {key_file: " + key_file.string() +
-                           ", chunk_size: 64}}\noutputs: [e, d]\n";
+  const std::string seal =
+      "keel: 1\ninputs:\n  x: {dtype: f32, shape: [4, 8]}\nnodes:\n"
+      "  - {name: e, op: encrypt, inputs: [x], attrs: {key_file: " +
+      key_file.string() + ", chunk_size: 64}}\n" +
+      "  - {name: d, op: decrypt, inputs: [e], attrs: {key_file: " + key_file.string() +
+      ", chunk_size: 64}}\noutputs: [e, d]\n";
   dir.write("seal.yaml", seal);
   // The same container opened with the wrong key: a failure path. Its
   // length is what encrypt produces for 128 bytes in chunks of 64
   // (docs/encryption.md): 56 + 128 + 2 * 16.
-  const std::string open_wrong = "keel: 1\ninputs:\n  c: {dtype: u8, shape: [216]}\nnodes:\n"
-                                 "  - {name: d, op: decrypt, inputs: [c], attrs: {key_file: " +
-                                 wrong_key.string() + ", chunk_size: 64}}\noutputs: [d]\n";
+  const std::string open_wrong =
+      "keel: 1\ninputs:\n  c: {dtype: u8, shape: [216]}\nnodes:\n"
+      "  - {name: d, op: decrypt, inputs: [c], attrs: {key_file: " +
+      wrong_key.string() + ", chunk_size: 64}}\noutputs: [d]\n";
   dir.write("open_wrong.yaml", open_wrong);
 
   const fs::path out = dir / "out";
@@ -125,11 +128,17 @@ TEST_CASE("nothing Keel writes during encrypted runs holds the key") {
        1},
       {{"plugins", "--json"}, 0},
       {{"encrypt", x_npy, (files / "x.enc").string(), "--key-file", key_file.string()}, 0},
-      {{"decrypt", (files / "x.enc").string(), (files / "x.dec").string(), "--key-file", key_file.string()}, 0},
-      {{"decrypt", (files / "x.enc").string(), (files / "x.bad").string(), "--key-file", wrong_key.string()}, 2},
-      {{"encrypt", x_npy, (files / "x.tok").string(), "--key-file", key_file.string(), "--format", "fernet"}, 0},
-      {{"decrypt", (files / "x.tok").string(), (files / "x.tok.dec").string(), "--key-file", key_file.string()}, 0},
-      {{"encrypt", x_npy, (files / "x.penc").string(), "--passphrase-env", "KEEL_SECRETS_TEST_PASSPHRASE"}, 0},
+      {{"decrypt", (files / "x.enc").string(), (files / "x.dec").string(), "--key-file", key_file.string()},
+       0},
+      {{"decrypt", (files / "x.enc").string(), (files / "x.bad").string(), "--key-file", wrong_key.string()},
+       2},
+      {{"encrypt", x_npy, (files / "x.tok").string(), "--key-file", key_file.string(), "--format", "fernet"},
+       0},
+      {{"decrypt", (files / "x.tok").string(), (files / "x.tok.dec").string(), "--key-file",
+        key_file.string()},
+       0},
+      {{"encrypt", x_npy, (files / "x.penc").string(), "--passphrase-env", "KEEL_SECRETS_TEST_PASSPHRASE"},
+       0},
       {{"decrypt", (files / "x.penc").string(), (files / "x.pdec").string(), "--passphrase-env",
         "KEEL_SECRETS_TEST_PASSPHRASE"},
        0},

@@ -20,7 +20,9 @@ std::int64_t width(const Case& c) { return c.width == 0 ? c.x[1] : c.width; }
 
 keel::Attrs attrs(const Case& c) { return keel::Attrs({{"width", c.width}}); }
 
-std::string describe(const Case& c) { return "x " + keel::shape_str(c.x) + " width " + std::to_string(width(c)); }
+std::string describe(const Case& c) {
+  return "x " + keel::shape_str(c.x) + " width " + std::to_string(width(c));
+}
 
 ConvSpec conv1(const Case& c) {
   ConvSpec s;
@@ -75,7 +77,8 @@ void check_gradients(Harness& h, const Case& c, const Data& d, const std::vector
   const auto want = [&](std::size_t which) { return numeric_grad(reference(c), d.in(), which, gy, fd_step); };
   check_close(grads[0], want(0), grad_tol, grad_tol, "grad_x");
   const char* names[] = {"grad_conv1_weight", "grad_conv1_bias", "grad_conv2_weight", "grad_conv2_bias"};
-  for (std::size_t p = 0; p < 4; ++p) check_close(h.param_grads()[p], want(p + 1), grad_tol, grad_tol, names[p]);
+  for (std::size_t p = 0; p < 4; ++p)
+    check_close(h.param_grads()[p], want(p + 1), grad_tol, grad_tol, names[p]);
 }
 
 }  // namespace

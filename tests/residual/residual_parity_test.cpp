@@ -29,8 +29,9 @@ constexpr double tol = 1e-4;
 }  // namespace
 
 TEST_CASE("residual matches PyTorch for identity, linear and 1x1-convolution skips, with and without gain") {
-  for (const char* name : {"identity", "identity_learned_gain", "linear_projection",
-                           "linear_projection_learned_gain", "conv_projection", "conv_projection_learned_gain"}) {
+  for (const char* name :
+       {"identity", "identity_learned_gain", "linear_projection", "linear_projection_learned_gain",
+        "conv_projection", "conv_projection_learned_gain"}) {
     INFO("case " << name);
     const auto dir = parity::case_dir("residual", name);
     const bool learned = parity::load(dir, "attr_gain")[0] != 0.0f;

@@ -16,9 +16,12 @@ struct Case {
 // Identity, linear and 1x1-convolution skips (widening and narrowing), each
 // with the gain fixed at 1 and learned from a non-zero start.
 const std::vector<Case> cases = {
-    {{2, 3, 4}, {2, 3, 4}, false, 0.0},      {{4, 5}, {4, 5}, true, 0.5},
-    {{3, 6}, {3, 4}, false, 0.0},            {{3, 2}, {3, 5}, true, 0.0},
-    {{2, 5, 3, 4}, {2, 3, 3, 4}, false, 0.0}, {{2, 5, 3, 4}, {2, 3, 3, 4}, true, 0.25},
+    {{2, 3, 4}, {2, 3, 4}, false, 0.0},
+    {{4, 5}, {4, 5}, true, 0.5},
+    {{3, 6}, {3, 4}, false, 0.0},
+    {{3, 2}, {3, 5}, true, 0.0},
+    {{2, 5, 3, 4}, {2, 3, 3, 4}, false, 0.0},
+    {{2, 5, 3, 4}, {2, 3, 3, 4}, true, 0.25},
     {{2, 2, 3, 3}, {2, 6, 3, 3}, false, 0.0},
 };
 
@@ -43,7 +46,8 @@ Reference reference(const Case& c) {
       for (std::size_t i = 0; i < y.size(); ++i) y[i] = in[1][i] + g * in[0][i];
       return y;
     }
-    const std::size_t n = std::size_t(c.branch[0]), out = std::size_t(c.branch[1]), inn = std::size_t(c.skip[1]);
+    const std::size_t n = std::size_t(c.branch[0]), out = std::size_t(c.branch[1]),
+                      inn = std::size_t(c.skip[1]);
     const std::size_t pixels = c.branch.size() == 4 ? std::size_t(c.branch[2] * c.branch[3]) : 1;
     for (std::size_t b = 0; b < n; ++b)
       for (std::size_t o = 0; o < out; ++o)
@@ -62,7 +66,9 @@ constexpr double tol = 1e-5;
 
 struct Data {
   Floats branch, skip, weight, gain, gy;
-  std::vector<Doubles> in() const { return {to_double(branch), to_double(skip), to_double(weight), to_double(gain)}; }
+  std::vector<Doubles> in() const {
+    return {to_double(branch), to_double(skip), to_double(weight), to_double(gain)};
+  }
 };
 
 Data draw(std::mt19937& rng, Harness& h, const Case& c) {
@@ -107,7 +113,8 @@ TEST_CASE("residual names both shapes when they cannot be joined") {
   const keel::Attrs a = attrs({});
   CHECK_THAT(infer_error(attrs({}, "none"), {2, 3}, {2, 4}),
              Catch::Contains("branch is [2, 3] and skip is [2, 4]") && Catch::Contains("projection is none"));
-  CHECK_THAT(infer_error(a, {2, 3, 4}, {2, 3, 5}), Catch::Contains("branch is [2, 3, 4] and skip is [2, 3, 5]"));
+  CHECK_THAT(infer_error(a, {2, 3, 4}, {2, 3, 5}),
+             Catch::Contains("branch is [2, 3, 4] and skip is [2, 3, 5]"));
   CHECK_THAT(infer_error(a, {2, 3}, {3, 3}), Catch::Contains("branch is [2, 3] and skip is [3, 3]"));
   CHECK_THAT(infer_error(a, {2, 4, 5, 5}, {2, 3, 4, 5}), Catch::Contains("branch is [2, 4, 5, 5]"));
   CHECK_THAT(infer_error(a, {2, 6}, {2, 3, 1, 1}), Catch::Contains("skip is [2, 3, 1, 1]"));

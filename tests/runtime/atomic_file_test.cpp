@@ -1,5 +1,6 @@
-#include <catch2/catch.hpp>
+#include "runtime/atomic_file.hpp"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
@@ -7,7 +8,6 @@
 
 #include "base/error.hpp"
 #include "files.hpp"
-#include "runtime/atomic_file.hpp"
 
 namespace fs = std::filesystem;
 using keel::test::slurp;

@@ -1,5 +1,6 @@
-#include <catch2/catch.hpp>
+#include "runtime/csv.hpp"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -7,7 +8,6 @@
 #include "base/error.hpp"
 #include "error_checks.hpp"
 #include "files.hpp"
-#include "runtime/csv.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;

@@ -99,7 +99,8 @@ TEST_CASE("dataset puts diabetes data and target side by side as 11 columns") {
   CHECK(b[1].as<float>()[0] == 151.0f);
   CHECK(b[1].as<float>()[1] == 57.0f);
   CHECK(b[2].shape() == keel::Shape{2, 3});
-  CHECK(std::vector<double>(b[2].as<double>(), b[2].as<double>() + 3) == std::vector<double>{4.8598, 87, 151});
+  CHECK(std::vector<double>(b[2].as<double>(), b[2].as<double>() + 3) ==
+        std::vector<double>{4.8598, 87, 151});
 }
 
 TEST_CASE("dataset reports a non-integer value for an integer input at its FILE:LINE:COL") {
@@ -107,8 +108,9 @@ TEST_CASE("dataset reports a non-integer value for an integer input at its FILE:
              Equals(kDiabetesX.string() + ":1:6: '32.1' is not an integer (input 'bmi' is i32)"));
   TempDir dir;
   write_file(dir / "a.csv", "1,2\n300,1\n");
-  CHECK_THAT(error_of({dir / "a.csv"}, {{"v", DType::u8, 0, 1, true}}),
-             Equals((dir / "a.csv").string() + ":2:1: '300' is outside the range of u8 (0..255) (input 'v' is u8)"));
+  CHECK_THAT(
+      error_of({dir / "a.csv"}, {{"v", DType::u8, 0, 1, true}}),
+      Equals((dir / "a.csv").string() + ":2:1: '300' is outside the range of u8 (0..255) (input 'v' is u8)"));
   CHECK_THAT(error_of({dir / "a.csv"}, {{"flag", DType::boolean, 1, 1, true}}),
              Equals((dir / "a.csv").string() + ":1:3: '2' is not 0 or 1 (input 'flag' is bool)"));
   write_file(dir / "b.csv", "3000000000 1e300\n");
@@ -117,16 +119,20 @@ TEST_CASE("dataset reports a non-integer value for an integer input at its FILE:
   CHECK_THAT(error_of({dir / "b.csv"}, {{"f", DType::f32, 1, 1, true}}),
              Contains("b.csv:1:12: '1e300' is outside the range of f32"));
   // A second file's columns count on from the first's.
-  CHECK_THAT(error_of({dir / "a.csv", dir / "a.csv"}, {{"v", DType::i64, 0, 4, false}, {"w", DType::u8, 2, 1, true}}),
-             Equals((dir / "a.csv").string() + ":2:1: '300' is outside the range of u8 (0..255) (input 'w' is u8)"));
+  CHECK_THAT(
+      error_of({dir / "a.csv", dir / "a.csv"},
+               {{"v", DType::i64, 0, 4, false}, {"w", DType::u8, 2, 1, true}}),
+      Equals((dir / "a.csv").string() + ":2:1: '300' is outside the range of u8 (0..255) (input 'w' is u8)"));
 }
 
 TEST_CASE("dataset converts values to each binding's dtype") {
   TempDir dir;
   write_file(dir / "t.csv", "1 0 -7 255 0.1\n0 1 2147483647 0 -2.5\n");
-  const keel::Dataset ds = keel::Dataset::from_csv(
-      {dir / "t.csv"}, {{"b", DType::boolean, 0, 2, false}, {"i", DType::i32, 2, 1, true},
-                        {"u", DType::u8, 3, 1, true}, {"f", DType::f32, 4, 1, true}, {"d", DType::f64, 4, 1, true}});
+  const keel::Dataset ds = keel::Dataset::from_csv({dir / "t.csv"}, {{"b", DType::boolean, 0, 2, false},
+                                                                     {"i", DType::i32, 2, 1, true},
+                                                                     {"u", DType::u8, 3, 1, true},
+                                                                     {"f", DType::f32, 4, 1, true},
+                                                                     {"d", DType::f64, 4, 1, true}});
   const std::vector<keel::Tensor> t = ds.gather({1, 0, 1});
   CHECK(std::vector<std::uint8_t>(t[0].as<std::uint8_t>(), t[0].as<std::uint8_t>() + 6) ==
         std::vector<std::uint8_t>{0, 1, 1, 0, 0, 1});
@@ -151,7 +157,8 @@ TEST_CASE("dataset rejects bad bindings and mismatched files") {
   CHECK_THAT(error_of({kDigits}, {{"a", DType::f32, 0, 1, true}, {"a", DType::f32, 1, 1, true}}),
              Equals("input 'a' is bound to data twice"));
   CHECK_THAT(error_of({kDigits}, {{"a", DType::f32, -1, 1, false}}), Contains("first column -1 is negative"));
-  CHECK_THAT(error_of({kDigits}, {{"a", DType::f32, 0, 0, false}}), Contains("column count 0 must be at least 1"));
+  CHECK_THAT(error_of({kDigits}, {{"a", DType::f32, 0, 0, false}}),
+             Contains("column count 0 must be at least 1"));
   CHECK_THAT(error_of({kDigits}, {{"a", DType::f32, 0, 2, true}}), Contains("takes one column, not 2"));
   CHECK_THAT(error_of({kDigits}, {}), Equals("no inputs are bound to data columns"));
   CHECK_THAT(error_of({}, kDigitsBindings), Equals("no CSV files given"));
@@ -196,11 +203,13 @@ TEST_CASE("dataset from .npy files gathers rows of each array") {
     }
     return "no error";
   };
-  CHECK_THAT(npy_error({{"x", dir / "x.npy"}, {"s", dir / "short.npy"}}),
-             Equals((dir / "short.npy").string() + ": has 3 rows, but " + (dir / "x.npy").string() + " has 4"));
+  CHECK_THAT(
+      npy_error({{"x", dir / "x.npy"}, {"s", dir / "short.npy"}}),
+      Equals((dir / "short.npy").string() + ": has 3 rows, but " + (dir / "x.npy").string() + " has 4"));
   CHECK_THAT(npy_error({{"s", dir / "scalar.npy"}}), Contains("scalar.npy: holds a 0-d array"));
   CHECK_THAT(npy_error({{"e", dir / "empty.npy"}}), Contains("empty.npy: has no rows"));
-  CHECK_THAT(npy_error({{"x", dir / "x.npy"}, {"x", dir / "y.npy"}}), Equals("input 'x' is bound to data twice"));
+  CHECK_THAT(npy_error({{"x", dir / "x.npy"}, {"x", dir / "y.npy"}}),
+             Equals("input 'x' is bound to data twice"));
   CHECK_THAT(npy_error({}), Equals("no .npy files given"));
 }
 

@@ -1,11 +1,11 @@
-#include <catch2/catch.hpp>
+#include "runtime/json_read.hpp"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
 #include "error_checks.hpp"
-#include "runtime/json_read.hpp"
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::Equals;
@@ -62,7 +62,8 @@ TEST_CASE("json reader accepts any value at top level and keeps key order and du
 }
 
 TEST_CASE("json reader keeps big integers exact in their text") {
-  const JsonValue v = parse("[18446744073709551615, 9007199254740993, -9223372036854775808, 18446744073709551616]");
+  const JsonValue v =
+      parse("[18446744073709551615, 9007199254740993, -9223372036854775808, 18446744073709551616]");
   CHECK(v.items[0].to_uint64() == 18446744073709551615ULL);
   CHECK_FALSE(v.items[0].to_int64());
   // 2^53 + 1 has no double; the text keeps it.
@@ -141,7 +142,7 @@ TEST_CASE("json reader stops a nesting bomb at the depth limit") {
   // Far deeper than any stack could take by recursion.
   const std::string bomb(10'000'000, '[');
   CHECK_THAT(error_of(bomb), Contains("nesting deeper than 64 levels"));
-  CHECK_THAT(error_of(std::string(100, '{') ), Contains("expected a string key"));
+  CHECK_THAT(error_of(std::string(100, '{')), Contains("expected a string key"));
   std::string objects;
   for (int i = 0; i < 70; ++i) objects += "{\"a\":";
   CHECK_THAT(error_of(objects), Contains("byte 320: nesting deeper than 64 levels"));

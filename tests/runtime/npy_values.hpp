@@ -23,12 +23,24 @@ template <class F>
 void for_each_expected(const keel::Tensor& t, F&& f) {
   for (std::int64_t i = 0; i < t.numel(); ++i) {
     switch (t.dtype()) {
-      case keel::DType::f32: f(i, f32(i)); break;
-      case keel::DType::f64: f(i, f64(i)); break;
-      case keel::DType::i32: f(i, i32(i)); break;
-      case keel::DType::i64: f(i, i64(i)); break;
-      case keel::DType::u8: f(i, u8(i)); break;
-      case keel::DType::boolean: f(i, static_cast<std::uint8_t>(boolean(i))); break;
+      case keel::DType::f32:
+        f(i, f32(i));
+        break;
+      case keel::DType::f64:
+        f(i, f64(i));
+        break;
+      case keel::DType::i32:
+        f(i, i32(i));
+        break;
+      case keel::DType::i64:
+        f(i, i64(i));
+        break;
+      case keel::DType::u8:
+        f(i, u8(i));
+        break;
+      case keel::DType::boolean:
+        f(i, static_cast<std::uint8_t>(boolean(i)));
+        break;
     }
   }
 }

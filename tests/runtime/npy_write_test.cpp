@@ -1,5 +1,4 @@
 #include <catch2/catch.hpp>
-
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -65,9 +64,9 @@ TEST_CASE("npy writer output loads in NumPy and matches np.save byte for byte") 
   if (!have_python()) return;
   TempDir dir;
   const std::vector<std::pair<DType, keel::Shape>> cases = {
-      {DType::f32, {3, 4}}, {DType::f64, {2, 3, 4}}, {DType::i32, {5}}, {DType::i64, {2, 3}},
-      {DType::u8, {4, 4}},  {DType::boolean, {7}},   {DType::f32, {}},  {DType::f64, {0, 3}},
-      {DType::u8, {1000, 3}},
+      {DType::f32, {3, 4}}, {DType::f64, {2, 3, 4}}, {DType::i32, {5}},
+      {DType::i64, {2, 3}}, {DType::u8, {4, 4}},     {DType::boolean, {7}},
+      {DType::f32, {}},     {DType::f64, {0, 3}},    {DType::u8, {1000, 3}},
   };
   for (const auto& [dtype, shape] : cases) {
     const std::string name = std::string(keel::dtype_name(dtype)) + "_" + shape_arg(shape);
@@ -75,7 +74,7 @@ TEST_CASE("npy writer output loads in NumPy and matches np.save byte for byte") 
       const fs::path path = dir / (name + ".npy");
       keel::write_npy(path, filled(dtype, shape));
       CHECK(run_python({"-c", kNumpyCheck, path.string(), std::string(keel::dtype_name(dtype)),
-                                     shape_arg(shape)}) == 0);
+                        shape_arg(shape)}) == 0);
     }
   }
 }

@@ -1,5 +1,6 @@
-#include <catch2/catch.hpp>
+#include "runtime/safetensors.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -11,7 +12,6 @@
 #include "files.hpp"
 #include "npy_values.hpp"
 #include "python_check.hpp"
-#include "runtime/safetensors.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Matchers::Contains;
@@ -34,14 +34,14 @@ struct Spec {
 
 // The set safetensors_reference.py writes and checks, in its header order.
 const std::vector<Spec> kReference = {
-    {"bool_7", DType::boolean, {7}},  {"f32_0x3", DType::f32, {0, 3}},
-    {"f32_2x3", DType::f32, {2, 3}},  {"f64_4", DType::f64, {4}},
-    {"f64_scalar", DType::f64, {}},   {"i32_3x1", DType::i32, {3, 1}},
-    {"i64_2x2", DType::i64, {2, 2}},  {"u8_5", DType::u8, {5}},
-    {"w\xC3\xA9ight", DType::f32, {3}},
+    {"bool_7", DType::boolean, {7}}, {"f32_0x3", DType::f32, {0, 3}}, {"f32_2x3", DType::f32, {2, 3}},
+    {"f64_4", DType::f64, {4}},      {"f64_scalar", DType::f64, {}},  {"i32_3x1", DType::i32, {3, 1}},
+    {"i64_2x2", DType::i64, {2, 2}}, {"u8_5", DType::u8, {5}},        {"w\xC3\xA9ight", DType::f32, {3}},
 };
 const std::map<std::string, std::string> kReferenceMetadata = {{"format", "pt"},
-                                                               {"note", "\xC3\xBCn\xC3\xAF" "code"}};
+                                                               {"note",
+                                                                "\xC3\xBCn\xC3\xAF"
+                                                                "code"}};
 
 keel::TensorFile reference_file() {
   keel::TensorFile file;
@@ -165,9 +165,11 @@ TEST_CASE("safetensors reader rejects each malformed file with its own message")
   const std::vector<Case> cases = {
       {"empty file", "", "file of 0 bytes is too short for a safetensors header length"},
       {"7 bytes", std::string(7, '\0'), "file of 7 bytes is too short"},
-      {"huge header length", le64(200'000'000) + "{}", "header of 200000000 bytes exceeds the limit of 100000000"},
+      {"huge header length", le64(200'000'000) + "{}",
+       "header of 200000000 bytes exceeds the limit of 100000000"},
       {"all-ones header length", std::string(8, '\xFF'), "exceeds the limit of 100000000"},
-      {"header beyond file", le64(100) + std::string(10, ' '), "header length 100 exceeds the 10 bytes after"},
+      {"header beyond file", le64(100) + std::string(10, ' '),
+       "header length 100 exceeds the 10 bytes after"},
       {"not JSON", with_header("{not json", 0), "invalid header: JSON error at byte 1:"},
       {"not an object", with_header("[1,2]", 0), "header must be a JSON object, not an array"},
       {"entry not an object", one("5"), "tensor 'a': entry must be an object, not a number"},
@@ -187,7 +189,8 @@ TEST_CASE("safetensors reader rejects each malformed file with its own message")
        "negative dimension -1 in 'shape'"},
       {"fractional dimension", one(R"({"dtype":"F32","shape":[2.5],"data_offsets":[0,8]})"),
        "dimension 2.5 in 'shape' is not an integer"},
-      {"dimension beyond 64 bits", one(R"({"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]})"),
+      {"dimension beyond 64 bits",
+       one(R"({"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]})"),
        "dimension 99999999999999999999 in 'shape' is too large"},
       {"dimension beyond int64", one(R"({"dtype":"F32","shape":[9223372036854775808],"data_offsets":[0,8]})"),
        "dimension 9223372036854775808 in 'shape' is too large"},
@@ -204,7 +207,8 @@ TEST_CASE("safetensors reader rejects each malformed file with its own message")
        "data_offsets [8, 0] end before they begin"},
       {"offsets not matching size", one(R"({"dtype":"F32","shape":[2],"data_offsets":[0,4]})", 4),
        "tensor 'a': data_offsets [0, 4] span 4 bytes, but F32 [2] needs 8"},
-      {"offsets beyond data", one(f32x2, 4), "tensor 'a': data_offsets [0, 8] reach beyond the 4 bytes of data"},
+      {"offsets beyond data", one(f32x2, 4),
+       "tensor 'a': data_offsets [0, 8] reach beyond the 4 bytes of data"},
       {"offsets near 2^64",
        one(R"({"dtype":"F32","shape":[2],"data_offsets":[18446744073709551607,18446744073709551615]})"),
        "reach beyond the 8 bytes of data"},
@@ -217,7 +221,8 @@ TEST_CASE("safetensors reader rejects each malformed file with its own message")
       {"empty tensor inside another",
        with_header(R"({"a":)" + f32x2 + R"(,"e":{"dtype":"F32","shape":[0],"data_offsets":[4,4]}})", 8),
        "tensors 'a' and 'e' overlap"},
-      {"gap", with_header(R"({"a":)" + f32x2 + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}})", 20),
+      {"gap",
+       with_header(R"({"a":)" + f32x2 + R"(,"b":{"dtype":"F32","shape":[2],"data_offsets":[12,20]}})", 20),
        "bytes 8..12 of the data belong to no tensor"},
       {"gap at start", one(R"({"dtype":"F32","shape":[2],"data_offsets":[4,12]})", 12),
        "bytes 0..4 of the data belong to no tensor"},
@@ -245,11 +250,11 @@ TEST_CASE("safetensors reader rejects each malformed file with its own message")
 
 TEST_CASE("safetensors reader accepts an empty header and zero-size tensors at the end") {
   CHECK(keel::decode_safetensors(with_header("{}", 0), "m").tensors.empty());
-  const keel::TensorFile f = keel::decode_safetensors(
-      with_header(R"({"z":{"dtype":"I64","shape":[0,5],"data_offsets":[8,8]},)"
-                  R"("a":{"dtype":"F64","shape":[],"data_offsets":[0,8]}}  )",
-                  8),
-      "m");
+  const keel::TensorFile f =
+      keel::decode_safetensors(with_header(R"({"z":{"dtype":"I64","shape":[0,5],"data_offsets":[8,8]},)"
+                                           R"("a":{"dtype":"F64","shape":[],"data_offsets":[0,8]}}  )",
+                                           8),
+                               "m");
   REQUIRE(f.tensors.size() == 2);
   CHECK(f.tensors[0].first == "z");
   CHECK(f.tensors[0].second.shape() == keel::Shape{0, 5});

@@ -1,10 +1,9 @@
-#include <catch2/catch.hpp>
+#include "runtime/tensor.hpp"
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
-
-#include "runtime/tensor.hpp"
 
 using keel::DType;
 using keel::Tensor;
@@ -20,8 +19,8 @@ bool all_zero(const Tensor& t) {
 
 TEST_CASE("tensor data is 64-byte aligned for every dtype and size, empty ones included") {
   for (DType dtype : {DType::f32, DType::f64, DType::i32, DType::i64, DType::u8, DType::boolean})
-    for (const keel::Shape& shape : {keel::Shape{}, keel::Shape{0}, keel::Shape{1},
-                                     keel::Shape{3}, keel::Shape{7, 0, 2}, keel::Shape{33, 17}}) {
+    for (const keel::Shape& shape : {keel::Shape{}, keel::Shape{0}, keel::Shape{1}, keel::Shape{3},
+                                     keel::Shape{7, 0, 2}, keel::Shape{33, 17}}) {
       const Tensor t(dtype, shape);
       REQUIRE(t.data() != nullptr);
       CHECK(reinterpret_cast<std::uintptr_t>(t.data()) % 64 == 0);
@@ -74,7 +73,7 @@ TEST_CASE("checked_nbytes refuses a shape whose byte count overflows on the way,
   CHECK(keel::checked_nbytes(DType::f32, keel::Shape{3, 4}) == 48u);
   CHECK(keel::checked_nbytes(DType::f32, keel::Shape{}) == 4u);
   CHECK(keel::checked_nbytes(DType::f32, keel::Shape{0, k2to62}) == 0u);  // 0 first: never large
-  CHECK_FALSE(keel::checked_nbytes(DType::f32, keel::Shape{k2to62, 0}));   // 4 * 2^62 overflows first
+  CHECK_FALSE(keel::checked_nbytes(DType::f32, keel::Shape{k2to62, 0}));  // 4 * 2^62 overflows first
   CHECK_FALSE(keel::checked_nbytes(DType::u8, keel::Shape{k2to62, 2, 0}));
   CHECK(keel::checked_nbytes(DType::u8, keel::Shape{k2to62, 0}) == 0u);  // 2^62 bytes fit, then 0
   CHECK_FALSE(keel::checked_nbytes(DType::f32, keel::Shape{-1}));

@@ -41,7 +41,8 @@ TEST_CASE("keel check-op fails an op that breaks the contract, saying how") {
       {"nondeterministic", "two forward calls with the same inputs, seed and step differ"},
       {"accepts_invalid",
        "accepted, but the example says it must be refused with 'level 7 is not supported'"},
-      {"unsafe_inplace", "in place: forward with output 'y' over input 'x' differs from forward into a separate buffer"},
+      {"unsafe_inplace",
+       "in place: forward with output 'y' over input 'x' differs from forward into a separate buffer"},
   };
   for (const auto& [op, message] : cases) {
     DYNAMIC_SECTION(op) {

@@ -31,7 +31,11 @@ std::string build_against_install(const fs::path& source, const fs::path& build,
                                   const std::map<std::string, std::string>& env_changes) {
   auto env = author_env();
   for (const auto& [k, v] : env_changes) env[k] = v;
-  std::vector<std::string> configure{KEEL_CMAKE_COMMAND, "-S", source.string(), "-B", build.string(),
+  std::vector<std::string> configure{KEEL_CMAKE_COMMAND,
+                                     "-S",
+                                     source.string(),
+                                     "-B",
+                                     build.string(),
                                      "-DCMAKE_BUILD_TYPE=Release",
                                      "-DCMAKE_PREFIX_PATH=" + installed_prefix().string()};
   configure.insert(configure.end(), cmake_args.begin(), cmake_args.end());

@@ -2,15 +2,15 @@
 // gradient the engine derives agrees with central finite differences of the
 // loss, including a value consumed twice (a residual skip), whose gradient
 // the engine must sum.
-#include <catch2/catch.hpp>
+#include "planner/autodiff.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 
 #include "cli_util.hpp"
 #include "executor/executor.hpp"
 #include "graph/parse.hpp"
 #include "graph/validate.hpp"
-#include "planner/autodiff.hpp"
 #include "planner/plan.hpp"
 #include "registry/loader.hpp"
 
@@ -71,7 +71,8 @@ TEST_CASE("parameter gradients of a graph with a residual skip match finite diff
       const double down = loss_now();
       w = saved;
       const double numeric = (up - down) / (2 * h);
-      INFO(param.name << "[" << i << "]: engine " << grad.as<float>()[i] << ", finite differences " << numeric);
+      INFO(param.name << "[" << i << "]: engine " << grad.as<float>()[i] << ", finite differences "
+                      << numeric);
       CHECK(std::abs(grad.as<float>()[i] - numeric) <= 2e-3 + 0.02 * std::abs(numeric));
     }
   }
@@ -90,5 +91,6 @@ TEST_CASE("frozen parameters get no gradient and a node without backward on the 
   CHECK(std::find(names.begin(), names.end(), "fc1.weight") == names.end());
   CHECK(std::find(names.begin(), names.end(), "head.bias") == names.end());
   CHECK(std::find(names.begin(), names.end(), "fc2.weight") != names.end());
-  CHECK_THROWS_WITH(plan_gradients(plan, loss_slot, {"fc9"}), Catch::Contains("'fc9' is neither a node nor a parameter"));
+  CHECK_THROWS_WITH(plan_gradients(plan, loss_slot, {"fc9"}),
+                    Catch::Contains("'fc9' is neither a node nor a parameter"));
 }

@@ -154,7 +154,8 @@ TEST_CASE("optimizers are the ops that declare the role") {
   auto miscount = keel_run(dir, dir / "d", {"--set", "train.optimizer.op=miscounting_rmsprop"});
   CHECK(miscount.exit_code == 2);
   CHECK(std::count(miscount.err.begin(), miscount.err.end(), '\n') == 1);
-  CHECK(miscount.err.find("the optimizer's infer() reported 2 outputs; its schema declares 1") != std::string::npos);
+  CHECK(miscount.err.find("the optimizer's infer() reported 2 outputs; its schema declares 1") !=
+        std::string::npos);
   CHECK(miscount.err.find("op 'miscounting_rmsprop', plugin 'roles_fixture'") != std::string::npos);
 }
 

@@ -1,11 +1,10 @@
 // Learning-rate schedules against their closed forms (the formulas of
 // torch.optim.lr_scheduler's StepLR, CosineAnnealingLR and a linear warm-up).
-#include <catch2/catch.hpp>
+#include "training/schedule.hpp"
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <numbers>
-
-#include "training/schedule.hpp"
 
 using keel::learning_rate;
 using keel::ScheduleDef;

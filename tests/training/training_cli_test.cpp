@@ -1,7 +1,6 @@
 // Training end to end through `keel run`: the brief's linear regression
 // against NumPy, determinism, resume, and the flagship's accuracy.
 #include <catch2/catch.hpp>
-
 #include <fstream>
 #include <sstream>
 

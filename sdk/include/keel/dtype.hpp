@@ -11,7 +11,8 @@ namespace keel {
 
 enum class DType : std::uint8_t { f32, f64, i32, i64, u8, boolean };
 
-inline constexpr DType kDTypes[] = {DType::f32, DType::f64, DType::i32, DType::i64, DType::u8, DType::boolean};
+inline constexpr DType kDTypes[] = {DType::f32, DType::f64, DType::i32,
+                                    DType::i64, DType::u8,  DType::boolean};
 
 // Bytes per element, by DType's number; 0 for a number that names no dtype.
 constexpr std::size_t dtype_size(DType t) {

@@ -73,7 +73,8 @@ inline ImportedPlugin import_plugin(const keel_plugin_table& t) {
       keel_codec_entry e{};
       const auto* at = reinterpret_cast<const unsigned char*>(t.codecs) + i * t.codec_entry_size;
       std::memcpy(&e, at, std::min(t.codec_entry_size, sizeof e));
-      out.codecs.push_back({detail::c_str_or_empty(e.name), detail::c_str_or_empty(e.doc), detail::codec_maker(e)});
+      out.codecs.push_back(
+          {detail::c_str_or_empty(e.name), detail::c_str_or_empty(e.doc), detail::codec_maker(e)});
     }
   return out;
 }

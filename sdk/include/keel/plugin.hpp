@@ -57,8 +57,10 @@ class ExportedPlugin final : Registrar, CodecRegistrar {
       stage = "registering codecs";
       if (register_codecs) register_codecs(*this);
       stage = "registering ops";
-      for (std::size_t i = 0; i < schemas_.size(); ++i) ops_.push_back(OpTrampolines::entry(*schemas_[i], factories_[i]));
-      for (const auto& c : codecs_) codec_entries_.push_back(CodecTrampolines::entry(c.name.c_str(), c.doc.c_str(), c.factory));
+      for (std::size_t i = 0; i < schemas_.size(); ++i)
+        ops_.push_back(OpTrampolines::entry(*schemas_[i], factories_[i]));
+      for (const auto& c : codecs_)
+        codec_entries_.push_back(CodecTrampolines::entry(c.name.c_str(), c.doc.c_str(), c.factory));
     } catch (const std::exception& e) {
       fail(stage, std::string("failed: ") + e.what());
     } catch (...) {
@@ -104,11 +106,11 @@ class ExportedPlugin final : Registrar, CodecRegistrar {
 }  // namespace detail
 }  // namespace keel
 
-#define KEEL_PLUGIN_WITH_CODECS(plugin_name, plugin_version, register_fn, register_codecs_fn)            \
+#define KEEL_PLUGIN_WITH_CODECS(plugin_name, plugin_version, register_fn, register_codecs_fn)              \
   extern "C" __attribute__((visibility("default"))) const keel_plugin_table* keel_get_plugin_table(void) { \
-    static const ::keel::detail::ExportedPlugin plugin(plugin_name, plugin_version, register_fn,          \
-                                                       register_codecs_fn);                               \
-    return plugin.table();                                                                                \
+    static const ::keel::detail::ExportedPlugin plugin(plugin_name, plugin_version, register_fn,           \
+                                                       register_codecs_fn);                                \
+    return plugin.table();                                                                                 \
   }
 
 #define KEEL_PLUGIN(plugin_name, plugin_version, register_fn) \

@@ -34,7 +34,9 @@ bool enum_in_range(Enum v, Enum last) {
 
 enum class AttrType : std::uint8_t { Int, Float, Bool, String, Ints, Floats };
 
-inline const char* attr_type_name(AttrType v) { return enum_name(v, {"int", "float", "bool", "string", "ints", "floats"}); }
+inline const char* attr_type_name(AttrType v) {
+  return enum_name(v, {"int", "float", "bool", "string", "ints", "floats"});
+}
 
 // Alternatives are in AttrType order, so value.index() == int(type).
 using AttrValue =
@@ -61,7 +63,9 @@ struct PortSpec {
 // PyTorch: for a shape [out, in, k...], fan_in = in*prod(k), fan_out = out*prod(k).
 enum class Init : std::uint8_t { Zeros, Ones, HeNormal, HeUniform, XavierNormal, XavierUniform };
 
-inline const char* init_name(Init v) { return enum_name(v, {"zeros", "ones", "he_normal", "he_uniform", "xavier_normal", "xavier_uniform"}); }
+inline const char* init_name(Init v) {
+  return enum_name(v, {"zeros", "ones", "he_normal", "he_uniform", "xavier_normal", "xavier_uniform"});
+}
 
 // A per-feature statistic of the training rows. A parameter that declares
 // one is filled by `train.calibrate` (docs/graph-format.md) from the rows the
@@ -125,10 +129,13 @@ enum class GuardAction : std::uint8_t {
   abort,      // stop the run with an error
 };
 
-inline constexpr GuardAction kGuardActions[] = {GuardAction::report, GuardAction::mask, GuardAction::skip_step,
-                                                GuardAction::rollback, GuardAction::abort};
+inline constexpr GuardAction kGuardActions[] = {GuardAction::report, GuardAction::mask,
+                                                GuardAction::skip_step, GuardAction::rollback,
+                                                GuardAction::abort};
 
-inline const char* guard_action_name(GuardAction v) { return enum_name(v, {"report", "mask", "skip_step", "rollback", "abort"}); }
+inline const char* guard_action_name(GuardAction v) {
+  return enum_name(v, {"report", "mask", "skip_step", "rollback", "abort"});
+}
 
 inline std::optional<GuardAction> guard_action_from_name(std::string_view name) {
   for (GuardAction a : kGuardActions)

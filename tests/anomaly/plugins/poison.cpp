@@ -14,7 +14,10 @@ namespace {
 class Poison final : public keel::Op {
  public:
   explicit Poison(const keel::Attrs& a)
-      : nan_(a.s("mode") == "nan"), every_(a.i("every")), offset_(a.i("offset")), factor_(float(a.f("factor"))) {}
+      : nan_(a.s("mode") == "nan"),
+        every_(a.i("every")),
+        offset_(a.i("offset")),
+        factor_(float(a.f("factor"))) {}
 
   keel::Status infer(keel::InferContext& ctx) const override {
     if (ctx.inputs[0].dtype != keel::DType::f32) return keel::fail("poison: x must be f32");
@@ -44,10 +47,11 @@ keel::OpSchema poison_schema() {
   s.doc = "test only: poisons the whole batch on training steps where step % every == offset";
   s.inputs = {{"x", "f32 tensor", false}};
   s.outputs = {{"y", "x, or x poisoned"}};
-  s.attrs = {{"mode", keel::AttrType::String, "nan or scale", std::string("nan"), {}, {}, {"nan", "scale"}},
-             {"every", keel::AttrType::Int, "period in steps; 0: never", std::int64_t{20}, 0.0, {}, {}},
-             {"offset", keel::AttrType::Int, "the poisoned step within each period", std::int64_t{3}, 0.0, {}, {}},
-             {"factor", keel::AttrType::Float, "mode scale: the multiplier", 1e6, {}, {}, {}}};
+  s.attrs = {
+      {"mode", keel::AttrType::String, "nan or scale", std::string("nan"), {}, {}, {"nan", "scale"}},
+      {"every", keel::AttrType::Int, "period in steps; 0: never", std::int64_t{20}, 0.0, {}, {}},
+      {"offset", keel::AttrType::Int, "the poisoned step within each period", std::int64_t{3}, 0.0, {}, {}},
+      {"factor", keel::AttrType::Float, "mode scale: the multiplier", 1e6, {}, {}, {}}};
   return s;
 }
 

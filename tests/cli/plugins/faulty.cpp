@@ -49,9 +49,19 @@ keel::OpSchema fault_schema() {
   s.doc = "Copies x to y, or fails on purpose at one stage (for tests)";
   s.inputs = {{"x", "any tensor"}};
   s.outputs = {{"y", "a copy of x"}};
-  s.attrs = {{"stage", keel::AttrType::String, "where to fail", std::string("none"), {}, {},
+  s.attrs = {{"stage",
+              keel::AttrType::String,
+              "where to fail",
+              std::string("none"),
+              {},
+              {},
               {"none", "infer", "prepare", "forward", "bound_shape"}},
-             {"how", keel::AttrType::String, "how to fail", std::string("throw"), {}, {},
+             {"how",
+              keel::AttrType::String,
+              "how to fail",
+              std::string("throw"),
+              {},
+              {},
               {"throw", "status", "silent"}}};
   return s;
 }

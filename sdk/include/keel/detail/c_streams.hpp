@@ -78,8 +78,9 @@ inline keel_reader reader_over(std::istream& in) {
   r.seek = [](void* ctx, std::int64_t offset, int whence) -> std::int64_t {
     auto& s = *static_cast<std::istream*>(ctx);
     s.clear(s.rdstate() & ~std::ios_base::eofbit & ~std::ios_base::failbit);
-    const auto dir = whence == SEEK_SET ? std::ios_base::beg : whence == SEEK_CUR ? std::ios_base::cur
-                                                                                  : std::ios_base::end;
+    const auto dir = whence == SEEK_SET   ? std::ios_base::beg
+                     : whence == SEEK_CUR ? std::ios_base::cur
+                                          : std::ios_base::end;
     if (!s.seekg(offset, dir)) {
       s.clear(s.rdstate() & ~std::ios_base::failbit);
       return -1;

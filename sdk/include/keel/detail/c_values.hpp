@@ -10,9 +10,9 @@
 #include <exception>
 #include <map>
 #include <new>
-#include <type_traits>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "keel/abi.h"
@@ -86,7 +86,9 @@ inline Shape shape_from_c(std::int32_t rank, const std::int64_t* shape) {
   return rank > 0 && shape ? Shape(shape, shape + rank) : Shape{};
 }
 
-inline TensorSpec from_c(const keel_spec& s) { return {static_cast<DType>(s.dtype), shape_from_c(s.rank, s.shape)}; }
+inline TensorSpec from_c(const keel_spec& s) {
+  return {static_cast<DType>(s.dtype), shape_from_c(s.rank, s.shape)};
+}
 
 inline std::vector<keel_spec> to_c(std::span<const TensorSpec> specs) {
   std::vector<keel_spec> out;
@@ -143,7 +145,8 @@ keel_tensor to_c_tensor(const BasicTensorView<Ptr>& v) {
 
 template <class View>
 View view_from_c(const keel_tensor& t) {
-  return {static_cast<DType>(t.dtype), std::span<const Dim>(t.shape, t.shape ? std::size_t(t.rank) : 0), t.data};
+  return {static_cast<DType>(t.dtype), std::span<const Dim>(t.shape, t.shape ? std::size_t(t.rank) : 0),
+          t.data};
 }
 
 inline void report(keel_error* error, bool threw, const char* message) {

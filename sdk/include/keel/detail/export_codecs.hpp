@@ -104,16 +104,28 @@ struct CodecTrampolines {
                    keel_error* error) noexcept {
     return guarded_call(error, [&] { return (codec(p).*call)(in_fd, out_fd, codec_options_from_c(o)); });
   }
-  static int seal_files(void* p, int in_fd, int out_fd, const keel_codec_options* o, keel_error* error) noexcept {
+  static int seal_files(void* p, int in_fd, int out_fd, const keel_codec_options* o,
+                        keel_error* error) noexcept {
     return files(p, &Codec::seal_files, in_fd, out_fd, o, error);
   }
-  static int open_files(void* p, int in_fd, int out_fd, const keel_codec_options* o, keel_error* error) noexcept {
+  static int open_files(void* p, int in_fd, int out_fd, const keel_codec_options* o,
+                        keel_error* error) noexcept {
     return files(p, &Codec::open_files, in_fd, out_fd, o, error);
   }
 
   static keel_codec_entry entry(const char* name, const char* doc, CodecFactory factory) {
-    return {name,       doc,       reinterpret_cast<void*>(factory), create,   destroy,         recognizes,
-            check_key,  seal,      open,                             keygen,   files_supported, seal_files,
+    return {name,
+            doc,
+            reinterpret_cast<void*>(factory),
+            create,
+            destroy,
+            recognizes,
+            check_key,
+            seal,
+            open,
+            keygen,
+            files_supported,
+            seal_files,
             open_files};
   }
 };

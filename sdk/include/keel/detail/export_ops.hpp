@@ -26,8 +26,8 @@ class ExportedSchema {
     choices_.reserve(schema_.attrs.size());
     for (const AttrSpec& a : schema_.attrs) attrs_.push_back(attr(a));
     for (const ParamSpec& p : schema_.params)
-      params_.push_back({p.name.c_str(), p.doc.c_str(), static_cast<std::int32_t>(p.init), p.trainable ? 1 : 0,
-                         static_cast<std::int32_t>(p.statistic)});
+      params_.push_back({p.name.c_str(), p.doc.c_str(), static_cast<std::int32_t>(p.init),
+                         p.trainable ? 1 : 0, static_cast<std::int32_t>(p.statistic)});
     example_attrs_.reserve(schema_.examples.size());
     example_inputs_.reserve(schema_.examples.size());
     example_files_.reserve(schema_.examples.size());
@@ -85,9 +85,10 @@ class ExportedSchema {
     for (const ExampleInput& in : e.inputs)
       inputs.push_back({to_c(in.spec), in.low, in.high, in.values.data(), in.values.size()});
     std::vector<keel_example_file>& files = example_files_.emplace_back();
-    for (const ExampleFile& f : e.files) files.push_back({f.name.c_str(), f.contents.data(), f.contents.size()});
-    return {e.doc.c_str(), attrs.data(),       attrs.size(), inputs.data(),
-            inputs.size(), files.data(),       files.size(), e.rejects.c_str()};
+    for (const ExampleFile& f : e.files)
+      files.push_back({f.name.c_str(), f.contents.data(), f.contents.size()});
+    return {e.doc.c_str(), attrs.data(), attrs.size(), inputs.data(),
+            inputs.size(), files.data(), files.size(), e.rejects.c_str()};
   }
 
   OpSchema schema_;
@@ -107,7 +108,8 @@ struct OpTrampolines {
   // A C tensor array as the SDK's views, without allocating for a few ports.
   template <class View>
   struct Views : ViewArray<keel_tensor, View> {
-    explicit Views(const keel_tensors& t) : ViewArray<keel_tensor, View>(t.data, t.count, view_from_c<View>) {}
+    explicit Views(const keel_tensors& t)
+        : ViewArray<keel_tensor, View>(t.data, t.count, view_from_c<View>) {}
   };
 
   static Op& op(void* p) { return *static_cast<Op*>(p); }
@@ -162,8 +164,8 @@ struct OpTrampolines {
     return guarded_call(error, [&] {
       const Views<ConstTensorView> in(a->inputs), out(a->outputs), par(a->params), gout(a->grad_outputs);
       const Views<TensorView> gin(a->grad_inputs), gpar(a->grad_params);
-      return op(p).backward({in.span(), out.span(), par.span(), gout.span(), gin.span(), gpar.span(), a->seed,
-                             a->step});
+      return op(p).backward(
+          {in.span(), out.span(), par.span(), gout.span(), gin.span(), gpar.span(), a->seed, a->step});
     });
   }
 

@@ -50,7 +50,9 @@ class ImportedCodec final : public Codec {
     return entry_.keygen(handle_, &w, &error.sink) == 0 ? Status::Ok() : error.failure();
   }
 
-  bool files_supported() const override { return entry_.files_supported && entry_.files_supported(handle_) != 0; }
+  bool files_supported() const override {
+    return entry_.files_supported && entry_.files_supported(handle_) != 0;
+  }
 
   Status seal_files(int in_fd, int out_fd, const CodecOptions& options) override {
     return through_files(entry_.seal_files, in_fd, out_fd, options);
@@ -61,7 +63,8 @@ class ImportedCodec final : public Codec {
   }
 
  private:
-  using StreamCall = int (*)(void*, const keel_reader*, const keel_writer*, const keel_codec_options*, keel_error*);
+  using StreamCall = int (*)(void*, const keel_reader*, const keel_writer*, const keel_codec_options*,
+                             keel_error*);
   using FileCall = int (*)(void*, int, int, const keel_codec_options*, keel_error*);
 
   Status through_streams(StreamCall call, std::istream& in, std::ostream& out, const CodecOptions& options) {

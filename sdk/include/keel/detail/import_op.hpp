@@ -62,9 +62,9 @@ inline OpExample example_from_c(const keel_example& e) {
                           std::vector<double>(in.values, in.values ? in.values + in.n_values : in.values)});
   }
   for (std::size_t i = 0; i < e.n_files; ++i)
-    out.files.push_back({c_str_or_empty(e.files[i].name),
-                         std::string(e.files[i].contents ? e.files[i].contents : "",
-                                     e.files[i].contents ? e.files[i].size : 0)});
+    out.files.push_back(
+        {c_str_or_empty(e.files[i].name), std::string(e.files[i].contents ? e.files[i].contents : "",
+                                                      e.files[i].contents ? e.files[i].size : 0)});
   out.rejects = c_str_or_empty(e.rejects);
   return out;
 }
@@ -143,7 +143,8 @@ class ImportedOp final : public Op {
   template <class View>
   struct Tensors : ViewArray<View, keel_tensor> {
     explicit Tensors(std::span<const View> views)
-        : ViewArray<View, keel_tensor>(views.data(), views.size(), [](const View& v) { return to_c_tensor(v); }) {}
+        : ViewArray<View, keel_tensor>(views.data(), views.size(),
+                                       [](const View& v) { return to_c_tensor(v); }) {}
     keel_tensors c() const { return {this->data(), this->size()}; }
   };
 

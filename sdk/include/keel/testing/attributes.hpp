@@ -51,8 +51,8 @@ inline std::vector<std::string> invalid_texts(const AttrSpec& a) {
 // Declared constraints are enforced (when the host can type attribute
 // text), and the op's factory and infer cope with every value at their
 // edges and every choice.
-inline void check_attributes(const OpSchema& s, const OpMaker& factory, const Options& opt, const OpExample& base,
-                             Sink& out) {
+inline void check_attributes(const OpSchema& s, const OpMaker& factory, const Options& opt,
+                             const OpExample& base, Sink& out) {
   if (s.attrs.empty()) return out.skip("attributes", "the op has no attributes");
   int refused = 0, edges = 0;
   if (opt.type_attr) {

@@ -232,7 +232,8 @@ inline void check_inplace(const ExampleRun& run, const ForwardResult& ref, Sink&
   if (!run.s_.deterministic)
     return out.skip("in place", run.at("the schema declares deterministic = false: nothing to compare"));
   Instance fresh;
-  if (Status st = run.instantiate(inst.inputs, true, fresh); !st.ok()) return out.fail("in place", run.at(st.message()));
+  if (Status st = run.instantiate(inst.inputs, true, fresh); !st.ok())
+    return out.fail("in place", run.at(st.message()));
   // Forward: the output view is input 0's own memory.
   std::vector<Buffer> in = ref.in, params = fresh.params, o;
   for (std::size_t k = 1; k < fresh.outputs.size(); ++k) o.emplace_back(fresh.outputs[k]);
@@ -244,8 +245,9 @@ inline void check_inplace(const ExampleRun& run, const ForwardResult& ref, Sink&
   if (Status st = guarded([&] { return fresh.op->forward(fctx); }); !st.ok())
     return out.fail("in place", run.at("forward with y over x: " + refused(st)));
   if (!in[0].same_bytes(ref.out[0]))
-    return out.fail("in place", run.at("forward with output '" + run.s_.outputs[0].name + "' over input '" +
-                                       run.s_.inputs[0].name + "' differs from forward into a separate buffer"));
+    return out.fail("in place",
+                    run.at("forward with output '" + run.s_.outputs[0].name + "' over input '" +
+                           run.s_.inputs[0].name + "' differs from forward into a separate buffer"));
   if (!run.s_.has_backward || !run.wants_input_grad(0, inst.inputs) || !run.drives_loss(0, inst))
     return out.pass("in place", run.at("forward over its input gives the same bytes"));
   // Backward: input 0's gradient is written over output 0's gradient.
@@ -260,8 +262,9 @@ inline void check_inplace(const ExampleRun& run, const ForwardResult& ref, Sink&
   auto rin = cviews(ref.in), rout = cviews(ref.out), rpar = cviews(ref.params), gyv = cviews(gy);
   std::vector<TensorView> giv{gy[0].view()}, gpv;
   for (std::size_t i = 1; i < ref.in.size(); ++i)
-    giv.push_back(run.wants_input_grad(i, inst.inputs) ? gin[i - 1].view()
-                                                        : TensorView{ref.in[i].spec().dtype, ref.in[i].spec().shape, nullptr});
+    giv.push_back(run.wants_input_grad(i, inst.inputs)
+                      ? gin[i - 1].view()
+                      : TensorView{ref.in[i].spec().dtype, ref.in[i].spec().shape, nullptr});
   for (std::size_t i = 0; i < gpar.size(); ++i)
     gpv.push_back(run.s_.params[i].trainable ? gpar[i].view()
                                              : TensorView{DType::f32, gpar[i].spec().shape, nullptr});
@@ -270,10 +273,11 @@ inline void check_inplace(const ExampleRun& run, const ForwardResult& ref, Sink&
   if (Status st = guarded([&] { return bwd.op->backward(bctx); }); !st.ok())
     return out.fail("in place", run.at("backward with grad x over grad y: " + refused(st)));
   if (!gy[0].same_bytes(gin_ref[0]))
-    return out.fail("in place", run.at("backward with the gradient of '" + run.s_.inputs[0].name +
-                                       "' over that of '" + run.s_.outputs[0].name +
-                                       "' differs from backward into a separate buffer"));
-  out.pass("in place", run.at("forward over its input and backward over its output gradient give the same bytes"));
+    return out.fail("in place",
+                    run.at("backward with the gradient of '" + run.s_.inputs[0].name + "' over that of '" +
+                           run.s_.outputs[0].name + "' differs from backward into a separate buffer"));
+  out.pass("in place",
+           run.at("forward over its input and backward over its output gradient give the same bytes"));
 }
 
 // Every batch dimension 0: works, or refused with a message.

@@ -15,31 +15,20 @@
       replays full-batch gradient descent on the diabetes data from START's
       parameters, one update per listed learning rate, and compares with END.
 
-Checkpoints are read with json + struct following the safetensors layout.
+Checkpoints are read with json + struct following the safetensors layout
+(tests/training/safetensors_read.py, shared with the training references).
 Exit status 0 means the check passed.
 """
 import json
 import math
 import os
-import struct
 import sys
 from collections import Counter
 
 import numpy as np
 
-
-def read_safetensors(path):
-    raw = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    base = 8 + n
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        b, e = info["data_offsets"]
-        out[name] = np.frombuffer(raw[base + b:base + e], dtype="<f4").reshape(info["shape"]).astype(np.float64)
-    return out, header.get("__metadata__", {})
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "training"))
+from safetensors_read import read_safetensors  # noqa: E402
 
 
 def report(path):
@@ -80,7 +69,7 @@ def calibration(csv, holdout, ckpt, node):
     std = train.std(axis=0)
     want = {"mean": train.mean(axis=0), "std": np.where(std > 0, std, 1.0), "min": train.min(axis=0),
             "max": train.max(axis=0)}
-    got, _ = read_safetensors(ckpt)
+    got = read_safetensors(ckpt)
     ok = True
     for k, w in want.items():
         g = got[node + "." + k]
@@ -92,7 +81,7 @@ def calibration(csv, holdout, ckpt, node):
 
 
 def finite(ckpt):
-    tensors, _ = read_safetensors(ckpt)
+    tensors = read_safetensors(ckpt)
     bad = {k: int((~np.isfinite(v)).sum()) for k, v in tensors.items() if not np.all(np.isfinite(v))}
     print("non-finite:", bad if bad else "none")
     return 1 if bad else 0
@@ -102,8 +91,8 @@ def linreg(data_dir, start, end, lrs):
     x = np.loadtxt(os.path.join(data_dir, "diabetes_data_raw.csv")).astype(np.float32).astype(np.float64)
     y = np.loadtxt(os.path.join(data_dir, "diabetes_target.csv")).astype(np.float32).astype(np.float64)
     x = (x - x.mean(axis=0)) / x.std(axis=0)
-    p0, _ = read_safetensors(start)
-    p1, _ = read_safetensors(end)
+    p0 = read_safetensors(start)
+    p1 = read_safetensors(end)
     w, b = p0["fit.weight"].reshape(-1), p0["fit.bias"][0]
     m = len(y)
     for lr in lrs:

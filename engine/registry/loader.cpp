@@ -112,8 +112,7 @@ void check_table(const fs::path& file, const keel_plugin_table* t) {
     throw usage_error(f + ": op entries are " + std::to_string(t->op_entry_size) +
                           " bytes, this runner needs at least " + std::to_string(sizeof(keel_op_entry)),
                       {}, who);
-  const bool has_codecs =
-      t->table_size >= offsetof(keel_plugin_table, codec_entry_size) + sizeof t->codec_entry_size;
+  const bool has_codecs = table_has_codecs(*t);
   if (has_codecs && t->n_codecs && (!t->codecs || t->codec_entry_size < sizeof(keel_codec_entry)))
     throw usage_error(f + ": codec entries are " + std::to_string(t->codec_entry_size) +
                           " bytes, this runner needs at least " + std::to_string(sizeof(keel_codec_entry)),
@@ -280,8 +279,7 @@ void load_plugin_unguarded(Registry& registry, const fs::path& file) {
       throw usage_error(f + ": op '" + printable(e.schema->name) + "' has no " + missing, {},
                         {"", e.schema->name, info->name});
   }
-  const bool has_codecs =
-      t->table_size >= offsetof(keel_plugin_table, codec_entry_size) + sizeof t->codec_entry_size;
+  const bool has_codecs = table_has_codecs(*t);
   for (std::size_t i = 0; has_codecs && i < t->n_codecs; ++i) {
     const auto& e = entry_at<keel_codec_entry>(t->codecs, t->codec_entry_size, i);
     if (!e.name || !*e.name)

@@ -53,11 +53,16 @@ struct ImportedPlugin {
 // sizeof(keel_plugin_table); the fields it lacks read as absent (docs/abi.md).
 inline constexpr std::size_t kMinPluginTableSize = offsetof(keel_plugin_table, codecs);
 
+// Whether a table reaches its codec fields: one laid out before they were
+// appended is shorter, and has no codecs.
+inline bool table_has_codecs(const keel_plugin_table& t) {
+  return t.table_size >= offsetof(keel_plugin_table, codec_entry_size) + sizeof t.codec_entry_size;
+}
+
 // Reads a table whose abi_version and sizes the caller has checked (the
 // loader does, with exact messages). Throws std::runtime_error when the
 // table reports a registration failure.
 inline ImportedPlugin import_plugin(const keel_plugin_table& t) {
-  auto covered = [&](std::size_t end) { return t.table_size >= end; };
   if (t.error) throw std::runtime_error(t.error);
   ImportedPlugin out;
   out.name = detail::c_str_or_empty(t.name);
@@ -68,7 +73,7 @@ inline ImportedPlugin import_plugin(const keel_plugin_table& t) {
     std::memcpy(&e, at, std::min(t.op_entry_size, sizeof e));
     out.ops.push_back({detail::schema_from_c(e.schema), detail::op_maker(e)});
   }
-  if (covered(offsetof(keel_plugin_table, codec_entry_size) + sizeof t.codec_entry_size))
+  if (table_has_codecs(t))
     for (std::size_t i = 0; i < t.n_codecs; ++i) {
       keel_codec_entry e{};
       const auto* at = reinterpret_cast<const unsigned char*>(t.codecs) + i * t.codec_entry_size;

@@ -323,7 +323,10 @@ Obj train_schema(const Registry& registry) {
                                                     "names \"first:last\" (both included) or one name")
                                                .json()}))
                    .json());
+  Obj phase =
+      mapping_schema(format::phase_keys(), {{"train.phases[].optimizer", optimizer_schema(registry)}});
   const Custom custom = {
+      {"train.phases", Obj().str("type", "array").num("minItems", 1).raw("items", phase.json())},
       {"train.optimizer", optimizer_schema(registry)},
       {"train.data.columns", columns},
       {"train.data.holdout",
@@ -332,7 +335,17 @@ Obj train_schema(const Registry& registry) {
        Obj().raw("anyOf", array({integer(format::checkpoint_keys().find("every")->min),
                                  Obj().str("const", "epoch").json()}))},
   };
-  return mapping_schema(format::train_keys(), custom);
+  // One objective (loss:, optionally optimizer:) or several (phases:).
+  const std::string single = Obj().raw("required", strings({"loss"})).json();
+  const std::string several =
+      Obj()
+          .raw("required", strings({"phases"}))
+          .raw("not", Obj()
+                          .raw("anyOf", array({Obj().raw("required", strings({"loss"})).json(),
+                                               Obj().raw("required", strings({"optimizer"})).json()}))
+                          .json())
+          .json();
+  return mapping_schema(format::train_keys(), custom).raw("oneOf", array({single, several}));
 }
 
 std::string graph_schema(const Registry& registry) {

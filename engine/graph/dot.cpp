@@ -71,8 +71,9 @@ class VertexWriter {
          << escape(n.op) << (train ? "\\n(training only)" : "") << "\"]";
     } else if (v >= inputs + nodes + g_.def.outputs.size()) {
       const TrainDef& t = *g_.def.train;
-      os << "[shape=note, style=dashed, label=\"optimizer\\n"
-         << escape(t.optimizer.op) << "\\n(training only)\"]";
+      std::string ops;
+      for (const OptimizerDef* o : t.optimizers()) ops += (ops.empty() ? "" : ", ") + o->op;
+      os << "[shape=note, style=dashed, label=\"optimizer\\n" << escape(ops) << "\\n(training only)\"]";
     } else {
       os << "[shape=ellipse, peripheries=2, label=\"" << escape(g_.def.outputs[v - inputs - nodes].text())
          << "\"]";
@@ -168,9 +169,10 @@ std::string graph_to_dot(const ValidatedGraph& graph) {
     for (std::size_t n = 0; n < nodes; ++n) training_only[n] = !needed[n];
     // The optimizer reads the loss.
     const Vertex optimizer = inputs + nodes + graph.def.outputs.size();
-    for (std::size_t n = 0; n < nodes; ++n)
-      if (graph.def.nodes[n].name == graph.def.train->loss.name)
-        boost::add_edge(inputs + n, optimizer, EdgeLabel{"loss"}, g);
+    for (const ValueRef* loss : graph.def.train->losses())
+      for (std::size_t n = 0; n < nodes; ++n)
+        if (graph.def.nodes[n].name == loss->name)
+          boost::add_edge(inputs + n, optimizer, EdgeLabel{"loss"}, g);
   }
 
   std::ostringstream os;

@@ -89,8 +89,7 @@ const Mapping& train_keys() {
           {
               {.name = "loss",
                .value = Value::reference,
-               .doc = "the node whose output is minimized",
-               .required = true},
+               .doc = "the node whose output is minimized (or phases:)"},
               {.name = "data",
                .value = Value::mapping,
                .doc = "where the rows come from",
@@ -108,6 +107,10 @@ const Mapping& train_keys() {
                .value = Value::mapping,
                .doc = "the optimizer op, learning rate and schedule",
                .table = &optimizer_keys()},
+              {.name = "phases",
+               .value = Value::custom,
+               .doc = "several objectives, each with its loss, parameters and optimizer, run in order on "
+                      "each batch (instead of loss: and optimizer:)"},
               {.name = "checkpoint",
                .value = Value::mapping,
                .doc = "where and how often parameters are saved",
@@ -126,6 +129,35 @@ const Mapping& train_keys() {
                .doc = "write DIR/report.html at the end (default true)"},
           },
       .settable = true};
+  return m;
+}
+
+const Mapping& phase_keys() {
+  static const Mapping m{
+      .path = "train.phases[]",
+      .where = "in a phase",
+      .keys = {
+          {.name = "name",
+           .value = Value::identifier,
+           .doc = "the phase's name in metrics and messages",
+           .required = true},
+          {.name = "loss",
+           .value = Value::reference,
+           .doc = "the node whose output it minimizes",
+           .required = true},
+          {.name = "params",
+           .value = Value::names,
+           .doc = "what it updates: node names, parameter names (fc1.weight) or glob patterns (g_*)",
+           .required = true},
+          {.name = "optimizer",
+           .value = Value::mapping,
+           .doc = "its optimizer op, learning rate and schedule",
+           .table = &optimizer_keys()},
+          {.name = "repeat",
+           .value = Value::integer,
+           .doc = "times it runs on each batch (default 1)",
+           .min = 1},
+      }};
   return m;
 }
 

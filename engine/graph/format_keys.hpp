@@ -61,6 +61,7 @@ const Mapping& top_keys();         // the file itself
 const Mapping& input_keys();       // one entry of inputs:
 const Mapping& node_keys();        // one item of nodes:
 const Mapping& train_keys();       // train:
+const Mapping& phase_keys();       // one item of train.phases
 const Mapping& data_keys();        // train.data
 const Mapping& source_keys();      // train.data.holdout given as a source
 const Mapping& optimizer_keys();   // train.optimizer (open: the op's attributes)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 
 #include "base/error.hpp"
 #include "graph/parse.hpp"
@@ -26,12 +27,21 @@ class TrainParser {
     auto t = std::make_shared<TrainDef>();
     t->loc = e.key_loc;
     bool has_loss = false, has_data = false;
+    std::optional<Loc> optimizer_at;
     for (const Entry& f : cx_.entries(e.value, format::train_keys())) {
       train_key(*t, f);
       has_loss |= f.key == "loss";
       has_data |= f.key == "data";
+      if (f.key == "optimizer") optimizer_at = f.key_loc;
     }
-    if (!has_loss) fail("the train: section needs 'loss:' (the node whose output is minimized)", e.key_loc);
+    if (!t->phases.empty()) {
+      // Each phase names its own; a shared one would leave unclear which applies.
+      if (has_loss) fail("train: give either 'loss:' or 'phases:' (each phase names its loss)", e.key_loc);
+      if (optimizer_at)
+        fail("train.optimizer: with 'phases:', each phase has its own 'optimizer:'", *optimizer_at);
+    } else if (!has_loss) {
+      fail("the train: section needs 'loss:' (the node whose output is minimized) or 'phases:'", e.key_loc);
+    }
     if (!has_data) fail("the train: section needs 'data:'", e.key_loc);
     return t;
   }
@@ -101,6 +111,8 @@ class TrainParser {
       t.steps = cx_.integer(f, format::train_keys());
     } else if (f.key == "optimizer") {
       t.optimizer = parse_optimizer(f);
+    } else if (f.key == "phases") {
+      t.phases = parse_phases(f);
     } else if (f.key == "checkpoint") {
       t.checkpoint = parse_checkpoint(f);
     } else if (f.key == "freeze") {
@@ -113,6 +125,60 @@ class TrainParser {
       t.metrics = cx_.scalar(f, "a file name");
       t.metrics_loc = f.value_loc;
     }
+  }
+
+  std::vector<PhaseDef> parse_phases(const Entry& e) {
+    cx_.need_kind(e, yaml::Kind::sequence, "a list of phases");
+    if (e.value.size() == 0) fail("train.phases is empty: give at least one phase", e.value_loc);
+    std::vector<PhaseDef> out;
+    for (std::size_t i = 0; i < e.value.size(); ++i) {
+      cx_.visit();
+      const yaml::Node item = e.value.item(i);
+      const Loc at = ParseContext::loc(item, e.value_loc);
+      if (!item.is_map()) fail(std::string("a phase must be a mapping, not ") + kind_name(item), at);
+      PhaseDef p;
+      p.loc = at;
+      for (const Entry& f : cx_.entries(item, format::phase_keys())) phase_key(p, f);
+      if (p.name.empty()) fail("a phase needs 'name:'", at);
+      if (p.loss.name.empty()) fail("phase '" + p.name + "' needs 'loss:'", at);
+      if (p.params.empty()) fail("phase '" + p.name + "' needs 'params:' (the parameters it updates)", at);
+      for (const PhaseDef& q : out)
+        if (q.name == p.name) fail("two phases are named '" + p.name + "'", p.name_loc);
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  void phase_key(PhaseDef& p, const Entry& f) {
+    if (f.key == "name") {
+      p.name = cx_.identifier(f, "phase");
+      p.name_loc = f.value_loc;
+    } else if (f.key == "loss") {
+      p.loss = cx_.parse_ref(f.value, f.value_loc);
+    } else if (f.key == "params") {
+      p.params = patterns(f);
+    } else if (f.key == "optimizer") {
+      p.optimizer = parse_optimizer(f);
+    } else {
+      p.repeat = cx_.integer(f, format::phase_keys());
+    }
+  }
+
+  // A name or a list of names, each with its position for "matches nothing".
+  std::vector<ParamPattern> patterns(const Entry& f) {
+    if (f.value.is_scalar()) return {{std::string(f.value.scalar()), f.value_loc}};
+    cx_.need_kind(f, yaml::Kind::sequence, "a list of names");
+    std::vector<ParamPattern> out;
+    for (std::size_t i = 0; i < f.value.size(); ++i) {
+      cx_.visit();
+      const yaml::Node item = f.value.item(i);
+      const Loc at = ParseContext::loc(item, f.value_loc);
+      if (!item.is_scalar() || item.scalar().empty())
+        fail("'" + f.key + "' must be a list of names or patterns", at);
+      out.push_back({std::string(item.scalar()), at});
+    }
+    if (out.empty()) fail("'" + f.key + "' is empty", f.value_loc);
+    return out;
   }
 
   DataDef parse_data(const Entry& e) {

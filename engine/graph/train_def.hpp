@@ -77,18 +77,54 @@ struct CheckpointDef {
   Loc loc, encrypt_loc, path_loc;
 };
 
-struct TrainDef {
+// A name in a phase's `params:` list: a node (all its parameters), a
+// parameter (fc1.weight), or a glob pattern over both (g_*).
+struct ParamPattern {
+  std::string text;
+  Loc loc;
+};
+
+// One objective of a training step with several (train.phases): its loss,
+// the parameters it updates and its optimizer. Phases run in order on each
+// batch, each `repeat` times; a GAN's discriminator step, then its
+// generator step.
+struct PhaseDef {
+  std::string name;
   ValueRef loss;
+  std::vector<ParamPattern> params;
+  OptimizerDef optimizer;
+  std::int64_t repeat = 1;
+  Loc loc, name_loc;
+};
+
+struct TrainDef {
+  ValueRef loss;  // a single objective; unused when `phases` is given
   DataDef data;
   std::int64_t epochs = 1;
   std::int64_t steps = 0;  // > 0: stop after this many steps instead
   OptimizerDef optimizer;
+  std::vector<PhaseDef> phases;  // several objectives; empty: `loss` and `optimizer`
   CheckpointDef checkpoint;
   std::vector<std::string> freeze;        // node or parameter names
   std::vector<std::string> calibrate;     // standardize nodes fed by a graph input
   std::string metrics = "metrics.jsonl";  // JSON lines, relative to the output folder
   bool report = true;                     // write DIR/report.html at the end of the run (engine/report)
   Loc loc, metrics_loc;
+
+  // The loss of each objective: `loss`, or each phase's.
+  std::vector<const ValueRef*> losses() const {
+    std::vector<const ValueRef*> out;
+    if (phases.empty()) out.push_back(&loss);
+    for (const PhaseDef& p : phases) out.push_back(&p.loss);
+    return out;
+  }
+  // The optimizer of each objective, in the same order.
+  std::vector<const OptimizerDef*> optimizers() const {
+    std::vector<const OptimizerDef*> out;
+    if (phases.empty()) out.push_back(&optimizer);
+    for (const PhaseDef& p : phases) out.push_back(&p.optimizer);
+    return out;
+  }
 };
 
 }  // namespace keel

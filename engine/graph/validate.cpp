@@ -237,8 +237,15 @@ class Validator {
     std::vector<bool> used(g_.nodes.size(), false);
     std::vector<int> stack;
     std::vector<ValueId> roots = g_.outputs;
-    // A training graph's loss is a root too: it drives the backward pass.
-    if (g_.def.train) roots.push_back(resolve(g_.def.train->loss, "loss"));
+    // A training graph's losses are roots too: they drive the backward pass.
+    if (g_.def.train)
+      for (const ValueRef* loss : g_.def.train->losses()) {
+        try {
+          roots.push_back(resolve(*loss, "loss"));
+        } catch (const Error& e) {
+          throw usage_error(e.message(), g_.loc(loss->loc));  // where the loss is named
+        }
+      }
     // So is a guard: the engine reads its outputs and acts on them.
     for (std::size_t n = 0; n < g_.nodes.size(); ++n)
       if (g_.nodes[n].entry->schema.role == Role::guard) roots.push_back({int(n), 0});

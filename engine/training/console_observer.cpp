@@ -66,9 +66,18 @@ void ConsoleObserver::on_step(const StepInfo& s) {
   const double secs = std::chrono::duration<double>(last_redraw_ - start_).count();
   const double rate = double(s.steps_this_run) / std::max(secs, 1e-9);
   const std::size_t fired = info_.guards ? info_.guards->events() : 0;
-  std::fprintf(stderr, "\rstep %llu/%lld  epoch %lld  loss %.4f  %.0f steps/s  ETA %s%s   ",
+  std::string losses;
+  char buf[64];
+  if (s.phases)
+    for (const PhaseStep& p : *s.phases) {
+      std::snprintf(buf, sizeof buf, " %.4f", p.loss);
+      losses += "  " + p.name + buf;
+    }
+  else
+    std::snprintf(buf, sizeof buf, "  loss %.4f", s.loss), losses = buf;
+  std::fprintf(stderr, "\rstep %llu/%lld  epoch %lld%s  %.0f steps/s  ETA %s%s   ",
                static_cast<unsigned long long>(done), static_cast<long long>(info_.total_steps),
-               static_cast<long long>(s.epoch + 1), s.loss, rate,
+               static_cast<long long>(s.epoch + 1), losses.c_str(), rate,
                duration(double(std::uint64_t(info_.total_steps) - done) / std::max(rate, 1e-9)).c_str(),
                fired ? ("  guard events " + std::to_string(fired)).c_str() : "");
 }
@@ -86,6 +95,18 @@ void ConsoleObserver::on_epoch(const EpochInfo& e) {
   // (dropout on, batch statistics); the accuracies and the hold-out loss
   // are measured afterwards in inference mode on whole splits.
   const MetricKind metric = info_.metric;
+  if (!e.phases.empty()) {
+    // Several objectives: each phase's losses, which are not comparable
+    // with each other.
+    std::printf("epoch %lld:", static_cast<long long>(e.epoch + 1));
+    for (const PhaseEpoch& p : e.phases) {
+      std::printf(" %s batch loss %.4f", p.name.c_str(), p.train_loss);
+      if (info_.holdout) std::printf(" (hold-out %.4f)", p.holdout_loss);
+      std::printf(&p == &e.phases.back() ? "\n" : ";");
+    }
+    std::fflush(stdout);
+    return;
+  }
   std::printf("epoch %lld: batch loss %.4f", static_cast<long long>(e.epoch + 1), e.train_loss);
   if (metric == MetricKind::accuracy) std::printf("; train accuracy %.2f%%", 100 * e.train_metric);
   if (metric == MetricKind::r2) std::printf("; train R^2 %.4f", e.train_metric);

@@ -35,7 +35,8 @@ constexpr const char* kGradientCheck = "grad_norm";  // the check that watches g
 
 }  // namespace
 
-Guards::Guards(Plan& plan, const Registry& registry, const GradientPlan* gradients)
+Guards::Guards(Plan& plan, const Registry& registry, const GradientPlan* gradients,
+               const std::vector<int>& other_losses, const std::vector<std::string>& left_out)
     : plan_(plan), gradients_(gradients) {
   const auto& graph = plan.graph();
   for (std::size_t i = 0; i < plan.nodes().size(); ++i) {
@@ -43,7 +44,11 @@ Guards::Guards(Plan& plan, const Registry& registry, const GradientPlan* gradien
     const ValidatedNode& vn = graph.nodes[std::size_t(pn.node)];
     const OpSchema& schema = vn.entry->schema;
     if (schema.role != Role::guard) continue;
+    if (!pn.inputs.empty() &&
+        std::find(other_losses.begin(), other_losses.end(), pn.inputs[0]) != other_losses.end())
+      continue;  // another phase's guard
     const NodeDef& def = graph.def.nodes[std::size_t(pn.node)];
+    if (std::find(left_out.begin(), left_out.end(), def.name) != left_out.end()) continue;
     const SourceLoc at = graph.loc(def.loc);
     if (schema.outputs.size() < 4 || !is_string_attr(vn.attrs, kCheckAttr) ||
         !is_string_attr(vn.attrs, kActionAttr))

@@ -49,8 +49,12 @@ struct GuardEvent {
 class Guards {
  public:
   // `gradients` is null outside training: then gradient guards and the
-  // skip_step and rollback actions are usage errors.
-  Guards(Plan& plan, const Registry& registry, const GradientPlan* gradients);
+  // skip_step and rollback actions are usage errors. With several training
+  // phases, a guard whose input is another phase's loss (a slot in
+  // `other_losses`) belongs to that phase and is left out here; so are the
+  // guards named in `left_out`.
+  Guards(Plan& plan, const Registry& registry, const GradientPlan* gradients,
+         const std::vector<int>& other_losses = {}, const std::vector<std::string>& left_out = {});
 
   bool empty() const { return guards_.empty(); }
   bool uses(GuardAction a) const;

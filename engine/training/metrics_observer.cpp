@@ -8,6 +8,22 @@
 
 namespace keel {
 
+namespace {
+
+// ,"phases":{"NAME":{"train_loss":..,"holdout_loss":..},...} with several
+// objectives; nothing with one.
+std::string phases_json(const std::vector<PhaseEpoch>& phases) {
+  if (phases.empty()) return "";
+  std::string out = ",\"phases\":{";
+  for (const PhaseEpoch& p : phases)
+    out += (&p == &phases.front() ? "\"" : ",\"") + p.name +
+           "\":{\"train_loss\":" + json_number(p.train_loss) +
+           ",\"holdout_loss\":" + json_number(p.holdout_loss) + "}";
+  return out + "}";
+}
+
+}  // namespace
+
 MetricsObserver::MetricsObserver(const std::filesystem::path& file, bool append) {
   std::error_code ec;
   if (!file.parent_path().empty()) std::filesystem::create_directories(file.parent_path(), ec);
@@ -23,7 +39,7 @@ void MetricsObserver::on_epoch(const EpochInfo& e) {
                    (name.empty() ? std::string()
                                  : ",\"train_" + name + "\":" + json_number(e.train_metric) + ",\"holdout_" +
                                        name + "\":" + json_number(e.holdout.metric)) +
-                   "}");
+                   phases_json(e.phases) + "}");
 }
 
 }  // namespace keel

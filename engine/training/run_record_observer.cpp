@@ -23,11 +23,13 @@ RunFacts initial_facts(const Plan& plan, const Registry& registry, const TrainDe
   f.inter_op = options.inter_op;
   f.keel_version = KEEL_SDK_VERSION_STRING;
   for (const auto& p : registry.plugins()) f.plugins.push_back({p->name, p->version, p->file.string()});
-  f.loss = def.loss.text();
+  // With several phases: their losses and optimizers listed, the first's
+  // learning rate and clipping.
+  for (const ValueRef* loss : def.losses()) f.loss += (f.loss.empty() ? "" : ", ") + loss->text();
   f.metric = metric;
-  f.optimizer = def.optimizer.op;
-  f.lr = def.optimizer.lr;
-  f.clip_grad_norm = def.optimizer.clip_grad_norm;
+  for (const OptimizerDef* o : def.optimizers()) f.optimizer += (f.optimizer.empty() ? "" : ", ") + o->op;
+  f.lr = def.optimizers().front()->lr;
+  f.clip_grad_norm = def.optimizers().front()->clip_grad_norm;
   f.batch = def.data.batch;
   f.epochs = def.epochs;
   f.total_steps = total_steps;

@@ -12,29 +12,26 @@
 #include "training/metrics_observer.hpp"
 #include "training/optimizer_step.hpp"
 #include "training/output_paths.hpp"
+#include "training/phases.hpp"
 #include "training/profile_observer.hpp"
 #include "training/run_record_observer.hpp"
 #include "training/trainer.hpp"
 
 namespace keel {
 
-int loss_slot(const Plan& plan, const TrainDef& def) {
-  const ValueRef& ref = def.loss;
-  const auto& g = plan.graph();
-  for (std::size_t n = 0; n < g.def.nodes.size(); ++n) {
-    if (g.def.nodes[n].name != ref.name) continue;
-    const auto& outs = g.nodes[n].entry->schema.outputs;
-    for (std::size_t o = 0; o < outs.size(); ++o)
-      if (ref.port.empty() ? o == 0 : outs[o].name == ref.port) return plan.value_slot({int(n), int(o)});
-  }
-  throw usage_error("train.loss: '" + ref.text() + "' is not a node output", g.loc(ref.loc));
-}
+int loss_slot(const Plan& plan, const TrainDef& def) { return resolve_phases(plan, def).front().loss_slot; }
 
 void check_train(const Plan& plan, const Registry& registry, const TrainDef& def) {
   check_output_names(plan.graph(), def);
-  const std::set<std::string> frozen(def.freeze.begin(), def.freeze.end());
-  plan_gradients(plan, loss_slot(plan, def), frozen);
-  OptimizerSteps::resolve(registry, def.optimizer, plan.graph());
+  for (const PhaseSpec& phase : resolve_phases(plan, def)) {
+    phase_gradients(plan, phase);
+    try {
+      OptimizerSteps::resolve(registry, *phase.optimizer, plan.graph());
+    } catch (const Error& e) {
+      if (phase.name.empty()) throw;
+      throw Error(e.code(), phase_prefix(phase) + e.message(), e.loc(), e.subject());
+    }
+  }
   const auto& g = plan.graph();
   for (const auto& node : def.calibrate) {
     auto it = std::find_if(g.def.nodes.begin(), g.def.nodes.end(),

@@ -11,8 +11,10 @@
 // run then ends with that error.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "training/guards.hpp"
@@ -33,9 +35,26 @@ struct RunInfo {
   const GuardReport* guards = nullptr;  // null: the graph has no guards
 };
 
+// One phase of a step with several objectives (train.phases).
+struct PhaseStep {
+  std::string name;
+  double loss = 0;       // the phase's batch loss (its last repeat), training mode
+  double lr = 0;         // its schedule times any rollback factor
+  double grad_norm = 0;  // of the parameters it trains, before clipping
+  GuardAction action = GuardAction::report;
+};
+
+// The losses of one phase over an epoch.
+struct PhaseEpoch {
+  std::string name;
+  double train_loss = 0;      // mean over the epoch's applied updates
+  double holdout_loss = NAN;  // inference mode; NaN without a hold-out split
+};
+
 // One training step, after its forward and backward passes and its guards,
 // before the engine acts on them (the update, a skip, a rollback or an
-// abort, as `action` says).
+// abort, as `action` says). With several phases, after the last phase that
+// ran; loss, lr and grad_norm are the first phase's and `phases` has each.
 struct StepInfo {
   std::uint64_t step = 0;                           // counted from 0, as anomalies.jsonl counts
   std::int64_t epoch = 0;                           // counted from 0
@@ -46,16 +65,18 @@ struct StepInfo {
   GuardAction action = GuardAction::report;         // the most severe among them
   std::uint64_t steps_this_run = 0;                 // including this one
   bool last = false;                                // the run's last step
+  const std::vector<PhaseStep>* phases = nullptr;   // null: a single objective
 };
 
 // After an epoch's evaluation (not reached when a stop was requested).
 struct EpochInfo {
-  std::int64_t epoch = 0;   // counted from 0
-  std::uint64_t step = 0;   // steps done
-  double train_loss = 0;    // mean training-mode loss of the epoch's applied steps
-  Evaluation holdout;       // NaN without a hold-out split
-  double train_metric = 0;  // inference mode on the whole train split; NaN without a metric
-  bool last = false;        // no step follows
+  std::int64_t epoch = 0;          // counted from 0
+  std::uint64_t step = 0;          // steps done
+  double train_loss = 0;           // mean training-mode loss of the epoch's applied steps
+  Evaluation holdout;              // NaN without a hold-out split
+  double train_metric = 0;         // inference mode on the whole train split; NaN without a metric
+  bool last = false;               // no step follows
+  std::vector<PhaseEpoch> phases;  // empty: a single objective
 };
 
 enum class RunStatus { completed, stopped, aborted };

@@ -23,6 +23,7 @@
 #include "training/metrics.hpp"
 #include "training/optimizer_step.hpp"
 #include "training/output_paths.hpp"
+#include "training/phases.hpp"
 #include "training/resume_check.hpp"
 #include "training/schedule.hpp"
 #include "training/step_undo.hpp"
@@ -36,6 +37,12 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+double tensor_sum(const Tensor& t) {
+  double sum = 0;
+  for (std::int64_t i = 0; i < t.numel(); ++i) sum += t.as<float>()[i];
+  return sum;
+}
+
 void make_folder(const fs::path& dir) {
   std::error_code ec;
   if (!dir.empty()) fs::create_directories(dir, ec);
@@ -44,18 +51,32 @@ void make_folder(const fs::path& dir) {
 
 }  // namespace
 
+// One objective of the step (training/phases.hpp) and what it needs to run.
+// Held by pointer: the optimizer and guards point into `gradients`.
+struct PhaseRun {
+  PhaseSpec spec;
+  GradientPlan gradients;
+  std::optional<OptimizerSteps> optimizer;
+  std::optional<Guards> guards;
+  double lr_scale = 1.0;  // rollback factors of this phase's guards
+  // The epoch's applied updates, for its mean loss.
+  double loss_sum = 0;
+  std::int64_t loss_batches = 0;
+};
+
 // Everything a run holds, in the order it is made.
 struct Trainer::State {
   Plan& plan;
   const TrainDef& def;
   const TrainOptions& options;
   const ValidatedGraph& graph;
-  int loss_slot;
+  std::vector<std::unique_ptr<PhaseRun>> phases;
+  int loss_slot;  // the first phase's: the run's loss and metric
   TrainingData prepared;
   std::int64_t total_steps = 0;
-  GradientPlan gradients;
-  std::optional<OptimizerSteps> optimizer;
-  std::optional<Guards> guards;
+  std::vector<OptimizerState> optimizer_state;  // every phase's, for checkpoints and rollback
+  std::vector<std::string> calibrate_at_end;    // train.calibrate nodes measured on the trained model
+  bool has_guards = false;
   CheckpointSeal seal;
   TrainingPosition pos;
   std::optional<StepUndo> undo;
@@ -71,8 +92,15 @@ struct Trainer::State {
   bool saved = false;
   std::uint64_t saved_step = 0;
 
-  State(Plan& p, const TrainDef& d, const TrainOptions& o)
-      : plan(p), def(d), options(o), graph(p.graph()), loss_slot(keel::loss_slot(p, d)) {}
+  State(Plan& p, const TrainDef& d, const TrainOptions& o) : plan(p), def(d), options(o), graph(p.graph()) {
+    for (PhaseSpec& spec : resolve_phases(p, d)) {
+      phases.push_back(std::make_unique<PhaseRun>());
+      phases.back()->spec = std::move(spec);
+    }
+    loss_slot = phases.front()->spec.loss_slot;
+  }
+
+  bool several() const { return phases.size() > 1 || !phases.front()->spec.name.empty(); }
 
   std::vector<Tensor> inputs(const Dataset& data, const std::vector<std::size_t>& rows) const {
     return batch_inputs(graph, data, rows, def.data.loc);
@@ -80,16 +108,20 @@ struct Trainer::State {
 
   void checkpoint() {
     Observers::Scope span(observers, Phase::checkpoint);
-    save_checkpoint(ckpt, plan, optimizer->state(), pos, def.data.batch, seal);
+    save_checkpoint(ckpt, plan, optimizer_state, pos, def.data.batch, seal);
     saved = true;
     saved_step = pos.step;
   }
 
-  // One step on `rows`: forward, backward, guards, then the update or what
-  // the guards ask instead. A guard's abort is thrown (keel::Error, exit
-  // code 3) after the observers heard of the step.
-  void step(const std::vector<std::size_t>& rows, std::int64_t epoch, std::uint64_t steps_this_run,
-            double& lr_scale, double& loss_sum, std::int64_t& loss_batches);
+  // One step on `rows`: for each phase in order (each `repeat` times),
+  // forward, backward, guards, then the update or what the guards ask
+  // instead. A rollback ends the step. A guard's abort is thrown
+  // (keel::Error, exit code 3) after the observers heard of the step.
+  void step(const std::vector<std::size_t>& rows, std::int64_t epoch, std::uint64_t steps_this_run);
+  // One pass of one phase; returns false when a rollback ends the step.
+  bool run_phase(PhaseRun& phase, std::int64_t repeat, const std::vector<Tensor>& batch,
+                 const std::vector<std::size_t>& rows, PhaseStep& facts, std::vector<GuardEvent>& events);
+  [[noreturn]] void abort(const std::vector<GuardEvent>& events) const;
   void write_holdout_outputs();
 };
 
@@ -97,7 +129,6 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   check_train(plan, registry, def);
   s_ = std::make_unique<State>(plan, def, options);
   State& s = *s_;
-  const std::set<std::string> frozen(def.freeze.begin(), def.freeze.end());
   s.prepared = load_training_data(plan, def.data, s.loss_slot);
   const Split& split = s.prepared.split;
   const auto batch = std::size_t(def.data.batch);
@@ -108,10 +139,29 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   const std::vector<std::size_t> first(
       split.train.begin(), split.train.begin() + std::ptrdiff_t(std::min(batch, split.train.size())));
   plan.bind(s.inputs(s.prepared.data, first), true);
-  for (const auto& node : def.calibrate) calibrate(plan, s.prepared.data, split.train, node, def);
-  s.gradients = plan_gradients(plan, s.loss_slot, frozen);
-  s.optimizer.emplace(plan, registry, def.optimizer, s.gradients);
-  s.guards.emplace(plan, registry, &s.gradients);
+  for (const auto& node : def.calibrate) {
+    if (calibrated_after_training(plan, node, def))
+      s.calibrate_at_end.push_back(node);
+    else
+      calibrate(plan, s.prepared.data, split.train, node, def);
+  }
+  std::vector<int> losses;
+  for (const auto& phase : s.phases) losses.push_back(phase->spec.loss_slot);
+  bool may_skip = false, may_roll_back = false;
+  for (const auto& phase : s.phases) {
+    PhaseRun& p = *phase;
+    p.gradients = phase_gradients(plan, p.spec);
+    p.optimizer.emplace(plan, registry, *p.spec.optimizer, p.gradients);
+    for (OptimizerState& st : p.optimizer->state()) s.optimizer_state.push_back(st);
+    std::vector<int> others;
+    for (int slot : losses)
+      if (slot != p.spec.loss_slot) others.push_back(slot);
+    // A guard whose limits are measured after training has none yet.
+    p.guards.emplace(plan, registry, &p.gradients, others, s.calibrate_at_end);
+    s.has_guards |= !p.guards->empty();
+    may_skip |= p.guards->uses(GuardAction::skip_step);
+    may_roll_back |= p.guards->uses(GuardAction::rollback);
+  }
 
   // Checked now: a bad key must not surface only at the first checkpoint.
   // A run resumed with a key seals its own checkpoints with it when the
@@ -122,12 +172,11 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
     CheckpointSeal resume_seal =
         options.resume_key.empty() ? s.seal : checkpoint_seal(registry, options.resume_key);
     resume_seal.allow_plaintext = options.allow_plaintext;
-    const CheckpointInfo info = load_checkpoint(options.resume, plan, &s.optimizer->state(), resume_seal);
+    const CheckpointInfo info = load_checkpoint(options.resume, plan, &s.optimizer_state, resume_seal);
     check_resume(info, s.graph, def, s.prepared.batches_per_epoch, options);
     s.pos = info.position;
   }
-  s.undo.emplace(plan, s.optimizer->state(), s.guards->uses(GuardAction::skip_step),
-                 s.guards->uses(GuardAction::rollback));
+  s.undo.emplace(plan, s.optimizer_state, may_skip, may_roll_back);
 
   s.exec.emplace(plan, make_scheduler(options.inter_op));
   s.exec->set_step(s.pos.step);
@@ -136,7 +185,11 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   // The loss is read after the backward pass, which would otherwise reuse
   // its memory once a consumer (a guard on the loss) has run; the metrics
   // read the loss node's inputs after each evaluation run.
-  s.exec->keep(s.loss_slot);
+  for (int loss : losses) s.exec->keep(loss);
+  for (const auto& n : plan.nodes())
+    if (std::find(s.calibrate_at_end.begin(), s.calibrate_at_end.end(),
+                  s.graph.def.nodes[std::size_t(n.node)].name) != s.calibrate_at_end.end())
+      s.exec->keep(n.inputs.at(0));
   for (const auto& n : plan.nodes())
     if (std::find(n.outputs.begin(), n.outputs.end(), s.loss_slot) != n.outputs.end())
       for (int slot : n.inputs) s.exec->keep(slot);
@@ -149,7 +202,7 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   s.lock.emplace(options.output_dir);
   s.ckpt = def.checkpoint.path.empty() ? fs::path() : options.output_dir / def.checkpoint.path;
   if (!s.ckpt.empty()) make_folder(s.ckpt.parent_path());
-  if (!s.guards->empty()) s.guard_report.emplace(options.output_dir / "anomalies.jsonl", s.pos.step > 0);
+  if (s.has_guards) s.guard_report.emplace(options.output_dir / "anomalies.jsonl", s.pos.step > 0);
 
   s.info.first_step = s.pos.step;
   s.info.total_steps = s.total_steps;
@@ -168,54 +221,92 @@ void Trainer::add_observer(TrainObserver& observer) { s_->observers.add(observer
 
 void Trainer::request_stop() { s_->stop.store(true, std::memory_order_relaxed); }
 
-void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epoch,
-                          std::uint64_t steps_this_run, double& lr_scale, double& loss_sum,
-                          std::int64_t& loss_batches) {
-  Observers::Scope span(observers, Phase::step, std::int64_t(pos.step));
+bool Trainer::State::run_phase(PhaseRun& phase, std::int64_t repeat, const std::vector<Tensor>& batch,
+                               const std::vector<std::size_t>& rows, PhaseStep& facts,
+                               std::vector<GuardEvent>& events) {
   undo->before_step();
-  const double loss = exec->train_step(inputs(prepared.data, rows), gradients);
-  const double lr =
-      learning_rate(def.optimizer.schedule, def.optimizer.lr, std::int64_t(pos.step), total_steps);
-  const double grad_norm = optimizer->grad_norm(*exec);
+  // Every phase of a step sees the same step number, so stochastic ops
+  // (noise, dropout) draw the same values in each: a GAN's generator phase
+  // sees the fakes its discriminator phase judged.
+  exec->set_step(pos.step);
+  facts.name = phase.spec.name;
+  facts.loss = exec->train_step(batch, phase.gradients);
+  const OptimizerDef& opt = *phase.spec.optimizer;
+  const double lr = learning_rate(opt.schedule, opt.lr, std::int64_t(pos.step), total_steps) * phase.lr_scale;
+  facts.lr = lr;
+  facts.grad_norm = phase.optimizer->grad_norm(*exec);
   // Guards are read after the whole forward and backward pass and before
   // any optimizer op runs: every update depends on every guard.
-  std::vector<GuardEvent> events;
-  if (!guards->empty()) {
+  std::vector<GuardEvent> fired;
+  if (!phase.guards->empty()) {
     Observers::Scope guard_span(observers, Phase::guards, std::int64_t(pos.step));
-    events = guards->check(*exec, pos.step, &rows);
+    fired = phase.guards->check(*exec, pos.step, &rows);
   }
-  const GuardAction action = most_severe(events);
-  if (guard_report) guard_report->add(events);
-  const StepInfo facts{pos.step,      epoch,          loss,
-                       lr * lr_scale, grad_norm,      &events,
-                       action,        steps_this_run, pos.step + 1 >= std::uint64_t(total_steps)};
-  observers.step(facts);
-  if (action == GuardAction::abort) {
-    const auto& e = *std::find_if(events.begin(), events.end(),
-                                  [](const GuardEvent& ev) { return ev.act == GuardAction::abort; });
-    throw guard_abort(
-        plan, e,
-        ckpt.empty() ? "no checkpoint is configured"
-        : saved ? "the checkpoint '" + ckpt.string() + "' (step " + std::to_string(saved_step) + ") is intact"
-                : "this run wrote no checkpoint");
-  }
-  if (action == GuardAction::rollback) {
+  facts.action = most_severe(fired);
+  if (guard_report) guard_report->add(fired);
+  events.insert(events.end(), fired.begin(), fired.end());
+  if (facts.action == GuardAction::abort) return false;
+  if (facts.action == GuardAction::rollback) {
     undo->roll_back();
-    for (const auto& e : events)
-      if (e.act == GuardAction::rollback) lr_scale *= e.lr_factor;
-  } else if (action == GuardAction::skip_step) {
-    undo->skip();
-  } else {
-    {
-      Observers::Scope update(observers, Phase::update, std::int64_t(pos.step));
-      optimizer->apply(*exec, lr * lr_scale, pos.step, grad_norm);
-    }
-    // Good means no guard fired at all: a step let through by a report
-    // guard is suspect, so a later rollback goes back before it.
-    if (events.empty()) undo->good_step();
-    loss_sum += loss;
-    ++loss_batches;
+    for (const auto& e : fired)
+      if (e.act == GuardAction::rollback) phase.lr_scale *= e.lr_factor;
+    return false;
   }
+  if (facts.action == GuardAction::skip_step) {
+    undo->skip();
+    return true;
+  }
+  {
+    Observers::Scope update(observers, Phase::update, std::int64_t(pos.step));
+    // The updates before this one, as the optimizer contract counts them
+    // (keel/optimizer.hpp): each step makes `repeat` of them. A function of
+    // the position alone, so a resumed run counts as the original did.
+    const auto r = std::uint64_t(phase.spec.repeat);
+    phase.optimizer->apply(*exec, lr, pos.step * r + std::uint64_t(repeat), facts.grad_norm);
+  }
+  phase.loss_sum += facts.loss;
+  ++phase.loss_batches;
+  return true;
+}
+
+void Trainer::State::abort(const std::vector<GuardEvent>& events) const {
+  const auto& e = *std::find_if(events.begin(), events.end(),
+                                [](const GuardEvent& ev) { return ev.act == GuardAction::abort; });
+  throw guard_abort(
+      plan, e,
+      ckpt.empty() ? "no checkpoint is configured"
+      : saved ? "the checkpoint '" + ckpt.string() + "' (step " + std::to_string(saved_step) + ") is intact"
+              : "this run wrote no checkpoint");
+}
+
+void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epoch,
+                          std::uint64_t steps_this_run) {
+  Observers::Scope span(observers, Phase::step, std::int64_t(pos.step));
+  const std::vector<Tensor> batch = inputs(prepared.data, rows);
+  std::vector<GuardEvent> events;
+  std::vector<PhaseStep> facts;
+  bool go_on = true;
+  for (auto it = phases.begin(); it != phases.end() && go_on; ++it)
+    for (std::int64_t r = 0; r < (*it)->spec.repeat && go_on; ++r) {
+      if (r == 0) facts.emplace_back();
+      go_on = run_phase(**it, r, batch, rows, facts.back(), events);
+    }
+  // Good means no guard fired at all: a step let through by a report
+  // guard is suspect, so a later rollback goes back before it.
+  if (events.empty()) undo->good_step();
+  const PhaseStep& first = facts.front();
+  const StepInfo info{pos.step,
+                      epoch,
+                      first.loss,
+                      first.lr,
+                      first.grad_norm,
+                      &events,
+                      most_severe(events),
+                      steps_this_run,
+                      pos.step + 1 >= std::uint64_t(total_steps),
+                      several() ? &facts : nullptr};
+  observers.step(info);
+  if (info.action == GuardAction::abort) abort(events);
 }
 
 TrainSummary Trainer::run() {
@@ -233,7 +324,6 @@ TrainSummary Trainer::run() {
   auto end = [&](RunStatus status, std::uint64_t steps_this_run, int signal) {
     s.observers.run_end({status, s.pos.step, steps_this_run, seconds(), signal, &*s.exec});
   };
-  double lr_scale = 1.0;
   std::uint64_t steps_this_run = 0;
   TrainingPosition& pos = s.pos;
   bool done = pos.step >= std::uint64_t(s.total_steps);
@@ -251,8 +341,7 @@ TrainSummary Trainer::run() {
       for (std::size_t i : permutation(split.train.size(), s.graph.def.seed, std::uint64_t(epoch) + 1))
         order.push_back(split.train[i]);
     }
-    double loss_sum = 0;
-    std::int64_t loss_batches = 0;
+    for (auto& phase : s.phases) phase->loss_sum = 0, phase->loss_batches = 0;
     for (std::int64_t b = epoch == pos.epoch ? pos.batch : 0; b < batches_per_epoch && !done && !stopped;
          ++b) {
       const auto lo = std::size_t(b) * batch, hi = std::min(order.size(), lo + batch);
@@ -260,7 +349,7 @@ TrainSummary Trainer::run() {
                                           order.begin() + std::ptrdiff_t(hi));
       ++steps_this_run;
       try {
-        s.step(rows, epoch, steps_this_run, lr_scale, loss_sum, loss_batches);
+        s.step(rows, epoch, steps_this_run);
       } catch (const Error& e) {
         if (e.code() == ExitCode::anomaly) end(RunStatus::aborted, steps_this_run, 0);
         throw;
@@ -279,15 +368,24 @@ TrainSummary Trainer::run() {
       pos.batch = 0;
     }
     if (stopped) break;  // no evaluation: the user asked to stop now
-    summary.train_loss = loss_batches ? loss_sum / double(loss_batches) : NAN;
+    auto mean_loss = [](const PhaseRun& p) {
+      return p.loss_batches ? p.loss_sum / double(p.loss_batches) : NAN;
+    };
+    summary.train_loss = mean_loss(*s.phases.front());
     EpochInfo info;
     info.epoch = epoch;
     info.train_loss = summary.train_loss;
+    if (s.several())
+      for (const auto& p : s.phases) info.phases.push_back({p->spec.name, mean_loss(*p), NAN});
     {
       Observers::Scope span(s.observers, Phase::evaluate);
-      if (!split.holdout.empty())
+      if (!split.holdout.empty()) {
         info.holdout = evaluate(*s.exec, s.plan, s.loss_slot, s.metric,
                                 s.inputs(s.prepared.holdout_data(), split.holdout));
+        // The same inference run computed every phase's loss.
+        for (std::size_t i = 0; i < info.phases.size(); ++i)
+          info.phases[i].holdout_loss = tensor_sum(s.exec->value(s.phases[i]->spec.loss_slot));
+      }
       // The train split's metric, measured like the hold-out's (inference
       // mode, all rows at once), so the two are comparable.
       info.train_metric =
@@ -307,6 +405,12 @@ TrainSummary Trainer::run() {
   }
   // A stop requested during the last epoch's evaluation still counts.
   if (!stopped) stopped = stop_requested();
+  // The finished model's limits, before its checkpoint; a stopped run's are
+  // measured when it is resumed and finishes.
+  if (!stopped && done && !s.calibrate_at_end.empty()) {
+    Observers::Scope span(s.observers, Phase::evaluate);
+    calibrate_trained(s.plan, *s.exec, s.inputs(data, split.train), s.calibrate_at_end, s.def);
+  }
   if (!s.ckpt.empty()) s.checkpoint();
   summary.steps = pos.step;
   if (stopped) {

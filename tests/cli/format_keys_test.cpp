@@ -195,7 +195,14 @@ TEST_CASE("the parser requires the keys keel schema requires") {
       CHECK(r.first_err_line().find("'" + key + ":'") != std::string::npos);
       ++checked;
     }
-  CHECK(checked == 10);  // keel, nodes, outputs; dtype, shape; name, op; loss, data; path
+  // keel, nodes, outputs; dtype, shape; name, op; data; path. train.loss is
+  // required unless train.phases is given: the schema's oneOf, checked below.
+  CHECK(checked == 9);
+  const fs::path no_loss = dir.write("no_loss.yaml", graph("", "", "train:loss"));
+  ProcessResult r = run_keel({"validate", no_loss.string()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.first_err_line().find("needs 'loss:' (the node whose output is minimized) or 'phases:'") !=
+        std::string::npos);
   // And what the schema leaves optional, the base graph leaves out.
   CHECK(run_keel({"validate", dir.write("base.yaml", graph()).string()}).exit_code == 0);
 }

@@ -173,10 +173,12 @@ OpSchema conv_transpose2d_schema() {
                 "rows and columns cropped from each side of the full output [height, width], or [p] for both "
                 "(the padding of the conv2d this transposes)",
                 0, 0.0),
-      pair_attr("output_padding",
-                "rows added at the bottom and columns at the right [height, width], or [p] for both; each "
-                "smaller than the stride. Picks among the output sizes a strided conv2d maps to one size",
-                0, 0.0),
+      pair_attr(
+          "output_padding",
+          "rows added at the bottom and columns at the right [height, width], or [p] for both, each "
+          "smaller than the stride: a strided conv2d maps several input sizes to one output size, and this "
+          "picks which of them to produce",
+          0, 0.0),
       {"bias",
        AttrType::Bool,
        "add the learned per-filter bias (when false the bias parameter stays unused)",

@@ -1,13 +1,17 @@
 // conv_transpose2d against PyTorch's ConvTranspose2d (fixtures written by
 // tests/parity/make_generative_spatial.py), against a naive scatter loop with
-// finite-difference gradients, and on the inputs it must refuse.
+// finite-difference gradients, on the inputs it must refuse, and for its initial weights.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <sstream>
 
 #include "deconv2d.hpp"
 #include "op_harness.hpp"
 #include "parity.hpp"
+#include "planner/init.hpp"
 #include "plugin_ops.hpp"
+#include "raw_op.hpp"
 
 using namespace optest;
 
@@ -196,6 +200,29 @@ TEST_CASE("conv_transpose2d declares PyTorch's weight layout, he_uniform over it
   CHECK_THAT(s.params[0].doc, Catch::Contains("fan_in = filters*kh*kw"));
   CHECK(s.params[1].init == keel::Init::Zeros);
   CHECK(s.has_backward);
+}
+
+TEST_CASE("conv_transpose2d's weight starts uniform within sqrt(6 / (filters*kh*kw)), PyTorch's fan") {
+  // 64 inputs, 8 filters, 4x4 kernel: fan_in is 8*16 = 128 (bound 0.217);
+  // the other fan, 64*16, would give a bound of 0.077.
+  const Geometry g = with(geo(1, 64, 2, 2, 8, 4, 4), 2, 2, 1, 1, 0, 0, true);
+  const Inference r = infer_only(op_maker("conv_transpose2d"), g.attrs(), f32_specs({g.x_shape()}));
+  REQUIRE(r.status.ok());
+  keel::Tensor w(keel::DType::f32, r.param_shapes[0]);
+  keel::initialize(w, op_schema("conv_transpose2d").params[0].init, 7, "up.weight");
+  const double bound = std::sqrt(6.0 / (8 * 4 * 4));
+  double lo = 0, hi = 0, sq = 0;
+  for (std::int64_t i = 0; i < w.numel(); ++i) {
+    const double v = w.as<float>()[i];
+    lo = std::min(lo, v), hi = std::max(hi, v), sq += v * v;
+  }
+  CHECK(lo >= -bound);
+  CHECK(hi <= bound);
+  // 8192 uniform draws reach within 1% of each end; their mean square is
+  // bound^2 / 3 to within ~2%.
+  CHECK(lo < -0.99 * bound);
+  CHECK(hi > 0.99 * bound);
+  CHECK(sq / double(w.numel()) == Approx(bound * bound / 3).epsilon(0.05));
 }
 
 TEST_CASE("conv_transpose2d rejects bad inputs and attributes with one line naming the op") {

@@ -58,8 +58,10 @@ def keel_record(out):
     if os.path.isfile(metrics):
         with open(metrics) as f:
             lines = [json.loads(line) for line in f if line.strip()]
-        if lines and lines[-1].get("holdout_loss") is not None:
-            holdout = lines[-1]["holdout_loss"]
+        if lines and "holdout_loss" in lines[-1]:
+            # Keel writes a non-finite loss as null.
+            v = lines[-1]["holdout_loss"]
+            holdout = float("nan") if v is None else v
     return steps, steps / run["seconds"], holdout
 
 

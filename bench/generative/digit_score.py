@@ -66,7 +66,7 @@ def histogram_entropy(classes, n_classes=10):
         return 0.0
     p = np.bincount(classes, minlength=n_classes) / len(classes)
     p = p[p > 0]
-    return float(-(p * np.log(p)).sum())
+    return float(-(p * np.log(p)).sum()) + 0.0  # no -0.0 for one class
 
 
 def score(samples, ckpt=None, key_file=None, keel=None, threads=None, workdir=None):

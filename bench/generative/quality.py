@@ -26,6 +26,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+import keel_ckpt  # noqa: E402
 from digit_score import ROOT, classifier, score  # noqa: E402
 
 # The Keel side; adjust here when the graphs change.
@@ -54,6 +55,19 @@ def keel_side(model, args, out, sample_seed):
     return steps, rate, holdout, samples
 
 
+def keel_params_in_torch(ckpt, rows):
+    """Hold-out loss (negative ELBO) of Keel's trained VAE, computed by
+    PyTorch on the same rows: checks Keel's own number independently."""
+    import torch
+    from torch_models import VAE
+    from torch_train import DIGITS, load_split
+
+    _, hold = load_split(DIGITS, rows, 0)
+    model = keel_ckpt.load_into(VAE(), ckpt).eval()
+    with torch.no_grad():
+        return VAE.loss(*model(hold), hold).item()
+
+
 def torch_side(model, args, out, steps, rows):
     r = common.torch_train(model, steps, args.seed, args.threads, out, rows)
     return r["steps_per_s"], r.get("holdout_loss"), np.load(os.path.join(out, "samples.npy"))
@@ -73,6 +87,9 @@ def measure(model, args, ckpt):
             rates["keel"].append(rate)
             if r == 0:
                 result["keel"] = {"steps": steps, "holdout_loss": holdout, "samples": samples}
+                if model == "vae":
+                    result["keel"]["holdout_loss_by_torch"] = keel_params_in_torch(
+                        os.path.join(kdir, KEEL[model]["ckpt"]), rows)
         if args.only != "keel":
             if rows is None or not os.path.isfile(rows):
                 rows = common.keel_split(os.path.join(args.out, f"split-{args.seed}"), args.seed,
@@ -122,6 +139,10 @@ def report(all_results, args):
         row("digit score: confident share (top p >= 0.9)", lambda s: s["score"]["confident"], "ratio")
         row("digit score: class entropy (log 10 = 2.303)", lambda s: s["score"]["entropy"], "ratio")
         row(f"training steps/s ({(k or t)['steps']} steps)", lambda s: s["steps_per_s"], "ratio")
+    k = all_results.get("vae", {}).get("keel")
+    if k and k.get("holdout_loss_by_torch") is not None:
+        lines += ["", f"Check: Keel's trained VAE evaluated by PyTorch on the same hold-out rows: ELBO "
+                  f"{-k['holdout_loss_by_torch']:.4f} (Keel's own: {fmt(None if k['holdout_loss'] is None else -k['holdout_loss'], 4)})."]
     return "\n".join(lines) + "\n"
 
 

@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import statistics
-import struct
 import sys
 import time
 
@@ -33,6 +32,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+import keel_ckpt  # noqa: E402
 from digit_score import ROOT, classifier, score  # noqa: E402
 
 GRAPHS = os.path.join(ROOT, "graphs")
@@ -74,28 +74,6 @@ TORCH_OPTIONS = {
 }
 
 
-def safetensors_non_finite(path):
-    """Names of the F32 tensors of a Keel checkpoint (safetensors) holding a
-    NaN or an infinity; None when the file is not plain safetensors (sealed)."""
-    with open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 8:
-        return None
-    (size,) = struct.unpack("<Q", raw[:8])
-    if size > len(raw) - 8 or raw[8:9] != b"{":
-        return None
-    header = json.loads(raw[8 : 8 + size])
-    base, bad = 8 + size, []
-    for name, t in header.items():
-        # Parameters and running statistics; not the optimizer's state.
-        if name == "__metadata__" or name.startswith("optim.") or t.get("dtype") != "F32":
-            continue
-        lo, hi = t["data_offsets"]
-        if not np.isfinite(np.frombuffer(raw[base + lo : base + hi], dtype="<f4")).all():
-            bad.append(name)
-    return bad
-
-
 def fill(items, values):
     return [s.format(**values) for s in items]
 
@@ -113,7 +91,7 @@ def run_keel(scenario, guard, seed, args, out):
     ckpt = os.path.join(out, GAN_CKPT)
     if done.returncode != 0 and not os.path.isfile(ckpt):
         return {"exit": done.returncode, "error": done.stderr.strip()[-300:], "non_finite": None, "samples": None}
-    bad = safetensors_non_finite(ckpt)
+    bad = keel_ckpt.non_finite(ckpt)
     sample_dir = os.path.join(out, "samples")
     s = common.keel_run(SAMPLE_GRAPH, sample_dir, args.threads,
                         [f"seed={seed + 1}", f"{NOISE_NODE}.count={SAMPLES}"],

@@ -10,11 +10,11 @@ each trained by PyTorch (no guards), by Keel without guards and by Keel with
 guards. Per scenario and way: how many runs end with a non-finite parameter
 (NaN runs), how many collapse (digit-score class entropy < 1.0 on 1000
 samples: one or two digits only), how many Keel runs stop with an error
-(a guard with action abort, exit 3), and the mean digit score (confident
+(a guard with action abort, exit 3; a usage error, exit 2, stops the script), and the mean digit score (confident
 share; a NaN run scores 0).
 
   /usr/bin/python3 bench/generative/stability.py [--seeds 20] [--steps 460] [--threads 1]
-      [--only torch|keel] [--scenarios lr10_nobn,spike] [--out DIR]
+      [--only torch|keel] [--scenarios lr10_nobn,spike[,baseline]] [--out DIR]
 
 Writes DIR/stability.json (every run) and DIR/stability.md (the table).
 Keel's variants are the KEEL_VARIANTS below: a graph and --set list per
@@ -88,6 +88,10 @@ def run_keel(scenario, guard, seed, args, out):
     v = KEEL_VARIANTS[scenario][guard]
     sets = [f"seed={seed}", f"train.steps={args.steps}", "train.report=false"] + fill(v["set"], vars_for(args))
     done = common.keel_run(v["graph"], out, args.threads, sets, keel=args.keel, check=False)
+    if done.returncode == 2:
+        # A usage error: the variant's graph or settings are wrong, which
+        # says nothing about stability.
+        sys.exit(f"stability: {scenario}, {guard}: keel run refused the settings: {done.stderr.strip()}")
     ckpt = os.path.join(out, GAN_CKPT)
     if done.returncode != 0 and not os.path.isfile(ckpt):
         return {"exit": done.returncode, "error": done.stderr.strip()[-300:], "non_finite": None, "samples": None}

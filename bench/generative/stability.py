@@ -10,8 +10,11 @@ each trained by PyTorch (no guards), by Keel without guards and by Keel with
 guards. Per scenario and way: how many runs end with a non-finite parameter
 (NaN runs), how many collapse (digit-score class entropy < 1.0 on 1000
 samples: one or two digits only), how many Keel runs stop with an error
-(a guard with action abort, exit 3; a usage error, exit 2, stops the script), and the mean digit score (confident
-share; a NaN run scores 0).
+(a guard with action abort, exit 3; a usage error, exit 2, stops the
+script), and the means of the digit score (confident share, a NaN run
+scoring 0; class entropy of the runs with finite samples). A collapsed run
+can be very confident: all its images are one clear digit. The baseline
+scenario (not run by default) is the GAN as it is, for reference.
 
   /usr/bin/python3 bench/generative/stability.py [--seeds 20] [--steps 460] [--threads 1]
       [--only torch|keel] [--scenarios lr10_nobn,spike[,baseline]] [--out DIR]

@@ -243,6 +243,13 @@ const Mapping& schedule_keys() {
               {.name = "every", .value = Value::integer, .doc = "step: decay period in steps", .min = 1},
               {.name = "gamma", .value = Value::number, .doc = "step: decay factor"},
               {.name = "min_lr", .value = Value::number, .doc = "cosine: the floor"},
+              {.name = "spike_step",
+               .value = Value::integer,
+               .doc = "fault injection: the step whose learning rate is multiplied by spike_factor",
+               .min = 0},
+              {.name = "spike_factor",
+               .value = Value::number,
+               .doc = "fault injection: the factor at spike_step (default 1)"},
           },
       .settable = true};
   return m;

@@ -53,6 +53,7 @@ class TrainParser {
   void apply_setting(TrainDef& t, const std::string& path, const std::string& value) {
     const yaml::Tree tree(value, cx_.file());
     if (!tree.has_root()) fail("expected a value", {1, 1});
+    if (path.rfind("phases.", 0) == 0) return apply_phase_setting(t, path.substr(7), tree.root());
     const auto dot = path.rfind('.');
     const std::string where = dot == std::string::npos ? "" : path.substr(0, dot);
     const std::string key = dot == std::string::npos ? path : path.substr(dot + 1);
@@ -91,6 +92,44 @@ class TrainParser {
 
  private:
   [[noreturn]] void fail(const std::string& message, Loc l) const { cx_.fail(message, l); }
+
+  // `--set train.phases.NAME.KEY=VALUE`, KEY a key of the phase, of its
+  // optimizer (optimizer.lr) or of its schedule (optimizer.schedule.kind).
+  void apply_phase_setting(TrainDef& t, const std::string& path, const yaml::Node& root) {
+    const auto dot = path.find('.');
+    const std::string name = path.substr(0, dot);
+    auto it =
+        std::find_if(t.phases.begin(), t.phases.end(), [&](const PhaseDef& p) { return p.name == name; });
+    if (it == t.phases.end()) {
+      std::vector<std::string> names;
+      for (const PhaseDef& p : t.phases) names.push_back(p.name);
+      fail("no phase named '" + display_text(name) + "'" +
+               (names.empty() ? std::string(" (this train: section has no phases)")
+                              : unknown_key_hint(name, names)),
+           {1, 1});
+    }
+    const std::string rest = dot == std::string::npos ? "" : path.substr(dot + 1);
+    const auto last = rest.rfind('.');
+    const std::string where = last == std::string::npos ? "" : rest.substr(0, last);
+    const std::string key = last == std::string::npos ? rest : rest.substr(last + 1);
+    const Entry entry{key, root, {1, 1}, ParseContext::loc(root, {1, 1})};
+    if (where.empty()) {
+      known(key, format::phase_keys());
+      if (key == "name") fail("a phase's name cannot be set", {1, 1});
+      phase_key(*it, entry);
+    } else if (where == "optimizer") {
+      known(key, format::optimizer_keys());
+      optimizer_key(it->optimizer, entry);
+    } else if (where == "optimizer.schedule") {
+      known(key, format::schedule_keys());
+      schedule_key(it->optimizer.schedule, entry);
+    } else {
+      fail("'phases." + display_text(path) +
+               "' is not a phase key (keys: train.phases.NAME.KEY, train.phases.NAME.optimizer.KEY, "
+               "train.phases.NAME.optimizer.schedule.KEY)",
+           {1, 1});
+    }
+  }
 
   void known(const std::string& key, const Mapping& table) {
     if (!table.open && !table.find(key))
@@ -320,6 +359,10 @@ class TrainParser {
         fail("schedule kind '" + display_text(s.kind) + "' is not one of: " + join(kinds), f.value_loc);
     } else if (f.key == "warmup" || f.key == "every") {
       (f.key == "warmup" ? s.warmup : s.every) = cx_.integer(f, table);
+    } else if (f.key == "spike_step") {
+      s.spike_step = cx_.integer(f, table);
+    } else if (f.key == "spike_factor") {
+      s.spike_factor = cx_.number(f, table);
     } else {
       (f.key == "gamma" ? s.gamma : s.min_lr) = cx_.number(f, table);
     }

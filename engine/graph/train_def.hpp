@@ -55,6 +55,10 @@ struct ScheduleDef {
   std::int64_t every = 1;         // step: decay period in steps
   double gamma = 0.1;             // step: decay factor
   double min_lr = 0.0;            // cosine: floor
+  // Fault injection: the learning rate times spike_factor at step
+  // spike_step only (-1: never), to test what guards do with a bad step.
+  std::int64_t spike_step = -1;
+  double spike_factor = 1.0;
   Loc loc;
 };
 

@@ -82,11 +82,12 @@ std::vector<PhaseSpec> resolve_phases(const Plan& plan, const TrainDef& def) {
       if (found.empty()) {
         std::vector<std::string> names = trainable_names(plan);
         for (const auto& n : graph.def.nodes) names.push_back(n.name);
-        throw usage_error("phase '" + d.name + "': params: '" + pattern.text +
-                              "' selects no trainable parameter (a node, a parameter such as fc1.weight, or a "
-                              "pattern such as g_*)" +
-                              did_you_mean(pattern.text, names),
-                          graph.loc(pattern.loc));
+        throw usage_error(
+            "phase '" + d.name + "': params: '" + pattern.text +
+                "' selects no trainable parameter (a node, a parameter such as fc1.weight, or a "
+                "pattern such as g_*)" +
+                did_you_mean(pattern.text, names),
+            graph.loc(pattern.loc));
       }
       for (const std::string& name : found) {
         auto [it, fresh] = owner.emplace(name, d.name);

@@ -16,7 +16,10 @@ double learning_rate(const ScheduleDef& s, double base, std::int64_t step, std::
     const double floor = base > 0 ? s.min_lr / base : 0.0;
     decay = floor + (1.0 - floor) * 0.5 * (1.0 + std::cos(std::numbers::pi * t));
   }
-  return base * warm * decay;
+  // A one-step spike: fault injection, to see what guards make of a
+  // learning rate that is wrong for exactly one step.
+  const double spike = s.spike_step >= 0 && step == s.spike_step ? s.spike_factor : 1.0;
+  return base * warm * decay * spike;
 }
 
 }  // namespace keel

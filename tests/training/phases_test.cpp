@@ -44,7 +44,8 @@ std::string graph(const std::string& phases, const std::string& extra = "") {
 
 const std::string kPhases =
     "    - {name: head, loss: fit, params: [b], optimizer: {op: adam, lr: 0.05}}\n"
-    "    - {name: body, loss: pull, params: [\"a*\"], optimizer: {op: sgd, lr: 0.1, momentum: 0.9}, repeat: 2}\n";
+    "    - {name: body, loss: pull, params: [\"a*\"], optimizer: {op: sgd, lr: 0.1, momentum: 0.9}, repeat: "
+    "2}\n";
 
 ProcessResult python(const std::vector<std::string>& args) {
   return run_python(kSource + "/tests/training/phases_reference.py", args);
@@ -111,7 +112,8 @@ TEST_CASE("a run with phases resumed from a checkpoint ends byte-identical to an
   prepare(dir, graph(kPhases));
   REQUIRE(keel_run(dir, dir / "straight", {"--set", "train.steps=5"}).exit_code == 0);
   REQUIRE(keel_run(dir, dir / "first", {"--set", "train.steps=2"}).exit_code == 0);
-  auto r = keel_run(dir, dir / "rest", {"--set", "train.steps=5", "--resume", (dir / "first/c.ckpt").string()});
+  auto r =
+      keel_run(dir, dir / "rest", {"--set", "train.steps=5", "--resume", (dir / "first/c.ckpt").string()});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const std::string a = read(dir / "straight/c.ckpt"), b = read(dir / "rest/c.ckpt");
@@ -127,7 +129,8 @@ TEST_CASE("a guard on one phase's loss acts in that phase only") {
   // The head's loss guard skips every step (a ceiling below any loss); the
   // body's parameters still train, the head's never move.
   const std::string guard =
-      "  - {name: head_guard, op: anomaly_check, inputs: [fit], attrs: {check: range, bounds: given, min: -1, "
+      "  - {name: head_guard, op: anomaly_check, inputs: [fit], attrs: {check: range, bounds: given, min: "
+      "-1, "
       "max: 0, action: skip_step}}\n";
   prepare(dir, graph(kPhases, guard));
   REQUIRE(keel_run(dir, dir / "start", {"--set", "train.steps=0"}).exit_code == 0);
@@ -161,7 +164,8 @@ TEST_CASE("errors in train.phases name the line and column") {
       {"    - {name: head, loss: fit, params: [b]}\n    - {name: head, loss: pull, params: [a]}\n",
        "g.yaml:22:14: two phases are named 'head'"},
       {"    - {name: head, loss: nope, params: [b]}\n", "g.yaml:21:26: unresolved loss 'nope'"},
-      {"    - {name: head, loss: fit, params: [b], repeat: 0}\n", "g.yaml:21:52: 'repeat' must be an integer of at least 1"},
+      {"    - {name: head, loss: fit, params: [b], repeat: 0}\n",
+       "g.yaml:21:52: 'repeat' must be an integer of at least 1"},
       {"    - {name: head, loss: fit}\n", "g.yaml:21:7: phase 'head' needs 'params:'"},
       {"    - {name: head, loss: fit, params: [b], lr: 0.1}\n", "g.yaml:21:44: unknown key 'lr' in a phase"},
   };
@@ -182,4 +186,36 @@ TEST_CASE("errors in train.phases name the line and column") {
   auto shared = run_keel({"validate", (dir / "g.yaml").string()});
   CHECK(shared.exit_code == 2);
   CHECK(shared.err.find("with 'phases:', each phase has its own 'optimizer:'") != std::string::npos);
+}
+
+TEST_CASE("set reaches a phase by its name") {
+  TempDir dir;
+  prepare(dir, graph(kPhases));
+  const std::string g = (dir / "g.yaml").string();
+  // A setting checked like the file's key, and one that changes the run:
+  // a head learning rate of 0 leaves b.* where they started.
+  CHECK(run_keel({"validate", g, "--set", "train.phases.body.repeat=3"}).exit_code == 0);
+  REQUIRE(keel_run(dir, dir / "start", {"--set", "train.steps=0"}).exit_code == 0);
+  auto r = keel_run(dir, dir / "out",
+                    {"--set", "train.steps=3", "--set", "train.phases.head.optimizer.lr=0", "--set",
+                     "train.phases.head.optimizer.schedule.kind=cosine"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto ref = python({"frozen", (dir / "start/c.ckpt").string(), (dir / "out/c.ckpt").string()});
+  INFO(ref.out << ref.err);
+  CHECK(ref.exit_code == 0);
+  struct Case {
+    std::string setting, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"train.phases.haed.repeat=2", "no phase named 'haed' (did you mean 'head'?)"},
+           {"train.phases.head.repeat=0", "'repeat' must be an integer of at least 1"},
+           {"train.phases.head.optimizer.lrr=1", "unknown attribute"},
+           {"train.phases.head.speed=1", "unknown key 'speed' in a phase"},
+       }) {
+    auto bad = run_keel({"validate", g, "--set", c.setting});
+    INFO(c.setting << ": " << bad.err);
+    CHECK(bad.exit_code == 2);
+    CHECK(bad.err.find(c.message) != std::string::npos);
+  }
 }

@@ -44,3 +44,17 @@ TEST_CASE("linear warm-up ramps up over the first steps, then the schedule appli
   CHECK(learning_rate(s, 1.0, 3, 100) == Approx(1.0));
   CHECK(learning_rate(s, 1.0, 50, 100) == Approx(1.0));
 }
+
+TEST_CASE("a spike multiplies one step's rate and no other") {
+  ScheduleDef s;
+  s.kind = "step";
+  s.every = 10;
+  s.gamma = 0.5;
+  s.spike_step = 12;
+  s.spike_factor = 1000;
+  CHECK(learning_rate(s, 0.2, 11, 100) == Approx(0.1));
+  CHECK(learning_rate(s, 0.2, 12, 100) == Approx(100.0));
+  CHECK(learning_rate(s, 0.2, 13, 100) == Approx(0.1));
+  s.spike_step = -1;  // the default: never
+  CHECK(learning_rate(s, 0.2, 12, 100) == Approx(0.1));
+}

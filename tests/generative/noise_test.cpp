@@ -101,7 +101,8 @@ TEST_CASE("noise's normal draws have the requested mean and standard deviation")
   for (float v : flat) CHECK(v == 1.5f);
 }
 
-TEST_CASE("noise's uniform draws lie in [low, high) and have the uniform's mean and variance") {
+TEST_CASE(
+    "noise's uniform draws lie from low up to but excluding high, with the uniform's mean and variance") {
   const std::size_t n = std::size_t{1} << 20;
   const double low = -1.0, high = 3.0, w = high - low;
   const Floats z = noise(with_shape({1 << 10}, {{"count", std::int64_t{1} << 10},

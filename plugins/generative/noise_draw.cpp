@@ -57,8 +57,15 @@ void draw_noise(const NoiseSpec& spec, std::uint64_t key, float* out, std::int64
     return;
   }
   const double width = spec.b - spec.a;
-  for (std::int64_t i = 0; i < count; ++i)
-    out[i] = static_cast<float>(spec.a + width * rng::uniform_at(key, static_cast<std::uint64_t>(i)));
+  // The double is below high, but rounding it to f32 can reach high; the
+  // largest f32 below high keeps the interval half-open (low == high draws
+  // low itself).
+  const auto high = static_cast<float>(spec.b);
+  const float below_high = spec.a < spec.b ? std::nextafter(high, -INFINITY) : high;
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto v = static_cast<float>(spec.a + width * rng::uniform_at(key, static_cast<std::uint64_t>(i)));
+    out[i] = v < high ? v : below_high;
+  }
 }
 
 std::vector<AttrSpec> noise_attrs() {
@@ -72,7 +79,7 @@ std::vector<AttrSpec> noise_attrs() {
                .max = max_dim},
       AttrSpec{.name = "distribution",
                .type = AttrType::String,
-               .doc = "normal (mean, std) or uniform on [low, high) (f32 rounding may give high itself)",
+               .doc = "normal (mean, std) or uniform on [low, high)",
                .default_value = AttrValue{std::string("normal")},
                .choices = {"normal", "uniform"}},
       AttrSpec{.name = "mean",

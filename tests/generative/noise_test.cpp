@@ -167,3 +167,19 @@ TEST_CASE("noise and noise_like refuse bad attributes and a scalar like, saying 
   CHECK_THAT(infer_status("noise_like", with_shape({3}), {{DType::f32, {}}}).message(),
              Contains("noise_like: like is a scalar; it needs a first (row) dimension"));
 }
+
+TEST_CASE("noise's uniform values stay below high where rounding to f32 would reach it") {
+  // f32 spacing at 1e8 is 8: about half the doubles in [1e8, 1e8 + 8) round
+  // up to 1e8 + 8, which is high itself.
+  const double low = 1e8, high = 1e8 + 8;
+  const Floats z = noise(
+      with_shape({1000}, {{"distribution", std::string("uniform")}, {"low", low}, {"high", high}}), 2, 0);
+  for (float v : z) {
+    REQUIRE(v >= low);
+    REQUIRE(v < high);
+  }
+  // low == high: every value is low.
+  const Floats flat =
+      noise(with_shape({10}, {{"distribution", std::string("uniform")}, {"low", 2.0}, {"high", 2.0}}), 2, 0);
+  for (float v : flat) CHECK(v == 2.0f);
+}

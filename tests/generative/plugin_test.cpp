@@ -5,7 +5,9 @@
 #include <string>
 
 #include "keel/keel.hpp"
+#include "keel/testing.hpp"
 #include "plugin_module.hpp"
+#include "plugin_ops.hpp"
 
 using plugintest::PluginModule;
 using plugintest::RecordingRegistrar;
@@ -42,4 +44,14 @@ TEST_CASE("the generative plugin loads and registers its four ops, fully documen
   keel::InferContext ctx{{}, {}, {}};
   CHECK(made->infer(ctx).ok());
   CHECK(ctx.outputs.at(0).shape == keel::Shape{5, 2, 3});
+}
+
+TEST_CASE("every generative op passes the conformance kit through the plugin's C table") {
+  const auto ops = keel::testing::ops_of(*keel_get_plugin_table());
+  REQUIRE(ops.size() == 4);
+  for (const auto& op : ops) {
+    const keel::testing::Report report = keel::testing::check_op(op.schema, op.factory);
+    INFO(op.schema.name << "\n" << report.text());
+    CHECK(report.ok());
+  }
 }

@@ -81,7 +81,9 @@ def noise_case(name, rows, row_shape, seed, step, distribution, a, b):
         values = a + b * normal_at(key, np.arange(n))
         attrs = dict(attr_mean=np.array([a], np.float32), attr_std=np.array([b], np.float32))
     else:
-        values = a + (b - a) * uniform_at(key, np.arange(n))
+        values = (a + (b - a) * uniform_at(key, np.arange(n))).astype(np.float32)
+        # Rounding to float32 may reach high; the op keeps the interval half-open.
+        values = np.minimum(values, np.nextafter(np.float32(b), np.float32(-np.inf)))
         attrs = dict(attr_low=np.array([a], np.float32), attr_high=np.array([b], np.float32))
     z = values.astype(np.float32).reshape((rows, *row_shape))
     save_case(FAMILY, name, z=z, attr_seed=np.array([seed], np.int64), attr_step=np.array([step], np.int64),

@@ -2,12 +2,14 @@
 // all (a noise node straight to the output, as a sampling graph starts):
 // the same seed writes the same bytes, another seed other values, --set
 // NODE.count changes the number of rows, and the values look standard
-// normal. And a small VAE trains, with the same losses for the same seed.
+// normal. A small VAE trains, with the same losses for the same seed, and
+// its decoder samples from noise alone with --params.
 #include <catch2/catch.hpp>
 #include <cmath>
 
 #include "cli_util.hpp"
 #include "runtime/npy.hpp"
+#include "runtime/safetensors.hpp"
 
 using namespace keel;
 using namespace keel::test;
@@ -117,8 +119,19 @@ train:
   calibrate: [scaled]
   epochs: 30
   optimizer: {op: sgd, lr: 0.05}
+  checkpoint: {path: vae.ckpt}
 )";
 }
+
+// The trained decoder on fresh latents, with no data: the sampling graph of
+// a generative model.
+const char* kSampleGraph = R"(keel: 1
+name: vae-sample
+nodes:
+  - {name: z, op: noise, attrs: {count: 64, shape: [3]}}
+  - {name: dec, op: linear, inputs: [z], attrs: {units: 10}}
+outputs: [dec, z]
+)";
 
 std::vector<double> losses(const std::string& steps_csv) {
   std::vector<double> out;
@@ -151,4 +164,46 @@ TEST_CASE("a small VAE built from gaussian_sample, noise_like and kl_normal trai
   // Untrained, the reconstruction error of standardized features is about
   // their variance plus the decoder's output; trained, well below half of it.
   CHECK(loss.back() < 0.5 * loss.front());
+}
+
+TEST_CASE("a sampling graph runs the trained decoder on noise with --params, --set seed and --set z.count") {
+  TempDir dir;
+  dir.write("vae.yaml", vae_graph());
+  dir.write("sample.yaml", kSampleGraph);
+  ProcessResult t = run_keel({"run", (dir / "vae.yaml").string(), "-o", (dir / "train").string(), "-q",
+                              "--set", "train.report=false"});
+  INFO(describe(t));
+  REQUIRE(t.exit_code == 0);
+  auto sample = [&](const std::string& out, const std::string& seed) {
+    ProcessResult r =
+        run_keel({"run", (dir / "sample.yaml").string(), "--params", (dir / "train/vae.ckpt").string(),
+                  "--set", "seed=" + seed, "--set", "z.count=100", "-o", (dir / out).string(), "-q"});
+    INFO(describe(r));
+    REQUIRE(r.exit_code == 0);
+  };
+  sample("s3", "3");
+  sample("s3_again", "3");
+  sample("s4", "4");
+  CHECK(slurp(dir / "s3_again/dec.npy") == slurp(dir / "s3/dec.npy"));
+  CHECK(slurp(dir / "s4/z.npy") != slurp(dir / "s3/z.npy"));
+
+  // dec = z W^T + b with the checkpoint's decoder, in double.
+  const TensorFile ckpt = read_safetensors(dir / "train/vae.ckpt");
+  const Tensor* w = ckpt.find("dec.weight");
+  const Tensor* b = ckpt.find("dec.bias");
+  REQUIRE(w != nullptr);
+  REQUIRE(b != nullptr);
+  REQUIRE(w->shape() == Shape{10, 3});
+  const Tensor z = read_npy(dir / "s3/z.npy");
+  const Tensor dec = read_npy(dir / "s3/dec.npy");
+  REQUIRE(z.shape() == Shape{100, 3});
+  REQUIRE(dec.shape() == Shape{100, 10});
+  for (std::int64_t r = 0; r < 100; ++r)
+    for (std::int64_t o = 0; o < 10; ++o) {
+      double want = b->as<float>()[o];
+      for (std::int64_t k = 0; k < 3; ++k)
+        want += double(z.as<float>()[r * 3 + k]) * w->as<float>()[o * 3 + k];
+      // Three f32 products and a bias: a few ulps of values of size ~1.
+      REQUIRE(std::abs(dec.as<float>()[r * 10 + o] - want) <= 1e-5 * (1 + std::abs(want)));
+    }
 }

@@ -13,6 +13,7 @@
 // its own copy and nothing crosses the plugin boundary.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace keel::rng {
@@ -53,6 +54,19 @@ constexpr std::uint64_t threshold_53(double p) {
   const double scaled = p * 0x1.0p53;  // exact: a power-of-two scaling
   const auto t = static_cast<std::uint64_t>(scaled);
   return static_cast<double>(t) < scaled ? t + 1 : t;  // ceil: k < x <=> k < ceil(x)
+}
+
+// Standard normal for element `index` of the stream `key`: the Box-Muller
+// transform of the stream's uniforms 2 * index and 2 * index + 1, so a
+// normal stream uses two draws per element (only the cosine half is kept,
+// which keeps element i a function of i alone). 1 - u lies in (0, 1], so
+// the logarithm is finite: the largest magnitude is sqrt(-2 ln 2^-53),
+// about 8.57.
+inline double normal_at(std::uint64_t key, std::uint64_t index) {
+  constexpr double two_pi = 6.283185307179586476925286766559;
+  const double u1 = 1.0 - uniform_at(key, 2 * index);
+  const double u2 = uniform_at(key, 2 * index + 1);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2);
 }
 
 }  // namespace keel::rng

@@ -82,7 +82,8 @@ ImageLayout image_layout(DType dtype, std::span<const Dim> shape, const ImageGri
   }
   if (l.height == 0 || l.width == 0) bad("shape " + shown + ": the images have no pixels");
   if (l.count == 0) bad("shape " + shown + " holds no images");
-  if (l.count > 0) grid_size(l.count, l.height, l.width, spec, what);
+  // One image alone must fit even before the count is known.
+  grid_size(l.count > 0 ? l.count : 1, l.height, l.width, spec, what);
   return l;
 }
 

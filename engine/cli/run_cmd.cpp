@@ -16,7 +16,7 @@
 #include "cli/session.hpp"
 #include "executor/executor.hpp"
 #include "graph/dot.hpp"
-#include "images/png_grid.hpp"
+#include "images/graph_images.hpp"
 #include "planner/plan.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/folder_lock.hpp"
@@ -61,23 +61,6 @@ std::vector<Tensor> read_inputs(const ValidatedGraph& graph, const std::vector<s
 
 std::string output_file_name(const ValueRef& ref) { return ref.text() + ".npy"; }
 
-// The picture settings of an `images:` entry, as the PNG writer takes them.
-ImageGrid image_grid(const ImageDef& d) {
-  return {.height = d.height,
-          .width = d.width,
-          .low = d.low,
-          .high = d.high,
-          .scale = d.scale,
-          .columns = d.columns};
-}
-
-std::size_t output_index(const ValidatedGraph& graph, const ImageDef& d) {
-  const auto& outs = graph.def.outputs;
-  return std::size_t(
-      std::find_if(outs.begin(), outs.end(), [&](const ValueRef& r) { return r.text() == d.output; }) -
-      outs.begin());
-}
-
 // Runs `draw`, placing a usage error of the picture at its `images:` entry.
 template <class F>
 void at_image_entry(const ValidatedGraph& graph, const ImageDef& d, F&& draw) {
@@ -94,7 +77,8 @@ void at_image_entry(const ValidatedGraph& graph, const ImageDef& d, F&& draw) {
 // anything runs.
 void check_images(const ValidatedGraph& graph, const Plan& plan) {
   for (const ImageDef& d : graph.def.images) {
-    const TensorSpec& spec = plan.values()[std::size_t(plan.output_slots()[output_index(graph, d)])];
+    const TensorSpec& spec =
+        plan.values()[std::size_t(plan.output_slots()[image_output_index(graph.def, d)])];
     at_image_entry(graph, d,
                    [&] { image_layout(spec.dtype, spec.shape, image_grid(d), "output '" + d.output + "'"); });
   }
@@ -219,7 +203,7 @@ int run(const RunOptions& o, const Common& common) {
   for (const ImageDef& d : graph.def.images)
     at_image_entry(graph, d, [&] {
       pictures.push_back(encode_png(
-          grid_image(outputs[output_index(graph, d)], image_grid(d), "output '" + d.output + "'")));
+          grid_image(outputs[image_output_index(graph.def, d)], image_grid(d), "output '" + d.output + "'")));
     });
 
   std::error_code ec;

@@ -127,3 +127,27 @@ TEST_CASE("keel schema describes an images entry with exactly the keys the parse
   for (const auto& k : parser) joined += (joined.empty() ? "" : ", ") + k;
   CHECK(joined + "\n" == keys.out);
 }
+
+TEST_CASE("a training graph may not name a file that an images entry writes") {
+  TempDir dir;
+  const std::string text = R"(keel: 1
+inputs:
+  x: {dtype: f32, shape: [batch, 64]}
+  y: {dtype: f32, shape: [batch, 64]}
+nodes:
+  - {name: decoded, op: sigmoid, inputs: [x]}
+  - {name: loss, op: mse, inputs: [decoded, y]}
+outputs: [decoded]
+images:
+  decoded: {height: 8, width: 8}
+train:
+  loss: loss
+  data: {npy: {x: x.npy, y: y.npy}}
+  checkpoint: {path: decoded.png}
+)";
+  const ProcessResult r = run_keel({"validate", dir.write("g.yaml", text).string()});
+  INFO(r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.first_err_line().find(":14:22: train.checkpoint.path 'decoded.png' collides with 'decoded.png'") !=
+        std::string::npos);
+}

@@ -16,6 +16,7 @@
 #include "cli/session.hpp"
 #include "executor/executor.hpp"
 #include "graph/dot.hpp"
+#include "images/graph_images.hpp"
 #include "planner/plan.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/folder_lock.hpp"
@@ -59,6 +60,29 @@ std::vector<Tensor> read_inputs(const ValidatedGraph& graph, const std::vector<s
 }
 
 std::string output_file_name(const ValueRef& ref) { return ref.text() + ".npy"; }
+
+// Runs `draw`, placing a usage error of the picture at its `images:` entry.
+template <class F>
+void at_image_entry(const ValidatedGraph& graph, const ImageDef& d, F&& draw) {
+  try {
+    draw();
+  } catch (const Error& e) {
+    if (e.code() != ExitCode::usage || e.loc().line) throw;
+    throw Error(e.code(), e.message(), graph.loc(d.loc));
+  }
+}
+
+// Every `images:` entry against its output's inferred shape (a symbolic
+// image count is fine), so a picture that cannot be drawn is refused before
+// anything runs.
+void check_images(const ValidatedGraph& graph, const Plan& plan) {
+  for (const ImageDef& d : graph.def.images) {
+    const TensorSpec& spec =
+        plan.values()[std::size_t(plan.output_slots()[image_output_index(graph.def, d)])];
+    at_image_entry(graph, d,
+                   [&] { image_layout(spec.dtype, spec.shape, image_grid(d), "output '" + d.output + "'"); });
+  }
+}
 
 std::string mib(std::size_t bytes) {
   char buf[32];
@@ -124,6 +148,7 @@ int run(const RunOptions& o, const Common& common) {
   ValidatedGraph graph = load_graph(o.graph, o.overrides, registry, common);
   Plan plan(graph, registry);
   plan.infer_symbolic();  // every static check before any data is read
+  check_images(graph, plan);
   if (!o.key_file.empty() && !o.passphrase_env.empty())
     throw usage_error("give at most one of --key-file and --passphrase-env");
   const KeySource cli_key{o.key_file, o.passphrase_env};
@@ -172,6 +197,15 @@ int run(const RunOptions& o, const Common& common) {
   executor.time_nodes(o.stats);
   std::vector<Tensor> outputs = executor.run(inputs);
 
+  // The pictures are drawn before anything is written (their image count
+  // is known only now), so one that cannot be drawn leaves nothing.
+  std::vector<std::string> pictures;
+  for (const ImageDef& d : graph.def.images)
+    at_image_entry(graph, d, [&] {
+      pictures.push_back(encode_png(
+          grid_image(outputs[image_output_index(graph.def, d)], image_grid(d), "output '" + d.output + "'")));
+    });
+
   std::error_code ec;
   fs::create_directories(o.output_dir, ec);
   if (ec) throw runtime_error("cannot create output folder '" + o.output_dir.string() + "': " + ec.message());
@@ -189,6 +223,11 @@ int run(const RunOptions& o, const Common& common) {
     write_npy(file, outputs[i]);
     if (!common.quiet) std::printf("wrote %s  %s\n", file.c_str(), plan.describe(outputs[i].spec()).c_str());
   }
+  for (std::size_t i = 0; i < pictures.size(); ++i) {
+    const fs::path file = o.output_dir / (graph.def.images[i].output + ".png");
+    write_file_atomically(file, [&](std::ostream& out) { out << pictures[i]; });
+    if (!common.quiet) std::printf("wrote %s\n", file.c_str());
+  }
   write_profile();
   if (o.stats) print_stats(plan, executor);
   return 0;
@@ -199,6 +238,7 @@ int validate(const fs::path& file, const std::vector<std::string>& overrides, co
   ValidatedGraph graph = load_graph(file, overrides, registry, common);
   Plan plan(graph, registry);
   plan.infer_symbolic();
+  check_images(graph, plan);
   if (graph.def.train)
     check_train(plan, registry, *graph.def.train);
   else

@@ -348,6 +348,18 @@ Obj train_schema(const Registry& registry) {
   return mapping_schema(format::train_keys(), custom).raw("oneOf", array({single, several}));
 }
 
+// One entry of images: (its key is an output's name; keel validate checks that).
+Obj image_schema() {
+  const Obj number = Obj().str("type", "number");
+  const Custom custom = {
+      {"images.NAME.range",
+       Obj().str("type", "array").num("minItems", 2).num("maxItems", 2).raw("items", number.json())},
+  };
+  // Empty (`samples:`) takes every default.
+  return Obj().raw("anyOf", array({Obj().str("type", "null").json(),
+                                   mapping_schema(format::image_keys(), custom).json()}));
+}
+
 std::string graph_schema(const Registry& registry) {
   const Custom input_custom = {
       {"inputs.NAME.shape",
@@ -375,6 +387,8 @@ std::string graph_schema(const Registry& registry) {
       {"nodes", Obj().str("type", "array").num("minItems", 1).raw("items", ref("node"))},
       {"outputs", Obj().str("type", "array").num("minItems", 1).raw("items", ref("reference"))},
       {"train", Obj().str("$ref", "#/$defs/train")},
+      {"images",
+       Obj().raw("type", strings({"object", "null"})).raw("additionalProperties", image_schema().json())},
   };
   Obj head = Obj()
                  .str("$schema", "https://json-schema.org/draft/2020-12/schema")

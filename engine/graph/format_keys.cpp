@@ -32,10 +32,38 @@ const Mapping& top_keys() {
            .value = Value::custom,
            .doc = "the values the graph produces",
            .required = true},
+          {.name = "images",
+           .value = Value::custom,
+           .doc = "output name -> picture settings: keel run also writes the output as DIR/NAME.png"},
           {.name = "train",
            .value = Value::mapping,
            .doc = "makes the graph a training pipeline",
            .table = &train_keys()},
+      }};
+  return m;
+}
+
+const Mapping& image_keys() {
+  static const Mapping m{
+      .path = "images.NAME",
+      .where = "",  // the error names the output
+      .keys = {
+          {.name = "height",
+           .value = Value::integer,
+           .doc = "pixels of one image (with width); default: from an [N, H, W] shape",
+           .min = 1},
+          {.name = "width", .value = Value::integer, .doc = "pixels of one image (with height)", .min = 1},
+          {.name = "range",
+           .value = Value::custom,
+           .doc = "[low, high]: the values drawn black and white (default [0, 1])"},
+          {.name = "scale",
+           .value = Value::integer,
+           .doc = "each pixel becomes a scale x scale block (default 4)",
+           .min = 1},
+          {.name = "columns",
+           .value = Value::integer,
+           .doc = "images per row of the grid (default ceil(sqrt(N)))",
+           .min = 1},
       }};
   return m;
 }

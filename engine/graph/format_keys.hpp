@@ -60,6 +60,7 @@ struct Mapping {
 const Mapping& top_keys();         // the file itself
 const Mapping& input_keys();       // one entry of inputs:
 const Mapping& node_keys();        // one item of nodes:
+const Mapping& image_keys();       // one entry of images:
 const Mapping& train_keys();       // train:
 const Mapping& phase_keys();       // one item of train.phases
 const Mapping& data_keys();        // train.data

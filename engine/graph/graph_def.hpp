@@ -77,6 +77,18 @@ struct NodeDef {
   Loc inputs_loc;                       // the `inputs:` value, or the node's position when absent
 };
 
+// One entry of `images:`: an output drawn as a grid of grayscale pictures
+// beside its .npy. The numbers are checked for their own sake here; whether
+// the output's shape makes such images is checked where the shape is known.
+struct ImageDef {
+  std::string output;                  // the output's reference text, as `outputs:` lists it
+  std::int64_t height = 0, width = 0;  // 0: from the output's shape
+  double low = 0, high = 1;            // `range: [low, high]`, mapped to black and white
+  std::int64_t scale = 4;              // each pixel becomes a scale x scale block
+  std::int64_t columns = 0;            // 0: ceil(sqrt(N))
+  Loc loc;                             // the entry's key (the output's name)
+};
+
 struct TrainDef;  // graph/train_def.hpp
 
 struct GraphDef {
@@ -87,6 +99,7 @@ struct GraphDef {
   std::vector<InputDef> inputs;
   std::vector<NodeDef> nodes;
   std::vector<ValueRef> outputs;
+  std::vector<ImageDef> images;     // `images:`, in file order
   std::shared_ptr<TrainDef> train;  // the train: section, when there is one
 };
 

@@ -101,6 +101,7 @@ class GraphParser {
     g.version = static_cast<int>(*v);
 
     bool has_nodes = false, has_outputs = false;
+    const Entry* images = nullptr;  // read last: it names outputs, which may come after it
     for (const Entry& e : top_entries) {
       if (e.key == "name") {
         g.name = cx_.scalar(e, "a string");
@@ -138,11 +139,81 @@ class GraphParser {
         has_outputs = true;
       } else if (e.key == "train") {
         g.train = parse_train(cx_, e);
+      } else if (e.key == "images") {
+        images = &e;
       }
     }
     if (!has_nodes) fail("missing 'nodes:' (the graph's operations)", top_loc);
     if (!has_outputs) fail("missing 'outputs:' (the values the graph produces)", top_loc);
+    if (images) parse_images(*images, g);
     return g;
+  }
+
+  // images: output name -> {height, width, range, scale, columns}, each
+  // entry naming one of `outputs:` as it is written there.
+  void parse_images(const Entry& e, GraphDef& g) {
+    if (e.value.is_null()) return;
+    cx_.need_kind(e, yaml::Kind::map,
+                  "a mapping of output names to picture settings such as {height: 8, width: 8}");
+    std::vector<std::string> outputs;
+    for (const ValueRef& r : g.outputs) outputs.push_back(r.text());
+    const format::Mapping& table = format::image_keys();
+    for (const Entry& o : cx_.any_entries(e.value)) {
+      if (std::find(outputs.begin(), outputs.end(), o.key) == outputs.end()) {
+        std::string hint = suggestion(o.key, outputs);
+        if (hint.empty()) {
+          hint = " (outputs:";
+          for (std::size_t i = 0; i < outputs.size(); ++i) hint += (i ? ", " : " ") + outputs[i];
+          hint += ")";
+        }
+        fail("images: '" + display_text(o.key) + "' names no output of the graph" + hint, o.key_loc);
+      }
+      ImageDef d;
+      d.output = o.key;
+      d.loc = o.key_loc;
+      if (!o.value.is_null() && !o.value.is_map())
+        fail("images: '" + d.output + "' must be a mapping such as {height: 8, width: 8}, not " +
+                 kind_name(o.value),
+             o.value_loc);
+      if (o.value.is_map())
+        for (const Entry& f : cx_.entries(o.value, table, "in images." + d.output)) {
+          if (f.key == "height")
+            d.height = cx_.integer(f, table);
+          else if (f.key == "width")
+            d.width = cx_.integer(f, table);
+          else if (f.key == "scale")
+            d.scale = cx_.integer(f, table);
+          else if (f.key == "columns")
+            d.columns = cx_.integer(f, table);
+          else if (f.key == "range")
+            parse_range(f, d);
+        }
+      if ((d.height > 0) != (d.width > 0))
+        fail("images: '" + d.output + "' gives " + (d.height > 0 ? "height" : "width") + " without " +
+                 (d.height > 0 ? "width" : "height") + ": give both, or neither for [N, H, W] outputs",
+             d.loc);
+      g.images.push_back(std::move(d));
+    }
+  }
+
+  // range: [low, high], two finite numbers with low < high.
+  void parse_range(const Entry& f, ImageDef& d) {
+    const std::string what = "'range' must be [low, high], two finite numbers with low < high";
+    if (!f.value.is_sequence() || f.value.size() != 2) fail(what, f.value_loc);
+    double v[2];
+    for (std::size_t i = 0; i < 2; ++i) {
+      cx_.visit();
+      const yaml::Node item = f.value.item(i);
+      const Loc l = loc(item, f.value_loc);
+      if (!item.is_scalar()) fail(what, l);
+      const std::string_view s = item.scalar();
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v[i]);
+      if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v[i]))
+        fail(what + ", not '" + display_text(s) + "'", l);
+    }
+    if (!(v[0] < v[1])) fail(what, f.value_loc);
+    d.low = v[0];
+    d.high = v[1];
   }
 
   void parse_inputs(const yaml::Node& map, GraphDef& g) {

@@ -61,6 +61,7 @@ fs::path normal_file_name(const NamedFile& f, const ValidatedGraph& graph) {
 std::vector<fs::path> reserved_output_names(const ValidatedGraph& graph, bool training) {
   std::vector<fs::path> names = {"anomalies.jsonl", ".keel.lock"};
   for (const auto& out : graph.def.outputs) names.emplace_back(out.text() + ".npy");
+  for (const auto& image : graph.def.images) names.emplace_back(image.output + ".png");
   if (!training) return names;
   for (const char* own : {"holdout/rows.npy", "run.json", "steps.csv", "report.html"})
     names.emplace_back(own);

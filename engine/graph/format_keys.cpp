@@ -155,8 +155,29 @@ const Mapping& train_keys() {
               {.name = "report",
                .value = Value::boolean,
                .doc = "write DIR/report.html at the end (default true)"},
+              {.name = "samples",
+               .value = Value::mapping,
+               .doc = "a sampling graph drawn as DIR/samples/epoch-NNN.png with the parameters trained so far",
+               .table = &samples_keys()},
           },
       .settable = true};
+  return m;
+}
+
+const Mapping& samples_keys() {
+  static const Mapping m{.path = "train.samples",
+                         .where = "in train.samples",
+                         .keys = {
+                             {.name = "graph",
+                              .value = Value::string,
+                              .doc = "a graph without inputs, with an images: entry, relative to this file",
+                              .required = true,
+                              .min = 1},
+                             {.name = "every",
+                              .value = Value::integer,
+                              .doc = "epochs between grids (default 1; the last epoch always has one)",
+                              .min = 1},
+                         }};
   return m;
 }
 

@@ -63,6 +63,7 @@ const Mapping& node_keys();        // one item of nodes:
 const Mapping& image_keys();       // one entry of images:
 const Mapping& train_keys();       // train:
 const Mapping& phase_keys();       // one item of train.phases
+const Mapping& samples_keys();     // train.samples
 const Mapping& data_keys();        // train.data
 const Mapping& source_keys();      // train.data.holdout given as a source
 const Mapping& optimizer_keys();   // train.optimizer (open: the op's attributes)

@@ -160,10 +160,30 @@ class TrainParser {
       t.calibrate = cx_.name_list(f);
     } else if (f.key == "report") {
       t.report = cx_.flag(f);
+    } else if (f.key == "samples") {
+      t.samples = parse_samples(f);
     } else {
       t.metrics = cx_.scalar(f, "a file name");
       t.metrics_loc = f.value_loc;
     }
+  }
+
+  SamplesDef parse_samples(const Entry& e) {
+    cx_.need_kind(e, yaml::Kind::map, "a mapping {graph: FILE}");
+    SamplesDef d;
+    d.loc = e.key_loc;
+    for (const Entry& f : cx_.entries(e.value, format::samples_keys())) {
+      if (f.key == "every") {
+        d.every = cx_.integer(f, format::samples_keys());
+        continue;
+      }
+      const std::string v = cx_.scalar(f, "a file name");
+      if (v.empty()) fail("'graph' must not be empty", f.value_loc);
+      const std::filesystem::path p(v);
+      d.graph = p.is_absolute() ? v : (std::filesystem::path(cx_.file()).parent_path() / p).lexically_normal().string();
+    }
+    if (d.graph.empty()) fail("train.samples needs 'graph:'", e.key_loc);
+    return d;
   }
 
   std::vector<PhaseDef> parse_phases(const Entry& e) {

@@ -101,6 +101,14 @@ struct PhaseDef {
   Loc loc, name_loc;
 };
 
+// train.samples: a sampling graph run with the parameters trained so far,
+// drawn as DIR/samples/epoch-NNN.png (training/sample_grid_observer.hpp).
+struct SamplesDef {
+  std::string graph;      // resolved against the graph file's folder by the parser
+  std::int64_t every = 1;  // epochs between grids; the last epoch always has one
+  Loc loc;
+};
+
 struct TrainDef {
   ValueRef loss;  // a single objective; unused when `phases` is given
   DataDef data;
@@ -113,6 +121,7 @@ struct TrainDef {
   std::vector<std::string> calibrate;     // standardize nodes fed by a graph input
   std::string metrics = "metrics.jsonl";  // JSON lines, relative to the output folder
   bool report = true;                     // write DIR/report.html at the end of the run (engine/report)
+  std::optional<SamplesDef> samples;
   Loc loc, metrics_loc;
 
   // The loss of each objective: `loss`, or each phase's.

@@ -15,6 +15,7 @@
 #include "training/phases.hpp"
 #include "training/profile_observer.hpp"
 #include "training/run_record_observer.hpp"
+#include "training/sample_grid_observer.hpp"
 #include "training/trainer.hpp"
 
 namespace keel {
@@ -51,7 +52,10 @@ TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, co
   std::optional<ProfileObserver> profile;
   if (options.profiler) profile.emplace(*options.profiler);
   ConsoleObserver console(options.quiet, ::isatty(2) != 0);
+  std::optional<SampleGridObserver> samples;
+  if (def.samples) samples.emplace(plan, registry, *def.samples, options.output_dir);
   if (metrics) trainer.add_observer(*metrics);
+  if (samples) trainer.add_observer(*samples);
   trainer.add_observer(record);
   if (profile) trainer.add_observer(*profile);
   trainer.add_observer(console);

@@ -8,7 +8,7 @@
 
 #include "common/op_list.hpp"
 
-#define KEEL_ANOMALY_OPS(X) X(check) X(distance) X(mask_rows)
+#define KEEL_ANOMALY_OPS(X) X(check) X(distance) X(mask_rows) X(row_distance)
 
 namespace keel::anomaly {
 KEEL_ANOMALY_OPS(KEEL_DECLARE_OP)

@@ -287,3 +287,23 @@ TEST_CASE("infer rejects what a check cannot watch") {
       infer(check({{"check", std::string("grad_norm")}, {"min", 2.0}, {"max", 1.0}}), {{DType::f32, {}}})
           .ok());
 }
+
+TEST_CASE("row_distance gives each row's L2 distance as a column, NaN where a row has one") {
+  std::mt19937 rng(9);
+  const int rows = 11, cols = 64;
+  Floats p = optest::random_floats(rng, rows * cols, -2, 2);
+  const Floats y = optest::random_floats(rng, rows * cols, -2, 2);
+  p[3 * cols + 5] = kNaN;
+  Harness h(op_maker("row_distance"), Attrs(), Shapes{{rows, cols}, {rows, cols}}, false);
+  auto out = h.forward({p, y});
+  REQUIRE(out[0].size() == std::size_t(rows));
+  for (int r = 0; r < rows; ++r) {
+    double s = 0;
+    for (int c = 0; c < cols; ++c) s += std::pow(double(p[r * cols + c]) - y[r * cols + c], 2);
+    if (r == 3)
+      CHECK(std::isnan(out[0][r]));
+    else
+      CHECK(out[0][r] == Approx(std::sqrt(s)).epsilon(1e-6));
+  }
+  CHECK(op_schema("row_distance").role == keel::Role::none);
+}

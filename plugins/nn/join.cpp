@@ -8,12 +8,18 @@
 // run of a's block then a run of b's: both ops are strided memcpy, and each
 // one's backward is the other's forward on the gradients.
 //
-// The size along the axis must be static: the sum of two named dimensions
-// (batch + batch) or half of one has no name a later op could compare with
-// (keel/tensor.hpp), so such a graph is refused by `keel validate` with a
-// message instead of failing when data binds.
+// Along the axis, sizes may be named dimensions: a GAN joins two batches
+// of `batch` rows. The result, 2 x batch, has no name in the graph, so
+// these two ops write a multiple of a named dimension as a symbol of its
+// own (Multiple below): the same multiple of the same name is always the
+// same symbol, so split(concat(x, y)) gives back batch itself and later ops
+// compare sizes as usual. Any other sum (batch + 4, batch + seq) or half of
+// an odd multiple has no such name and is refused by `keel validate`.
 #include <cstdint>
 #include <cstring>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "common/keel_dnnl.hpp"
 #include "layer_shape.hpp"
@@ -38,11 +44,30 @@ Cut cut_at(const Shape& s, std::size_t axis) {
   return c;
 }
 
-AttrSpec axis_attr(const char* what) {
+// A symbolic size read as `times` x graph symbol `symbol`. Graph symbols
+// are numbered from 0 (keel/tensor.hpp); symbol indices from kStride up
+// stand for their multiples, which no graph has so many names to reach.
+// Other ops see such a size as one more symbol, equal only to itself.
+struct Multiple {
+  std::int64_t symbol = 0;
+  std::int64_t times = 1;
+};
+
+constexpr std::int64_t kStride = std::int64_t{1} << 24;
+constexpr std::int64_t kMaxTimes = std::int64_t{1} << 20;
+
+std::optional<Multiple> multiple_of(Dim d) {
+  if (is_static(d)) return std::nullopt;
+  const std::int64_t index = -1 - d;
+  return Multiple{index % kStride, index / kStride + 1};
+}
+
+Dim dim_of(const Multiple& m) { return -1 - (m.symbol + (m.times - 1) * kStride); }
+
+AttrSpec axis_attr(std::string doc) {
   return AttrSpec{.name = "axis",
                   .type = AttrType::Int,
-                  .doc = std::string(what) +
-                         "; negative counts from the end. Its size must be fixed, not a named dimension",
+                  .doc = std::move(doc),
                   .default_value = AttrValue{std::int64_t{0}}};
 }
 
@@ -125,15 +150,21 @@ class ConcatOp final : public Op {
       if (d != axis && a.shape[d] != b.shape[d])
         return fail("concat: a is ", shape_str(a.shape), " and b is ", shape_str(b.shape),
                     "; they must have the same sizes except along axis ", axis, ", and differ at axis ", d);
-    if (!is_static(a.shape[axis]) || !is_static(b.shape[axis]))
+    y = a.shape;
+    if (is_static(a.shape[axis]) && is_static(b.shape[axis])) {
+      if (__builtin_add_overflow(a.shape[axis], b.shape[axis], &y[axis]) ||
+          !layer::checked_product(y.begin(), y.end()))
+        return fail("concat: a ", shape_str(a.shape), " and b ", shape_str(b.shape),
+                    " have too many elements");
+      return Status::Ok();
+    }
+    const auto ma = multiple_of(a.shape[axis]), mb = multiple_of(b.shape[axis]);
+    if (!ma || !mb || ma->symbol != mb->symbol || ma->times + mb->times > kMaxTimes)
       return fail("concat: a is ", shape_str(a.shape), " and b is ", shape_str(b.shape), "; along axis ",
                   axis,
-                  " a size is a named dimension, and the sum would have no name: join along a fixed-size "
-                  "axis or give the inputs fixed sizes");
-    y = a.shape;
-    if (__builtin_add_overflow(a.shape[axis], b.shape[axis], &y[axis]) ||
-        !layer::checked_product(y.begin(), y.end()))
-      return fail("concat: a ", shape_str(a.shape), " and b ", shape_str(b.shape), " have too many elements");
+                  " a named size can only be joined with the same named size (batch and batch), not with a "
+                  "fixed or another named size");
+    y[axis] = dim_of({ma->symbol, ma->times + mb->times});
     return Status::Ok();
   }
 
@@ -154,14 +185,20 @@ class SplitOp final : public Op {
     std::size_t axis = 0;
     KEEL_RETURN_IF_ERROR(layer::normalize_axis("split", axis_, x.shape.size(), axis));
     const Dim size = x.shape[axis];
-    if (!is_static(size))
-      return fail("split: x is ", shape_str(x.shape), "; its size along axis ", axis,
-                  " is a named dimension, and half of it would have no name: split a fixed-size axis");
-    if (size % 2 != 0)
+    Shape half = x.shape;
+    if (const auto m = multiple_of(size)) {
+      // A named size is known to halve only as the join of two equal ones.
+      if (m->times % 2 != 0)
+        return fail("split: x is ", shape_str(x.shape), "; its size along axis ", axis,
+                    " is a named dimension, not known to be even: split a fixed size, or one that concat "
+                    "joined from two equal named sizes");
+      half[axis] = dim_of({m->symbol, m->times / 2});
+    } else if (size % 2 != 0) {
       return fail("split: x is ", shape_str(x.shape), "; its size along axis ", axis, " is ", size,
                   ", which is odd, so it has no two equal halves");
-    Shape half = x.shape;
-    half[axis] = size / 2;
+    } else {
+      half[axis] = size / 2;
+    }
     ctx.outputs = {TensorSpec{DType::f32, half}, TensorSpec{DType::f32, half}};
     ctx.param_shapes.clear();
     return Status::Ok();
@@ -202,7 +239,8 @@ OpSchema concat_schema() {
       "concat", "Joins a and b along one axis, a first, as torch.cat([a, b], axis).",
       {{"a", "f32 tensor"}, {"b", "f32 tensor of a's rank and sizes, except along the axis"}},
       {{"y", "f32 tensor: a's shape with the two sizes along the axis added"}});
-  s.attrs = {axis_attr("the axis joined along")};
+  s.attrs = {axis_attr(
+      "the axis joined along; negative counts from the end. A named size (batch) joins only the same name")};
   s.has_backward = true;
   s.examples = {
       {.doc = "features side by side",
@@ -223,7 +261,8 @@ OpSchema split_schema() {
       {{"x", "f32 tensor whose size along the axis is even"}},
       {{"a", "f32 tensor: the first half, x's shape with half the size along the axis"},
        {"b", "f32 tensor: the second half, of a's shape"}});
-  s.attrs = {axis_attr("the axis cut")};
+  s.attrs = {axis_attr(
+      "the axis cut; negative counts from the end. A named size must be one concat doubled (batch + batch)")};
   s.has_backward = true;
   s.examples = {
       {.doc = "features halved",

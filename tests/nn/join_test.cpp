@@ -138,6 +138,37 @@ TEST_CASE("concat and split keep symbolic sizes off the axis they work on") {
   CHECK(split.outputs[1].shape == Shape{batch, seq, 4});
 }
 
+TEST_CASE("split gives back the named size concat doubled, so a GAN's halves match its batch") {
+  // concat(real, fake) of [batch, 3] each, then the discriminator's logits
+  // [2 batch, 1] split back: each half is [batch, 1], the size of `real`.
+  const auto both = infer(op_maker("concat"), {}, f32_specs({{batch, 3}, {batch, 3}}));
+  REQUIRE(both.status.ok());
+  const keel::Dim doubled = both.outputs[0].shape[0];
+  CHECK_FALSE(keel::is_static(doubled));
+  CHECK(doubled != batch);
+  CHECK(both.outputs[0].shape[1] == 3);
+  const auto halves = infer(op_maker("split"), {}, f32_specs({{doubled, 1}}));
+  REQUIRE(halves.status.ok());
+  CHECK(halves.outputs[0].shape == Shape{batch, 1});
+  CHECK(halves.outputs[1].shape == Shape{batch, 1});
+  // The same join twice is the same size (targets = concat(ones, zeros)
+  // matches the logits); a join of another name is another size.
+  const auto again = infer(op_maker("concat"), {}, f32_specs({{batch, 1}, {batch, 1}}));
+  CHECK(again.outputs.at(0).shape == Shape{doubled, 1});
+  const auto other = infer(op_maker("concat"), {}, f32_specs({{seq, 1}, {seq, 1}}));
+  CHECK(other.outputs.at(0).shape[0] != doubled);
+  // Four batches: (batch + batch) + (batch + batch) halves to two.
+  const auto four = infer(op_maker("concat"), {}, f32_specs({{doubled, 1}, {doubled, 1}}));
+  REQUIRE(four.status.ok());
+  const auto two = infer(op_maker("split"), {}, f32_specs({four.outputs[0].shape}));
+  CHECK(two.outputs.at(0).shape == Shape{doubled, 1});
+  // batch + 2 batch = 3 batch, which has no two named halves.
+  const auto three = infer(op_maker("concat"), {}, f32_specs({{batch, 1}, {doubled, 1}}));
+  REQUIRE(three.status.ok());
+  CHECK(infer_error(op_maker("split"), {}, three.outputs[0].shape).find("not known to be even") !=
+        std::string::npos);
+}
+
 TEST_CASE("concat refuses inputs it cannot join, in one line naming the shapes") {
   const auto& concat = op_maker("concat");
   CHECK(infer_error(concat, {}, f32_specs({{2, 3}, {2, 3, 1}})) ==
@@ -148,9 +179,9 @@ TEST_CASE("concat refuses inputs it cannot join, in one line naming the shapes")
       "axis 0");
   CHECK(
       infer_error(concat, axis_attrs(0), f32_specs({{batch, 3}, {seq, 3}})) ==
-      "concat: a is [?, 3] and b is [?, 3]; along axis 0 a size is a named dimension, and the sum would have "
-      "no name: join along a fixed-size axis or give the inputs fixed sizes");
-  CHECK(infer_error(concat, axis_attrs(0), f32_specs({{batch, 3}, {batch, 3}})).find("no name") !=
+      "concat: a is [?, 3] and b is [?, 3]; along axis 0 a named size can only be joined with the same named "
+      "size (batch and batch), not with a fixed or another named size");
+  CHECK(infer_error(concat, axis_attrs(0), f32_specs({{batch, 3}, {4, 3}})).find("not with a fixed") !=
         std::string::npos);
   CHECK(infer_error(concat, axis_attrs(2), f32_specs({{2, 3}, {2, 3}})) ==
         "concat: axis 2 is out of range for rank 2 (allowed -2 to 1)");
@@ -159,13 +190,13 @@ TEST_CASE("concat refuses inputs it cannot join, in one line naming the shapes")
         "concat: b has dtype i64; only f32 is supported");
 }
 
-TEST_CASE("split refuses an odd size, a symbolic size and other dtypes, in one line") {
+TEST_CASE("split refuses an odd size, a named size not known to be even and other dtypes, in one line") {
   const auto& split = op_maker("split");
   CHECK(infer_error(split, axis_attrs(1), Shape{4, 5}) ==
         "split: x is [4, 5]; its size along axis 1 is 5, which is odd, so it has no two equal halves");
   CHECK(infer_error(split, {}, Shape{batch, 4}) ==
-        "split: x is [?, 4]; its size along axis 0 is a named dimension, and half of it would have no name: "
-        "split a fixed-size axis");
+        "split: x is [?, 4]; its size along axis 0 is a named dimension, not known to be even: split a fixed "
+        "size, or one that concat joined from two equal named sizes");
   CHECK(infer_error(split, axis_attrs(-3), Shape{2, 2}) ==
         "split: axis -3 is out of range for rank 2 (allowed -2 to 1)");
   CHECK(infer_error(split, {}, Shape{}) == "split: x must have rank 1 or more, got a scalar");

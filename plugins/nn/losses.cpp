@@ -11,32 +11,12 @@
 
 #include "common/keel_dnnl.hpp"
 #include "nn_ops.hpp"
+#include "reduction.hpp"
 
 namespace keel::nn {
 namespace {
 
 namespace du = keel::dnnl_util;
-
-// How a loss folds per-element (or per-row) terms into its scalar.
-enum class Reduction : std::uint8_t { mean, sum };
-
-Reduction reduction_of(const Attrs& attrs) {
-  return attrs.s("reduction") == "sum" ? Reduction::sum : Reduction::mean;
-}
-
-AttrSpec reduction_attr() {
-  return AttrSpec{.name = "reduction",
-                  .type = AttrType::String,
-                  .doc = "how the terms become one number: mean (divided by their count) or sum",
-                  .default_value = AttrValue{std::string("mean")},
-                  .choices = {"mean", "sum"}};
-}
-
-Status expect_scalar_grad(const char* op, const BackwardContext& ctx) {
-  if (ctx.grad_outputs[0].numel() != 1 || ctx.grad_outputs[0].data == nullptr)
-    return fail(op, ": the gradient of the loss must be one number");
-  return Status::Ok();
-}
 
 class MseOp final : public Op {
  public:

@@ -157,7 +157,8 @@ const Mapping& train_keys() {
                .doc = "write DIR/report.html at the end (default true)"},
               {.name = "samples",
                .value = Value::mapping,
-               .doc = "a sampling graph drawn as DIR/samples/epoch-NNN.png with the parameters trained so far",
+               .doc =
+                   "a sampling graph drawn as DIR/samples/epoch-NNN.png with the parameters trained so far",
                .table = &samples_keys()},
           },
       .settable = true};

@@ -180,7 +180,9 @@ class TrainParser {
       const std::string v = cx_.scalar(f, "a file name");
       if (v.empty()) fail("'graph' must not be empty", f.value_loc);
       const std::filesystem::path p(v);
-      d.graph = p.is_absolute() ? v : (std::filesystem::path(cx_.file()).parent_path() / p).lexically_normal().string();
+      d.graph = p.is_absolute()
+                    ? v
+                    : (std::filesystem::path(cx_.file()).parent_path() / p).lexically_normal().string();
     }
     if (d.graph.empty()) fail("train.samples needs 'graph:'", e.key_loc);
     return d;

@@ -104,7 +104,7 @@ struct PhaseDef {
 // train.samples: a sampling graph run with the parameters trained so far,
 // drawn as DIR/samples/epoch-NNN.png (training/sample_grid_observer.hpp).
 struct SamplesDef {
-  std::string graph;      // resolved against the graph file's folder by the parser
+  std::string graph;       // resolved against the graph file's folder by the parser
   std::int64_t every = 1;  // epochs between grids; the last epoch always has one
   Loc loc;
 };

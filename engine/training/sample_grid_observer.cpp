@@ -36,8 +36,7 @@ SampleGridObserver::SampleGridObserver(const Plan& training, const Registry& reg
   const std::string name = "train.samples: '" + def.graph + "'";
   if (!g.inputs.empty())
     throw usage_error(name + " has inputs; a sampling graph draws its own (noise) and has none", at);
-  if (g.images.empty())
-    throw usage_error(name + " has no images: entry, so there is no picture to draw", at);
+  if (g.images.empty()) throw usage_error(name + " has no images: entry, so there is no picture to draw", at);
   s.output = image_output_index(g, g.images.front());
   s.grid = image_grid(g.images.front());
   s.plan.emplace(*s.graph, registry);

@@ -20,8 +20,8 @@ class RowDistanceOp final : public Op {
       return fail("row_distance: prediction and reference must be f32");
     if (p.shape.empty()) return fail("row_distance: prediction is a scalar; it needs rows (the first axis)");
     if (p.shape != r.shape)
-      return fail("row_distance: prediction is ", shape_str(p.shape), " but reference is ", shape_str(r.shape),
-                  "; they must have the same shape");
+      return fail("row_distance: prediction is ", shape_str(p.shape), " but reference is ",
+                  shape_str(r.shape), "; they must have the same shape");
     ctx.outputs = {{DType::f32, {p.shape[0], 1}}};
     ctx.param_shapes.clear();
     return {};

@@ -238,6 +238,9 @@ Executor::Layout Executor::make_layout(const GradientPlan* g) const {
 void Executor::use_layout(const GradientPlan* gradients) {
   const auto& specs = plan_.values();
   auto matches = [&](const Layout& l) { return l.gradients == gradients && l.specs == specs; };
+  // Backward routes belong to one gradient plan; training with several
+  // (train.phases) switches between layouts and routes alike.
+  if (gradients) route(*gradients);
   if (active_ >= 0 && matches(layouts_[std::size_t(active_)])) return;
   if (active_ >= 0) {
     layouts_[std::size_t(active_)].values = std::move(values_);
@@ -247,7 +250,6 @@ void Executor::use_layout(const GradientPlan* gradients) {
   for (std::size_t k = 0; k < layouts_.size(); ++k)
     if (matches(layouts_[k])) found = int(k);
   if (found < 0) {
-    if (gradients) route(*gradients);
     Layout fresh = make_layout(gradients);
     if (fresh.peak > stats_.peak_bytes) {
       stats_.peak_bytes = fresh.peak;

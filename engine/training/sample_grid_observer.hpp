@@ -15,6 +15,10 @@
 
 namespace keel {
 
+// The checks of the constructor below that need no data, for `keel
+// validate` and check_train: keel::Error (usage) at train.samples.
+void check_samples(const Plan& training, const Registry& registry, const SamplesDef& def);
+
 class SampleGridObserver : public TrainObserver {
  public:
   // Loads and checks the sampling graph before the first step: keel::Error

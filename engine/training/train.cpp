@@ -33,6 +33,7 @@ void check_train(const Plan& plan, const Registry& registry, const TrainDef& def
       throw Error(e.code(), phase_prefix(phase) + e.message(), e.loc(), e.subject());
     }
   }
+  if (def.samples) check_samples(plan, registry, *def.samples);
   const auto& g = plan.graph();
   for (const auto& node : def.calibrate) {
     auto it = std::find_if(g.def.nodes.begin(), g.def.nodes.end(),

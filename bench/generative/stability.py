@@ -39,6 +39,7 @@ import keel_ckpt  # noqa: E402
 from digit_score import ROOT, classifier, score  # noqa: E402
 
 GRAPHS = os.path.join(ROOT, "graphs")
+HERE = os.path.dirname(os.path.abspath(__file__))
 GAN_CKPT = "gan.ckpt"
 SAMPLE_GRAPH = os.path.join(GRAPHS, "digits_gan_sample.yaml")
 NOISE_NODE = "z"
@@ -48,26 +49,30 @@ COLLAPSE_ENTROPY = 1.0
 LR_SCALE = 10.0
 SPIKE_FACTOR = 1000.0
 
-# The Keel side of each scenario: adjust to the graphs as they are.
+# The Keel side of each scenario. "no guards" keeps the guard nodes but
+# sets every one to action report (they log, nothing more), so both ways run
+# the same graph; "guards" runs it as written (rollback with lr_factor 0.5).
+GAN = os.path.join(GRAPHS, "digits_gan.yaml")
+GAN_NOBN = os.path.join(HERE, "digits_gan_nobn.yaml")
+GUARD_NODES = ["d_finite", "g_finite", "d_grads", "g_grads", "d_spike", "g_spike"]
+NO_GUARDS = [f"{g}.action=report" for g in GUARD_NODES]
+PHASES = ["discriminator", "generator"]
+LR10 = [f"train.phases.{p}.optimizer.lr={2e-4 * LR_SCALE:g}" for p in PHASES]
+SPIKE = [f"train.phases.{p}.optimizer.schedule.{k}={{{k}}}" for p in PHASES for k in ("spike_step", "spike_factor")]
 KEEL_VARIANTS = {
     # Reference (not run by default): the GAN as it is, no perturbation.
     "baseline": {
-        "no guards": {"graph": os.path.join(GRAPHS, "digits_gan.yaml"), "set": []},
-        "guards": {"graph": os.path.join(GRAPHS, "digits_gan_guarded.yaml"), "set": []},
+        "no guards": {"graph": GAN, "set": NO_GUARDS},
+        "guards": {"graph": GAN, "set": []},
     },
     "lr10_nobn": {
-        "no guards": {"graph": os.path.join(GRAPHS, "digits_gan_nobn.yaml"),
-                      "set": ["train.optimizer.lr=0.002"]},
-        "guards": {"graph": os.path.join(GRAPHS, "digits_gan_nobn_guarded.yaml"),
-                   "set": ["train.optimizer.lr=0.002"]},
+        "no guards": {"graph": GAN_NOBN, "sample": os.path.join(HERE, "digits_gan_nobn_sample.yaml"),
+                      "set": LR10 + NO_GUARDS},
+        "guards": {"graph": GAN_NOBN, "sample": os.path.join(HERE, "digits_gan_nobn_sample.yaml"), "set": LR10},
     },
     "spike": {
-        "no guards": {"graph": os.path.join(GRAPHS, "digits_gan.yaml"),
-                      "set": ["train.optimizer.spike_step={spike_step}",
-                              "train.optimizer.spike_factor={spike_factor}"]},
-        "guards": {"graph": os.path.join(GRAPHS, "digits_gan_guarded.yaml"),
-                   "set": ["train.optimizer.spike_step={spike_step}",
-                           "train.optimizer.spike_factor={spike_factor}"]},
+        "no guards": {"graph": GAN, "set": SPIKE + NO_GUARDS},
+        "guards": {"graph": GAN, "set": SPIKE},
     },
 }
 TORCH_OPTIONS = {
@@ -100,7 +105,7 @@ def run_keel(scenario, guard, seed, args, out):
         return {"exit": done.returncode, "error": done.stderr.strip()[-300:], "non_finite": None, "samples": None}
     bad = keel_ckpt.non_finite(ckpt)
     sample_dir = os.path.join(out, "samples")
-    s = common.keel_run(SAMPLE_GRAPH, sample_dir, args.threads,
+    s = common.keel_run(v.get("sample", SAMPLE_GRAPH), sample_dir, args.threads,
                         [f"seed={seed + 1}", f"{NOISE_NODE}.count={SAMPLES}"],
                         extra=["--params", ckpt], keel=args.keel, check=False)
     samples = np.load(os.path.join(sample_dir, SAMPLES_OUTPUT + ".npy")) if s.returncode == 0 else None

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <utility>
 
 namespace keel {
 
@@ -34,7 +35,10 @@ StepUndo::StepUndo(Plan& plan, const std::vector<OptimizerState>& optimizer_stat
     if (!p.spec.trainable) forward_state_.push_back(&p.value);
   }
   for (const auto& s : optimizer_state) all_state_.push_back(s.tensor);
-  if (may_roll_back_) snapshot(all_state_, last_good_);
+  if (may_roll_back_) {
+    snapshot(all_state_, last_good_);
+    snapshot(all_state_, earlier_good_);
+  }
 }
 
 void StepUndo::before_step() {
@@ -44,9 +48,23 @@ void StepUndo::before_step() {
 void StepUndo::skip() { restore(forward_state_, before_step_); }
 
 void StepUndo::good_step() {
-  if (may_roll_back_) snapshot(all_state_, last_good_);
+  if (!may_roll_back_) return;
+  std::swap(earlier_good_, last_good_);  // the older copy's buffers take the new state
+  snapshot(all_state_, last_good_);
+  rolled_back_ = false;
 }
 
-void StepUndo::roll_back() { restore(all_state_, last_good_); }
+void StepUndo::roll_back() {
+  if (!rolled_back_) {
+    restore(all_state_, last_good_);
+  } else {
+    // The state restored last time failed again: the update that produced
+    // it was the bad one (a bad update shows in the next step's loss, not
+    // its own), so go back one more clean step, and stay there.
+    restore(all_state_, earlier_good_);
+    snapshot(all_state_, last_good_);
+  }
+  rolled_back_ = true;
+}
 
 }  // namespace keel

@@ -1,8 +1,11 @@
 // What a guard may have to undo. skip_step: what forward changes (the
 // parameters no optimizer trains, such as running statistics), saved before
 // each step. rollback: every parameter and the optimizer state after the
-// last step on which no guard fired. The copies' buffers are allocated once
-// and reused.
+// last step on which no guard fired; when the step right after a rollback
+// fires again, the state one clean step earlier. A poisoned batch shows in
+// its own step's loss, so the state before it is good; a bad update (a
+// learning-rate spike) shows only in the next step's, and the step that
+// made it looked clean. The copies' buffers are allocated once and reused.
 #pragma once
 
 #include <vector>
@@ -20,12 +23,13 @@ class StepUndo {
   void before_step();  // skip_step: remember what forward changes
   void skip();         // restore it
   void good_step();    // rollback: this step is the last good one
-  void roll_back();    // restore the last good step
+  void roll_back();    // restore the last good step, or the one before it
 
  private:
   std::vector<Tensor*> forward_state_, all_state_;
   bool may_skip_, may_roll_back_;
-  std::vector<Tensor> before_step_, last_good_;
+  std::vector<Tensor> before_step_, last_good_, earlier_good_;
+  bool rolled_back_ = false;  // no good step since the last rollback
 };
 
 }  // namespace keel

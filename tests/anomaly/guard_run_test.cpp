@@ -124,6 +124,28 @@ TEST_CASE("rollback restores the last good state and lowers the learning rate ea
   CHECK(l.replay("rollback", lrs({{18, 0.05}})) != 0);
 }
 
+TEST_CASE("rollback after a learning-rate spike goes back to before the spiked update") {
+  Linreg l;
+  REQUIRE(l.start.exit_code == 0);
+  // No poison; step 10's learning rate is 1000x. That step looks clean (its
+  // loss was computed before the update); step 11's loss shows the damage,
+  // and rolling back to after step 10 cannot repair it, so step 12 fires
+  // again and goes back to before step 10.
+  auto r = keel_run(
+      l.graph, l.dir / "spike",
+      {"--set", "poisoned.every=0", "--set", "guard.check=loss_spike", "--set", "guard.action=rollback",
+       "--set", "guard.lr_factor=0.5", "--set", "train.optimizer.schedule.spike_step=10", "--set",
+       "train.optimizer.schedule.spike_factor=1000"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::uint64_t> rollbacks;
+  for (const auto& e : read_report(l.dir / "spike/anomalies.jsonl"))
+    if (e.node == "guard") rollbacks.push_back(e.step);
+  CHECK(rollbacks == std::vector<std::uint64_t>{11, 12});
+  // Steps 0-9 at 0.05, then steps 13-19 at 0.05 / 4: the spiked update is gone.
+  CHECK(l.replay("spike", lrs({{10, 0.05}, {7, 0.0125}})) == 0);
+}
+
 TEST_CASE("abort exits 3 and leaves the last checkpoint from before the poison") {
   Linreg l;
   REQUIRE(l.start.exit_code == 0);

@@ -89,15 +89,15 @@ TEST_CASE("the VAE screen is calibrated on the trained model and flags noise and
   require_ok(run_keel({"run", graph("digits_vae"), "-q", "-o", out.string()}));
   const std::string ckpt = (out / "vae.ckpt").string();
   auto screen = [&](const fs::path& pixels, const std::string& name) {
-    require_ok(run_keel({"run", graph("digits_vae_screen"), "-q", "-o", (dir / name).string(), "--params", ckpt,
-                         "--input", "pixels=" + pixels.string()}));
+    require_ok(run_keel({"run", graph("digits_vae_screen"), "-q", "-o", (dir / name).string(), "--params",
+                         ckpt, "--input", "pixels=" + pixels.string()}));
     return dir / name;
   };
   // The limit's statistics are those of the trained model's errors on the
   // training rows.
   const fs::path train_rows = dir / "train.npy";
-  require_ok(reference({"training_rows", kSource + "/graphs/data/digits.csv", (out / "holdout/rows.npy").string(),
-                        train_rows.string()}));
+  require_ok(reference({"training_rows", kSource + "/graphs/data/digits.csv",
+                        (out / "holdout/rows.npy").string(), train_rows.string()}));
   require_ok(reference({"calibration", ckpt, (screen(train_rows, "train") / "recon_err.npy").string()}));
   // Genuine hold-out images pass; noise and inverted images do not.
   require_ok(reference({"corrupt", (out / "holdout/pixels.npy").string(), dir.path().string()}));

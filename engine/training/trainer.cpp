@@ -176,7 +176,10 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
     check_resume(info, s.graph, def, s.prepared.batches_per_epoch, options);
     s.pos = info.position;
   }
-  s.undo.emplace(plan, s.optimizer_state, may_skip, may_roll_back);
+  // Several passes per step restore what forward changed after every pass
+  // but the first (below), so the copy is needed then too.
+  const bool several_passes = s.phases.size() > 1 || s.phases.front()->spec.repeat > 1;
+  s.undo.emplace(plan, s.optimizer_state, may_skip || several_passes, may_roll_back);
 
   s.exec.emplace(plan, make_scheduler(options.inter_op));
   s.exec->set_step(s.pos.step);
@@ -231,6 +234,10 @@ bool Trainer::State::run_phase(PhaseRun& phase, std::int64_t repeat, const std::
   exec->set_step(pos.step);
   facts.name = phase.spec.name;
   facts.loss = exec->train_step(batch, phase.gradients);
+  // One batch, one update of what forward changes (batch normalization's
+  // running statistics): the step's first pass makes it; later passes (the
+  // next phase, a repeat) see the same batch and must not count it again.
+  if (&phase != phases.front().get() || repeat > 0) undo->skip();
   const OptimizerDef& opt = *phase.spec.optimizer;
   const double lr = learning_rate(opt.schedule, opt.lr, std::int64_t(pos.step), total_steps) * phase.lr_scale;
   facts.lr = lr;

@@ -4,11 +4,13 @@ a two-layer model trained with two objectives, each over its own
 parameters, in order on every batch:
 
   phase "head": mse(pred, y) over b.weight, b.bias with Adam (lr 0.05)
-  phase "body": mse(pred, y2) over a.weight, a.bias with SGD (lr 0.1,
-                momentum 0.9), twice per batch (repeat: 2)
+  phase "body": mse(pred, y2) over a.*, bn.gamma, bn.beta with SGD (lr
+                0.1, momentum 0.9), twice per batch (repeat: 2)
 
-pred = b(tanh(a(x))), batches of 8 rows in file order. The body phase runs
-forward again with the head's new parameters. Written with torch.optim, not
+pred = b(tanh(bn(a(x)))), batches of 8 rows in file order, bn a batch norm
+in training mode. The body phase runs forward again with the head's new
+parameters; the batch norm's running statistics are updated once per step,
+by its first pass (later passes restore them). Written with torch.optim, not
 Keel's formulas.
 
   phases_reference.py data DIR
@@ -44,30 +46,45 @@ def make_data(d):
 def replay(d, p0, steps):
     x, y, y2 = (torch.tensor(np.load(os.path.join(d, n + ".npy")), dtype=torch.float64) for n in ("x", "y", "y2"))
     a = torch.nn.Linear(3, 4).double()
+    bn = torch.nn.BatchNorm1d(4).double()
     b = torch.nn.Linear(4, 1).double()
     with torch.no_grad():
         for layer, name in ((a, "a"), (b, "b")):
             layer.weight.copy_(torch.tensor(p0[name + ".weight"]))
             layer.bias.copy_(torch.tensor(p0[name + ".bias"]))
+        bn.weight.copy_(torch.tensor(p0["bn.gamma"]))
+        bn.bias.copy_(torch.tensor(p0["bn.beta"]))
+        bn.running_mean.copy_(torch.tensor(p0["bn.running_mean"]))
+        bn.running_var.copy_(torch.tensor(p0["bn.running_var"]))
     head = torch.optim.Adam(b.parameters(), lr=0.05)
-    body = torch.optim.SGD(a.parameters(), lr=0.1, momentum=0.9)
+    body = torch.optim.SGD(list(a.parameters()) + list(bn.parameters()), lr=0.1, momentum=0.9)
     batches = len(y) // BATCH
     out = []
     for step in range(steps):
         lo = (step % batches) * BATCH
         xb, yb, y2b = x[lo:lo + BATCH], y[lo:lo + BATCH], y2[lo:lo + BATCH]
+        first = True
         for opt, target, repeat in ((head, yb, 1), (body, y2b, 2)):
             for _ in range(repeat):
-                a.zero_grad()
-                b.zero_grad()
-                pred = b(torch.tanh(a(xb))).reshape(-1)
+                for m in (a, bn, b):
+                    m.zero_grad()
+                kept = (bn.running_mean.clone(), bn.running_var.clone(), bn.num_batches_tracked.clone())
+                pred = b(torch.tanh(bn(a(xb)))).reshape(-1)
                 torch.nn.functional.mse_loss(pred, target).backward()
+                if not first:  # one running-statistics update per step
+                    with torch.no_grad():
+                        bn.running_mean.copy_(kept[0])
+                        bn.running_var.copy_(kept[1])
+                        bn.num_batches_tracked.copy_(kept[2])
+                first = False
                 opt.step()
-        state = {"a.weight": a.weight, "a.bias": a.bias, "b.weight": b.weight, "b.bias": b.bias}
+        state = {"a.weight": a.weight, "a.bias": a.bias, "b.weight": b.weight, "b.bias": b.bias,
+                 "bn.gamma": bn.weight, "bn.beta": bn.bias, "bn.running_mean": bn.running_mean,
+                 "bn.running_var": bn.running_var}
         for p, name in ((b.weight, "b.weight"), (b.bias, "b.bias")):
             state[f"optim.{name}.exp_avg"] = head.state[p]["exp_avg"]
             state[f"optim.{name}.exp_avg_sq"] = head.state[p]["exp_avg_sq"]
-        for p, name in ((a.weight, "a.weight"), (a.bias, "a.bias")):
+        for p, name in ((a.weight, "a.weight"), (a.bias, "a.bias"), (bn.weight, "bn.gamma"), (bn.bias, "bn.beta")):
             state[f"optim.{name}.momentum_buffer"] = body.state[p]["momentum_buffer"]
         out.append({k: v.detach().numpy().copy() for k, v in state.items()})
     return out

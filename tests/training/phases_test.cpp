@@ -27,7 +27,8 @@ std::string graph(const std::string& phases, const std::string& extra = "") {
          "  y2: {dtype: f32, shape: [batch]}\n"
          "nodes:\n"
          "  - {name: a, op: linear, inputs: [x], attrs: {units: 4}}\n"
-         "  - {name: act, op: tanh, inputs: [a]}\n"
+         "  - {name: bn, op: batchnorm, inputs: [a]}\n"
+         "  - {name: act, op: tanh, inputs: [bn]}\n"
          "  - {name: b, op: linear, inputs: [act], attrs: {units: 1}}\n"
          "  - {name: pred, op: reshape, inputs: [b], attrs: {shape: [-1]}}\n"
          "  - {name: fit, op: mse, inputs: [pred, y]}\n"
@@ -44,7 +45,8 @@ std::string graph(const std::string& phases, const std::string& extra = "") {
 
 const std::string kPhases =
     "    - {name: head, loss: fit, params: [b], optimizer: {op: adam, lr: 0.05}}\n"
-    "    - {name: body, loss: pull, params: [\"a*\"], optimizer: {op: sgd, lr: 0.1, momentum: 0.9}, repeat: "
+    "    - {name: body, loss: pull, params: [\"a*\", bn], optimizer: {op: sgd, lr: 0.1, momentum: 0.9}, "
+    "repeat: "
     "2}\n";
 
 ProcessResult python(const std::vector<std::string>& args) {
@@ -158,16 +160,16 @@ TEST_CASE("errors in train.phases name the line and column") {
   };
   const std::vector<Case> cases = {
       {"    - {name: head, loss: fit, params: [c*], optimizer: {op: adam}}\n",
-       "g.yaml:21:40: phase 'head': params: 'c*' selects no trainable parameter"},
+       "g.yaml:22:40: phase 'head': params: 'c*' selects no trainable parameter"},
       {"    - {name: head, loss: fit, params: [b]}\n    - {name: body, loss: pull, params: [b.bias]}\n",
-       "g.yaml:22:41: phase 'body': params: 'b.bias' selects 'b.bias', which phase 'head' already trains"},
+       "g.yaml:23:41: phase 'body': params: 'b.bias' selects 'b.bias', which phase 'head' already trains"},
       {"    - {name: head, loss: fit, params: [b]}\n    - {name: head, loss: pull, params: [a]}\n",
-       "g.yaml:22:14: two phases are named 'head'"},
-      {"    - {name: head, loss: nope, params: [b]}\n", "g.yaml:21:26: unresolved loss 'nope'"},
+       "g.yaml:23:14: two phases are named 'head'"},
+      {"    - {name: head, loss: nope, params: [b]}\n", "g.yaml:22:26: unresolved loss 'nope'"},
       {"    - {name: head, loss: fit, params: [b], repeat: 0}\n",
-       "g.yaml:21:52: 'repeat' must be an integer of at least 1"},
-      {"    - {name: head, loss: fit}\n", "g.yaml:21:7: phase 'head' needs 'params:'"},
-      {"    - {name: head, loss: fit, params: [b], lr: 0.1}\n", "g.yaml:21:44: unknown key 'lr' in a phase"},
+       "g.yaml:22:52: 'repeat' must be an integer of at least 1"},
+      {"    - {name: head, loss: fit}\n", "g.yaml:22:7: phase 'head' needs 'params:'"},
+      {"    - {name: head, loss: fit, params: [b], lr: 0.1}\n", "g.yaml:22:44: unknown key 'lr' in a phase"},
   };
   for (const Case& c : cases) {
     prepare(dir, graph(c.phases));

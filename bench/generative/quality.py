@@ -40,6 +40,10 @@ KEEL = {
 NOISE_NODE = "z"          # the sampling graphs' noise node: --set z.count=N
 SAMPLES_OUTPUT = "samples"  # their output: samples.npy, [N, 64] in 0..1
 SAMPLES = 1000
+# The model's own samples, as PyTorch's are: the sampling graphs' output
+# guard (sample_check) would blank atypical ones; this limit flags only
+# non-finite rows.
+UNSCREENED = "sample_check.threshold=1e30"
 
 
 def keel_side(model, args, out, sample_seed):
@@ -49,7 +53,7 @@ def keel_side(model, args, out, sample_seed):
     steps, rate, holdout = common.keel_record(out)
     samples_dir = os.path.join(out, "samples")
     common.keel_run(g["sample"], samples_dir, args.threads,
-                    [f"seed={sample_seed}", f"{NOISE_NODE}.count={SAMPLES}"],
+                    [f"seed={sample_seed}", f"{NOISE_NODE}.count={SAMPLES}", UNSCREENED],
                     extra=["--params", os.path.join(out, g["ckpt"])], keel=args.keel)
     samples = np.load(os.path.join(samples_dir, SAMPLES_OUTPUT + ".npy"))
     return steps, rate, holdout, samples

@@ -15,6 +15,8 @@ screening test feeds and the checks of what Keel wrote, computed here.
       prints the share of rows flagged (mask != 0).
   generative_reference.py samples SAMPLES.npy N
       checks N finite samples of 64 values in [0, 1].
+  generative_reference.py blanked SAMPLES.npy N
+      checks N samples of 64 values, every one -1 (blanked by a guard).
 """
 import sys
 
@@ -72,6 +74,11 @@ def main():
         s = np.load(args[0])
         ok = s.shape == (int(args[1]), 64) and bool(np.all(np.isfinite(s))) and s.min() >= 0 and s.max() <= 1
         print("samples", s.shape, "ok" if ok else "BAD")
+        return 0 if ok else 1
+    if cmd == "blanked":
+        s = np.load(args[0])
+        ok = s.shape == (int(args[1]), 64) and bool(np.all(s == -1))
+        print("blanked", s.shape, "ok" if ok else "BAD")
         return 0 if ok else 1
     print(__doc__)
     return 2

@@ -58,7 +58,6 @@ struct PhaseRun {
   GradientPlan gradients;
   std::optional<OptimizerSteps> optimizer;
   std::optional<Guards> guards;
-  double lr_scale = 1.0;  // rollback factors of this phase's guards
   // The epoch's applied updates, for its mean loss.
   double loss_sum = 0;
   std::int64_t loss_batches = 0;
@@ -76,6 +75,11 @@ struct Trainer::State {
   std::int64_t total_steps = 0;
   std::vector<OptimizerState> optimizer_state;  // every phase's, for checkpoints and rollback
   std::vector<std::string> calibrate_at_end;    // train.calibrate nodes measured on the trained model
+  // The product of the rollbacks' lr_factor. A rollback undoes the whole
+  // step, every phase's update, so it slows every phase alike: in a GAN,
+  // slowing only the player whose loss looked bad would hand the game to
+  // the other.
+  double lr_scale = 1.0;
   bool has_guards = false;
   CheckpointSeal seal;
   TrainingPosition pos;
@@ -239,7 +243,7 @@ bool Trainer::State::run_phase(PhaseRun& phase, std::int64_t repeat, const std::
   // next phase, a repeat) see the same batch and must not count it again.
   if (&phase != phases.front().get() || repeat > 0) undo->skip();
   const OptimizerDef& opt = *phase.spec.optimizer;
-  const double lr = learning_rate(opt.schedule, opt.lr, std::int64_t(pos.step), total_steps) * phase.lr_scale;
+  const double lr = learning_rate(opt.schedule, opt.lr, std::int64_t(pos.step), total_steps) * lr_scale;
   facts.lr = lr;
   facts.grad_norm = phase.optimizer->grad_norm(*exec);
   // Guards are read after the whole forward and backward pass and before
@@ -256,7 +260,7 @@ bool Trainer::State::run_phase(PhaseRun& phase, std::int64_t repeat, const std::
   if (facts.action == GuardAction::rollback) {
     undo->roll_back();
     for (const auto& e : fired)
-      if (e.act == GuardAction::rollback) phase.lr_scale *= e.lr_factor;
+      if (e.act == GuardAction::rollback) lr_scale *= e.lr_factor;
     return false;
   }
   if (facts.action == GuardAction::skip_step) {

@@ -153,6 +153,37 @@ TEST_CASE("a guard on one phase's loss acts in that phase only") {
   CHECK(n == 3);
 }
 
+TEST_CASE("a rollback in one phase slows every phase") {
+  TempDir dir;
+  // The body's guard fires on every step (its loss is never in [-1, 0]) and
+  // rolls the whole step back: the head's learning rate, first in
+  // steps.csv, halves each step though no head guard fired.
+  const std::string guard =
+      "  - {name: body_guard, op: anomaly_check, inputs: [pull], attrs: {check: range, bounds: given, min: "
+      "-1, "
+      "max: 0, action: rollback, lr_factor: 0.5}}\n";
+  prepare(dir, graph(kPhases, guard));
+  auto r = keel_run(dir, dir / "out", {"--set", "train.steps=3"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  std::istringstream steps(read(dir / "out/steps.csv"));
+  std::string line;
+  std::getline(steps, line);  // header: step,loss,lr,grad_norm
+  std::vector<double> lrs;
+  while (std::getline(steps, line)) {
+    std::istringstream fields(line);
+    std::string step, loss, lr;
+    std::getline(fields, step, ',');
+    std::getline(fields, loss, ',');
+    std::getline(fields, lr, ',');
+    lrs.push_back(std::stod(lr));
+  }
+  REQUIRE(lrs.size() == 3);
+  CHECK(lrs[0] == Approx(0.05));
+  CHECK(lrs[1] == Approx(0.025));
+  CHECK(lrs[2] == Approx(0.0125));
+}
+
 TEST_CASE("errors in train.phases name the line and column") {
   TempDir dir;
   struct Case {

@@ -1,0 +1,106 @@
+// What conv2d and conv_transpose2d share as layers: the attributes both
+// read (filters, kernel, stride, padding, bias) with their checks and
+// schema entries, the checks on the image x, and the op skeleton that runs a
+// ConvPasses-based kernel (du::Conv2d or du::Deconv2d) forward and backward.
+// Each op file keeps only its own geometry, its extra attribute and its
+// schema text.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/dnnl_op.hpp"
+#include "nn_ops.hpp"
+
+namespace keel::nn::conv_layer {
+
+namespace du = keel::dnnl_util;
+
+// Larger values only overflow the size arithmetic; no real kernel is near.
+inline constexpr std::int64_t max_window = 1 << 16;
+
+// [k] means [k, k]; [a, b] is height then width.
+Status read_pair(const char* op, const Attrs& attrs, const char* name, std::int64_t lo, std::int64_t& h,
+                 std::int64_t& w);
+
+// The attributes every convolution layer has.
+struct CommonAttrs {
+  std::int64_t filters = 1, kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
+  bool bias = true;
+
+  Status read(const char* op, const Attrs& attrs);
+};
+
+// x is f32 [N, C, H, W] with fixed C, H, W of at least 1.
+Status check_image(const char* op, const TensorSpec& x);
+
+// Schema entries both ops declare alike.
+AttrSpec filters_attr();
+AttrSpec kernel_attr();
+AttrSpec pair_attr(const char* name, const char* doc, std::int64_t value, double min);
+AttrSpec bias_attr();
+ParamSpec bias_param();
+
+// The op skeleton. `Kernel` is a du::ConvPasses with prepare(geometry,
+// training); the derived op fills in infer, its attribute reading and the
+// geometry, and calls prepare_kernel from build().
+template <class Kernel>
+class LayerOp : public du::DnnlOp {
+ public:
+  Status forward(const ForwardContext& ctx) override {
+    if (empty_) return Status::Ok();  // a zero batch has no output elements
+    return in_onednn("forward", [&] {
+      kernel_.forward(ctx.inputs[0].as<float>(), ctx.params[0].as<float>(),
+                      attrs_.bias ? ctx.params[1].as<float>() : nullptr, ctx.outputs[0].as<float>());
+      return Status::Ok();
+    });
+  }
+
+  Status backward(const BackwardContext& ctx) override {
+    const TensorView& gx = ctx.grad_inputs[0];
+    const TensorView& gw = ctx.grad_params[0];
+    const TensorView& gb = ctx.grad_params[1];
+    // Without a bias term the bias parameter does not move the loss.
+    if (!attrs_.bias) du::zero_fill(gb);
+    if (empty_) {
+      du::zero_fill(gw);
+      du::zero_fill(gb);
+      return Status::Ok();
+    }
+    return in_onednn("backward", [&] {
+      const float* gy = ctx.grad_outputs[0].as<float>();
+      if (gx.data != nullptr) kernel_.backward_data(gy, ctx.params[0].as<float>(), gx.as<float>());
+      const bool want_gb = attrs_.bias && gb.data != nullptr;
+      if (gw.data != nullptr || want_gb)
+        kernel_.backward_weights(ctx.inputs[0].as<float>(), gy, gw.data ? gw.as<float>() : spare_gw_.data(),
+                                 want_gb ? gb.as<float>() : spare_gb_.data());
+      return Status::Ok();
+    });
+  }
+
+ protected:
+  using DnnlOp::DnnlOp;
+
+  template <class Geometry>
+  Status prepare_kernel(const Geometry& g, bool training) {
+    empty_ = g.n == 0;
+    if (empty_) return Status::Ok();
+    kernel_.prepare(g, training);
+    // backward_weights writes both gradients; these catch one nobody asked for.
+    if (training) {
+      spare_gw_.assign(static_cast<std::size_t>(g.c_out * g.c_in * g.kh * g.kw), 0.0f);
+      spare_gb_.assign(static_cast<std::size_t>(g.c_out), 0.0f);
+    }
+    return Status::Ok();
+  }
+
+  Status attr_status_;
+  CommonAttrs attrs_;
+
+ private:
+  bool empty_ = false;
+  Kernel kernel_;
+  std::vector<float> spare_gw_, spare_gb_;
+};
+
+}  // namespace keel::nn::conv_layer

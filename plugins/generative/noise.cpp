@@ -3,41 +3,24 @@
 // --set seed=3 --set z.count=100`). The rows come from the count attribute.
 #include <cstdint>
 
-#include "common/keel_rng.hpp"
 #include "generative_ops.hpp"
-#include "noise_draw.hpp"
+#include "noise_op.hpp"
 
 namespace keel::generative {
 namespace {
 
-class NoiseOp final : public Op {
+class NoiseOp final : public NoiseOpBase {
  public:
-  explicit NoiseOp(const Attrs& attrs) : spec_(noise_spec(attrs)), rows_(attrs.i("count")) {}
-
-  Status infer(InferContext& ctx) const override {
-    if (rows_ < 0) return fail("noise: count is ", rows_, "; it must be at least 0");
-    KEEL_RETURN_IF_ERROR(check_noise("noise", spec_, rows_));
-    Shape out{rows_};
-    out.insert(out.end(), spec_.row.begin(), spec_.row.end());
-    ctx.outputs = {TensorSpec{DType::f32, std::move(out)}};
-    ctx.param_shapes.clear();
-    return Status::Ok();
-  }
-
-  Status prepare(const PrepareContext& ctx) override {
-    count_ = numel(ctx.outputs[0].shape);
-    return Status::Ok();
-  }
-
-  Status forward(const ForwardContext& ctx) override {
-    draw_noise(spec_, rng::stream_key(ctx.seed, ctx.step), ctx.outputs[0].as<float>(), count_);
-    return Status::Ok();
-  }
+  explicit NoiseOp(const Attrs& attrs) : NoiseOpBase("noise", attrs), count_(attrs.i("count")) {}
 
  private:
-  NoiseSpec spec_;
-  Dim rows_;
-  std::int64_t count_ = 0;
+  Status rows(const InferContext&, Dim& rows) const override {
+    if (count_ < 0) return fail("noise: count is ", count_, "; it must be at least 0");
+    rows = count_;
+    return Status::Ok();
+  }
+
+  Dim count_;
 };
 
 }  // namespace

@@ -1,43 +1,23 @@
 // noise_like: random values with one row per row of `like`, e.g. a GAN
 // generator's input z = noise_like(pixels). Only like's first dimension is
 // read (its values never are), so it takes any dtype and passes no gradient.
-#include <cstdint>
-
-#include "common/keel_rng.hpp"
 #include "generative_ops.hpp"
-#include "noise_draw.hpp"
+#include "noise_op.hpp"
 
 namespace keel::generative {
 namespace {
 
-class NoiseLikeOp final : public Op {
+class NoiseLikeOp final : public NoiseOpBase {
  public:
-  explicit NoiseLikeOp(const Attrs& attrs) : spec_(noise_spec(attrs)) {}
-
-  Status infer(InferContext& ctx) const override {
-    const Shape& like = ctx.inputs[0].shape;
-    if (like.empty()) return fail("noise_like: like is a scalar; it needs a first (row) dimension");
-    KEEL_RETURN_IF_ERROR(check_noise("noise_like", spec_, like[0]));
-    Shape out{like[0]};
-    out.insert(out.end(), spec_.row.begin(), spec_.row.end());
-    ctx.outputs = {TensorSpec{DType::f32, std::move(out)}};
-    ctx.param_shapes.clear();
-    return Status::Ok();
-  }
-
-  Status prepare(const PrepareContext& ctx) override {
-    count_ = numel(ctx.outputs[0].shape);
-    return Status::Ok();
-  }
-
-  Status forward(const ForwardContext& ctx) override {
-    draw_noise(spec_, rng::stream_key(ctx.seed, ctx.step), ctx.outputs[0].as<float>(), count_);
-    return Status::Ok();
-  }
+  explicit NoiseLikeOp(const Attrs& attrs) : NoiseOpBase("noise_like", attrs) {}
 
  private:
-  NoiseSpec spec_;
-  std::int64_t count_ = 0;
+  Status rows(const InferContext& ctx, Dim& rows) const override {
+    const Shape& like = ctx.inputs[0].shape;
+    if (like.empty()) return fail("noise_like: like is a scalar; it needs a first (row) dimension");
+    rows = like[0];
+    return Status::Ok();
+  }
 };
 
 }  // namespace

@@ -8,16 +8,12 @@
 // give finite terms and gradients. Sums run in double, as in losses.cpp.
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 
-#include "common/keel_dnnl.hpp"
+#include "elementwise_loss.hpp"
 #include "nn_ops.hpp"
-#include "reduction.hpp"
 
 namespace keel::nn {
 namespace {
-
-namespace du = keel::dnnl_util;
 
 constexpr const char* kOp = "bce_with_logits";
 
@@ -28,60 +24,27 @@ double stable_sigmoid(double x) {
   return e / (1.0 + e);
 }
 
-class BceWithLogitsOp final : public Op {
+class BceWithLogitsOp final : public ElementwiseLoss {
  public:
-  explicit BceWithLogitsOp(Reduction reduction) : reduction_(reduction) {}
-
-  Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_f32(kOp, "logits", ctx.inputs[0]));
-    KEEL_RETURN_IF_ERROR(du::expect_f32(kOp, "target", ctx.inputs[1]));
-    if (ctx.inputs[0].shape != ctx.inputs[1].shape)
-      return fail(kOp, ": logits are ", shape_str(ctx.inputs[0].shape), " but target is ",
-                  shape_str(ctx.inputs[1].shape), "; they must have the same shape");
-    ctx.outputs = {TensorSpec{DType::f32, {}}};
-    ctx.param_shapes.clear();
-    return Status::Ok();
-  }
-
-  Status prepare(const PrepareContext& ctx) override {
-    count_ = numel(ctx.inputs[0].shape);
-    if (count_ == 0 && reduction_ == Reduction::mean)
-      return fail(kOp, ": logits are empty, and the mean of no elements is undefined");
-    return Status::Ok();
-  }
+  explicit BceWithLogitsOp(Reduction reduction) : ElementwiseLoss({kOp, "logits", "logits are"}, reduction) {}
 
   Status forward(const ForwardContext& ctx) override {
-    const float* x = ctx.inputs[0].as<float>();
-    const float* t = ctx.inputs[1].as<float>();
-    double total = 0.0;
-    for (std::int64_t i = 0; i < count_; ++i) {
-      const double xi = x[i];
-      total += std::max(xi, 0.0) - xi * t[i] + std::log1p(std::exp(-std::abs(xi)));
-    }
-    if (reduction_ == Reduction::mean) total /= static_cast<double>(count_);
-    *ctx.outputs[0].as<float>() = static_cast<float>(total);
+    write_loss(ctx, [](float x, float t) {
+      const double xi = x;
+      return std::max(xi, 0.0) - xi * t + std::log1p(std::exp(-std::abs(xi)));
+    });
     return Status::Ok();
   }
 
   Status backward(const BackwardContext& ctx) override {
-    KEEL_RETURN_IF_ERROR(expect_scalar_grad(kOp, ctx));
-    double scale = *ctx.grad_outputs[0].as<float>();
-    if (reduction_ == Reduction::mean) scale /= static_cast<double>(count_);
-    const float* x = ctx.inputs[0].as<float>();
-    const float* t = ctx.inputs[1].as<float>();
+    double scale = 0.0;
+    KEEL_RETURN_IF_ERROR(grad_scale(ctx, scale));
     // d/dx = sigmoid(x) - t; d/dt = -x (as PyTorch's target gradient).
-    if (float* gx = ctx.grad_inputs[0].as<float>())
-      for (std::int64_t i = 0; i < count_; ++i)
-        gx[i] = static_cast<float>((stable_sigmoid(x[i]) - t[i]) * scale);
-    if (float* gt = ctx.grad_inputs[1].as<float>())
-      for (std::int64_t i = 0; i < count_; ++i)
-        gt[i] = static_cast<float>(-static_cast<double>(x[i]) * scale);
+    write_grads(
+        ctx, [scale](float x, float t) { return static_cast<float>((stable_sigmoid(x) - t) * scale); },
+        [scale](float x, float) { return static_cast<float>(-static_cast<double>(x) * scale); });
     return Status::Ok();
   }
-
- private:
-  Reduction reduction_;
-  std::int64_t count_ = 0;
 };
 
 }  // namespace

@@ -10,68 +10,36 @@
 #include <cstdint>
 
 #include "common/keel_dnnl.hpp"
+#include "elementwise_loss.hpp"
 #include "nn_ops.hpp"
-#include "reduction.hpp"
 
 namespace keel::nn {
 namespace {
 
 namespace du = keel::dnnl_util;
 
-class MseOp final : public Op {
+class MseOp final : public ElementwiseLoss {
  public:
-  explicit MseOp(Reduction reduction) : reduction_(reduction) {}
-
-  Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(du::expect_f32("mse", "prediction", ctx.inputs[0]));
-    KEEL_RETURN_IF_ERROR(du::expect_f32("mse", "target", ctx.inputs[1]));
-    if (ctx.inputs[0].shape != ctx.inputs[1].shape)
-      return fail("mse: prediction is ", shape_str(ctx.inputs[0].shape), " but target is ",
-                  shape_str(ctx.inputs[1].shape), "; they must have the same shape");
-    ctx.outputs = {TensorSpec{DType::f32, {}}};
-    ctx.param_shapes.clear();
-    return Status::Ok();
-  }
-
-  Status prepare(const PrepareContext& ctx) override {
-    count_ = numel(ctx.inputs[0].shape);
-    if (count_ == 0 && reduction_ == Reduction::mean)
-      return fail("mse: prediction is empty, and the mean of no elements is undefined");
-    return Status::Ok();
-  }
+  explicit MseOp(Reduction reduction) : ElementwiseLoss({"mse", "prediction", "prediction is"}, reduction) {}
 
   Status forward(const ForwardContext& ctx) override {
-    const float* p = ctx.inputs[0].as<float>();
-    const float* t = ctx.inputs[1].as<float>();
-    double total = 0.0;
-    for (std::int64_t i = 0; i < count_; ++i) {
-      const double d = static_cast<double>(p[i]) - t[i];
-      total += d * d;
-    }
-    if (reduction_ == Reduction::mean) total /= static_cast<double>(count_);
-    *ctx.outputs[0].as<float>() = static_cast<float>(total);
+    write_loss(ctx, [](float p, float t) {
+      const double d = static_cast<double>(p) - t;
+      return d * d;
+    });
     return Status::Ok();
   }
 
   Status backward(const BackwardContext& ctx) override {
-    KEEL_RETURN_IF_ERROR(expect_scalar_grad("mse", ctx));
-    double factor = 2.0 * *ctx.grad_outputs[0].as<float>();
-    if (reduction_ == Reduction::mean) factor /= static_cast<double>(count_);
-    const auto f = static_cast<float>(factor);
-    const float* p = ctx.inputs[0].as<float>();
-    const float* t = ctx.inputs[1].as<float>();
+    double scale = 0.0;
+    KEEL_RETURN_IF_ERROR(grad_scale(ctx, scale));
+    const auto f = static_cast<float>(2.0 * scale);
     // d/dp (p - t)^2 = 2 (p - t) and d/dt = -2 (p - t): the two gradients are
     // exact negatives, as in PyTorch.
-    if (float* gp = ctx.grad_inputs[0].as<float>())
-      for (std::int64_t i = 0; i < count_; ++i) gp[i] = f * (p[i] - t[i]);
-    if (float* gt = ctx.grad_inputs[1].as<float>())
-      for (std::int64_t i = 0; i < count_; ++i) gt[i] = -(f * (p[i] - t[i]));
+    write_grads(
+        ctx, [f](float p, float t) { return f * (p - t); }, [f](float p, float t) { return -(f * (p - t)); });
     return Status::Ok();
   }
-
- private:
-  Reduction reduction_;
-  std::int64_t count_ = 0;
 };
 
 // Labels arrive as i32 or i64; infer has checked which.
@@ -122,8 +90,7 @@ class CrossEntropyOp final : public Op {
       // -log softmax(row)[label] = logsumexp(row) - row[label].
       total += row_log_sum_exp(row) - row[label];
     }
-    if (reduction_ == Reduction::mean) total /= static_cast<double>(rows_);
-    *ctx.outputs[0].as<float>() = static_cast<float>(total);
+    *ctx.outputs[0].as<float>() = reduce_sum(reduction_, total, rows_);
     return Status::Ok();
   }
 
@@ -132,8 +99,7 @@ class CrossEntropyOp final : public Op {
     du::zero_fill(ctx.grad_inputs[1]);  // labels are not differentiable
     float* grad = ctx.grad_inputs[0].as<float>();
     if (grad == nullptr) return Status::Ok();
-    double scale = *ctx.grad_outputs[0].as<float>();
-    if (reduction_ == Reduction::mean) scale /= static_cast<double>(rows_);
+    const double scale = term_scale(reduction_, ctx, rows_);
     const float* logits = ctx.inputs[0].as<float>();
     for (std::int64_t r = 0; r < rows_; ++r) {
       std::int64_t label = 0;

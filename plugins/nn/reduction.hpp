@@ -23,6 +23,20 @@ inline AttrSpec reduction_attr() {
                   .choices = {"mean", "sum"}};
 }
 
+// The loss from the sum of its `count` terms.
+inline float reduce_sum(Reduction reduction, double total, std::int64_t count) {
+  if (reduction == Reduction::mean) total /= static_cast<double>(count);
+  return static_cast<float>(total);
+}
+
+// The upstream gradient each term's gradient is scaled by: divided by the
+// number of terms for a mean. Call after expect_scalar_grad.
+inline double term_scale(Reduction reduction, const BackwardContext& ctx, std::int64_t count) {
+  double scale = *ctx.grad_outputs[0].as<float>();
+  if (reduction == Reduction::mean) scale /= static_cast<double>(count);
+  return scale;
+}
+
 // A loss's upstream gradient: one number (1 when the loss is what training
 // minimizes, anything when another node consumes it).
 inline Status expect_scalar_grad(const char* op, const BackwardContext& ctx) {

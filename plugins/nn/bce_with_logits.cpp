@@ -56,9 +56,7 @@ OpSchema bce_with_logits_schema() {
       {{"logits", "f32 tensor of any shape: unnormalized scores, log(p / (1 - p))"},
        {"target", "f32 tensor of the logits' shape, usually in [0, 1]; gradients flow into it too"}},
       {{"loss", "f32 scalar: the mean (or sum) over all elements of max(x, 0) - x t + log(1 + exp(-|x|))"}});
-  s.attrs = {reduction_attr()};
-  s.has_backward = true;
-  s.role = Role::loss;
+  declare_reduced_loss(s);
   s.examples = {{.inputs = {{{DType::f32, {kBatch, 4}}, -4.0, 4.0}, {{DType::f32, {kBatch, 4}}, 0.0, 1.0}}}};
   return s;
 }

@@ -14,8 +14,7 @@ class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
   explicit Conv2dOp(const Attrs& attrs) : LayerOp("conv2d") { attr_status_ = read(attrs); }
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(attr_status_);
-    KEEL_RETURN_IF_ERROR(cl::check_image("conv2d", ctx.inputs[0]));
+    KEEL_RETURN_IF_ERROR(check_input(ctx));
     const Shape& x = ctx.inputs[0].shape;
     const du::Conv2dGeometry g = geometry(x);
     if (!g.fits())
@@ -38,11 +37,8 @@ class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
 
   du::Conv2dGeometry geometry(const Shape& x) const {
     du::Conv2dGeometry g;
-    g.n = x[0], g.c_in = x[1], g.h = x[2], g.w = x[3];
-    g.c_out = attrs_.filters, g.kh = attrs_.kh, g.kw = attrs_.kw;
-    g.stride_h = attrs_.sh, g.stride_w = attrs_.sw, g.pad_h = attrs_.ph, g.pad_w = attrs_.pw;
+    attrs_.fill(g, x);
     g.dil_h = dh_, g.dil_w = dw_;
-    g.bias = attrs_.bias;
     return g;
   }
 

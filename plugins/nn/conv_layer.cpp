@@ -25,6 +25,13 @@ Status CommonAttrs::read(const char* op, const Attrs& attrs) {
   return read_pair(op, attrs, "padding", 0, ph, pw);
 }
 
+void CommonAttrs::fill(du::ConvWindow& g, const Shape& x) const {
+  g.n = x[0], g.c_in = x[1], g.h = x[2], g.w = x[3];
+  g.c_out = filters, g.kh = kh, g.kw = kw;
+  g.stride_h = sh, g.stride_w = sw, g.pad_h = ph, g.pad_w = pw;
+  g.bias = bias;
+}
+
 Status check_image(const char* op, const TensorSpec& x_spec) {
   KEEL_RETURN_IF_ERROR(du::expect_f32(op, "x", x_spec));
   const Shape& x = x_spec.shape;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/conv_passes.hpp"
 #include "common/dnnl_op.hpp"
 #include "nn_ops.hpp"
 
@@ -29,6 +30,8 @@ struct CommonAttrs {
   bool bias = true;
 
   Status read(const char* op, const Attrs& attrs);
+  // The geometry these attributes and an input of shape x make.
+  void fill(du::ConvWindow& g, const Shape& x) const;
 };
 
 // x is f32 [N, C, H, W] with fixed C, H, W of at least 1.
@@ -80,6 +83,12 @@ class LayerOp : public du::DnnlOp {
 
  protected:
   using DnnlOp::DnnlOp;
+
+  // The attributes read well and x is an image the layer can take.
+  Status check_input(const InferContext& ctx) const {
+    KEEL_RETURN_IF_ERROR(attr_status_);
+    return check_image(name(), ctx.inputs[0]);
+  }
 
   template <class Geometry>
   Status prepare_kernel(const Geometry& g, bool training) {

@@ -24,8 +24,7 @@ class ConvTranspose2dOp final : public cl::LayerOp<du::Deconv2d> {
   explicit ConvTranspose2dOp(const Attrs& attrs) : LayerOp("conv_transpose2d") { attr_status_ = read(attrs); }
 
   Status infer(InferContext& ctx) const override {
-    KEEL_RETURN_IF_ERROR(attr_status_);
-    KEEL_RETURN_IF_ERROR(cl::check_image("conv_transpose2d", ctx.inputs[0]));
+    KEEL_RETURN_IF_ERROR(check_input(ctx));
     const Shape& x = ctx.inputs[0].shape;
     const cl::CommonAttrs& a = attrs_;
     Dim ho = 0, wo = 0;
@@ -44,11 +43,8 @@ class ConvTranspose2dOp final : public cl::LayerOp<du::Deconv2d> {
   Status build(const PrepareContext& ctx) override {
     const Shape& x = ctx.inputs[0].shape;
     du::Deconv2dGeometry g;
-    g.n = x[0], g.c_in = x[1], g.h = x[2], g.w = x[3];
-    g.c_out = attrs_.filters, g.kh = attrs_.kh, g.kw = attrs_.kw;
-    g.stride_h = attrs_.sh, g.stride_w = attrs_.sw, g.pad_h = attrs_.ph, g.pad_w = attrs_.pw;
+    attrs_.fill(g, x);
     g.out_pad_h = oph_, g.out_pad_w = opw_;
-    g.bias = attrs_.bias;
     return prepare_kernel(g, ctx.training);
   }
 

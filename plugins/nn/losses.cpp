@@ -148,9 +148,7 @@ OpSchema mse_schema() {
       {{"prediction", "f32 tensor of any shape"},
        {"target", "f32 tensor of the prediction's shape; gradients flow into it too"}},
       {{"loss", "f32 scalar: the mean (or sum) over all elements of (prediction - target)^2"}});
-  s.attrs = {reduction_attr()};
-  s.has_backward = true;
-  s.role = Role::loss;
+  declare_reduced_loss(s);
   s.metric = Metric::r2;
   return s;
 }
@@ -164,9 +162,7 @@ OpSchema softmax_cross_entropy_schema() {
       {{"logits", "f32 [batch, classes]: unnormalized class scores"},
        {"labels", "i32 or i64 [batch]: the true class of each row, in [0, classes)", false}},
       {{"loss", "f32 scalar: the mean (or sum) over rows of -log softmax(logits)[label]"}});
-  s.attrs = {reduction_attr()};
-  s.has_backward = true;
-  s.role = Role::loss;
+  declare_reduced_loss(s);
   s.metric = Metric::accuracy;
   s.examples = {{.inputs = {{{DType::f32, {kBatch, 4}}, -2.0, 2.0}, {{DType::i32, {kBatch}}, 0.0, 3.0}}}};
   return s;

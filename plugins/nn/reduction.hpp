@@ -23,6 +23,14 @@ inline AttrSpec reduction_attr() {
                   .choices = {"mean", "sum"}};
 }
 
+// What every loss of the plugin declares: the reduction attribute, a
+// backward, and the loss role that lets training minimize it.
+inline void declare_reduced_loss(OpSchema& s) {
+  s.attrs = {reduction_attr()};
+  s.has_backward = true;
+  s.role = Role::loss;
+}
+
 // The loss from the sum of its `count` terms.
 inline float reduce_sum(Reduction reduction, double total, std::int64_t count) {
   if (reduction == Reduction::mean) total /= static_cast<double>(count);

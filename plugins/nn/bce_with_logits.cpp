@@ -5,7 +5,7 @@
 // Each term is written as max(x, 0) - x t + log1p(exp(-|x|)), which equals
 // -(t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))) but never takes the log
 // of a sigmoid that rounded to 0 or 1: exp(-|x|) <= 1, so logits of +-1e4
-// give finite terms and gradients. Sums run in double, as in losses.cpp.
+// give finite terms and gradients. Sums run in double (elementwise_loss.hpp).
 #include <algorithm>
 #include <cmath>
 

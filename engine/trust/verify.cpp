@@ -69,31 +69,36 @@ VerifyResult verify_file(int fd, const std::string& name, const Signature& signa
                          const std::vector<PublicKey>& trusted) {
   VerifyResult result;
   result.key_id = signature.key_id;
-  const auto key = std::find_if(trusted.begin(), trusted.end(),
-                                [&](const PublicKey& k) { return k.id == signature.key_id; });
-  if (key == trusted.end()) {
-    result.status = VerifyStatus::untrusted_key;
+  result.status = VerifyStatus::untrusted_key;
+  // The message is read once, and only when some key may have signed.
+  std::vector<std::uint8_t> message;
+  bool read = false;
+  // Key IDs are not unique by construction: every key with the signature's
+  // ID is tried, so a second key claiming a trusted key's ID cannot shadow it.
+  for (const PublicKey& key : trusted) {
+    if (key.id != signature.key_id) continue;
+    if (!read) {
+      if (signature.algorithm == SignatureAlgorithm::prehashed) {
+        const Digest digest = hash_fd(fd, name);
+        message.assign(digest.begin(), digest.end());
+      } else {
+        message = read_whole(fd, name);
+      }
+      read = true;
+    }
+    if (!ed25519_verify(key.key, message.data(), message.size(), signature.signature)) {
+      result.status = VerifyStatus::bad_signature;
+      continue;
+    }
+    const auto global = global_message(signature);
+    if (!ed25519_verify(key.key, global.data(), global.size(), signature.global_signature)) {
+      result.status = VerifyStatus::bad_trusted_comment;
+      continue;
+    }
+    result.status = VerifyStatus::good;
+    result.trusted_comment = signature.trusted_comment;
     return result;
   }
-  bool ok = false;
-  if (signature.algorithm == SignatureAlgorithm::prehashed) {
-    const Digest digest = hash_fd(fd, name);
-    ok = ed25519_verify(key->key, digest.data(), digest.size(), signature.signature);
-  } else {
-    const auto bytes = read_whole(fd, name);
-    ok = ed25519_verify(key->key, bytes.data(), bytes.size(), signature.signature);
-  }
-  if (!ok) {
-    result.status = VerifyStatus::bad_signature;
-    return result;
-  }
-  const auto global = global_message(signature);
-  if (!ed25519_verify(key->key, global.data(), global.size(), signature.global_signature)) {
-    result.status = VerifyStatus::bad_trusted_comment;
-    return result;
-  }
-  result.status = VerifyStatus::good;
-  result.trusted_comment = signature.trusted_comment;
   return result;
 }
 

@@ -128,3 +128,18 @@ TEST_CASE("the untrusted comment is covered by no signature, in keel as in minis
   const VerifyResult r = verify_file(f.fd(), "data.bin", parse_signature(trusted, "sig"), s.trusted);
   CHECK(r.status == VerifyStatus::bad_trusted_comment);
 }
+
+TEST_CASE("a key that copies a trusted key's ID neither shadows it nor passes for it") {
+  Signed s;
+  make_signed(s);
+  trusttest::OpenFile f(s.file);
+  const Signature sig = parse_signature(s.sig_text, "sig");
+  PublicKey impostor = generate_secret_key()->public_key();
+  impostor.id = s.trusted[0].id;
+  CHECK(verify_file(f.fd(), "data.bin", sig, {impostor}).status == VerifyStatus::bad_signature);
+  CHECK(verify_file(f.fd(), "data.bin", sig, {impostor, s.trusted[0]}).good());
+  PublicKey stranger = generate_secret_key()->public_key();
+  const VerifyResult r = verify_file(f.fd(), "data.bin", sig, {stranger});
+  CHECK(r.status == VerifyStatus::untrusted_key);
+  CHECK(r.describe() == "signed by key ID " + key_id_hex(sig.key_id) + ", which is not a trusted key");
+}

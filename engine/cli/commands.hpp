@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,16 @@ struct CryptoOptions {
   std::int64_t ttl = -1;       // --ttl (decrypt, fernet); -1: none
 };
 
+// keel sign / verify FILE (cli/sign_cmd.cpp).
+struct SignOptions {
+  std::filesystem::path file;
+  std::filesystem::path secret_key;                // sign: --secret-key
+  std::string passphrase_env;                      // sign: --passphrase-env
+  std::optional<std::string> trusted_comment;      // sign: --trusted-comment (default: minisign's)
+  std::vector<std::filesystem::path> public_keys;  // verify: --public-key, repeatable
+  std::filesystem::path signature;                 // verify: --signature (default: FILE.minisig)
+};
+
 int run(const RunOptions& options, const Common& common);
 int validate(const std::filesystem::path& graph, const std::vector<std::string>& overrides,
              const Common& common);
@@ -54,6 +65,10 @@ int plugins(bool json, const std::string& op, const Common& common);
 int graph(const std::filesystem::path& graph, const std::string& format, const std::filesystem::path& output,
           const Common& common);
 int keygen(const std::filesystem::path& file, const Common& common);
+// keel keygen --sign NAME: NAME.key (secret, 0600) and NAME.pub.
+int keygen_sign(const std::string& name, const std::string& passphrase_env, const Common& common);
+int sign(const SignOptions& options, const Common& common);
+int verify(const SignOptions& options, const Common& common);
 int encrypt(const CryptoOptions& options, const Common& common);
 int decrypt(const CryptoOptions& options, const Common& common);
 // The SDK's conformance kit on one op (or every op): exit 1 if a check fails.

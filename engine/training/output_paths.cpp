@@ -66,6 +66,9 @@ std::vector<fs::path> reserved_output_names(const ValidatedGraph& graph, bool tr
   for (const char* own : {"holdout/rows.npy", "run.json", "steps.csv", "report.html"})
     names.emplace_back(own);
   for (const auto& in : graph.def.inputs) names.push_back(fs::path("holdout") / (in.name + ".npy"));
+  // train.samples: the first epoch's grid stands for its folder, so a
+  // `samples` link out of the output folder is refused before training.
+  if (graph.def.train && graph.def.train->samples) names.emplace_back("samples/epoch-001.png");
   return names;
 }
 

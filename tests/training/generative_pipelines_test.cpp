@@ -77,6 +77,20 @@ TEST_CASE("the digits VAE trains and its epoch grids are the samples its samplin
   CHECK(read(strict / "anomalies.jsonl").find("\"rows\":[0,1,2,3,4]") != std::string::npos);
 }
 
+TEST_CASE("a samples folder linked out of the output folder is refused before training") {
+  TempDir dir;
+  const fs::path out = dir / "out", victim = dir / "victim";
+  fs::create_directories(out);
+  fs::create_directories(victim);
+  fs::create_directory_symlink(victim, out / "samples");
+  const ProcessResult r =
+      run_keel({"run", graph("digits_vae"), "-q", "-o", out.string(), "--set", "train.epochs=1"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("'samples/epoch-001.png' leads outside the output folder") != std::string::npos);
+  CHECK(fs::is_empty(victim));
+  CHECK_FALSE(fs::exists(out / "vae.ckpt"));
+}
+
 TEST_CASE("the digits GAN trains in two phases and its sampling graph reads the checkpoint") {
   TempDir dir;
   const fs::path out = dir / "gan";

@@ -20,8 +20,6 @@
 
 namespace keel {
 
-int loss_slot(const Plan& plan, const TrainDef& def) { return resolve_phases(plan, def).front().loss_slot; }
-
 void check_train(const Plan& plan, const Registry& registry, const TrainDef& def) {
   check_output_names(plan.graph(), def);
   for (const PhaseSpec& phase : resolve_phases(plan, def)) {

@@ -59,10 +59,6 @@ struct TrainSummary {
 // calibrated nodes exist): what `keel validate` runs. keel::Error (usage).
 void check_train(const Plan& plan, const Registry& registry, const TrainDef& def);
 
-// The plan's value slot of train.loss; keel::Error (usage) when it names no
-// node output.
-int loss_slot(const Plan& plan, const TrainDef& def);
-
 class TrainObserver;
 
 // One training run of a plan, in pieces: the constructor prepares

@@ -14,6 +14,8 @@ namespace keel::cli {
 struct Common {
   std::vector<std::filesystem::path> plugin_paths;  // --plugin-path, in order
   bool quiet = false;
+  std::filesystem::path trust;  // --trust: the trust folder (default: KEEL_TRUST, then the install's)
+  bool require_signed = false;  // --require-signed (or KEEL_REQUIRE_SIGNED=1)
 };
 
 struct RunOptions {

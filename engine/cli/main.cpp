@@ -26,6 +26,12 @@ void add_common(CLI::App* cmd, keel::cli::Common& common) {
                   "Extra folder to search for plugins (after the bundled folder and KEEL_PLUGIN_PATH); "
                   "repeatable");
   cmd->add_flag("-q,--quiet", common.quiet, "Print only errors");
+  cmd->add_option(
+      "--trust", common.trust,
+      "Folder of trusted public keys (*.pub; default: KEEL_TRUST, then <prefix>/share/keel/trust)");
+  cmd->add_flag("--require-signed", common.require_signed,
+                "Refuse every plugin, graph, data file and checkpoint that a trusted key did not sign "
+                "(also KEEL_REQUIRE_SIGNED=1)");
 }
 
 // `keel bogus`: CLI11 would say "The following arguments were not

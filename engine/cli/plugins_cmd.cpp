@@ -8,6 +8,7 @@
 #include "base/suggest.hpp"
 #include "cli/commands.hpp"
 #include "cli/session.hpp"
+#include "trust/policy.hpp"
 
 namespace keel::cli {
 
@@ -160,6 +161,16 @@ int plugins(bool json, const std::string& op, const Common& common) {
       print_op_text(*e);
     return explain_broken();
   }
+  // Each plugin's signature state, against the trust folder's keys, shown
+  // whether or not signatures are required.
+  const std::filesystem::path trust_dir = trust::trust_dir(common.trust);
+  std::vector<trust::PublicKey> keys;
+  try {
+    keys = trust::read_trusted_keys(trust_dir);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "keel: warning: %s\n", e.format().c_str());
+  }
+  auto signature = [&](const PluginInfo& p) { return trust::signature_state(p.file, keys); };
   if (json) {
     std::string out = "{\"searched\":[";
     for (std::size_t i = 0; i < registry.searched.size(); ++i) {
@@ -171,7 +182,7 @@ int plugins(bool json, const std::string& op, const Common& common) {
       const auto& p = *registry.plugins()[i];
       out += std::string(i ? "," : "") + "{\"name\":" + json_quote(p.name) +
              ",\"version\":" + json_quote(p.version) + ",\"file\":" + json_quote(p.file.string()) +
-             ",\"ops\":[";
+             ",\"signature\":" + json_quote(signature(p)) + ",\"ops\":[";
       for (std::size_t k = 0; k < p.ops.size(); ++k) {
         if (k) out += ",";
         out += op_json(*registry.find(p.ops[k]));
@@ -182,11 +193,13 @@ int plugins(bool json, const std::string& op, const Common& common) {
                ",\"doc\":" + json_quote(registry.find_codec(p.codecs[k])->doc) + "}";
       out += "]}";
     }
-    std::printf("%s]}\n", out.c_str());
+    std::printf("%s],\"trust\":%s,\"trusted_keys\":%zu}\n", out.c_str(),
+                json_quote(trust_dir.string()).c_str(), keys.size());
     return explain_broken();
   }
   for (const auto& p : registry.plugins()) {
-    std::printf("%s %s  %s\n", p->name.c_str(), p->version.c_str(), p->file.c_str());
+    std::printf("%s %s  %s\n  signature: %s\n", p->name.c_str(), p->version.c_str(), p->file.c_str(),
+                signature(*p).c_str());
     for (const auto& name : p->ops)
       std::printf("  %-22s %s\n", name.c_str(), registry.find(name)->schema.doc.c_str());
     // File codecs (keel encrypt|decrypt --format NAME), after the ops.
@@ -197,7 +210,7 @@ int plugins(bool json, const std::string& op, const Common& common) {
   if (!common.quiet) {
     std::printf("searched:");
     for (const auto& d : registry.searched) std::printf(" %s", d.c_str());
-    std::printf("\n");
+    std::printf("\ntrusted keys: %zu in %s\n", keys.size(), trust_dir.c_str());
   }
   return explain_broken();
 }

@@ -5,16 +5,27 @@
 #include <cstdio>
 
 #include "base/error.hpp"
+#include "base/input_check.hpp"
 #include "base/suggest.hpp"
 #include "graph/format_keys.hpp"
 #include "graph/parse.hpp"
 #include "graph/train_def.hpp"
 #include "planner/init.hpp"
 #include "registry/loader.hpp"
+#include "trust/policy.hpp"
 
 namespace keel::cli {
 
+void install_trust_policy(const Common& common) {
+  if (!common.require_signed && !trust::require_signed_from_env()) return;
+  const std::filesystem::path dir = trust::trust_dir(common.trust);
+  set_input_check(std::make_shared<trust::RequireSigned>(trust::read_trusted_keys(dir), dir));
+}
+
 Registry load_registry(const Common& common, std::vector<Error>* failures) {
+  // Before the first plugin: under the policy, every file read from here on
+  // is checked.
+  install_trust_policy(common);
   // Printed as they are found, before the library they warn about runs any
   // of its code.
   const WarningSink print = [&](const std::string& w) {

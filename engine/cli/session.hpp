@@ -13,7 +13,11 @@
 
 namespace keel::cli {
 
-// Loads the plugins on the search path; prints the loader's warnings unless
+// Under --require-signed (or KEEL_REQUIRE_SIGNED=1), installs the input
+// check that refuses every file not signed by a key of the trust folder.
+void install_trust_policy(const Common& common);
+
+// Installs the trust policy, then loads the plugins on the search path; prints the loader's warnings unless
 // quiet. Without `failures` a broken plugin throws; with it, see
 // load_plugins.
 Registry load_registry(const Common& common, std::vector<Error>* failures = nullptr);

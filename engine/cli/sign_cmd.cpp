@@ -11,6 +11,7 @@
 #include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "runtime/atomic_file.hpp"
+#include "trust/detached.hpp"
 #include "trust/keys.hpp"
 #include "trust/secret_key.hpp"
 #include "trust/signature.hpp"
@@ -95,17 +96,14 @@ int keygen_sign(const std::string& name, const std::string& passphrase_env, cons
 
 int sign(const SignOptions& o, const Common& common) {
   if (o.secret_key.empty()) throw usage_error("keel sign needs --secret-key FILE");
-  const InputFile in(o.file);
+  const InputFile in(o.file);  // refused before any passphrase is asked for
   const fs::path out = trust::signature_path_for(o.file);
   check_output_target(out);
   const auto key = trust::read_secret_key_file(o.secret_key, passphrase(o.passphrase_env));
   std::string trusted = o.trusted_comment ? *o.trusted_comment : trust::default_trusted_comment(o.file);
   if (trusted.find_first_of("\r\n") != std::string::npos)
     throw usage_error("--trusted-comment must be one line");
-  const trust::Signature sig =
-      trust::sign_file(in.fd(), in.name(), *key, std::move(trusted), "signature from keel secret key");
-  const std::string text = trust::format_signature(sig);
-  write_file_atomically(out, [&](std::ostream& s) { s << text; });
+  const trust::Signature sig = trust::write_detached_signature(o.file, *key, std::move(trusted));
   if (!common.quiet)
     std::printf("signed %s -> %s (key ID %s)\n", in.name().c_str(), out.c_str(),
                 trust::key_id_hex(sig.key_id).c_str());

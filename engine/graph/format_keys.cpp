@@ -322,6 +322,11 @@ const Mapping& checkpoint_keys() {
                                   .value = Value::mapping,
                                   .doc = "seal checkpoints (docs/encryption.md)",
                                   .table = &encrypt_keys()},
+                                 {.name = "sign",
+                                  .value = Value::mapping,
+                                  .doc = "write a signature FILE.minisig beside each checkpoint "
+                                         "(docs/security.md)",
+                                  .table = &sign_keys()},
                              },
                          .settable = true};
   return m;
@@ -342,6 +347,23 @@ const Mapping& encrypt_keys() {
                                   .min = 1},
                              },
                          .exactly_one = true};
+  return m;
+}
+
+const Mapping& sign_keys() {
+  static const Mapping m{.path = "train.checkpoint.sign",
+                         .where = "in train.checkpoint.sign",
+                         .keys = {
+                             {.name = "secret_key",
+                              .value = Value::string,
+                              .doc = "secret key file (keel keygen --sign), relative to the graph file",
+                              .required = true,
+                              .min = 1},
+                             {.name = "passphrase_env",
+                              .value = Value::string,
+                              .doc = "environment variable holding the secret key's passphrase",
+                              .min = 1},
+                         }};
   return m;
 }
 

@@ -70,6 +70,7 @@ const Mapping& optimizer_keys();   // train.optimizer (open: the op's attributes
 const Mapping& schedule_keys();    // train.optimizer.schedule
 const Mapping& checkpoint_keys();  // train.checkpoint
 const Mapping& encrypt_keys();     // train.checkpoint.encrypt
+const Mapping& sign_keys();        // train.checkpoint.sign
 
 // The settable mappings below train: (train itself first), each with the
 // key path from train: down to it ("" for train itself, "data", ...).

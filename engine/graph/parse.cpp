@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/input_check.hpp"
 #include "graph/parse_context.hpp"
 #include "graph/parse_train.hpp"
 
@@ -403,6 +404,10 @@ GraphDef parse_graph_file(const std::filesystem::path& path) {
   while (text.size() <= kMaxFileBytes && in.read(chunk, sizeof chunk).gcount() > 0)
     text.append(chunk, static_cast<std::size_t>(in.gcount()));
   if (in.bad()) throw usage_error("cannot read the graph file", SourceLoc{file, 0, 0});
+  // Checked before a byte is parsed; an oversized file is refused for its
+  // size by parse_graph_text.
+  if (const InputCheck* check = input_check(); check && text.size() <= kMaxFileBytes)
+    check->check_bytes(text, path);
   return parse_graph_text(text, file);
 }
 

@@ -404,10 +404,35 @@ class TrainParser {
       c.path = cx_.scalar(f, "a file name"), c.path_loc = f.value_loc;
     else if (f.key == "encrypt")
       parse_encrypt(f, c);
+    else if (f.key == "sign")
+      parse_sign(f, c);
     else if (f.value.is_scalar() && f.value.scalar() == "epoch")
       c.every = 0;
     else
       c.every = cx_.integer(f, format::checkpoint_keys());
+  }
+
+  // sign: {secret_key: K (relative to the graph file), passphrase_env: VAR (optional)}.
+  void parse_sign(const Entry& e, CheckpointDef& c) {
+    cx_.need_kind(e, yaml::Kind::map, "a mapping {secret_key: FILE}");
+    c.sign_loc = e.key_loc;
+    for (const Entry& f : cx_.entries(e.value, format::sign_keys())) {
+      const std::string v =
+          cx_.scalar(f, f.key == "secret_key" ? "a file name" : "an environment variable name");
+      if (v.empty()) fail("'" + f.key + "' must not be empty", f.value_loc);
+      if (f.key == "secret_key")
+        c.sign_key = relative_to_graph(v);
+      else
+        c.sign_passphrase_env = v;
+    }
+    if (c.sign_key.empty()) fail("train.checkpoint.sign needs 'secret_key:'", e.key_loc);
+  }
+
+  std::string relative_to_graph(const std::string& v) const {
+    const std::filesystem::path p(v);
+    return p.is_absolute()
+               ? v
+               : (std::filesystem::path(cx_.file()).parent_path() / p).lexically_normal().string();
   }
 
   // encrypt: {key_file: K} (relative to the graph file) or {passphrase_env: VAR}.
@@ -419,11 +444,7 @@ class TrainParser {
           cx_.scalar(f, f.key == "key_file" ? "a file name" : "an environment variable name");
       if (v.empty()) fail("'" + f.key + "' must not be empty", f.value_loc);
       if (f.key == "key_file") {
-        const std::filesystem::path p(v);
-        c.encrypt.key_file =
-            p.is_absolute()
-                ? v
-                : (std::filesystem::path(cx_.file()).parent_path() / p).lexically_normal().string();
+        c.encrypt.key_file = relative_to_graph(v);
       } else {
         c.encrypt.passphrase_env = v;
       }

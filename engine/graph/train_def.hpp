@@ -78,7 +78,13 @@ struct CheckpointDef {
   // (Keel container) before they touch the disk. key_file is resolved
   // against the graph file's folder by the parser. Empty: plain safetensors.
   KeySource encrypt;
-  Loc loc, encrypt_loc, path_loc;
+  // sign: {secret_key: K, passphrase_env: VAR}: every checkpoint written
+  // gets a detached signature, FILE.minisig (docs/security.md). secret_key
+  // is resolved against the graph file's folder; passphrase_env names the
+  // variable holding an encrypted key's passphrase. Empty: not signed.
+  std::string sign_key;
+  std::string sign_passphrase_env;
+  Loc loc, encrypt_loc, path_loc, sign_loc;
 };
 
 // A name in a phase's `params:` list: a node (all its parameters), a

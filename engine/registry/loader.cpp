@@ -2,6 +2,10 @@
 
 #include <cxxabi.h>
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -17,8 +21,10 @@
 #include <string_view>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "base/error.hpp"
+#include "base/input_check.hpp"
 #include "keel/abi.h"
 #include "keel/import.hpp"
 
@@ -69,27 +75,98 @@ std::string describe_symbol(const std::string& mangled) {
   throw usage_error(f + ": cannot be loaded: " + text);
 }
 
-boost::dll::shared_library open_library(const fs::path& file) {
+// A descriptor closed when it goes out of scope.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  ~UniqueFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// A loaded library and, when it was loaded from a checked copy, that copy:
+// declared first, so it is closed only after the library is unloaded (while
+// the library is loaded, its descriptor number must not name another file,
+// since the dynamic linker knows the library by that name).
+struct LoadedLibrary {
+  UniqueFd copy;
+  boost::dll::shared_library lib;
+};
+
+[[noreturn]] void throw_errno(const fs::path& file, const std::string& what) {
+  throw usage_error(file_str(file) + ": " + what + ": " + std::strerror(errno));
+}
+
+// The library's bytes in a sealed memory file: read once through one
+// descriptor, then made unchangeable (no write, grow or shrink), so that the
+// input check sees exactly the bytes the dynamic linker maps from it,
+// whatever happens to the file on disk meanwhile.
+UniqueFd sealed_copy(const fs::path& file) {
+  UniqueFd src(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (src.get() < 0) throw_errno(file, "cannot be read");
+  struct stat st {};
+  if (::fstat(src.get(), &st) != 0) throw_errno(file, "cannot be read");
+  if (!S_ISREG(st.st_mode)) throw usage_error(file_str(file) + ": not a regular file");
+  const std::string name = "keel-plugin:" + file.filename().string();
+  UniqueFd copy(::memfd_create(name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (copy.get() < 0) throw_errno(file, "cannot be copied for checking");
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    const ssize_t got = ::read(src.get(), buf.data(), buf.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw_errno(file, "cannot be read");
+    if (got == 0) break;
+    for (ssize_t done = 0; done < got;) {
+      const ssize_t put = ::write(copy.get(), buf.data() + done, static_cast<std::size_t>(got - done));
+      if (put < 0 && errno == EINTR) continue;
+      if (put < 0) throw_errno(file, "cannot be copied for checking");
+      done += put;
+    }
+  }
+  if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL) != 0)
+    throw_errno(file, "cannot seal its copy for checking");
+  return copy;
+}
+
+LoadedLibrary open_library(const fs::path& file) {
   std::error_code fec;
   const fs::file_status st = fs::status(file, fec);
   if (st.type() == fs::file_type::not_found) throw usage_error("plugin file not found: " + file_str(file));
   if (!fs::exists(st)) throw usage_error(file_str(file) + ": cannot be read: " + fec.message());
   if (!fs::is_regular_file(st)) throw usage_error(file_str(file) + ": not a regular file");
 
-  // The dynamic linker remembers each library by the name it was opened
-  // with; an absolute one does not depend on the current folder.
-  const fs::path opened = fs::absolute(file, fec);
-  boost::dll::shared_library lib;
+  LoadedLibrary loaded;
+  fs::path opened;
+  if (const InputCheck* check = input_check()) {
+    loaded.copy = sealed_copy(file);
+    check->check_fd(loaded.copy.get(), file);
+    opened = "/proc/self/fd/" + std::to_string(loaded.copy.get());
+  } else {
+    // The dynamic linker remembers each library by the name it was opened
+    // with; an absolute one does not depend on the current folder.
+    opened = fs::absolute(file, fec);
+  }
   boost::dll::fs::error_code ec;
   (void)dlerror();  // drop any stale message so the one read below is ours
-  lib.load(boost::dll::fs::path(opened.string()), ec,
-           boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-  if (ec || !lib.is_loaded()) {
+  loaded.lib.load(boost::dll::fs::path(opened.string()), ec,
+                  boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  if (ec || !loaded.lib.is_loaded()) {
     // The error_code overload leaves dlerror() unread: it has the real reason.
     const char* why = dlerror();
     throw_load_failure(file, opened, why ? why : ec.message());
   }
-  return lib;
+  return loaded;
 }
 
 // Reads the table's fixed head and sizes; every refusal is one line naming
@@ -251,7 +328,8 @@ void check_schemas(const fs::path& file, const std::string& plugin, const std::v
 
 void load_plugin_unguarded(Registry& registry, const fs::path& file) {
   const std::string f = file_str(file);
-  boost::dll::shared_library lib = open_library(file);
+  LoadedLibrary loaded = open_library(file);
+  boost::dll::shared_library& lib = loaded.lib;
   if (!lib.has(KEEL_PLUGIN_ENTRY_SYMBOL)) {
     // Plugins of SDK 1.x exported a C++ descriptor under another name.
     if (lib.has("keel_plugin_descriptor"))
@@ -301,7 +379,7 @@ void load_plugin_unguarded(Registry& registry, const fs::path& file) {
   for (ImportedCodecEntry& c : imported.codecs)
     codecs.push_back({std::move(c.name), std::move(c.doc), std::move(c.make), nullptr});
 
-  info->library = std::make_shared<boost::dll::shared_library>(std::move(lib));
+  info->library = std::make_shared<LoadedLibrary>(std::move(loaded));
   registry.add_plugin(std::move(info), std::move(ops), std::move(codecs));
 }
 

@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/input_check.hpp"
 #include "runtime/atomic_file.hpp"
+#include "runtime/read_file.hpp"
 
 // Data goes between file and memory byte for byte, with no swapping.
 static_assert(std::endian::native == std::endian::little,
@@ -274,15 +276,35 @@ std::string npy_preamble(const Tensor& t) {
 // ---- Read -----------------------------------------------------------------
 
 Tensor read_npy(const fs::path& path) {
-  std::error_code ec;
-  const std::uintmax_t file_size = fs::file_size(path, ec);
-  if (ec) fail(path, "cannot read: " + ec.message());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  // Under an input check (a trust policy) the whole file is read and checked
+  // before any byte is parsed, and parsed from that memory; otherwise it is
+  // streamed straight into the tensor.
+  std::string checked;
+  std::ifstream in;
+  std::uintmax_t file_size = 0;
+  if (input_check()) {
+    checked = read_input_file(path);
+    file_size = checked.size();
+  } else {
+    std::error_code ec;
+    file_size = fs::file_size(path, ec);
+    if (ec) fail(path, "cannot read: " + ec.message());
+    in.open(path, std::ios::binary);
+    if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  }
+  std::uintmax_t at = 0;
   auto read_exact = [&](void* dst, std::size_t n) {
-    in.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
-    if (static_cast<std::size_t>(in.gcount()) != n)
-      fail(path, "cannot read: the file changed while being read");
+    if (n == 0) return;
+    if (in.is_open()) {
+      in.seekg(static_cast<std::streamoff>(at));
+      in.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
+      if (static_cast<std::size_t>(in.gcount()) != n)
+        fail(path, "cannot read: the file changed while being read");
+    } else {
+      if (at + n > checked.size()) fail(path, "cannot read: the file changed while being read");
+      std::memcpy(dst, checked.data() + at, n);
+    }
+    at += n;
   };
 
   unsigned char pre[12] = {};
@@ -308,7 +330,7 @@ Tensor read_npy(const fs::path& path) {
                    std::to_string(file_size - prefix));
 
   std::string text(header_len, '\0');
-  in.seekg(static_cast<std::streamoff>(prefix));
+  at = prefix;
   read_exact(text.data(), header_len);
   const Header h = validate(HeaderParser(text, path).parse_dict(), path);
 

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "base/error.hpp"
+#include "base/input_check.hpp"
 
 namespace keel {
 
@@ -25,6 +26,8 @@ std::string read_input_file(const fs::path& path, std::uintmax_t max_bytes, cons
   in.read(bytes.data(), static_cast<std::streamsize>(size));
   if (static_cast<std::uintmax_t>(in.gcount()) != size)
     throw usage_error("cannot read: the file changed while being read", {source});
+  // The bytes just read, not the file again: what is checked is what is used.
+  if (const InputCheck* check = input_check()) check->check_bytes(bytes, path);
   return bytes;
 }
 

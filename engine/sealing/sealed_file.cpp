@@ -86,9 +86,15 @@ std::string detect_codec(const Registry& registry, const fs::path& file) {
   if (!fs::is_regular_file(file, ec)) return {};
   std::ifstream f(file, std::ios::binary);
   if (!f) return {};
-  std::vector<std::uint8_t> head(kHeadSize);
-  f.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  std::string head(kHeadSize, '\0');
+  f.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<std::size_t>(f.gcount()));
+  return detect_codec_of_bytes(registry, head);
+}
+
+std::string detect_codec_of_bytes(const Registry& registry, std::string_view bytes) {
+  const std::string_view first = bytes.substr(0, kHeadSize);
+  const std::vector<std::uint8_t> head(first.begin(), first.end());
   for (const auto& name : registry.codec_names()) {
     const CodecInstance codec = registry.create_codec(*registry.find_codec(name));
     bool yes = false;
@@ -156,6 +162,14 @@ std::string open_file_to_bytes(Codec& codec, const fs::path& in, const CodecOpti
   std::ifstream src = open_input(in);
   std::ostringstream dst;
   run_codec("opening", in.string(), in, &dst, [&] { return codec.open(src, dst, options); });
+  return std::move(dst).str();
+}
+
+std::string open_bytes_to_bytes(Codec& codec, const std::string& sealed, const std::string& source,
+                                const CodecOptions& options) {
+  std::istringstream src(sealed);
+  std::ostringstream dst;
+  run_codec("opening", source, source, &dst, [&] { return codec.open(src, dst, options); });
   return std::move(dst).str();
 }
 

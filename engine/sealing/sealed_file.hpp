@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "keel/codec.hpp"
@@ -24,6 +25,8 @@ CodecInstance make_codec(const Registry& registry, const std::string& name);
 // claims it, the file cannot be read, or it is not a regular file (a pipe
 // cannot be peeked at without consuming it).
 std::string detect_codec(const Registry& registry, const std::filesystem::path& file);
+// The same, for a file already in memory.
+std::string detect_codec_of_bytes(const Registry& registry, std::string_view bytes);
 
 // Fails with keel::Error (usage) "<codec>: <why>" when the key source is not
 // usable, before any data is read.
@@ -43,6 +46,10 @@ void open_file(Codec& codec, const std::filesystem::path& in, const std::filesys
 void seal_bytes_to_file(Codec& codec, const std::string& bytes, const std::filesystem::path& out,
                         const CodecOptions& options);
 std::string open_file_to_bytes(Codec& codec, const std::filesystem::path& in, const CodecOptions& options);
+// Opens a sealed file already read into memory (`source` names it in
+// messages): one read serves the input check, the detection and the codec.
+std::string open_bytes_to_bytes(Codec& codec, const std::string& sealed, const std::string& source,
+                                const CodecOptions& options);
 
 // Writes a new key file with mode 0600, atomically; refuses (usage) to
 // replace an existing file.

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
+#include "runtime/read_file.hpp"
 #include "sealing/sealed_file.hpp"
 #include "training/training_data.hpp"
 
@@ -39,21 +40,24 @@ void copy_into(Tensor& dst, const TensorFile& f, const std::string& name, const 
 constexpr const char* kCheckpointCodec = "keel";
 
 TensorFile read_checkpoint_file(const std::filesystem::path& file, const CheckpointSeal& seal) {
-  const std::string codec_name = seal.registry ? detect_codec(*seal.registry, file) : std::string();
+  // Read once (and checked by the input check, when there is one): the
+  // format is detected in, and the tensors decoded from, the same bytes.
+  const std::string raw = read_input_file(file);
+  const std::string codec_name = seal.registry ? detect_codec_of_bytes(*seal.registry, raw) : std::string();
   if (codec_name.empty()) {
     if (!seal.key.empty() && !seal.allow_plaintext)
       throw usage_error(
           "'" + file.string() +
           "' is not encrypted, but a key is given for it: a plaintext checkpoint is refused where "
           "a sealed one is expected (pass --allow-plaintext to load it anyway)");
-    return read_safetensors(file);
+    return decode_safetensors(raw, file.string());
   }
   if (seal.key.empty())
     throw usage_error("'" + file.string() + "' is an encrypted checkpoint (" + codec_name +
                       " format): give its key with --key-file FILE or --passphrase-env VAR");
   CodecInstance codec = make_codec(*seal.registry, codec_name);
   check_key(*codec, codec_name, seal.key);
-  return decode_safetensors(open_file_to_bytes(*codec, file, {seal.key, -1}), file.string());
+  return decode_safetensors(open_bytes_to_bytes(*codec, raw, file.string(), {seal.key, -1}), file.string());
 }
 
 }  // namespace

@@ -25,6 +25,8 @@ std::vector<NamedFile> named_files(const TrainDef& def) {
     files.push_back({def.checkpoint.path,
                      def.checkpoint.path_loc.line ? def.checkpoint.path_loc : def.checkpoint.loc,
                      "train.checkpoint.path"});
+  if (!def.checkpoint.sign_key.empty())
+    files.push_back({def.checkpoint.path + ".minisig", def.checkpoint.sign_loc, "train.checkpoint.sign"});
   if (!def.metrics.empty())
     files.push_back({def.metrics, def.metrics_loc.line ? def.metrics_loc : def.loc, "train.metrics"});
   return files;

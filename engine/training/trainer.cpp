@@ -28,6 +28,9 @@
 #include "training/schedule.hpp"
 #include "training/step_undo.hpp"
 #include "training/training_data.hpp"
+#include "trust/detached.hpp"
+#include "trust/secret_key.hpp"
+#include "trust/verify.hpp"
 
 namespace keel {
 
@@ -82,6 +85,9 @@ struct Trainer::State {
   double lr_scale = 1.0;
   bool has_guards = false;
   CheckpointSeal seal;
+  // train.checkpoint.sign: read once, before training, so a wrong key or
+  // passphrase is refused before any step.
+  std::unique_ptr<trust::SecretKey> signing_key;
   TrainingPosition pos;
   std::optional<StepUndo> undo;
   std::optional<Executor> exec;
@@ -113,6 +119,11 @@ struct Trainer::State {
   void checkpoint() {
     Observers::Scope span(observers, Phase::checkpoint);
     save_checkpoint(ckpt, plan, optimizer_state, pos, def.data.batch, seal);
+    // Written after the checkpoint: a crash between the two leaves a
+    // signature of the previous checkpoint, which verification refuses.
+    if (signing_key)
+      trust::write_detached_signature(
+          ckpt, *signing_key, trust::default_trusted_comment(ckpt) + "\tstep:" + std::to_string(pos.step));
     saved = true;
     saved_step = pos.step;
   }
@@ -172,6 +183,11 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   // graph names none: continuing a sealed run must not write it out plain.
   const bool seal_with_resume_key = def.checkpoint.encrypt.empty() && !options.resume.empty();
   s.seal = checkpoint_seal(registry, seal_with_resume_key ? options.resume_key : def.checkpoint.encrypt);
+  if (!def.checkpoint.sign_key.empty())
+    s.signing_key = trust::read_secret_key_file(
+        def.checkpoint.sign_key, def.checkpoint.sign_passphrase_env.empty()
+                                     ? std::string_view{}
+                                     : trust::passphrase_from_env(def.checkpoint.sign_passphrase_env));
   if (!options.resume.empty()) {
     CheckpointSeal resume_seal =
         options.resume_key.empty() ? s.seal : checkpoint_seal(registry, options.resume_key);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <functional>
 
 #include "base/error.hpp"
 #include "trust/digest.hpp"
@@ -65,12 +66,16 @@ std::string VerifyResult::describe() const {
   return "bad signature";
 }
 
-VerifyResult verify_file(int fd, const std::string& name, const Signature& signature,
-                         const std::vector<PublicKey>& trusted) {
+namespace {
+
+// The check itself; `message` yields what the signature's algorithm signs
+// (the hash or the whole file), asked for once and only when a trusted key
+// has the signature's ID.
+VerifyResult verify_message(const Signature& signature, const std::vector<PublicKey>& trusted,
+                            const std::function<std::vector<std::uint8_t>()>& message_of) {
   VerifyResult result;
   result.key_id = signature.key_id;
   result.status = VerifyStatus::untrusted_key;
-  // The message is read once, and only when some key may have signed.
   std::vector<std::uint8_t> message;
   bool read = false;
   // Key IDs are not unique by construction: every key with the signature's
@@ -78,12 +83,7 @@ VerifyResult verify_file(int fd, const std::string& name, const Signature& signa
   for (const PublicKey& key : trusted) {
     if (key.id != signature.key_id) continue;
     if (!read) {
-      if (signature.algorithm == SignatureAlgorithm::prehashed) {
-        const Digest digest = hash_fd(fd, name);
-        message.assign(digest.begin(), digest.end());
-      } else {
-        message = read_whole(fd, name);
-      }
+      message = message_of();
       read = true;
     }
     if (!ed25519_verify(key.key, message.data(), message.size(), signature.signature)) {
@@ -100,6 +100,28 @@ VerifyResult verify_file(int fd, const std::string& name, const Signature& signa
     return result;
   }
   return result;
+}
+
+}  // namespace
+
+VerifyResult verify_file(int fd, const std::string& name, const Signature& signature,
+                         const std::vector<PublicKey>& trusted) {
+  return verify_message(signature, trusted, [&] {
+    if (signature.algorithm == SignatureAlgorithm::legacy) return read_whole(fd, name);
+    const Digest digest = hash_fd(fd, name);
+    return std::vector<std::uint8_t>(digest.begin(), digest.end());
+  });
+}
+
+VerifyResult verify_bytes(std::string_view bytes, const Signature& signature,
+                          const std::vector<PublicKey>& trusted) {
+  return verify_message(signature, trusted, [&] {
+    const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    if (signature.algorithm == SignatureAlgorithm::legacy)
+      return std::vector<std::uint8_t>(data, data + bytes.size());
+    const Digest digest = hash_bytes(data, bytes.size());
+    return std::vector<std::uint8_t>(digest.begin(), digest.end());
+  });
 }
 
 void require_good(const VerifyResult& result, const std::string& name) {

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "trust/keys.hpp"
@@ -37,6 +38,10 @@ struct VerifyResult {
 // refused for files over 1 GiB.
 VerifyResult verify_file(int fd, const std::string& name, const Signature& signature,
                          const std::vector<PublicKey>& trusted);
+
+// The same for a file already in memory, whole.
+VerifyResult verify_bytes(std::string_view bytes, const Signature& signature,
+                          const std::vector<PublicKey>& trusted);
 
 // keel::Error (usage) naming `name`, with describe()'s line, unless good.
 void require_good(const VerifyResult& result, const std::string& name);

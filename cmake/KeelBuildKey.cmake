@@ -10,9 +10,13 @@
 #
 # Sets KEEL_BUILD_SIGNING_KEY (the secret key file) and the target
 # keel_build_key, which each bundled plugin depends on.
+# Fixed, not GNUInstallDirs' datadir: the runner's default trust folder is
+# exactly <prefix>/share/keel/trust (<prefix>/bin/keel -> ../share/keel/trust),
+# and the build tree has the install's layout.
+set(KEEL_TRUST_INSTALL_DIR share/keel/trust)
 set(KEEL_BUILD_KEY_DIR ${CMAKE_BINARY_DIR}/signing)
 set(KEEL_BUILD_SIGNING_KEY ${KEEL_BUILD_KEY_DIR}/keel-build.key)
-set(KEEL_BUILD_TRUST_DIR ${CMAKE_BINARY_DIR}/share/keel/trust)
+set(KEEL_BUILD_TRUST_DIR ${CMAKE_BINARY_DIR}/${KEEL_TRUST_INSTALL_DIR})
 set(keel_build_pub ${KEEL_BUILD_KEY_DIR}/keel-build.pub)
 
 # No file dependency on the keel executable: relinking keel must not make a
@@ -34,4 +38,4 @@ add_custom_command(
 add_custom_target(keel_build_key DEPENDS ${KEEL_BUILD_SIGNING_KEY} ${KEEL_BUILD_TRUST_DIR}/keel-build.pub)
 add_dependencies(keel_build_key keel)
 
-install(FILES ${KEEL_BUILD_TRUST_DIR}/keel-build.pub DESTINATION ${CMAKE_INSTALL_DATADIR}/keel/trust)
+install(FILES ${KEEL_BUILD_TRUST_DIR}/keel-build.pub DESTINATION ${KEEL_TRUST_INSTALL_DIR})

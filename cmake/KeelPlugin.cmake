@@ -111,10 +111,10 @@ function(_keel_plugin_signing target name)
   if(DEFINED KEEL_EXECUTABLE)
     # An installed SDK: keelConfig.cmake's runner, found beside the package.
     if(NOT EXISTS ${KEEL_EXECUTABLE})
-      message(FATAL_ERROR "keel_add_plugin(${target}): cannot sign: ${KEEL_EXECUTABLE} does not exist")
+      message(FATAL_ERROR "keel_add_plugin(${name}): cannot sign: ${KEEL_EXECUTABLE} does not exist")
     endif()
     if(NOT EXISTS ${key})
-      message(FATAL_ERROR "keel_add_plugin(${target}): signing key ${key} does not exist "
+      message(FATAL_ERROR "keel_add_plugin(${name}): signing key ${key} does not exist "
                           "(make one with: keel keygen --sign NAME)")
     endif()
     set(keel ${KEEL_EXECUTABLE})
@@ -124,7 +124,7 @@ function(_keel_plugin_signing target name)
     set(keel $<TARGET_FILE:keel>)
     add_dependencies(${target} keel)
   else()
-    message(FATAL_ERROR "keel_add_plugin(${target}): cannot sign: no keel runner "
+    message(FATAL_ERROR "keel_add_plugin(${name}): cannot sign: no keel runner "
                         "(find_package(keel) sets KEEL_EXECUTABLE)")
   endif()
   set(passphrase_env ${ARG_SIGNING_PASSPHRASE_ENV})

@@ -3,6 +3,7 @@
 // the installed `keel` after each link, checked by Debian's minisign with
 // keys minisign made.
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <filesystem>
 
 #include "cli_util.hpp"
@@ -88,7 +89,12 @@ TEST_CASE("a signing key that does not exist is refused when the plugin's projec
       build_against_install(fs::path(KEEL_SOURCE_DIR) / "sdk/examples/clip", build,
                             {"-DCMAKE_DISABLE_FIND_PACKAGE_Catch2=ON", "-DKEEL_SIGNING_KEY=" + missing});
   CHECK(failure.rfind("configure failed", 0) == 0);
-  // (CMake wraps the message's lines.)
-  CHECK(failure.find(missing) != std::string::npos);
-  CHECK(failure.find("does not exist") != std::string::npos);
+  // CMake wraps the message's lines: compared with single spaces.
+  std::string flat;
+  for (char c : failure)
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      flat += c;
+    else if (!flat.empty() && flat.back() != ' ')
+      flat += ' ';
+  CHECK(flat.find("keel_add_plugin(clip): signing key " + missing + " does not exist") != std::string::npos);
 }

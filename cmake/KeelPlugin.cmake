@@ -1,5 +1,6 @@
 # keel_add_plugin(NAME SOURCES src... [OBJECTS src...] [LIBRARIES lib...]
-#                 [OUTPUT_DIRECTORY dir])
+#                 [OUTPUT_DIRECTORY dir] [SIGNING_KEY file]
+#                 [SIGNING_PASSPHRASE_ENV var])
 #
 # Builds a Keel operator plugin as a loadable module named keel_<NAME>.so
 # (target keel_plugin_<NAME>). The same file serves the source tree and the
@@ -17,7 +18,17 @@
 #     the runner searches first), else the current binary folder;
 #   - `cmake --install` puts it into <prefix>/lib/keel/plugins (the bundled
 #     folder of a runner installed to the same prefix) unless
-#     OUTPUT_DIRECTORY is given (test fixtures).
+#     OUTPUT_DIRECTORY is given (test fixtures);
+#   - signed after each link when SIGNING_KEY, else the variable
+#     KEEL_SIGNING_KEY, names a secret key file (keel keygen --sign,
+#     minisign -G): `keel sign` writes keel_<NAME>.so.minisig beside it,
+#     which `cmake --install` installs beside the plugin. An encrypted key
+#     takes SIGNING_PASSPHRASE_ENV, else KEEL_SIGNING_PASSPHRASE_ENV: the name
+#     of the environment variable that holds its passphrase when the build
+#     runs. The signer is the installed package's `keel` (KEEL_EXECUTABLE,
+#     set by keelConfig.cmake), or in Keel's own tree the `keel` target.
+#     A relative key path is taken from the top source folder. Any old
+#     signature is removed before each link, so none outlives its file.
 #
 # OBJECTS: the ops' sources, built once into an object library keel_<NAME>_ops
 # (same visibility and PIC as the module, LIBRARIES and this folder's headers
@@ -31,7 +42,8 @@ if(NOT DEFINED KEEL_PLUGIN_INSTALL_DIR)
 endif()
 
 function(keel_add_plugin name)
-  cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY" "SOURCES;OBJECTS;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "" "OUTPUT_DIRECTORY;SIGNING_KEY;SIGNING_PASSPHRASE_ENV"
+                        "SOURCES;OBJECTS;LIBRARIES" ${ARGN})
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "keel_add_plugin(${name}): SOURCES is required")
   endif()
@@ -78,5 +90,58 @@ function(keel_add_plugin name)
     install(TARGETS ${target} LIBRARY DESTINATION ${KEEL_PLUGIN_INSTALL_DIR})
     # So that a project can make a target depend on everything it installs.
     set_property(GLOBAL APPEND PROPERTY KEEL_INSTALLED_PLUGINS ${target})
+  endif()
+  _keel_plugin_signing(${target} ${name})
+endfunction()
+
+# The signing step of keel_add_plugin (its ARG_* are visible here).
+function(_keel_plugin_signing target name)
+  set(signature "$<TARGET_FILE:${target}>.minisig")
+  # A relinked plugin has no signature until it is signed again: a failed or
+  # disabled signing step leaves it unsigned, never with a stale signature.
+  add_custom_command(TARGET ${target} PRE_LINK COMMAND ${CMAKE_COMMAND} -E rm -f ${signature} VERBATIM)
+  set(key ${ARG_SIGNING_KEY})
+  if(NOT key)
+    set(key ${KEEL_SIGNING_KEY})
+  endif()
+  if(NOT key)
+    return()
+  endif()
+  get_filename_component(key "${key}" ABSOLUTE BASE_DIR ${CMAKE_SOURCE_DIR})
+  if(DEFINED KEEL_EXECUTABLE)
+    # An installed SDK: keelConfig.cmake's runner, found beside the package.
+    if(NOT EXISTS ${KEEL_EXECUTABLE})
+      message(FATAL_ERROR "keel_add_plugin(${name}): cannot sign: ${KEEL_EXECUTABLE} does not exist")
+    endif()
+    if(NOT EXISTS ${key})
+      message(FATAL_ERROR "keel_add_plugin(${name}): signing key ${key} does not exist "
+                          "(make one with: keel keygen --sign NAME)")
+    endif()
+    set(keel ${KEEL_EXECUTABLE})
+  elseif(TARGET keel)
+    # Keel's own tree: the runner built here signs (with the build's key,
+    # which the build makes, so it need not exist yet).
+    set(keel $<TARGET_FILE:keel>)
+    add_dependencies(${target} keel)
+  else()
+    message(FATAL_ERROR "keel_add_plugin(${name}): cannot sign: no keel runner "
+                        "(find_package(keel) sets KEEL_EXECUTABLE)")
+  endif()
+  set(passphrase_env ${ARG_SIGNING_PASSPHRASE_ENV})
+  if(NOT passphrase_env)
+    set(passphrase_env ${KEEL_SIGNING_PASSPHRASE_ENV})
+  endif()
+  set(passphrase_args "")
+  if(passphrase_env)
+    set(passphrase_args --passphrase-env ${passphrase_env})
+  endif()
+  add_custom_command(TARGET ${target} POST_BUILD
+    COMMAND ${keel} sign $<TARGET_FILE:${target}> --secret-key ${key} ${passphrase_args} -q
+    COMMENT "Signing keel_${name}${CMAKE_SHARED_MODULE_SUFFIX} with ${key}"
+    VERBATIM)
+  # Another key signs everything again.
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${key})
+  if(NOT ARG_OUTPUT_DIRECTORY)
+    install(FILES ${signature} DESTINATION ${KEEL_PLUGIN_INSTALL_DIR})
   endif()
 endfunction()

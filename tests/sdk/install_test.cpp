@@ -49,10 +49,31 @@ TEST_CASE("the install holds the runner, the bundled plugins, the headers and th
   CHECK_FALSE(fs::exists(p / "lib/keel/plugins/keel_broken_ops.so"));
 }
 
+#if KEEL_SIGN_PLUGINS
+TEST_CASE("the install trusts the build key and each bundled plugin has a signature minisign accepts") {
+  const fs::path p = installed_prefix();
+  const fs::path key = p / "share/keel/trust/keel-build.pub";
+  REQUIRE(fs::is_regular_file(key));
+  REQUIRE(fs::exists("/usr/bin/minisign"));
+  int plugins = 0;
+  for (const auto& e : fs::directory_iterator(p / "lib/keel/plugins")) {
+    if (e.path().extension() != ".so") continue;
+    ++plugins;
+    ProcessResult r = run_process({"/usr/bin/minisign", "-V", "-p", key.string(), "-m", e.path().string()});
+    INFO(describe(r));
+    CHECK(r.exit_code == 0);
+  }
+  CHECK(plugins >= 7);
+  // The secret key stays in the build folder.
+  CHECK_FALSE(fs::exists(p / "share/keel/trust/keel-build.key"));
+}
+#endif
+
 TEST_CASE("every run path in the install is relative to the file itself") {
   const fs::path p = installed_prefix();
   std::vector<fs::path> files{p / "bin/keel"};
-  for (const auto& e : fs::directory_iterator(p / "lib/keel/plugins")) files.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(p / "lib/keel/plugins"))
+    if (e.path().extension() == ".so") files.push_back(e.path());  // not the .minisig beside each
   for (const fs::path& f : files)
     for (const std::string& entry : run_paths(f)) {
       INFO(f.string() + ": " + entry);

@@ -248,7 +248,11 @@ int main(int argc, char** argv) {
     // minor page faults it took.
     const std::size_t n = plugins.size();
     std::vector<Samples> warm(n), fresh_verify(n), fresh_load(n);
-    Samples all_verify, all_load, ck_verify, ck_read;
+    Samples all_verify, all_load, all_checked, ck_verify, ck_read;
+    // The build signed the plugins beside themselves; its public key is in
+    // the build's trust folder, where `keel --require-signed` looks.
+    const fs::path build_trust =
+        (plugin_dir / ".." / ".." / ".." / "share" / "keel" / "trust").lexically_normal();
     std::size_t all_count = 0;
     const std::vector<std::string> probe_args{f.public_key.string(), f.sig_dir.string()};
     for (int r = 0; r < rounds; ++r) {
@@ -269,6 +273,10 @@ int main(int argc, char** argv) {
       all_verify.add(v[0], v[2]);
       all_load.add(v[1], v[3]);
       all_count = std::size_t(v[4]);
+      const auto c = probe({"--require-signed", build_trust.string(), plugin_dir.string()});
+      if (c.size() != 3 || std::size_t(c[2]) != all_count)
+        throw std::runtime_error("unexpected output from trust_load_probe --require-signed");
+      all_checked.add(c[0], c[1]);
       for (int k = 0; k < 2; ++k) {
         if ((k + r) % 2 == 0)
           ck_verify.time([&] { verify(f, checkpoint); });
@@ -328,8 +336,8 @@ int main(int argc, char** argv) {
           i ? "," : "", json_string(plugins[i].filename().string()).c_str(),
           static_cast<unsigned long long>(fs::file_size(plugins[i])), warm[i].json().c_str(),
           fresh_verify[i].json().c_str(), fresh_load[i].json().c_str());
-    std::printf("],\n \"all\": {\"count\": %zu, \"verify\": %s, \"load\": %s},\n", all_count,
-                all_verify.json().c_str(), all_load.json().c_str());
+    std::printf("],\n \"all\": {\"count\": %zu, \"verify\": %s, \"load\": %s, \"checked_load\": %s},\n",
+                all_count, all_verify.json().c_str(), all_load.json().c_str(), all_checked.json().c_str());
     std::printf(" \"checkpoint\": {\"bytes\": %llu, \"tensors\": %d, \"verify\": %s, \"read\": %s},\n",
                 static_cast<unsigned long long>(checkpoint_bytes), tensors, ck_verify.json().c_str(),
                 ck_read.json().c_str());

@@ -13,6 +13,11 @@
 //   trust_load_probe PUBLIC_KEY SIG_DIR --all DIR
 //       verifies every *.so of DIR, then loads them all as keel run does
 //       (load_plugins); prints the same and COUNT, the number of plugins
+//   trust_load_probe --require-signed TRUST_DIR DIR
+//       loads every *.so of DIR as `keel run --require-signed` does: each
+//       copied into a sealed memory file, verified there against
+//       DIR/NAME.so.minisig and loaded from the copy; prints "LOAD_S
+//       LOAD_FAULTS COUNT"
 //
 // Times are taken inside the process: process start and exit are not in
 // them. The faults are minor page faults (fresh memory touched, files
@@ -26,13 +31,16 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "base/error.hpp"
+#include "base/input_check.hpp"
 #include "registry/loader.hpp"
 #include "registry/registry.hpp"
 #include "trust/keys.hpp"
+#include "trust/policy.hpp"
 #include "trust/signature.hpp"
 #include "trust/verify.hpp"
 
@@ -70,8 +78,22 @@ void verify(const fs::path& file, const fs::path& sig_dir, const std::vector<tru
 
 }  // namespace
 
+// The loader under the trust policy: check and load are one step.
+int checked_load(const fs::path& trust_dir, const fs::path& dir) {
+  keel::set_input_check(
+      std::make_shared<trust::RequireSigned>(trust::read_trusted_keys(trust_dir), trust_dir));
+  keel::Registry registry;
+  const long f0 = minor_faults();
+  const auto t0 = Clock::now();
+  keel::load_plugins(registry, {dir});
+  const double load_s = seconds_since(t0);
+  std::printf("%.9f %ld %zu\n", load_s, minor_faults() - f0, registry.plugins().size());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   try {
+    if (argc == 4 && std::string(argv[1]) == "--require-signed") return checked_load(argv[2], argv[3]);
     const bool all = argc == 5 && std::string(argv[3]) == "--all";
     if (argc != 4 && !all) {
       std::fprintf(stderr, "usage: trust_load_probe PUBLIC_KEY SIG_DIR (PLUGIN.so | --all DIR)\n");

@@ -48,6 +48,11 @@ def main():
                  size(sum(p["bytes"] for p in plugins)),
                  f"{ms(sum(p['verify_warm']['s'] for p in plugins))} (sum)", tf(a["verify"]), tf(a["load"]),
                  f"{a['verify']['s'] / a['load']['s']:.2f}"])
+    k = a["checked_load"]
+    rows.append([f"all {a['count']} plugins under `--require-signed`: each copied into a sealed memory file, "
+                 "verified there and loaded from it, one fresh process; last column: against the plain load",
+                 size(sum(p["bytes"] for p in plugins)), "-", "-", tf(k),
+                 f"{k['s'] / a['load']['s']:.2f}"])
     c = r["checkpoint"]
     rows.append([f"checkpoint, safetensors, {c['tensors']} f32 tensors [1024, 1024]", size(c["bytes"]),
                  tf(c["verify"]), "-", f"{tf(c['read'])}, `read_safetensors`",

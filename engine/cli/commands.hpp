@@ -59,7 +59,25 @@ struct SignOptions {
   std::filesystem::path signature;                 // verify: --signature (default: FILE.minisig)
 };
 
+// keel serve GRAPH[=NAME]... (cli/serve_cmd.cpp, docs/serve.md).
+struct ServeCliOptions {
+  std::vector<std::string> graphs;            // GRAPH or GRAPH=NAME
+  std::vector<std::filesystem::path> params;  // one for all, or one per graph
+  std::string key_file, passphrase_env;
+  bool allow_plaintext = false;
+  std::string listen = "127.0.0.1:8080";
+  std::int64_t max_batch = 1;
+  std::int64_t max_delay_us = 0;
+  std::size_t max_body_bytes = std::size_t{16} << 20;
+  int max_connections = 256;
+  std::int64_t read_timeout_ms = 10000;
+  std::int64_t request_timeout_ms = 10000;
+  int io_threads = 1;
+  int threads = 0;
+};
+
 int run(const RunOptions& options, const Common& common);
+int serve(const ServeCliOptions& options, const Common& common);
 int validate(const std::filesystem::path& graph, const std::vector<std::string>& overrides,
              const Common& common);
 int plugins(bool json, const std::string& op, const Common& common);

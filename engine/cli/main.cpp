@@ -221,6 +221,51 @@ int main(int argc, char** argv) {
   report_cmd->add_option("-o,--output", report_output, "The HTML file (default: DIR/report.html)");
   add_common(report_cmd, common);
 
+  cli::ServeCliOptions serving;
+  auto* serve_cmd =
+      app.add_subcommand("serve", "Serve graphs over HTTP/1.1, screening every request (docs/serve.md)");
+  serve_cmd
+      ->add_option("graph", serving.graphs, "GRAPH.yaml or GRAPH.yaml=NAME (default NAME: the file's stem)")
+      ->required();
+  serve_cmd->add_option("--params", serving.params,
+                        "Parameters (checkpoint): one for all graphs, or one each");
+  serve_cmd->add_option("--key-file", serving.key_file, "Key file of encrypted checkpoints");
+  serve_cmd->add_option("--passphrase-env", serving.passphrase_env,
+                        "Environment variable holding the checkpoints' passphrase");
+  serve_cmd->add_flag("--allow-plaintext", serving.allow_plaintext,
+                      "Accept a plaintext checkpoint although a key is given");
+  serve_cmd->add_option("--listen", serving.listen, "ADDRESS:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-batch", serving.max_batch, "Rows per run when batching requests (1: no batching)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 20))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-delay-us", serving.max_delay_us, "How long a run waits for more requests")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{10'000'000}))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-body-bytes", serving.max_body_bytes, "Largest request body")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 32))
+      ->capture_default_str();
+  serve_cmd->add_option("--max-connections", serving.max_connections, "Connections served at once")
+      ->check(CLI::Range(1, 1 << 20))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--read-timeout-ms", serving.read_timeout_ms,
+                   "A whole request (headers and body) must arrive within this")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}))
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--request-timeout-ms", serving.request_timeout_ms,
+                   "Deadline from a request's last byte to its answer")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{3'600'000}))
+      ->capture_default_str();
+  serve_cmd->add_option("--io-threads", serving.io_threads, "Threads reading and writing connections")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  serve_cmd->add_option("--threads", serving.threads, "Cores each run may use (default: all)")
+      ->check(CLI::Range(1, 4096));
+  add_common(serve_cmd, common);
+
   if (unknown_command(app, argc, argv)) return static_cast<int>(keel::ExitCode::usage);
   // Not a terminal: standard output goes out in one piece at the end (or
   // where a command flushes), so a failed write is seen by finish_stdout
@@ -239,6 +284,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*run_cmd) return finish_stdout(cli::run(run, common));
+    if (*serve_cmd) return finish_stdout(cli::serve(serving, common));
     if (*validate_cmd) return finish_stdout(cli::validate(validate_graph, validate_overrides, common));
     if (*plugins_cmd) return finish_stdout(cli::plugins(plugins_json, plugins_op, common));
     if (*graph_cmd) return finish_stdout(cli::graph(graph_file, graph_format, graph_output, common));

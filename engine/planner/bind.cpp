@@ -7,34 +7,42 @@
 
 namespace keel {
 
-void Plan::bind(const std::vector<Tensor>& inputs, bool training) {
+namespace {
+
+using Bound = std::map<Dim, std::pair<Dim, std::string>>;  // symbol -> (size, the input that bound it)
+
+}  // namespace
+
+void Plan::check_inputs(const std::vector<TensorSpec>& inputs) const {
+  Bound bound;
+  check_input_specs(inputs, bound);
+}
+
+void Plan::check_input_specs(const std::vector<TensorSpec>& inputs, Bound& bound) const {
   const auto& decls = graph_.def.inputs;
   if (inputs.size() != decls.size())
     throw usage_error(
         "the graph has " + std::to_string(decls.size()) + " inputs, got " + std::to_string(inputs.size()),
         {graph_.def.file, 0, 0});
-  // symbol -> (size, the input that bound it)
-  std::map<Dim, std::pair<Dim, std::string>> bound;
-  std::vector<TensorSpec> concrete;
   for (std::size_t i = 0; i < decls.size(); ++i) {
     const TensorSpec& want = graph_.input_specs[i];
-    const Tensor& got = inputs[i];
+    const TensorSpec& got = inputs[i];
     const SourceLoc where = graph_.loc(decls[i].loc);
     const std::string& name = decls[i].name;
-    if (got.dtype() != want.dtype)
+    if (got.dtype != want.dtype)
       throw usage_error("input '" + name + "' is declared " + describe(want) + " but the data is " +
-                            std::string(dtype_name(got.dtype())),
+                            std::string(dtype_name(got.dtype)),
                         where);
-    if (got.shape().size() != want.shape.size())
+    if (got.shape.size() != want.shape.size())
       throw usage_error("input '" + name + "' is declared " + describe(want) + " but the data has shape " +
-                            shape_str(got.shape()),
+                            shape_str(got.shape),
                         where);
     for (std::size_t d = 0; d < want.shape.size(); ++d) {
-      const Dim w = want.shape[d], g = got.shape()[d];
+      const Dim w = want.shape[d], g = got.shape[d];
       if (is_static(w)) {
         if (w != g)
           throw usage_error("input '" + name + "' is declared " + describe(want) +
-                                " but the data has shape " + shape_str(got.shape()),
+                                " but the data has shape " + shape_str(got.shape),
                             where);
         continue;
       }
@@ -47,8 +55,14 @@ void Plan::bind(const std::vector<Tensor>& inputs, bool training) {
                           where);
       }
     }
-    concrete.push_back(got.spec());
   }
+}
+
+void Plan::bind(const std::vector<Tensor>& inputs, bool training) {
+  Bound bound;
+  std::vector<TensorSpec> concrete;
+  for (const Tensor& t : inputs) concrete.push_back(t.spec());
+  check_input_specs(concrete, bound);
   // infer() is pure (keel/op.hpp), so the shapes of the last binding need no
   // second inference: a training loop binds the same shapes every step.
   if (concrete.empty() || concrete != bound_inputs_) {

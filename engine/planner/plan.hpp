@@ -62,9 +62,16 @@ class Plan {
   // computation when something does not fit.
   void bind(const std::vector<Tensor>& inputs, bool training);
 
+  // bind()'s checks of the inputs alone (count, dtypes, ranks, static and
+  // named dimensions), with the same messages; changes nothing. For callers
+  // that refuse bad input before queueing it (keel serve).
+  void check_inputs(const std::vector<TensorSpec>& inputs) const;
+
   std::string describe(const TensorSpec& spec) const;  // "f32 [batch, 64]"
 
  private:
+  void check_input_specs(const std::vector<TensorSpec>& inputs,
+                         std::map<Dim, std::pair<Dim, std::string>>& bound) const;
   void infer(const std::vector<TensorSpec>& input_specs);
   void prepare(bool training);
   // After a bind's infer(): every output agrees with symbolic_values_ under

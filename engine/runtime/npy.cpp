@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -275,35 +276,47 @@ std::string npy_preamble(const Tensor& t) {
 
 // ---- Read -----------------------------------------------------------------
 
+namespace {
+
+// Reads `n` bytes at offset `at` of the file into `dst`, or fails.
+using ReadAt = std::function<void(std::uintmax_t at, void* dst, std::size_t n)>;
+
+Tensor parse_npy(std::uintmax_t file_size, const fs::path& path, const ReadAt& read_at);
+
+}  // namespace
+
 Tensor read_npy(const fs::path& path) {
   // Under an input check (a trust policy) the whole file is read and checked
   // before any byte is parsed, and parsed from that memory; otherwise it is
   // streamed straight into the tensor.
-  std::string checked;
-  std::ifstream in;
-  std::uintmax_t file_size = 0;
-  if (input_check()) {
-    checked = read_input_file(path);
-    file_size = checked.size();
-  } else {
-    std::error_code ec;
-    file_size = fs::file_size(path, ec);
-    if (ec) fail(path, "cannot read: " + ec.message());
-    in.open(path, std::ios::binary);
-    if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
-  }
+  if (input_check()) return decode_npy(read_input_file(path), path.string());
+  std::error_code ec;
+  const std::uintmax_t file_size = fs::file_size(path, ec);
+  if (ec) fail(path, "cannot read: " + ec.message());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, std::string("cannot open: ") + std::strerror(errno));
+  return parse_npy(file_size, path, [&](std::uintmax_t at, void* dst, std::size_t n) {
+    in.seekg(static_cast<std::streamoff>(at));
+    in.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
+    if (static_cast<std::size_t>(in.gcount()) != n)
+      fail(path, "cannot read: the file changed while being read");
+  });
+}
+
+Tensor decode_npy(std::string_view bytes, const std::string& source) {
+  return parse_npy(bytes.size(), source, [&](std::uintmax_t at, void* dst, std::size_t n) {
+    if (at > bytes.size() || n > bytes.size() - at) fail(source, "truncated");
+    std::memcpy(dst, bytes.data() + at, n);
+  });
+}
+
+namespace {
+
+Tensor parse_npy(std::uintmax_t file_size, const fs::path& path, const ReadAt& read_at) {
   std::uintmax_t at = 0;
   auto read_exact = [&](void* dst, std::size_t n) {
     if (n == 0) return;
-    if (in.is_open()) {
-      in.seekg(static_cast<std::streamoff>(at));
-      in.read(static_cast<char*>(dst), static_cast<std::streamsize>(n));
-      if (static_cast<std::size_t>(in.gcount()) != n)
-        fail(path, "cannot read: the file changed while being read");
-    } else {
-      if (at + n > checked.size()) fail(path, "cannot read: the file changed while being read");
-      std::memcpy(dst, checked.data() + at, n);
-    }
+    read_at(at, dst, n);
     at += n;
   };
 
@@ -354,7 +367,20 @@ Tensor read_npy(const fs::path& path) {
   return tensor;
 }
 
+}  // namespace
+
 // ---- Write ----------------------------------------------------------------
+
+std::string encode_npy(const Tensor& tensor) {
+  std::string out = npy_preamble(tensor);
+  const auto* data = static_cast<const char*>(tensor.data());
+  if (tensor.dtype() != DType::boolean) {
+    if (tensor.nbytes()) out.append(data, tensor.nbytes());
+    return out;
+  }
+  for (std::size_t i = 0; i < tensor.nbytes(); ++i) out += data[i] ? '\1' : '\0';
+  return out;
+}
 
 void write_npy(const fs::path& path, const Tensor& tensor) {
   if (tensor.empty()) throw runtime_error("cannot write a tensor without data", {path.string()});

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <string_view>
 
 #include "runtime/tensor.hpp"
 
@@ -19,6 +21,10 @@ namespace keel {
 // kernels may rely on it, so any other byte is reported as corruption.
 Tensor read_npy(const std::filesystem::path& path);
 
+// The same for a .npy file already in memory (a request body); `source`
+// names it in messages.
+Tensor decode_npy(std::string_view bytes, const std::string& source);
+
 // Writes what np.save writes, byte for byte: format 1.0 (2.0 when the header
 // exceeds 65535 bytes), the preamble padded to 64 bytes. Bools are stored as
 // 0 or 1 whatever nonzero byte the tensor holds. Atomic (write_file_atomically):
@@ -26,5 +32,8 @@ Tensor read_npy(const std::filesystem::path& path);
 // file is either replaced whole or left as it was. Throws keel::Error (exit
 // code 1) on I/O failure.
 void write_npy(const std::filesystem::path& path, const Tensor& tensor);
+
+// The bytes write_npy writes, in memory (a response body).
+std::string encode_npy(const Tensor& tensor);
 
 }  // namespace keel

@@ -5,7 +5,8 @@ usage: serve_report.py SERVE_DIR README
 SERVE_DIR is what bench/run --serve wrote: meta.json, inprocess.json
 (serve_inprocess), torch_forward.json (serve_peer.py forward) and
 load-SERVER-rROWS-cCONNECTIONS-ROUND.json (serve_load) for the servers
-keel, keel_batching and python. Each figure is the median over rounds.
+keel, keel_batching, python and floor (serve_floor: no model, 1-row
+requests only). Each figure is the median over rounds.
 """
 import json
 import re
@@ -65,12 +66,13 @@ def main():
     rows_out = []
     for n in (1, 16):
         rows_out.append([f"in process, {n} row{'s' if n > 1 else ''}: `Executor::run` / `model(x)`",
-                         us(inproc[n]), us(torch_us[n]), f"{torch_us[n] / inproc[n]:.2f}x", "-"])
+                         us(inproc[n]), us(torch_us[n]), "-", f"{torch_us[n] / inproc[n]:.2f}x", "-"])
     for n in (1, 16):
         for c in (1, 16):
-            k, p = get("keel", n, c), get("python", n, c)
+            k, p, f = get("keel", n, c), get("python", n, c), get("floor", n, c)
             what = f"{n}-row requests, {c} connection{'s' if c > 1 else ''}"
             rows_out.append([f"{what}: latency p50 / p99", latency(k) + errors_note(k), latency(p) + errors_note(p),
+                             latency(f) + errors_note(f) if f else "-",
                              f"{p['p50_us'] / k['p50_us']:.2f}x (p50)" if k and p else "-", "-"])
             if n == 1 and c == 1:
                 over_k = k["p50_us"] - inproc[1] if k else None
@@ -78,23 +80,25 @@ def main():
                 verdict = (f"<= {OVERHEAD_TARGET_US} µs: " + ("met" if over_k <= OVERHEAD_TARGET_US else "missed")
                            if k else f"<= {OVERHEAD_TARGET_US} µs: {missing}")
                 rows_out.append(["server overhead per request, 1 row, 1 connection (p50 minus in process)",
-                                 us(over_k) if k else missing, us(over_p) if p else "-", "-", verdict])
+                                 us(over_k) if k else missing, us(over_p) if p else "-",
+                                 us(f["p50_us"]) if f else "-", "-", verdict])
             ratio = k["throughput_rps"] / p["throughput_rps"] if k and p else None
             target = "-"
             if n == 1 and c == 16:
                 target = (f">= {THROUGHPUT_TARGET}x: " + ("met" if ratio >= THROUGHPUT_TARGET else "missed")
                           if k else f">= {THROUGHPUT_TARGET}x: {missing}")
             rows_out.append([f"{what}: throughput", rate(k["throughput_rps"], n) if k else missing,
-                             rate(p["throughput_rps"], n) if p else "-", f"{ratio:.2f}x" if ratio else "-", target])
+                             rate(p["throughput_rps"], n) if p else "-", rate(f["throughput_rps"], n) if f else "-",
+                             f"{ratio:.2f}x" if ratio else "-", target])
             b = get("keel_batching", n, c)
             if c > 1 and (b or not meta["keel_built"]):
                 rb = b["throughput_rps"] / p["throughput_rps"] if b and p else None
                 rows_out.append([f"{what}: throughput, Keel batching (`{meta['batching']}`); latency p50 / p99",
                                  f"{rate(b['throughput_rps'], n)}; {latency(b)}{errors_note(b)}" if b else missing,
-                                 "-", f"{rb:.2f}x" if rb else "-", "-"])
+                                 "-", "-", f"{rb:.2f}x" if rb else "-", "-"])
 
-    head = ["measurement", "Keel (`keel serve`)", "Python (`http.server` + PyTorch)", "Keel / Python",
-            "target"]
+    head = ["measurement", "Keel (`keel serve`)", "Python (`http.server` + PyTorch)",
+            "no model (`serve_floor`)", "Keel / Python", "target"]
     table = "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] +
                       ["| " + " | ".join(r) + " |" for r in rows_out])
     mode = "QUICK run (1 round, a fifth of the requests): not for comparison" if meta["quick"] else \

@@ -82,6 +82,9 @@ def main():
                 rows_out.append(["server overhead per request, 1 row, 1 connection (p50 minus in process)",
                                  us(over_k) if k else missing, us(over_p) if p else "-",
                                  us(f["p50_us"]) if f else "-", "-", verdict])
+                if k and f:
+                    rows_out.append(["the same, above the no-model server (minus its p50)", us(over_k - f["p50_us"]),
+                                     us(over_p - f["p50_us"]) if p else "-", "-", "-", "-"])
             ratio = k["throughput_rps"] / p["throughput_rps"] if k and p else None
             target = "-"
             if n == 1 and c == 16:

@@ -66,7 +66,7 @@ struct UsageError {
   std::string message;
 };
 
-long positive(const std::string& flag, const std::string& v, long min) {
+long integer_at_least(const std::string& flag, const std::string& v, long min) {
   try {
     std::size_t used = 0;
     const long n = std::stol(v, &used);
@@ -74,6 +74,16 @@ long positive(const std::string& flag, const std::string& v, long min) {
   } catch (const std::exception&) {
   }
   throw UsageError{flag + " " + v + ": expected an integer >= " + std::to_string(min)};
+}
+
+double non_negative_number(const std::string& flag, const std::string& v) {
+  try {
+    std::size_t used = 0;
+    const double x = std::stod(v, &used);
+    if (used == v.size() && x >= 0) return x;
+  } catch (const std::exception&) {
+  }
+  throw UsageError{flag + " " + v + ": expected a number >= 0"};
 }
 
 Options parse_args(int argc, char** argv) {
@@ -95,15 +105,15 @@ Options parse_args(int argc, char** argv) {
     else if (flag == "--expect")
       o.expect_file = v;
     else if (flag == "--concurrency")
-      o.concurrency = positive(flag, v, 1);
+      o.concurrency = integer_at_least(flag, v, 1);
     else if (flag == "--requests")
-      o.requests = positive(flag, v, 1);
+      o.requests = integer_at_least(flag, v, 1);
     else if (flag == "--warmup")
-      o.warmup = positive(flag, v, 0);
+      o.warmup = integer_at_least(flag, v, 0);
     else if (flag == "--threads")
-      o.threads = positive(flag, v, 1);
+      o.threads = integer_at_least(flag, v, 1);
     else if (flag == "--tolerance")
-      o.tolerance = std::stod(v);
+      o.tolerance = non_negative_number(flag, v);
     else
       throw UsageError{"unknown option " + flag};
   }

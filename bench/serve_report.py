@@ -101,7 +101,7 @@ def main():
                                  "-", "-", f"{rb:.2f}x" if rb else "-", "-"])
 
     head = ["measurement", "Keel (`keel serve`)", "Python (`http.server` + PyTorch)",
-            "no model (`serve_floor`)", "Keel / Python", "target"]
+            "no model (`serve_floor`)", "Keel speed-up over Python", "target"]
     table = "\n".join(["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] +
                       ["| " + " | ".join(r) + " |" for r in rows_out])
     mode = "QUICK run (1 round, a fifth of the requests): not for comparison" if meta["quick"] else \

@@ -6,7 +6,11 @@ eval mode: batch normalization with the running statistics), its weights
 read from a Keel checkpoint. It speaks `keel serve`'s API:
 
   POST /v1/models/digits/infer   {"inputs": {"pixels": [[64 numbers], ...]}}
-    -> 200 {"model": "digits", "outputs": {"head": [[10 numbers], ...]}, "guards": []}
+    -> 200 {"model": "digits", "outputs": {"head": [[10 numbers], ...], "probs": [[10 numbers], ...]},
+            "guards": []}
+
+(head: the logits; probs: their softmax, the two outputs of
+graphs/digits_infer.yaml, as keel serve answers.)
   GET /healthz -> 200 ok
 
 usage:
@@ -113,7 +117,9 @@ def make_handler(model):
                 return
             with torch.inference_mode():
                 head = model(pixels)
-            self.reply(200, json.dumps({"model": MODEL, "outputs": {"head": head.tolist()}, "guards": []}))
+                probs = torch.softmax(head, dim=1)
+            outputs = {"head": head.tolist(), "probs": probs.tolist()}
+            self.reply(200, json.dumps({"model": MODEL, "outputs": outputs, "guards": []}))
 
     return Handler
 

@@ -23,9 +23,11 @@ def us(v):
     return f"{v / 1000:.1f} ms" if v >= 10000 else f"{v:.0f} µs" if v >= 100 else f"{v:.1f} µs"
 
 
-def rate(v, rows):
-    text = f"{v:,.0f} req/s"
-    return text + (f" ({v * rows:,.0f} rows/s)" if rows > 1 else "")
+def rate(r, rows):
+    """The median throughput, with the rounds' range when there are several."""
+    v, (lo, hi) = r["throughput_rps"], r["rps_range"]
+    notes = ([f"{v * rows:,.0f} rows/s"] if rows > 1 else []) + ([f"rounds {lo:,.0f}-{hi:,.0f}"] if hi > lo else [])
+    return f"{v:,.0f} req/s" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def load_results(folder):
@@ -38,6 +40,7 @@ def load_results(folder):
     out = {}
     for key, rs in runs.items():
         med = {k: statistics.median(r[k] for r in rs) for k in ("p50_us", "p99_us", "throughput_rps")}
+        med["rps_range"] = (min(r["throughput_rps"] for r in rs), max(r["throughput_rps"] for r in rs))
         med["errors"] = sum(r["errors"] for r in rs)
         med["requests"] = sum(r["requests"] for r in rs)
         med["first_error"] = next((r["first_error"] for r in rs if r["errors"]), "")
@@ -90,14 +93,14 @@ def main():
             if n == 1 and c == 16:
                 target = (f">= {THROUGHPUT_TARGET}x: " + ("met" if ratio >= THROUGHPUT_TARGET else "missed")
                           if k else f">= {THROUGHPUT_TARGET}x: {missing}")
-            rows_out.append([f"{what}: throughput", rate(k["throughput_rps"], n) if k else missing,
-                             rate(p["throughput_rps"], n) if p else "-", rate(f["throughput_rps"], n) if f else "-",
+            rows_out.append([f"{what}: throughput", rate(k, n) if k else missing,
+                             rate(p, n) if p else "-", rate(f, n) if f else "-",
                              f"{ratio:.2f}x" if ratio else "-", target])
             b = get("keel_batching", n, c)
             if c > 1 and (b or not meta["keel_built"]):
                 rb = b["throughput_rps"] / p["throughput_rps"] if b and p else None
                 rows_out.append([f"{what}: throughput, Keel batching (`{meta['batching']}`); latency p50 / p99",
-                                 f"{rate(b['throughput_rps'], n)}; {latency(b)}{errors_note(b)}" if b else missing,
+                                 f"{rate(b, n)}; {latency(b)}{errors_note(b)}" if b else missing,
                                  "-", "-", f"{rb:.2f}x" if rb else "-", "-"])
 
     head = ["measurement", "Keel (`keel serve`)", "Python (`http.server` + PyTorch)",

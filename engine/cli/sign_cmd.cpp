@@ -23,29 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The file to sign or verify, opened once: what is hashed is what was opened.
-class InputFile {
- public:
-  explicit InputFile(const fs::path& path) : name_(path.string()) {
-    fd_ = ::open(name_.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd_ < 0) throw usage_error(std::string("cannot open: ") + std::strerror(errno), {name_});
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd_);
-      throw usage_error("not a regular file", {name_});
-    }
-  }
-  ~InputFile() { ::close(fd_); }
-  InputFile(const InputFile&) = delete;
-  InputFile& operator=(const InputFile&) = delete;
-  int fd() const { return fd_; }
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
-  int fd_ = -1;
-};
-
 void refuse_existing(const fs::path& p) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(p, ec))) throw usage_error("'" + p.string() + "' already exists");
@@ -96,7 +73,7 @@ int keygen_sign(const std::string& name, const std::string& passphrase_env, cons
 
 int sign(const SignOptions& o, const Common& common) {
   if (o.secret_key.empty()) throw usage_error("keel sign needs --secret-key FILE");
-  const InputFile in(o.file);  // refused before any passphrase is asked for
+  const trust::RegularFile in(o.file);  // refused before any passphrase is asked for
   const fs::path out = trust::signature_path_for(o.file);
   check_output_target(out);
   const auto key = trust::read_secret_key_file(o.secret_key, passphrase(o.passphrase_env));
@@ -114,7 +91,7 @@ int verify(const SignOptions& o, const Common& common) {
   if (o.public_keys.empty()) throw usage_error("keel verify needs --public-key FILE");
   std::vector<trust::PublicKey> keys;
   for (const auto& p : o.public_keys) keys.push_back(trust::read_public_key_file(p));
-  const InputFile in(o.file);
+  const trust::RegularFile in(o.file);
   const fs::path sig_path = o.signature.empty() ? trust::signature_path_for(o.file) : o.signature;
   const trust::Signature sig = trust::read_signature_file(sig_path);
   const trust::VerifyResult result = trust::verify_file(in.fd(), in.name(), sig, keys);

@@ -74,12 +74,27 @@ Batcher::Batcher(ServedModel& model, std::int64_t max_rows, std::chrono::microse
     : model_(model),
       max_rows_(model.batchable() ? std::max<std::int64_t>(1, max_rows) : 1),
       max_delay_(max_delay),
-      on_run_(std::move(on_run)),
-      worker_([this] { loop(); }) {}
+      on_run_(std::move(on_run)) {
+  // Without batching there is nothing to wait for: requests run on the
+  // thread that submits them, which spares two thread wake-ups per request.
+  if (max_rows_ > 1) worker_ = std::thread([this] { loop(); });
+}
 
 Batcher::~Batcher() { drain(); }
 
 void Batcher::submit(Job job) {
+  if (!worker_.joinable()) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (!stopping_) {
+      std::vector<Job> one;
+      one.push_back(std::move(job));
+      lock.unlock();
+      // One run at a time: the model's executor is not shared.
+      std::lock_guard<std::mutex> run_lock(run_mutex_);
+      run_batch(one);
+      return;
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stopping_) {

@@ -3,7 +3,9 @@
 // (ServedModel::batchable): the rows of requests that arrive within
 // `max_delay` of the first, up to `max_rows` in all, go through one run,
 // and each request gets its own rows back. Results are the same as one by
-// one, since each row's result depends on that row alone.
+// one, since each row's result depends on that row alone. Without batching
+// (max_rows 1, or a model that does not allow it) a request runs at once on
+// the thread that submits it.
 #pragma once
 
 #include <chrono>
@@ -43,7 +45,7 @@ struct Job {
   std::vector<Tensor> inputs;  // checked (ServedModel::check)
   std::int64_t rows = 0;       // the inputs' first dimension
   Clock::time_point deadline;
-  // Called once, on the worker thread.
+  // Called once, on the worker thread (without batching: the submitting one).
   std::function<void(JobResult)> done;
 };
 
@@ -71,6 +73,7 @@ class Batcher {
   std::chrono::microseconds max_delay_;
   std::function<void(std::size_t)> on_run_;
   std::mutex mutex_;
+  std::mutex run_mutex_;  // without batching: runs on the submitting threads, one at a time
   std::condition_variable wake_;
   std::deque<Job> queue_;
   bool stopping_ = false;

@@ -1,6 +1,7 @@
 #include "serve/http_server.hpp"
 
 #include <atomic>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
@@ -308,9 +309,11 @@ class Session : public std::enable_shared_from_this<Session> {
     job.rows = job.inputs.front().shape().empty() ? 1 : job.inputs.front().shape()[0];
     job.deadline = received_ + state_.options.request_timeout;
     version_ = v;
+    // From the model's worker the answer is posted back to this session;
+    // run inline (no batching), dispatch answers at once, on this thread.
     job.done = [self = shared_from_this()](JobResult r) {
-      net::post(self->stream_.get_executor(),
-                [self, r = std::make_shared<JobResult>(std::move(r))] { self->answer(std::move(*r)); });
+      net::dispatch(self->stream_.get_executor(),
+                    [self, r = std::make_shared<JobResult>(std::move(r))] { self->answer(std::move(*r)); });
     };
     m.batcher->submit(std::move(job));
   }

@@ -14,35 +14,21 @@
 
 namespace keel::trust {
 
-namespace {
-
-// The file to sign, opened once, closed on scope exit.
-class InputFile {
- public:
-  explicit InputFile(const std::filesystem::path& path) : name_(path.string()) {
-    fd_ = ::open(name_.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd_ < 0) throw usage_error(std::string("cannot open: ") + std::strerror(errno), {name_});
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-      ::close(fd_);
-      throw usage_error("not a regular file", {name_});
-    }
+RegularFile::RegularFile(const std::filesystem::path& path) : name_(path.string()) {
+  fd_ = ::open(name_.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd_ < 0) throw usage_error(std::string("cannot open: ") + std::strerror(errno), {name_});
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    throw usage_error("not a regular file", {name_});
   }
-  ~InputFile() { ::close(fd_); }
-  InputFile(const InputFile&) = delete;
-  InputFile& operator=(const InputFile&) = delete;
-  int fd() const { return fd_; }
+}
 
- private:
-  std::string name_;
-  int fd_ = -1;
-};
-
-}  // namespace
+RegularFile::~RegularFile() { ::close(fd_); }
 
 Signature write_detached_signature(const std::filesystem::path& file, const SecretKey& key,
                                    std::string trusted_comment, std::string untrusted_comment) {
-  const InputFile in(file);
+  const RegularFile in(file);
   const std::filesystem::path out = signature_path_for(file);
   Signature sig =
       sign_file(in.fd(), file.string(), key, std::move(trusted_comment), std::move(untrusted_comment));

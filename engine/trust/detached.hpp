@@ -11,6 +11,23 @@
 
 namespace keel::trust {
 
+// A regular file opened read-only once, closed at the end of its scope: what
+// is hashed (to sign or verify it) is what was opened. keel::Error (usage)
+// naming the file when it cannot be opened or is not a regular file.
+class RegularFile {
+ public:
+  explicit RegularFile(const std::filesystem::path& path);
+  ~RegularFile();
+  RegularFile(const RegularFile&) = delete;
+  RegularFile& operator=(const RegularFile&) = delete;
+  int fd() const { return fd_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+};
+
 // Signs the regular file `file` (opened once: what is hashed is what was
 // opened) with `key`, writes FILE.minisig atomically and returns the
 // signature. keel::Error (usage) naming the file when it is not a readable

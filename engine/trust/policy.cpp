@@ -1,14 +1,12 @@
 #include "trust/policy.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <system_error>
 #include <utility>
 
 #include "base/error.hpp"
+#include "trust/detached.hpp"
 #include "trust/signature.hpp"
 #include "trust/verify.hpp"
 
@@ -95,13 +93,8 @@ std::string signature_state(const fs::path& file, const std::vector<PublicKey>& 
   if (!fs::exists(fs::symlink_status(signature_path_for(file), ec))) return "unsigned";
   try {
     const Signature sig = read_signature_file(signature_path_for(file));
-    const int fd = ::open(file.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) return "cannot be read";
-    struct Closer {
-      int fd;
-      ~Closer() { ::close(fd); }
-    } closer{fd};
-    const VerifyResult result = verify_file(fd, file.string(), sig, keys);
+    const RegularFile in(file);
+    const VerifyResult result = verify_file(in.fd(), in.name(), sig, keys);
     if (result.good()) return "signed by trusted key ID " + key_id_hex(result.key_id);
     return result.describe();
   } catch (const Error& e) {

@@ -12,6 +12,7 @@
 #include "base/json.hpp"
 #include "runtime/json_read.hpp"
 #include "runtime/npy.hpp"
+#include "serve/fast_json_inputs.hpp"
 
 namespace keel::serve {
 
@@ -155,6 +156,7 @@ void append_tensor(std::string& out, const Tensor& t) {
 }  // namespace
 
 std::vector<Tensor> inputs_from_json(std::string_view body, const ValidatedGraph& graph) {
+  if (auto fast = fast_json_inputs(body, graph)) return std::move(*fast);
   JsonLimits limits;
   limits.max_bytes = body.size();
   const JsonValue doc = parse_json(body, kSource, limits);

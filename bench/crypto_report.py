@@ -6,9 +6,10 @@ RESULTS_DIR holds crypto.json (bench_crypto), crypto_cli.json
 (crypto_cli.py) and crypto_machine.json.
 """
 import json
-import re
 import sys
 from pathlib import Path
+
+from readme_section import replace_section
 
 START, END = "<!-- bench:crypto:start -->", "<!-- bench:crypto:end -->"
 
@@ -51,13 +52,7 @@ def main():
         "\n".join(lines),
         END,
     ])
-    print(section)
-    text = readme.read_text()
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text += "\n## Latest encryption results\n\n" + section + "\n"
-    readme.write_text(text)
+    replace_section(readme, START, END, section, "Latest encryption results")
 
 
 if __name__ == "__main__":

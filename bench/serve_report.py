@@ -14,6 +14,8 @@ import statistics
 import sys
 from pathlib import Path
 
+from readme_section import replace_section
+
 START, END = "<!-- bench:serve:start -->", "<!-- bench:serve:end -->"
 OVERHEAD_TARGET_US = 50
 THROUGHPUT_TARGET = 10
@@ -120,13 +122,7 @@ def main():
         table,
         END,
     ])
-    print(section)
-    text = readme.read_text()
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text += "\n## Latest serving results\n\n" + section + "\n"
-    readme.write_text(text)
+    replace_section(readme, START, END, section, "Latest serving results")
 
 
 if __name__ == "__main__":

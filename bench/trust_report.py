@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from readme_section import replace_section
+
 START, END = "<!-- bench:trust:start -->", "<!-- bench:trust:end -->"
 
 
@@ -88,13 +90,7 @@ def main():
         table(bw_head, bw_rows),
         END,
     ])
-    print(section)
-    text = readme.read_text()
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
-    else:
-        text += "\n## Latest signature verification results\n\n" + section + "\n"
-    readme.write_text(text)
+    replace_section(readme, START, END, section, "Latest signature verification results")
 
 
 if __name__ == "__main__":

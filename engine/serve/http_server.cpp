@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
@@ -49,6 +50,7 @@ struct State {
   Metrics metrics;
   std::atomic<int> connections{0};
   std::atomic<bool> draining{false};
+  net::io_context* ioc = nullptr;
   std::mutex sessions_mutex;
   std::set<std::weak_ptr<Session>, std::owner_less<std::weak_ptr<Session>>> sessions;
 };
@@ -124,10 +126,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // Closes the connection if it is waiting for a request (graceful shutdown).
+  // A connection counts as idle only if no byte of a next request has
+  // arrived, read or not: a request the client finished sending before the
+  // signal is answered, even if the server had not read it yet.
   void close_if_idle() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_ && self->buffer_.size() == 0) {
-        beast::error_code ec;
+      beast::error_code ec;
+      const std::size_t pending = self->stream_.socket().available(ec);
+      if (!self->busy_ && self->buffer_.size() == 0 && (pending == 0 || ec)) {
         self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
         self->stream_.socket().close(ec);
       }
@@ -311,9 +317,14 @@ class Session : public std::enable_shared_from_this<Session> {
     version_ = v;
     // From the model's worker the answer is posted back to this session;
     // run inline (no batching), dispatch answers at once, on this thread.
-    job.done = [self = shared_from_this()](JobResult r) {
+    // A queued job has no socket operation outstanding: this keeps the I/O
+    // loop running (through a shutdown, too) until its answer is handed back.
+    auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
+        state_.ioc->get_executor());
+    job.done = [self = shared_from_this(), work](JobResult r) {
       net::dispatch(self->stream_.get_executor(),
                     [self, r = std::make_shared<JobResult>(std::move(r))] { self->answer(std::move(*r)); });
+      work->reset();
     };
     m.batcher->submit(std::move(job));
   }
@@ -462,10 +473,7 @@ int serve(std::vector<std::unique_ptr<ServedModel>> models, const ServeOptions& 
     std::fflush(stdout);
   }
 
-  // Work that outlives every socket: the batchers' answers, posted back to
-  // the sessions, arrive until the batchers have drained.
-  auto guard = std::make_optional(net::make_work_guard(ioc));
-  std::thread drainer;
+  state.ioc = &ioc;
   net::signal_set signals(ioc, SIGTERM, SIGINT);
   signals.async_wait([&](beast::error_code sec, int) {
     if (sec) return;
@@ -477,12 +485,8 @@ int serve(std::vector<std::unique_ptr<ServedModel>> models, const ServeOptions& 
       for (const auto& w : state.sessions)
         if (auto s = w.lock()) s->close_if_idle();
     }
-    // Queued requests still run; their answers are posted before the guard
-    // goes, so every one is written.
-    drainer = std::thread([&] {
-      for (auto& [name, m] : state.models) m.batcher->drain();
-      net::post(ioc, [&] { guard.reset(); });
-    });
+    // The loop ends once every connection has had its answers written and
+    // closed: queued requests still run.
   });
   accept_loop(acceptor, ioc, state);
 
@@ -490,7 +494,8 @@ int serve(std::vector<std::unique_ptr<ServedModel>> models, const ServeOptions& 
   for (int i = 1; i < options.io_threads; ++i) threads.emplace_back([&] { ioc.run(); });
   ioc.run();
   for (auto& t : threads) t.join();
-  if (drainer.joinable()) drainer.join();
+  // Every connection has ended, so nothing is queued any more.
+  for (auto& [name, m] : state.models) m.batcher->drain();
   return 0;
 }
 

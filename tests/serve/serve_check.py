@@ -432,7 +432,11 @@ def load():
     check(not errors, f"{len(errors)} clients failed: {errors[:3]}")
     check(counts["ok"] + counts["bad"] == per * 16, f"answers {counts}")
     end = s.rss_kib()
-    check(end <= rss["warm"] * 1.05, f"resident memory grew from {rss['warm']} to {end} KiB")
+    # Under AddressSanitizer freed memory waits in its quarantine (256 MiB by
+    # default), so resident memory grows by design; there LeakSanitizer's
+    # check at the server's exit (s.stop() requires exit 0) is the test.
+    if "ASAN_OPTIONS" not in os.environ:
+        check(end <= rss["warm"] * 1.05, f"resident memory grew from {rss['warm']} to {end} KiB")
     print(f"load: {counts}, RSS {rss['warm']} -> {end} KiB")
     s.stop()
 

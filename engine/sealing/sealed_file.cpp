@@ -158,13 +158,6 @@ void seal_bytes_to_file(Codec& codec, const std::string& bytes, const fs::path& 
   });
 }
 
-std::string open_file_to_bytes(Codec& codec, const fs::path& in, const CodecOptions& options) {
-  std::ifstream src = open_input(in);
-  std::ostringstream dst;
-  run_codec("opening", in.string(), in, &dst, [&] { return codec.open(src, dst, options); });
-  return std::move(dst).str();
-}
-
 std::string open_bytes_to_bytes(Codec& codec, const std::string& sealed, const std::string& source,
                                 const CodecOptions& options) {
   std::istringstream src(sealed);

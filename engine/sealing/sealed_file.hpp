@@ -45,7 +45,6 @@ void open_file(Codec& codec, const std::filesystem::path& in, const std::filesys
 // plaintext never touches the disk; opened into memory.
 void seal_bytes_to_file(Codec& codec, const std::string& bytes, const std::filesystem::path& out,
                         const CodecOptions& options);
-std::string open_file_to_bytes(Codec& codec, const std::filesystem::path& in, const CodecOptions& options);
 // Opens a sealed file already read into memory (`source` names it in
 // messages): one read serves the input check, the detection and the codec.
 std::string open_bytes_to_bytes(Codec& codec, const std::string& sealed, const std::string& source,

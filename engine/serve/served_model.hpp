@@ -27,9 +27,9 @@ struct RunOutcome {
 
 class ServedModel {
  public:
-  // `graph` must have no train: section; its parameters come from `params`
-  // (already read by the caller with load_checkpoint into the plan made
-  // here: see load). The registry must outlive the model.
+  // `graph` is an inference graph (no train: section). Its parameters are
+  // loaded by the caller into plan() (load_checkpoint) before serving. The
+  // registry must outlive the model.
   ServedModel(std::string name, std::unique_ptr<ValidatedGraph> graph, const Registry& registry);
 
   const std::string& name() const { return name_; }

@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "base/error.hpp"
+#include "base/log_prefix.hpp"
 #include "base/suggest.hpp"
 #include "cli/commands.hpp"
 #include "keel/version.hpp"
@@ -308,16 +309,16 @@ int main(int argc, char** argv) {
     if (*schema_cmd) return finish_stdout(cli::schema(common));
     if (*report_cmd) return finish_stdout(cli::report(report_dir, report_output, common));
   } catch (const keel::Error& e) {
-    std::fprintf(stderr, "keel: error: %s\n", e.format().c_str());
+    std::fprintf(stderr, "%s: error: %s\n", keel::log_prefix().c_str(), e.format().c_str());
     return static_cast<int>(e.code());
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "keel: error: out of memory\n");
+    std::fprintf(stderr, "%s: error: out of memory\n", keel::log_prefix().c_str());
     return static_cast<int>(keel::ExitCode::runtime);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "keel: error: internal error: %s\n", e.what());
+    std::fprintf(stderr, "%s: error: internal error: %s\n", keel::log_prefix().c_str(), e.what());
     return static_cast<int>(keel::ExitCode::runtime);
   } catch (...) {
-    std::fprintf(stderr, "keel: error: internal error: an unknown exception\n");
+    std::fprintf(stderr, "%s: error: internal error: an unknown exception\n", keel::log_prefix().c_str());
     return static_cast<int>(keel::ExitCode::runtime);
   }
   return static_cast<int>(keel::ExitCode::usage);

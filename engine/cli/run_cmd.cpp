@@ -14,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/graphviz.hpp"
 #include "cli/session.hpp"
+#include "distributed/group.hpp"
 #include "executor/executor.hpp"
 #include "graph/dot.hpp"
 #include "images/graph_images.hpp"
@@ -122,6 +123,16 @@ void print_stats(const Plan& plan, const Executor& exec) {
               total);
 }
 
+// --stats of a data-parallel run: what summing gradients cost (bench/run
+// --distributed reads this line).
+void print_distributed_stats(const DistributedStats& d) {
+  const double share = d.step_seconds > 0 ? 100.0 * d.wait_seconds / d.step_seconds : 0.0;
+  std::printf(
+      "distributed: %d ranks, %zu buckets, %.1f MB of gradients per step; waited %.3f s for allreduce "
+      "(%.1f%% of %.2f s of steps)\n",
+      d.ranks, d.buckets, double(d.gradient_bytes) / 1e6, d.wait_seconds, share, d.step_seconds);
+}
+
 }  // namespace
 
 int run(const RunOptions& o, const Common& common) {
@@ -137,8 +148,12 @@ int run(const RunOptions& o, const Common& common) {
   // each node's OpenMP threads (docs/cli.md). oneDNN's OpenMP runtime reads
   // OMP_NUM_THREADS when it is loaded with the first plugin, after this point.
   const ThreadPolicy threads = thread_policy(o.threads, o.inter_op);
+  // Started by an MPI launcher: this process is one rank of a data-parallel
+  // run (docs/distributed.md); MPI is loaded only then.
+  std::unique_ptr<dist::Group> group = dist::Group::join_if_launched();
+  const bool writes = !group || group->leader();
   if (o.threads > 0 || o.inter_op > 1) setenv("OMP_NUM_THREADS", std::to_string(threads.intra_op).c_str(), 1);
-  std::unique_ptr<Profiler> profiler = o.profile.empty() ? nullptr : std::make_unique<Profiler>();
+  std::unique_ptr<Profiler> profiler = o.profile.empty() || !writes ? nullptr : std::make_unique<Profiler>();
   auto write_profile = [&] {
     if (!profiler) return;
     profiler->write_chrome_trace(o.profile);
@@ -171,16 +186,26 @@ int run(const RunOptions& o, const Common& common) {
     train_options.profiler = profiler.get();
     train_options.time_nodes = o.stats;
     train_options.threads = threads.total;
+    train_options.group = group.get();
     if (!o.profile.empty()) train_options.profile = fs::absolute(o.profile);
     if (o.stats) train_options.on_finish = [&](const Executor& exec) { print_stats(plan, exec); };
     TrainSummary summary;
     try {
       summary = train(plan, registry, *graph.def.train, train_options);
     } catch (const Error& e) {
+      // Every rank stops on the step a guard aborted: they leave together,
+      // so none takes another's exit for a lost rank.
+      if (group && e.code() == ExitCode::anomaly) group->shut_down();
+      if (!writes) throw;
       // A run a guard stopped is one to look at: its report shows why.
       if (e.code() == ExitCode::anomaly && graph.def.train->report)
         report_after_training(o.output_dir, common);
       throw;
+    }
+    if (group) {
+      if (writes && o.stats) print_distributed_stats(summary.distributed);
+      group->shut_down();
+      if (!writes) return 0;
     }
     write_profile();
     if (graph.def.train->report && !summary.stopped_by_signal) report_after_training(o.output_dir, common);
@@ -188,6 +213,11 @@ int run(const RunOptions& o, const Common& common) {
     return summary.stopped_by_signal ? 128 + summary.stopped_by_signal : 0;
   }
   if (!o.resume.empty()) throw usage_error("--resume needs a graph with a train: section");
+  if (group)
+    throw usage_error(
+        "'" + o.graph.string() +
+        "' has no train: section; under an MPI launcher keel run trains data-parallel, and runs "
+        "inference only without one (docs/distributed.md)");
   Guards guards(plan, registry, nullptr);
   std::vector<Tensor> inputs = read_inputs(graph, o.inputs);
   check_output_locations(graph, nullptr, o.output_dir);  // before running anything

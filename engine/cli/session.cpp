@@ -6,6 +6,7 @@
 
 #include "base/error.hpp"
 #include "base/input_check.hpp"
+#include "base/log_prefix.hpp"
 #include "base/suggest.hpp"
 #include "graph/format_keys.hpp"
 #include "graph/parse.hpp"
@@ -29,7 +30,7 @@ Registry load_registry(const Common& common, std::vector<Error>* failures) {
   // Printed as they are found, before the library they warn about runs any
   // of its code.
   const WarningSink print = [&](const std::string& w) {
-    if (!common.quiet) std::fprintf(stderr, "keel: warning: %s\n", w.c_str());
+    if (!common.quiet) std::fprintf(stderr, "%s: warning: %s\n", log_prefix().c_str(), w.c_str());
   };
   Registry registry;
   load_plugins(registry, plugin_search_path(common.plugin_paths, print), failures, print);
@@ -148,7 +149,8 @@ ValidatedGraph load_graph(const std::filesystem::path& file, const std::vector<s
   ValidatedGraph graph = validate_graph(std::move(def), registry);
   check_node_inits(graph);  // needs the ops' parameter lists, so after validation
   if (!common.quiet)
-    for (const auto& w : graph.warnings) std::fprintf(stderr, "keel: warning: %s\n", w.format().c_str());
+    for (const auto& w : graph.warnings)
+      std::fprintf(stderr, "%s: warning: %s\n", log_prefix().c_str(), w.format().c_str());
   return graph;
 }
 

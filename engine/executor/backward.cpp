@@ -40,7 +40,7 @@ void Executor::backward(const GradientPlan& g) {
     if (t.empty() || t.shape() != param.value.shape()) t = Tensor(DType::f32, param.value.shape());
   }
   Tensor& seed = grads_[std::size_t(g.loss_slot)];
-  for (std::int64_t i = 0; i < seed.numel(); ++i) seed.as<float>()[i] = 1.0f;
+  for (std::int64_t i = 0; i < seed.numel(); ++i) seed.as<float>()[i] = loss_scale_;
   scheduler_->run(layouts_[std::size_t(active_)].backward, [&](int j) { run_backward_step(g, j); });
 }
 
@@ -97,6 +97,7 @@ void Executor::run_backward_step(const GradientPlan& g, int j) {
     if (profiler_)
       profiler_->record(Profiler::Kind::backward, node_names_[std::size_t(step.node)], begin, end);
   }
+  if (backward_hook_) backward_hook_(j);
 }
 
 }  // namespace keel

@@ -11,6 +11,7 @@
 // memory is slow to touch).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -61,6 +62,16 @@ class Executor {
   // (evaluation) do not advance it, so evaluating never changes training.
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t step) { step_ = step; }
+
+  // Data-parallel training (training/data_parallel.hpp). The backward pass
+  // starts from d loss / d loss = `scale` instead of 1: a rank's share of
+  // the global batch, so that the ranks' gradients add up to the global
+  // batch's. `hook(j)` is called after backward step j, when the parameter
+  // gradients it wrote are final, on the thread that ran it.
+  void set_loss_scale(float scale) { loss_scale_ = scale; }
+  void set_backward_hook(std::function<void(int step)> hook) { backward_hook_ = std::move(hook); }
+  // A value to overwrite after a run: a rank's loss replaced by the global one.
+  Tensor& mutable_value(int slot) { return values_[std::size_t(slot)]; }
 
   // Spans per node for --profile (null: none); must outlive the executor.
   void set_profiler(Profiler* profiler);
@@ -114,6 +125,8 @@ class Executor {
   int active_ = -1;  // its tensors live in values_ and grads_
   static constexpr std::size_t kMaxLayouts = 4;
   std::uint64_t step_ = 0;
+  float loss_scale_ = 1.0f;
+  std::function<void(int)> backward_hook_;
 
   Profiler* profiler_ = nullptr;
   std::vector<int> node_names_;  // per plan node: its profiler name id

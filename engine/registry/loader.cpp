@@ -397,6 +397,24 @@ fs::path normalized(const fs::path& p) {
 
 }  // namespace
 
+fs::path module_dir() {
+  boost::dll::fs::error_code ec;
+  const boost::dll::fs::path exe = boost::dll::program_location(ec);
+  if (ec) return {};
+  return (fs::path(exe.string()).parent_path() / ".." / "lib" / "keel").lexically_normal();
+}
+
+void* load_module_symbol(const fs::path& file, const char* symbol) {
+  // Never unloaded: such a library (MPI's) may keep threads and handlers
+  // that must outlive every call into it.
+  static std::vector<std::unique_ptr<LoadedLibrary>> kept;
+  auto loaded = std::make_unique<LoadedLibrary>(open_library(file));
+  if (!loaded->lib.has(symbol)) throw usage_error(file_str(file) + ": has no '" + symbol + "' symbol");
+  void* address = reinterpret_cast<void*>(loaded->lib.get<void()>(symbol));
+  kept.push_back(std::move(loaded));
+  return address;
+}
+
 fs::path bundled_plugin_dir() {
   boost::dll::fs::error_code ec;
   const boost::dll::fs::path exe = boost::dll::program_location(ec);

@@ -17,6 +17,16 @@ namespace keel {
 // <dir of the running executable>/../lib/keel/plugins
 std::filesystem::path bundled_plugin_dir();
 
+// <dir of the running executable>/../lib/keel: Keel's own libraries that
+// are loaded only when a command needs them (keel_mpi.so).
+std::filesystem::path module_dir();
+
+// Loads one of those libraries, checked like a plugin under the input check
+// (a signed build signs them too), and returns the address of `symbol`. The
+// library stays loaded until the process ends. keel::Error (usage) naming
+// the file when it is missing, cannot be loaded or lacks the symbol.
+void* load_module_symbol(const std::filesystem::path& file, const char* symbol);
+
 // Receives each loader warning as soon as it is known, so that the warning
 // about a folder reaches the user before any library in it is loaded.
 using WarningSink = std::function<void(const std::string&)>;

@@ -1,5 +1,7 @@
 #include "training/metrics.hpp"
 
+#include <cmath>
+
 namespace keel {
 
 namespace {
@@ -63,6 +65,41 @@ double r_squared(const Tensor& prediction, const Tensor& target) {
     tot += (t - mean) * (t - mean);
   }
   return tot > 0 ? 1.0 - res / tot : NAN;
+}
+
+EvaluationSums evaluation_sums(const Executor& exec, const Plan& plan, int loss_slot, MetricKind kind,
+                               std::int64_t rows) {
+  EvaluationSums s;
+  s.rows = double(rows);
+  const Tensor& loss = exec.value(loss_slot);
+  for (std::int64_t i = 0; i < loss.numel(); ++i) s.loss += loss.as<float>()[i];
+  s.loss *= s.rows;
+  const PlannedNode* n = producer(plan, loss_slot);
+  if (kind == MetricKind::accuracy)
+    s.right = std::round(accuracy(exec.value(n->inputs[0]), exec.value(n->inputs[1])) * s.rows);
+  if (kind == MetricKind::r2) {
+    const Tensor& p = exec.value(n->inputs[0]);
+    const Tensor& t = exec.value(n->inputs[1]);
+    s.values = double(t.numel());
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+      const double tv = t.as<float>()[i], pv = p.as<float>()[i];
+      s.target += tv;
+      s.target_sq += tv * tv;
+      s.residual += (pv - tv) * (pv - tv);
+    }
+  }
+  return s;
+}
+
+Evaluation evaluation_from(const EvaluationSums& s, MetricKind kind) {
+  Evaluation e;
+  e.loss = s.rows > 0 ? s.loss / s.rows : NAN;
+  if (kind == MetricKind::accuracy) e.metric = s.rows > 0 ? s.right / s.rows : NAN;
+  if (kind == MetricKind::r2) {
+    const double total = s.values > 0 ? s.target_sq - s.target * s.target / s.values : 0;
+    e.metric = total > 0 ? 1.0 - s.residual / total : NAN;
+  }
+  return e;
 }
 
 Evaluation evaluate(Executor& exec, const Plan& plan, int loss_slot, MetricKind kind,

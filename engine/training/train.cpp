@@ -7,6 +7,7 @@
 #include <set>
 
 #include "base/error.hpp"
+#include "distributed/group.hpp"
 #include "planner/autodiff.hpp"
 #include "training/console_observer.hpp"
 #include "training/metrics_observer.hpp"
@@ -42,6 +43,8 @@ void check_train(const Plan& plan, const Registry& registry, const TrainDef& def
 
 TrainSummary train(Plan& plan, const Registry& registry, const TrainDef& def, const TrainOptions& options) {
   Trainer trainer(plan, registry, def, options);
+  // Only rank 0 of a data-parallel run reports and writes files.
+  if (options.group && !options.group->leader()) return trainer.run();
   const RunInfo& info = trainer.info();
   // The order is what a person sees: files are written before the console
   // says the run is over.

@@ -12,6 +12,8 @@
 #include <system_error>
 
 #include "base/error.hpp"
+#include "base/log_prefix.hpp"
+#include "distributed/group.hpp"
 #include "executor/executor.hpp"
 #include "planner/autodiff.hpp"
 #include "runtime/folder_lock.hpp"
@@ -19,6 +21,7 @@
 #include "runtime/signals.hpp"
 #include "training/calibration.hpp"
 #include "training/checkpoint.hpp"
+#include "training/data_parallel.hpp"
 #include "training/guards.hpp"
 #include "training/metrics.hpp"
 #include "training/optimizer_step.hpp"
@@ -39,6 +42,11 @@ namespace fs = std::filesystem;
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Gradients per bucket of a data-parallel step: large enough that a sum's
+// fixed cost is small beside its bytes, small enough that the first sums
+// start early in backward (PyTorch DDP's first bucket is 1 MiB too).
+constexpr std::size_t kBucketBytes = std::size_t(1) << 20;
 
 double tensor_sum(const Tensor& t) {
   double sum = 0;
@@ -61,6 +69,7 @@ struct PhaseRun {
   GradientPlan gradients;
   std::optional<OptimizerSteps> optimizer;
   std::optional<Guards> guards;
+  std::optional<GradientBuckets> buckets;  // data-parallel runs only
   // The epoch's applied updates, for its mean loss.
   double loss_sum = 0;
   std::int64_t loss_batches = 0;
@@ -101,8 +110,16 @@ struct Trainer::State {
   // The last checkpoint this run wrote, for an abort's message.
   bool saved = false;
   std::uint64_t saved_step = 0;
+  // Data-parallel runs (data_parallel.hpp): the group, whether this
+  // process writes files (rank 0, or a single process), whether some rank
+  // asked to stop in this step, and the time the steps took.
+  dist::Group* group = nullptr;
+  bool writes = true;
+  bool agreed_stop = false;
+  double step_seconds = 0;
 
-  State(Plan& p, const TrainDef& d, const TrainOptions& o) : plan(p), def(d), options(o), graph(p.graph()) {
+  State(Plan& p, const TrainDef& d, const TrainOptions& o)
+      : plan(p), def(d), options(o), graph(p.graph()), group(o.group), writes(!o.group || o.group->leader()) {
     for (PhaseSpec& spec : resolve_phases(p, d)) {
       phases.push_back(std::make_unique<PhaseRun>());
       phases.back()->spec = std::move(spec);
@@ -115,8 +132,13 @@ struct Trainer::State {
   std::vector<Tensor> inputs(const Dataset& data, const std::vector<std::size_t>& rows) const {
     return batch_inputs(graph, data, rows, def.data.loc);
   }
+  // This rank's share of `rows` (all of them in a single process).
+  std::vector<std::size_t> mine(const std::vector<std::size_t>& rows) const {
+    return group ? rank_rows(rows, group->rank(), group->size()) : rows;
+  }
 
   void checkpoint() {
+    if (!writes) return;
     Observers::Scope span(observers, Phase::checkpoint);
     save_checkpoint(ckpt, plan, optimizer_state, pos, def.data.batch, seal);
     // Written after the checkpoint: a crash between the two leaves a
@@ -135,8 +157,16 @@ struct Trainer::State {
   void step(const std::vector<std::size_t>& rows, std::int64_t epoch, std::uint64_t steps_this_run);
   // One pass of one phase; returns false when a rollback ends the step.
   bool run_phase(PhaseRun& phase, std::int64_t repeat, const std::vector<Tensor>& batch,
-                 const std::vector<std::size_t>& rows, PhaseStep& facts, std::vector<GuardEvent>& events);
+                 const std::vector<std::size_t>& rows, std::size_t global_rows, PhaseStep& facts,
+                 std::vector<GuardEvent>& events);
+  // A rank other than 0 writes no anomalies.jsonl: its guards' events go to
+  // its stderr, one line each.
+  void print_rank_events(const std::vector<GuardEvent>& fired) const;
+  int aborted_by_rank = -1;     // another rank's guard aborted this step
+  bool fired_anywhere = false;  // a guard fired on some rank in this step
   [[noreturn]] void abort(const std::vector<GuardEvent>& events) const;
+  // The epoch's evaluations, each rank running its share of the rows.
+  void evaluate_split(EpochInfo& info);
   void write_holdout_outputs();
 };
 
@@ -148,12 +178,20 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   const Split& split = s.prepared.split;
   const auto batch = std::size_t(def.data.batch);
   s.total_steps = def.steps > 0 ? def.steps : def.epochs * s.prepared.batches_per_epoch;
+  if (s.group) {
+    const std::size_t smallest = smallest_batch(split.train.size(), batch);
+    if (smallest < std::size_t(s.group->size()))
+      throw usage_error("train.data.batch: the smallest batch of an epoch has " + std::to_string(smallest) +
+                            " rows, fewer than the " + std::to_string(s.group->size()) +
+                            " ranks it is split across (docs/distributed.md)",
+                        s.graph.loc(def.data.loc));
+  }
 
   // Shapes and parameters from the first batch, then everything that needs
   // them: calibration, gradients, optimizer state.
   const std::vector<std::size_t> first(
       split.train.begin(), split.train.begin() + std::ptrdiff_t(std::min(batch, split.train.size())));
-  plan.bind(s.inputs(s.prepared.data, first), true);
+  plan.bind(s.inputs(s.prepared.data, s.mine(first)), true);
   for (const auto& node : def.calibrate) {
     if (calibrated_after_training(plan, node, def))
       s.calibrate_at_end.push_back(node);
@@ -173,6 +211,7 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
       if (slot != p.spec.loss_slot) others.push_back(slot);
     // A guard whose limits are measured after training has none yet.
     p.guards.emplace(plan, registry, &p.gradients, others, s.calibrate_at_end);
+    if (s.group) p.buckets.emplace(plan, p.gradients, s.group->transport(), kBucketBytes);
     s.has_guards |= !p.guards->empty();
     may_skip |= p.guards->uses(GuardAction::skip_step);
     may_roll_back |= p.guards->uses(GuardAction::rollback);
@@ -183,7 +222,7 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   // graph names none: continuing a sealed run must not write it out plain.
   const bool seal_with_resume_key = def.checkpoint.encrypt.empty() && !options.resume.empty();
   s.seal = checkpoint_seal(registry, seal_with_resume_key ? options.resume_key : def.checkpoint.encrypt);
-  if (!def.checkpoint.sign_key.empty())
+  if (!def.checkpoint.sign_key.empty() && s.writes)
     s.signing_key = trust::read_secret_key_file(
         def.checkpoint.sign_key, def.checkpoint.sign_passphrase_env.empty()
                                      ? std::string_view{}
@@ -201,7 +240,9 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   const bool several_passes = s.phases.size() > 1 || s.phases.front()->spec.repeat > 1;
   s.undo.emplace(plan, s.optimizer_state, may_skip || several_passes, may_roll_back);
 
-  s.exec.emplace(plan, make_scheduler(options.inter_op));
+  // Ranks must call their collectives (batch statistics summed across
+  // ranks, gradient buckets) in the same order: one node at a time.
+  s.exec.emplace(plan, make_scheduler(s.group ? 1 : options.inter_op));
   s.exec->set_step(s.pos.step);
   s.exec->set_profiler(options.profiler);
   s.exec->time_nodes(options.time_nodes);
@@ -221,11 +262,13 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   // Fail on an unusable output location now, not after the training; no
   // other run may write into the folder while this one does.
   check_output_locations(s.graph, &def, options.output_dir);
-  make_folder(options.output_dir);
-  s.lock.emplace(options.output_dir);
   s.ckpt = def.checkpoint.path.empty() ? fs::path() : options.output_dir / def.checkpoint.path;
-  if (!s.ckpt.empty()) make_folder(s.ckpt.parent_path());
-  if (s.has_guards) s.guard_report.emplace(options.output_dir / "anomalies.jsonl", s.pos.step > 0);
+  if (s.writes) {
+    make_folder(options.output_dir);
+    s.lock.emplace(options.output_dir);
+    if (!s.ckpt.empty()) make_folder(s.ckpt.parent_path());
+    if (s.has_guards) s.guard_report.emplace(options.output_dir / "anomalies.jsonl", s.pos.step > 0);
+  }
 
   s.info.first_step = s.pos.step;
   s.info.total_steps = s.total_steps;
@@ -244,16 +287,37 @@ void Trainer::add_observer(TrainObserver& observer) { s_->observers.add(observer
 
 void Trainer::request_stop() { s_->stop.store(true, std::memory_order_relaxed); }
 
+void Trainer::State::print_rank_events(const std::vector<GuardEvent>& fired) const {
+  for (const GuardEvent& e : fired)
+    std::fprintf(stderr, "%s: guard '%s' (%s) fired at step %llu: score %g, threshold %g; %s\n",
+                 log_prefix().c_str(), e.node.c_str(), e.check.c_str(),
+                 static_cast<unsigned long long>(e.step), e.score, e.threshold, e.action.c_str());
+}
+
 bool Trainer::State::run_phase(PhaseRun& phase, std::int64_t repeat, const std::vector<Tensor>& batch,
-                               const std::vector<std::size_t>& rows, PhaseStep& facts,
-                               std::vector<GuardEvent>& events) {
+                               const std::vector<std::size_t>& rows, std::size_t global_rows,
+                               PhaseStep& facts, std::vector<GuardEvent>& events) {
   undo->before_step();
   // Every phase of a step sees the same step number, so stochastic ops
   // (noise, dropout) draw the same values in each: a GAN's generator phase
   // sees the fakes its discriminator phase judged.
   exec->set_step(pos.step);
   facts.name = phase.spec.name;
+  // A rank's gradients are weighted by its share of the global batch, so
+  // that their sum is the global batch's (every bundled loss is a mean).
+  const double weight = group ? double(rows.size()) / double(global_rows) : 1.0;
+  if (group) {
+    exec->set_loss_scale(float(weight));
+    phase.buckets->attach(*exec);
+  }
   facts.loss = exec->train_step(batch, phase.gradients);
+  if (group) {
+    phase.buckets->finish(*exec);
+    facts.loss = global_loss(group->transport(), facts.loss, weight);
+    // Guards on the loss see the global batch's.
+    Tensor& loss = exec->mutable_value(phase.spec.loss_slot);
+    if (loss.numel() == 1) loss.as<float>()[0] = float(facts.loss);
+  }
   // One batch, one update of what forward changes (batch normalization's
   // running statistics): the step's first pass makes it; later passes (the
   // next phase, a repeat) see the same batch and must not count it again.
@@ -271,12 +335,27 @@ bool Trainer::State::run_phase(PhaseRun& phase, std::int64_t repeat, const std::
   }
   facts.action = most_severe(fired);
   if (guard_report) guard_report->add(fired);
+  if (!writes) print_rank_events(fired);
   events.insert(events.end(), fired.begin(), fired.end());
+  double lr_factor = 1.0;
+  for (const auto& e : fired)
+    if (e.act == GuardAction::rollback) lr_factor *= e.lr_factor;
+  if (group) {
+    // Every rank takes the most severe action any rank's guards asked for.
+    const bool stop_now = signals::GracefulStop::requested() != 0 || stop.load(std::memory_order_relaxed);
+    const StepAgreement a =
+        agree_on_step(group->transport(), facts.action, lr_factor, stop_now, !fired.empty());
+    agreed_stop = agreed_stop || a.stop;
+    fired_anywhere = fired_anywhere || a.fired;
+    // The same factor on every rank, or their learning rates would part.
+    lr_factor = a.lr_factor;
+    if (a.action > facts.action && a.action == GuardAction::abort) aborted_by_rank = a.action_rank;
+    facts.action = a.action;
+  }
   if (facts.action == GuardAction::abort) return false;
   if (facts.action == GuardAction::rollback) {
     undo->roll_back();
-    for (const auto& e : fired)
-      if (e.act == GuardAction::rollback) lr_scale *= e.lr_factor;
+    lr_scale *= lr_factor;
     return false;
   }
   if (facts.action == GuardAction::skip_step) {
@@ -297,30 +376,40 @@ bool Trainer::State::run_phase(PhaseRun& phase, std::int64_t repeat, const std::
 }
 
 void Trainer::State::abort(const std::vector<GuardEvent>& events) const {
-  const auto& e = *std::find_if(events.begin(), events.end(),
-                                [](const GuardEvent& ev) { return ev.act == GuardAction::abort; });
-  throw guard_abort(
-      plan, e,
+  const std::string detail =
       ckpt.empty() ? "no checkpoint is configured"
       : saved ? "the checkpoint '" + ckpt.string() + "' (step " + std::to_string(saved_step) + ") is intact"
-              : "this run wrote no checkpoint");
+              : "this run wrote no checkpoint";
+  const auto e = std::find_if(events.begin(), events.end(),
+                              [](const GuardEvent& ev) { return ev.act == GuardAction::abort; });
+  if (e != events.end()) throw guard_abort(plan, *e, detail);
+  // Only another rank's guard fired: every rank stops on the same step.
+  throw Error(ExitCode::anomaly, "a guard on rank " + std::to_string(aborted_by_rank) + " aborted at step " +
+                                     std::to_string(pos.step) + "; stopped (action abort); " + detail);
 }
 
 void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epoch,
                           std::uint64_t steps_this_run) {
   Observers::Scope span(observers, Phase::step, std::int64_t(pos.step));
-  const std::vector<Tensor> batch = inputs(prepared.data, rows);
+  const auto started = Clock::now();
+  const std::vector<std::size_t> local = mine(rows);
+  const std::vector<Tensor> batch = inputs(prepared.data, local);
+  fired_anywhere = false;
   std::vector<GuardEvent> events;
   std::vector<PhaseStep> facts;
   bool go_on = true;
   for (auto it = phases.begin(); it != phases.end() && go_on; ++it)
     for (std::int64_t r = 0; r < (*it)->spec.repeat && go_on; ++r) {
       if (r == 0) facts.emplace_back();
-      go_on = run_phase(**it, r, batch, rows, facts.back(), events);
+      go_on = run_phase(**it, r, batch, local, rows.size(), facts.back(), events);
     }
   // Good means no guard fired at all: a step let through by a report
   // guard is suspect, so a later rollback goes back before it.
-  if (events.empty()) undo->good_step();
+  // With several ranks, on every rank alike: rollbacks must all go back to
+  // the same step.
+  if (events.empty() && !fired_anywhere) undo->good_step();
+  GuardAction action = most_severe(events);
+  for (const PhaseStep& f : facts) action = std::max(action, f.action);
   const PhaseStep& first = facts.front();
   const StepInfo info{pos.step,
                       epoch,
@@ -328,10 +417,11 @@ void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epo
                       first.lr,
                       first.grad_norm,
                       &events,
-                      most_severe(events),
+                      action,
                       steps_this_run,
                       pos.step + 1 >= std::uint64_t(total_steps),
                       several() ? &facts : nullptr};
+  step_seconds += std::chrono::duration<double>(Clock::now() - started).count();
   observers.step(info);
   if (info.action == GuardAction::abort) abort(events);
 }
@@ -386,6 +476,8 @@ TrainSummary Trainer::run() {
       pos.batch = b + 1;
       done = pos.step >= std::uint64_t(s.total_steps);
       stopped = stop_requested();
+      // Ranks stop on the step they agreed on (data_parallel.hpp).
+      if (s.group) stopped = s.agreed_stop;
       if (!s.ckpt.empty() && s.def.checkpoint.every > 0 &&
           pos.step % std::uint64_t(s.def.checkpoint.every) == 0)
         s.checkpoint();
@@ -406,19 +498,23 @@ TrainSummary Trainer::run() {
       for (const auto& p : s.phases) info.phases.push_back({p->spec.name, mean_loss(*p), NAN});
     {
       Observers::Scope span(s.observers, Phase::evaluate);
-      if (!split.holdout.empty()) {
-        info.holdout = evaluate(*s.exec, s.plan, s.loss_slot, s.metric,
-                                s.inputs(s.prepared.holdout_data(), split.holdout));
-        // The same inference run computed every phase's loss.
-        for (std::size_t i = 0; i < info.phases.size(); ++i)
-          info.phases[i].holdout_loss = tensor_sum(s.exec->value(s.phases[i]->spec.loss_slot));
+      if (s.group) {
+        s.evaluate_split(info);
+      } else {
+        if (!split.holdout.empty()) {
+          info.holdout = evaluate(*s.exec, s.plan, s.loss_slot, s.metric,
+                                  s.inputs(s.prepared.holdout_data(), split.holdout));
+          // The same inference run computed every phase's loss.
+          for (std::size_t i = 0; i < info.phases.size(); ++i)
+            info.phases[i].holdout_loss = tensor_sum(s.exec->value(s.phases[i]->spec.loss_slot));
+        }
+        // The train split's metric, measured like the hold-out's (inference
+        // mode, all rows at once), so the two are comparable.
+        info.train_metric =
+            s.metric == MetricKind::none
+                ? NAN
+                : evaluate(*s.exec, s.plan, s.loss_slot, s.metric, s.inputs(data, split.train)).metric;
       }
-      // The train split's metric, measured like the hold-out's (inference
-      // mode, all rows at once), so the two are comparable.
-      info.train_metric =
-          s.metric == MetricKind::none
-              ? NAN
-              : evaluate(*s.exec, s.plan, s.loss_slot, s.metric, s.inputs(data, split.train)).metric;
     }
     summary.holdout_loss = info.holdout.loss;
     summary.holdout_metric = info.holdout.metric;
@@ -430,7 +526,8 @@ TrainSummary Trainer::run() {
     }
     if (!s.ckpt.empty() && s.def.checkpoint.every == 0) s.checkpoint();
   }
-  // A stop requested during the last epoch's evaluation still counts.
+  // A stop requested during the last epoch's evaluation still counts
+  // (a rank's own: nothing collective follows).
   if (!stopped) stopped = stop_requested();
   // The finished model's limits, before its checkpoint; a stopped run's are
   // measured when it is resumed and finishes.
@@ -440,22 +537,50 @@ TrainSummary Trainer::run() {
   }
   if (!s.ckpt.empty()) s.checkpoint();
   summary.steps = pos.step;
+  if (s.group) {
+    DistributedStats& d = summary.distributed;
+    d.ranks = s.group->size();
+    for (const auto& p : s.phases) {
+      d.buckets += p->buckets->buckets();
+      d.gradient_bytes += p->buckets->bytes();
+      d.wait_seconds += p->buckets->wait_seconds();
+    }
+    d.step_seconds = s.step_seconds;
+  }
   if (stopped) {
     end(RunStatus::stopped, steps_this_run, stop_signal);
     summary.stopped_by_signal = stop_signal;
     summary.stopped = true;
     return summary;
   }
-  if (s.options.on_finish) s.options.on_finish(*s.exec);
+  if (s.options.on_finish && s.writes) s.options.on_finish(*s.exec);
   s.write_holdout_outputs();
   end(RunStatus::completed, steps_this_run, 0);
   return summary;
 }
 
+void Trainer::State::evaluate_split(EpochInfo& info) {
+  const Split& split = prepared.split;
+  dist::Transport& t = group->transport();
+  share_leader_state(t, plan);
+  if (!split.holdout.empty()) {
+    std::vector<int> losses;
+    for (std::size_t i = 0; i < info.phases.size(); ++i) losses.push_back(phases[i]->spec.loss_slot);
+    std::vector<double> means;
+    info.holdout = evaluate_shared(t, *exec, plan, loss_slot, metric,
+                                   inputs(prepared.holdout_data(), mine(split.holdout)), losses, &means);
+    for (std::size_t i = 0; i < info.phases.size(); ++i) info.phases[i].holdout_loss = means[i];
+  }
+  info.train_metric = metric == MetricKind::none ? NAN
+                                                 : evaluate_shared(t, *exec, plan, loss_slot, metric,
+                                                                   inputs(prepared.data, mine(split.train)))
+                                                       .metric;
+}
+
 // The hold-out rows and the graph's outputs on them, for inference checks.
 void Trainer::State::write_holdout_outputs() {
   const Split& split = prepared.split;
-  if (split.holdout.empty()) return;
+  if (split.holdout.empty() || !writes) return;
   Observers::Scope span(observers, Phase::write_outputs);
   const auto in = inputs(prepared.holdout_data(), split.holdout);
   const fs::path& dir = options.output_dir;

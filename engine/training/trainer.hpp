@@ -23,6 +23,9 @@ namespace keel {
 
 class Executor;
 class Profiler;
+namespace dist {
+class Group;
+}
 
 struct TrainOptions {
   std::filesystem::path output_dir = "out";
@@ -39,6 +42,18 @@ struct TrainOptions {
   // --profile trace file, which only the command line knows.
   int threads = 0;
   std::filesystem::path profile;
+  // Data-parallel training (docs/distributed.md): this process's group, or
+  // null for a single process. Only rank 0 writes into output_dir.
+  dist::Group* group = nullptr;
+};
+
+// What the ranks of a data-parallel run spent on summing gradients.
+struct DistributedStats {
+  int ranks = 1;
+  std::size_t buckets = 0;
+  std::size_t gradient_bytes = 0;  // per step, all phases
+  double wait_seconds = 0;         // waiting for sums backward did not hide
+  double step_seconds = 0;         // the steps' wall time
 };
 
 struct TrainSummary {
@@ -51,6 +66,7 @@ struct TrainSummary {
   // the end): the checkpoint was written, the hold-out outputs were not.
   int stopped_by_signal = 0;
   bool stopped = false;  // by a signal or by Trainer::request_stop()
+  DistributedStats distributed;
 };
 
 // Every check of the train: section that needs no data (the loss resolves

@@ -303,6 +303,7 @@ void Executor::run_node(int index, bool training) {
     if (profiler_) profiler_->record(Profiler::Kind::forward, node_names_[std::size_t(index)], begin, end);
   }
   if (!st.ok()) throw runtime_error(st.message(), loc(), graph.subject(node.node));
+  if (forward_hook_) forward_hook_(index);
 }
 
 }  // namespace keel

@@ -70,6 +70,9 @@ class Executor {
   // gradients it wrote are final, on the thread that ran it.
   void set_loss_scale(float scale) { loss_scale_ = scale; }
   void set_backward_hook(std::function<void(int step)> hook) { backward_hook_ = std::move(hook); }
+  // `hook(i)` is called after node i's forward (null: none), before any
+  // node that reads its outputs: the loss made global before guards read it.
+  void set_forward_hook(std::function<void(int node)> hook) { forward_hook_ = std::move(hook); }
   // A value to overwrite after a run: a rank's loss replaced by the global one.
   Tensor& mutable_value(int slot) { return values_[std::size_t(slot)]; }
 
@@ -127,6 +130,7 @@ class Executor {
   std::uint64_t step_ = 0;
   float loss_scale_ = 1.0f;
   std::function<void(int)> backward_hook_;
+  std::function<void(int)> forward_hook_;
 
   Profiler* profiler_ = nullptr;
   std::vector<int> node_names_;  // per plan node: its profiler name id

@@ -160,6 +160,25 @@ const Mapping& train_keys() {
                .doc =
                    "a sampling graph drawn as DIR/samples/epoch-NNN.png with the parameters trained so far",
                .table = &samples_keys()},
+              {.name = "distributed",
+               .value = Value::mapping,
+               .doc = "data-parallel training under mpirun (docs/distributed.md)",
+               .table = &distributed_keys()},
+          },
+      .settable = true};
+  return m;
+}
+
+const Mapping& distributed_keys() {
+  static const Mapping m{
+      .path = "train.distributed",
+      .where = "in train.distributed",
+      .keys =
+          {
+              {.name = "sync_batchnorm",
+               .value = Value::boolean,
+               .doc = "every batch normalization uses the global batch's statistics, summed "
+                      "across ranks (default false: each rank's own)"},
           },
       .settable = true};
   return m;

@@ -57,20 +57,21 @@ struct Mapping {
 };
 
 // The mappings, from the top of a graph file down.
-const Mapping& top_keys();         // the file itself
-const Mapping& input_keys();       // one entry of inputs:
-const Mapping& node_keys();        // one item of nodes:
-const Mapping& image_keys();       // one entry of images:
-const Mapping& train_keys();       // train:
-const Mapping& phase_keys();       // one item of train.phases
-const Mapping& samples_keys();     // train.samples
-const Mapping& data_keys();        // train.data
-const Mapping& source_keys();      // train.data.holdout given as a source
-const Mapping& optimizer_keys();   // train.optimizer (open: the op's attributes)
-const Mapping& schedule_keys();    // train.optimizer.schedule
-const Mapping& checkpoint_keys();  // train.checkpoint
-const Mapping& encrypt_keys();     // train.checkpoint.encrypt
-const Mapping& sign_keys();        // train.checkpoint.sign
+const Mapping& top_keys();          // the file itself
+const Mapping& input_keys();        // one entry of inputs:
+const Mapping& node_keys();         // one item of nodes:
+const Mapping& image_keys();        // one entry of images:
+const Mapping& train_keys();        // train:
+const Mapping& phase_keys();        // one item of train.phases
+const Mapping& samples_keys();      // train.samples
+const Mapping& distributed_keys();  // train.distributed
+const Mapping& data_keys();         // train.data
+const Mapping& source_keys();       // train.data.holdout given as a source
+const Mapping& optimizer_keys();    // train.optimizer (open: the op's attributes)
+const Mapping& schedule_keys();     // train.optimizer.schedule
+const Mapping& checkpoint_keys();   // train.checkpoint
+const Mapping& encrypt_keys();      // train.checkpoint.encrypt
+const Mapping& sign_keys();         // train.checkpoint.sign
 
 // The settable mappings below train: (train itself first), each with the
 // key path from train: down to it ("" for train itself, "data", ...).

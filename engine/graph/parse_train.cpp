@@ -85,6 +85,8 @@ class TrainParser {
     } else if (table == &format::checkpoint_keys()) {
       checkpoint_key(t.checkpoint, entry);
       if (t.checkpoint.path.empty()) fail("train.checkpoint needs 'path:'", {1, 1});
+    } else if (table == &format::distributed_keys()) {
+      t.sync_batchnorm = cx_.flag(entry);
     } else {
       fail("'" + display_text(path) + "' cannot be set yet", {1, 1});  // a settable table without a setter
     }
@@ -162,6 +164,9 @@ class TrainParser {
       t.report = cx_.flag(f);
     } else if (f.key == "samples") {
       t.samples = parse_samples(f);
+    } else if (f.key == "distributed") {
+      cx_.need_kind(f, yaml::Kind::map, "a mapping {sync_batchnorm: true}");
+      for (const Entry& g : cx_.entries(f.value, format::distributed_keys())) t.sync_batchnorm = cx_.flag(g);
     } else {
       t.metrics = cx_.scalar(f, "a file name");
       t.metrics_loc = f.value_loc;

@@ -126,6 +126,7 @@ struct TrainDef {
   std::vector<std::string> freeze;        // node or parameter names
   std::vector<std::string> calibrate;     // standardize nodes fed by a graph input
   std::string metrics = "metrics.jsonl";  // JSON lines, relative to the output folder
+  bool sync_batchnorm = false;            // train.distributed.sync_batchnorm (docs/distributed.md)
   bool report = true;                     // write DIR/report.html at the end of the run (engine/report)
   std::optional<SamplesDef> samples;
   Loc loc, metrics_loc;

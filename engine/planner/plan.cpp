@@ -214,6 +214,11 @@ void Plan::prepare(bool training) {
     for (int p : n.params) par.push_back({DType::f32, params_[std::size_t(p)].shape});
     PrepareContext ctx{in, out, par, training};
     Op& op = first ? *n.op : *fresh[i];
+    if (collective_)
+      call_op([&] { return op.set_collective(collective_); }, ExitCode::runtime, "set_collective",
+              [&] {
+                return std::pair{loc(n), subject(n)};
+              });
     call_op([&] { return op.prepare(ctx); }, ExitCode::runtime, "prepare",
             [&] {
               return std::pair{loc(n), subject(n)};

@@ -62,6 +62,11 @@ class Plan {
   // computation when something does not fit.
   void bind(const std::vector<Tensor>& inputs, bool training);
 
+  // Data-parallel training: every op object made from now on (each is
+  // given it before prepare) gets the run's collective (keel/op.hpp). Must
+  // be set before the first bind and outlive the plan.
+  void set_collective(const keel_collective* collective) { collective_ = collective; }
+
   // bind()'s checks of the inputs alone (count, dtypes, ranks, static and
   // named dimensions), with the same messages; changes nothing. For callers
   // that refuse bad input before queueing it (keel serve).
@@ -107,6 +112,7 @@ class Plan {
   int active_ = -1;  // index into prepared_
   // Whether the op objects the constructor made have had their one prepare().
   bool constructed_ops_prepared_ = false;
+  const keel_collective* collective_ = nullptr;
   static constexpr std::size_t kMaxPrepared = 6;
 };
 

@@ -185,9 +185,11 @@ void check_table(const fs::path& file, const keel_plugin_table* t) {
   const ErrorSubject who{"", "", t->name};
   if (!t->version || !*t->version) throw usage_error(f + ": plugin table has no version", {}, who);
   if (t->error) throw usage_error(f + ": " + printable(t->error), {}, who);
-  if (t->n_ops && (!t->ops || t->op_entry_size < sizeof(keel_op_entry)))
+  // Entries from before set_collective was appended are read too (import.hpp
+  // leaves what they lack null).
+  if (t->n_ops && (!t->ops || t->op_entry_size < KEEL_OP_ENTRY_MIN_SIZE))
     throw usage_error(f + ": op entries are " + std::to_string(t->op_entry_size) +
-                          " bytes, this runner needs at least " + std::to_string(sizeof(keel_op_entry)),
+                          " bytes, this runner needs at least " + std::to_string(KEEL_OP_ENTRY_MIN_SIZE),
                       {}, who);
   const bool has_codecs = table_has_codecs(*t);
   if (has_codecs && t->n_codecs && (!t->codecs || t->codec_entry_size < sizeof(keel_codec_entry)))

@@ -87,6 +87,20 @@ void GradientBuckets::finish(Executor& exec) {
   }
 }
 
+keel_collective op_collective(dist::Transport& transport, bool sync_batch_statistics) {
+  keel_collective c{};
+  c.ctx = &transport;
+  c.rank = transport.rank();
+  c.ranks = transport.size();
+  c.sync_batch_statistics = sync_batch_statistics ? 1 : 0;
+  // A lost rank ends the process inside the transport, so this returns.
+  c.sum_f64 = [](void* ctx, double* data, std::size_t count) {
+    static_cast<dist::Transport*>(ctx)->sum(data, count);
+    return 0;
+  };
+  return c;
+}
+
 StepAgreement agree_on_step(dist::Transport& transport, GuardAction action, double lr_factor, bool stop,
                             bool fired) {
   // Maxima are exact in any order. The action and the rank asking for it
@@ -103,10 +117,18 @@ StepAgreement agree_on_step(dist::Transport& transport, GuardAction action, doub
   return a;
 }
 
-double global_loss(dist::Transport& transport, double local_loss, double weight) {
-  double v = local_loss * weight;
-  transport.sum(&v, 1);
-  return v;
+bool produces(const Plan& plan, int node, int slot) {
+  const auto& outputs = plan.nodes()[std::size_t(node)].outputs;
+  return std::find(outputs.begin(), outputs.end(), slot) != outputs.end();
+}
+
+void make_loss_global(dist::Transport& transport, Tensor& loss, double weight) {
+  // Every rank's loss tensor has the same shape (the bundled losses are
+  // scalar means), so the weighted sum is elementwise.
+  std::vector<double> v(std::size_t(loss.numel()));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = double(loss.as<float>()[i]) * weight;
+  transport.sum(v.data(), v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) loss.as<float>()[i] = float(v[i]);
 }
 
 void share_leader_state(dist::Transport& transport, Plan& plan) {

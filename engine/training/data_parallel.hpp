@@ -12,6 +12,7 @@
 
 #include "distributed/transport.hpp"
 #include "executor/executor.hpp"
+#include "keel/abi.h"
 #include "keel/schema.hpp"
 #include "planner/autodiff.hpp"
 #include "planner/plan.hpp"
@@ -60,6 +61,10 @@ class GradientBuckets {
   double wait_seconds_ = 0;
 };
 
+// What ops see of the run (keel/abi.h): sums across ranks through
+// `transport`, and whether the graph asked for global batch statistics.
+keel_collective op_collective(dist::Transport& transport, bool sync_batch_statistics);
+
 // What every rank does after a step's guards: the most severe action any
 // rank's guards asked for, the smallest learning-rate factor of the
 // rollbacks asked for, and whether any rank was asked to stop.
@@ -73,9 +78,12 @@ struct StepAgreement {
 StepAgreement agree_on_step(dist::Transport& transport, GuardAction action, double lr_factor, bool stop,
                             bool fired);
 
-// The global batch's loss from each rank's mean loss over its rows,
-// weighted by its share `weight` of the rows.
-double global_loss(dist::Transport& transport, double local_loss, double weight);
+// Whether node `node` of `plan` writes value `slot`.
+bool produces(const Plan& plan, int node, int slot);
+
+// Replaces this rank's loss (a mean over its rows, its share `weight` of
+// the global batch's rows) by the global batch's, in place, on every rank.
+void make_loss_global(dist::Transport& transport, Tensor& loss, double weight);
 
 // Rank 0's non-trainable parameters (batch normalization's running
 // statistics, which per-rank statistics make differ) copied to every rank,

@@ -114,6 +114,7 @@ struct Trainer::State {
   // process writes files (rank 0, or a single process), whether some rank
   // asked to stop in this step, and the time the steps took.
   dist::Group* group = nullptr;
+  keel_collective collective{};  // what the ops see of the group
   bool writes = true;
   bool agreed_stop = false;
   double step_seconds = 0;
@@ -166,7 +167,7 @@ struct Trainer::State {
   bool fired_anywhere = false;  // a guard fired on some rank in this step
   [[noreturn]] void abort(const std::vector<GuardEvent>& events) const;
   // The epoch's evaluations, each rank running its share of the rows.
-  void evaluate_split(EpochInfo& info);
+  void evaluate_split(EpochInfo& epoch);
   void write_holdout_outputs();
 };
 
@@ -191,6 +192,10 @@ Trainer::Trainer(Plan& plan, const Registry& registry, const TrainDef& def, cons
   // them: calibration, gradients, optimizer state.
   const std::vector<std::size_t> first(
       split.train.begin(), split.train.begin() + std::ptrdiff_t(std::min(batch, split.train.size())));
+  if (s.group) {
+    s.collective = op_collective(s.group->transport(), def.sync_batchnorm);
+    plan.set_collective(&s.collective);
+  }
   plan.bind(s.inputs(s.prepared.data, s.mine(first)), true);
   for (const auto& node : def.calibrate) {
     if (calibrated_after_training(plan, node, def))
@@ -309,14 +314,17 @@ bool Trainer::State::run_phase(PhaseRun& phase, std::int64_t repeat, const std::
   if (group) {
     exec->set_loss_scale(float(weight));
     phase.buckets->attach(*exec);
+    // Guards on the loss (nonfinite, loss_spike) run after the loss node and
+    // must see the global batch's loss, as every rank then does.
+    exec->set_forward_hook([&](int node) {
+      if (produces(plan, node, phase.spec.loss_slot))
+        make_loss_global(group->transport(), exec->mutable_value(phase.spec.loss_slot), weight);
+    });
   }
   facts.loss = exec->train_step(batch, phase.gradients);
   if (group) {
+    exec->set_forward_hook(nullptr);
     phase.buckets->finish(*exec);
-    facts.loss = global_loss(group->transport(), facts.loss, weight);
-    // Guards on the loss see the global batch's.
-    Tensor& loss = exec->mutable_value(phase.spec.loss_slot);
-    if (loss.numel() == 1) loss.as<float>()[0] = float(facts.loss);
   }
   // One batch, one update of what forward changes (batch normalization's
   // running statistics): the step's first pass makes it; later passes (the
@@ -411,19 +419,19 @@ void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epo
   GuardAction action = most_severe(events);
   for (const PhaseStep& f : facts) action = std::max(action, f.action);
   const PhaseStep& first = facts.front();
-  const StepInfo info{pos.step,
-                      epoch,
-                      first.loss,
-                      first.lr,
-                      first.grad_norm,
-                      &events,
-                      action,
-                      steps_this_run,
-                      pos.step + 1 >= std::uint64_t(total_steps),
-                      several() ? &facts : nullptr};
+  const StepInfo step_info{pos.step,
+                           epoch,
+                           first.loss,
+                           first.lr,
+                           first.grad_norm,
+                           &events,
+                           action,
+                           steps_this_run,
+                           pos.step + 1 >= std::uint64_t(total_steps),
+                           several() ? &facts : nullptr};
   step_seconds += std::chrono::duration<double>(Clock::now() - started).count();
-  observers.step(info);
-  if (info.action == GuardAction::abort) abort(events);
+  observers.step(step_info);
+  if (step_info.action == GuardAction::abort) abort(events);
 }
 
 TrainSummary Trainer::run() {
@@ -559,22 +567,22 @@ TrainSummary Trainer::run() {
   return summary;
 }
 
-void Trainer::State::evaluate_split(EpochInfo& info) {
+void Trainer::State::evaluate_split(EpochInfo& epoch) {
   const Split& split = prepared.split;
   dist::Transport& t = group->transport();
   share_leader_state(t, plan);
   if (!split.holdout.empty()) {
     std::vector<int> losses;
-    for (std::size_t i = 0; i < info.phases.size(); ++i) losses.push_back(phases[i]->spec.loss_slot);
+    for (std::size_t i = 0; i < epoch.phases.size(); ++i) losses.push_back(phases[i]->spec.loss_slot);
     std::vector<double> means;
-    info.holdout = evaluate_shared(t, *exec, plan, loss_slot, metric,
-                                   inputs(prepared.holdout_data(), mine(split.holdout)), losses, &means);
-    for (std::size_t i = 0; i < info.phases.size(); ++i) info.phases[i].holdout_loss = means[i];
+    epoch.holdout = evaluate_shared(t, *exec, plan, loss_slot, metric,
+                                    inputs(prepared.holdout_data(), mine(split.holdout)), losses, &means);
+    for (std::size_t i = 0; i < epoch.phases.size(); ++i) epoch.phases[i].holdout_loss = means[i];
   }
-  info.train_metric = metric == MetricKind::none ? NAN
-                                                 : evaluate_shared(t, *exec, plan, loss_slot, metric,
-                                                                   inputs(prepared.data, mine(split.train)))
-                                                       .metric;
+  epoch.train_metric = metric == MetricKind::none ? NAN
+                                                  : evaluate_shared(t, *exec, plan, loss_slot, metric,
+                                                                    inputs(prepared.data, mine(split.train)))
+                                                        .metric;
 }
 
 // The hold-out rows and the graph's outputs on them, for inference checks.

@@ -1,12 +1,15 @@
 // batchnorm: per-channel normalization of [N, C] or [N, C, H, W] with batch
 // statistics while training and running statistics at inference, exactly as
 // PyTorch's BatchNorm1d/BatchNorm2d (momentum, biased batch variance for
-// normalizing, unbiased for the running estimate).
+// normalizing, unbiased for the running estimate). In a data-parallel run
+// with `sync` (or train.distributed.sync_batchnorm) the statistics are the
+// global batch's, as PyTorch's SyncBatchNorm computes them.
 #include <cmath>
 #include <vector>
 
 #include "batchnorm_layout.hpp"
 #include "batchnorm_ops.hpp"
+#include "batchnorm_sync.hpp"
 #include "common/dnnl_op.hpp"
 #include "norm_schema.hpp"
 
@@ -20,8 +23,8 @@ enum Param : std::size_t { gamma = 0, beta = 1, running_mean = 2, running_var = 
 
 class BatchNormOp final : public du::DnnlOp {
  public:
-  BatchNormOp(double momentum, double epsilon)
-      : DnnlOp("batchnorm"), momentum_(momentum), epsilon_(epsilon) {}
+  BatchNormOp(double momentum, double epsilon, bool sync)
+      : DnnlOp("batchnorm"), momentum_(momentum), epsilon_(epsilon), sync_(sync) {}
 
   Status infer(InferContext& ctx) const override {
     KEEL_RETURN_IF_ERROR(du::expect_f32("batchnorm", "x", ctx.inputs[0]));
@@ -42,6 +45,10 @@ class BatchNormOp final : public du::DnnlOp {
   }
 
   Status forward(const ForwardContext& ctx) override {
+    synced_ = ctx.training && ctx.collective && ctx.collective->ranks() > 1 &&
+              (sync_ || ctx.collective->sync_batch_statistics());
+    // Every rank holds at least one row, so each takes part in the sums.
+    if (synced_) return train_synced(ctx);
     if (ctx.training && per_channel_ == 1)
       return fail("batchnorm: training needs more than one value per channel, got x ",
                   shape_str(ctx.inputs[0].shape));
@@ -58,6 +65,11 @@ class BatchNormOp final : public du::DnnlOp {
       du::zero_fill(ctx.grad_params[beta]);
       return Status::Ok();
     }
+    if (synced_)
+      return synced_stats_.backward(*ctx.collective, dims(), ctx.inputs[0].as<float>(),
+                                    ctx.grad_outputs[0].as<float>(), ctx.params[gamma].as<float>(),
+                                    ctx.grad_inputs[0].as<float>(), ctx.grad_params[gamma].as<float>(),
+                                    ctx.grad_params[beta].as<float>());
     return in_onednn("backward", [&] { return differentiate(ctx); });
   }
 
@@ -66,6 +78,7 @@ class BatchNormOp final : public du::DnnlOp {
     const Shape& x = ctx.inputs[0].shape;
     const dnnl::memory::dims nchw{x[0], x[1], x.size() == 4 ? x[2] : 1, x.size() == 4 ? x[3] : 1};
     per_channel_ = nchw[0] * nchw[2] * nchw[3];
+    dims_ = {nchw[0], nchw[1], nchw[2] * nchw[3]};
     if (per_channel_ == 0) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
@@ -109,16 +122,39 @@ class BatchNormOp final : public du::DnnlOp {
     s.wait();
     // oneDNN reports the biased variance it normalized with; the running
     // estimate uses the unbiased one, as PyTorch does.
-    const float m = static_cast<float>(momentum_);
-    const double unbias = double(per_channel_) / double(per_channel_ - 1);
-    float* rm = ctx.params[running_mean].as<float>();
-    float* rv = ctx.params[running_var].as<float>();
-    for (std::size_t c = 0; c < mean_buf_.size(); ++c) {
-      rm[c] = (1.0f - m) * rm[c] + m * mean_buf_[c];
-      rv[c] = (1.0f - m) * rv[c] + m * static_cast<float>(var_buf_[c] * unbias);
-    }
+    update_running(
+        ctx, double(per_channel_), [&](std::size_t c) { return double(mean_buf_[c]); },
+        [&](std::size_t c) { return double(var_buf_[c]); });
     return Status::Ok();
   }
+
+  // The global batch's statistics, summed across ranks (batchnorm_sync.hpp).
+  Status train_synced(const ForwardContext& ctx) {
+    if (per_channel_ == 0) return fail("batchnorm: a rank's share of the batch is empty");
+    KEEL_RETURN_IF_ERROR(synced_stats_.forward(*ctx.collective, dims(), epsilon_, ctx.inputs[0].as<float>(),
+                                               ctx.params[gamma].as<float>(), ctx.params[beta].as<float>(),
+                                               ctx.outputs[0].as<float>()));
+    update_running(
+        ctx, synced_stats_.count(), [&](std::size_t c) { return synced_stats_.mean()[c]; },
+        [&](std::size_t c) { return synced_stats_.variance()[c]; });
+    return Status::Ok();
+  }
+
+  // running = (1 - momentum) * running + momentum * batch, with the batch's
+  // unbiased variance (`count` values per channel).
+  template <typename Mean, typename Var>
+  void update_running(const ForwardContext& ctx, double count, Mean mean, Var biased_var) const {
+    const float m = static_cast<float>(momentum_);
+    const double unbias = count / (count - 1);
+    float* rm = ctx.params[running_mean].as<float>();
+    float* rv = ctx.params[running_var].as<float>();
+    for (std::size_t c = 0; c < std::size_t(dims_.channels); ++c) {
+      rm[c] = (1.0f - m) * rm[c] + m * static_cast<float>(mean(c));
+      rv[c] = (1.0f - m) * rv[c] + m * static_cast<float>(biased_var(c) * unbias);
+    }
+  }
+
+  const BnDims& dims() const { return dims_; }
 
   Status infer_step(const ForwardContext& ctx) {
     dnnl::stream& s = du::thread_stream();
@@ -159,7 +195,11 @@ class BatchNormOp final : public du::DnnlOp {
 
   double momentum_;
   double epsilon_;
+  bool sync_;                     // the node asked for global batch statistics
+  bool synced_ = false;           // the last forward used them, so backward must too
   std::int64_t per_channel_ = 0;  // values per channel: N * H * W
+  BnDims dims_{};
+  SyncBatchStatistics synced_stats_;
   BnLayout layout_;
   dnnl::batch_normalization_forward infer_, train_;
   dnnl::batch_normalization_backward backward_;
@@ -181,7 +221,13 @@ OpSchema batchnorm_schema() {
                       .default_value = AttrValue{0.1},
                       .min = 0.0,
                       .max = 1.0},
-             epsilon_attr()};
+             epsilon_attr(),
+             AttrSpec{.name = "sync",
+                      .type = AttrType::Bool,
+                      .doc = "in a data-parallel run (mpirun), normalize with the statistics of the global "
+                             "batch, summed across ranks, instead of each rank's share; no effect on one "
+                             "process. train.distributed.sync_batchnorm sets it for every batchnorm",
+                      .default_value = AttrValue{false}}};
   s.params = affine_params("[C] per-channel");
   s.params.insert(
       s.params.end(),
@@ -202,7 +248,7 @@ std::unique_ptr<Op> batchnorm_factory(const Attrs& attrs) {
   // Out-of-range values are reported by infer, not thrown here.
   const double momentum = attrs.f("momentum");
   const double epsilon = attrs.f("epsilon");
-  return std::make_unique<BatchNormOp>(momentum, epsilon);
+  return std::make_unique<BatchNormOp>(momentum, epsilon, attrs.b("sync"));
 }
 
 }  // namespace keel::norm

@@ -215,6 +215,21 @@ typedef struct keel_backward_args {
   uint64_t step;
 } keel_backward_args;
 
+/* Data-parallel training (docs/distributed.md): what the ranks of a run
+ * share. `sum_f64` adds `count` doubles across every rank in place, in rank
+ * order, so every rank gets the same bits; every rank must call it the same
+ * number of times in the same order (ops run one at a time in such a run).
+ * It returns 0, or nonzero when the ranks lost each other.
+ * `sync_batch_statistics` is 1 when the run asks every op with batch
+ * statistics to compute them over the global batch (train.distributed). */
+typedef struct keel_collective {
+  void* ctx;
+  int32_t rank;
+  int32_t ranks;
+  int32_t sync_batch_statistics;
+  int (*sum_f64)(void* ctx, double* data, size_t count);
+} keel_collective;
+
 /* One op. `create` (given the entry's `context`) returns an instance, or
  * null after setting the error; the other functions take the instance;
  * `destroy` ends it. The attributes given to create are complete (defaults
@@ -228,7 +243,14 @@ typedef struct keel_op_entry {
   int (*prepare)(void* op, const keel_prepare_args* args, keel_error* error);
   int (*forward)(void* op, const keel_forward_args* args, keel_error* error);
   int (*backward)(void* op, const keel_backward_args* args, keel_error* error);
+  /* Appended (SDK 2.1): the run's collective, given before `prepare` in a
+   * data-parallel run and living as long as the instance. Read only when
+   * op_entry_size covers it; null or absent: the op runs as on one process. */
+  int (*set_collective)(void* op, const keel_collective* collective, keel_error* error);
 } keel_op_entry;
+
+/* The entry size every runner of this ABI accepts: up to `backward`. */
+#define KEEL_OP_ENTRY_MIN_SIZE (offsetof(keel_op_entry, set_collective))
 
 /* Byte streams for codecs, implemented by the host. read returns the bytes
  * read (0 at the end), or -1 on an error; seek (whence as fseek's) returns

@@ -48,9 +48,11 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include "keel/abi.h"
 #include "keel/schema.hpp"
 #include "keel/status.hpp"
 #include "keel/tensor.hpp"
@@ -71,13 +73,37 @@ struct PrepareContext {
   bool training = false;
 };
 
+// What the ranks of a data-parallel run share (docs/distributed.md), as an
+// op sees it: ForwardContext::collective and BackwardContext::collective are
+// null on a single process. An op that computes statistics of its batch
+// (batch normalization) can sum them across ranks so every rank uses the
+// global batch's. Every rank must call sum() alike: same count, same order.
+class Collective {
+ public:
+  explicit Collective(const keel_collective* c) : c_(c) {}
+  int rank() const { return c_->rank; }
+  int ranks() const { return c_->ranks; }
+  // The run asked every op with batch statistics to share them.
+  bool sync_batch_statistics() const { return c_->sync_batch_statistics != 0; }
+  // Adds `values` across ranks in place; every rank gets the same bits.
+  Status sum(std::span<double> values) const {
+    if (c_->sum_f64(c_->ctx, values.data(), values.size()) != 0)
+      return Status::Error("summing across ranks failed");
+    return Status::Ok();
+  }
+
+ private:
+  const keel_collective* c_;
+};
+
 struct ForwardContext {
   std::span<const ConstTensorView> inputs;
   std::span<const TensorView> outputs;  // preallocated; the op fills every element
   std::span<const TensorView> params;   // writable: forward may update running state
   bool training = false;
-  std::uint64_t seed = 0;  // the graph seed mixed with the node name
-  std::uint64_t step = 0;  // training step, for stochastic ops
+  std::uint64_t seed = 0;                  // the graph seed mixed with the node name
+  std::uint64_t step = 0;                  // training step, for stochastic ops
+  const Collective* collective = nullptr;  // data-parallel runs only
 };
 
 // Gradients are written, not accumulated: the engine sums them when a tensor
@@ -91,6 +117,7 @@ struct BackwardContext {
   std::span<const TensorView> grad_params;
   std::uint64_t seed = 0;
   std::uint64_t step = 0;
+  const Collective* collective = nullptr;  // data-parallel runs only
 };
 
 // Default visibility: plugins are built with hidden visibility, and the host
@@ -103,6 +130,17 @@ class __attribute__((visibility("default"))) Op {
   virtual Status forward(const ForwardContext& ctx) = 0;
   // Only called when the schema says has_backward.
   virtual Status backward(const BackwardContext&) { return fail("this op has no backward"); }
+  // A data-parallel run gives each op its collective before prepare();
+  // forward() and backward() then find it in their context. The default
+  // keeps it; the host's op overrides it to pass it through the C table.
+  virtual Status set_collective(const keel_collective* c) {
+    collective_.emplace(c);
+    return Status::Ok();
+  }
+  const Collective* collective() const { return collective_ ? &*collective_ : nullptr; }
+
+ private:
+  std::optional<Collective> collective_;
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(const Attrs& attrs);

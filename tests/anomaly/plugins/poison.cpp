@@ -1,7 +1,9 @@
 // A test-only data transform for fault injection: `poison` passes its input
 // through, except on training steps where step % every == offset, where it
 // replaces the whole batch by NaN (mode nan) or multiplies it by factor
-// (mode scale). It lives in its own plugin, loaded only by the tests with
+// (mode scale). In a data-parallel run, `rank` limits it to that rank's
+// share of the batch (the distributed tests' one-rank fault). It lives in its own plugin, loaded only by the
+// tests with
 // --plugin-path, so no production path carries a test hook.
 #include <cmath>
 #include <cstring>
@@ -17,7 +19,8 @@ class Poison final : public keel::Op {
       : nan_(a.s("mode") == "nan"),
         every_(a.i("every")),
         offset_(a.i("offset")),
-        factor_(float(a.f("factor"))) {}
+        factor_(float(a.f("factor"))),
+        rank_(a.i("rank")) {}
 
   keel::Status infer(keel::InferContext& ctx) const override {
     if (ctx.inputs[0].dtype != keel::DType::f32) return keel::fail("poison: x must be f32");
@@ -29,7 +32,9 @@ class Poison final : public keel::Op {
     const float* x = ctx.inputs[0].as<float>();
     float* y = ctx.outputs[0].as<float>();
     const std::int64_t n = ctx.inputs[0].numel();
-    const bool hit = ctx.training && every_ > 0 && std::int64_t(ctx.step % std::uint64_t(every_)) == offset_;
+    const bool on_rank = rank_ < 0 || (ctx.collective && ctx.collective->rank() == rank_);
+    const bool hit =
+        on_rank && ctx.training && every_ > 0 && std::int64_t(ctx.step % std::uint64_t(every_)) == offset_;
     for (std::int64_t i = 0; i < n; ++i)
       y[i] = !hit ? x[i] : nan_ ? std::numeric_limits<float>::quiet_NaN() : x[i] * factor_;
     return {};
@@ -39,6 +44,7 @@ class Poison final : public keel::Op {
   bool nan_;
   std::int64_t every_, offset_;
   float factor_;
+  std::int64_t rank_;
 };
 
 keel::OpSchema poison_schema() {
@@ -51,7 +57,14 @@ keel::OpSchema poison_schema() {
       {"mode", keel::AttrType::String, "nan or scale", std::string("nan"), {}, {}, {"nan", "scale"}},
       {"every", keel::AttrType::Int, "period in steps; 0: never", std::int64_t{20}, 0.0, {}, {}},
       {"offset", keel::AttrType::Int, "the poisoned step within each period", std::int64_t{3}, 0.0, {}, {}},
-      {"factor", keel::AttrType::Float, "mode scale: the multiplier", 1e6, {}, {}, {}}};
+      {"factor", keel::AttrType::Float, "mode scale: the multiplier", 1e6, {}, {}, {}},
+      {"rank",
+       keel::AttrType::Int,
+       "only this rank of a data-parallel run; -1: every process",
+       std::int64_t{-1},
+       -1.0,
+       {},
+       {}}};
   return s;
 }
 

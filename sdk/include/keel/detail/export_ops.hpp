@@ -156,7 +156,8 @@ struct OpTrampolines {
     return guarded_call(error, [&] {
       const Views<ConstTensorView> in(a->inputs);
       const Views<TensorView> out(a->outputs), par(a->params);
-      return op(p).forward({in.span(), out.span(), par.span(), a->training != 0, a->seed, a->step});
+      return op(p).forward(
+          {in.span(), out.span(), par.span(), a->training != 0, a->seed, a->step, op(p).collective()});
     });
   }
 
@@ -164,9 +165,13 @@ struct OpTrampolines {
     return guarded_call(error, [&] {
       const Views<ConstTensorView> in(a->inputs), out(a->outputs), par(a->params), gout(a->grad_outputs);
       const Views<TensorView> gin(a->grad_inputs), gpar(a->grad_params);
-      return op(p).backward(
-          {in.span(), out.span(), par.span(), gout.span(), gin.span(), gpar.span(), a->seed, a->step});
+      return op(p).backward({in.span(), out.span(), par.span(), gout.span(), gin.span(), gpar.span(), a->seed,
+                             a->step, op(p).collective()});
     });
+  }
+
+  static int set_collective(void* p, const keel_collective* c, keel_error* error) noexcept {
+    return guarded_call(error, [&] { return op(p).set_collective(c); });
   }
 
   static keel_op_entry entry(const ExportedSchema& schema, OpFactory factory) {
@@ -178,7 +183,8 @@ struct OpTrampolines {
             infer,
             prepare,
             forward,
-            backward};
+            backward,
+            set_collective};
   }
 };
 

@@ -131,6 +131,13 @@ class ImportedOp final : public Op {
     return entry_.forward(handle_, &args, &error.sink) == 0 ? Status::Ok() : error.failure();
   }
 
+  // An op of a plugin whose entries predate the field runs as on one process.
+  Status set_collective(const keel_collective* c) override {
+    if (!entry_.set_collective) return Status::Ok();
+    ErrorSlot error;
+    return entry_.set_collective(handle_, c, &error.sink) == 0 ? Status::Ok() : error.failure();
+  }
+
   Status backward(const BackwardContext& ctx) override {
     const Tensors<ConstTensorView> in(ctx.inputs), out(ctx.outputs), par(ctx.params), gout(ctx.grad_outputs);
     const Tensors<TensorView> gin(ctx.grad_inputs), gpar(ctx.grad_params);

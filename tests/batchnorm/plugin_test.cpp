@@ -36,9 +36,11 @@ TEST_CASE(
   CHECK_FALSE(bn.params[2].trainable);
   CHECK(bn.params[3].init == keel::Init::Ones);
   CHECK_FALSE(bn.params[3].trainable);
-  REQUIRE(bn.attrs.size() == 2);
+  REQUIRE(bn.attrs.size() == 3);
   CHECK(std::get<double>(*bn.attrs[0].default_value) == 0.1);
   CHECK(std::get<double>(*bn.attrs[1].default_value) == 1e-5);
+  CHECK(bn.attrs[2].name == "sync");
+  CHECK_FALSE(std::get<bool>(*bn.attrs[2].default_value));
   CHECK(r.schemas.at("layernorm").params.size() == 2);
 }
 

@@ -48,7 +48,7 @@ std::map<std::string, Place> schema_places(const TempDir& dir) {
     REQUIRE(f.size() == 4);
     out[f[0]] = {split(f[1], ","), split(f[2], ","), f[3] == "closed"};
   }
-  REQUIRE(out.size() == 10);
+  REQUIRE(out.size() == 11);
   return out;
 }
 
@@ -94,6 +94,9 @@ inputs:
     >encrypt:
       @train.checkpoint.encrypt@
       passphrase_env: KEEL_FORMAT_TEST_PASSPHRASE
+  distributed:
+    @train.distributed@
+    sync_batchnorm: false
 )";
 
 // `g` (kGraph or a part of it) with `probe` (a line) at `probe_place` and
@@ -220,7 +223,7 @@ TEST_CASE("keel validate --set reaches, key by key, the mappings of train: whose
   const auto b = line.find("(keys: ");
   REQUIRE(b != std::string::npos);
   const auto paths = split(line.substr(b + 7, line.find(')', b) - b - 7), ", ");
-  CHECK(paths.size() == 5);
+  CHECK(paths.size() == 6);
   for (const std::string& path : paths) {
     REQUIRE(path.size() > 4);
     REQUIRE(path.substr(path.size() - 4) == ".KEY");

@@ -1,8 +1,8 @@
 """Prints the keys that `keel schema` allows in each mapping of a graph file,
 one line per mapping: PLACE|REQUIRED KEYS|ALL KEYS (comma-separated), where
 PLACE is top, input, node, train, train.data, train.data.holdout,
-train.optimizer, train.optimizer.schedule, train.checkpoint or
-train.checkpoint.encrypt. Usage: schema_keys.py SCHEMA.json
+train.optimizer, train.optimizer.schedule, train.checkpoint,
+train.checkpoint.encrypt or train.distributed. Usage: schema_keys.py SCHEMA.json
 With --initializers TEXT..., prints instead TEXT|yes or TEXT|no for each
 TEXT: whether the schema's initializer pattern accepts it.
 (A JSON Schema pattern is an ECMA-262 regex; these ones read the same in
@@ -34,6 +34,7 @@ places = {
     "train.optimizer.schedule": optimizer["properties"]["schedule"],
     "train.checkpoint": checkpoint,
     "train.checkpoint.encrypt": checkpoint["properties"]["encrypt"],
+    "train.distributed": train["properties"]["distributed"],
 }
 for place, s in places.items():
     closed = s.get("additionalProperties") is False

@@ -43,7 +43,8 @@ TEST_CASE("the settable mappings are train and those under it that hold plain ke
     paths.push_back(path);
     CHECK(m->settable);
   }
-  CHECK(paths == std::vector<std::string>{"", "data", "optimizer", "optimizer.schedule", "checkpoint"});
+  CHECK(paths ==
+        std::vector<std::string>{"", "data", "optimizer", "optimizer.schedule", "checkpoint", "distributed"});
 }
 
 TEST_CASE("every initializer the table names parses, with and without its numbers") {

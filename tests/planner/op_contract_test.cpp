@@ -22,7 +22,7 @@ namespace {
 enum class Call { prepare, prepare_failed, forward, backward };
 
 struct Event {
-  const void* who;
+  std::uint64_t who;  // the op object's serial number (an address may be reused)
   Call call;
   bool training;
   std::uint64_t step;
@@ -63,10 +63,10 @@ class Recorder final : public Op {
       g_log.violation("prepare: span sizes");
     training_ = ctx.training;
     if (!ctx.inputs.empty() && ctx.inputs[0].shape[0] == 7) {
-      g_log.add({this, Call::prepare_failed, ctx.training, 0});
+      g_log.add({id_, Call::prepare_failed, ctx.training, 0});
       return fail("no batches of 7");
     }
-    g_log.add({this, Call::prepare, ctx.training, 0});
+    g_log.add({id_, Call::prepare, ctx.training, 0});
     return {};
   }
 
@@ -80,7 +80,7 @@ class Recorder final : public Op {
     float* y = ctx.outputs[0].as<float>();
     const std::int64_t n = ctx.inputs[0].numel(), c = ctx.params[0].numel();
     for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] + w[i % c];
-    g_log.add({this, Call::forward, ctx.training, ctx.step});
+    g_log.add({id_, Call::forward, ctx.training, ctx.step});
     return {};
   }
 
@@ -98,7 +98,7 @@ class Recorder final : public Op {
       for (std::int64_t j = 0; j < c; ++j) gw[j] = 0;
       for (std::int64_t i = 0; i < n; ++i) gw[i % c] += gy[i];
     }
-    g_log.add({this, Call::backward, true, ctx.step});
+    g_log.add({id_, Call::backward, true, ctx.step});
     return {};
   }
 
@@ -115,6 +115,8 @@ class Recorder final : public Op {
 
   bool training_ = false;
   std::atomic<bool> busy_{false};
+  static inline std::atomic<std::uint64_t> next_id_{0};
+  const std::uint64_t id_ = next_id_++;
 };
 
 Registry test_registry() {
@@ -148,7 +150,7 @@ void check_lifecycle(const std::vector<Event>& events) {
     bool forwarded = false;  // a forward since the last backward
     std::uint64_t forward_step = 0;
   };
-  std::map<const void*, State> objects;
+  std::map<std::uint64_t, State> objects;
   for (const Event& e : events) {
     State& s = objects[e.who];
     switch (e.call) {

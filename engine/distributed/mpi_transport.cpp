@@ -59,23 +59,37 @@ class MpiTransport final : public Transport {
   int size() const override { return size_; }
 
   int start_sum(float* data, std::size_t n) override {
-    auto p = std::make_unique<Pending>();
-    p->data = data;
+    // The k-th sum of a round reuses the k-th slot of the last round, its
+    // buffers included: a step's buckets are the same every step, and
+    // allocating megabytes per step costs more in page faults than the
+    // exchange itself.
+    if (used_ == pending_.size()) pending_.push_back(std::make_unique<Pending>());
+    Pending& p = *pending_[used_];
+    p.data = data;
+    p.stage = Stage::scatter;
+    p.finished = false;
     const int N = size_;
-    for (int j = 0; j <= N; ++j) p->bounds.push_back(n * std::size_t(j) / std::size_t(N));
+    p.bounds.clear();
+    p.counts.clear();
+    p.displs.clear();
+    p.recv_counts.clear();
+    p.recv_displs.clear();
+    for (int j = 0; j <= N; ++j) p.bounds.push_back(n * std::size_t(j) / std::size_t(N));
     for (int j = 0; j < N; ++j) {
-      p->counts.push_back(int(p->bounds[std::size_t(j + 1)] - p->bounds[std::size_t(j)]));
-      p->displs.push_back(int(p->bounds[std::size_t(j)]));
+      p.counts.push_back(int(p.bounds[std::size_t(j + 1)] - p.bounds[std::size_t(j)]));
+      p.displs.push_back(int(p.bounds[std::size_t(j)]));
     }
-    const int mine = p->counts[std::size_t(rank_)];
-    p->parts.assign(std::size_t(mine) * std::size_t(N), 0.0f);
-    std::vector<int> recv_counts(static_cast<std::size_t>(N), mine), recv_displs(static_cast<std::size_t>(N));
-    for (int j = 0; j < N; ++j) recv_displs[std::size_t(j)] = j * mine;
-    check(MPI_Ialltoallv(data, p->counts.data(), p->displs.data(), MPI_FLOAT, p->parts.data(),
-                         recv_counts.data(), recv_displs.data(), MPI_FLOAT, scatter_, &p->request),
+    const int mine = p.counts[std::size_t(rank_)];
+    // Every element is received before it is read: no need to clear it.
+    p.parts.resize(std::size_t(mine) * std::size_t(N));
+    for (int j = 0; j < N; ++j) {
+      p.recv_counts.push_back(mine);
+      p.recv_displs.push_back(j * mine);
+    }
+    check(MPI_Ialltoallv(data, p.counts.data(), p.displs.data(), MPI_FLOAT, p.parts.data(),
+                         p.recv_counts.data(), p.recv_displs.data(), MPI_FLOAT, scatter_, &p.request),
           "MPI_Ialltoallv");
-    pending_.push_back(std::move(p));
-    return int(pending_.size() - 1);
+    return int(used_++);
   }
 
   bool poll(int handle) override {
@@ -86,9 +100,9 @@ class MpiTransport final : public Transport {
   void finish(int handle) override {
     while (!poll(handle)) sched_yield();
     pending_[std::size_t(handle)]->finished = true;
-    for (const auto& p : pending_)
-      if (!p->finished) return;
-    pending_.clear();  // every sum of this round is done: handles start again at 0
+    for (std::size_t k = 0; k < used_; ++k)
+      if (!pending_[k]->finished) return;
+    used_ = 0;  // every sum of this round is done: handles start again at 0
   }
 
   void sum(double* data, std::size_t n) override {
@@ -122,7 +136,7 @@ class MpiTransport final : public Transport {
   struct Pending {
     float* data = nullptr;
     std::vector<std::size_t> bounds;
-    std::vector<int> counts, displs;
+    std::vector<int> counts, displs, recv_counts, recv_displs;
     std::vector<float> parts;  // every rank's copy of this rank's slice
     MPI_Request request = MPI_REQUEST_NULL;
     Stage stage = Stage::scatter;
@@ -132,7 +146,8 @@ class MpiTransport final : public Transport {
   // Advances the sums in the order they were started, so that gathers
   // start in that order too.
   void progress() {
-    for (auto& p : pending_) {
+    for (std::size_t k = 0; k < used_; ++k) {
+      Pending* p = pending_[k].get();
       if (p->stage == Stage::done) continue;
       int flag = 0;
       check(MPI_Test(&p->request, &flag, MPI_STATUS_IGNORE), "MPI_Test");
@@ -194,7 +209,8 @@ class MpiTransport final : public Transport {
   int rank_ = 0, size_ = 1;
   std::string prefix_;
   MPI_Comm scatter_ = MPI_COMM_NULL, gather_ = MPI_COMM_NULL, small_ = MPI_COMM_NULL;
-  std::vector<std::unique_ptr<Pending>> pending_;
+  std::vector<std::unique_ptr<Pending>> pending_;  // slots, kept across rounds
+  std::size_t used_ = 0;                           // slots of the round in progress
   std::unique_ptr<PeerWatch> watch_;
 };
 

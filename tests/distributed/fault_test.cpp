@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli_util.hpp"
+#include "hardening_util.hpp"
 #include "mpi_run.hpp"
 #include "runtime/safetensors.hpp"
 
@@ -118,24 +119,6 @@ bool alive(pid_t pid) {
 
 }  // namespace
 
-// Sixteen rows in batches of 4, many cheap steps, a checkpoint every 50.
-fs::path long_graph(const TempDir& dir) {
-  std::string csv;
-  for (int r = 0; r < 16; ++r)
-    csv += std::to_string(r % 5) + "," + std::to_string(r % 3) + "," + std::to_string(7 - r % 7) + ",1," +
-           std::to_string(r % 3) + "\n";
-  dir.write("rows.csv", csv);
-  return dir.write("long.yaml",
-                   "keel: 1\nname: long\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
-                   "  y: {dtype: i32, shape: [batch]}\n"
-                   "nodes:\n  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}}\n"
-                   "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n"
-                   "outputs: [fc]\ntrain:\n  loss: loss\n"
-                   "  data: {csv: [rows.csv], columns: {x: \"0:4\", y: 4}, batch: 4}\n"
-                   "  steps: 100000000\n  optimizer: {op: sgd, lr: 0.01, momentum: 0.9}\n"
-                   "  checkpoint: {path: g.ckpt, every: 50}\n");
-}
-
 TEST_CASE("a rank killed with SIGKILL makes the others exit within 5 s naming it, the checkpoint intact") {
   TempDir dir;
   const fs::path graph = long_graph(dir);
@@ -158,7 +141,7 @@ TEST_CASE("a rank killed with SIGKILL makes the others exit within 5 s naming it
     ::execv(args[0], args.data());
     ::_exit(127);
   }
-  const auto ckpt = out / "g.ckpt";
+  const auto ckpt = out / "t.ckpt";
   const auto deadline = Clock::now() + std::chrono::seconds(60 * time_scale());
   while (!fs::exists(ckpt) && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

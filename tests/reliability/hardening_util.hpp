@@ -69,6 +69,22 @@ inline void write_rows_csv(const TempDir& dir) {
   dir.write("rows.csv", csv);
 }
 
+// DIR/long.yaml over DIR/rows.csv: batches of two, many cheap steps (a
+// hundred million), a checkpoint DIR/t.ckpt every 50, for runs that are
+// stopped or killed part-way.
+inline std::filesystem::path long_graph(const TempDir& dir) {
+  write_rows_csv(dir);
+  return dir.write("long.yaml",
+                   "keel: 1\nname: long\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
+                   "  y: {dtype: i32, shape: [batch]}\n"
+                   "nodes:\n  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}}\n"
+                   "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n"
+                   "outputs: [fc]\ntrain:\n  loss: loss\n"
+                   "  data: {csv: [rows.csv], columns: {x: \"0:4\", y: 4}, batch: 2, holdout: 0.25}\n"
+                   "  steps: 100000000\n  optimizer: {op: sgd, lr: 0.01, momentum: 0.9}\n"
+                   "  checkpoint: {path: t.ckpt, every: 50}\n");
+}
+
 // `keel keygen DIR/k.key`; the key file's path.
 inline std::filesystem::path make_key(const std::filesystem::path& dir) {
   const auto key = dir / "k.key";

@@ -28,20 +28,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Eight rows, batches of two: many cheap steps, a checkpoint every 50.
-fs::path long_graph(const TempDir& dir) {
-  write_rows_csv(dir);
-  return dir.write("long.yaml",
-                   "keel: 1\nname: long\ninputs:\n  x: {dtype: f32, shape: [batch, 4]}\n"
-                   "  y: {dtype: i32, shape: [batch]}\n"
-                   "nodes:\n  - {name: fc, op: linear, inputs: [x], attrs: {units: 3}}\n"
-                   "  - {name: loss, op: softmax_cross_entropy, inputs: [fc, y]}\n"
-                   "outputs: [fc]\ntrain:\n  loss: loss\n"
-                   "  data: {csv: [rows.csv], columns: {x: \"0:4\", y: 4}, batch: 2, holdout: 0.25}\n"
-                   "  steps: 100000000\n  optimizer: {op: sgd, lr: 0.01, momentum: 0.9}\n"
-                   "  checkpoint: {path: t.ckpt, every: 50}\n");
-}
-
 struct Child {
   pid_t pid = -1;
   fs::path err;

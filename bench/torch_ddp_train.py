@@ -23,6 +23,7 @@ no warm-up outside its clock, so the warm-up can only favour PyTorch. The
 time reported is the slowest rank's. Prints one JSON line (rank 0).
 """
 import argparse
+import datetime
 import json
 import os
 import socket
@@ -53,7 +54,8 @@ def worker(rank, args, port):
         os.environ["MASTER_ADDR"] = "127.0.0.1"
         os.environ["MASTER_PORT"] = str(port)
         os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-        dist.init_process_group("gloo", rank=rank, world_size=n)
+        # A bounded wait: Gloo's default is 30 minutes.
+        dist.init_process_group("gloo", rank=rank, world_size=n, timeout=datetime.timedelta(seconds=300))
     torch.manual_seed(7)  # the same initial parameters on every rank (DDP broadcasts rank 0's anyway)
     (x, y), _, batch = large_data(args.data)
     model = Large()
@@ -107,12 +109,16 @@ def worker(rank, args, port):
     slowest = torch.tensor([seconds], dtype=torch.float64)
     if n > 1:
         dist.all_reduce(slowest, op=dist.ReduceOp.MAX)
-        dist.destroy_process_group()
     if rank == 0:
         secs = slowest.item()
         print(json.dumps({"procs": n, "threads": args.threads, "steps": args.steps, "warmup": args.warmup,
                           "seconds": secs, "steps_per_s": args.steps / secs, "last_batch_loss": loss.item(),
                           "train_accuracy": accuracy, "backend": "gloo DDP" if n > 1 else "none"}), flush=True)
+    if n > 1:
+        # Gloo's teardown can leave one rank spinning once rank 0 (the store's
+        # server) has gone; every result is out, so leave without it.
+        sys.stdout.flush()
+        os._exit(0)
 
 
 def free_port():

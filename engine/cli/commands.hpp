@@ -76,7 +76,16 @@ struct ServeCliOptions {
   int threads = 0;
 };
 
+// keel import MODEL.onnx -o DIR (cli/import_cmd.cpp, docs/onnx.md).
+struct ImportOptions {
+  std::filesystem::path model;
+  std::filesystem::path output_dir;
+  std::string name;    // --name: the files' stem and the graph's name (default: the model's stem)
+  bool force = false;  // --force: replace existing files
+};
+
 int run(const RunOptions& options, const Common& common);
+int import_onnx(const ImportOptions& options, const Common& common);
 int serve(const ServeCliOptions& options, const Common& common);
 int validate(const std::filesystem::path& graph, const std::vector<std::string>& overrides,
              const Common& common);

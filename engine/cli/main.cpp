@@ -222,6 +222,17 @@ int main(int argc, char** argv) {
   report_cmd->add_option("-o,--output", report_output, "The HTML file (default: DIR/report.html)");
   add_common(report_cmd, common);
 
+  cli::ImportOptions importing;
+  auto* import_cmd = app.add_subcommand(
+      "import", "Import an ONNX model: DIR/NAME.yaml (the graph) and DIR/NAME.safetensors (docs/onnx.md)");
+  import_cmd->add_option("model", importing.model, "ONNX model file (.onnx)")->required();
+  import_cmd->add_option("-o,--output", importing.output_dir, "Folder to write into (created if missing)")
+      ->required();
+  import_cmd->add_option("--name", importing.name,
+                         "Name of the graph and its files (default: the model's stem)");
+  import_cmd->add_flag("--force", importing.force, "Replace existing files");
+  add_common(import_cmd, common);
+
   cli::ServeCliOptions serving;
   auto* serve_cmd =
       app.add_subcommand("serve", "Serve graphs over HTTP/1.1, screening every request (docs/serve.md)");
@@ -286,6 +297,7 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) return finish_stdout(cli::run(run, common));
     if (*serve_cmd) return finish_stdout(cli::serve(serving, common));
+    if (*import_cmd) return finish_stdout(cli::import_onnx(importing, common));
     if (*validate_cmd) return finish_stdout(cli::validate(validate_graph, validate_overrides, common));
     if (*plugins_cmd) return finish_stdout(cli::plugins(plugins_json, plugins_op, common));
     if (*graph_cmd) return finish_stdout(cli::graph(graph_file, graph_format, graph_output, common));

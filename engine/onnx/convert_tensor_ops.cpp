@@ -12,6 +12,16 @@ namespace {
 
 void binary(Importer& im, const Node& n, const std::string& op) {
   const Shape out = broadcast(im, input_shape(im, n, 0), input_shape(im, n, 1));
+  // x * c for a single number c (PyTorch's `x * 0.0625`) is Keel's scale.
+  if (op == "mul")
+    for (std::size_t c = 0; c < 2; ++c) {
+      const Tensor* k = im.constant(n, c);
+      if (k && k->dtype() == DType::f32 && k->numel() == 1 && !im.constant(n, 1 - c) &&
+          im.value(n.inputs[1 - c]).shape == out) {
+        emit_unary_from(im, n, 1 - c, "scale", {{"factor", yaml_float(k->as<float>()[0])}});
+        return;
+      }
+    }
   const std::string a = im.ref(n, 0), b = im.ref(n, 1);
   im.define(n, 0, im.emit({"", op, {a, b}, {}, im.comment_for(n)}, im.name_for(n)), out);
 }
@@ -41,6 +51,8 @@ void dropout(Importer& im, const Node& n) {
     ratio = 0.5f;
   }
   if (im.has_input(n, 2)) throw NotMapped{"training_mode is not supported (export in eval mode)"};
+  if (n.outputs.size() > 1 && !n.outputs[1].empty() && im.is_used(n.outputs[1]))
+    throw NotMapped{"its mask output is not supported"};
   if (ratio < 0.0f || ratio >= 1.0f) throw NotMapped{"ratio must be in [0, 1)"};
   dropout_like(im, n, ratio);
 }

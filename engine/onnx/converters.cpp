@@ -147,8 +147,13 @@ std::vector<std::int64_t> keel_padding(const std::vector<std::int64_t>& pads) {
 
 void emit_unary(Importer& im, const Node& n, const std::string& op,
                 std::vector<std::pair<std::string, std::string>> attrs) {
-  const Shape shape = input_shape(im, n, 0);
-  KeelNode k{"", op, {im.ref(n, 0)}, std::move(attrs), im.comment_for(n)};
+  emit_unary_from(im, n, 0, op, std::move(attrs));
+}
+
+void emit_unary_from(Importer& im, const Node& n, std::size_t input, const std::string& op,
+                     std::vector<std::pair<std::string, std::string>> attrs) {
+  const Shape shape = input_shape(im, n, input);
+  KeelNode k{"", op, {im.ref(n, input)}, std::move(attrs), im.comment_for(n)};
   im.define(n, 0, im.emit(std::move(k), im.name_for(n)), shape);
 }
 

@@ -38,6 +38,9 @@ std::vector<std::int64_t> keel_padding(const std::vector<std::int64_t>& pads);
 // A node with one input and the same shape out (relu, ...).
 void emit_unary(Importer& im, const Node& n, const std::string& op,
                 std::vector<std::pair<std::string, std::string>> attrs = {});
+// The same, from input `input` of the node.
+void emit_unary_from(Importer& im, const Node& n, std::size_t input, const std::string& op,
+                     std::vector<std::pair<std::string, std::string>> attrs = {});
 // Reshapes `ref` of shape `from` to `to` (at most one symbolic size, the
 // same as `from`'s); returns the new reference.
 std::string emit_reshape(Importer& im, const Node& n, const std::string& ref, const Shape& from,

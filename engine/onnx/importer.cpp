@@ -111,6 +111,13 @@ std::string Importer::name_for(const Node& n) const {
   return identifier_from(n.name);
 }
 
+bool Importer::is_used(const std::string& onnx_name) const {
+  for (const Node& n : model_.nodes)
+    for (const std::string& i : n.inputs)
+      if (i == onnx_name) return true;
+  return graph_output_names_.count(onnx_name) > 0;
+}
+
 std::string Importer::comment_for(const Node& n) const {
   return "ONNX " + printable(n.op_type) + " '" + printable(n.name) + "'";
 }
@@ -215,7 +222,11 @@ void Importer::run() {
                       (refused.size() == 1 ? "" : "s") + " cannot be imported: " + list);
   }
   for (const ValueInfo& o : model_.outputs) {
-    const Value& v = values_.at(o.name);
+    auto it = values_.find(o.name);
+    if (it == values_.end())
+      throw usage_error(src + ": graph output '" + printable(o.name) +
+                        "' is an output keel import does not produce");
+    const Value& v = it->second;
     if (v.ref.empty() || v.ref != graph_output_names_[o.name])
       throw usage_error(src + ": graph output '" + printable(o.name) +
                         "' is a constant or a graph input; keel import needs it computed by a node");

@@ -68,6 +68,8 @@ class Importer {
   // ONNX node's name), made an identifier.
   std::string name_for(const Node& n) const;
   std::string comment_for(const Node& n) const;
+  // Whether a node or the graph's outputs read this ONNX value.
+  bool is_used(const std::string& onnx_name) const;
 
   // A static size or a symbol's name, for messages.
   std::string dims_str(const Shape& s) const;

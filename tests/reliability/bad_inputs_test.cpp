@@ -156,7 +156,7 @@ TEST_CASE("every bad input in the corpus fails cleanly with its exit code and me
       for (const auto& e : fs::recursive_directory_iterator(work / "out")) CHECK_FALSE(e.is_regular_file());
   }
   // Every kind of file Keel reads has cases.
-  for (const char* folder : {"graphs", "tensors", "checkpoints", "containers", "keys", "data"}) {
+  for (const char* folder : {"graphs", "tensors", "checkpoints", "containers", "keys", "data", "onnx"}) {
     INFO(folder);
     CHECK(folders.count(folder) == 1);
   }

@@ -139,8 +139,9 @@ Window window_of(const Node& n, const Shape& x, std::vector<std::int64_t> kernel
   w.stride = attr_ints(n, "strides", {1, 1});
   w.dilation = attr_ints(n, "dilations", {1, 1});
   if (w.stride.size() != 2 || w.dilation.size() != 2) throw NotMapped{"strides and dilations need 2 values"};
-  for (int d = 0; d < 2; ++d)
-    if (w.kernel[d] < 1 || w.stride[d] < 1 || w.dilation[d] < 1) throw NotMapped{"sizes must be at least 1"};
+  check_window_values(w.kernel, 1, "kernel_shape");
+  check_window_values(w.stride, 1, "strides");
+  check_window_values(w.dilation, 1, "dilations");
   w.pads = window_pads(n, x, w.kernel, w.stride, w.dilation);
   return w;
 }
@@ -189,10 +190,15 @@ void conv_transpose(Importer& im, const Node& n) {
   std::vector<std::int64_t> kernel = attr_ints(n, "kernel_shape", {w.shape()[2], w.shape()[3]});
   const auto stride = attr_ints(n, "strides", {1, 1});
   if (kernel.size() != 2 || stride.size() != 2) throw NotMapped{"only 2-D windows are supported"};
+  check_window_values(kernel, 1, "kernel_shape");
+  check_window_values(stride, 1, "strides");
   if (!ones(attr_ints(n, "dilations", {1, 1})))
     throw NotMapped{"dilated transposed convolutions are not supported"};
   std::vector<std::int64_t> out_pad = attr_ints(n, "output_padding", {0, 0});
   std::vector<std::int64_t> pads = attr_ints(n, "pads", {0, 0, 0, 0});
+  if (out_pad.size() != 2 || pads.size() != 4) throw NotMapped{"output_padding needs 2 values and pads 4"};
+  check_window_values(out_pad, 0, "output_padding");
+  check_window_values(pads, 0, "pads");
   const std::string auto_pad = attr_string(n, "auto_pad", "NOTSET");
   const auto output_shape = attr_ints(n, "output_shape", {});
   Shape out{x[0], w.shape()[1], 0, 0};
@@ -200,13 +206,18 @@ void conv_transpose(Importer& im, const Node& n) {
     if (!is_static(x[2 + d])) throw NotMapped{"the image size must be fixed"};
     const std::int64_t full = (x[2 + d] - 1) * stride[d] + kernel[d] + out_pad[d];
     std::int64_t want = -1;
-    if (!output_shape.empty()) want = output_shape[output_shape.size() - 2 + d];
+    if (!output_shape.empty()) {
+      if (output_shape.size() < 2) throw NotMapped{"output_shape needs the image's 2 sizes"};
+      want = output_shape[output_shape.size() - 2 + d];
+      if (want < 1 || want > kMaxDim) throw NotMapped{"output_shape is out of range"};
+    }
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") want = x[2 + d] * stride[d];
     if (want >= 0) {
       // ONNX: total padding = full - want, the odd one at the end
       // (SAME_UPPER, output_shape) or at the start (SAME_LOWER).
       const std::int64_t total = full - want;
       if (total < 0) {
+        if (-total > kMaxWindow) throw NotMapped{"output_shape is out of range"};
         out_pad[d] += -total;
         pads[d] = pads[d + 2] = 0;
       } else {

@@ -96,7 +96,7 @@ Dim merged(const Importer& im, const Shape& s, std::size_t from, std::size_t to)
   int symbols = 0;
   for (std::size_t k = from; k < to; ++k) {
     if (is_static(s[k])) {
-      product *= s[k];
+      product = checked_mul(product, s[k]);
     } else {
       ++symbols;
       symbol = s[k];
@@ -140,8 +140,8 @@ void reshape(Importer& im, const Node& n) {
       if (static_cast<std::size_t>(k) >= x.size())
         throw NotMapped{"a 0 in the target shape has no input size"};
       out.push_back(x[static_cast<std::size_t>(k)]);
-    } else if (t[k] < 0) {
-      throw NotMapped{"the target shape has a negative size"};
+    } else if (t[k] < 0 || t[k] > kMaxDim) {
+      throw NotMapped{"the target shape has a size out of range (" + std::to_string(t[k]) + ")"};
     } else {
       out.push_back(t[k]);
     }
@@ -150,8 +150,8 @@ void reshape(Importer& im, const Node& n) {
     // What is left of x's sizes once the others are taken out.
     std::int64_t xs = 1, os = 1;
     std::vector<Dim> xsym, osym;
-    for (Dim d : x) is_static(d) ? void(xs *= d) : xsym.push_back(d);
-    for (Dim d : out) is_static(d) ? void(os *= d) : osym.push_back(d);
+    for (Dim d : x) is_static(d) ? void(xs = checked_mul(xs, d)) : xsym.push_back(d);
+    for (Dim d : out) is_static(d) ? void(os = checked_mul(os, d)) : osym.push_back(d);
     for (Dim d : osym) {
       auto it = std::find(xsym.begin(), xsym.end(), d);
       if (it == xsym.end()) throw NotMapped{"the target shape's sizes do not divide the input's"};
@@ -198,7 +198,7 @@ void concat(Importer& im, const Node& n) {
     for (std::size_t d = 0; d < acc.size(); ++d)
       if (d != a && s[d] != acc[d]) throw NotMapped{"the inputs' sizes differ off the axis"};
     if (!is_static(acc[a]) || !is_static(s[a])) throw NotMapped{"sizes along the axis must be fixed"};
-    acc[a] += s[a];
+    acc[a] = checked_add(acc[a], s[a]);
     const bool last = i + 1 == n.inputs.size();
     KeelNode k{"", "concat", {ref, im.ref(n, i)}, {{"axis", std::to_string(axis)}}, im.comment_for(n)};
     ref = im.emit(std::move(k), last ? im.name_for(n) : im.name_for(n) + "_part" + std::to_string(i));

@@ -48,6 +48,27 @@ std::vector<std::string> supported_op_types() {
   return out;
 }
 
+std::int64_t checked_mul(std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (__builtin_mul_overflow(a, b, &r) || r > (std::int64_t{1} << 62))
+    throw NotMapped{"its sizes are too large"};
+  return r;
+}
+
+std::int64_t checked_add(std::int64_t a, std::int64_t b) {
+  std::int64_t r;
+  if (__builtin_add_overflow(a, b, &r) || r > (std::int64_t{1} << 62))
+    throw NotMapped{"its sizes are too large"};
+  return r;
+}
+
+void check_window_values(const std::vector<std::int64_t>& v, std::int64_t lo, const char* what) {
+  for (std::int64_t x : v)
+    if (x < lo || x > kMaxWindow)
+      throw NotMapped{std::string(what) + " must be in [" + std::to_string(lo) + ", " +
+                      std::to_string(kMaxWindow) + "], not " + std::to_string(x)};
+}
+
 std::int64_t attr_int(const Node& n, const std::string& name, std::int64_t fallback) {
   const Attr* a = find_attr(n, name, Attr::Kind::int_);
   return a ? a->i : fallback;
@@ -120,8 +141,7 @@ std::vector<std::int64_t> window_pads(const Node& n, const Shape& x, const std::
   if (auto_pad == "NOTSET") {
     std::vector<std::int64_t> pads = attr_ints(n, "pads", {0, 0, 0, 0});
     if (pads.size() != 4) throw NotMapped{"pads must have 4 values for a 2-D window"};
-    for (auto p : pads)
-      if (p < 0) throw NotMapped{"negative pads"};
+    check_window_values(pads, 0, "pads");
     return pads;
   }
   if (auto_pad == "VALID") return {0, 0, 0, 0};
@@ -176,12 +196,12 @@ std::string emit_reshape(Importer& im, const Node& n, const std::string& ref, co
   int from_symbolic = 0;
   for (Dim d : from) {
     if (is_static(d))
-      from_static *= d;
+      from_static = checked_mul(from_static, d);
     else
       from_symbolic += d == symbol ? 1 : 2;
   }
   for (Dim d : to)
-    if (is_static(d)) to_static *= d;
+    if (is_static(d)) to_static = checked_mul(to_static, d);
   if (symbolic == 1 && (from_symbolic != 1 || from_static != to_static))
     throw NotMapped{"reshaping " + im.dims_str(from) + " to " + im.dims_str(to) +
                     " mixes a named size with others"};

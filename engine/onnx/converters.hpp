@@ -10,6 +10,17 @@
 
 namespace keel::onnx {
 
+// Sizes the importer accepts: a static dimension at most kMaxDim (2^31),
+// window parameters (kernel, stride, dilation, pads) at most kMaxWindow, so
+// that the shape arithmetic below cannot overflow; products go through
+// checked_mul.
+inline constexpr std::int64_t kMaxDim = std::int64_t{1} << 31;
+inline constexpr std::int64_t kMaxWindow = 65536;
+std::int64_t checked_mul(std::int64_t a, std::int64_t b);
+std::int64_t checked_add(std::int64_t a, std::int64_t b);
+// NotMapped unless every value is in [lo, kMaxWindow].
+void check_window_values(const std::vector<std::int64_t>& v, std::int64_t lo, const char* what);
+
 std::int64_t attr_int(const Node& n, const std::string& name, std::int64_t fallback);
 float attr_float(const Node& n, const std::string& name, float fallback);
 std::string attr_string(const Node& n, const std::string& name, const std::string& fallback);

@@ -87,6 +87,10 @@ std::string Importer::emit(KeelNode node, const std::string& base) {
 }
 
 void Importer::define(const Node& n, std::size_t i, std::string ref, Shape shape) {
+  // Bounded sizes keep every later shape computation from overflowing.
+  for (Dim d : shape)
+    if (d > (std::int64_t{1} << 31))
+      throw NotMapped{"its result " + dims_str(shape) + " has a size above 2^31"};
   if (i >= n.outputs.size() || n.outputs[i].empty()) return;
   values_[n.outputs[i]] = Value{std::move(ref), std::move(shape), std::nullopt};
 }
@@ -139,6 +143,9 @@ Shape Importer::input_shape(const ValueInfo& v) {
   for (std::size_t d = 0; d < v.dims.size(); ++d) {
     const ValueInfo::Dim& dim = v.dims[d];
     if (dim.size >= 0) {
+      if (dim.size > (std::int64_t{1} << 31))
+        throw usage_error(model_.source + ": graph input '" + printable(v.name) + "' has a size of " +
+                          std::to_string(dim.size) + " (at most 2^31)");
       shape.push_back(dim.size);
       continue;
     }

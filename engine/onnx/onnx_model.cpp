@@ -59,7 +59,8 @@ Tensor tensor_from_proto(const pb::TensorProto& p, const std::string& source, co
                      std::to_string(kMaxRank) + ")");
   Shape shape;
   for (std::int64_t d : p.dims()) {
-    if (d < 0) fail(source, who + " has a negative dimension (" + std::to_string(d) + ")");
+    if (d < 0 || d > (std::int64_t{1} << 31))
+      fail(source, who + " has a dimension out of range (" + std::to_string(d) + ")");
     shape.push_back(d);
   }
   DType dtype;

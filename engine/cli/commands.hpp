@@ -84,8 +84,17 @@ struct ImportOptions {
   bool force = false;  // --force: replace existing files
 };
 
+// keel export GRAPH --params CKPT -o MODEL.onnx (cli/import_cmd.cpp).
+struct ExportOptions {
+  std::filesystem::path graph, params, output;
+  std::string key_file, passphrase_env;  // an encrypted checkpoint's key
+  bool allow_plaintext = false;
+  bool force = false;
+};
+
 int run(const RunOptions& options, const Common& common);
 int import_onnx(const ImportOptions& options, const Common& common);
+int export_onnx(const ExportOptions& options, const Common& common);
 int serve(const ServeCliOptions& options, const Common& common);
 int validate(const std::filesystem::path& graph, const std::vector<std::string>& overrides,
              const Common& common);

@@ -1,17 +1,20 @@
 // keel import MODEL.onnx -o DIR: an ONNX model as a Keel graph file and its
-// parameters (docs/onnx.md). The graph is validated against the loaded
-// plugins before anything is written, and neither file replaces an existing
-// one unless --force is given; each is written atomically.
+// parameters; keel export GRAPH --params CKPT -o MODEL.onnx, the way back
+// (docs/onnx.md). The imported graph is validated against the loaded
+// plugins before anything is written; no file replaces an existing one
+// unless --force is given; each is written atomically.
 #include <cstdio>
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
 #include "cli/session.hpp"
 #include "graph/parse.hpp"
+#include "onnx/exporter.hpp"
 #include "onnx/importer.hpp"
 #include "planner/plan.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/safetensors.hpp"
+#include "training/checkpoint.hpp"
 
 namespace keel::cli {
 
@@ -57,6 +60,29 @@ int import_onnx(const ImportOptions& options, const Common& common) {
     std::printf("%s: %zu ONNX nodes -> %s (%zu parameters in %s)\n", options.model.c_str(),
                 model.nodes.size(), graph_path.c_str(), importer.params().tensors.size(),
                 params_path.c_str());
+  return 0;
+}
+
+int export_onnx(const ExportOptions& options, const Common& common) {
+  if (!options.force) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(options.output, ec)))
+      throw usage_error("'" + options.output.string() + "' already exists (--force replaces it)");
+  }
+  if (!options.key_file.empty() && !options.passphrase_env.empty())
+    throw usage_error("give at most one of --key-file and --passphrase-env");
+  Registry registry = load_registry(common);
+  ValidatedGraph graph = load_graph(options.graph, {}, registry, common);
+  Plan plan(graph, registry);
+  plan.infer_symbolic();
+  load_checkpoint(options.params, plan, nullptr,
+                  {&registry, KeySource{options.key_file, options.passphrase_env}, options.allow_plaintext});
+  const std::string bytes = onnx::serialize_model(onnx::export_plan(plan));
+  write_file_atomically(options.output, [&](std::ostream& out) { out << bytes; });
+  if (!common.quiet)
+    std::printf("%s: %zu nodes -> %s (ONNX opset %lld, %zu bytes)\n", options.graph.c_str(),
+                graph.nodes.size(), options.output.c_str(), static_cast<long long>(onnx::kExportOpset),
+                bytes.size());
   return 0;
 }
 

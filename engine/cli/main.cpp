@@ -233,6 +233,20 @@ int main(int argc, char** argv) {
   import_cmd->add_flag("--force", importing.force, "Replace existing files");
   add_common(import_cmd, common);
 
+  cli::ExportOptions exporting;
+  auto* export_cmd =
+      app.add_subcommand("export", "Export a graph and its parameters as an ONNX model (docs/onnx.md)");
+  export_cmd->add_option("graph", exporting.graph, "Graph file (YAML): the inference graph")->required();
+  export_cmd->add_option("--params", exporting.params, "Parameters (checkpoint)")->required();
+  export_cmd->add_option("-o,--output", exporting.output, "ONNX file to write")->required();
+  export_cmd->add_option("--key-file", exporting.key_file, "Key file of an encrypted checkpoint");
+  export_cmd->add_option("--passphrase-env", exporting.passphrase_env,
+                         "Environment variable holding an encrypted checkpoint's passphrase");
+  export_cmd->add_flag("--allow-plaintext", exporting.allow_plaintext,
+                       "Accept a plaintext checkpoint although a key is given");
+  export_cmd->add_flag("--force", exporting.force, "Replace an existing file");
+  add_common(export_cmd, common);
+
   cli::ServeCliOptions serving;
   auto* serve_cmd =
       app.add_subcommand("serve", "Serve graphs over HTTP/1.1, screening every request (docs/serve.md)");
@@ -298,6 +312,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return finish_stdout(cli::run(run, common));
     if (*serve_cmd) return finish_stdout(cli::serve(serving, common));
     if (*import_cmd) return finish_stdout(cli::import_onnx(importing, common));
+    if (*export_cmd) return finish_stdout(cli::export_onnx(exporting, common));
     if (*validate_cmd) return finish_stdout(cli::validate(validate_graph, validate_overrides, common));
     if (*plugins_cmd) return finish_stdout(cli::plugins(plugins_json, plugins_op, common));
     if (*graph_cmd) return finish_stdout(cli::graph(graph_file, graph_format, graph_output, common));

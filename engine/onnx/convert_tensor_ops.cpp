@@ -228,7 +228,11 @@ void register_tensor_converters() {
   add_converter("Transpose", transpose);
   add_converter("Concat", concat);
   add_converter("Constant", constant);
-  add_converter("Identity", [](Importer& im, const Node& n) { dropout_like(im, n, 0.0f); });
+  add_converter("Identity", [](Importer& im, const Node& n) {
+    // PyTorch writes Identity nodes over initializers: still constants.
+    if (const Tensor* c = im.constant(n, 0)) return im.define_constant(n, 0, *c);
+    dropout_like(im, n, 0.0f);
+  });
   add_converter("Dropout", dropout);
 }
 

@@ -263,6 +263,87 @@ Model parse_model(std::string_view bytes, const std::string& source) {
   return m;
 }
 
+namespace {
+
+void tensor_to_proto(const std::string& name, const Tensor& t, pb::TensorProto& p) {
+  p.set_name(name);
+  p.set_data_type(t.dtype() == DType::i64 ? pb::TensorProto_DataType_INT64 : pb::TensorProto_DataType_FLOAT);
+  for (Dim d : t.shape()) p.add_dims(d);
+  p.set_raw_data(std::string(static_cast<const char*>(t.data()), t.nbytes()));
+}
+
+void value_to_proto(const ValueInfo& v, pb::ValueInfoProto& p) {
+  p.set_name(v.name);
+  auto* tt = p.mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(v.elem_type);
+  auto* shape = tt->mutable_shape();
+  for (const ValueInfo::Dim& d : v.dims) {
+    auto* dim = shape->add_dim();
+    if (d.size >= 0)
+      dim->set_dim_value(d.size);
+    else
+      dim->set_dim_param(d.symbol);
+  }
+}
+
+}  // namespace
+
+std::string serialize_model(const Model& model) {
+  pb::ModelProto proto;
+  proto.set_ir_version(8);  // ONNX 1.10-1.12: the IR of opsets 15-17
+  proto.set_producer_name(model.producer);
+  auto* opset = proto.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(model.opset);
+  pb::GraphProto* g = proto.mutable_graph();
+  g->set_name(model.graph_name);
+  for (const auto& [name, t] : model.initializers) tensor_to_proto(name, t, *g->add_initializer());
+  for (const ValueInfo& v : model.inputs) value_to_proto(v, *g->add_input());
+  for (const ValueInfo& v : model.outputs) value_to_proto(v, *g->add_output());
+  for (const Node& n : model.nodes) {
+    pb::NodeProto* p = g->add_node();
+    p->set_name(n.name);
+    p->set_op_type(n.op_type);
+    for (const std::string& i : n.inputs) p->add_input(i);
+    for (const std::string& o : n.outputs) p->add_output(o);
+    for (const auto& [name, a] : n.attrs) {
+      pb::AttributeProto* ap = p->add_attribute();
+      ap->set_name(name);
+      switch (a.kind) {
+        case Attr::Kind::int_:
+          ap->set_type(pb::AttributeProto_AttributeType_INT);
+          ap->set_i(a.i);
+          break;
+        case Attr::Kind::float_:
+          ap->set_type(pb::AttributeProto_AttributeType_FLOAT);
+          ap->set_f(a.f);
+          break;
+        case Attr::Kind::string:
+          ap->set_type(pb::AttributeProto_AttributeType_STRING);
+          ap->set_s(a.s);
+          break;
+        case Attr::Kind::ints:
+          ap->set_type(pb::AttributeProto_AttributeType_INTS);
+          for (auto v : a.ints) ap->add_ints(v);
+          break;
+        case Attr::Kind::floats:
+          ap->set_type(pb::AttributeProto_AttributeType_FLOATS);
+          for (auto v : a.floats) ap->add_floats(v);
+          break;
+        case Attr::Kind::tensor:
+          ap->set_type(pb::AttributeProto_AttributeType_TENSOR);
+          tensor_to_proto("", a.t, *ap->mutable_t());
+          break;
+        case Attr::Kind::other:
+          break;
+      }
+    }
+  }
+  std::string bytes;
+  if (!proto.SerializeToString(&bytes)) throw runtime_error("the ONNX model could not be serialized");
+  return bytes;
+}
+
 Model read_model(const std::filesystem::path& path) {
   const std::string bytes = read_input_file(path, kMaxModelBytes, "ONNX models");
   return parse_model(bytes, path.string());

@@ -69,6 +69,11 @@ inline constexpr std::uintmax_t kMaxModelBytes = std::uintmax_t{2} << 30;
 Model parse_model(std::string_view bytes, const std::string& source);
 Model read_model(const std::filesystem::path& path);
 
+// The model as ONNX bytes (keel export): nodes in order, initializers (f32
+// or i64) as raw data, inputs and outputs as FLOAT tensors with their dims
+// (a symbol becomes a dim_param). `producer` is written as producer_name.
+std::string serialize_model(const Model& model);
+
 // ONNX TensorProto.DataType names, for messages ("FLOAT", "INT64", ...).
 std::string elem_type_name(int elem_type);
 

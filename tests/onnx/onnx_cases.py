@@ -125,11 +125,12 @@ def torch_case(out, name):
     with torch.no_grad():
         y = model(x)
     out.mkdir(parents=True, exist_ok=True)
-    # Without constant folding PyTorch keeps BatchNormalization nodes (with
-    # folding it merges them into the convolutions).
+    # As docs/onnx.md advises: PRESERVE and no constant folding keep each
+    # BatchNormalization node (otherwise PyTorch merges it into the
+    # convolution before it).
     torch.onnx.export(model, x, str(out / f"{name}.onnx"), input_names=["x"], output_names=["y"],
                       dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=13,
-                      do_constant_folding=False)
+                      do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
     np.save(out / "x.npy", x.numpy())
     np.save(out / "y.npy", y.numpy())
 

@@ -26,6 +26,7 @@ struct RunOptions {
   int threads = 0;                // --threads: cores for the run (0: all)
   int inter_op = 0;               // --inter-op: nodes run at once (0: the default, 1)
   bool stats = false;             // --stats: peak memory and per-node times
+  bool no_optimize = false;       // --no-optimize: inference runs the graph as written
   std::filesystem::path profile;  // --profile: Chrome trace file
   std::filesystem::path resume;   // training: continue from this checkpoint
   std::filesystem::path params;   // load parameters from this checkpoint

@@ -116,6 +116,8 @@ int main(int argc, char** argv) {
                    "Nodes run at once; each op gets threads/inter-op OpenMP threads (default: 1)")
       ->check(CLI::Range(1, 1024));
   run_cmd->add_flag("--stats", run.stats, "Print peak tensor memory and time per node after the run");
+  run_cmd->add_flag("--no-optimize", run.no_optimize,
+                    "Inference: run the graph as written (no batchnorm folded into the layer before it)");
   run_cmd->add_option("--profile", run.profile, "Write a Chrome trace (Perfetto, chrome://tracing) to FILE");
   add_common(run_cmd, common);
 

@@ -18,6 +18,7 @@
 #include "executor/executor.hpp"
 #include "graph/dot.hpp"
 #include "images/graph_images.hpp"
+#include "optimize/fold_batchnorm.hpp"
 #include "planner/plan.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/folder_lock.hpp"
@@ -218,11 +219,18 @@ int run(const RunOptions& o, const Common& common) {
         "'" + o.graph.string() +
         "' has no train: section; under an MPI launcher keel run trains data-parallel, and runs "
         "inference only without one (docs/distributed.md)");
-  Guards guards(plan, registry, nullptr);
+  // Inference runs the optimized graph (docs/graph-format.md, "Inference
+  // optimizations"); inputs, outputs and images are the written graph's.
+  std::unique_ptr<OptimizedPlan> optimized;
+  if (!o.no_optimize) optimized = fold_batchnorm(graph, plan, registry);
+  if (optimized && o.stats)
+    for (const std::string& f : optimized->folded) std::printf("optimized: folded %s\n", f.c_str());
+  Plan& run_plan = optimized ? *optimized->plan : plan;
+  Guards guards(run_plan, registry, nullptr);
   std::vector<Tensor> inputs = read_inputs(graph, o.inputs);
   check_output_locations(graph, nullptr, o.output_dir);  // before running anything
 
-  Executor executor(plan, make_scheduler(threads.inter_op));
+  Executor executor(run_plan, make_scheduler(threads.inter_op));
   executor.set_profiler(profiler.get());
   executor.time_nodes(o.stats);
   std::vector<Tensor> outputs = executor.run(inputs);
@@ -246,12 +254,13 @@ int run(const RunOptions& o, const Common& common) {
     report.add(events);
     if (!common.quiet) report.print_summary(stdout);
     for (const auto& e : events)
-      if (e.act == GuardAction::abort) throw guard_abort(plan, e, "no output was written");
+      if (e.act == GuardAction::abort) throw guard_abort(run_plan, e, "no output was written");
   }
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const fs::path file = o.output_dir / output_file_name(graph.def.outputs[i]);
     write_npy(file, outputs[i]);
-    if (!common.quiet) std::printf("wrote %s  %s\n", file.c_str(), plan.describe(outputs[i].spec()).c_str());
+    if (!common.quiet)
+      std::printf("wrote %s  %s\n", file.c_str(), run_plan.describe(outputs[i].spec()).c_str());
   }
   for (std::size_t i = 0; i < pictures.size(); ++i) {
     const fs::path file = o.output_dir / (graph.def.images[i].output + ".png");
@@ -259,7 +268,7 @@ int run(const RunOptions& o, const Common& common) {
     if (!common.quiet) std::printf("wrote %s\n", file.c_str());
   }
   write_profile();
-  if (o.stats) print_stats(plan, executor);
+  if (o.stats) print_stats(run_plan, executor);
   return 0;
 }
 

@@ -18,7 +18,7 @@
 #include "executor/executor.hpp"
 #include "graph/dot.hpp"
 #include "images/graph_images.hpp"
-#include "optimize/fold_batchnorm.hpp"
+#include "optimize/inference_passes.hpp"
 #include "planner/plan.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/folder_lock.hpp"
@@ -222,9 +222,9 @@ int run(const RunOptions& o, const Common& common) {
   // Inference runs the optimized graph (docs/graph-format.md, "Inference
   // optimizations"); inputs, outputs and images are the written graph's.
   std::unique_ptr<OptimizedPlan> optimized;
-  if (!o.no_optimize) optimized = fold_batchnorm(graph, plan, registry);
+  if (!o.no_optimize) optimized = optimize_for_inference(graph, plan, registry);
   if (optimized && o.stats)
-    for (const std::string& f : optimized->folded) std::printf("optimized: folded %s\n", f.c_str());
+    for (const std::string& c : optimized->changes) std::printf("optimized: %s\n", c.c_str());
   Plan& run_plan = optimized ? *optimized->plan : plan;
   Guards guards(run_plan, registry, nullptr);
   std::vector<Tensor> inputs = read_inputs(graph, o.inputs);

@@ -1,5 +1,7 @@
 // linear: y = x · Wᵀ + b over the last axis of x, any leading axes folded
-// into the rows of one oneDNN matmul.
+// into the rows of one oneDNN matmul; with `activation: relu`, y =
+// max(0, x · Wᵀ + b) as a oneDNN post-op (what inference's plan-time
+// optimization fuses: docs/graph-format.md).
 #include <unordered_map>
 #include <vector>
 
@@ -16,7 +18,8 @@ using layer::checked_product;
 
 class LinearOp final : public du::DnnlOp {
  public:
-  LinearOp(std::int64_t units, bool bias) : DnnlOp("linear"), units_(units), bias_(bias) {}
+  LinearOp(std::int64_t units, bool bias, bool relu)
+      : DnnlOp("linear"), units_(units), bias_(bias), relu_(relu) {}
 
   Status infer(InferContext& ctx) const override {
     KEEL_RETURN_IF_ERROR(du::expect_f32("linear", "x", ctx.inputs[0]));
@@ -56,8 +59,16 @@ class LinearOp final : public du::DnnlOp {
       du::zero_fill(gw);
       return Status::Ok();
     }
+    // A fused ReLU passes the gradient where it passed the value (y > 0).
+    const void* gy = ctx.grad_outputs[0].data;
+    if (relu_) {
+      const float* g = ctx.grad_outputs[0].as<float>();
+      const float* y = ctx.outputs[0].as<float>();
+      masked_gy_.resize(static_cast<std::size_t>(rows_ * units_));
+      for (std::size_t i = 0; i < masked_gy_.size(); ++i) masked_gy_[i] = y[i] > 0.0f ? g[i] : 0.0f;
+      gy = masked_gy_.data();
+    }
     return run("backward", [&](dnnl::stream& s) {
-      const void* gy = ctx.grad_outputs[0].data;
       if (gx.data != nullptr)  // grad_x = grad_y · W
         grad_x_.execute(s, {{DNNL_ARG_SRC, du::bind(gy_mem_, gy)},
                             {DNNL_ARG_WEIGHTS, du::bind(w_mem_, ctx.params[0].data)},
@@ -91,8 +102,14 @@ class LinearOp final : public du::DnnlOp {
     // Wᵀ and grad_yᵀ are views of the row-major buffers with swapped strides.
     const auto wt_md = du::f32_desc({K, N}, {1, K});
     const auto gyt_md = du::f32_desc({N, M}, {1, N});
-    forward_ =
-        bias_ ? dnnl::matmul({{x_md, wt_md, b_md, y_md}, eng}) : dnnl::matmul({{x_md, wt_md, y_md}, eng});
+    dnnl::primitive_attr attr;
+    if (relu_) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);  // scale 1, slope 0
+      attr.set_post_ops(ops);
+    }
+    forward_ = bias_ ? dnnl::matmul({{x_md, wt_md, b_md, y_md}, attr, eng})
+                     : dnnl::matmul({{x_md, wt_md, y_md}, attr, eng});
     x_mem_ = du::unbound_memory(x_md);
     wt_mem_ = du::unbound_memory(wt_md);
     b_mem_ = du::unbound_memory(b_md);
@@ -121,8 +138,9 @@ class LinearOp final : public du::DnnlOp {
   }
 
   std::int64_t units_;
-  bool bias_;
+  bool bias_, relu_;
   Dim rows_ = 0;
+  std::vector<float> masked_gy_;
   dnnl::matmul forward_, grad_x_, grad_w_, grad_b_;
   std::vector<float> ones_;
   std::unordered_map<int, dnnl::memory> forward_args_;
@@ -141,7 +159,14 @@ OpSchema linear_schema() {
       AttrSpec{.name = "bias",
                .type = AttrType::Bool,
                .doc = "add the bias parameter; when false it stays unused and its gradient is zero",
-               .default_value = AttrValue{true}}};
+               .default_value = AttrValue{true}},
+      AttrSpec{.name = "activation",
+               .type = AttrType::String,
+               .doc =
+                   "relu: y = max(0, x · weightᵀ + bias) in the same pass (inference folds a following relu "
+                   "node into this); none: no activation",
+               .default_value = AttrValue{std::string("none")},
+               .choices = {"none", "relu"}}};
   s.params = {ParamSpec{.name = "weight",
                         .doc = "[units, in], he_uniform: U(±sqrt(6/in)), the Kaiming bound for ReLU "
                                "layers (PyTorch's default draws from the narrower U(±1/sqrt(in)))",
@@ -151,12 +176,15 @@ OpSchema linear_schema() {
   s.examples = {{.attrs = {{"units", std::int64_t{3}}}, .inputs = {{{DType::f32, {kBatch, 4}}}}},
                 {.doc = "rank 3, no bias",
                  .attrs = {{"units", std::int64_t{2}}, {"bias", false}},
-                 .inputs = {{{DType::f32, {kBatch, 2, 4}}}}}};
+                 .inputs = {{{DType::f32, {kBatch, 2, 4}}}}},
+                {.doc = "fused relu",
+                 .attrs = {{"units", std::int64_t{3}}, {"activation", std::string("relu")}},
+                 .inputs = {{{DType::f32, {kBatch, 4}}}}}};
   return s;
 }
 
 std::unique_ptr<Op> linear_factory(const Attrs& attrs) {
-  return std::make_unique<LinearOp>(attrs.i("units"), attrs.b("bias"));
+  return std::make_unique<LinearOp>(attrs.i("units"), attrs.b("bias"), attrs.s("activation") == "relu");
 }
 
 }  // namespace keel::nn

@@ -1,6 +1,6 @@
-// Inference optimizations (batchnorm folded into the layer before it):
-// the optimized run gives the unoptimized run's outputs and PyTorch's, and
-// the folded nodes no longer run.
+// Inference optimizations (batchnorm folded into the layer before it, relu
+// fused into it): the optimized run gives the unoptimized run's outputs and
+// PyTorch's, and the removed nodes no longer run.
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
@@ -57,9 +57,12 @@ TEST_CASE("inference folds batchnorm into the layer before it, with the unoptimi
   const std::string fast = infer("optimized", true), plain = infer("plain", false);
   CHECK(fast.find("optimized: folded bn1 into fc1") != std::string::npos);
   CHECK(fast.find("optimized: folded bn2 into fc2") != std::string::npos);
+  CHECK(fast.find("optimized: fused act1 into fc1") != std::string::npos);
   // The per-node table of --stats: the batchnorms run only unoptimized.
   CHECK(fast.find("bn1    batchnorm") == std::string::npos);
+  CHECK(fast.find("act1   relu") == std::string::npos);
   CHECK(plain.find("bn1    batchnorm") != std::string::npos);
+  CHECK(plain.find("act1   relu") != std::string::npos);
   CHECK(plain.find("optimized:") == std::string::npos);
   require_close(dir / "optimized", dir / "plain", "head,probs", 1e-5);
 }

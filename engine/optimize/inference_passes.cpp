@@ -1,0 +1,159 @@
+// The inference rewrites: on the graph definition first (nodes removed,
+// readers renamed, attributes set), then one new plan with the old
+// parameters carried over by name and the folded layers' weights and
+// biases computed (in double, rounded once).
+#include "optimize/inference_passes.hpp"
+
+#include <cmath>
+#include <map>
+#include <set>
+
+namespace keel {
+
+namespace {
+
+const Parameter* find_param(const Plan& plan, const std::string& name) {
+  for (const Parameter& p : plan.params())
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+// The graph definition being rewritten, with who reads what.
+class Rewrite {
+ public:
+  Rewrite(const ValidatedGraph& graph, const Plan& plan) : graph_(graph), plan_(plan), def_(graph.def) {}
+
+  GraphDef& def() { return def_; }
+  std::vector<std::string> changes;
+  std::map<std::string, Tensor> params;  // computed parameter values by name
+
+  // A node `op` reading the first output of a layer in `layers` that
+  // nothing else reads; `act(node, layer)` decides and does the rest.
+  template <class Act>
+  void each_pair(const std::string& op, const std::set<std::string>& layers, Act act) {
+    for (std::size_t i = 0; i < def_.nodes.size(); ++i) {
+      const NodeDef& n = def_.nodes[i];
+      if (n.op != op || n.inputs.size() != 1 || !n.inputs[0].port.empty() || outputs().count(n.name))
+        continue;
+      const int l = index_of(n.inputs[0].name);
+      if (l < 0 || !layers.count(def_.nodes[std::size_t(l)].op) ||
+          readers(def_.nodes[std::size_t(l)].name) != 1)
+        continue;
+      if (!act(n, def_.nodes[std::size_t(l)])) continue;
+      remove(i, def_.nodes[std::size_t(l)].name);
+      --i;
+    }
+  }
+
+  // The original graph's view of a node (attributes with defaults, shapes).
+  const ValidatedNode& original(const std::string& name) const {
+    return graph_.nodes[std::size_t(original_index(name))];
+  }
+  const Shape& original_output_shape(const std::string& name) const {
+    return plan_.values()[std::size_t(plan_.value_slot(ValueId{original_index(name), 0}))].shape;
+  }
+  const Tensor& param(const std::string& name) const {
+    auto it = params.find(name);
+    return it != params.end() ? it->second : find_param(plan_, name)->value;
+  }
+
+ private:
+  int original_index(const std::string& name) const {
+    for (std::size_t i = 0; i < graph_.def.nodes.size(); ++i)
+      if (graph_.def.nodes[i].name == name) return static_cast<int>(i);
+    return -1;
+  }
+  int index_of(const std::string& name) const {
+    for (std::size_t i = 0; i < def_.nodes.size(); ++i)
+      if (def_.nodes[i].name == name) return static_cast<int>(i);
+    return -1;
+  }
+  std::set<std::string> outputs() const {
+    std::set<std::string> out;
+    for (const ValueRef& r : def_.outputs) out.insert(r.text());
+    for (const ImageDef& d : def_.images) out.insert(d.output);
+    return out;
+  }
+  int readers(const std::string& name) const {
+    int n = static_cast<int>(outputs().count(name));
+    for (const NodeDef& node : def_.nodes)
+      for (const ValueRef& r : node.inputs) n += r.text() == name;
+    return n;
+  }
+  // Removes node i; its readers read `to`.
+  void remove(std::size_t i, const std::string& to) {
+    const std::string gone = def_.nodes[i].name;
+    def_.nodes.erase(def_.nodes.begin() + static_cast<std::ptrdiff_t>(i));
+    for (NodeDef& n : def_.nodes)
+      for (ValueRef& r : n.inputs)
+        if (r.port.empty() && r.name == gone) r.name = to;
+  }
+
+  const ValidatedGraph& graph_;
+  const Plan& plan_;
+  GraphDef def_;
+};
+
+void fold_batchnorms(Rewrite& rw) {
+  rw.each_pair("batchnorm", {"linear", "conv2d"}, [&](const NodeDef& bn, const NodeDef& layer) {
+    if (!rw.original(layer.name).attrs.b("bias")) return false;
+    // The channel axis of batchnorm (1) must be the layer's output units.
+    if (layer.op == "linear" && rw.original_output_shape(layer.name).size() != 2) return false;
+    const double eps = rw.original(bn.name).attrs.f("epsilon");
+    const Tensor& w = rw.param(layer.name + ".weight");
+    const Tensor& b = rw.param(layer.name + ".bias");
+    const float* gamma = rw.param(bn.name + ".gamma").as<float>();
+    const float* beta = rw.param(bn.name + ".beta").as<float>();
+    const float* mean = rw.param(bn.name + ".running_mean").as<float>();
+    const float* var = rw.param(bn.name + ".running_var").as<float>();
+    const std::int64_t channels = w.shape()[0], per = w.numel() / channels;
+    Tensor w2(DType::f32, w.shape()), b2(DType::f32, b.shape());
+    for (std::int64_t c = 0; c < channels; ++c) {
+      const double s = double(gamma[c]) / std::sqrt(double(var[c]) + eps);
+      for (std::int64_t k = 0; k < per; ++k)
+        w2.as<float>()[c * per + k] = static_cast<float>(s * double(w.as<float>()[c * per + k]));
+      b2.as<float>()[c] =
+          static_cast<float>(s * (double(b.as<float>()[c]) - double(mean[c])) + double(beta[c]));
+    }
+    rw.params[layer.name + ".weight"] = w2;
+    rw.params[layer.name + ".bias"] = b2;
+    rw.changes.push_back("folded " + bn.name + " into " + layer.name);
+    return true;
+  });
+}
+
+void fuse_relus(Rewrite& rw) {
+  rw.each_pair("relu", {"linear"}, [&](const NodeDef& relu, const NodeDef& layer) {
+    auto& attrs = const_cast<NodeDef&>(layer).attrs;
+    if (attrs.count("activation") && attrs["activation"].items != std::vector<std::string>{"none"})
+      return false;
+    AttrLiteral relu_literal;
+    relu_literal.items = {"relu"};
+    relu_literal.item_locs = {layer.loc};
+    relu_literal.item_quoted = {false};
+    relu_literal.loc = relu_literal.name_loc = layer.loc;
+    attrs["activation"] = relu_literal;
+    rw.changes.push_back("fused " + relu.name + " into " + layer.name);
+    return true;
+  });
+}
+
+}  // namespace
+
+std::unique_ptr<OptimizedPlan> optimize_for_inference(const ValidatedGraph& graph, const Plan& plan,
+                                                      const Registry& registry) {
+  Rewrite rw(graph, plan);
+  fold_batchnorms(rw);
+  fuse_relus(rw);
+  if (rw.changes.empty()) return nullptr;
+
+  auto result = std::make_unique<OptimizedPlan>();
+  result->graph = std::make_unique<ValidatedGraph>(validate_graph(std::move(rw.def()), registry));
+  result->plan = std::make_unique<Plan>(*result->graph, registry);
+  result->plan->infer_symbolic();
+  for (Parameter& p : result->plan->params()) p.value = rw.param(p.name);
+  result->changes = std::move(rw.changes);
+  return result;
+}
+
+}  // namespace keel

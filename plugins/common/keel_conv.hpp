@@ -24,12 +24,19 @@ namespace keel::dnnl_util {
 // Weights [c_out, c_in, kh, kw].
 struct Conv2dGeometry : ConvWindow {
   dnnl::memory::dim dil_h = 1, dil_w = 1;
+  // ONNX's per-side padding: the bottom and right padding are pad_h and
+  // pad_w plus these (0, PyTorch's symmetric padding, unless set).
+  dnnl::memory::dim pad_b_delta = 0, pad_r_delta = 0;
 
-  // PyTorch's arithmetic: symmetric padding, floor division. Zero or less
-  // means the dilated kernel does not fit in the padded input.
-  dnnl::memory::dim out_h() const { return (h + 2 * pad_h - dil_h * (kh - 1) - 1) / stride_h + 1; }
-  dnnl::memory::dim out_w() const { return (w + 2 * pad_w - dil_w * (kw - 1) - 1) / stride_w + 1; }
-  bool fits() const { return h + 2 * pad_h >= dil_h * (kh - 1) + 1 && w + 2 * pad_w >= dil_w * (kw - 1) + 1; }
+  dnnl::memory::dim pad_b() const { return pad_h + pad_b_delta; }
+  dnnl::memory::dim pad_r() const { return pad_w + pad_r_delta; }
+  // PyTorch's arithmetic, floor division. Zero or less means the dilated
+  // kernel does not fit in the padded input.
+  dnnl::memory::dim out_h() const { return (h + pad_h + pad_b() - dil_h * (kh - 1) - 1) / stride_h + 1; }
+  dnnl::memory::dim out_w() const { return (w + pad_w + pad_r() - dil_w * (kw - 1) - 1) / stride_w + 1; }
+  bool fits() const {
+    return h + pad_h + pad_b() >= dil_h * (kh - 1) + 1 && w + pad_w + pad_r() >= dil_w * (kw - 1) + 1;
+  }
 };
 
 // The passes' descriptors for a convolution; ConvPasses runs them.
@@ -44,19 +51,19 @@ class Conv2d : public ConvPasses {
     const ConvDescs d = conv_descs(g, g.out_h(), g.out_w(), dnnl::memory::format_tag::oihw);
     const dnnl::memory::dims strides{g.stride_h, g.stride_w};
     const dnnl::memory::dims dilates{g.dil_h - 1, g.dil_w - 1};  // oneDNN counts extra gaps
-    const dnnl::memory::dims pad{g.pad_h, g.pad_w};
+    const dnnl::memory::dims pad_l{g.pad_h, g.pad_w}, pad_r{g.pad_b(), g.pad_r()};
     const auto algo = dnnl::algorithm::convolution_direct;
 
     const auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     const dnnl::convolution_forward::primitive_desc fwd_pd(
-        {kind, algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, dilates, pad, pad}, d.attr, eng);
+        {kind, algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, dilates, pad_l, pad_r}, d.attr, eng);
     set_forward(d.user, fwd_pd);
     if (!training) return;
-    set_backward(
-        dnnl::convolution_backward_data::primitive_desc(
-            {algo, d.x_any, d.w_any, d.y_any, strides, dilates, pad, pad}, d.attr, eng, fwd_pd),
-        dnnl::convolution_backward_weights::primitive_desc(
-            {algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, dilates, pad, pad}, d.attr, eng, fwd_pd));
+    set_backward(dnnl::convolution_backward_data::primitive_desc(
+                     {algo, d.x_any, d.w_any, d.y_any, strides, dilates, pad_l, pad_r}, d.attr, eng, fwd_pd),
+                 dnnl::convolution_backward_weights::primitive_desc(
+                     {algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, dilates, pad_l, pad_r}, d.attr, eng,
+                     fwd_pd));
   }
 
   const Conv2dGeometry& geometry() const { return g_; }

@@ -1,5 +1,6 @@
 // conv2d: y = conv(x, weight) + bias over NCHW images, PyTorch's Conv2d
-// arithmetic (symmetric zero padding, dilation, floor division for Ho/Wo).
+// arithmetic (zero padding, dilation, floor division for Ho/Wo), with
+// ONNX's per-side padding besides PyTorch's symmetric one.
 #include "common/keel_conv.hpp"
 #include "conv_layer.hpp"
 
@@ -19,7 +20,7 @@ class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
     const du::Conv2dGeometry g = geometry(x);
     if (!g.fits())
       return fail("conv2d: a ", g.kh, "x", g.kw, " kernel with dilation ", g.dil_h, "x", g.dil_w,
-                  " does not fit the ", g.h, "x", g.w, " input padded by ", g.pad_h, "x", g.pad_w);
+                  " does not fit the ", g.h, "x", g.w, " input padded by ", attrs_.pad.str());
     ctx.outputs = {TensorSpec{DType::f32, {x[0], attrs_.filters, g.out_h(), g.out_w()}}};
     ctx.param_shapes = {{attrs_.filters, x[1], g.kh, g.kw}, {attrs_.filters}};
     return Status::Ok();
@@ -39,6 +40,8 @@ class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
     du::Conv2dGeometry g;
     attrs_.fill(g, x);
     g.dil_h = dh_, g.dil_w = dw_;
+    g.pad_b_delta = attrs_.pad.bottom - attrs_.pad.top;
+    g.pad_r_delta = attrs_.pad.right - attrs_.pad.left;
     return g;
   }
 
@@ -53,13 +56,14 @@ OpSchema conv2d_schema() {
       "2-D convolution over NCHW images: y = conv(x, weight) + bias, with stride, padding and dilation.",
       {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}},
       {{"y",
-        "f32 [N, filters, Ho, Wo], Ho = floor((H + 2*padding - dilation*(kernel-1) - 1) / stride) + 1, "
-        "likewise Wo"}});
+        "f32 [N, filters, Ho, Wo], Ho = floor((H + top + bottom - dilation*(kernel-1) - 1) / stride) + 1 "
+        "(top = bottom = padding unless it has 4 values), likewise Wo"}});
   s.attrs = {
       cl::filters_attr(),
       cl::kernel_attr(),
       cl::pair_attr("stride", "step between windows [height, width], or [s] for both", 1, 1.0),
-      cl::pair_attr("padding", "zeros added on each side [height, width], or [p] for both", 0, 0.0),
+      cl::padding_attr("zeros added on each side [height, width], or [p] for both, or [top, left, bottom, "
+                       "right] per side (ONNX's pads)"),
       cl::pair_attr("dilation", "spacing between kernel taps [height, width], or [d] for both", 1, 1.0),
       cl::bias_attr(),
   };
@@ -75,7 +79,12 @@ OpSchema conv2d_schema() {
                            {"padding", std::vector<std::int64_t>{1}},
                            {"dilation", std::vector<std::int64_t>{1, 2}},
                            {"bias", false}},
-                 .inputs = {{{DType::f32, {kBatch, 2, 6, 7}}}}}};
+                 .inputs = {{{DType::f32, {kBatch, 2, 6, 7}}}}},
+                {.doc = "per-side padding [top, left, bottom, right]",
+                 .attrs = {{"filters", std::int64_t{2}},
+                           {"kernel", std::vector<std::int64_t>{3}},
+                           {"padding", std::vector<std::int64_t>{0, 1, 2, 0}}},
+                 .inputs = {{{DType::f32, {kBatch, 2, 4, 5}}}}}};
   return s;
 }
 

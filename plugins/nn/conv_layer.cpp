@@ -15,6 +15,27 @@ Status read_pair(const char* op, const Attrs& attrs, const char* name, std::int6
   return Status::Ok();
 }
 
+std::string Padding::str() const {
+  if (symmetric()) return std::to_string(top) + "x" + std::to_string(left);
+  return "[" + std::to_string(top) + ", " + std::to_string(left) + ", " + std::to_string(bottom) + ", " +
+         std::to_string(right) + "]";
+}
+
+Status read_padding(const char* op, const Attrs& attrs, const char* name, Padding& p) {
+  const std::vector<std::int64_t>& v = attrs.ints(name);
+  if (v.size() != 1 && v.size() != 2 && v.size() != 4)
+    return fail(op, ": ", name,
+                " must have 1, 2 (height, width) or 4 (top, left, bottom, right) values, got ", v.size());
+  for (std::int64_t x : v)
+    if (x < 0 || x > max_window)
+      return fail(op, ": ", name, " values must lie in [0, ", max_window, "], got ", x);
+  p.top = v[0];
+  p.left = v.size() == 1 ? v[0] : v[1];
+  p.bottom = v.size() == 4 ? v[2] : p.top;
+  p.right = v.size() == 4 ? v[3] : p.left;
+  return Status::Ok();
+}
+
 Status CommonAttrs::read(const char* op, const Attrs& attrs) {
   filters = attrs.i("filters");
   if (filters < 1 || filters > max_window * max_window)
@@ -22,13 +43,13 @@ Status CommonAttrs::read(const char* op, const Attrs& attrs) {
   bias = attrs.b("bias");
   KEEL_RETURN_IF_ERROR(read_pair(op, attrs, "kernel", 1, kh, kw));
   KEEL_RETURN_IF_ERROR(read_pair(op, attrs, "stride", 1, sh, sw));
-  return read_pair(op, attrs, "padding", 0, ph, pw);
+  return read_padding(op, attrs, "padding", pad);
 }
 
 void CommonAttrs::fill(du::ConvWindow& g, const Shape& x) const {
   g.n = x[0], g.c_in = x[1], g.h = x[2], g.w = x[3];
   g.c_out = filters, g.kh = kh, g.kw = kw;
-  g.stride_h = sh, g.stride_w = sw, g.pad_h = ph, g.pad_w = pw;
+  g.stride_h = sh, g.stride_w = sw, g.pad_h = pad.top, g.pad_w = pad.left;
   g.bias = bias;
 }
 
@@ -67,6 +88,11 @@ AttrSpec kernel_attr() {
 AttrSpec pair_attr(const char* name, const char* doc, std::int64_t value, double min) {
   return {name, AttrType::Ints,     doc, AttrValue(std::vector<std::int64_t>{value, value}),
           min,  double(max_window), {}};
+}
+
+AttrSpec padding_attr(const char* doc) {
+  return {"padding", AttrType::Ints,     doc, AttrValue(std::vector<std::int64_t>{0, 0}),
+          0.0,       double(max_window), {}};
 }
 
 AttrSpec bias_attr() {

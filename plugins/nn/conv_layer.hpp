@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "common/conv_passes.hpp"
@@ -24,13 +25,29 @@ inline constexpr std::int64_t max_window = 1 << 16;
 Status read_pair(const char* op, const Attrs& attrs, const char* name, std::int64_t lo, std::int64_t& h,
                  std::int64_t& w);
 
+// What is added around an image, per side. The attribute is [p] for every
+// side, [ph, pw] for top and bottom, left and right, or [top, left, bottom,
+// right] (ONNX's pads order, which may differ per side).
+struct Padding {
+  std::int64_t top = 0, left = 0, bottom = 0, right = 0;
+
+  bool symmetric() const { return top == bottom && left == right; }
+  // "1x2" when symmetric, else "[top, left, bottom, right]".
+  std::string str() const;
+};
+
+// Reads the padding attribute `name`: 1, 2 or 4 values in [0, max_window].
+Status read_padding(const char* op, const Attrs& attrs, const char* name, Padding& p);
+
 // The attributes every convolution layer has.
 struct CommonAttrs {
-  std::int64_t filters = 1, kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0;
+  std::int64_t filters = 1, kh = 1, kw = 1, sh = 1, sw = 1;
+  Padding pad;
   bool bias = true;
 
   Status read(const char* op, const Attrs& attrs);
-  // The geometry these attributes and an input of shape x make.
+  // The geometry these attributes and an input of shape x make, but for
+  // the bottom and right padding, which each op sets its own way.
   void fill(du::ConvWindow& g, const Shape& x) const;
 };
 
@@ -41,6 +58,8 @@ Status check_image(const char* op, const TensorSpec& x);
 AttrSpec filters_attr();
 AttrSpec kernel_attr();
 AttrSpec pair_attr(const char* name, const char* doc, std::int64_t value, double min);
+// `padding`, read by read_padding.
+AttrSpec padding_attr(const char* doc);
 AttrSpec bias_attr();
 ParamSpec bias_param();
 

@@ -10,13 +10,13 @@ namespace {
 namespace du = keel::dnnl_util;
 namespace cl = conv_layer;
 
-// (in-1)*stride - 2*pad + k + out_pad, or false when it overflows a Dim
+// (in-1)*stride - lo - hi + k + out_pad, or false when it overflows a Dim
 // (an input size no real image has).
-bool output_size(Dim in, std::int64_t stride, std::int64_t pad, std::int64_t k, std::int64_t out_pad,
-                 Dim& out) {
+bool output_size(Dim in, std::int64_t stride, std::int64_t lo, std::int64_t hi, std::int64_t k,
+                 std::int64_t out_pad, Dim& out) {
   Dim grown = 0;
   if (__builtin_mul_overflow(in - 1, stride, &grown)) return false;
-  return !__builtin_add_overflow(grown, k + out_pad - 2 * pad, &out);
+  return !__builtin_add_overflow(grown, k + out_pad - lo - hi, &out);
 }
 
 class ConvTranspose2dOp final : public cl::LayerOp<du::Deconv2d> {
@@ -28,10 +28,11 @@ class ConvTranspose2dOp final : public cl::LayerOp<du::Deconv2d> {
     const Shape& x = ctx.inputs[0].shape;
     const cl::CommonAttrs& a = attrs_;
     Dim ho = 0, wo = 0;
-    if (!output_size(x[2], a.sh, a.ph, a.kh, oph_, ho) || !output_size(x[3], a.sw, a.pw, a.kw, opw_, wo))
+    if (!output_size(x[2], a.sh, a.pad.top, a.pad.bottom, a.kh, oph_, ho) ||
+        !output_size(x[3], a.sw, a.pad.left, a.pad.right, a.kw, opw_, wo))
       return fail("conv_transpose2d: x is ", shape_str(x), ": the output size overflows");
     if (ho < 1 || wo < 1)
-      return fail("conv_transpose2d: padding ", a.ph, "x", a.pw, " crops away the whole output of the ", x[2],
+      return fail("conv_transpose2d: padding ", a.pad.str(), " crops away the whole output of the ", x[2],
                   "x", x[3], " input with a ", a.kh, "x", a.kw, " kernel and stride ", a.sh, "x", a.sw,
                   " (output ", ho, "x", wo, ")");
     ctx.outputs = {TensorSpec{DType::f32, {x[0], a.filters, ho, wo}}};
@@ -45,6 +46,8 @@ class ConvTranspose2dOp final : public cl::LayerOp<du::Deconv2d> {
     du::Deconv2dGeometry g;
     attrs_.fill(g, x);
     g.out_pad_h = oph_, g.out_pad_w = opw_;
+    g.pad_b_delta = attrs_.pad.bottom - attrs_.pad.top;
+    g.pad_r_delta = attrs_.pad.right - attrs_.pad.left;
     return prepare_kernel(g, ctx.training);
   }
 
@@ -70,19 +73,17 @@ OpSchema conv_transpose2d_schema() {
       "weight-scaled kernel patches to an output grown by the stride; y = conv_transpose(x, weight) + bias.",
       {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}},
       {{"y",
-        "f32 [N, filters, Ho, Wo], Ho = (H - 1)*stride - 2*padding + kernel + output_padding, likewise Wo; "
-        "at least 1"}});
+        "f32 [N, filters, Ho, Wo], Ho = (H - 1)*stride - top - bottom + kernel + output_padding (top = "
+        "bottom = padding unless it has 4 values), likewise Wo; at least 1"}});
   s.attrs = {
       cl::filters_attr(),
       cl::kernel_attr(),
       cl::pair_attr("stride",
                     "spacing of the input pixels' patches in the output [height, width], or [s] for both", 1,
                     1.0),
-      cl::pair_attr(
-          "padding",
-          "rows and columns cropped from each side of the full output [height, width], or [p] for both "
-          "(the padding of the conv2d this transposes)",
-          0, 0.0),
+      cl::padding_attr("rows and columns cropped from each side of the full output [height, width], or [p] "
+                       "for both, or [top, left, bottom, right] per side (ONNX's pads); the padding of the "
+                       "conv2d this transposes"),
       cl::pair_attr(
           "output_padding",
           "rows added at the bottom and columns at the right [height, width], or [p] for both, each "
@@ -113,6 +114,13 @@ OpSchema conv_transpose2d_schema() {
                            {"stride", std::vector<std::int64_t>{2, 3}},
                            {"padding", std::vector<std::int64_t>{1, 0}},
                            {"output_padding", std::vector<std::int64_t>{1, 2}}},
+                 .inputs = {{{DType::f32, {kBatch, 2, 3, 3}}}}},
+                {.doc = "per-side padding [top, left, bottom, right], output padding",
+                 .attrs = {{"filters", std::int64_t{2}},
+                           {"kernel", std::vector<std::int64_t>{3}},
+                           {"stride", std::vector<std::int64_t>{2}},
+                           {"padding", std::vector<std::int64_t>{1, 0, 0, 2}},
+                           {"output_padding", std::vector<std::int64_t>{1}}},
                  .inputs = {{{DType::f32, {kBatch, 2, 3, 3}}}}},
                 {.doc = "output padding as large as the stride",
                  .attrs = {{"filters", std::int64_t{2}},

@@ -19,7 +19,8 @@
 // Ho = (H-1)*stride - padding_l - padding_r + kh with
 // padding_r = padding - output_padding (what PyTorch's own oneDNN path
 // passes), which adds output_padding rows at the bottom and columns at the
-// right, exactly where PyTorch adds them.
+// right, exactly where PyTorch adds them. ONNX's per-side pads are the same
+// with padding_l = top and padding_r = bottom - output_padding.
 #pragma once
 
 #include "common/conv_passes.hpp"
@@ -29,11 +30,16 @@ namespace keel::dnnl_util {
 // Weights [c_in, c_out, kh, kw], PyTorch's layout.
 struct Deconv2dGeometry : ConvWindow {
   dnnl::memory::dim out_pad_h = 0, out_pad_w = 0;
+  // ONNX's per-side padding: the bottom and right crops are pad_h and pad_w
+  // plus these (0, PyTorch's symmetric padding, unless set).
+  dnnl::memory::dim pad_b_delta = 0, pad_r_delta = 0;
 
-  // PyTorch's ConvTranspose2d arithmetic (dilation 1). Zero or less means
-  // the padding crops away the whole output.
-  dnnl::memory::dim out_h() const { return (h - 1) * stride_h - 2 * pad_h + kh + out_pad_h; }
-  dnnl::memory::dim out_w() const { return (w - 1) * stride_w - 2 * pad_w + kw + out_pad_w; }
+  dnnl::memory::dim pad_b() const { return pad_h + pad_b_delta; }
+  dnnl::memory::dim pad_r() const { return pad_w + pad_r_delta; }
+  // PyTorch's ConvTranspose2d arithmetic (dilation 1), ONNX's with per-side
+  // padding. Zero or less means the padding crops away the whole output.
+  dnnl::memory::dim out_h() const { return (h - 1) * stride_h - pad_h - pad_b() + kh + out_pad_h; }
+  dnnl::memory::dim out_w() const { return (w - 1) * stride_w - pad_w - pad_r() + kw + out_pad_w; }
 };
 
 // The passes' descriptors for a transposed convolution; ConvPasses runs them.
@@ -46,7 +52,7 @@ class Deconv2d : public ConvPasses {
     const ConvDescs d = conv_descs(g, g.out_h(), g.out_w(), dnnl::memory::format_tag::iohw);
     const dnnl::memory::dims strides{g.stride_h, g.stride_w};
     const dnnl::memory::dims pad_l{g.pad_h, g.pad_w};
-    const dnnl::memory::dims pad_r{g.pad_h - g.out_pad_h, g.pad_w - g.out_pad_w};
+    const dnnl::memory::dims pad_r{g.pad_b() - g.out_pad_h, g.pad_r() - g.out_pad_w};
     const auto algo = dnnl::algorithm::deconvolution_direct;
 
     const auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;

@@ -222,3 +222,30 @@ TEST_CASE("the shared convolution runs optimized oneDNN kernels, never reference
     }
   }
 }
+
+TEST_CASE(
+    "conv2d takes per-side padding [top, left, bottom, right] and names it when the kernel does not fit") {
+  auto attrs = [](std::vector<std::int64_t> padding, std::int64_t k) {
+    return keel::Attrs({{"filters", std::int64_t(2)},
+                        {"kernel", std::vector<std::int64_t>{k}},
+                        {"stride", std::vector<std::int64_t>{1}},
+                        {"padding", std::move(padding)},
+                        {"dilation", std::vector<std::int64_t>{1}},
+                        {"bias", true}});
+  };
+  // Ho = 5 + 0 + 2 - 3 + 1 = 5; Wo = 6 + 1 + 0 - 3 + 1 = 5.
+  Harness h(op_maker("conv2d"), attrs({0, 1, 2, 0}, 3), {{1, 1, 5, 6}});
+  CHECK(h.output_shape() == keel::Shape{1, 2, 5, 5});
+  const std::vector<keel::TensorSpec> small = {{keel::DType::f32, {1, 1, 2, 2}}};
+  auto error = [&](const keel::Attrs& a) {
+    auto op = op_maker("conv2d")(a);
+    keel::InferContext ctx{small, {}, {}};
+    const keel::Status st = op->infer(ctx);
+    REQUIRE_FALSE(st.ok());
+    return st.message();
+  };
+  CHECK(error(attrs({0, 0, 1, 0}, 4)) ==
+        "conv2d: a 4x4 kernel with dilation 1x1 does not fit the 2x2 input padded by [0, 0, 1, 0]");
+  CHECK(error(attrs({1, 1, 1}, 1)) ==
+        "conv2d: padding must have 1, 2 (height, width) or 4 (top, left, bottom, right) values, got 3");
+}

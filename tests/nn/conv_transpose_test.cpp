@@ -345,3 +345,21 @@ TEST_CASE("the transposed convolution runs optimized oneDNN kernels, never refer
     }
   }
 }
+
+TEST_CASE("conv_transpose2d crops per-side padding [top, left, bottom, right] from its output") {
+  auto attrs = [](V padding) {
+    return keel::Attrs({{"filters", std::int64_t(1)},
+                        {"kernel", V{3}},
+                        {"stride", V{2}},
+                        {"padding", std::move(padding)},
+                        {"output_padding", V{1}},
+                        {"bias", true}});
+  };
+  // Ho = (4-1)*2 - 1 - 0 + 3 + 1 = 9; Wo = (3-1)*2 - 2 - 3 + 3 + 1 = 3.
+  Harness h(op_maker("conv_transpose2d"), attrs({1, 2, 0, 3}), {{1, 2, 4, 3}});
+  CHECK(h.output_shape() == keel::Shape{1, 1, 9, 3});
+  CHECK(
+      infer_error(attrs({0, 3, 0, 5}), {keel::DType::f32, {1, 1, 3, 3}}) ==
+      "conv_transpose2d: padding [0, 3, 0, 5] crops away the whole output of the 3x3 input with a 3x3 kernel "
+      "and stride 2x2 (output 8x0)");
+}

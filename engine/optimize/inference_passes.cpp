@@ -94,9 +94,22 @@ class Rewrite {
   GraphDef def_;
 };
 
+// An attribute value as if written at `loc` (the rewritten node's place,
+// for any message).
+AttrLiteral literal(const std::string& text, const Loc& loc) {
+  AttrLiteral a;
+  a.items = {text};
+  a.item_locs = {loc};
+  a.item_quoted = {false};
+  a.loc = a.name_loc = loc;
+  return a;
+}
+
 void fold_batchnorms(Rewrite& rw) {
   rw.each_pair("batchnorm", {"linear", "conv2d"}, [&](const NodeDef& bn, const NodeDef& layer) {
-    if (!rw.original(layer.name).attrs.b("bias")) return false;
+    // A layer without a bias (usual before a batchnorm) gets one: the
+    // fold's shift. Its bias parameter exists either way, unused until now.
+    const bool had_bias = rw.original(layer.name).attrs.b("bias");
     // The channel axis of batchnorm (1) must be the layer's output units.
     if (layer.op == "linear" && rw.original_output_shape(layer.name).size() != 2) return false;
     const double eps = rw.original(bn.name).attrs.f("epsilon");
@@ -112,9 +125,10 @@ void fold_batchnorms(Rewrite& rw) {
       const double s = double(gamma[c]) / std::sqrt(double(var[c]) + eps);
       for (std::int64_t k = 0; k < per; ++k)
         w2.as<float>()[c * per + k] = static_cast<float>(s * double(w.as<float>()[c * per + k]));
-      b2.as<float>()[c] =
-          static_cast<float>(s * (double(b.as<float>()[c]) - double(mean[c])) + double(beta[c]));
+      const double bias = had_bias ? double(b.as<float>()[c]) : 0.0;
+      b2.as<float>()[c] = static_cast<float>(s * (bias - double(mean[c])) + double(beta[c]));
     }
+    if (!had_bias) const_cast<NodeDef&>(layer).attrs["bias"] = literal("true", layer.loc);
     rw.params[layer.name + ".weight"] = w2;
     rw.params[layer.name + ".bias"] = b2;
     rw.changes.push_back("folded " + bn.name + " into " + layer.name);
@@ -127,12 +141,7 @@ void fuse_relus(Rewrite& rw) {
     auto& attrs = const_cast<NodeDef&>(layer).attrs;
     if (attrs.count("activation") && attrs["activation"].items != std::vector<std::string>{"none"})
       return false;
-    AttrLiteral relu_literal;
-    relu_literal.items = {"relu"};
-    relu_literal.item_locs = {layer.loc};
-    relu_literal.item_quoted = {false};
-    relu_literal.loc = relu_literal.name_loc = layer.loc;
-    attrs["activation"] = relu_literal;
+    attrs["activation"] = literal("relu", layer.loc);
     rw.changes.push_back("fused " + relu.name + " into " + layer.name);
     return true;
   });

@@ -10,9 +10,9 @@
 // - A relu whose input is a linear layer used by nothing else becomes the
 //   layer's `activation: relu`, a oneDNN post-op in the same pass.
 //
-// The removed node's readers read the layer. A layer without a bias (for
-// folding), a removed node that is a graph output and layers read by other
-// nodes are left as they are.
+// The removed node's readers read the layer (a layer without a bias gets
+// one for the fold's shift). A removed node that would be a graph output and
+// layers read by other nodes are left as they are.
 #pragma once
 
 #include <memory>

@@ -82,7 +82,7 @@ def torch_case(out, name):
     class Cnn(nn.Module):
         def __init__(self):
             super().__init__()
-            self.conv = nn.Conv2d(1, 8, 3, padding=1)
+            self.conv = nn.Conv2d(1, 8, 3, padding=1, bias=False)  # as before a batchnorm
             self.bn = nn.BatchNorm2d(8)
             self.block = Block(8)
             self.pool = nn.MaxPool2d(2)

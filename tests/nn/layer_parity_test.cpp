@@ -80,12 +80,16 @@ TEST_CASE("the eight layer ops have a backward and full docs") {
 
 TEST_CASE("linear declares a required units, a weight drawn he_uniform and a zero bias") {
   const keel::OpSchema s = op_schema("linear");
-  REQUIRE(s.attrs.size() == 2);
+  REQUIRE(s.attrs.size() == 3);
   CHECK(s.attrs[0].name == "units");
   CHECK_FALSE(s.attrs[0].default_value.has_value());
   CHECK(s.attrs[0].min == 1.0);
   CHECK(s.attrs[1].name == "bias");
   CHECK(std::get<bool>(*s.attrs[1].default_value));
+  // The fused activation inference folds a following relu into; none by default.
+  CHECK(s.attrs[2].name == "activation");
+  CHECK(std::get<std::string>(*s.attrs[2].default_value) == "none");
+  CHECK(s.attrs[2].choices == std::vector<std::string>{"none", "relu"});
   REQUIRE(s.params.size() == 2);
   CHECK(s.params[0].name == "weight");
   CHECK(s.params[0].init == keel::Init::HeUniform);

@@ -225,13 +225,12 @@ void conv_transpose(Importer& im, const Node& n) {
         pads[d + 2] = total - pads[d];
       }
     }
-    // Keel crops the same number of rows from both sides.
-    if (pads[d] != pads[d + 2]) throw NotMapped{"asymmetric pads are not supported"};
     out[2 + d] = full - pads[d] - pads[d + 2];
   }
   Attrs attrs{{"filters", std::to_string(w.shape()[1])}, {"kernel", yaml_ints(kernel)}};
   if (!ones(stride)) attrs.emplace_back("stride", yaml_ints(stride));
-  if (pads[0] || pads[1]) attrs.emplace_back("padding", yaml_ints({pads[0], pads[1]}));
+  const auto pad = keel_padding(pads);
+  if (pad != std::vector<std::int64_t>{0, 0}) attrs.emplace_back("padding", yaml_ints(pad));
   if (out_pad[0] || out_pad[1]) attrs.emplace_back("output_padding", yaml_ints(out_pad));
   if (!im.has_input(n, 2)) attrs.emplace_back("bias", "false");
   const std::string node =

@@ -137,7 +137,7 @@ void fold_batchnorms(Rewrite& rw) {
 }
 
 void fuse_relus(Rewrite& rw) {
-  rw.each_pair("relu", {"linear"}, [&](const NodeDef& relu, const NodeDef& layer) {
+  rw.each_pair("relu", {"linear", "conv2d"}, [&](const NodeDef& relu, const NodeDef& layer) {
     auto& attrs = const_cast<NodeDef&>(layer).attrs;
     if (attrs.count("activation") && attrs["activation"].items != std::vector<std::string>{"none"})
       return false;

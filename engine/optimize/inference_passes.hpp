@@ -7,8 +7,9 @@
 //   per-channel affine map y = s * (x - mean) + beta with s = gamma /
 //   sqrt(var + epsilon), so the layer's weight rows (filters) are scaled by
 //   s and its bias becomes s * (bias - mean) + beta.
-// - A relu whose input is a linear layer used by nothing else becomes the
-//   layer's `activation: relu`, a oneDNN post-op in the same pass.
+// - A relu whose input is a linear or conv2d layer used by nothing else
+//   becomes the layer's `activation: relu`, a oneDNN post-op in the same
+//   pass.
 //
 // The removed node's readers read the layer (a layer without a bias gets
 // one for the fold's shift). A removed node that would be a graph output and

@@ -27,6 +27,8 @@ struct Conv2dGeometry : ConvWindow {
   // ONNX's per-side padding: the bottom and right padding are pad_h and
   // pad_w plus these (0, PyTorch's symmetric padding, unless set).
   dnnl::memory::dim pad_b_delta = 0, pad_r_delta = 0;
+  // y = max(0, conv(x) + b) in the forward pass (a oneDNN post-op).
+  bool relu = false;
 
   dnnl::memory::dim pad_b() const { return pad_h + pad_b_delta; }
   dnnl::memory::dim pad_r() const { return pad_w + pad_r_delta; }
@@ -55,8 +57,16 @@ class Conv2d : public ConvPasses {
     const auto algo = dnnl::algorithm::convolution_direct;
 
     const auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+    // The forward pass's own attributes: post-ops apply to it alone.
+    dnnl::primitive_attr fwd_attr;
+    fwd_attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    if (g.relu) {
+      dnnl::post_ops ops;
+      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+      fwd_attr.set_post_ops(ops);
+    }
     const dnnl::convolution_forward::primitive_desc fwd_pd(
-        {kind, algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, dilates, pad_l, pad_r}, d.attr, eng);
+        {kind, algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, dilates, pad_l, pad_r}, fwd_attr, eng);
     set_forward(d.user, fwd_pd);
     if (!training) return;
     set_backward(dnnl::convolution_backward_data::primitive_desc(

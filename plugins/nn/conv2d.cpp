@@ -33,6 +33,7 @@ class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
 
   Status read(const Attrs& attrs) {
     KEEL_RETURN_IF_ERROR(attrs_.read("conv2d", attrs));
+    relu_ = attrs.s("activation") == "relu";
     return cl::read_pair("conv2d", attrs, "dilation", 1, dh_, dw_);
   }
 
@@ -42,6 +43,7 @@ class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
     g.dil_h = dh_, g.dil_w = dw_;
     g.pad_b_delta = attrs_.pad.bottom - attrs_.pad.top;
     g.pad_r_delta = attrs_.pad.right - attrs_.pad.left;
+    g.relu = relu_;
     return g;
   }
 
@@ -66,6 +68,13 @@ OpSchema conv2d_schema() {
                        "right] per side (ONNX's pads)"),
       cl::pair_attr("dilation", "spacing between kernel taps [height, width], or [d] for both", 1, 1.0),
       cl::bias_attr(),
+      AttrSpec{.name = "activation",
+               .type = AttrType::String,
+               .doc =
+                   "relu: y = max(0, conv(x, weight) + bias) in the same pass (inference folds a following "
+                   "relu node into this); none: no activation",
+               .default_value = AttrValue{std::string("none")},
+               .choices = {"none", "relu"}},
   };
   s.params = {{"weight", "[filters, C, kh, kw], He-uniform initialized", Init::HeUniform, true},
               cl::bias_param()};
@@ -84,7 +93,13 @@ OpSchema conv2d_schema() {
                  .attrs = {{"filters", std::int64_t{2}},
                            {"kernel", std::vector<std::int64_t>{3}},
                            {"padding", std::vector<std::int64_t>{0, 1, 2, 0}}},
-                 .inputs = {{{DType::f32, {kBatch, 2, 4, 5}}}}}};
+                 .inputs = {{{DType::f32, {kBatch, 2, 4, 5}}}}},
+                {.doc = "fused relu",
+                 .attrs = {{"filters", std::int64_t{3}},
+                           {"kernel", std::vector<std::int64_t>{3}},
+                           {"padding", std::vector<std::int64_t>{1}},
+                           {"activation", std::string("relu")}},
+                 .inputs = {{{DType::f32, {kBatch, 2, 4, 4}}}}}};
   return s;
 }
 

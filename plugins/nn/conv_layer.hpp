@@ -89,8 +89,15 @@ class LayerOp : public du::DnnlOp {
       du::zero_fill(gb);
       return Status::Ok();
     }
+    // A fused ReLU passes the gradient where it passed the value (y > 0).
+    const float* gy = ctx.grad_outputs[0].as<float>();
+    if (relu_) {
+      const float* y = ctx.outputs[0].as<float>();
+      masked_gy_.resize(static_cast<std::size_t>(ctx.outputs[0].numel()));
+      for (std::size_t i = 0; i < masked_gy_.size(); ++i) masked_gy_[i] = y[i] > 0.0f ? gy[i] : 0.0f;
+      gy = masked_gy_.data();
+    }
     return in_onednn("backward", [&] {
-      const float* gy = ctx.grad_outputs[0].as<float>();
       if (gx.data != nullptr) kernel_.backward_data(gy, ctx.params[0].as<float>(), gx.as<float>());
       const bool want_gb = attrs_.bias && gb.data != nullptr;
       if (gw.data != nullptr || want_gb)
@@ -124,11 +131,12 @@ class LayerOp : public du::DnnlOp {
 
   Status attr_status_;
   CommonAttrs attrs_;
+  bool relu_ = false;  // conv2d's activation: relu
 
  private:
   bool empty_ = false;
   Kernel kernel_;
-  std::vector<float> spare_gw_, spare_gb_;
+  std::vector<float> spare_gw_, spare_gb_, masked_gy_;
 };
 
 }  // namespace keel::nn::conv_layer

@@ -67,7 +67,7 @@ TEST_CASE("inference folds batchnorm into the layer before it, with the unoptimi
   require_close(dir / "optimized", dir / "plain", "head,probs", 1e-5);
 }
 
-TEST_CASE("a folded convolution and batchnorm give PyTorch's outputs within 1e-5") {
+TEST_CASE("a convolution with its batchnorm folded and relus fused gives PyTorch's outputs within 1e-5") {
   TempDir dir;
   REQUIRE(run_process({"/usr/bin/python3", kSource + "/tests/onnx/onnx_cases.py", "torch",
                        dir.path().string(), "cnn"},
@@ -80,6 +80,8 @@ TEST_CASE("a folded convolution and batchnorm give PyTorch's outputs within 1e-5
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("optimized: folded bn_BatchNormalization into conv_Conv") != std::string::npos);
+  CHECK(r.out.find("optimized: fused Relu into conv_Conv") != std::string::npos);
+  CHECK(r.out.find("optimized: fused block_Relu into block_a_Conv") != std::string::npos);
   // PyTorch's y.npy beside x.npy.
   fs::create_directories(dir / "torch");
   fs::copy_file(dir / "y.npy", dir / "torch/y.npy");

@@ -20,8 +20,9 @@ benchmark stops.
 
 Timing: one measurement is one process, which loads its model, runs it 3
 times untimed, sizes its samples to last about 20 ms, takes 3 samples and
-reports the median per-run time: serve_inprocess (Keel: the imported graph
-and parameters loaded as `keel run` loads them, Executor::run on the batch,
+reports the median per-run time: serve_inprocess --optimize (Keel: the imported
+graph and parameters loaded as `keel run` loads them and optimized as it
+optimizes inference, batchnorm folded and relu fused; Executor::run on the batch,
 the sequential scheduler, OMP_NUM_THREADS=1) and ort_bench.js time (ONNX
 Runtime through onnxruntime-node: intraOpNumThreads 1, interOpNumThreads 1,
 sequential execution, `await session.run(feeds)`). Each round runs every
@@ -115,7 +116,7 @@ class Bench:
 
     def keel(self, model, stem, batch):
         out = run([self.a.inprocess, self.data / model / f"{model}.yaml", self.data / model / f"{model}.safetensors",
-                   self.rows(stem, batch), "--quick"], f"serve_inprocess {model}.yaml")
+                   self.rows(stem, batch), "--quick", "--optimize"], f"serve_inprocess {model}.yaml")
         return json.loads(out)[0]["us"]
 
     def ort(self, onnx, name, stem, batch):

@@ -4,13 +4,16 @@
 // the very batches the load generator sends. `keel serve` latency minus this
 // is what the server itself costs per request.
 //
-// usage: serve_inprocess GRAPH CKPT ROWS.npy... [--quick]
+// usage: serve_inprocess GRAPH CKPT ROWS.npy... [--quick] [--optimize]
+// --optimize runs the graph as `keel run` does for inference, after its
+// plan-time rewrites (optimize/inference_passes.hpp); keel serve does not.
 // Prints a JSON list, one object per file: {"rows": N, "us": median µs per
 // Executor::run}. Medians of 15 rounds (3 with --quick), each sample
 // repeated to last about 20 ms.
 #include <iostream>
 
 #include "bench_util.hpp"
+#include "optimize/inference_passes.hpp"
 #include "runtime/npy.hpp"
 #include "training/checkpoint.hpp"
 
@@ -18,8 +21,12 @@ int main(int argc, char** argv) {
   using namespace keel;
   using namespace keel::bench;
   std::vector<std::string> args;
+  bool optimize = false;
   for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) != "--quick") args.emplace_back(argv[i]);
+    if (std::string(argv[i]) == "--optimize")
+      optimize = true;
+    else if (std::string(argv[i]) != "--quick")
+      args.emplace_back(argv[i]);
   if (args.size() < 3) {
     std::fprintf(stderr, "usage: serve_inprocess GRAPH CKPT ROWS.npy... [--quick]\n");
     return 2;
@@ -30,7 +37,9 @@ int main(int argc, char** argv) {
     Plan plan(graph, *registry);
     plan.infer_symbolic();
     load_checkpoint(args[1], plan, nullptr);
-    Executor executor(plan, make_scheduler(1));
+    std::unique_ptr<OptimizedPlan> optimized;
+    if (optimize) optimized = optimize_for_inference(graph, plan, *registry);
+    Executor executor(optimized ? *optimized->plan : plan, make_scheduler(1));
 
     std::vector<std::vector<Tensor>> batches;
     std::vector<Variant> variants;

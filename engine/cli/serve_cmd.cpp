@@ -41,6 +41,7 @@ int serve(const ServeCliOptions& o, const Common& common) {
     if (!o.params.empty())
       load_checkpoint(o.params.size() == 1 ? o.params.front() : o.params[i], model->plan(), nullptr,
                       {&registry, KeySource{o.key_file, o.passphrase_env}, o.allow_plaintext});
+    model->optimize(registry);  // as keel run optimizes inference
     models.push_back(std::move(model));
   }
   serve::ServeOptions s;

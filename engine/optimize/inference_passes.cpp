@@ -151,6 +151,10 @@ void fuse_relus(Rewrite& rw) {
 
 std::unique_ptr<OptimizedPlan> optimize_for_inference(const ValidatedGraph& graph, const Plan& plan,
                                                       const Registry& registry) {
+  // Without loaded parameters (no --params) there is nothing to fold yet:
+  // the graph's initializers fill them at the first run.
+  for (const Parameter& p : plan.params())
+    if (p.value.empty() && numel(p.shape) != 0) return nullptr;
   Rewrite rw(graph, plan);
   fold_batchnorms(rw);
   fuse_relus(rw);

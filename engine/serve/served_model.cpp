@@ -46,8 +46,8 @@ ServedModel::ServedModel(std::string name, std::unique_ptr<ValidatedGraph> graph
     : name_(std::move(name)),
       graph_(std::move(graph)),
       plan_(*graph_, registry),
-      guards_(plan_, registry, nullptr),
-      exec_(plan_, make_scheduler(1)) {
+      guards_(std::make_unique<Guards>(plan_, registry, nullptr)),
+      exec_(std::make_unique<Executor>(plan_, make_scheduler(1))) {
   plan_.infer_symbolic();
   batchable_ = rows_first(*graph_, plan_);
   for (int slot : plan_.output_slots())
@@ -66,13 +66,20 @@ void ServedModel::check(const std::vector<Tensor>& inputs) const {
   }
 }
 
+void ServedModel::optimize(const Registry& registry) {
+  optimized_ = optimize_for_inference(*graph_, plan_, registry);
+  if (!optimized_) return;
+  guards_ = std::make_unique<Guards>(*optimized_->plan, registry, nullptr);
+  exec_ = std::make_unique<Executor>(*optimized_->plan, make_scheduler(1));
+}
+
 RunOutcome ServedModel::run(const std::vector<Tensor>& inputs) {
   RunOutcome out;
-  std::vector<Tensor> results = exec_.run(inputs);
+  std::vector<Tensor> results = exec_->run(inputs);
   // The executor's outputs share its buffers until the next run: copied, so
   // each request keeps its rows after the worker moves on.
   for (const Tensor& t : results) out.outputs.push_back(t.clone());
-  if (!guards_.empty()) out.events = guards_.check(exec_, 0, nullptr);
+  if (!guards_->empty()) out.events = guards_->check(*exec_, 0, nullptr);
   return out;
 }
 

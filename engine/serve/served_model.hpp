@@ -11,6 +11,7 @@
 
 #include "executor/executor.hpp"
 #include "graph/validate.hpp"
+#include "optimize/inference_passes.hpp"
 #include "planner/plan.hpp"
 #include "registry/registry.hpp"
 #include "runtime/tensor.hpp"
@@ -28,8 +29,8 @@ struct RunOutcome {
 class ServedModel {
  public:
   // `graph` is an inference graph (no train: section). Its parameters are
-  // loaded by the caller into plan() (load_checkpoint) before serving. The
-  // registry must outlive the model.
+  // loaded by the caller into plan() (load_checkpoint), then optimize() is
+  // called, before serving. The registry must outlive the model.
   ServedModel(std::string name, std::unique_ptr<ValidatedGraph> graph, const Registry& registry);
 
   const std::string& name() const { return name_; }
@@ -51,6 +52,10 @@ class ServedModel {
   // 10]"), for GET /v1/models.
   const std::vector<std::string>& output_types() const { return output_types_; }
 
+  // Runs from now on use the graph as `keel run` optimizes inference
+  // (optimize/inference_passes.hpp), so both answer alike.
+  void optimize(const Registry& registry);
+
   // One forward run on the model's worker thread.
   RunOutcome run(const std::vector<Tensor>& inputs);
 
@@ -58,8 +63,9 @@ class ServedModel {
   std::string name_;
   std::unique_ptr<ValidatedGraph> graph_;
   Plan plan_;
-  Guards guards_;
-  Executor exec_;
+  std::unique_ptr<OptimizedPlan> optimized_;  // what runs, when optimize() changed something
+  std::unique_ptr<Guards> guards_;
+  std::unique_ptr<Executor> exec_;
   bool batchable_ = false;
   std::vector<std::string> output_types_;
 };

@@ -121,14 +121,22 @@ void unary(Exporter& x, const std::string& op, std::map<std::string, Attr> a = {
   x.emit(op, {x.in(0)}, {x.out()}, std::move(a));
 }
 
+// A layer's `activation: relu` is a Relu after it in ONNX: the layer writes
+// `<out>_pre` and the Relu the value itself.
+bool has_relu(const Exporter& x) { return x.attrs->s("activation") == "relu"; }
+std::string layer_out(const Exporter& x) { return has_relu(x) ? x.out() + "_pre" : x.out(); }
+void relu_after(Exporter& x) {
+  if (has_relu(x)) x.emit("Relu", {x.out() + "_pre"}, {x.out()}, {}, "_relu");
+}
+
 void linear(Exporter& x) {
   const bool bias = x.attrs->b("bias");
   const std::string w = x.param_init(0);
   if (x.in_shape(0).size() == 2) {
     std::vector<std::string> ins = {x.in(0), w};
     if (bias) ins.push_back(x.param_init(1));
-    x.emit("Gemm", ins, {x.out()}, {{"transB", int_attr(1)}});
-    return;
+    x.emit("Gemm", ins, {layer_out(x)}, {{"transB", int_attr(1)}});
+    return relu_after(x);
   }
   // [..., in] x [in, units]: the weight transposed once, at export.
   const Tensor& wt = x.param(0).value;
@@ -137,19 +145,24 @@ void linear(Exporter& x) {
   for (std::int64_t r = 0; r < units; ++r)
     for (std::int64_t c = 0; c < inputs; ++c) t.as<float>()[c * units + r] = wt.as<float>()[r * inputs + c];
   const std::string wT = x.add_init(x.param(0).name + "_t", t);
-  if (!bias) return x.emit("MatMul", {x.in(0), wT}, {x.out()});
+  if (!bias) {
+    x.emit("MatMul", {x.in(0), wT}, {layer_out(x)});
+    return relu_after(x);
+  }
   x.emit("MatMul", {x.in(0), wT}, {x.out() + "_xw"}, {}, "_matmul");
-  x.emit("Add", {x.out() + "_xw", x.param_init(1)}, {x.out()});
+  x.emit("Add", {x.out() + "_xw", x.param_init(1)}, {layer_out(x)});
+  relu_after(x);
 }
 
 void conv(Exporter& x) {
   std::vector<std::string> ins = {x.in(0), x.param_init(0)};
   if (x.attrs->b("bias")) ins.push_back(x.param_init(1));
-  x.emit("Conv", ins, {x.out()},
+  x.emit("Conv", ins, {layer_out(x)},
          {{"kernel_shape", ints_attr(pair(x.attrs->ints("kernel")))},
           {"strides", ints_attr(pair(x.attrs->ints("stride")))},
           {"pads", ints_attr(onnx_pads(x.attrs->ints("padding")))},
           {"dilations", ints_attr(pair(x.attrs->ints("dilation")))}});
+  relu_after(x);
 }
 
 void conv_transpose(Exporter& x) {
@@ -170,8 +183,10 @@ void batchnorm(Exporter& x) {
 }
 
 void pool(Exporter& x, bool max) {
-  std::map<std::string, Attr> a = {{"kernel_shape", ints_attr(pair(x.attrs->ints("kernel")))},
-                                   {"strides", ints_attr(pair(x.attrs->ints("stride")))},
+  const auto kernel = pair(x.attrs->ints("kernel"));
+  const auto& stride = x.attrs->ints("stride");  // [] means the kernel's
+  std::map<std::string, Attr> a = {{"kernel_shape", ints_attr(kernel)},
+                                   {"strides", ints_attr(stride.empty() ? kernel : pair(stride))},
                                    {"pads", ints_attr(onnx_pads(x.attrs->ints("padding")))},
                                    {"ceil_mode", int_attr(x.attrs->b("ceil_mode") ? 1 : 0)}};
   if (max)
@@ -280,7 +295,10 @@ const std::map<std::string, Rule>& rules() {
       {"reshape", reshape},
       {"transpose",
        [](Exporter& x) {
-         unary(x, "Transpose", {{"perm", ints_attr(x.attrs->ints("perm"))}});
+         // [] reverses the axes, as ONNX's Transpose does without perm.
+         const auto& perm = x.attrs->ints("perm");
+         if (perm.empty()) return unary(x, "Transpose");
+         unary(x, "Transpose", {{"perm", ints_attr(perm)}});
        }},
       {"concat",
        [](Exporter& x) {

@@ -110,6 +110,10 @@ void fold_batchnorms(Rewrite& rw) {
     // A layer without a bias (usual before a batchnorm) gets one: the
     // fold's shift. Its bias parameter exists either way, unused until now.
     const bool had_bias = rw.original(layer.name).attrs.b("bias");
+    // A layer that already applies an activation computes relu(W x + b):
+    // the batchnorm's affine map does not fold through it.
+    const Attrs& la = rw.original(layer.name).attrs;
+    if (la.has("activation") && la.s("activation") != "none") return false;
     // The channel axis of batchnorm (1) must be the layer's output units.
     if (layer.op == "linear" && rw.original_output_shape(layer.name).size() != 2) return false;
     const double eps = rw.original(bn.name).attrs.f("epsilon");

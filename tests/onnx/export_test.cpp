@@ -85,6 +85,48 @@ TEST_CASE("a Keel-trained flagship exported to ONNX gives Keel's outputs in ONNX
   CHECK(compared.exit_code == 0);
 }
 
+TEST_CASE("every op keel export maps runs in ONNX Runtime as in Keel, optimized or not") {
+  // tests/onnx/graphs/every_op.yaml: every exportable op, op defaults left
+  // implicit, a conv2d with its activation and per-side padding before a
+  // batchnorm (which must not fold through the relu).
+  TempDir dir;
+  REQUIRE(
+      run_process({"/usr/bin/python3", kSource + "/tests/onnx/onnx_cases.py", "every", dir.path().string()})
+          .exit_code == 0);
+  const std::string graph = kSource + "/tests/onnx/graphs/every_op.yaml",
+                    params = (dir / "every.safetensors").string();
+  const std::string x = "x=" + (dir / "x.npy").string();
+  for (const char* flag : {"--stats", "--no-optimize"})
+    REQUIRE(
+        run_keel({"run", graph, "--params", params, "--input", x, "-o", (dir / flag).string(), flag, "-q"})
+            .exit_code == 0);
+  const ProcessResult exported =
+      run_keel({"export", graph, "--params", params, "-o", (dir / "every.onnx").string()});
+  INFO(exported.err);
+  REQUIRE(exported.exit_code == 0);
+  const ProcessResult ort = run_process(
+      {"/usr/bin/env", "node", kSource + "/tests/onnx/ort_run.js", (dir / "every.onnx").string(), x},
+      {{"NODE_PATH", kSource + "/peers/node_modules"}});
+  INFO(ort.err);
+  REQUIRE(ort.exit_code == 0);
+  keel::test::write_file(dir / "ort.json", ort.out);
+  const ProcessResult compared = run_process(
+      {"/usr/bin/python3", "-c",
+       "import json, sys, numpy as np\n"
+       "o = json.load(open(sys.argv[1]))\n"
+       "assert set(o) == {'sm', 'up', 'ga'}, sorted(o)\n"
+       "for k, v in o.items():\n"
+       "    a = np.array(v['data'], np.float32).reshape(v['dims'])\n"
+       "    for run in sys.argv[2:]:\n"
+       "        b = np.load(run + '/' + k + '.npy')\n"
+       "        assert a.shape == b.shape, (k, a.shape, b.shape)\n"
+       "        d = float(np.abs(a - b).max() / max(1.0, float(np.abs(b).max())))\n"
+       "        assert d <= 1e-5, (k, run, d)\n",
+       (dir / "ort.json").string(), (dir / "--stats").string(), (dir / "--no-optimize").string()});
+  INFO(compared.err);
+  CHECK(compared.exit_code == 0);
+}
+
 TEST_CASE("import, export and import again give the same graph and byte-identical parameters") {
   for (const std::string name : {"cnn", "flagship"}) {
     INFO(name);

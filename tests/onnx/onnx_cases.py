@@ -9,6 +9,9 @@ test time from independent sources:
   onnx_cases.py torch OUT NAME     a model exported by PyTorch at test time
       (mlp, cnn, flagship): OUT/NAME.onnx, x.npy and PyTorch's y.npy.
   onnx_cases.py bad OUT            malformed models for the refusal tests.
+  onnx_cases.py every OUT          parameters (OUT/every.safetensors, written
+      here byte by byte in the safetensors layout) and an input (OUT/x.npy)
+      for tests/onnx/graphs/every_op.yaml.
 
 Run with /usr/bin/python3 (Debian's numpy, onnx, torch).
 """
@@ -194,6 +197,29 @@ def bad_cases(out):
         [grouped_w], inputs=(xc,), outputs=(yc,)).SerializeToString())
 
 
+def every_case(out):
+    import json
+    import struct
+
+    rng = np.random.default_rng(5)
+    shapes = {"c.weight": [3, 2, 3, 3], "c.bias": [3], "bn.gamma": [3], "bn.beta": [3], "bn.running_mean": [3],
+              "bn.running_var": [3], "rb.conv1_weight": [3, 3, 1, 1], "rb.conv1_bias": [3],
+              "rb.conv2_weight": [3, 3, 3, 3], "rb.conv2_bias": [3], "up.weight": [3, 2, 2, 2], "up.bias": [2],
+              "l.weight": [4, 18], "l.bias": [4], "k.value": [4]}
+    header, blob = {}, b""
+    for name, shape in shapes.items():
+        positive = name in ("bn.running_var", "k.value")  # variances; a divisor
+        v = rng.uniform(1, 2, shape) if positive else rng.uniform(-1, 1, shape)
+        data = v.astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [len(blob), len(blob) + len(data)]}
+        blob += data
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "every.safetensors").write_bytes(struct.pack("<Q", len(text)) + text + blob)
+    np.save(out / "x.npy", rng.uniform(-1, 1, (2, 2, 6, 6)).astype(np.float32))
+
+
 if __name__ == "__main__":
     kind, out = sys.argv[1], Path(sys.argv[2])
     if kind == "node":
@@ -203,5 +229,7 @@ if __name__ == "__main__":
         torch_case(out, sys.argv[3])
     elif kind == "bad":
         bad_cases(out)
+    elif kind == "every":
+        every_case(out)
     else:
         sys.exit(f"unknown kind {kind}")

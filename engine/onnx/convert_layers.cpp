@@ -108,15 +108,26 @@ void matmul(Importer& im, const Node& n) {
   out.back() = b.back();
   const Tensor* bc = im.constant(n, 1);
   if (bc && bc->dtype() == DType::f32 && b.size() == 2) {
+    // PyTorch writes nn.Linear on inputs of rank 3 or more as MatMul then
+    // Add of the bias: one linear with its bias, when that Add alone reads
+    // the product and its other operand is a vector of the units.
+    const Node* add = im.sole_reader(n.outputs[0]);
+    const Tensor* bias = nullptr;
+    if (add && add->op_type == "Add" && add->inputs.size() == 2 && !im.is_graph_output(n.outputs[0])) {
+      const std::size_t other = add->inputs[0] == n.outputs[0] ? 1 : 0;
+      const Tensor* c = im.constant(*add, other);
+      if (c && c->dtype() == DType::f32 && c->shape().size() == 1 && c->shape()[0] == b[1]) bias = c;
+    }
     const std::string node = im.emit({"",
                                       "linear",
                                       {im.ref(n, 0)},
-                                      {{"units", std::to_string(b[1])}, {"bias", "false"}},
-                                      im.comment_for(n)},
-                                     im.name_for(n));
+                                      {{"units", std::to_string(b[1])}, {"bias", bias ? "true" : "false"}},
+                                      im.comment_for(n) + (bias ? " and " + im.comment_for(*add) : "")},
+                                     im.name_for(bias ? *add : n));  // the Add's name when absorbed
     im.param(node, "weight", transposed(*bc));
-    im.param(node, "bias", zeros(b[1]));
+    im.param(node, "bias", bias ? bias->clone() : zeros(b[1]));
     im.define(n, 0, node, out);
+    if (bias) im.absorb(*add, node, out);
     return;
   }
   if (b.size() != 2 && b.size() != a.size()) throw NotMapped{"B must be 2-D or have A's rank"};

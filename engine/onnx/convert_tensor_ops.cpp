@@ -3,6 +3,7 @@
 // Transpose, Concat), plus the bookkeeping ones (Constant, Identity,
 // Dropout).
 #include <algorithm>
+#include <cstring>
 
 #include "onnx/converters.hpp"
 
@@ -164,6 +165,30 @@ void reshape(Importer& im, const Node& n) {
   im.define(n, 0, emit_reshape(im, n, im.ref(n, 0), x, out, im.name_for(n)), out);
 }
 
+// out[i] = in[j] where out's index along axis k is in's along perm[k]
+// (numpy.transpose); any dtype, by bytes.
+Tensor permuted(const Tensor& t, const std::vector<std::int64_t>& perm) {
+  const Shape& in = t.shape();
+  Shape out_shape;
+  for (std::int64_t p : perm) out_shape.push_back(in[std::size_t(p)]);
+  Tensor out(t.dtype(), out_shape);
+  const std::size_t rank = in.size(), elem = dtype_size(t.dtype());
+  std::vector<std::int64_t> in_stride(rank, 1), index(rank, 0);
+  for (std::size_t k = rank; k-- > 1;) in_stride[k - 1] = in_stride[k] * in[k];
+  const auto* src = static_cast<const unsigned char*>(t.data());
+  auto* dst = static_cast<unsigned char*>(out.data());
+  for (std::int64_t o = 0; o < out.numel(); ++o) {
+    std::int64_t from = 0;
+    for (std::size_t k = 0; k < rank; ++k) from += index[k] * in_stride[std::size_t(perm[k])];
+    std::memcpy(dst + std::size_t(o) * elem, src + std::size_t(from) * elem, elem);
+    for (std::size_t k = rank; k-- > 0;) {  // the next output index, last axis fastest
+      if (++index[k] < out_shape[k]) break;
+      index[k] = 0;
+    }
+  }
+  return out;
+}
+
 void transpose(Importer& im, const Node& n) {
   const Shape& x = input_shape(im, n, 0);
   std::vector<std::int64_t> reversed;
@@ -178,6 +203,9 @@ void transpose(Importer& im, const Node& n) {
     seen[static_cast<std::size_t>(p)] = true;
     out.push_back(x[static_cast<std::size_t>(p)]);
   }
+  // A constant (PyTorch writes Transpose over weights when it does not fold
+  // constants) is transposed here, so the MatMul reading it stays a layer.
+  if (const Tensor* c = im.constant(n, 0)) return im.define_constant(n, 0, permuted(*c, perm));
   KeelNode k{"", "transpose", {im.ref(n, 0)}, {{"perm", yaml_ints(perm)}}, im.comment_for(n)};
   im.define(n, 0, im.emit(std::move(k), im.name_for(n)), out);
 }

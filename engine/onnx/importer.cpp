@@ -122,6 +122,21 @@ bool Importer::is_used(const std::string& onnx_name) const {
   return graph_output_names_.count(onnx_name) > 0;
 }
 
+const Node* Importer::sole_reader(const std::string& onnx_name) const {
+  const Node* found = nullptr;
+  for (const Node& n : model_.nodes)
+    for (const std::string& i : n.inputs)
+      if (i == onnx_name) {
+        if (found && found != &n) return nullptr;
+        found = &n;
+      }
+  return found;
+}
+
+void Importer::absorb(const Node& later, std::string ref, Shape shape) {
+  absorbed_[&later] = {std::move(ref), std::move(shape)};
+}
+
 std::string Importer::comment_for(const Node& n) const {
   return "ONNX " + printable(n.op_type) + " '" + printable(n.name) + "'";
 }
@@ -211,6 +226,11 @@ void Importer::run() {
   for (const Node& n : model_.nodes) {
     bool blocked = false;
     for (const std::string& i : n.inputs) blocked = blocked || poisoned.count(i);
+    if (!blocked && absorbed_.count(&n)) {
+      auto& [ref, shape] = absorbed_[&n];
+      define(n, 0, ref, shape);
+      continue;
+    }
     if (!blocked) {
       try {
         (*find_converter(n.op_type))(*this, n);

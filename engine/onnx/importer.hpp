@@ -70,6 +70,14 @@ class Importer {
   std::string comment_for(const Node& n) const;
   // Whether a node or the graph's outputs read this ONNX value.
   bool is_used(const std::string& onnx_name) const;
+  bool is_graph_output(const std::string& onnx_name) const {
+    return graph_output_names_.count(onnx_name) > 0;
+  }
+  // The one node reading this value (nullptr: none or several).
+  const Node* sole_reader(const std::string& onnx_name) const;
+  // A later node that a converter has already emitted as part of its own
+  // Keel node: its output is `ref` of `shape`, and it is not converted.
+  void absorb(const Node& later, std::string ref, Shape shape);
 
   // A static size or a symbol's name, for messages.
   std::string dims_str(const Shape& s) const;
@@ -87,6 +95,7 @@ class Importer {
   const Model& model_;
   std::map<std::string, Value> values_;
   std::set<std::string> used_names_;
+  std::map<const Node*, std::pair<std::string, Shape>> absorbed_;  // node -> its output
   std::set<std::string> reserved_;  // graph outputs' names, until their node is emitted
   std::vector<std::string> symbols_;
   std::vector<std::pair<std::string, Shape>> inputs_;  // Keel name, shape

@@ -7,7 +7,7 @@ test time from independent sources:
       initializers (as any exported model has them), since Keel's layers own
       their parameters.
   onnx_cases.py torch OUT NAME     a model exported by PyTorch at test time
-      (mlp, cnn, flagship): OUT/NAME.onnx, x.npy and PyTorch's y.npy.
+      (mlp, seq, cnn, flagship): OUT/NAME.onnx, x.npy and PyTorch's y.npy.
   onnx_cases.py bad OUT            malformed models for the refusal tests.
   onnx_cases.py every OUT          parameters (OUT/every.safetensors, written
       here byte by byte in the safetensors layout) and an input (OUT/x.npy)
@@ -107,14 +107,16 @@ def torch_case(out, name):
             a2 = torch.relu(self.bn2(self.fc2(a1)))
             return torch.softmax(self.head(a2 + a1), dim=1)
 
-    if name == "mlp":
+    if name == "seq":  # nn.Linear on rank-3 input: PyTorch writes MatMul then Add
+        model, x = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 3)), torch.randn(7, 5, 20)
+    elif name == "mlp":
         model, x = nn.Sequential(nn.Linear(20, 32), nn.Tanh(), nn.Linear(32, 16), nn.Sigmoid(), nn.Linear(16, 3)), \
             torch.randn(7, 20)
     elif name == "cnn":
         model, x = Cnn(), torch.randn(6, 1, 8, 8)
     else:
         model, x = Flagship(), torch.rand(9, 64) * 16
-    if name != "mlp":
+    if name in ("cnn", "flagship"):
         # Trained weights: a few SGD steps on random targets, so that the
         # batchnorm statistics and weights are not their initial values.
         opt = torch.optim.SGD(model.parameters(), lr=0.05)

@@ -62,29 +62,41 @@ constexpr double tol = 2e-6;
 
 }  // namespace
 
-TEST_CASE("softmax matches a naive max-shifted loop on every axis, training and inference") {
-  std::mt19937 rng(51);
+// The op against `ref(case)` on every case, training and inference.
+template <class Reference>
+void check_forward(const char* op, Reference ref, unsigned seed, double tolerance) {
+  std::mt19937 rng(seed);
   for (bool training : {true, false})
     for (const Case& c : cases) {
       INFO(describe(c) << (training ? ", training" : ", inference"));
-      Harness h(op_maker("softmax"), axis_attrs(c.axis), std::vector<Shape>{c.x}, training);
+      Harness h(op_maker(op), axis_attrs(c.axis), std::vector<Shape>{c.x}, training);
       REQUIRE(h.output_shape() == c.x);
       const Floats x = random_floats(rng, count(c.x), -5.0f, 5.0f);
-      check_close(h.forward({x})[0], reference(c)({to_double(x)}), tol, tol, "y");
+      check_close(h.forward({x})[0], ref(c)({to_double(x)}), tolerance, tolerance, "y");
     }
 }
 
-TEST_CASE("softmax gradients match finite differences on every axis") {
-  std::mt19937 rng(52);
+// The op's gradient against central finite differences of `ref(case)`.
+template <class Reference>
+void check_gradient(const char* op, Reference ref, unsigned seed) {
+  std::mt19937 rng(seed);
   for (const Case& c : cases) {
     INFO(describe(c));
-    Harness h(op_maker("softmax"), axis_attrs(c.axis), {c.x});
+    Harness h(op_maker(op), axis_attrs(c.axis), {c.x});
     const Floats x = random_floats(rng, count(c.x), -3.0f, 3.0f);
     const Floats gy = random_floats(rng, count(c.x));
     const Floats y = h.forward({x})[0];
     const Floats gx = h.backward({x}, {y}, {gy})[0];
-    check_close(gx, numeric_grad(reference(c), {to_double(x)}, 0, to_double(gy)), 1e-5, 1e-5, "grad_x");
+    check_close(gx, numeric_grad(ref(c), {to_double(x)}, 0, to_double(gy)), 1e-5, 1e-5, "grad_x");
   }
+}
+
+TEST_CASE("softmax matches a naive max-shifted loop on every axis, training and inference") {
+  check_forward("softmax", reference, 51, tol);
+}
+
+TEST_CASE("softmax gradients match finite differences on every axis") {
+  check_gradient("softmax", reference, 52);
 }
 
 TEST_CASE("softmax stays finite for inputs whose exp overflows f32") {
@@ -163,28 +175,11 @@ constexpr double log_tol = 4e-6;
 
 TEST_CASE(
     "log_softmax matches the log of a naive max-shifted softmax on every axis, training and inference") {
-  std::mt19937 rng(54);
-  for (bool training : {true, false})
-    for (const Case& c : cases) {
-      INFO(describe(c) << (training ? ", training" : ", inference"));
-      Harness h(op_maker("log_softmax"), axis_attrs(c.axis), std::vector<Shape>{c.x}, training);
-      REQUIRE(h.output_shape() == c.x);
-      const Floats x = random_floats(rng, count(c.x), -5.0f, 5.0f);
-      check_close(h.forward({x})[0], log_reference(c)({to_double(x)}), log_tol, log_tol, "y");
-    }
+  check_forward("log_softmax", log_reference, 54, log_tol);
 }
 
 TEST_CASE("log_softmax gradients match finite differences on every axis") {
-  std::mt19937 rng(55);
-  for (const Case& c : cases) {
-    INFO(describe(c));
-    Harness h(op_maker("log_softmax"), axis_attrs(c.axis), {c.x});
-    const Floats x = random_floats(rng, count(c.x), -3.0f, 3.0f);
-    const Floats gy = random_floats(rng, count(c.x));
-    const Floats y = h.forward({x})[0];
-    const Floats gx = h.backward({x}, {y}, {gy})[0];
-    check_close(gx, numeric_grad(log_reference(c), {to_double(x)}, 0, to_double(gy)), 1e-5, 1e-5, "grad_x");
-  }
+  check_gradient("log_softmax", log_reference, 55);
 }
 
 TEST_CASE("log_softmax stays finite where exp overflows or underflows f32") {

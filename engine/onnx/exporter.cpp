@@ -165,6 +165,20 @@ void conv(Exporter& x) {
   relu_after(x);
 }
 
+// conv2d_add: Conv, then Add of the second input, then the activation.
+void conv_add(Exporter& x) {
+  std::vector<std::string> ins = {x.in(0), x.param_init(0)};
+  if (x.attrs->b("bias")) ins.push_back(x.param_init(1));
+  x.emit("Conv", ins, {x.out() + "_conv"},
+         {{"kernel_shape", ints_attr(pair(x.attrs->ints("kernel")))},
+          {"strides", ints_attr(pair(x.attrs->ints("stride")))},
+          {"pads", ints_attr(onnx_pads(x.attrs->ints("padding")))},
+          {"dilations", ints_attr(pair(x.attrs->ints("dilation")))}},
+         "_conv");
+  x.emit("Add", {x.out() + "_conv", x.in(1)}, {layer_out(x)});
+  relu_after(x);
+}
+
 void conv_transpose(Exporter& x) {
   std::vector<std::string> ins = {x.in(0), x.param_init(0)};
   if (x.attrs->b("bias")) ins.push_back(x.param_init(1));
@@ -253,6 +267,7 @@ const std::map<std::string, Rule>& rules() {
          x.emit("MatMul", {x.in(0), x.in(1)}, {x.out()});
        }},
       {"conv2d", conv},
+      {"conv2d_add", conv_add},
       {"conv_transpose2d", conv_transpose},
       {"batchnorm", batchnorm},
       {"relu", [](Exporter& x) { unary(x, "Relu"); }},

@@ -57,7 +57,6 @@ class Rewrite {
     return it != params.end() ? it->second : find_param(plan_, name)->value;
   }
 
- private:
   int original_index(const std::string& name) const {
     for (std::size_t i = 0; i < graph_.def.nodes.size(); ++i)
       if (graph_.def.nodes[i].name == name) return static_cast<int>(i);
@@ -89,6 +88,16 @@ class Rewrite {
         if (r.port.empty() && r.name == gone) r.name = to;
   }
 
+  // The original graph's shape of a value: a graph input or a node output.
+  const Shape* original_shape(const ValueRef& r) const {
+    for (std::size_t i = 0; i < graph_.def.inputs.size(); ++i)
+      if (r.port.empty() && graph_.def.inputs[i].name == r.name) return &graph_.input_specs[i].shape;
+    const int node = original_index(r.name);
+    if (node < 0 || !r.port.empty()) return nullptr;
+    return &plan_.values()[std::size_t(plan_.value_slot(ValueId{node, 0}))].shape;
+  }
+
+ private:
   const ValidatedGraph& graph_;
   const Plan& plan_;
   GraphDef def_;
@@ -140,8 +149,41 @@ void fold_batchnorms(Rewrite& rw) {
   });
 }
 
+// add(conv2d(x), skip) with skip of the result's shape: conv2d_add(x, skip),
+// the sum a post-op of the convolution.
+void fuse_adds(Rewrite& rw) {
+  GraphDef& def = rw.def();
+  for (std::size_t i = 0; i < def.nodes.size(); ++i) {
+    const NodeDef& add = def.nodes[i];
+    if (add.op != "add" || add.inputs.size() != 2 || rw.outputs().count(add.name)) continue;
+    const Shape* out = rw.original_shape(ValueRef{add.name, "", {}});
+    for (std::size_t k = 0; k < 2; ++k) {
+      const ValueRef& conv_ref = add.inputs[k];
+      const ValueRef& other = add.inputs[1 - k];
+      const int l = rw.index_of(conv_ref.name);
+      if (l < 0 || !conv_ref.port.empty() || def.nodes[std::size_t(l)].op != "conv2d") continue;
+      NodeDef& layer = def.nodes[std::size_t(l)];
+      if (rw.readers(layer.name) != 1 || other.text() == layer.name) continue;
+      const Attrs& la = rw.original(layer.name).attrs;
+      const bool activation = layer.attrs.count("activation")
+                                  ? layer.attrs.at("activation").items != std::vector<std::string>{"none"}
+                                  : la.s("activation") != "none";
+      if (activation) continue;
+      const Shape* skip = rw.original_shape(other);
+      if (!out || !skip || *skip != *out) continue;
+      layer.op = "conv2d_add";
+      layer.inputs.push_back(other);
+      rw.changes.push_back("fused " + add.name + " into " + layer.name);
+      const std::string into = layer.name;
+      rw.remove(i, into);
+      --i;
+      break;
+    }
+  }
+}
+
 void fuse_relus(Rewrite& rw) {
-  rw.each_pair("relu", {"linear", "conv2d"}, [&](const NodeDef& relu, const NodeDef& layer) {
+  rw.each_pair("relu", {"linear", "conv2d", "conv2d_add"}, [&](const NodeDef& relu, const NodeDef& layer) {
     auto& attrs = const_cast<NodeDef&>(layer).attrs;
     if (attrs.count("activation") && attrs["activation"].items != std::vector<std::string>{"none"})
       return false;
@@ -161,6 +203,7 @@ std::unique_ptr<OptimizedPlan> optimize_for_inference(const ValidatedGraph& grap
     if (p.value.empty() && numel(p.shape) != 0) return nullptr;
   Rewrite rw(graph, plan);
   fold_batchnorms(rw);
+  fuse_adds(rw);
   fuse_relus(rw);
   if (rw.changes.empty()) return nullptr;
 

@@ -1,5 +1,5 @@
 // Plan-time optimization of inference runs (docs/graph-format.md,
-// "Inference optimizations"; keel run --no-optimize turns it off). Two
+// "Inference optimizations"; keel run --no-optimize turns it off). Three
 // rewrites of the graph, in this order:
 //
 // - A batchnorm whose input is a linear (2-D output) or conv2d layer used by
@@ -7,9 +7,11 @@
 //   per-channel affine map y = s * (x - mean) + beta with s = gamma /
 //   sqrt(var + epsilon), so the layer's weight rows (filters) are scaled by
 //   s and its bias becomes s * (bias - mean) + beta.
-// - A relu whose input is a linear or conv2d layer used by nothing else
-//   becomes the layer's `activation: relu`, a oneDNN post-op in the same
-//   pass.
+// - An add of a conv2d (used by nothing else, no activation) and a tensor of
+//   the sum's shape becomes conv2d_add, the sum a oneDNN post-op.
+// - A relu whose input is a linear, conv2d or conv2d_add layer used by
+//   nothing else becomes the layer's `activation: relu`, a oneDNN post-op
+//   in the same pass.
 //
 // The removed node's readers read the layer (a layer without a bias gets
 // one for the fold's shift). A removed node that would be a graph output and

@@ -109,6 +109,7 @@ class ConvPasses {
     fwd_w_ = LayoutPort(user.w, pd.weights_desc(), true);
     fwd_y_ = LayoutPort(user.y, pd.dst_desc(), false);
     bias_mem_ = has_bias() ? unbound_memory(user.b) : dnnl::memory();
+    addend_mem_ = dnnl::memory();
     impls_.push_back(std::string("forward ") + pd.impl_info_str());
     scratch_bytes_ = 0;
     fit_scratchpad(pd.scratchpad_desc().get_size());
@@ -131,14 +132,20 @@ class ConvPasses {
     fit_scratchpad(std::max(data_pd.scratchpad_desc().get_size(), weights_pd.scratchpad_desc().get_size()));
   }
 
-  // y = layer(x, w) (+ b). `b` is ignored when the layer has no bias.
-  void forward(const float* x, const float* w, const float* b, float* y) {
+  // The forward primitive's first post-op adds a tensor of the user's
+  // output layout (a residual's skip): forward() then takes `addend`.
+  void set_addend(const dnnl::memory::desc& desc) { addend_mem_ = unbound_memory(desc); }
+
+  // y = layer(x, w) (+ b) (+ addend). `b` is ignored when the layer has no
+  // bias, `addend` unless set_addend was called.
+  void forward(const float* x, const float* w, const float* b, float* y, const float* addend = nullptr) {
     dnnl::stream& s = thread_stream();
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, fwd_x_.in(s, x)},
                                                {DNNL_ARG_WEIGHTS, fwd_w_.in(s, w)},
                                                {DNNL_ARG_DST, fwd_y_.out(y)},
                                                {DNNL_ARG_SCRATCHPAD, scratchpad_}};
     if (has_bias()) args[DNNL_ARG_BIAS] = bind(bias_mem_, b);
+    if (addend_mem_) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = bind(addend_mem_, addend);
     fwd_.execute(s, args);
     fwd_y_.deliver(s);
     s.wait();
@@ -188,7 +195,7 @@ class ConvPasses {
   ConvUserDescs user_;
   dnnl::primitive fwd_, bwd_data_, bwd_weights_;
   LayoutPort fwd_x_, fwd_w_, fwd_y_, bd_gy_, bd_w_, bd_gx_, bw_x_, bw_gy_, bw_gw_;
-  dnnl::memory bias_mem_, scratchpad_;
+  dnnl::memory bias_mem_, addend_mem_, scratchpad_;
   std::size_t scratch_bytes_ = 0;
   std::vector<std::string> impls_;
 };

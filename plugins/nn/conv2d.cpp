@@ -1,6 +1,9 @@
 // conv2d: y = conv(x, weight) + bias over NCHW images, PyTorch's Conv2d
 // arithmetic (zero padding, dilation, floor division for Ho/Wo), with
-// ONNX's per-side padding besides PyTorch's symmetric one.
+// ONNX's per-side padding besides PyTorch's symmetric one. conv2d_add adds
+// a second input of y's shape (a residual's skip) in the same pass, before
+// the activation: what inference's plan-time optimization makes of a
+// conv2d whose only reader is an add.
 #include "common/keel_conv.hpp"
 #include "conv_layer.hpp"
 
@@ -12,10 +15,25 @@ namespace cl = conv_layer;
 
 class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
  public:
-  explicit Conv2dOp(const Attrs& attrs) : LayerOp("conv2d") { attr_status_ = read(attrs); }
+  Conv2dOp(const Attrs& attrs, bool add) : LayerOp(add ? "conv2d_add" : "conv2d") {
+    add_ = add;
+    attr_status_ = read(attrs);
+  }
 
   Status infer(InferContext& ctx) const override {
     KEEL_RETURN_IF_ERROR(check_input(ctx));
+    KEEL_RETURN_IF_ERROR(infer_conv(ctx));
+    if (add_) {
+      KEEL_RETURN_IF_ERROR(du::expect_f32(name(), "addend", ctx.inputs[1]));
+      if (ctx.inputs[1].shape != ctx.outputs[0].shape)
+        return fail(name(), ": addend is ", shape_str(ctx.inputs[1].shape), "; it must have y's shape ",
+                    shape_str(ctx.outputs[0].shape));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status infer_conv(InferContext& ctx) const {
     const Shape& x = ctx.inputs[0].shape;
     const du::Conv2dGeometry g = geometry(x);
     if (!g.fits())
@@ -26,7 +44,6 @@ class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
     return Status::Ok();
   }
 
- private:
   Status build(const PrepareContext& ctx) override {
     return prepare_kernel(geometry(ctx.inputs[0].shape), ctx.training);
   }
@@ -44,6 +61,7 @@ class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
     g.pad_b_delta = attrs_.pad.bottom - attrs_.pad.top;
     g.pad_r_delta = attrs_.pad.right - attrs_.pad.left;
     g.relu = relu_;
+    g.add = add_;
     return g;
   }
 
@@ -51,6 +69,55 @@ class Conv2dOp final : public cl::LayerOp<du::Conv2d> {
 };
 
 }  // namespace
+
+namespace {
+
+std::vector<AttrSpec> conv2d_attrs() {
+  return {
+      cl::filters_attr(),
+      cl::kernel_attr(),
+      cl::pair_attr("stride", "step between windows [height, width], or [s] for both", 1, 1.0),
+      cl::padding_attr("zeros added on each side [height, width], or [p] for both, or [top, left, bottom, "
+                       "right] per side (ONNX's pads)"),
+      cl::pair_attr("dilation", "spacing between kernel taps [height, width], or [d] for both", 1, 1.0),
+      cl::bias_attr(),
+      AttrSpec{
+          .name = "activation",
+          .type = AttrType::String,
+          .doc = "relu: y = max(0, ...) in the same pass (inference folds a following relu node into this); "
+                 "none: no activation",
+          .default_value = AttrValue{std::string("none")},
+          .choices = {"none", "relu"}},
+  };
+}
+
+}  // namespace
+
+OpSchema conv2d_add_schema() {
+  OpSchema s = plugin_util::schema(
+      "conv2d_add",
+      "conv2d with a second input added in the same pass: y = conv(x, weight) + bias + addend, then the "
+      "activation; a residual block's last convolution and sum as one node (inference fuses them).",
+      {{"x", "f32 [N, C, H, W]; C, H and W must be fixed sizes"}, {"addend", "f32, y's shape"}},
+      {{"y", "f32 [N, filters, Ho, Wo], as conv2d"}});
+  s.attrs = conv2d_attrs();
+  s.params = {{"weight", "[filters, C, kh, kw], He-uniform initialized", Init::HeUniform, true},
+              cl::bias_param()};
+  s.has_backward = true;
+  s.examples = {{.attrs = {{"filters", std::int64_t{2}},
+                           {"kernel", std::vector<std::int64_t>{3}},
+                           {"padding", std::vector<std::int64_t>{1}}},
+                 .inputs = {{{DType::f32, {kBatch, 2, 4, 4}}, {DType::f32, {kBatch, 2, 4, 4}}}}},
+                {.doc = "with relu",
+                 .attrs = {{"filters", std::int64_t{3}},
+                           {"kernel", std::vector<std::int64_t>{3}},
+                           {"padding", std::vector<std::int64_t>{1}},
+                           {"activation", std::string("relu")}},
+                 .inputs = {{{DType::f32, {kBatch, 2, 4, 4}}, {DType::f32, {kBatch, 3, 4, 4}}}}}};
+  return s;
+}
+
+std::unique_ptr<Op> conv2d_add_factory(const Attrs& attrs) { return std::make_unique<Conv2dOp>(attrs, true); }
 
 OpSchema conv2d_schema() {
   OpSchema s = plugin_util::schema(
@@ -60,22 +127,7 @@ OpSchema conv2d_schema() {
       {{"y",
         "f32 [N, filters, Ho, Wo], Ho = floor((H + top + bottom - dilation*(kernel-1) - 1) / stride) + 1 "
         "(top = bottom = padding unless it has 4 values), likewise Wo"}});
-  s.attrs = {
-      cl::filters_attr(),
-      cl::kernel_attr(),
-      cl::pair_attr("stride", "step between windows [height, width], or [s] for both", 1, 1.0),
-      cl::padding_attr("zeros added on each side [height, width], or [p] for both, or [top, left, bottom, "
-                       "right] per side (ONNX's pads)"),
-      cl::pair_attr("dilation", "spacing between kernel taps [height, width], or [d] for both", 1, 1.0),
-      cl::bias_attr(),
-      AttrSpec{.name = "activation",
-               .type = AttrType::String,
-               .doc =
-                   "relu: y = max(0, conv(x, weight) + bias) in the same pass (inference folds a following "
-                   "relu node into this); none: no activation",
-               .default_value = AttrValue{std::string("none")},
-               .choices = {"none", "relu"}},
-  };
+  s.attrs = conv2d_attrs();
   s.params = {{"weight", "[filters, C, kh, kw], He-uniform initialized", Init::HeUniform, true},
               cl::bias_param()};
   s.has_backward = true;
@@ -103,6 +155,6 @@ OpSchema conv2d_schema() {
   return s;
 }
 
-std::unique_ptr<Op> conv2d_factory(const Attrs& attrs) { return std::make_unique<Conv2dOp>(attrs); }
+std::unique_ptr<Op> conv2d_factory(const Attrs& attrs) { return std::make_unique<Conv2dOp>(attrs, false); }
 
 }  // namespace keel::nn

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,8 @@ class LayerOp : public du::DnnlOp {
     if (empty_) return Status::Ok();  // a zero batch has no output elements
     return in_onednn("forward", [&] {
       kernel_.forward(ctx.inputs[0].as<float>(), ctx.params[0].as<float>(),
-                      attrs_.bias ? ctx.params[1].as<float>() : nullptr, ctx.outputs[0].as<float>());
+                      attrs_.bias ? ctx.params[1].as<float>() : nullptr, ctx.outputs[0].as<float>(),
+                      add_ ? ctx.inputs[1].as<float>() : nullptr);
       return Status::Ok();
     });
   }
@@ -97,6 +99,9 @@ class LayerOp : public du::DnnlOp {
       for (std::size_t i = 0; i < masked_gy_.size(); ++i) masked_gy_[i] = y[i] > 0.0f ? gy[i] : 0.0f;
       gy = masked_gy_.data();
     }
+    // A fused addend's gradient is grad_y (after the relu's mask).
+    if (add_ && ctx.grad_inputs[1].data != nullptr)
+      std::memcpy(ctx.grad_inputs[1].data, gy, ctx.grad_inputs[1].nbytes());
     return in_onednn("backward", [&] {
       if (gx.data != nullptr) kernel_.backward_data(gy, ctx.params[0].as<float>(), gx.as<float>());
       const bool want_gb = attrs_.bias && gb.data != nullptr;
@@ -132,6 +137,7 @@ class LayerOp : public du::DnnlOp {
   Status attr_status_;
   CommonAttrs attrs_;
   bool relu_ = false;  // conv2d's activation: relu
+  bool add_ = false;   // conv2d_add: the second input is added before the activation
 
  private:
   bool empty_ = false;

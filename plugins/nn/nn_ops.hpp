@@ -10,8 +10,9 @@
   X(add) X(sub) X(mul) X(div) X(scale) X(relu) X(matmul) X(linear) X(leaky_relu)             \
   X(gelu) X(tanh) X(sigmoid) X(softmax) X(log_softmax) X(flatten) X(reshape)                 \
   X(transpose) X(mse) X(softmax_cross_entropy) X(dropout) X(standardize) X(conv2d)           \
-  X(global_avg_pool) X(max_pool2d) X(avg_pool2d) X(conv_transpose2d) X(upsample)             \
-  X(bce_with_logits) X(concat) X(split) X(stop_gradient) X(full_like) X(constant)
+  X(conv2d_add) X(global_avg_pool) X(max_pool2d) X(avg_pool2d) X(conv_transpose2d)           \
+  X(upsample) X(bce_with_logits) X(concat) X(split) X(stop_gradient) X(full_like)            \
+  X(constant)
 // clang-format on
 
 namespace keel::nn {

@@ -206,7 +206,7 @@ def every_case(out):
     rng = np.random.default_rng(5)
     shapes = {"c.weight": [3, 2, 3, 3], "c.bias": [3], "bn.gamma": [3], "bn.beta": [3], "bn.running_mean": [3],
               "bn.running_var": [3], "rb.conv1_weight": [3, 3, 1, 1], "rb.conv1_bias": [3],
-              "rb.conv2_weight": [3, 3, 3, 3], "rb.conv2_bias": [3], "up.weight": [3, 2, 2, 2], "up.bias": [2],
+              "rb.conv2_weight": [3, 3, 3, 3], "rb.conv2_bias": [3], "ca.weight": [3, 3, 3, 3], "ca.bias": [3], "up.weight": [3, 2, 2, 2], "up.bias": [2],
               "l.weight": [4, 18], "l.bias": [4], "k.value": [4]}
     header, blob = {}, b""
     for name, shape in shapes.items():

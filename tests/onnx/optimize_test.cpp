@@ -67,7 +67,8 @@ TEST_CASE("inference folds batchnorm into the layer before it, with the unoptimi
   require_close(dir / "optimized", dir / "plain", "head,probs", 1e-5);
 }
 
-TEST_CASE("a convolution with its batchnorm folded and relus fused gives PyTorch's outputs within 1e-5") {
+TEST_CASE(
+    "a CNN with batchnorm folded, relus and the residual sum fused gives PyTorch's outputs within 1e-5") {
   TempDir dir;
   REQUIRE(run_process({"/usr/bin/python3", kSource + "/tests/onnx/onnx_cases.py", "torch",
                        dir.path().string(), "cnn"},
@@ -82,6 +83,8 @@ TEST_CASE("a convolution with its batchnorm folded and relus fused gives PyTorch
   CHECK(r.out.find("optimized: folded bn_BatchNormalization into conv_Conv") != std::string::npos);
   CHECK(r.out.find("optimized: fused Relu into conv_Conv") != std::string::npos);
   CHECK(r.out.find("optimized: fused block_Relu into block_a_Conv") != std::string::npos);
+  // The block's sum x + b(...) as the convolution's post-op.
+  CHECK(r.out.find("optimized: fused block_Add into block_b_Conv") != std::string::npos);
   // PyTorch's y.npy beside x.npy.
   fs::create_directories(dir / "torch");
   fs::copy_file(dir / "y.npy", dir / "torch/y.npy");

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -44,10 +45,25 @@ class LayoutPort {
   void deliver(dnnl::stream& s) {
     if (reordered_) reorder_.execute(s, inner_, user_);
   }
+  // An output the primitive accumulates into (a sum post-op): after out(),
+  // puts `data` (the user's layout, another buffer) where the primitive
+  // writes.
+  void fill(dnnl::stream& s, const void* data) {
+    if (!reordered_) {
+      std::memcpy(user_.get_data_handle(), data, user_.get_desc().get_size());
+      return;
+    }
+    if (!fill_) {
+      fill_src_ = unbound_memory(user_.get_desc());
+      fill_ = dnnl::reorder(fill_src_, inner_);
+    }
+    bind(fill_src_, data);
+    fill_.execute(s, fill_src_, inner_);
+  }
 
  private:
-  dnnl::memory user_, inner_;
-  dnnl::reorder reorder_;
+  dnnl::memory user_, inner_, fill_src_;
+  dnnl::reorder reorder_, fill_;
   bool reordered_ = false;
 };
 
@@ -109,7 +125,7 @@ class ConvPasses {
     fwd_w_ = LayoutPort(user.w, pd.weights_desc(), true);
     fwd_y_ = LayoutPort(user.y, pd.dst_desc(), false);
     bias_mem_ = has_bias() ? unbound_memory(user.b) : dnnl::memory();
-    addend_mem_ = dnnl::memory();
+    has_addend_ = false;
     impls_.push_back(std::string("forward ") + pd.impl_info_str());
     scratch_bytes_ = 0;
     fit_scratchpad(pd.scratchpad_desc().get_size());
@@ -132,9 +148,10 @@ class ConvPasses {
     fit_scratchpad(std::max(data_pd.scratchpad_desc().get_size(), weights_pd.scratchpad_desc().get_size()));
   }
 
-  // The forward primitive's first post-op adds a tensor of the user's
-  // output layout (a residual's skip): forward() then takes `addend`.
-  void set_addend(const dnnl::memory::desc& desc) { addend_mem_ = unbound_memory(desc); }
+  // The forward primitive's first post-op is a sum (dst += the result): its
+  // destination starts as the `addend` forward() then takes (a residual's
+  // skip).
+  void set_addend() { has_addend_ = true; }
 
   // y = layer(x, w) (+ b) (+ addend). `b` is ignored when the layer has no
   // bias, `addend` unless set_addend was called.
@@ -145,7 +162,7 @@ class ConvPasses {
                                                {DNNL_ARG_DST, fwd_y_.out(y)},
                                                {DNNL_ARG_SCRATCHPAD, scratchpad_}};
     if (has_bias()) args[DNNL_ARG_BIAS] = bind(bias_mem_, b);
-    if (addend_mem_) args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = bind(addend_mem_, addend);
+    if (has_addend_) fwd_y_.fill(s, addend);
     fwd_.execute(s, args);
     fwd_y_.deliver(s);
     s.wait();
@@ -195,7 +212,8 @@ class ConvPasses {
   ConvUserDescs user_;
   dnnl::primitive fwd_, bwd_data_, bwd_weights_;
   LayoutPort fwd_x_, fwd_w_, fwd_y_, bd_gy_, bd_w_, bd_gx_, bw_x_, bw_gy_, bw_gw_;
-  dnnl::memory bias_mem_, addend_mem_, scratchpad_;
+  bool has_addend_ = false;
+  dnnl::memory bias_mem_, scratchpad_;
   std::size_t scratch_bytes_ = 0;
   std::vector<std::string> impls_;
 };

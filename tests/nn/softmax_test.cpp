@@ -33,8 +33,10 @@ std::string describe(const Case& c) {
 keel::Attrs axis_attrs(std::int64_t axis) { return attrs({{"axis", int_attr(axis)}}); }
 
 // Max-shifted, in double: exp never overflows and each slice sums to 1.
-Reference reference(const Case& c) {
-  return [c](const std::vector<Doubles>& in) {
+// softmax (or, with `log`, log_softmax) along the case's axis, from the
+// max-shifted exponentials in double.
+Reference softmax_reference(const Case& c, bool log) {
+  return [c, log](const std::vector<Doubles>& in) {
     const std::size_t rank = c.x.size();
     const std::size_t axis =
         static_cast<std::size_t>(c.axis < 0 ? c.axis + static_cast<std::int64_t>(rank) : c.axis);
@@ -50,11 +52,14 @@ Reference reference(const Case& c) {
         for (std::size_t k = 1; k < n; ++k) top = std::max(top, in[0][at(k)]);
         double sum = 0.0;
         for (std::size_t k = 0; k < n; ++k) sum += std::exp(in[0][at(k)] - top);
-        for (std::size_t k = 0; k < n; ++k) y[at(k)] = std::exp(in[0][at(k)] - top) / sum;
+        for (std::size_t k = 0; k < n; ++k)
+          y[at(k)] = log ? in[0][at(k)] - top - std::log(sum) : std::exp(in[0][at(k)] - top) / sum;
       }
     return y;
   };
 }
+
+Reference reference(const Case& c) { return softmax_reference(c, false); }
 
 // Probabilities lie in [0, 1]; oneDNN's exp approximation and the f32 sum
 // over at most 70 terms stay within a few 1e-7 of them.
@@ -143,28 +148,7 @@ namespace {
 
 // x - max - log(sum(exp(x - max))) along the axis, in double: no exp of a
 // large value, and no log of an exp that underflowed.
-Reference log_reference(const Case& c) {
-  return [c](const std::vector<Doubles>& in) {
-    const std::size_t rank = c.x.size();
-    const auto axis =
-        static_cast<std::size_t>(c.axis < 0 ? c.axis + static_cast<std::int64_t>(rank) : c.axis);
-    std::size_t inner = 1;
-    for (std::size_t i = axis + 1; i < rank; ++i) inner *= static_cast<std::size_t>(c.x[i]);
-    const auto n = static_cast<std::size_t>(c.x[axis]);
-    const std::size_t outer = count(c.x) / (n * inner);
-    Doubles y(in[0].size());
-    for (std::size_t o = 0; o < outer; ++o)
-      for (std::size_t i = 0; i < inner; ++i) {
-        auto at = [&](std::size_t k) { return (o * n + k) * inner + i; };
-        double top = in[0][at(0)];
-        for (std::size_t k = 1; k < n; ++k) top = std::max(top, in[0][at(k)]);
-        double sum = 0.0;
-        for (std::size_t k = 0; k < n; ++k) sum += std::exp(in[0][at(k)] - top);
-        for (std::size_t k = 0; k < n; ++k) y[at(k)] = in[0][at(k)] - top - std::log(sum);
-      }
-    return y;
-  };
-}
+Reference log_reference(const Case& c) { return softmax_reference(c, true); }
 
 // Log-probabilities of inputs in [-5, 5] over at most 70 classes lie above
 // -15; oneDNN's exp and log approximations stay within a few 1e-7 of them

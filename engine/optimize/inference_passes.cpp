@@ -18,89 +18,108 @@ const Parameter* find_param(const Plan& plan, const std::string& name) {
   return nullptr;
 }
 
-// The graph definition being rewritten, with who reads what.
+// The graph definition being rewritten, with who reads what. Removed nodes
+// stay in place (marked) and their readers are redirected through
+// `renamed_` until finish(), so each rule costs a lookup, not a scan of the
+// graph: a pass stays linear in the graph's size.
 class Rewrite {
  public:
-  Rewrite(const ValidatedGraph& graph, const Plan& plan) : graph_(graph), plan_(plan), def_(graph.def) {}
+  Rewrite(const ValidatedGraph& graph, const Plan& plan) : graph_(graph), plan_(plan), def_(graph.def) {
+    for (std::size_t i = 0; i < def_.nodes.size(); ++i) index_[def_.nodes[i].name] = static_cast<int>(i);
+    for (const NodeDef& n : def_.nodes)
+      for (const ValueRef& r : n.inputs) ++readers_[r.text()];
+    for (const ValueRef& r : def_.outputs) outputs_.insert(r.text());
+    for (const ImageDef& d : def_.images) outputs_.insert(d.output);
+    for (const std::string& o : outputs_) ++readers_[o];
+  }
 
-  GraphDef& def() { return def_; }
   std::vector<std::string> changes;
   std::map<std::string, Tensor> params;  // computed parameter values by name
+
+  std::vector<NodeDef>& nodes() { return def_.nodes; }  // removed ones included: see node()
+
+  // The graph without the removed nodes, every reference redirected.
+  GraphDef finish() {
+    GraphDef out = def_;
+    out.nodes.clear();
+    for (const NodeDef& n : def_.nodes) {
+      if (removed_.count(n.name)) continue;
+      NodeDef copy = n;
+      for (ValueRef& r : copy.inputs)
+        if (r.port.empty()) r.name = resolve(r.name);
+      out.nodes.push_back(std::move(copy));
+    }
+    return out;
+  }
 
   // A node `op` reading the first output of a layer in `layers` that
   // nothing else reads; `act(node, layer)` decides and does the rest.
   template <class Act>
   void each_pair(const std::string& op, const std::set<std::string>& layers, Act act) {
-    for (std::size_t i = 0; i < def_.nodes.size(); ++i) {
-      const NodeDef& n = def_.nodes[i];
-      if (n.op != op || n.inputs.size() != 1 || !n.inputs[0].port.empty() || outputs().count(n.name))
+    for (NodeDef& n : def_.nodes) {
+      if (n.op != op || removed_.count(n.name) || n.inputs.size() != 1 || !n.inputs[0].port.empty() ||
+          outputs_.count(n.name))
         continue;
-      const int l = index_of(n.inputs[0].name);
-      if (l < 0 || !layers.count(def_.nodes[std::size_t(l)].op) ||
-          readers(def_.nodes[std::size_t(l)].name) != 1)
-        continue;
-      if (!act(n, def_.nodes[std::size_t(l)])) continue;
-      remove(i, def_.nodes[std::size_t(l)].name);
-      --i;
+      NodeDef* layer = node(resolve(n.inputs[0].name));
+      if (!layer || !layers.count(layer->op) || readers(layer->name) != 1) continue;
+      if (act(n, *layer)) remove(n, *layer);
     }
+  }
+
+  // The current node of that name (nullptr: a graph input or removed).
+  NodeDef* node(const std::string& name) {
+    auto it = index_.find(name);
+    if (it == index_.end() || removed_.count(name)) return nullptr;
+    return &def_.nodes[std::size_t(it->second)];
+  }
+  // Where readers of `name` read now.
+  std::string resolve(std::string name) const {
+    for (auto it = renamed_.find(name); it != renamed_.end(); it = renamed_.find(name)) name = it->second;
+    return name;
+  }
+  int readers(const std::string& name) const {
+    auto it = readers_.find(name);
+    return it == readers_.end() ? 0 : it->second;
+  }
+  bool is_output(const std::string& name) const { return outputs_.count(name) > 0; }
+
+  // Removes `gone`, whose only input was `into`'s output: gone's readers
+  // read `into` (which gone read, once).
+  void remove(const NodeDef& gone, const NodeDef& into) {
+    removed_.insert(gone.name);
+    renamed_[gone.name] = into.name;
+    readers_[into.name] += readers(gone.name) - 1;
   }
 
   // The original graph's view of a node (attributes with defaults, shapes).
   const ValidatedNode& original(const std::string& name) const {
-    return graph_.nodes[std::size_t(original_index(name))];
+    return graph_.nodes[std::size_t(index_.at(name))];
   }
   const Shape& original_output_shape(const std::string& name) const {
-    return plan_.values()[std::size_t(plan_.value_slot(ValueId{original_index(name), 0}))].shape;
+    return plan_.values()[std::size_t(plan_.value_slot(ValueId{index_.at(name), 0}))].shape;
+  }
+  // The original graph's shape of a value: a graph input or a node output.
+  const Shape* original_shape(const ValueRef& r) const {
+    if (!r.port.empty()) return nullptr;
+    for (std::size_t i = 0; i < graph_.def.inputs.size(); ++i)
+      if (graph_.def.inputs[i].name == r.name) return &graph_.input_specs[i].shape;
+    auto it = index_.find(r.name);
+    return it == index_.end() ? nullptr : &original_output_shape(r.name);
   }
   const Tensor& param(const std::string& name) const {
     auto it = params.find(name);
     return it != params.end() ? it->second : find_param(plan_, name)->value;
   }
 
-  int original_index(const std::string& name) const {
-    for (std::size_t i = 0; i < graph_.def.nodes.size(); ++i)
-      if (graph_.def.nodes[i].name == name) return static_cast<int>(i);
-    return -1;
-  }
-  int index_of(const std::string& name) const {
-    for (std::size_t i = 0; i < def_.nodes.size(); ++i)
-      if (def_.nodes[i].name == name) return static_cast<int>(i);
-    return -1;
-  }
-  std::set<std::string> outputs() const {
-    std::set<std::string> out;
-    for (const ValueRef& r : def_.outputs) out.insert(r.text());
-    for (const ImageDef& d : def_.images) out.insert(d.output);
-    return out;
-  }
-  int readers(const std::string& name) const {
-    int n = static_cast<int>(outputs().count(name));
-    for (const NodeDef& node : def_.nodes)
-      for (const ValueRef& r : node.inputs) n += r.text() == name;
-    return n;
-  }
-  // Removes node i; its readers read `to`.
-  void remove(std::size_t i, const std::string& to) {
-    const std::string gone = def_.nodes[i].name;
-    def_.nodes.erase(def_.nodes.begin() + static_cast<std::ptrdiff_t>(i));
-    for (NodeDef& n : def_.nodes)
-      for (ValueRef& r : n.inputs)
-        if (r.port.empty() && r.name == gone) r.name = to;
-  }
-
-  // The original graph's shape of a value: a graph input or a node output.
-  const Shape* original_shape(const ValueRef& r) const {
-    for (std::size_t i = 0; i < graph_.def.inputs.size(); ++i)
-      if (r.port.empty() && graph_.def.inputs[i].name == r.name) return &graph_.input_specs[i].shape;
-    const int node = original_index(r.name);
-    if (node < 0 || !r.port.empty()) return nullptr;
-    return &plan_.values()[std::size_t(plan_.value_slot(ValueId{node, 0}))].shape;
-  }
-
  private:
   const ValidatedGraph& graph_;
   const Plan& plan_;
-  GraphDef def_;
+  GraphDef def_;                        // nodes in place until finish()
+  std::map<std::string, int> index_;    // node name -> index (in the original and in def_)
+  std::map<std::string, int> readers_;  // value text -> nodes, outputs and images reading it
+  std::set<std::string> outputs_;       // graph outputs and images
+  std::set<std::string> removed_;
+  std::map<std::string, std::string> renamed_;  // removed node -> the node its readers read
 };
 
 // An attribute value as if written at `loc` (the rewritten node's place,
@@ -115,7 +134,7 @@ AttrLiteral literal(const std::string& text, const Loc& loc) {
 }
 
 void fold_batchnorms(Rewrite& rw) {
-  rw.each_pair("batchnorm", {"linear", "conv2d"}, [&](const NodeDef& bn, const NodeDef& layer) {
+  rw.each_pair("batchnorm", {"linear", "conv2d"}, [&](const NodeDef& bn, NodeDef& layer) {
     // A layer without a bias (usual before a batchnorm) gets one: the
     // fold's shift. Its bias parameter exists either way, unused until now.
     const bool had_bias = rw.original(layer.name).attrs.b("bias");
@@ -141,7 +160,7 @@ void fold_batchnorms(Rewrite& rw) {
       const double bias = had_bias ? double(b.as<float>()[c]) : 0.0;
       b2.as<float>()[c] = static_cast<float>(s * (bias - double(mean[c])) + double(beta[c]));
     }
-    if (!had_bias) const_cast<NodeDef&>(layer).attrs["bias"] = literal("true", layer.loc);
+    if (!had_bias) layer.attrs["bias"] = literal("true", layer.loc);
     rw.params[layer.name + ".weight"] = w2;
     rw.params[layer.name + ".bias"] = b2;
     rw.changes.push_back("folded " + bn.name + " into " + layer.name);
@@ -151,40 +170,34 @@ void fold_batchnorms(Rewrite& rw) {
 
 // add(conv2d(x), skip) with skip of the result's shape: conv2d_add(x, skip),
 // the sum a post-op of the convolution.
-void fuse_adds(Rewrite& rw) {
-  GraphDef& def = rw.def();
-  for (std::size_t i = 0; i < def.nodes.size(); ++i) {
-    const NodeDef& add = def.nodes[i];
-    if (add.op != "add" || add.inputs.size() != 2 || rw.outputs().count(add.name)) continue;
+void fuse_adds(Rewrite& rw, std::vector<NodeDef>& nodes) {
+  for (NodeDef& add : nodes) {
+    if (add.op != "add" || add.inputs.size() != 2 || rw.is_output(add.name) || !rw.node(add.name)) continue;
     const Shape* out = rw.original_shape(ValueRef{add.name, "", {}});
     for (std::size_t k = 0; k < 2; ++k) {
       const ValueRef& conv_ref = add.inputs[k];
-      const ValueRef& other = add.inputs[1 - k];
-      const int l = rw.index_of(conv_ref.name);
-      if (l < 0 || !conv_ref.port.empty() || def.nodes[std::size_t(l)].op != "conv2d") continue;
-      NodeDef& layer = def.nodes[std::size_t(l)];
-      if (rw.readers(layer.name) != 1 || other.text() == layer.name) continue;
-      const Attrs& la = rw.original(layer.name).attrs;
-      const bool activation = layer.attrs.count("activation")
-                                  ? layer.attrs.at("activation").items != std::vector<std::string>{"none"}
-                                  : la.s("activation") != "none";
-      if (activation) continue;
+      const ValueRef other{rw.resolve(add.inputs[1 - k].name), add.inputs[1 - k].port, add.inputs[1 - k].loc};
+      NodeDef* layer = conv_ref.port.empty() ? rw.node(rw.resolve(conv_ref.name)) : nullptr;
+      if (!layer || layer->op != "conv2d" || rw.readers(layer->name) != 1 || other.text() == layer->name)
+        continue;
+      auto act = layer->attrs.find("activation");
+      if (act != layer->attrs.end() ? act->second.items != std::vector<std::string>{"none"}
+                                    : rw.original(layer->name).attrs.s("activation") != "none")
+        continue;
       const Shape* skip = rw.original_shape(other);
       if (!out || !skip || *skip != *out) continue;
-      layer.op = "conv2d_add";
-      layer.inputs.push_back(other);
-      rw.changes.push_back("fused " + add.name + " into " + layer.name);
-      const std::string into = layer.name;
-      rw.remove(i, into);
-      --i;
+      layer->op = "conv2d_add";
+      layer->inputs.push_back(other);
+      rw.changes.push_back("fused " + add.name + " into " + layer->name);
+      rw.remove(add, *layer);
       break;
     }
   }
 }
 
 void fuse_relus(Rewrite& rw) {
-  rw.each_pair("relu", {"linear", "conv2d", "conv2d_add"}, [&](const NodeDef& relu, const NodeDef& layer) {
-    auto& attrs = const_cast<NodeDef&>(layer).attrs;
+  rw.each_pair("relu", {"linear", "conv2d", "conv2d_add"}, [&](const NodeDef& relu, NodeDef& layer) {
+    auto& attrs = layer.attrs;
     if (attrs.count("activation") && attrs["activation"].items != std::vector<std::string>{"none"})
       return false;
     attrs["activation"] = literal("relu", layer.loc);
@@ -203,12 +216,12 @@ std::unique_ptr<OptimizedPlan> optimize_for_inference(const ValidatedGraph& grap
     if (p.value.empty() && numel(p.shape) != 0) return nullptr;
   Rewrite rw(graph, plan);
   fold_batchnorms(rw);
-  fuse_adds(rw);
+  fuse_adds(rw, rw.nodes());
   fuse_relus(rw);
   if (rw.changes.empty()) return nullptr;
 
   auto result = std::make_unique<OptimizedPlan>();
-  result->graph = std::make_unique<ValidatedGraph>(validate_graph(std::move(rw.def()), registry));
+  result->graph = std::make_unique<ValidatedGraph>(validate_graph(rw.finish(), registry));
   result->plan = std::make_unique<Plan>(*result->graph, registry);
   result->plan->infer_symbolic();
   for (Parameter& p : result->plan->params()) p.value = rw.param(p.name);

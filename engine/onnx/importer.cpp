@@ -116,21 +116,12 @@ std::string Importer::name_for(const Node& n) const {
 }
 
 bool Importer::is_used(const std::string& onnx_name) const {
-  for (const Node& n : model_.nodes)
-    for (const std::string& i : n.inputs)
-      if (i == onnx_name) return true;
-  return graph_output_names_.count(onnx_name) > 0;
+  return readers_.count(onnx_name) > 0 || graph_output_names_.count(onnx_name) > 0;
 }
 
 const Node* Importer::sole_reader(const std::string& onnx_name) const {
-  const Node* found = nullptr;
-  for (const Node& n : model_.nodes)
-    for (const std::string& i : n.inputs)
-      if (i == onnx_name) {
-        if (found && found != &n) return nullptr;
-        found = &n;
-      }
-  return found;
+  auto it = readers_.find(onnx_name);
+  return it != readers_.end() && it->second.size() == 1 ? it->second.front() : nullptr;
 }
 
 void Importer::absorb(const Node& later, std::string ref, Shape shape) {
@@ -198,6 +189,12 @@ void Importer::run() {
                       " keel import does not support: " + list);
   }
 
+  // Who reads each value, once: converters ask while fusing.
+  for (const Node& n : model_.nodes)
+    for (const std::string& i : n.inputs) {
+      std::vector<const Node*>& r = readers_[i];
+      if (r.empty() || r.back() != &n) r.push_back(&n);
+    }
   for (const ValueInfo& o : model_.outputs) {
     graph_output_names_[o.name] = unique(identifier_from(o.name));
     reserved_.insert(graph_output_names_[o.name]);

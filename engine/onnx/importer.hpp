@@ -96,6 +96,7 @@ class Importer {
   std::map<std::string, Value> values_;
   std::set<std::string> used_names_;
   std::map<const Node*, std::pair<std::string, Shape>> absorbed_;  // node -> its output
+  std::map<std::string, std::vector<const Node*>> readers_;        // ONNX value -> the nodes reading it
   std::set<std::string> reserved_;  // graph outputs' names, until their node is emitted
   std::vector<std::string> symbols_;
   std::vector<std::pair<std::string, Shape>> inputs_;  // Keel name, shape

@@ -154,27 +154,27 @@ void linear(Exporter& x) {
   relu_after(x);
 }
 
-void conv(Exporter& x) {
+// The Conv of a conv2d or conv2d_add node (its window, weight and bias),
+// writing `out`.
+void emit_conv(Exporter& x, const std::string& out, const std::string& suffix) {
   std::vector<std::string> ins = {x.in(0), x.param_init(0)};
   if (x.attrs->b("bias")) ins.push_back(x.param_init(1));
-  x.emit("Conv", ins, {layer_out(x)},
+  x.emit("Conv", ins, {out},
          {{"kernel_shape", ints_attr(pair(x.attrs->ints("kernel")))},
           {"strides", ints_attr(pair(x.attrs->ints("stride")))},
           {"pads", ints_attr(onnx_pads(x.attrs->ints("padding")))},
-          {"dilations", ints_attr(pair(x.attrs->ints("dilation")))}});
+          {"dilations", ints_attr(pair(x.attrs->ints("dilation")))}},
+         suffix);
+}
+
+void conv(Exporter& x) {
+  emit_conv(x, layer_out(x), "");
   relu_after(x);
 }
 
 // conv2d_add: Conv, then Add of the second input, then the activation.
 void conv_add(Exporter& x) {
-  std::vector<std::string> ins = {x.in(0), x.param_init(0)};
-  if (x.attrs->b("bias")) ins.push_back(x.param_init(1));
-  x.emit("Conv", ins, {x.out() + "_conv"},
-         {{"kernel_shape", ints_attr(pair(x.attrs->ints("kernel")))},
-          {"strides", ints_attr(pair(x.attrs->ints("stride")))},
-          {"pads", ints_attr(onnx_pads(x.attrs->ints("padding")))},
-          {"dilations", ints_attr(pair(x.attrs->ints("dilation")))}},
-         "_conv");
+  emit_conv(x, x.out() + "_conv", "_conv");
   x.emit("Add", {x.out() + "_conv", x.in(1)}, {layer_out(x)});
   relu_after(x);
 }

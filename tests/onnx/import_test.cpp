@@ -3,6 +3,8 @@
 // reference), and models PyTorch exports at test time (PyTorch's outputs).
 // Fixtures come from tests/onnx/onnx_cases.py; the malformed models are in
 // the bad-input corpus (tests/data/bad_inputs/onnx).
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -362,4 +364,23 @@ TEST_CASE("keel import replaces no file without --force and names the one in the
   CHECK(keel::test::slurp(dir / "k/mlp.yaml") == "# mine\n");
   CHECK(run_keel({"import", model, "-o", (dir / "k").string(), "--force", "-q"}).exit_code == 0);
   CHECK(keel::test::slurp(dir / "k/mlp.yaml") == before);
+}
+
+TEST_CASE("keel import refuses a device, a FIFO and an output folder that is a file, writing nothing") {
+  TempDir dir;
+  const std::string fifo = (dir / "model.onnx").string();
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  for (const std::string& model : {std::string("/dev/zero"), fifo}) {
+    INFO(model);
+    const ProcessResult r = run_keel({"import", model, "-o", (dir / "out").string()});
+    CHECK(r.exit_code == 2);
+    CHECK(r.first_err_line() == "keel: error: " + model + ": cannot read: Operation not supported");
+    CHECK_FALSE(fs::exists(dir / "out"));
+  }
+  make_fixtures({"torch", (dir / "m").string(), "mlp"});
+  keel::test::write_file(dir / "file", "x");
+  const ProcessResult r = run_keel({"import", (dir / "m/mlp.onnx").string(), "-o", (dir / "file").string()});
+  CHECK(r.exit_code == 1);
+  CHECK(r.first_err_line().find("cannot create folder: Not a directory") != std::string::npos);
+  CHECK(keel::test::slurp(dir / "file") == "x");
 }

@@ -187,6 +187,7 @@ int run(const RunOptions& o, const Common& common) {
     train_options.profiler = profiler.get();
     train_options.time_nodes = o.stats;
     train_options.threads = threads.total;
+    train_options.tune_threads = o.threads == 0;
     train_options.group = group.get();
     if (!o.profile.empty()) train_options.profile = fs::absolute(o.profile);
     if (o.stats) train_options.on_finish = [&](const Executor& exec) { print_stats(plan, exec); };

@@ -30,6 +30,7 @@
 #include "training/resume_check.hpp"
 #include "training/schedule.hpp"
 #include "training/step_undo.hpp"
+#include "training/thread_tuner.hpp"
 #include "training/training_data.hpp"
 #include "trust/detached.hpp"
 #include "trust/secret_key.hpp"
@@ -118,9 +119,16 @@ struct Trainer::State {
   bool writes = true;
   bool agreed_stop = false;
   double step_seconds = 0;
+  ThreadTuner tuner;
 
   State(Plan& p, const TrainDef& d, const TrainOptions& o)
-      : plan(p), def(d), options(o), graph(p.graph()), group(o.group), writes(!o.group || o.group->leader()) {
+      : plan(p),
+        def(d),
+        options(o),
+        graph(p.graph()),
+        group(o.group),
+        writes(!o.group || o.group->leader()),
+        tuner(o.tune_threads && !o.group && o.inter_op <= 1 ? o.threads : 1) {
     for (PhaseSpec& spec : resolve_phases(p, d)) {
       phases.push_back(std::make_unique<PhaseRun>());
       phases.back()->spec = std::move(spec);
@@ -399,6 +407,7 @@ void Trainer::State::abort(const std::vector<GuardEvent>& events) const {
 void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epoch,
                           std::uint64_t steps_this_run) {
   Observers::Scope span(observers, Phase::step, std::int64_t(pos.step));
+  tuner.before_step();
   const auto started = Clock::now();
   const std::vector<std::size_t> local = mine(rows);
   const std::vector<Tensor> batch = inputs(prepared.data, local);
@@ -429,7 +438,9 @@ void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epo
                            steps_this_run,
                            pos.step + 1 >= std::uint64_t(total_steps),
                            several() ? &facts : nullptr};
-  step_seconds += std::chrono::duration<double>(Clock::now() - started).count();
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  step_seconds += seconds;
+  tuner.after_step(seconds / double(std::max<std::size_t>(1, rows.size())));
   observers.step(step_info);
   if (step_info.action == GuardAction::abort) abort(events);
 }

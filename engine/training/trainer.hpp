@@ -42,6 +42,9 @@ struct TrainOptions {
   // --profile trace file, which only the command line knows.
   int threads = 0;
   std::filesystem::path profile;
+  // Up to `threads` OpenMP threads per op, the count chosen by the step
+  // times (thread_tuner.hpp): when the user gave no --threads.
+  bool tune_threads = false;
   // Data-parallel training (docs/distributed.md): this process's group, or
   // null for a single process. Only rank 0 writes into output_dir.
   dist::Group* group = nullptr;

@@ -4,12 +4,16 @@
 // normalizing, unbiased for the running estimate). In a data-parallel run
 // with `sync` (or train.distributed.sync_batchnorm) the statistics are the
 // global batch's, as PyTorch's SyncBatchNorm computes them.
+//
+// Training runs on Keel's own fixed-order kernels (batch_statistics.hpp), so
+// its statistics and gradients are the same for any thread count; inference
+// (per element, no sums) runs on oneDNN.
 #include <cmath>
 #include <vector>
 
+#include "batch_statistics.hpp"
 #include "batchnorm_layout.hpp"
 #include "batchnorm_ops.hpp"
-#include "batchnorm_sync.hpp"
 #include "common/dnnl_op.hpp"
 #include "norm_schema.hpp"
 
@@ -48,12 +52,13 @@ class BatchNormOp final : public du::DnnlOp {
     synced_ = ctx.training && ctx.collective && ctx.collective->ranks() > 1 &&
               (sync_ || ctx.collective->sync_batch_statistics());
     // Every rank holds at least one row, so each takes part in the sums.
-    if (synced_) return train_synced(ctx);
-    if (ctx.training && per_channel_ == 1)
+    if (synced_ && per_channel_ == 0) return fail("batchnorm: a rank's share of the batch is empty");
+    if (ctx.training && !synced_ && per_channel_ == 1)
       return fail("batchnorm: training needs more than one value per channel, got x ",
                   shape_str(ctx.inputs[0].shape));
     if (per_channel_ == 0) return Status::Ok();  // x and y have no elements
-    return in_onednn("forward", [&] { return ctx.training ? train(ctx) : infer_step(ctx); });
+    if (ctx.training) return train(ctx);
+    return in_onednn("forward", [&] { return infer_step(ctx); });
   }
 
   Status backward(const BackwardContext& ctx) override {
@@ -65,12 +70,10 @@ class BatchNormOp final : public du::DnnlOp {
       du::zero_fill(ctx.grad_params[beta]);
       return Status::Ok();
     }
-    if (synced_)
-      return synced_stats_.backward(*ctx.collective, dims(), ctx.inputs[0].as<float>(),
-                                    ctx.grad_outputs[0].as<float>(), ctx.params[gamma].as<float>(),
-                                    ctx.grad_inputs[0].as<float>(), ctx.grad_params[gamma].as<float>(),
-                                    ctx.grad_params[beta].as<float>());
-    return in_onednn("backward", [&] { return differentiate(ctx); });
+    return stats_.backward(ranks(ctx.collective), dims(), ctx.inputs[0].as<float>(),
+                           ctx.grad_outputs[0].as<float>(), ctx.params[gamma].as<float>(),
+                           ctx.grad_inputs[0].as<float>(), ctx.grad_params[gamma].as<float>(),
+                           ctx.grad_params[beta].as<float>());
   }
 
  private:
@@ -82,63 +85,32 @@ class BatchNormOp final : public du::DnnlOp {
     if (per_channel_ == 0) return Status::Ok();
 
     const dnnl::engine& eng = du::cpu_engine();
-    layout_.build(nchw, ctx.training);
-    const auto& md = layout_.kernel_desc();
-    const float eps = static_cast<float>(epsilon_);
-    const auto affine = flags::use_scale | flags::use_shift;
+    layout_.build(nchw);
     const auto channel_md = du::f32_desc({nchw[1]});
     scale_ = du::unbound_memory(channel_md);
     shift_ = du::unbound_memory(channel_md);
     running_mean_ = du::unbound_memory(channel_md);
     running_var_ = du::unbound_memory(channel_md);
     infer_ = dnnl::batch_normalization_forward(
-        {{dnnl::prop_kind::forward_inference, md, eps, affine | flags::use_global_stats}, eng});
-    if (!ctx.training) return Status::Ok();
-
-    const dnnl::batch_normalization_forward::primitive_desc train_pd(
-        {dnnl::prop_kind::forward_training, md, eps, affine}, eng);
-    train_ = dnnl::batch_normalization_forward(train_pd);
-    backward_ =
-        dnnl::batch_normalization_backward({{dnnl::prop_kind::backward, md, md, eps, affine}, eng, train_pd});
-    const auto channels = static_cast<std::size_t>(nchw[1]);
-    for (auto* buf : {&mean_buf_, &var_buf_, &dgamma_buf_, &dbeta_buf_}) buf->assign(channels, 0.0f);
-    mean_ = dnnl::memory(channel_md, eng, mean_buf_.data());
-    var_ = dnnl::memory(channel_md, eng, var_buf_.data());
-    dgamma_ = du::unbound_memory(channel_md);
-    dbeta_ = du::unbound_memory(channel_md);
+        {{dnnl::prop_kind::forward_inference, layout_.kernel_desc(), static_cast<float>(epsilon_),
+          flags::use_scale | flags::use_shift | flags::use_global_stats},
+         eng});
     return Status::Ok();
   }
 
+  // The batch's statistics (the global batch's when synced), then the
+  // running estimates from them.
   Status train(const ForwardContext& ctx) {
-    dnnl::stream& s = du::thread_stream();
-    const dnnl::memory& src = layout_.stage_input(s, ctx.inputs[0].data);
-    train_.execute(s, {{DNNL_ARG_SRC, src},
-                       {DNNL_ARG_DST, layout_.result(ctx.outputs[0].data)},
-                       {DNNL_ARG_MEAN, mean_},
-                       {DNNL_ARG_VARIANCE, var_},
-                       {DNNL_ARG_SCALE, du::bind(scale_, ctx.params[gamma].data)},
-                       {DNNL_ARG_SHIFT, du::bind(shift_, ctx.params[beta].data)}});
-    layout_.unstage_result(s, ctx.outputs[0].data);
-    s.wait();
-    // oneDNN reports the biased variance it normalized with; the running
-    // estimate uses the unbiased one, as PyTorch does.
+    KEEL_RETURN_IF_ERROR(stats_.forward(ranks(ctx.collective), dims(), epsilon_, ctx.inputs[0].as<float>(),
+                                        ctx.params[gamma].as<float>(), ctx.params[beta].as<float>(),
+                                        ctx.outputs[0].as<float>()));
     update_running(
-        ctx, double(per_channel_), [&](std::size_t c) { return double(mean_buf_[c]); },
-        [&](std::size_t c) { return double(var_buf_[c]); });
+        ctx, stats_.count(), [&](std::size_t c) { return stats_.mean()[c]; },
+        [&](std::size_t c) { return stats_.variance()[c]; });
     return Status::Ok();
   }
 
-  // The global batch's statistics, summed across ranks (batchnorm_sync.hpp).
-  Status train_synced(const ForwardContext& ctx) {
-    if (per_channel_ == 0) return fail("batchnorm: a rank's share of the batch is empty");
-    KEEL_RETURN_IF_ERROR(synced_stats_.forward(*ctx.collective, dims(), epsilon_, ctx.inputs[0].as<float>(),
-                                               ctx.params[gamma].as<float>(), ctx.params[beta].as<float>(),
-                                               ctx.outputs[0].as<float>()));
-    update_running(
-        ctx, synced_stats_.count(), [&](std::size_t c) { return synced_stats_.mean()[c]; },
-        [&](std::size_t c) { return synced_stats_.variance()[c]; });
-    return Status::Ok();
-  }
+  const Collective* ranks(const Collective* collective) const { return synced_ ? collective : nullptr; }
 
   // running = (1 - momentum) * running + momentum * batch, with the batch's
   // unbiased variance (`count` values per channel).
@@ -170,41 +142,16 @@ class BatchNormOp final : public du::DnnlOp {
     return Status::Ok();
   }
 
-  Status differentiate(const BackwardContext& ctx) {
-    dnnl::stream& s = du::thread_stream();
-    void* gx = ctx.grad_inputs[0].data;
-    void* dgamma = ctx.grad_params[gamma].data;
-    void* dbeta = ctx.grad_params[beta].data;
-    const dnnl::memory& src = layout_.staged_input(ctx.inputs[0].data);
-    const dnnl::memory& diff_dst = layout_.stage_work(s, ctx.grad_outputs[0].data);
-    // oneDNN 2.6 refuses to run this backward without the shift argument,
-    // although the result does not depend on it.
-    backward_.execute(s, {{DNNL_ARG_SRC, src},
-                          {DNNL_ARG_DIFF_DST, diff_dst},
-                          {DNNL_ARG_MEAN, mean_},
-                          {DNNL_ARG_VARIANCE, var_},
-                          {DNNL_ARG_SCALE, du::bind(scale_, ctx.params[gamma].data)},
-                          {DNNL_ARG_SHIFT, du::bind(shift_, ctx.params[beta].data)},
-                          {DNNL_ARG_DIFF_SRC, layout_.result(gx)},
-                          {DNNL_ARG_DIFF_SCALE, du::bind(dgamma_, dgamma ? dgamma : dgamma_buf_.data())},
-                          {DNNL_ARG_DIFF_SHIFT, du::bind(dbeta_, dbeta ? dbeta : dbeta_buf_.data())}});
-    layout_.unstage_result(s, gx);
-    s.wait();
-    return Status::Ok();
-  }
-
   double momentum_;
   double epsilon_;
   bool sync_;                     // the node asked for global batch statistics
   bool synced_ = false;           // the last forward used them, so backward must too
   std::int64_t per_channel_ = 0;  // values per channel: N * H * W
   BnDims dims_{};
-  SyncBatchStatistics synced_stats_;
-  BnLayout layout_;
-  dnnl::batch_normalization_forward infer_, train_;
-  dnnl::batch_normalization_backward backward_;
-  dnnl::memory scale_, shift_, running_mean_, running_var_, mean_, var_, dgamma_, dbeta_;
-  std::vector<float> mean_buf_, var_buf_, dgamma_buf_, dbeta_buf_;
+  BatchStatistics stats_;
+  BnLayout layout_;  // inference only
+  dnnl::batch_normalization_forward infer_;
+  dnnl::memory scale_, shift_, running_mean_, running_var_;
 };
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Where batch norm's tensors live while oneDNN works on them.
+// Where batch norm's tensors live while oneDNN works on them: inference
+// only (training runs on batch_moments.hpp's fixed-order kernels).
 //
 // oneDNN 2.6 picks its batch-norm kernel by memory layout, and the plain
 // layouts Keel uses (nc, nchw) select the generic `ncsp_bnorm:any`, which
@@ -23,8 +24,9 @@
 // oneDNN as an [N, C, 1, 1] nhwc view of the same bytes, no copy; the JIT
 // kernel needs C % 16 == 0 for nhwc. Everything else is reordered into the
 // blocked nChw16c layout (zero-padded channels), which the JIT kernel runs
-// for any C, and reordered back; backward reuses the forward's blocked copy
-// of x.
+// for any C, and reordered back. (The table predates the training kernels
+// of batch_moments.hpp; inference is one element-wise pass with the same
+// layouts.)
 //
 // Caveat: oneDNN 2.6's primitive cache ignores strides of size-1 dims, so an
 // nchw [N, C, 1, 1] batch norm created earlier in the process would be
@@ -40,17 +42,12 @@ namespace keel::norm {
 class BnLayout {
  public:
   // `nchw` is x's shape as [N, C, H, W]; [N, C] arrives as [N, C, 1, 1].
-  void build(const dnnl::memory::dims& nchw, bool training);
+  void build(const dnnl::memory::dims& nchw);
 
   const dnnl::memory::desc& kernel_desc() const { return kernel_md_; }
   bool copies() const { return copies_; }
 
-  // x of a training forward, in the kernel layout. When copying, the copy is
-  // kept: backward differentiates that same forward.
-  const dnnl::memory& stage_input(dnnl::stream& s, const void* x);
-  // backward's src: the tensor the last training forward normalized.
-  const dnnl::memory& staged_input(const void* x);
-  // A tensor the kernel reads (inference x, backward grad_y).
+  // x, in the kernel layout.
   const dnnl::memory& stage_work(dnnl::stream& s, const void* data);
   // Where the kernel writes its result: when copying, over the work buffer
   // (oneDNN batch norm runs in place); otherwise `out` itself, or a scratch
@@ -63,10 +60,9 @@ class BnLayout {
   bool copies_ = false;
   dnnl::memory::desc kernel_md_;
   dnnl::reorder to_kernel_, to_user_;
-  dnnl::memory user_in_, user_out_;          // plain nchw, bound per call
-  dnnl::memory input_, work_, out_;          // kernel layout
-  std::vector<float> input_buf_, work_buf_;  // copying: staged input and work
-  std::vector<float> discard_buf_;           // not copying: unwanted results
+  dnnl::memory user_in_, user_out_;  // plain nchw, bound per call
+  dnnl::memory work_, out_;          // kernel layout
+  std::vector<float> work_buf_;      // copying: the work buffer
 };
 
 }  // namespace keel::norm

@@ -8,6 +8,7 @@
 #include "batchnorm_ops.hpp"
 #include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
+#include "common/keel_parallel.hpp"
 #include "norm_schema.hpp"
 
 namespace keel::norm {
@@ -61,6 +62,7 @@ class LayerNormOp final : public du::DnnlOp {
       du::zero_fill(ctx.grad_params[beta]);
       if (rows_ == 0) return Status::Ok();
     }
+    parallel::OneThread one;  // see build()
     return run("backward", [&](dnnl::stream& s) {
       void* gx = ctx.grad_inputs[0].data;
       std::unordered_map<int, dnnl::memory> args{
@@ -104,7 +106,13 @@ class LayerNormOp final : public du::DnnlOp {
         {dnnl::prop_kind::forward_training, md, eps, affine}, eng);
     train_ = dnnl::layer_normalization_forward(train_pd);
     const auto prop = affine_ ? dnnl::prop_kind::backward : dnnl::prop_kind::backward_data;
-    backward_ = dnnl::layer_normalization_backward({{prop, md, md, eps, affine}, eng, train_pd});
+    {
+      // oneDNN adds the weight gradients' per-thread partial sums over rows,
+      // so the backward pass is made and run on one thread: the same bits
+      // for any thread count.
+      parallel::OneThread one;
+      backward_ = dnnl::layer_normalization_backward({{prop, md, md, eps, affine}, eng, train_pd});
+    }
     mean_buf_.assign(train_pd.mean_desc().get_size() / sizeof(float) + 1, 0.0f);
     var_buf_.assign(train_pd.variance_desc().get_size() / sizeof(float) + 1, 0.0f);
     mean_ = dnnl::memory(train_pd.mean_desc(), eng, mean_buf_.data());

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/keel_dnnl.hpp"
+#include "common/keel_parallel.hpp"
 
 namespace keel::dnnl_util {
 
@@ -140,7 +141,10 @@ class ConvPasses {
     bd_gx_ = LayoutPort(user_.x, data_pd.diff_src_desc(), false);
     impls_.push_back(std::string("backward_data ") + data_pd.impl_info_str());
 
-    bwd_weights_ = dnnl::primitive(weights_pd);
+    {
+      parallel::OneThread one;  // see backward_weights
+      bwd_weights_ = dnnl::primitive(weights_pd);
+    }
     bw_x_ = LayoutPort(user_.x, weights_pd.src_desc(), true);
     bw_gy_ = LayoutPort(user_.y, weights_pd.diff_dst_desc(), true);
     bw_gw_ = LayoutPort(user_.w, weights_pd.diff_weights_desc(), false);
@@ -179,8 +183,12 @@ class ConvPasses {
     s.wait();
   }
 
-  // grad_w (and grad_b when the layer has a bias) from x and grad_y.
+  // grad_w (and grad_b when the layer has a bias) from x and grad_y. On one
+  // thread: oneDNN's weight-gradient kernels add per-thread partial sums
+  // over the batch, which would make the result depend on the thread count
+  // (the primitive is made on one thread too: make_backward_weights).
   void backward_weights(const float* x, const float* gy, float* gw, float* gb) {
+    parallel::OneThread one;
     dnnl::stream& s = thread_stream();
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, bw_x_.in(s, x)},
                                                {DNNL_ARG_DIFF_DST, bw_gy_.in(s, gy)},

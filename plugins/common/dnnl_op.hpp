@@ -9,10 +9,12 @@
 #pragma once
 
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
 #include "common/keel_dnnl.hpp"
+#include "common/keel_parallel.hpp"
 
 namespace keel::dnnl_util {
 
@@ -20,6 +22,10 @@ class DnnlOp : public Op {
  public:
   Status prepare(const PrepareContext& ctx) final {
     training_ = ctx.training;
+    std::int64_t bytes = 0;
+    for (const auto* specs : {&ctx.inputs, &ctx.outputs, &ctx.params})
+      for (const TensorSpec& t : *specs) bytes += numel(t.shape) * std::int64_t(dtype_size(t.dtype));
+    one_thread_ = parallel::threads_for_bytes(bytes) == 1;
     return in_onednn("prepare", [&] { return build(ctx); });
   }
 
@@ -59,9 +65,14 @@ class DnnlOp : public Op {
   bool training() const { return training_; }  // as prepared
 
   // Runs `body` (which returns a Status), turning a oneDNN error into a
-  // message that names the op, the phase and oneDNN.
+  // message that names the op, the phase and oneDNN. An op whose tensors
+  // are too small to share between threads (keel_parallel.hpp) makes and
+  // runs its primitives on the calling thread alone: a parallel region
+  // would cost more than it saves.
   template <class Body>
   Status in_onednn(const char* phase, Body&& body) {
+    std::optional<parallel::OneThread> one;
+    if (one_thread_) one.emplace();
     try {
       return std::forward<Body>(body)();
     } catch (const dnnl::error& e) {
@@ -72,6 +83,7 @@ class DnnlOp : public Op {
  private:
   const char* name_;
   bool training_ = false;
+  bool one_thread_ = false;
 };
 
 }  // namespace keel::dnnl_util

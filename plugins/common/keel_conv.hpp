@@ -75,11 +75,14 @@ class Conv2d : public ConvPasses {
     set_forward(d.user, fwd_pd);
     if (g.add) set_addend();
     if (!training) return;
+    const auto weights_pd = [&] {
+      parallel::OneThread one;  // ConvPasses::backward_weights says why
+      return dnnl::convolution_backward_weights::primitive_desc(
+          {algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, dilates, pad_l, pad_r}, d.attr, eng, fwd_pd);
+    }();
     set_backward(dnnl::convolution_backward_data::primitive_desc(
                      {algo, d.x_any, d.w_any, d.y_any, strides, dilates, pad_l, pad_r}, d.attr, eng, fwd_pd),
-                 dnnl::convolution_backward_weights::primitive_desc(
-                     {algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, dilates, pad_l, pad_r}, d.attr, eng,
-                     fwd_pd));
+                 weights_pd);
   }
 
   const Conv2dGeometry& geometry() const { return g_; }

@@ -60,11 +60,14 @@ class Deconv2d : public ConvPasses {
         {kind, algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, pad_l, pad_r}, d.attr, eng);
     set_forward(d.user, fwd_pd);
     if (!training) return;
-    set_backward(
-        dnnl::deconvolution_backward_data::primitive_desc(
-            {algo, d.x_any, d.w_any, d.y_any, strides, pad_l, pad_r}, d.attr, eng, fwd_pd),
-        dnnl::deconvolution_backward_weights::primitive_desc(
-            {algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, pad_l, pad_r}, d.attr, eng, fwd_pd));
+    const auto weights_pd = [&] {
+      parallel::OneThread one;  // ConvPasses::backward_weights says why
+      return dnnl::deconvolution_backward_weights::primitive_desc(
+          {algo, d.x_any, d.w_any, d.user.b, d.y_any, strides, pad_l, pad_r}, d.attr, eng, fwd_pd);
+    }();
+    set_backward(dnnl::deconvolution_backward_data::primitive_desc(
+                     {algo, d.x_any, d.w_any, d.y_any, strides, pad_l, pad_r}, d.attr, eng, fwd_pd),
+                 weights_pd);
   }
 };
 

@@ -1,12 +1,14 @@
 // linear: y = x · Wᵀ + b over the last axis of x, any leading axes folded
 // into the rows of one oneDNN matmul; with `activation: relu`, y =
 // max(0, x · Wᵀ + b) as a oneDNN post-op (what inference's plan-time
-// optimization fuses: docs/graph-format.md).
-#include <unordered_map>
+// optimization fuses: docs/graph-format.md). Every product runs as a
+// SplitMatmul and the bias gradient as fixed-order column sums, so results
+// do not depend on the thread count (common/split_matmul.hpp).
 #include <vector>
 
 #include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
+#include "common/split_matmul.hpp"
 #include "layer_shape.hpp"
 #include "nn_ops.hpp"
 
@@ -38,13 +40,10 @@ class LinearOp final : public du::DnnlOp {
 
   Status forward(const ForwardContext& ctx) override {
     if (rows_ == 0) return Status::Ok();  // y has no elements
-    return run("forward", [&](dnnl::stream& s) {
-      // The argument map holds the same memory objects: binding updates it.
-      du::bind(x_mem_, ctx.inputs[0].data);
-      du::bind(wt_mem_, ctx.params[0].data);
-      du::bind(y_mem_, ctx.outputs[0].data);
-      if (bias_) du::bind(b_mem_, ctx.params[1].data);
-      forward_.execute(s, forward_args_);
+    return in_onednn("forward", [&] {
+      forward_.execute(ctx.inputs[0].data, ctx.params[0].data, ctx.outputs[0].data,
+                       bias_ ? ctx.params[1].data : nullptr);
+      return Status::Ok();
     });
   }
 
@@ -68,19 +67,12 @@ class LinearOp final : public du::DnnlOp {
       for (std::size_t i = 0; i < masked_gy_.size(); ++i) masked_gy_[i] = y[i] > 0.0f ? g[i] : 0.0f;
       gy = masked_gy_.data();
     }
-    return run("backward", [&](dnnl::stream& s) {
-      if (gx.data != nullptr)  // grad_x = grad_y · W
-        grad_x_.execute(s, {{DNNL_ARG_SRC, du::bind(gy_mem_, gy)},
-                            {DNNL_ARG_WEIGHTS, du::bind(w_mem_, ctx.params[0].data)},
-                            {DNNL_ARG_DST, du::bind(gx_mem_, gx.data)}});
-      if (gw.data != nullptr)  // grad_W = grad_yᵀ · x
-        grad_w_.execute(s, {{DNNL_ARG_SRC, du::bind(gyt_mem_, gy)},
-                            {DNNL_ARG_WEIGHTS, du::bind(x_mem_, ctx.inputs[0].data)},
-                            {DNNL_ARG_DST, du::bind(gw_mem_, gw.data)}});
-      if (bias_ && gb.data != nullptr)  // grad_b = 1ᵀ · grad_y, the column sums
-        grad_b_.execute(s, {{DNNL_ARG_SRC, ones_mem_},
-                            {DNNL_ARG_WEIGHTS, du::bind(gy_mem_, gy)},
-                            {DNNL_ARG_DST, du::bind(gb_mem_, gb.data)}});
+    return in_onednn("backward", [&] {
+      if (gx.data != nullptr) grad_x_.execute(gy, ctx.params[0].data, gx.data);  // grad_y · W
+      if (gw.data != nullptr) grad_w_.execute(gy, ctx.inputs[0].data, gw.data);  // grad_yᵀ · x
+      if (bias_ && gb.data != nullptr)                                           // 1ᵀ · grad_y
+        du::column_sums(static_cast<const float*>(gy), rows_, units_, gb.as<float>());
+      return Status::Ok();
     });
   }
 
@@ -93,47 +85,12 @@ class LinearOp final : public du::DnnlOp {
     rows_ = *rows;
     if (rows_ == 0) return Status::Ok();
 
-    const dnnl::engine& eng = du::cpu_engine();
     const Dim M = rows_, K = in, N = units_;
-    const auto x_md = du::f32_desc({M, K});
-    const auto y_md = du::f32_desc({M, N});
-    const auto w_md = du::f32_desc({N, K});
-    const auto b_md = du::f32_desc({1, N});
     // Wᵀ and grad_yᵀ are views of the row-major buffers with swapped strides.
-    const auto wt_md = du::f32_desc({K, N}, {1, K});
-    const auto gyt_md = du::f32_desc({N, M}, {1, N});
-    dnnl::primitive_attr attr;
-    if (relu_) {
-      dnnl::post_ops ops;
-      ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);  // scale 1, slope 0
-      attr.set_post_ops(ops);
-    }
-    forward_ = bias_ ? dnnl::matmul({{x_md, wt_md, b_md, y_md}, attr, eng})
-                     : dnnl::matmul({{x_md, wt_md, y_md}, attr, eng});
-    x_mem_ = du::unbound_memory(x_md);
-    wt_mem_ = du::unbound_memory(wt_md);
-    b_mem_ = du::unbound_memory(b_md);
-    y_mem_ = du::unbound_memory(y_md);
-    forward_args_ = {{DNNL_ARG_SRC, x_mem_}, {DNNL_ARG_WEIGHTS, wt_mem_}, {DNNL_ARG_DST, y_mem_}};
-    if (bias_) forward_args_.emplace(DNNL_ARG_BIAS, b_mem_);
+    forward_.build({M, K, K, 1}, {K, N, 1, K}, {.bias = bias_, .relu = relu_});
     if (!ctx.training) return Status::Ok();
-
-    grad_x_ = dnnl::matmul({{y_md, w_md, x_md}, eng});
-    grad_w_ = dnnl::matmul({{gyt_md, x_md, w_md}, eng});
-    if (bias_) {
-      // A matmul with a row of ones runs on the optimized GEMM kernels;
-      // oneDNN's reduction has only a reference kernel for this layout.
-      ones_.assign(static_cast<std::size_t>(M), 1.0f);
-      const auto ones_md = du::f32_desc({1, M});
-      grad_b_ = dnnl::matmul({{ones_md, y_md, b_md}, eng});
-      ones_mem_ = dnnl::memory(ones_md, eng, ones_.data());
-    }
-    gy_mem_ = du::unbound_memory(y_md);
-    gyt_mem_ = du::unbound_memory(gyt_md);
-    w_mem_ = du::unbound_memory(w_md);
-    gx_mem_ = du::unbound_memory(x_md);
-    gw_mem_ = du::unbound_memory(w_md);
-    gb_mem_ = du::unbound_memory(b_md);
+    grad_x_.build({M, N, N, 1}, {N, K, K, 1});
+    grad_w_.build({N, M, 1, N}, {M, K, K, 1});
     return Status::Ok();
   }
 
@@ -141,11 +98,7 @@ class LinearOp final : public du::DnnlOp {
   bool bias_, relu_;
   Dim rows_ = 0;
   std::vector<float> masked_gy_;
-  dnnl::matmul forward_, grad_x_, grad_w_, grad_b_;
-  std::vector<float> ones_;
-  std::unordered_map<int, dnnl::memory> forward_args_;
-  dnnl::memory x_mem_, wt_mem_, b_mem_, y_mem_, gy_mem_, gyt_mem_, w_mem_, gx_mem_, gw_mem_, gb_mem_,
-      ones_mem_;
+  du::SplitMatmul forward_, grad_x_, grad_w_;
 };
 
 }  // namespace

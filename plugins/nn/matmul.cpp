@@ -4,6 +4,7 @@
 
 #include "common/dnnl_op.hpp"
 #include "common/keel_dnnl.hpp"
+#include "common/split_matmul.hpp"
 #include "nn_ops.hpp"
 
 namespace keel::nn {
@@ -51,10 +52,9 @@ class MatmulOp final : public du::DnnlOp {
       du::zero_fill(ctx.outputs[0]);
       return Status::Ok();
     }
-    return run("forward", [&](dnnl::stream& s) {
-      forward_.execute(s, {{DNNL_ARG_SRC, du::bind(a_mem_, ctx.inputs[0].data)},
-                           {DNNL_ARG_WEIGHTS, du::bind(b_mem_, ctx.inputs[1].data)},
-                           {DNNL_ARG_DST, du::bind(y_mem_, ctx.outputs[0].data)}});
+    return in_onednn("forward", [&] {
+      forward_.execute(ctx.inputs[0].data, ctx.inputs[1].data, ctx.outputs[0].data);
+      return Status::Ok();
     });
   }
 
@@ -66,16 +66,11 @@ class MatmulOp final : public du::DnnlOp {
       du::zero_fill(gb);
       return Status::Ok();
     }
-    return run("backward", [&](dnnl::stream& s) {
-      du::bind(gy_mem_, ctx.grad_outputs[0].data);
-      if (ga.data != nullptr)  // grad_a = grad_y · bᵀ
-        grad_a_.execute(s, {{DNNL_ARG_SRC, gy_mem_},
-                            {DNNL_ARG_WEIGHTS, du::bind(bt_mem_, ctx.inputs[1].data)},
-                            {DNNL_ARG_DST, du::bind(ga_mem_, ga.data)}});
-      if (gb.data != nullptr)  // grad_b = aᵀ · grad_y
-        grad_b_.execute(s, {{DNNL_ARG_SRC, du::bind(at_mem_, ctx.inputs[0].data)},
-                            {DNNL_ARG_WEIGHTS, gy_mem_},
-                            {DNNL_ARG_DST, du::bind(gb_mem_, gb.data)}});
+    const void* gy = ctx.grad_outputs[0].data;
+    return in_onednn("backward", [&] {
+      if (ga.data != nullptr) grad_a_.execute(gy, ctx.inputs[1].data, ga.data);  // grad_y · bᵀ
+      if (gb.data != nullptr) grad_b_.execute(ctx.inputs[0].data, gy, gb.data);  // aᵀ · grad_y
+      return Status::Ok();
     });
   }
 
@@ -93,32 +88,19 @@ class MatmulOp final : public du::DnnlOp {
     empty_ = B == 0 || M == 0 || N == 0 || K == 0;
     if (empty_) return Status::Ok();
 
-    const dnnl::engine& eng = du::cpu_engine();
-    const auto a_md = du::f32_desc({B, M, K});
-    const auto b_md = du::f32_desc({B, K, N});
-    const auto y_md = du::f32_desc({B, M, N});
-    forward_ = dnnl::matmul({{a_md, b_md, y_md}, eng});
-    a_mem_ = du::unbound_memory(a_md);
-    b_mem_ = du::unbound_memory(b_md);
-    y_mem_ = du::unbound_memory(y_md);
+    // Products of thread-count independent blocks (common/split_matmul.hpp);
+    // a shared b has batch stride 0.
+    const std::int64_t b_batch = shared_b ? 0 : K * N;
+    forward_.build({M, K, K, 1, M * K}, {K, N, N, 1, b_batch}, {}, B);
     if (!ctx.training) return Status::Ok();
-
     // The transposes are views of a's and b's own buffers: swapped strides.
-    const auto at_md = du::f32_desc({B, K, M}, {M * K, 1, K});
-    const auto bt_md = du::f32_desc({B, N, K}, {K * N, 1, N});
-    grad_a_ = dnnl::matmul({{y_md, bt_md, a_md}, eng});
-    grad_b_ = dnnl::matmul({{at_md, y_md, b_md}, eng});
-    at_mem_ = du::unbound_memory(at_md);
-    bt_mem_ = du::unbound_memory(bt_md);
-    gy_mem_ = du::unbound_memory(y_md);
-    ga_mem_ = du::unbound_memory(a_md);
-    gb_mem_ = du::unbound_memory(b_md);
+    grad_a_.build({M, N, N, 1, M * N}, {N, K, 1, N, b_batch}, {}, B);
+    grad_b_.build({K, M, 1, K, M * K}, {M, N, N, 1, M * N}, {}, B);
     return Status::Ok();
   }
 
   bool empty_ = false;
-  dnnl::matmul forward_, grad_a_, grad_b_;
-  dnnl::memory a_mem_, b_mem_, y_mem_, at_mem_, bt_mem_, gy_mem_, ga_mem_, gb_mem_;
+  du::SplitMatmul forward_, grad_a_, grad_b_;
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/keel_parallel.hpp"
 #include "optimizer_contract.hpp"
 #include "optimizer_ops.hpp"
 
@@ -57,8 +58,14 @@ class AdamOp final : public Op {
     c.eps = static_cast<float>(eps_);
     c.neg_step_size = static_cast<float>(-(lr / bias_correction1));
     const double l2 = decoupled_ ? 0.0 : weight_decay_;
-    adam_update(best_isa(), {u.size, u.param, u.grad, u.state[0], u.state[1]},
-                gradient_terms(gradient_, u.grad_scale, l2), c);
+    const GradientTerms terms = gradient_terms(gradient_, u.grad_scale, l2);
+    // Element-wise: any split gives the same bytes. Read param, grad and
+    // both moments, write param and both moments.
+    parallel::for_chunks(u.size, 7 * sizeof(float), [&](std::int64_t begin, std::int64_t end) {
+      adam_update(best_isa(),
+                  {end - begin, u.param + begin, u.grad + begin, u.state[0] + begin, u.state[1] + begin},
+                  terms, c);
+    });
     return Status::Ok();
   }
 

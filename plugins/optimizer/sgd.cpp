@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/keel_parallel.hpp"
 #include "optimizer_contract.hpp"
 #include "optimizer_ops.hpp"
 
@@ -46,8 +47,12 @@ class SgdOp final : public Op {
     c.one_minus_dampening = static_cast<float>(1.0 - dampening_);
     c.nesterov = nesterov_;
     c.first_step = ctx.step == 0;
-    sgd_update(best_isa(), {u.size, u.param, u.grad, u.state[0]},
-               gradient_terms(gradient_, u.grad_scale, weight_decay_), c);
+    const GradientTerms terms = gradient_terms(gradient_, u.grad_scale, weight_decay_);
+    // Element-wise: any split gives the same bytes. Read param, grad and
+    // buffer, write param and buffer.
+    parallel::for_chunks(u.size, 5 * sizeof(float), [&](std::int64_t begin, std::int64_t end) {
+      sgd_update(best_isa(), {end - begin, u.param + begin, u.grad + begin, u.state[0] + begin}, terms, c);
+    });
     return Status::Ok();
   }
 

@@ -10,6 +10,7 @@
 
 #include "common/dnnl_op.hpp"
 #include "common/keel_conv.hpp"
+#include "common/split_matmul.hpp"
 #include "residual_ops.hpp"
 
 namespace keel::residual {
@@ -57,13 +58,7 @@ class ResidualOp final : public du::DnnlOp {
     const bool fused = kind_ == Projection::linear && g == 1.0f;
     KEEL_RETURN_IF_ERROR(in_onednn("forward", [&] {
       if (fused) {
-        dnnl::stream& st = du::thread_stream();
-        forward_fused_.execute(
-            st, {{DNNL_ARG_SRC, du::bind(skip_mem_, skip)},
-                 {DNNL_ARG_WEIGHTS, du::bind(wt_mem_, ctx.params[0].data)},
-                 {DNNL_ARG_DST, du::bind(y_mem_, y)},
-                 {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, du::bind(branch_mem_, branch)}});
-        st.wait();
+        forward_fused_.execute(skip, ctx.params[0].data, y, nullptr, branch);
       } else {
         project(skip, ctx.params[0].as<float>(), y);
       }
@@ -109,16 +104,12 @@ class ResidualOp final : public du::DnnlOp {
         if (g_proj.data != nullptr) conv_.backward_weights(skip, gy, g_proj.as<float>(), nullptr);
         return Status::Ok();
       });
-    return run("backward", [&](dnnl::stream& s) {
-      du::bind(gy_mem_, gy);
-      if (g_skip.data != nullptr)  // grad_skip [N, in] = grad_y [N, out] · W [out, in]
-        grad_skip_.execute(s, {{DNNL_ARG_SRC, gy_mem_},
-                               {DNNL_ARG_WEIGHTS, du::bind(w_mem_, w)},
-                               {DNNL_ARG_DST, du::bind(gskip_mem_, g_skip.data)}});
-      if (g_proj.data != nullptr)  // grad_W [out, in] = grad_yᵀ [out, N] · skip [N, in]
-        grad_w_.execute(s, {{DNNL_ARG_SRC, du::bind(gyt_mem_, gy)},
-                            {DNNL_ARG_WEIGHTS, du::bind(skip_mem_, skip)},
-                            {DNNL_ARG_DST, du::bind(gw_mem_, g_proj.data)}});
+    return in_onednn("backward", [&] {
+      // grad_skip [N, in] = grad_y [N, out] · W [out, in]
+      if (g_skip.data != nullptr) grad_skip_.execute(gy, w, g_skip.data);
+      // grad_W [out, in] = grad_yᵀ [out, N] · skip [N, in]
+      if (g_proj.data != nullptr) grad_w_.execute(gy, skip, g_proj.data);
+      return Status::Ok();
     });
   }
 
@@ -161,30 +152,12 @@ class ResidualOp final : public du::DnnlOp {
       return Status::Ok();
     }
     const std::int64_t n = b[0], out = b[1], in = s[1];
-    const dnnl::engine& eng = du::cpu_engine();
-    const auto skip_md = du::f32_desc({n, in});
-    const auto wt_md = du::f32_desc({in, out}, {1, in});  // Wᵀ as a view of W [out, in]
-    const auto y_md = du::f32_desc({n, out});
-    forward_ = dnnl::matmul({{skip_md, wt_md, y_md}, eng});
-    dnnl::post_ops add_branch;
-    add_branch.append_binary(dnnl::algorithm::binary_add, y_md);
-    dnnl::primitive_attr fused_attr;
-    fused_attr.set_post_ops(add_branch);
-    forward_fused_ = dnnl::matmul({{skip_md, wt_md, y_md}, fused_attr, eng});
-    branch_mem_ = du::unbound_memory(y_md);
-    skip_mem_ = du::unbound_memory(skip_md);
-    wt_mem_ = du::unbound_memory(wt_md);
-    y_mem_ = du::unbound_memory(y_md);
+    // Wᵀ and grad_yᵀ are views of W [out, in] and grad_y [N, out].
+    forward_.build({n, in, in, 1}, {in, out, 1, in});
+    forward_fused_.build({n, in, in, 1}, {in, out, 1, in}, {.add = true});
     if (!ctx.training) return Status::Ok();
-    const auto w_md = du::f32_desc({out, in});
-    const auto gyt_md = du::f32_desc({out, n}, {1, out});  // grad_yᵀ as a view of grad_y
-    grad_skip_ = dnnl::matmul({{y_md, w_md, skip_md}, eng});
-    grad_w_ = dnnl::matmul({{gyt_md, skip_md, w_md}, eng});
-    w_mem_ = du::unbound_memory(w_md);
-    gy_mem_ = du::unbound_memory(y_md);
-    gyt_mem_ = du::unbound_memory(gyt_md);
-    gskip_mem_ = du::unbound_memory(skip_md);
-    gw_mem_ = du::unbound_memory(w_md);
+    grad_skip_.build({n, out, out, 1}, {out, in, in, 1});
+    grad_w_.build({out, n, 1, out}, {n, in, in, 1});
     return Status::Ok();
   }
 
@@ -193,11 +166,7 @@ class ResidualOp final : public du::DnnlOp {
       conv_.forward(skip, w, nullptr, y);
       return;
     }
-    dnnl::stream& s = du::thread_stream();
-    forward_.execute(s, {{DNNL_ARG_SRC, du::bind(skip_mem_, skip)},
-                         {DNNL_ARG_WEIGHTS, du::bind(wt_mem_, w)},
-                         {DNNL_ARG_DST, du::bind(y_mem_, y)}});
-    s.wait();
+    forward_.execute(skip, w, y);
   }
 
   bool allow_projection_, learned_gain_;
@@ -205,8 +174,8 @@ class ResidualOp final : public du::DnnlOp {
   Projection kind_ = Projection::none;
   std::int64_t size_ = 0, skip_size_ = 0;
   du::Conv2d conv_;
-  dnnl::matmul forward_, forward_fused_, grad_skip_, grad_w_;
-  dnnl::memory skip_mem_, wt_mem_, y_mem_, branch_mem_, w_mem_, gy_mem_, gyt_mem_, gskip_mem_, gw_mem_;
+  // Thread-count independent products (common/split_matmul.hpp).
+  du::SplitMatmul forward_, forward_fused_, grad_skip_, grad_w_;
 };
 
 }  // namespace

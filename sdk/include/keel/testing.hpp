@@ -19,6 +19,9 @@
 //   backward     agrees with central finite differences of forward for
 //                every differentiable floating input and trainable param;
 //   concurrent   two instances running at once give the sequential result;
+//   threads      an instance made and run with 1 OpenMP thread and one with
+//                2 give the same bytes (when the process has an OpenMP
+//                runtime; skipped for deterministic = false);
 //   zero-size    all batch dimensions 0: works, or is refused with a message;
 //   rejects      examples marked `rejects` are refused with that message;
 //   attributes   values at the edges of declared ranges, and every choice,

@@ -2,6 +2,8 @@
 // the order the report lists them.
 #pragma once
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <iomanip>
 #include <sstream>
@@ -217,6 +219,53 @@ inline void check_concurrent(const ExampleRun& run, const ForwardResult& ref, Si
   out.pass("concurrent", run.at("two instances in two threads, 3 steps each, match the sequential result"));
 }
 
+// The process's OpenMP thread count, through the runtime's own entry
+// points when an op (or its libraries) brought one: looked up at run time,
+// so the kit itself needs no OpenMP.
+struct OpenMpThreads {
+  using Set = void (*)(int);
+  using Get = int (*)();
+  Set set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  Get get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  bool present() const { return set && get; }
+};
+
+// An op made, prepared and run with 1 OpenMP thread gives the same bytes,
+// forward and backward, as one made, prepared and run with 2: keel/op.hpp
+// asks every deterministic op for results that do not depend on the thread
+// count (fixed-order reductions).
+inline void check_threads(const ExampleRun& run, const ForwardResult& ref, Sink& out) {
+  if (!run.s_.deterministic) return out.skip("threads", run.at("the schema declares deterministic = false"));
+  const OpenMpThreads omp;
+  if (!omp.present()) return out.skip("threads", run.at("no OpenMP runtime in this process"));
+  const auto specs = run.bound(-1);
+  const int saved = omp.get();
+  struct Result {
+    std::vector<Buffer> o, p, gin, gpar;
+  } results[2];
+  std::vector<Buffer> r;
+  for (int k = 0; k < 2; ++k) {
+    omp.set(k + 1);
+    Instance inst;
+    Status st = run.instantiate(specs, true, inst);
+    if (st.ok()) st = run.forward(inst, ref.in, results[k].p, true, 0, results[k].o);
+    if (st.ok() && run.s_.has_backward) {
+      if (r.empty()) r = run.loss_weights(inst);
+      st = run.backward(inst, ref.in, ref.params, ref.out, r, results[k].gin, results[k].gpar);
+    }
+    if (!st.ok()) {
+      omp.set(saved);
+      return out.fail("threads", run.at(std::to_string(k + 1) + " OpenMP threads: " + st.message()));
+    }
+  }
+  omp.set(saved);
+  if (!same_bytes(results[0].o, results[1].o) || !same_bytes(results[0].p, results[1].p))
+    return out.fail("threads", run.at("forward with 1 and with 2 OpenMP threads gives different bytes"));
+  if (!same_bytes(results[0].gin, results[1].gin) || !same_bytes(results[0].gpar, results[1].gpar))
+    return out.fail("threads", run.at("backward with 1 and with 2 OpenMP threads gives different bytes"));
+  out.pass("threads", run.at("the same bytes with 1 and with 2 OpenMP threads, forward and backward"));
+}
+
 // An op declaring `inplace` gives the same bytes with output 0 written over
 // input 0 in forward, and input 0's gradient over output 0's in backward,
 // as the engine runs it when input 0 is not needed afterwards.
@@ -371,6 +420,7 @@ inline Report check_op(const OpSchema& schema, const OpMaker& factory, const Opt
     if (!detail::check_forward(run, out, f)) continue;
     detail::check_backward(run, f, out);
     detail::check_concurrent(run, f, out);
+    detail::check_threads(run, f, out);
     detail::check_inplace(run, f, out);
     detail::check_zero_size(run, out);
   }

@@ -1,0 +1,57 @@
+// How many OpenMP threads a hand-written loop of a plugin gets, from the
+// bytes it touches (docs/performance.md, "Threads per op").
+//
+// A parallel region costs a fork and a join (2-5 µs on two cores) and, when
+// another process holds a core, a scheduler time slice at the join for the
+// preempted thread. Below kBytesPerThread per thread that costs more than
+// the second thread saves, so small loops run on the calling thread alone.
+// The count never changes a result: every loop that uses this either writes
+// disjoint elements or reduces in fixed-size blocks combined in a fixed
+// order (see batchnorm's batch_moments.hpp).
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace keel::parallel {
+
+inline constexpr std::int64_t kBytesPerThread = 256 * 1024;
+
+inline int threads_for_bytes(std::int64_t bytes) {
+  const std::int64_t by_size = bytes / kBytesPerThread;
+  return int(std::clamp<std::int64_t>(by_size, 1, std::max(1, omp_get_max_threads())));
+}
+
+// Calls f(begin, end) over [0, n) in chunks, on as many threads as the
+// bytes touched (n * bytes_per_element) warrant. For element-wise loops
+// only: each call must write its own elements.
+template <class F>
+void for_chunks(std::int64_t n, std::int64_t bytes_per_element, F&& f) {
+  constexpr std::int64_t kChunk = 16384;
+  const int threads = threads_for_bytes(n * bytes_per_element);
+  if (threads == 1) {
+    f(std::int64_t(0), n);
+    return;
+  }
+  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) f(c * kChunk, std::min(n, (c + 1) * kChunk));
+}
+
+// Sets this thread's OpenMP thread count to one for its lifetime: what
+// oneDNN reads when it partitions a primitive it makes or runs. A primitive
+// made and run under it never splits a sum between threads.
+class OneThread {
+ public:
+  OneThread() : saved_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~OneThread() { omp_set_num_threads(saved_); }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace keel::parallel

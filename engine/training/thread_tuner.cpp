@@ -1,75 +1,90 @@
 #include "training/thread_tuner.hpp"
 
+#include <dirent.h>
 #include <dlfcn.h>
 
-#include <algorithm>
+#include <cstdio>
+#include <string>
 
 namespace keel {
 namespace {
 
-// Steps per stage: the first steps of a run are slower (fresh memory, first
-// primitives), then each count is timed by the median of a few steps, and
-// the choice is kept a while before the next comparison.
-constexpr std::int64_t kSettleSteps = 3;
-constexpr std::int64_t kMeasureSteps = 5;
-constexpr std::int64_t kHoldSteps = 100;
-// The other count must be this much faster to take over: noise between
-// step times must not flip the choice back and forth.
-constexpr double kMargin = 0.95;
+// A window long enough to hold many parallel regions and a few scheduler
+// time slices (the first one shorter: a small model's whole run may take a
+// second); a reduced count is kept for kHold before all threads are tried
+// again (a window at the full count every kHold: 2% of the time, when the
+// machine stays busy).
+constexpr std::chrono::milliseconds kWindow{100};
+constexpr std::chrono::milliseconds kFirstWindow{20};
+constexpr std::chrono::seconds kHold{5};
+// Waiting on run queues, summed over this process's threads, as a share of
+// the wall time: above it, the cores are oversubscribed.
+constexpr double kBusyShare = 0.10;
 
-// The OpenMP runtime came with the plugins (oneDNN's); the engine itself
-// does not link one, so its entry point is looked up when first needed.
+// The OpenMP runtime came with the plugins (oneDNN's libgomp), loaded
+// privately (RTLD_LOCAL): its entry point is found through its own handle.
 void set_openmp_threads(int n) {
   using Set = void (*)(int);
-  static const auto set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  static const Set set = [] {
+    void* gomp = dlopen("libgomp.so.1", RTLD_NOW | RTLD_NOLOAD);
+    return gomp ? reinterpret_cast<Set>(dlsym(gomp, "omp_set_num_threads")) : nullptr;
+  }();
   if (set) set(n);
+}
+
+// Seconds this process's threads spent runnable but not running, from each
+// task's schedstat ("on-CPU ns, run-queue wait ns, time slices").
+double run_queue_wait_seconds() {
+  DIR* tasks = opendir("/proc/self/task");
+  if (!tasks) return 0;
+  unsigned long long total = 0;
+  while (const dirent* e = readdir(tasks)) {
+    if (e->d_name[0] == '.') continue;
+    const std::string path = std::string("/proc/self/task/") + e->d_name + "/schedstat";
+    if (FILE* f = std::fopen(path.c_str(), "r")) {
+      unsigned long long on_cpu = 0, waited = 0;
+      if (std::fscanf(f, "%llu %llu", &on_cpu, &waited) == 2) total += waited;
+      std::fclose(f);
+    }
+  }
+  closedir(tasks);
+  return double(total) * 1e-9;
 }
 
 }  // namespace
 
-ThreadTuner::ThreadTuner(int most) : most_(most), current_(most), best_(most), left_(kSettleSteps) {}
+ThreadTuner::ThreadTuner(int most) : most_(most), current_(most) {
+  if (enabled()) start_window(Clock::now());
+}
 
 void ThreadTuner::set(int threads) {
   current_ = threads;
   set_openmp_threads(threads);
 }
 
-double ThreadTuner::median(std::vector<double>& v) {
-  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
-  return v[v.size() / 2];
+void ThreadTuner::start_window(Clock::time_point now) {
+  window_start_ = now;
+  waited_at_start_ = run_queue_wait_seconds();
 }
 
-void ThreadTuner::before_step() {
+void ThreadTuner::tick() {
   if (!enabled()) return;
-  if (stage_ == Stage::probe && samples_.empty()) set(best_ == most_ ? 1 : most_);
-}
-
-void ThreadTuner::after_step(double seconds_per_row) {
-  if (!enabled()) return;
-  if (stage_ != Stage::settle && stage_ != Stage::hold) samples_.push_back(seconds_per_row);
-  if (--left_ > 0) return;
-  switch (stage_) {
-    case Stage::settle:
-    case Stage::hold:
-      stage_ = Stage::measure;  // time the current choice afresh
-      left_ = kMeasureSteps;
-      samples_.clear();
-      return;
-    case Stage::measure:
-      best_time_ = median(samples_);
-      best_ = current_;
-      stage_ = Stage::probe;
-      left_ = kMeasureSteps;
-      samples_.clear();
-      return;
-    case Stage::probe:
-      if (median(samples_) < kMargin * best_time_) best_ = current_;
-      set(best_);
-      stage_ = Stage::hold;
-      left_ = kHoldSteps;
-      samples_.clear();
-      return;
+  const auto now = Clock::now();
+  if (now - window_start_ < (first_ ? kFirstWindow : kWindow)) return;
+  first_ = false;
+  if (current_ < most_) {
+    if (now < reduced_until_) return;
+    set(most_);  // try all threads again: the next window measures them
+    start_window(now);
+    return;
   }
+  const double wall = std::chrono::duration<double>(now - window_start_).count();
+  const double waited = run_queue_wait_seconds() - waited_at_start_;
+  if (waited > kBusyShare * wall) {
+    set(1);
+    reduced_until_ = now + kHold;
+  }
+  start_window(now);
 }
 
 }  // namespace keel

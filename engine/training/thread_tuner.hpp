@@ -1,18 +1,19 @@
-// Chooses the training loop's OpenMP thread count from measured step times
-// when the user did not choose one (docs/performance.md, "Under load").
+// Chooses the training run's OpenMP thread count from how long its threads
+// wait for a CPU, when the user did not choose one (docs/performance.md,
+// "Under load").
 //
-// With every core free, more threads are faster for large ops; with another
-// process busy on a core, an OpenMP thread of each op is preempted and the
-// op waits a scheduler time slice at its join, so one thread is faster (a
-// 10x difference on the flagship here). Which case holds changes while a run
-// goes on, so the tuner measures: it times steps at the current count, then
-// a few at the other, keeps the faster, and measures again later. Results
-// do not change with the count (docs/performance.md, "Results and the
-// thread count"), so switching is safe at any step.
+// With every core free, ops split over all cores are faster. With another
+// process busy on a core, a thread of each parallel region is preempted and
+// the region waits a scheduler time slice at its join: 5-10x slower than one
+// thread. The kernel counts how long each thread waited on a run queue
+// (/proc/self/task/*/schedstat); when this process's threads wait more than
+// a tenth of the wall time, the count drops to one for a while, then all
+// threads are tried again. Results do not change with the count
+// (docs/performance.md, "Results and the thread count"), so switching is
+// safe at any moment.
 #pragma once
 
-#include <cstdint>
-#include <vector>
+#include <chrono>
 
 namespace keel {
 
@@ -23,20 +24,19 @@ class ThreadTuner {
 
   bool enabled() const { return most_ > 1; }
   int threads() const { return current_; }
-  // Sets the OpenMP thread count for the coming step.
-  void before_step();
-  // The step's wall time per row of its batch.
-  void after_step(double seconds_per_row);
+  // Called often (every step, before evaluations): looks at the last
+  // window's waiting, and may change the count for what runs next.
+  void tick();
 
  private:
+  using Clock = std::chrono::steady_clock;
   void set(int threads);
-  static double median(std::vector<double>& v);
+  void start_window(Clock::time_point now);
 
-  int most_, current_, best_;
-  enum class Stage { settle, measure, probe, hold } stage_ = Stage::settle;
-  std::int64_t left_ = 0;  // steps left in this stage
-  double best_time_ = 0;
-  std::vector<double> samples_;
+  int most_, current_;
+  Clock::time_point window_start_, reduced_until_;
+  double waited_at_start_ = 0;
+  bool first_ = true;
 };
 
 }  // namespace keel

@@ -407,7 +407,7 @@ void Trainer::State::abort(const std::vector<GuardEvent>& events) const {
 void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epoch,
                           std::uint64_t steps_this_run) {
   Observers::Scope span(observers, Phase::step, std::int64_t(pos.step));
-  tuner.before_step();
+  tuner.tick();
   const auto started = Clock::now();
   const std::vector<std::size_t> local = mine(rows);
   const std::vector<Tensor> batch = inputs(prepared.data, local);
@@ -438,9 +438,7 @@ void Trainer::State::step(const std::vector<std::size_t>& rows, std::int64_t epo
                            steps_this_run,
                            pos.step + 1 >= std::uint64_t(total_steps),
                            several() ? &facts : nullptr};
-  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  step_seconds += seconds;
-  tuner.after_step(seconds / double(std::max<std::size_t>(1, rows.size())));
+  step_seconds += std::chrono::duration<double>(Clock::now() - started).count();
   observers.step(step_info);
   if (step_info.action == GuardAction::abort) abort(events);
 }
@@ -517,6 +515,7 @@ TrainSummary Trainer::run() {
       for (const auto& p : s.phases) info.phases.push_back({p->spec.name, mean_loss(*p), NAN});
     {
       Observers::Scope span(s.observers, Phase::evaluate);
+      s.tuner.tick();
       if (s.group) {
         s.evaluate_split(info);
       } else {
@@ -529,6 +528,7 @@ TrainSummary Trainer::run() {
         }
         // The train split's metric, measured like the hold-out's (inference
         // mode, all rows at once), so the two are comparable.
+        s.tuner.tick();
         info.train_metric =
             s.metric == MetricKind::none
                 ? NAN

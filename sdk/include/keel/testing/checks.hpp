@@ -221,12 +221,22 @@ inline void check_concurrent(const ExampleRun& run, const ForwardResult& ref, Si
 
 // The process's OpenMP thread count, through the runtime's own entry
 // points when an op (or its libraries) brought one: looked up at run time,
-// so the kit itself needs no OpenMP.
+// so the kit itself needs no OpenMP. A plugin loaded privately (RTLD_LOCAL,
+// as `keel check-op` loads it) keeps its runtime out of the global scope,
+// so GNU's libgomp is also asked for by name.
 struct OpenMpThreads {
   using Set = void (*)(int);
   using Get = int (*)();
-  Set set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
-  Get get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  Set set = nullptr;
+  Get get = nullptr;
+  OpenMpThreads() {
+    void* scopes[] = {RTLD_DEFAULT, dlopen("libgomp.so.1", RTLD_NOW | RTLD_NOLOAD)};
+    for (void* scope : scopes) {
+      if (!scope || present()) continue;
+      set = reinterpret_cast<Set>(dlsym(scope, "omp_set_num_threads"));
+      get = reinterpret_cast<Get>(dlsym(scope, "omp_get_max_threads"));
+    }
+  }
   bool present() const { return set && get; }
 };
 

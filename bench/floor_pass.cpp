@@ -107,10 +107,9 @@ class Interleave final : public TrainObserver {
     const bool timed = s.step >= setup_.warmup;
     if (timed) {
       result_.keel.push_back(std::chrono::duration<double>(end - begin_).count());
-      AllocationStats& a = result_.allocations;
-      a.calls += double(allocations.calls - allocations0_.calls);
-      a.bytes += double(allocations.bytes - allocations0_.bytes);
-      a.seconds += double(allocations.nanoseconds - allocations0_.nanoseconds) * 1e-9;
+      allocation_calls_.push_back(double(allocations.calls - allocations0_.calls));
+      allocation_bytes_.push_back(double(allocations.bytes - allocations0_.bytes));
+      allocation_seconds_.push_back(double(allocations.nanoseconds - allocations0_.nanoseconds) * 1e-9);
     }
     raw::FloorTimes parts;
     const auto t0 = Clock::now();
@@ -122,11 +121,9 @@ class Interleave final : public TrainObserver {
     if (s.step + 1 >= steps_) trainer_.request_stop();
   }
 
-  // Allocations per step rather than summed.
   PassResult result() const {
     PassResult r = result_;
-    const double n = std::max<double>(1.0, double(r.keel.size()));
-    r.allocations = {r.allocations.calls / n, r.allocations.bytes / n, r.allocations.seconds / n};
+    r.allocations = {median(allocation_calls_), median(allocation_bytes_), median(allocation_seconds_)};
     return r;
   }
 
@@ -139,6 +136,7 @@ class Interleave final : public TrainObserver {
   int span_name_;
   Clock::time_point begin_;
   AllocationCount allocations0_;
+  std::vector<double> allocation_calls_, allocation_bytes_, allocation_seconds_;  // per timed step
   PassResult result_;
 };
 

@@ -222,35 +222,35 @@ double FloorStep::step(const std::size_t* rows, FloorTimes* times) {
 
   for (std::size_t i = 0; i < block_.size(); ++i) {
     linear_fwd_.execute(s, block_[i].linear_fwd);
-    lap(Part::linear);
+    lap(Part::linear_forward);
     bn_fwd_.execute(s, block_[i].bn_fwd);
     s.wait();  // the running statistics read the batch's mean and variance
     update_running_statistics(i);
-    lap(Part::batchnorm);
+    lap(Part::batchnorm_forward);
     relu_fwd_.execute(s, block_[i].relu_fwd);
-    lap(Part::relu);
+    lap(Part::relu_forward);
     add_.execute(s, block_[i].add);
-    lap(Part::residual);
+    lap(Part::residual_forward);
   }
   head_fwd_.execute(s, head_.fwd);
   s.wait();
-  lap(Part::linear);
+  lap(Part::linear_forward);
   const double loss = loss_forward_backward();
   lap(Part::loss);
 
   head_gw_.execute(s, head_.gw);
   head_gb_.execute(s, head_.gb);
   head_gx_.execute(s, head_.gx);
-  lap(Part::linear);
+  lap(Part::linear_backward);
   for (std::size_t i = block_.size(); i-- > 0;) {
     relu_bwd_.execute(s, block_[i].relu_bwd);
-    lap(Part::relu);
+    lap(Part::relu_backward);
     bn_bwd_.execute(s, block_[i].bn_bwd);
-    lap(Part::batchnorm);
+    lap(Part::batchnorm_backward);
     linear_gw_.execute(s, block_[i].gw);
     linear_gb_.execute(s, block_[i].gb);
     if (i > 0) linear_gx_sum_.execute(s, block_[i].gx_sum);  // the first block reads the graph input
-    lap(Part::linear);
+    lap(Part::linear_backward);
   }
   s.wait();
 

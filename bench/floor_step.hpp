@@ -38,9 +38,23 @@ struct FloorConfig {
   float bn_momentum = 0.1f, bn_epsilon = 1e-5f;  // the batchnorm op's defaults
 };
 
-// Seconds spent per part of the step, summed over the steps timed.
+// Seconds spent per part of the step. The loss's forward and backward are
+// one loop; the residual's backward does no work.
 struct FloorTimes {
-  enum Part { gather, linear, batchnorm, relu, residual, loss, grad_norm, update, parts };
+  enum Part {
+    gather,
+    linear_forward,
+    linear_backward,
+    batchnorm_forward,
+    batchnorm_backward,
+    relu_forward,
+    relu_backward,
+    residual_forward,
+    loss,
+    grad_norm,
+    update,
+    parts
+  };
   double s[parts] = {};
 };
 

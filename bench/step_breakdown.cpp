@@ -63,7 +63,8 @@ std::vector<StepParts> read_step_parts(const std::filesystem::path& trace, const
         first_node = std::min(first_node, it->begin);
         if (it->cat == "backward") last_backward = std::max(last_backward, it->end);
         nodes += it->end - it->begin;
-        p.ops[op_of.count(it->name) ? op_of[it->name] : it->name] += it->end - it->begin;
+        auto& by_op = it->cat == "forward" ? p.forward : p.backward;
+        by_op[op_of.count(it->name) ? op_of[it->name] : it->name] += it->end - it->begin;
       } else if (it->cat == "guard") {
         guards += it->end - it->begin;
       } else if (it->cat == "optimizer") {
@@ -90,12 +91,14 @@ void print_breakdown(std::FILE* out, int threads, const std::vector<StepParts>& 
     for (const StepParts& s : keel) v.push_back(part(s));
     return median(v);
   };
+  // The floor's part, or with kTotal its whole step.
+  constexpr int kTotal = -1;
   auto floor_median = [&](int part) {
     std::vector<double> v;
     for (const raw::FloorTimes& t : floor) {
       double total = 0;
       for (double s : t.s) total += s;
-      v.push_back(part < 0 ? total : t.s[part]);
+      v.push_back(part == kTotal ? total : t.s[part]);
     }
     return median(v);
   };
@@ -111,21 +114,39 @@ void print_breakdown(std::FILE* out, int threads, const std::vector<StepParts>& 
   };
   row("batch rows into tensors, binding (before nodes)",
       keel_median([](const StepParts& s) { return s.before_nodes; }), floor_median(Part::gather));
-  // The floor's counterpart of each op the large model uses.
-  const std::map<std::string, int> counterpart{{"linear", Part::linear},
-                                               {"batchnorm", Part::batchnorm},
-                                               {"relu", Part::relu},
-                                               {"residual", Part::residual},
-                                               {"softmax_cross_entropy", Part::loss}};
+  // The floor's counterpart of each op's forward and backward calls; the
+  // loss is one loop there, so it gets one row.
+  struct Counterpart {
+    int forward, backward;  // -1: none
+    bool one_row;
+  };
+  const std::map<std::string, Counterpart> counterpart{
+      {"linear", {Part::linear_forward, Part::linear_backward, false}},
+      {"batchnorm", {Part::batchnorm_forward, Part::batchnorm_backward, false}},
+      {"relu", {Part::relu_forward, Part::relu_backward, false}},
+      {"residual", {Part::residual_forward, -1, false}},
+      {"softmax_cross_entropy", {Part::loss, -1, true}}};
   std::vector<std::string> ops;
   for (const StepParts& s : keel)
-    for (const auto& [op, seconds] : s.ops)
-      if (std::find(ops.begin(), ops.end(), op) == ops.end()) ops.push_back(op);
+    for (const auto* by_op : {&s.forward, &s.backward})
+      for (const auto& [op, seconds] : *by_op)
+        if (std::find(ops.begin(), ops.end(), op) == ops.end()) ops.push_back(op);
+  auto keel_op = [&](const std::string& op, bool forward, bool backward) {
+    return keel_median([&](const StepParts& s) {
+      return (forward && s.forward.count(op) ? s.forward.at(op) : 0.0) +
+             (backward && s.backward.count(op) ? s.backward.at(op) : 0.0);
+    });
+  };
+  auto floor_part = [&](int part) { return part < 0 ? 0.0 : floor_median(part); };
   for (const std::string& op : ops) {
     const auto it = counterpart.find(op);
-    row(op + " forward + backward",
-        keel_median([&](const StepParts& s) { return s.ops.count(op) ? s.ops.at(op) : 0.0; }),
-        it == counterpart.end() ? 0.0 : floor_median(it->second));
+    const Counterpart c = it == counterpart.end() ? Counterpart{-1, -1, false} : it->second;
+    if (c.one_row) {
+      row(op + " forward + backward", keel_op(op, true, true), floor_part(c.forward));
+      continue;
+    }
+    row(op + " forward", keel_op(op, true, false), floor_part(c.forward));
+    row(op + " backward", keel_op(op, false, true), floor_part(c.backward));
   }
   row("executor between nodes", keel_median([](const StepParts& s) { return s.between_nodes; }), 0);
   row("gradient norm, clipping factor", keel_median([](const StepParts& s) { return s.grad_norm; }),
@@ -135,7 +156,7 @@ void print_breakdown(std::FILE* out, int threads, const std::vector<StepParts>& 
       floor_median(Part::update));
   row("after the update (observers: steps.csv)",
       keel_median([](const StepParts& s) { return s.after_update; }), 0);
-  row("step", step, floor_median(-1));
+  row("step", step, floor_median(kTotal));
   std::fprintf(
       out,
       "  operator new in Keel's step: %.0f calls, %.1f KiB, %.3f ms with operator delete (the floor: "

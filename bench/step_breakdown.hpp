@@ -29,7 +29,7 @@ namespace keel::bench {
 struct StepParts {
   double total = 0;
   double before_nodes = 0, between_nodes = 0, grad_norm = 0, guards = 0, update = 0, after_update = 0;
-  std::map<std::string, double> ops;  // forward + backward calls, by op name
+  std::map<std::string, double> forward, backward;  // the nodes' calls, by op name
 };
 
 // The steps numbered [first, end) found in `trace`, each the span of that
@@ -38,9 +38,10 @@ struct StepParts {
 std::vector<StepParts> read_step_parts(const std::filesystem::path& trace, const ValidatedGraph& graph,
                                        const std::string& step_span, std::uint64_t first, std::uint64_t end);
 
-// What the process allocated through operator new during Keel's steps.
+// What the process allocated through operator new in one of Keel's steps
+// (medians over steps).
 struct AllocationStats {
-  double calls = 0, bytes = 0, seconds = 0;  // per step
+  double calls = 0, bytes = 0, seconds = 0;
 };
 
 // The breakdown as a text table on `out`: Keel's part and the floor's

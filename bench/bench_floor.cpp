@@ -228,6 +228,9 @@ std::string run_child(int threads, bool quick) {
   ::close(fds[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status))
+    throw runtime_error("the " + count + "-thread run was killed by signal " +
+                        std::to_string(WTERMSIG(status)));
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     throw runtime_error("the " + count + "-thread run failed (its message above)");
   return out;

@@ -3,14 +3,19 @@ written into bench/README.md between the table markers (the rest of the
 README is left as it is).
 
 usage: report.py RESULTS_DIR README
+       report.py --training RESULTS_DIR [MODE]   the training rows only, printed; no file written
 RESULTS_DIR holds ops.json (bench_ops), torch_ops.json, dispatch.json,
 anomaly.json (bench_anomaly, optional),
-train.json ({model: {"keel": [steps/s...], "torch": [...], "steps": n}}),
+train-runs.jsonl (one line per training run: {"threads": t, "model":
+"flagship" or "large", "peer": "keel", "libtorch" or "torch", "run": the
+run's JSON, with "steps" and "steps_per_s"; the peers' also have "loss",
+"train_accuracy" and "blas", the BLAS files the process mapped}),
 profile.json ({"plain": [steps/s...], "profiled": [...], "steps": n}) and
 machine.json; and any extra-*.json that other bench programs wrote (see
 README.md, "Adding a benchmark"): a JSON list of rows, each an object with
-"benchmark" and any of "keel", "reference", "torch", "ratio", "speedup",
-"target" (strings), appended to the table in file-name order.
+"benchmark" and any of "keel", "reference", "libtorch", "torch", "ratio",
+"libtorch_speedup", "speedup", "target" (strings), appended to the table in
+file-name order.
 """
 import json
 import re
@@ -22,7 +27,9 @@ START, END = "<!-- bench:table:start -->", "<!-- bench:table:end -->"
 OP_TARGET = 1.05  # engine time / raw oneDNN time, for ops of 50 µs or more
 DISPATCH_TARGET_US = {1: 1.0, 2: 2.0}  # engine µs per node above the bare loop, by inter-op threads
 PROFILE_TARGET = 1.10  # time per step with --profile / without
-TRAIN_TARGETS = {"flagship": 3.0, "large": 1.0}  # keel steps/s over torch steps/s
+# keel steps/s over the peer's steps/s, at every thread count
+TRAIN_TARGETS = {"flagship": {"libtorch": 4.0, "torch": 3.0}, "large": {"libtorch": 2.5, "torch": 1.0}}
+PEER_NAMES = {"libtorch": "LibTorch", "torch": "PyTorch"}
 
 
 def ms(x):
@@ -43,8 +50,8 @@ def op_rows(ops, torch_ops):
         raw_cell = ms(raw)
         if "raw_naive_ms" in r:
             raw_cell += f" (plain layout: {ms(r['raw_naive_ms'])})"
-        rows.append([f"{r['op']} {r['mode']} {r['shape']}", ms(keel), raw_cell,
-                     ms(torch) if torch else "-", f"{over:.3f}",
+        rows.append([f"{r['op']} {r['mode']} {r['shape']}", ms(keel), raw_cell, "-",
+                     ms(torch) if torch else "-", f"{over:.3f}", "-",
                      f"{torch / keel:.2f}x" if torch else "-", target])
     return rows
 
@@ -57,8 +64,8 @@ def dispatch_rows(dispatch):
         target = DISPATCH_TARGET_US.get(inter, 2.0)
         threads = "1 inter-op thread" if inter == 1 else f"{inter} inter-op threads"
         rows.append([f"dispatch, {r['nodes']:,}-node {r['graph']} of no-op nodes, {threads}",
-                     f"{r['engine_us']:.3f} µs/node", f"{r['floor_us']:.3f} µs/node (bare loop)", "-",
-                     f"{r['engine_us'] / r['floor_us']:.1f}", "-",
+                     f"{r['engine_us']:.3f} µs/node", f"{r['floor_us']:.3f} µs/node (bare loop)", "-", "-",
+                     f"{r['engine_us'] / r['floor_us']:.1f}", "-", "-",
                      f"+{extra:.3f} µs/node (<= {target:g}): {verdict(extra <= target)}"])
     return rows
 
@@ -67,13 +74,13 @@ def profile_rows(profile):
     plain, profiled = statistics.median(profile["plain"]), statistics.median(profile["profiled"])
     cost = plain / profiled  # time per step with the profiler / without
     return [[f"profiling cost, flagship with --profile, {profile['steps']} steps", f"{profiled:.1f} steps/s",
-             f"{plain:.1f} steps/s (no profile)", "-", f"{cost:.3f}", "-",
+             f"{plain:.1f} steps/s (no profile)", "-", "-", f"{cost:.3f}", "-", "-",
              f"<= {PROFILE_TARGET:.2f}: {verdict(cost <= PROFILE_TARGET)}"]]
 
 
 def extra_rows(results):
     rows = []
-    keys = ["benchmark", "keel", "reference", "torch", "ratio", "speedup", "target"]
+    keys = ["benchmark", "keel", "reference", "libtorch", "torch", "ratio", "libtorch_speedup", "speedup", "target"]
     for f in sorted(results.glob("extra-*.json")):
         try:
             found = json.loads(f.read_text())
@@ -87,45 +94,110 @@ def extra_rows(results):
     return rows
 
 
-def train_rows(train):
+def train_runs(results):
+    """{(threads, model): {peer: [run, ...]}} from train-runs.jsonl, in the
+    order the runs were made."""
+    groups = {}
+    for line in (results / "train-runs.jsonl").read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            groups.setdefault((int(r["threads"]), r["model"]), {}).setdefault(r["peer"], []).append(r["run"])
+    return groups
+
+
+def train_rows(groups):
     names = {"flagship": "training, flagship digits_train.yaml (batch 64)",
              "large": "training, large: 4 residual blocks, width 512, batch 256"}
     rows = []
-    for model, r in train.items():
-        keel, torch = statistics.median(r["keel"]), statistics.median(r["torch"])
-        target = TRAIN_TARGETS[model]
-        rows.append([f"{names[model]}, {r['steps']} steps", f"{keel:.1f} steps/s", "-", f"{torch:.1f} steps/s", "-",
-                     f"{keel / torch:.2f}x", f">= {target:g}x: {verdict(keel / torch >= target)}"])
+    for (threads, model), peers in sorted(groups.items(), key=lambda g: (g[0][0], list(names).index(g[0][1]))):
+        rate = {p: statistics.median(r["steps_per_s"] for r in runs) for p, runs in peers.items()}
+        keel = rate["keel"]
+        cells, verdicts = {}, []
+        for peer, target in TRAIN_TARGETS[model].items():
+            if peer not in rate:
+                cells[peer] = ("-", "-")
+                continue
+            speedup = keel / rate[peer]
+            cells[peer] = (f"{rate[peer]:.1f} steps/s", f"{speedup:.2f}x")
+            verdicts.append(f"{PEER_NAMES[peer]} >= {target:g}x: {verdict(speedup >= target)}")
+        thread_word = "thread" if threads == 1 else "threads"
+        rows.append([f"{names[model]}, {peers['keel'][0]['steps']} steps, {threads} {thread_word}",
+                     f"{keel:.1f} steps/s", "-", cells["libtorch"][0], cells["torch"][0], "-",
+                     cells["libtorch"][1], cells["torch"][1], "; ".join(verdicts)])
     return rows
+
+
+def peer_checks(groups):
+    """The peers' BLAS (which OpenBLAS build each process mapped) for the
+    table's heading, and their losses to stderr: a peer that does not learn
+    is not a fair peer."""
+    blas = set()
+    for (threads, model), peers in sorted(groups.items()):
+        notes = []
+        for peer in ("libtorch", "torch"):
+            runs = peers.get(peer, [])
+            for r in runs:
+                blas.update(p for p in r.get("blas", []) if "libopenblas" in p)
+            if runs:
+                loss = statistics.median(r["loss"] for r in runs)
+                accuracy = statistics.median(r["train_accuracy"] for r in runs)
+                notes.append(f"{PEER_NAMES[peer]} {loss:.4g} ({accuracy:.3f})")
+        print(f"bench: {model}, {threads} thread(s), last step's loss (train accuracy), medians: " + ", ".join(notes),
+              file=sys.stderr)
+    if not blas:
+        print("bench: warning: the training peers mapped no OpenBLAS", file=sys.stderr)
+        return "peers' BLAS unknown"
+    if all("openblas-openmp" in p for p in blas):
+        return "LibTorch and PyTorch on OpenBLAS's OpenMP build"
+    print("bench: warning: the training peers did not all run OpenBLAS's OpenMP build: " + ", ".join(sorted(blas)),
+          file=sys.stderr)
+    return "peers' OpenBLAS: " + ", ".join(sorted(blas))
 
 
 def anomaly_rows(scans):
     return [[f"anomaly scan {r['scan']}, {r['mib']} MiB f32", f"{r['gbps']:.1f} GB/s",
-             f"{r['read_gbps']:.1f} GB/s (STREAM-style read)", "-", f"{1 / r['ratio']:.2f}", "-", "-"]
+             f"{r['read_gbps']:.1f} GB/s (STREAM-style read)", "-", "-", f"{1 / r['ratio']:.2f}", "-", "-", "-"]
             for r in scans]
 
 
 def table(rows):
-    head = ["benchmark", "keel", "raw oneDNN / floor", "PyTorch eager", "keel time / raw",
-            "keel speed-up over PyTorch", "target"]
+    head = ["benchmark", "keel", "raw oneDNN / floor", "LibTorch (C++)", "PyTorch eager", "keel time / raw",
+            "keel speed-up over LibTorch", "keel speed-up over PyTorch", "target"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines)
 
 
+def training_only(results, mode):
+    """The training rows alone, printed (bench/run --training): the README's
+    table is the full run's, never a partial one."""
+    groups = train_runs(results)
+    blas = peer_checks(groups)
+    print(f"Training rows only (bench/README.md not written); {blas}; load average "
+          f"{' '.join(open('/proc/loadavg').read().split()[:3])} after; {mode}.\n")
+    print(table(train_rows(groups)))
+
+
 def main():
+    if sys.argv[1] == "--training":
+        training_only(Path(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else "")
+        return
     results, readme = Path(sys.argv[1]), Path(sys.argv[2])
     load = lambda name: json.loads((results / name).read_text())
     machine = load("machine.json")
+    groups = train_runs(results)
+    blas = peer_checks(groups)
+    threads = sorted({t for t, _ in groups})
     rows = (op_rows(load("ops.json"), load("torch_ops.json")) + dispatch_rows(load("dispatch.json")) +
-            train_rows(load("train.json")) +
+            train_rows(groups) +
             (anomaly_rows(load("anomaly.json")) if (results / "anomaly.json").exists() else []) +
             (profile_rows(load("profile.json")) if (results / "profile.json").exists() else []) +
             extra_rows(results))
     section = "\n".join([
         START,
-        f"Run of {machine['date']}: {machine['cpu']}, {machine['threads']} threads for Keel and PyTorch "
-        f"(oneDNN {machine['onednn']}, PyTorch {machine['torch']}, {machine['blas']}); "
+        f"Run of {machine['date']}: {machine['cpu']}, {machine['threads']} threads for Keel and PyTorch, "
+        f"training at {' and '.join(map(str, threads))} threads (oneDNN {machine['onednn']}, PyTorch {machine['torch']} "
+        f"and its LibTorch, {machine['blas']}; {blas}); "
         f"load average {machine['load_before']} before, {machine['load_after']} after; {machine['mode']}.",
         "",
         table(rows),

@@ -12,7 +12,9 @@ Runs exactly --steps steps (Keel's count) and times the training loop only:
 data loading and model construction are outside the clock. The loop does
 the work `keel run`'s does: after every epoch it evaluates, in inference
 mode and all rows at once, the hold-out split (loss and accuracy) and the
-train split (accuracy). Prints JSON.
+train split (accuracy). Prints JSON: the rate, the last step's loss and the
+last evaluation (to check the model trains), and the BLAS libraries the
+process has mapped (bench/run checks it runs the OpenBLAS it asked for).
 """
 import argparse
 import json
@@ -70,6 +72,7 @@ def train(model, data, holdout, batch, steps):
     x, y = data
     gen = torch.Generator().manual_seed(7)
     done = 0
+    last = {}
     t0 = time.perf_counter()
     while done < steps:
         model.train()
@@ -83,14 +86,26 @@ def train(model, data, holdout, batch, steps):
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
+            last["loss"] = loss.detach()
             done += 1
         model.eval()
         with torch.no_grad():
             if holdout is not None:
                 scores = model(holdout[0])
-                loss_fn(scores, holdout[1]).item(), (scores.argmax(1) == holdout[1]).float().mean().item()
-            (model(x).argmax(1) == y).float().mean().item()
-    return time.perf_counter() - t0
+                last["holdout_loss"] = loss_fn(scores, holdout[1]).item()
+                last["holdout_accuracy"] = (scores.argmax(1) == holdout[1]).float().mean().item()
+            last["train_accuracy"] = (model(x).argmax(1) == y).float().mean().item()
+    secs = time.perf_counter() - t0
+    last["loss"] = last["loss"].item()
+    return secs, last
+
+
+def mapped_blas():
+    """Every mapped file whose name says BLAS: which OpenBLAS build (pthread
+    or OpenMP) the dynamic linker picked for this process."""
+    with open("/proc/self/maps") as maps:
+        paths = {line[line.index("/"):].strip() for line in maps if "/" in line}
+    return sorted(p for p in paths if "blas" in p.rsplit("/", 1)[-1])
 
 
 def main():
@@ -106,8 +121,9 @@ def main():
         model, (data, holdout, batch) = Flagship(), flagship_data(args.data)
     else:
         model, (data, holdout, batch) = Large(), large_data(args.data)
-    secs = train(model, data, holdout, batch, args.steps)
-    print(json.dumps({"steps": args.steps, "seconds": secs, "steps_per_s": args.steps / secs}))
+    secs, last = train(model, data, holdout, batch, args.steps)
+    print(json.dumps({"steps": args.steps, "seconds": secs, "steps_per_s": args.steps / secs,
+                      "threads": args.threads, **last, "blas": mapped_blas()}))
 
 
 if __name__ == "__main__":

@@ -18,15 +18,29 @@ std::int64_t count_nonfinite(const float* x, std::int64_t n);
 // Returns the number of non-finite values.
 std::int64_t nonfinite_rows(const float* x, std::int64_t rows, std::int64_t cols, float* mask);
 
+// The instruction sets range_rows and zscore_rows have versions for. All
+// give the same results, bit for bit. `widest`, what the ops use, is the
+// widest this CPU runs; naming another is for tests (an unsupported one runs
+// `baseline`).
+enum class RowScanIsa { widest, avx512, avx2, baseline };
+
+// Whether this CPU runs isa's version (widest and baseline: always).
+bool row_scan_isa_supported(RowScanIsa isa);
+
 // Values outside [lo[c], hi[c]] (NaN included). mask[r] = 1 for a row with
 // any such value. Returns the number of such values.
 std::int64_t range_rows(const float* x, std::int64_t rows, std::int64_t cols, const float* lo,
-                        const float* hi, float* mask);
+                        const float* hi, float* mask, RowScanIsa isa = RowScanIsa::widest);
 
-// Per row, the largest (use_max) or the mean |x[r,c] - mean[c]| * inv_std[c].
-// A row holding a NaN gets NaN.
+// Per row, the largest (use_max) or the mean |z| over its features, z =
+// (x[r,c] - mean[c]) * inv_std[c] in float; 0 for a row of no features. A
+// row where some |z| is NaN or infinite gets NaN. The mean adds |z| in float
+// into 16 partial sums (feature c into sum c % 16, features past the last
+// whole group of 16 into sum 0, each in feature order), adds the 16 in
+// double in order, divides by cols and rounds to float: that order is part
+// of the result.
 void zscore_rows(const float* x, std::int64_t rows, std::int64_t cols, const float* mean,
-                 const float* inv_std, bool use_max, float* stat);
+                 const float* inv_std, bool use_max, float* stat, RowScanIsa isa = RowScanIsa::widest);
 
 // Per row, the L2 distance between a and b (both [rows, cols]).
 void distance_rows(const float* a, const float* b, std::int64_t rows, std::int64_t cols, float* dist);

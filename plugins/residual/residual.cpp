@@ -10,6 +10,7 @@
 
 #include "common/dnnl_op.hpp"
 #include "common/keel_conv.hpp"
+#include "common/keel_parallel.hpp"
 #include "common/split_matmul.hpp"
 #include "residual_ops.hpp"
 
@@ -50,7 +51,9 @@ class ResidualOp final : public du::DnnlOp {
     const float* skip = ctx.inputs[1].as<float>();
     float* y = ctx.outputs[0].as<float>();
     if (kind_ == Projection::none) {
-      for (std::int64_t i = 0; i < size_; ++i) y[i] = skip[i] + g * branch[i];
+      parallel::for_chunks(size_, 3 * sizeof(float), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) y[i] = skip[i] + g * branch[i];
+      });
       return Status::Ok();
     }
     // With unit gain a linear projection adds the branch inside the matmul
@@ -79,7 +82,9 @@ class ResidualOp final : public du::DnnlOp {
     const float g = gain(ctx.params[1].as<float>());
     if (g_branch.data != nullptr) {
       float* out = g_branch.as<float>();
-      for (std::int64_t i = 0; i < size_; ++i) out[i] = g * gy[i];
+      parallel::for_chunks(size_, 2 * sizeof(float), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) out[i] = g * gy[i];
+      });
     }
     if (learned_gain_ && g_gain.data != nullptr) {
       // d(gain_init + param)/d(param) = 1; summed in double over the batch.

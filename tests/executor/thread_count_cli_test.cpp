@@ -38,6 +38,12 @@ std::map<std::string, std::string> results_under(const fs::path& dir) {
 // Trains `graph` with each thread setting; every run's results must be
 // byte-identical to the first's.
 void check_thread_settings(const std::string& graph, const std::vector<std::string>& extra) {
+#if defined(__SANITIZE_THREAD__)
+  // libgomp is not instrumented: under TSan an op with two OpenMP threads is
+  // reported as racing with itself (scripts/test runs TSan with one thread).
+  WARN("skipped under ThreadSanitizer: it needs two OpenMP threads per op");
+  return;
+#endif
   TempDir dir;
   const std::vector<std::pair<std::string, std::string>> settings{
       {"1", "1"}, {"2", "1"}, {"2", "2"}, {"1", "2"}};

@@ -233,10 +233,11 @@ TEST_CASE("linear creates its oneDNN primitives in prepare only, never in forwar
     }
   });
   INFO("prepare:\n" << prepare_log << "\nsteps:\n" << run_log);
-  // Forward, grad_x, grad_weight and grad_bias matmuls.
-  CHECK(lines_with(prepare_log, "create:") >= 4);
+  // Forward, grad_x and grad_weight matmuls (the bias gradient is a column
+  // sum of Keel's own, common/split_matmul.hpp).
+  CHECK(lines_with(prepare_log, "create:") >= 3);
   CHECK(lines_with(run_log, "create:") == 0);
-  // Each step executes the four primitives.
-  CHECK(lines_with(run_log, "exec") >= 20);
+  // Each step executes the three primitives.
+  CHECK(lines_with(run_log, "exec") >= 15);
   check_close(y, reference(c)({to_double(d.x), to_double(d.w), to_double(d.b)}), tol, tol, "y");
 }

@@ -9,9 +9,10 @@ using layertest::attrs;
 using V = std::vector<std::int64_t>;
 
 TEST_CASE("linear gives the same bytes with 1 and 2 threads") {
-  for (const std::string& act : {"none", "relu"}) {
+  for (const char* act : {"none", "relu"}) {
     INFO("activation " << act);
-    check_thread_independent(op_maker("linear"), attrs({{"units", std::int64_t(256)}, {"activation", act}}),
+    check_thread_independent(op_maker("linear"),
+                             attrs({{"units", std::int64_t(256)}, {"activation", std::string(act)}}),
                              {{512, 384}});
   }
   // Few rows, many inputs: the shape where a GEMM would split the sum.

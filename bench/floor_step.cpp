@@ -47,6 +47,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void sgd(std::int64
   }
 }
 
+// The flat buffers' loops run over chunks of this many elements, shared
+// between the OpenMP threads, as the sgd op splits its loop.
+constexpr std::int64_t kChunk = 16384;
+
+std::int64_t chunks_of(std::int64_t n) { return (n + kChunk - 1) / kChunk; }
+
 dnnl::memory mem(const dnnl::memory::desc& md, float* p) { return dnnl::memory(md, eng(), p); }
 
 }  // namespace
@@ -74,6 +80,7 @@ FloorStep::FloorStep(const FloorConfig& config, const float* x, const std::int64
     std::fill_n(running_var_.back().get(), d, 1.0f);
   }
   logits_ = buffer(n * k), grad_logits_ = buffer(n * k), grad_h_ = buffer(n * d), grad_u_ = buffer(n * d);
+  chunk_sums_.assign(std::size_t(chunks_of(params_size_)), 0.0);
   ones_ = buffer(n);
   std::fill_n(ones_.get(), n, 1.0f);
   build_primitives();
@@ -254,12 +261,23 @@ double FloorStep::step(const std::size_t* rows, FloorTimes* times) {
   }
   s.wait();
 
-  grad_norm_ = std::sqrt(sum_of_squares(grads_.get(), params_size_));
+  const std::int64_t chunks = chunks_of(params_size_);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c)
+    chunk_sums_[std::size_t(c)] =
+        sum_of_squares(grads_.get() + c * kChunk, std::min(kChunk, params_size_ - c * kChunk));
+  double squares = 0;
+  for (double part : chunk_sums_) squares += part;
+  grad_norm_ = std::sqrt(squares);
   // torch.nn.utils.clip_grad_norm_'s factor, computed as Keel computes it.
   const double clip = c_.clip_grad_norm > 0 ? std::min(1.0, c_.clip_grad_norm / (grad_norm_ + 1e-6)) : 1.0;
   lap(Part::grad_norm);
-  sgd(params_size_, params_.get(), grads_.get(), momentum_.get(), float(clip), c_.weight_decay, c_.momentum,
-      c_.lr, updates_ == 0);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t c = 0; c < chunks; ++c) {
+    const std::int64_t at = c * kChunk;
+    sgd(std::min(kChunk, params_size_ - at), params_.get() + at, grads_.get() + at, momentum_.get() + at,
+        float(clip), c_.weight_decay, c_.momentum, c_.lr, updates_ == 0);
+  }
   ++updates_;
   lap(Part::update);
   return loss;

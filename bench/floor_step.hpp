@@ -5,11 +5,15 @@
 // cross-entropy, then SGD with momentum and weight decay after clipping the
 // global gradient norm, as torch.optim.SGD and clip_grad_norm_ do.
 //
-// The primitives and layouts are the plugins' (plugins/nn/linear.cpp: one
+// The primitives are oneDNN's own on the plugins' layouts: per product one
 // matmul with Wᵀ a strided view, backward as two matmuls and a ones-row
-// matmul for the bias; plugins/batchnorm: [N, C] as an [N, C, 1, 1] nhwc
-// view, no copy; plugins/nn/activations.cpp: eltwise relu). What a hand-
-// written step can skip that a general engine does not, the floor skips:
+// matmul for the bias (as raw_ops.hpp's Linear); batch norm on [N, C] as an
+// [N, C, 1, 1] nhwc view, no copy; eltwise relu. Where the plugins now run
+// other kernels so that results do not depend on the thread count (linear's
+// row blocks, batch norm's fixed-order sums: docs/performance.md), the
+// floor still runs oneDNN's, so the difference shows what those cost. What
+// a hand-written step can skip that a general engine does not, the floor
+// skips:
 //  - no per-step allocation, shape binding or dispatch; the batch's rows are
 //    copied into one buffer made once;
 //  - relu runs in place and differentiates from its output (use_dst);
@@ -19,7 +23,8 @@
 //  - the loss's forward and backward are one loop;
 //  - parameters, gradients and momentum each live in one buffer, so the
 //    gradient norm (partial sums in double, vectorized) and the update are
-//    one loop each. Those loops run on one thread, as Keel's do.
+//    one loop each, split between the OpenMP threads (Keel's sgd op splits
+//    its loop too; the engine's gradient norm runs on one thread).
 #pragma once
 
 #include <cstdint>
@@ -117,6 +122,7 @@ class FloorStep {
   std::vector<Buffer> z_, u_, h_, mean_, var_, running_mean_, running_var_;  // per block
   std::vector<std::int64_t> labels_;
   std::vector<double> exps_;
+  std::vector<double> chunk_sums_;  // the gradient norm's partial sums
   dnnl::matmul linear_fwd_, linear_gw_, linear_gb_, linear_gx_sum_, head_fwd_, head_gw_, head_gb_, head_gx_;
   dnnl::batch_normalization_forward bn_fwd_;
   dnnl::batch_normalization_backward bn_bwd_;

@@ -196,7 +196,7 @@ def main():
     section = "\n".join([
         START,
         f"Run of {machine['date']}: {machine['cpu']}, {machine['threads']} threads for Keel and PyTorch, "
-        f"training at {' and '.join(map(str, threads))} threads (oneDNN {machine['onednn']}, PyTorch {machine['torch']} "
+        f"training at {' and '.join(map(str, threads))} thread{'s' if threads != [1] else ''} (oneDNN {machine['onednn']}, PyTorch {machine['torch']} "
         f"and its LibTorch, {machine['blas']}; {blas}); "
         f"load average {machine['load_before']} before, {machine['load_after']} after; {machine['mode']}.",
         "",

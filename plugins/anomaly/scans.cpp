@@ -1,13 +1,12 @@
 #include "scans.hpp"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
-#include "row_kernels.hpp"
+#include "range_kernels.hpp"
+#include "zscore_kernels.hpp"
 
 namespace keel::anomaly {
 
@@ -61,10 +60,10 @@ std::int64_t nonfinite_rows(const float* x, std::int64_t rows, std::int64_t cols
 }
 
 // range and zscore: the scalar definitions below fix every result, bit for
-// bit (the lane layout of the mean included); row_kernels.hpp computes the
-// same at memory speed for AVX-512 and AVX2, and the scalar code runs only
-// on CPUs with neither. Not target_clones: one source compiled for every
-// target would have 16-wide comparisons split element by element on AVX2.
+// bit (the lane layout of the mean included); range_kernels.hpp and
+// zscore_kernels.hpp compute the same at memory speed for AVX-512 and AVX2,
+// and the scalar code runs on CPUs with neither. Not target_clones: each
+// instruction set needs its own vector width (row_tiles.hpp).
 namespace {
 
 std::int64_t range_rows_scalar(const float* x, std::int64_t rows, std::int64_t cols, const float* lo,
@@ -83,8 +82,9 @@ std::int64_t range_rows_scalar(const float* x, std::int64_t rows, std::int64_t c
 
 // Feature k adds into lane k % 16, features past the last full group of 16
 // into lane 0; the mean adds the lanes in double, in lane order.
-void zscore_rows_scalar(const float* x, std::int64_t rows, std::int64_t cols, const float* mean,
-                        const float* inv_std, bool use_max, float* stat) {
+__attribute__((noinline)) void zscore_rows_scalar(const float* x, std::int64_t rows, std::int64_t cols,
+                                                  const float* mean, const float* inv_std, bool use_max,
+                                                  float* stat) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * cols;
     float lane[kLanes] = {};
@@ -114,84 +114,21 @@ void zscore_rows_scalar(const float* x, std::int64_t rows, std::int64_t cols, co
   }
 }
 
+// The kernels call it for the rare rows whose mean is not finite.
 void zscore_mean_row_scalar(const float* row, std::int64_t cols, const float* mean, const float* inv_std,
                             float* stat) {
   zscore_rows_scalar(row, 1, cols, mean, inv_std, false, stat);
 }
 
-// Violations among row[from..cols), one at a time.
-inline __attribute__((always_inline)) std::uint32_t violations(const float* row, std::int64_t from,
-                                                               std::int64_t cols, const float* lo,
-                                                               const float* hi) {
-  std::uint32_t c = 0;
-  for (std::int64_t k = from; k < cols; ++k) c += !((row[k] >= lo[k]) & (row[k] <= hi[k]));
-  return c;
-}
-
-// range needs only each row's count: each group of values yields a bit
-// mask of those inside [lo, hi] (both comparisons are false for NaN), and
-// the integer units count its bits while the vector units compare. The
-// masks of a tile of rows are written with one store: a 4-byte store per row
-// into an output that misses the cache holds up the stream of loads.
-using row_kernels::kTile;
-
-// A tile's row counts (zero past n) -> its n mask values; returns their sum.
-inline __attribute__((always_inline)) std::int64_t finish_range_tile(const std::uint32_t (&count)[kTile],
-                                                                     int n, float* mask) {
-  row_kernels::i32x8 c;
-  std::memcpy(&c, count, sizeof c);
-  row_kernels::store_rows(mask, n,
-                          c != 0 ? row_kernels::i32x8{} + 0x3f800000 : row_kernels::i32x8{});  // 1.0f
-  std::int64_t sum = 0;
-  for (std::uint32_t v : count) sum += v;
-  return sum;
-}
-
-__attribute__((target("avx512f,popcnt"))) std::int64_t range_rows_avx512(const float* x, std::int64_t rows,
-                                                                         std::int64_t cols, const float* lo,
-                                                                         const float* hi, float* mask) {
-  const std::int64_t full = cols / 16 * 16;
-  std::int64_t total = 0;
-  for (std::int64_t r = 0; r < rows; r += kTile) {
-    const int n = int(std::min<std::int64_t>(kTile, rows - r));
-    std::uint32_t count[kTile] = {};
-    for (int i = 0; i < n; ++i) {
-      const float* row = x + (r + i) * cols;
-      std::uint32_t inside = 0;
-      for (std::int64_t k = 0; k < full; k += 16) {
-        const __m512 v = _mm512_loadu_ps(row + k);
-        const __mmask16 above_lo = _mm512_cmp_ps_mask(v, _mm512_loadu_ps(lo + k), _CMP_GE_OQ);
-        inside += _mm_popcnt_u32(_mm512_mask_cmp_ps_mask(above_lo, v, _mm512_loadu_ps(hi + k), _CMP_LE_OQ));
-      }
-      count[i] = std::uint32_t(full) - inside + violations(row, full, cols, lo, hi);
-    }
-    total += finish_range_tile(count, n, mask + r);
-  }
-  return total;
-}
-
-__attribute__((target("avx2,popcnt"))) std::int64_t range_rows_avx2(const float* x, std::int64_t rows,
-                                                                    std::int64_t cols, const float* lo,
-                                                                    const float* hi, float* mask) {
-  const std::int64_t full = cols / 8 * 8;
-  std::int64_t total = 0;
-  for (std::int64_t r = 0; r < rows; r += kTile) {
-    const int n = int(std::min<std::int64_t>(kTile, rows - r));
-    std::uint32_t count[kTile] = {};
-    for (int i = 0; i < n; ++i) {
-      const float* row = x + (r + i) * cols;
-      std::uint32_t inside = 0;
-      for (std::int64_t k = 0; k < full; k += 8) {
-        const __m256 v = _mm256_loadu_ps(row + k);
-        const __m256 in = _mm256_and_ps(_mm256_cmp_ps(v, _mm256_loadu_ps(lo + k), _CMP_GE_OQ),
-                                        _mm256_cmp_ps(v, _mm256_loadu_ps(hi + k), _CMP_LE_OQ));
-        inside += _mm_popcnt_u32(std::uint32_t(_mm256_movemask_ps(in)));
-      }
-      count[i] = std::uint32_t(full) - inside + violations(row, full, cols, lo, hi);
-    }
-    total += finish_range_tile(count, n, mask + r);
-  }
-  return total;
+template <int W, int kGroups>
+inline __attribute__((always_inline)) void zscore_rows_vector(const float* x, std::int64_t rows,
+                                                              std::int64_t cols, const float* mean,
+                                                              const float* inv_std, bool use_max,
+                                                              float* stat) {
+  if (use_max)
+    row_kernels::zscore_max_rows<W, kGroups>(x, rows, cols, mean, inv_std, stat);
+  else
+    row_kernels::zscore_mean_rows<W, kGroups>(x, rows, cols, mean, inv_std, stat, zscore_mean_row_scalar);
 }
 
 template <int W>
@@ -199,12 +136,22 @@ inline __attribute__((always_inline)) void zscore_rows_vector(const float* x, st
                                                               std::int64_t cols, const float* mean,
                                                               const float* inv_std, bool use_max,
                                                               float* stat) {
-  if (cols == 0)  // no feature: the empty max and mean are 0
-    std::fill(stat, stat + rows, 0.0f);
-  else if (use_max)
-    row_kernels::zscore_max_rows<W, 0>(x, rows, cols, mean, inv_std, stat);
-  else
-    row_kernels::zscore_mean_rows<W, 0>(x, rows, cols, mean, inv_std, stat, zscore_mean_row_scalar);
+  // Narrow rows of whole groups of 16 are unrolled (64: the digits).
+  switch (cols) {
+    case 0:  // no feature: the empty max and mean are 0
+      std::fill(stat, stat + rows, 0.0f);
+      return;
+    case 16:
+      return zscore_rows_vector<W, 1>(x, rows, cols, mean, inv_std, use_max, stat);
+    case 32:
+      return zscore_rows_vector<W, 2>(x, rows, cols, mean, inv_std, use_max, stat);
+    case 48:
+      return zscore_rows_vector<W, 3>(x, rows, cols, mean, inv_std, use_max, stat);
+    case 64:
+      return zscore_rows_vector<W, 4>(x, rows, cols, mean, inv_std, use_max, stat);
+    default:
+      return zscore_rows_vector<W, 0>(x, rows, cols, mean, inv_std, use_max, stat);
+  }
 }
 
 __attribute__((target("avx512f"))) void zscore_rows_avx512(const float* x, std::int64_t rows,
@@ -226,7 +173,7 @@ bool row_scan_isa_supported(RowScanIsa isa) {
   __builtin_cpu_init();
   switch (isa) {
     case RowScanIsa::avx512:
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("popcnt");
+      return __builtin_cpu_supports("avx512f");
     case RowScanIsa::avx2:
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
     case RowScanIsa::widest:
@@ -253,9 +200,9 @@ std::int64_t range_rows(const float* x, std::int64_t rows, std::int64_t cols, co
                         const float* hi, float* mask, RowScanIsa isa) {
   switch (runnable(isa)) {
     case RowScanIsa::avx512:
-      return range_rows_avx512(x, rows, cols, lo, hi, mask);
+      return row_kernels::range_rows_avx512(x, rows, cols, lo, hi, mask);
     case RowScanIsa::avx2:
-      return range_rows_avx2(x, rows, cols, lo, hi, mask);
+      return row_kernels::range_rows_avx2(x, rows, cols, lo, hi, mask);
     default:
       return range_rows_scalar(x, rows, cols, lo, hi, mask);
   }

@@ -6,9 +6,14 @@
 
 #include <algorithm>
 #include <istream>
+#include <memory>
+#include <optional>
 #include <streambuf>
+#include <system_error>
+#include <thread>
 
 #include "base/error.hpp"
+#include "graph/yaml_split.hpp"
 
 namespace keel::yaml {
 namespace {
@@ -169,7 +174,121 @@ class Builder final : public YAML::EventHandler {
   std::vector<std::uint32_t> pending_;
 };
 
+namespace {
+
+// Below this a second thread costs more than it saves.
+constexpr std::size_t kSplitBytes = std::size_t{1} << 20;
+constexpr std::size_t kSplitItems = 10000;
+
+}  // namespace
+
 Tree::Tree(const std::string& text, const std::string& file) {
+  if (text.size() >= kSplitBytes && text.size() < (std::size_t{1} << 29) &&
+      std::thread::hardware_concurrency() > 1)
+    if (const auto split = find_tail_split(text, kSplitItems); split && read_split(text, file, *split))
+      return;
+  read(text, file);
+}
+
+// The text with the tail's lines blanked is read here while another thread
+// reads the tail alone, preceded by as many empty lines, so both report the
+// lines and columns of the whole file. Either failing, or the trees not
+// having the expected shape, makes the caller read the whole text in one
+// pass, which then reports whatever error there is as it always did.
+bool Tree::read_split(const std::string& text, const std::string& file, const TailSplit& split) {
+  std::string tail(split.first_line, '\n');
+  tail.append(text, split.begin, split.end - split.begin);
+  std::unique_ptr<Tree> tail_tree;
+  std::thread tail_reader;
+  try {
+    tail_reader = std::thread([&] {
+      try {
+        tail_tree.reset(new Tree(tail, file, OnePass{}));
+      } catch (...) {
+        tail_tree.reset();
+      }
+    });
+  } catch (const std::system_error&) {
+    return false;  // no thread to be had: one pass
+  }
+  bool ok = true;
+  try {
+    const auto lines = std::count(text.begin() + std::ptrdiff_t(split.begin),
+                                  text.begin() + std::ptrdiff_t(split.end), '\n');
+    std::string head;
+    head.reserve(text.size() - (split.end - split.begin) + std::size_t(lines));
+    head.append(text, 0, split.begin).append(std::size_t(lines), '\n').append(text, split.end);
+    read(head, file);
+  } catch (...) {
+    ok = false;
+  }
+  tail_reader.join();
+  ok = ok && tail_tree && adopt_tail(*tail_tree, split);
+  if (!ok) {
+    nodes_ = {};
+    kids_ = {};
+    text_.clear();
+    root_ = 0;
+    has_root_ = has_second_ = false;
+    second_ = {};
+  }
+  return ok;
+}
+
+// Appends the tail's items to the `nodes:` sequence, after checking that
+// every line of the split run was read as one item of that sequence: the
+// head's last items on lines run_line .. first_line - 1, one each, and the
+// tail's on the lines after.
+bool Tree::adopt_tail(const Tree& tail, const TailSplit& split) {
+  if (!has_root_ || has_second_ || !tail.has_root_ || tail.has_second_) return false;
+  const Node top = root(), items = tail.root();
+  if (!top.is_map() || !items.is_sequence()) return false;
+  std::optional<std::uint32_t> seq;
+  for (std::size_t i = 0; i < top.size(); ++i)
+    if (top.key(i).is_scalar() && top.key(i).scalar() == "nodes") {
+      if (seq) return false;
+      seq = top.value(i).index_;
+    }
+  if (!seq) return false;
+  const Node head(this, *seq);
+  const std::size_t run = split.first_line - split.run_line, head_items = head.size();
+  if (!head.is_sequence() || head_items < run || head.mark().line != int(split.sequence_line + 1))
+    return false;
+  for (std::size_t i = 0; i < run; ++i) {
+    const Node item = head.item(head_items - run + i);
+    if (item.mark().line != int(split.run_line + 1 + i) || !item.is_map()) return false;
+  }
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (items.item(i).mark().line != int(split.first_line + 1 + i) || !items.item(i).is_map()) return false;
+  if (text_.size() + tail.text_.size() >= (std::size_t{1} << 16)) return false;
+
+  // The tail's nodes, children and text blocks go after this tree's, their
+  // indices moved by as much.
+  const auto node_base = static_cast<std::uint32_t>(nodes_.size());
+  const auto kid_base = static_cast<std::uint32_t>(kids_.size());
+  const auto block_base = static_cast<std::uint32_t>(text_.size());
+  for (std::size_t k = 0; k < tail.kids_.size(); ++k) kids_.push_back(tail.kids_[k] + node_base);
+  for (std::size_t k = 0; k < tail.nodes_.size(); ++k) {
+    Entry e = tail.nodes_[k];
+    if (static_cast<Kind>(e.kind) == Kind::scalar)
+      e.begin += block_base << 16;
+    else if (static_cast<Kind>(e.kind) != Kind::null)
+      e.begin += kid_base;
+    nodes_.push_back(e);
+  }
+  text_.insert(text_.end(), tail.text_.begin(), tail.text_.end());
+  // The sequence's children, contiguous again: the head's, then the tail's.
+  Entry& s = nodes_[*seq];
+  const auto joined = static_cast<std::uint32_t>(kids_.size());
+  for (std::size_t i = 0; i < head_items; ++i) kids_.push_back(kids_[s.begin + i]);
+  for (std::size_t i = 0; i < items.size(); ++i)
+    kids_.push_back(tail.kids_[tail.nodes_[tail.root_].begin + i] + node_base);
+  s.begin = joined;
+  s.size = static_cast<std::uint32_t>(head_items + items.size());
+  return true;
+}
+
+void Tree::read(const std::string& text, const std::string& file) {
   auto fail = [&](const std::string& message, Loc l) {
     throw usage_error(message, SourceLoc{file, l.line, l.col});
   };

@@ -22,6 +22,7 @@
 namespace keel::yaml {
 
 class Tree;
+struct TailSplit;  // graph/yaml_split.hpp
 
 // An array kept in blocks of 64 KiB rather than in one buffer. Blocks this
 // small come from the heap, so once a tree is gone its memory serves what is
@@ -89,8 +90,15 @@ class Tree {
   // past it to tell whether a second one follows. A syntax error, nesting
   // deeper than yaml-cpp's parser allows, or a stray token after the root
   // node (on which YAML::LoadAll would loop forever) is a usage error at
-  // FILE:LINE:COL, with the message yaml-cpp gives.
+  // FILE:LINE:COL, with the message yaml-cpp gives. A large graph file may
+  // be read by two parsers at once (graph/yaml_split.hpp): the tree, and
+  // any error, are the same.
   Tree(const std::string& text, const std::string& file);
+  // The same tree, always read in one pass: what the split read is checked
+  // against.
+  static std::unique_ptr<Tree> read_in_one_pass(const std::string& text, const std::string& file) {
+    return std::unique_ptr<Tree>(new Tree(text, file, OnePass{}));
+  }
   // Nodes point at their tree: it stays where it was built.
   Tree(const Tree&) = delete;
   Tree& operator=(const Tree&) = delete;
@@ -105,6 +113,14 @@ class Tree {
  private:
   friend class Node;
   friend class Builder;
+  struct OnePass {};
+  Tree(const std::string& text, const std::string& file, OnePass) { read(text, file); }
+  void read(const std::string& text, const std::string& file);
+  // The split read; false when it cannot stand for read() (the tree is then
+  // left empty for read() to fill).
+  bool read_split(const std::string& text, const std::string& file, const TailSplit& split);
+  bool adopt_tail(const Tree& tail, const TailSplit& split);
+
   // 16 bytes a node: a large graph has close to a million of them.
   struct Entry {
     std::uint32_t begin;     // scalar: text block << 16 | offset; collection: index in kids_

@@ -48,6 +48,10 @@ void check_size(const TensorSpec& spec, const What& what, const Where& where) {
 
 Plan::Plan(const ValidatedGraph& graph, const Registry& registry) : graph_(graph), registry_(registry) {
   const int n_inputs = static_cast<int>(graph.def.inputs.size());
+  // Sized once: grown by doubling, a 100,000-node graph's vectors were
+  // copied and their fresh pages touched several times over.
+  first_slot_.reserve(graph.nodes.size());
+  nodes_.reserve(graph.topo_order.size());
   int slot = n_inputs;
   for (const auto& node : graph.nodes) {
     first_slot_.push_back(slot);
@@ -67,6 +71,8 @@ Plan::Plan(const ValidatedGraph& graph, const Registry& registry) : graph_(graph
       }
     }();
     PlannedNode planned{index, std::move(op), {}, {}, {}, stream_key(graph.def.seed, def.name)};
+    planned.inputs.reserve(vnode.inputs.size());
+    planned.outputs.reserve(vnode.entry->schema.outputs.size());
     for (const auto& in : vnode.inputs) planned.inputs.push_back(value_slot(in));
     for (std::size_t o = 0; o < vnode.entry->schema.outputs.size(); ++o)
       planned.outputs.push_back(first_slot_[std::size_t(index)] + int(o));
@@ -131,9 +137,12 @@ void Plan::infer_symbolic() {
 
 void Plan::infer(const std::vector<TensorSpec>& input_specs) {
   for (std::size_t i = 0; i < input_specs.size(); ++i) values_[i] = input_specs[i];
+  // One list for every node, assigned element by element so that the
+  // shapes' buffers are reused too: this runs for every node of a bind.
+  std::vector<TensorSpec> in;
   for (auto& n : nodes_) {
-    std::vector<TensorSpec> in;
-    for (int s : n.inputs) in.push_back(values_[std::size_t(s)]);
+    in.resize(n.inputs.size());
+    for (std::size_t k = 0; k < n.inputs.size(); ++k) in[k] = values_[std::size_t(n.inputs[k])];
     InferContext ctx;
     ctx.inputs = in;
     call_op([&] { return n.op->infer(ctx); }, ExitCode::usage, "shape inference",

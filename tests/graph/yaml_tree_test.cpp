@@ -8,10 +8,14 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/error.hpp"
 #include "files.hpp"
+#include "graph/yaml_split.hpp"
 
 namespace {
 
@@ -158,5 +162,82 @@ TEST_CASE("the yaml tree reports yaml-cpp's syntax errors at their position") {
     CHECK(e.loc().file == "bad.yaml");
     CHECK(e.message().rfind("not valid YAML: ", 0) == 0);
     CHECK(e.loc().line >= 2);
+  }
+}
+
+namespace {
+
+// A graph file of `count` one-line nodes after `before` (more items of the
+// sequence), with `line(i)` the i-th node's line: large enough to be read
+// by two parsers at once (graph/yaml_split.hpp).
+std::string large_graph(int count, const std::string& before, const std::function<std::string(int)>& line,
+                        const std::string& after = "outputs: [n1]\n") {
+  std::string text = "keel: 1\nname: big\ninputs:\n  x: {dtype: f32, shape: [batch, 16]}\nnodes:\n" + before;
+  for (int i = 0; i < count; ++i) text += line(i);
+  return text + after;
+}
+
+std::string relu_line(int i) { return "  - {name: n" + std::to_string(i) + ", op: relu, inputs: [x]}\n"; }
+
+// What yaml-cpp's YAML::Load says of a text it refuses, as the tree words it.
+std::string load_error(const std::string& text) {
+  try {
+    YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    return "not valid YAML: " + e.msg + " at " + std::to_string(e.mark.line + 1) + ":" +
+           std::to_string(e.mark.column + 1);
+  }
+  return "accepted";
+}
+
+std::string tree_error(const std::string& text) {
+  try {
+    Tree(text, "big.yaml");
+  } catch (const keel::Error& e) {
+    return e.message() + " at " + std::to_string(e.loc().line) + ":" + std::to_string(e.loc().col);
+  }
+  return "accepted";
+}
+
+}  // namespace
+
+TEST_CASE("a large graph file read by two parsers at once matches YAML::Load") {
+  const std::string nested = "  - {name: n, op: scale, inputs: [x], attrs: {factor: 0.5, axes: [1, -2]}}\n";
+  const std::string block = "  - name: first\n    op: relu\n    inputs: [x]\n";
+  // Each shape that may be split, and those that may be only in part.
+  const std::vector<std::pair<const char*, std::string>> files = {
+      {"one-line nodes", large_graph(30'000, "", relu_line)},
+      {"block nodes, then one-line nodes with nested flow collections",
+       large_graph(30'000, block, [&](int i) { return i % 2 ? nested : relu_line(i); })},
+      {"items at column 0, a comment and a blank line among them",
+       large_graph(30'000, "", [](int i) { return (i == 9'000 ? "# x\n\n" : "") + relu_line(i).substr(2); })},
+      {"keys with colons, empty values, nodes last in the file without a final newline",
+       [] {
+         std::string text = large_graph(
+             30'000, "", [](int) { return std::string("  - {name: , op: a:b, k:v, inputs: []}\n"); }, "");
+         text.pop_back();
+         return text;
+       }()},
+  };
+  for (const auto& [what, text] : files) {
+    INFO(what);
+    CHECK(text.size() > (std::size_t{1} << 20));  // large enough to be split
+    CHECK(keel::yaml::find_tail_split(text, 10'000).has_value());
+    CHECK(check_against_load(text) > 30'000);
+  }
+}
+
+TEST_CASE("a large graph file's syntax errors are reported as YAML::Load reports them, wherever they are") {
+  auto broken_at = [](int at, const std::string& bad) {
+    return large_graph(30'000, "", [&](int i) { return i == at ? bad : relu_line(i); });
+  };
+  for (const std::string& text :
+       {broken_at(25'000, "  - {name: a: : b}\n"), broken_at(100, "  - {name: a: : b}\n"),
+        broken_at(25'000, "  - {name: a, inputs: [x}\n"), broken_at(25'000, "   - {name: a}\n"),
+        large_graph(30'000, "", relu_line, "outputs: [n1\n")}) {
+    const std::string expected = load_error(text);
+    INFO(expected);
+    CHECK(expected != "accepted");
+    CHECK(tree_error(text) == expected);
   }
 }

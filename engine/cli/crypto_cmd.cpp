@@ -1,7 +1,9 @@
 // keel keygen / encrypt / decrypt: whole files through the codecs the
 // plugins register (the encrypt plugin's `keel` container and `fernet`), so
-// the runner itself never links a cipher nor holds a key.
+// the runner itself never links a cipher nor holds a key. Only the encrypt
+// plugin is loaded when its codecs serve the command (session.hpp).
 #include <cstdio>
+#include <functional>
 
 #include "base/error.hpp"
 #include "cli/commands.hpp"
@@ -30,10 +32,15 @@ void check_paths(const CryptoOptions& o) {
   check_output_target(o.out);
 }
 
+// Whether the registry has codec `name` (for load_codec_registry).
+std::function<bool(const Registry&)> has_codec(const std::string& name) {
+  return [name](const Registry& r) { return r.find_codec(name) != nullptr; };
+}
+
 }  // namespace
 
 int keygen(const fs::path& file, const Common& common) {
-  const Registry registry = load_registry(common);
+  const Registry registry = load_codec_registry(common, has_codec(kDefaultFormat));
   CodecInstance codec = make_codec(registry, kDefaultFormat);
   write_key_file(*codec, file);
   if (!common.quiet)
@@ -46,8 +53,8 @@ int encrypt(const CryptoOptions& o, const Common& common) {
   const KeySource key = key_source(o);
   if (o.ttl >= 0) throw usage_error("--ttl applies to keel decrypt --format fernet only");
   check_paths(o);
-  const Registry registry = load_registry(common);
   const std::string format = o.format.empty() ? kDefaultFormat : o.format;
+  const Registry registry = load_codec_registry(common, has_codec(format));
   CodecInstance codec = make_codec(registry, format);
   check_key(*codec, format, key);
   seal_file(*codec, o.in, o.out, {key, -1});
@@ -58,7 +65,11 @@ int encrypt(const CryptoOptions& o, const Common& common) {
 int decrypt(const CryptoOptions& o, const Common& common) {
   const KeySource key = key_source(o);
   check_paths(o);
-  const Registry registry = load_registry(common);
+  // Without --format, the plugin's codecs must recognize the file: another
+  // plugin's codec may claim it.
+  const Registry registry = load_codec_registry(common, [&](const Registry& r) {
+    return o.format.empty() ? !detect_codec(r, o.in).empty() : r.find_codec(o.format) != nullptr;
+  });
   std::string format = o.format;
   if (format.empty()) {
     // The format is recognized by the file's first bytes; anything else is

@@ -497,7 +497,7 @@ void warn_if_writable_by_others(Registry& registry, const fs::path& path, const 
 }  // namespace
 
 void load_plugins(Registry& registry, const std::vector<fs::path>& dirs, std::vector<Error>* failures,
-                  const WarningSink& warn) {
+                  const WarningSink& warn, const PluginFilter& wanted) {
   for (const fs::path& dir : dirs) {
     registry.searched.push_back(dir);
     std::error_code ec;
@@ -519,6 +519,7 @@ void load_plugins(Registry& registry, const std::vector<fs::path>& dirs, std::ve
               [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
     for (const fs::path& file : files) {
       warn_if_writable_by_others(registry, file, "plugin", warn);
+      if (wanted && !wanted(file)) continue;
       if (!failures) {
         load_plugin(registry, file);
         continue;

@@ -55,7 +55,12 @@ void load_plugin(Registry& registry, const std::filesystem::path& file);
 // Without `failures`, the first plugin that cannot be loaded throws; with
 // it, each such plugin's error is appended there and loading goes on (for
 // `keel plugins`, which lists the good ones and explains the broken ones).
+// With `wanted`, only the plugin files it accepts are loaded (each is asked
+// once, in search order); every folder and file is still checked and warned
+// about as above, whether it is loaded or not.
+using PluginFilter = std::function<bool(const std::filesystem::path& file)>;
 void load_plugins(Registry& registry, const std::vector<std::filesystem::path>& dirs,
-                  std::vector<Error>* failures = nullptr, const WarningSink& warn = {});
+                  std::vector<Error>* failures = nullptr, const WarningSink& warn = {},
+                  const PluginFilter& wanted = {});
 
 }  // namespace keel

@@ -1,12 +1,18 @@
 #include "sealing/sealed_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <system_error>
+#include <thread>
 
 #include "base/error.hpp"
 #include "registry/plugin_call.hpp"
@@ -60,6 +66,62 @@ class InputFd {
  private:
   int fd_;
 };
+
+// While a codec writes a large output, a helper thread flushes what is
+// written so far to disk (fdatasync) every 20 ms, so that the disk works
+// while the codec does. The output is flushed with fsync before it is
+// renamed into place (runtime/atomic_file); without this, that fsync began
+// only once every byte was produced, and a 256 MiB output waited about
+// 0.17 s for it on this project's machines, a few ms with it. (Only
+// starting the writeback, with sync_file_range, left 0.13 s: the device's
+// cache flush is most of the wait.) Small outputs are left to that fsync.
+class EarlyWriteback {
+ public:
+  EarlyWriteback(int fd, std::uint64_t expected_bytes) {
+    if (expected_bytes < kMinBytes) return;
+    try {
+      worker_ = std::thread([this, fd] { run(fd); });
+    } catch (const std::system_error&) {
+      // No thread to be had: the final fsync does all the flushing.
+    }
+  }
+  ~EarlyWriteback() {
+    if (!worker_.joinable()) return;
+    {
+      const std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    worker_.join();
+  }
+  EarlyWriteback(const EarlyWriteback&) = delete;
+  EarlyWriteback& operator=(const EarlyWriteback&) = delete;
+
+ private:
+  static constexpr std::uint64_t kMinBytes = std::uint64_t{32} << 20;
+  static constexpr std::chrono::milliseconds kPeriod{20};
+
+  void run(int fd) {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, kPeriod, [this] { return stop_; })) {
+      lock.unlock();
+      // Best effort, like the fsync it shortens: a failure here changes
+      // nothing that fsync does not check again.
+      (void)::fdatasync(fd);
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::thread worker_;
+};
+
+std::uint64_t size_of(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && st.st_size > 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
 
 // Regular files go through the codec's file path when it has one (mapped,
 // fully parallel); anything else through streams.
@@ -116,6 +178,7 @@ void seal_file(Codec& codec, const fs::path& in, const fs::path& out, const Code
   if (use_file_path(codec, in)) {
     const InputFd src(in);
     write_fd_atomically(out, [&](int dst) {
+      const EarlyWriteback writeback(dst, size_of(src.get()));
       run_codec("sealing", in.string(), out, nullptr,
                 [&] { return codec.seal_files(src.get(), dst, options); });
     });
@@ -135,6 +198,7 @@ void open_file(Codec& codec, const fs::path& in, const fs::path& out, const Code
     write_fd_atomically(
         out,
         [&](int dst) {
+          const EarlyWriteback writeback(dst, size_of(src.get()));
           run_codec("opening", in.string(), out, nullptr,
                     [&] { return codec.open_files(src.get(), dst, options); });
         },

@@ -7,6 +7,7 @@
 #include "base/error.hpp"
 #include "base/json.hpp"
 #include "registry/plugin_call.hpp"
+#include "training/sum_of_squares.hpp"
 
 namespace keel {
 
@@ -138,10 +139,7 @@ std::vector<GuardEvent> Guards::check(Executor& exec, std::uint64_t step,
       if (!norms_ready) {
         for (std::size_t k = 0; k < gradients_->trained_params.size(); ++k) {
           const Tensor& grad = exec.param_grad(gradients_->trained_params[k]);
-          double s = 0;
-          for (std::int64_t i = 0; i < grad.numel(); ++i)
-            s += double(grad.as<float>()[i]) * grad.as<float>()[i];
-          norms_.as<float>()[k] = float(std::sqrt(s));
+          norms_.as<float>()[k] = float(std::sqrt(sum_of_squares(grad.as<float>(), grad.numel())));
         }
         norms_ready = true;
       }

@@ -8,6 +8,7 @@
 #include "graph/validate.hpp"
 #include "keel/optimizer.hpp"
 #include "registry/plugin_call.hpp"
+#include "training/sum_of_squares.hpp"
 
 namespace keel {
 
@@ -16,22 +17,6 @@ namespace {
 // Optimizers are the ops that declare the role (keel/optimizer.hpp); their
 // names and ports are the plugin's business.
 bool is_optimizer(const OpSchema& s) { return s.role == Role::optimizer; }
-
-// Σ v² in double over lanes summed side by side, then the lanes in order:
-// independent chains the compiler vectorizes (one chain costs an add's
-// latency per element, 0.9 ms for the large benchmark model's 1 M
-// gradients), in a fixed order, so every run gives the same bits.
-double sum_of_squares(const float* v, std::int64_t n) {
-  constexpr std::int64_t kLanes = 16;
-  double lane[kLanes] = {};
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes)
-    for (std::int64_t j = 0; j < kLanes; ++j) lane[j] += double(v[i + j]) * double(v[i + j]);
-  double s = 0;
-  for (; i < n; ++i) s += double(v[i]) * double(v[i]);
-  for (double l : lane) s += l;
-  return s;
-}
 
 }  // namespace
 

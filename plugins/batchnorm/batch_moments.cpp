@@ -16,6 +16,7 @@ namespace {
 #define KEEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #define KEEL_INLINE [[gnu::always_inline]] inline
 
+using parallel::parallel_for;
 using parallel::threads_for_bytes;
 
 // Lanes summed side by side within a plane: independent chains that
@@ -152,17 +153,17 @@ void fixed_order_sums(const BnDims& d, int tensors, double* out, RowBlock row_bl
   if (d.spatial == 1) {
     const std::int64_t blocks = row_blocks(d);
     std::vector<float> part(std::size_t(blocks * K * C));
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (std::int64_t b = 0; b < blocks; ++b)
+    parallel_for(blocks, threads, [&](std::int64_t b) {
       row_block(b * kRowsPerBlock, std::min(d.rows, (b + 1) * kRowsPerBlock), &part[std::size_t(b * K * C)]);
+    });
     for (std::int64_t b = 0; b < blocks; ++b)
       for (std::int64_t j = 0; j < K * C; ++j) out[j] += part[std::size_t(b * K * C + j)];
     return;
   }
   const std::int64_t planes = d.rows * C;
   std::vector<double> part(std::size_t(planes * K));
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::int64_t p = 0; p < planes; ++p) plane(p / C, p % C, p * d.spatial, &part[std::size_t(p * K)]);
+  parallel_for(planes, threads,
+               [&](std::int64_t p) { plane(p / C, p % C, p * d.spatial, &part[std::size_t(p * K)]); });
   for (std::int64_t n = 0; n < d.rows; ++n)
     for (std::int64_t c = 0; c < C; ++c)
       for (int k = 0; k < K; ++k) out[k * C + c] += part[std::size_t((n * C + c) * K + k)];
@@ -172,15 +173,12 @@ template <typename RowBlock, typename Plane>
 void element_wise(const BnDims& d, int tensors, RowBlock row_block, Plane plane) {
   const int threads = threads_for(d, tensors);
   if (d.spatial == 1) {
-    const std::int64_t blocks = row_blocks(d);
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (std::int64_t b = 0; b < blocks; ++b)
+    parallel_for(row_blocks(d), threads, [&](std::int64_t b) {
       row_block(b * kRowsPerBlock, std::min(d.rows, (b + 1) * kRowsPerBlock));
+    });
     return;
   }
-  const std::int64_t planes = d.rows * d.channels;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::int64_t p = 0; p < planes; ++p) plane(p % d.channels, p * d.spatial);
+  parallel_for(d.rows * d.channels, threads, [&](std::int64_t p) { plane(p % d.channels, p * d.spatial); });
 }
 
 }  // namespace

@@ -24,6 +24,19 @@ inline int threads_for_bytes(std::int64_t bytes) {
   return int(std::clamp<std::int64_t>(by_size, 1, std::max(1, omp_get_max_threads())));
 }
 
+// Calls f(i) for i in [0, n) on `threads` threads, statically split; on one
+// thread a plain loop (entering a parallel region, even of one thread,
+// costs a call into the OpenMP runtime).
+template <class F>
+void parallel_for(std::int64_t n, int threads, F&& f) {
+  if (threads <= 1) {
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+    return;
+  }
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) f(i);
+}
+
 // Calls f(begin, end) over [0, n) in chunks, on as many threads as the
 // bytes touched (n * bytes_per_element) warrant. For element-wise loops
 // only: each call must write its own elements.
@@ -35,9 +48,8 @@ void for_chunks(std::int64_t n, std::int64_t bytes_per_element, F&& f) {
     f(std::int64_t(0), n);
     return;
   }
-  const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::int64_t c = 0; c < chunks; ++c) f(c * kChunk, std::min(n, (c + 1) * kChunk));
+  parallel_for((n + kChunk - 1) / kChunk, threads,
+               [&](std::int64_t c) { f(c * kChunk, std::min(n, (c + 1) * kChunk)); });
 }
 
 // Sets this thread's OpenMP thread count to one for its lifetime: what

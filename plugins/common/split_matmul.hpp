@@ -11,7 +11,8 @@
 //
 // The blocks also decide how many threads a product gets: one block (under
 // kFlopsPerBlock of work) runs on the calling thread alone, without a
-// parallel region: docs/performance.md, "Threads per op".
+// parallel region: docs/performance.md, "Threads per op". Each block packs
+// b for oneDNN's kernel again, so blocks are few: at most kMaxRowBlocks.
 #pragma once
 
 #include <omp.h>
@@ -46,8 +47,8 @@ class SplitMatmul {
 
   using Extras = MatmulExtras;
 
-  static constexpr double kFlopsPerBlock = 8e6;
-  static constexpr int kMaxRowBlocks = 8;
+  static constexpr double kFlopsPerBlock = 32e6;
+  static constexpr int kMaxRowBlocks = 2;
 
   // For each of `batches` products: c[M, N] (row-major, products one after
   // the other) = a[M, K] · b[K, N], plus `extras`.
@@ -67,6 +68,16 @@ class SplitMatmul {
     blocks_ = batches * row_blocks_;
     // More threads than blocks of kFlopsPerBlock would only wait.
     max_threads_ = std::max<std::int64_t>(1, std::int64_t(flops * double(batches) / kFlopsPerBlock));
+    // A transposed a (a view with row stride 1) cut into row blocks gives
+    // blocks whose leading dimension is not their height, which oneDNN's
+    // fast kernels do not take (it falls back to a GEMM twice as slow): such
+    // an a is copied into row-major order first, once per call.
+    dense_a_ = row_blocks_ > 1 && a.row_stride == 1 && a.col_stride != 1;
+    if (dense_a_) {
+      a_ = {M, K, K, 1, M * K};
+      dense_.resize(std::size_t(batches * M * K));
+      transposed_a_ = a;
+    }
     const dnnl::engine& eng = cpu_engine();
     OneThread one;
     auto make = [&](dnnl::memory::dim rows) {
@@ -100,6 +111,7 @@ class SplitMatmul {
     // Memory objects per thread and block height, made before any thread
     // runs: a handle is rebound on every call.
     while (slots_.size() < std::size_t(threads)) slots_.push_back(make_slot());
+    if (dense_a_) a = densify(static_cast<const float*>(a), threads);
     if (threads == 1) {
       for (std::int64_t i = 0; i < blocks_; ++i) run_block(slots_[0], i, a, b, c, bias, addend);
       return;
@@ -110,6 +122,26 @@ class SplitMatmul {
   }
 
  private:
+  // Copies the transposed a (each product's) into dense_ in row-major
+  // order, in tiles: a copy, the same bytes for any thread count.
+  const float* densify(const float* a, int threads) {
+    constexpr std::int64_t kTile = 32;
+    const auto& t = transposed_a_;
+    const std::int64_t products = std::int64_t(dense_.size()) / (t.rows * t.cols);
+    const std::int64_t row_tiles = (t.rows + kTile - 1) / kTile, col_tiles = (t.cols + kTile - 1) / kTile;
+    float* out = dense_.data();
+    parallel::parallel_for(products * row_tiles * col_tiles, threads, [&](std::int64_t job) {
+      const std::int64_t p = job / (row_tiles * col_tiles), tile = job % (row_tiles * col_tiles);
+      const std::int64_t r0 = tile / col_tiles * kTile, c0 = tile % col_tiles * kTile;
+      const float* src = a + p * t.batch_stride;
+      float* dst = out + p * t.rows * t.cols;
+      for (std::int64_t c = c0; c < std::min(t.cols, c0 + kTile); ++c)
+        for (std::int64_t r = r0; r < std::min(t.rows, r0 + kTile); ++r)
+          dst[r * t.cols + c] = src[r * t.row_stride + c * t.col_stride];
+    });
+    return out;
+  }
+
   struct Args {
     dnnl::memory a, b, c, bias, addend, scratchpad;
     std::unordered_map<int, dnnl::memory> map;  // shares the objects above
@@ -163,6 +195,9 @@ class SplitMatmul {
 
   Operand a_{}, b_{};
   Extras extras_;
+  bool dense_a_ = false;    // a is copied into dense_ before the blocks run
+  Operand transposed_a_{};  // a as given, when it is
+  std::vector<float> dense_;
   dnnl::memory::dim m_ = 0, n_ = 0, rows_ = 0, tail_ = 0;
   std::int64_t row_blocks_ = 0, blocks_ = 0, max_threads_ = 1;
   std::size_t scratch_bytes_ = 1;
@@ -180,13 +215,12 @@ inline void column_sums(const float* m, std::int64_t rows, std::int64_t cols, fl
   const std::int64_t blocks = (cols + kColsPerBlock - 1) / kColsPerBlock;
   const int threads = int(
       std::min<std::int64_t>(blocks, parallel::threads_for_bytes(rows * cols * std::int64_t(sizeof(float)))));
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::int64_t b = 0; b < blocks; ++b) {
+  parallel::parallel_for(blocks, threads, [&](std::int64_t b) {
     const std::int64_t j0 = b * kColsPerBlock, j1 = std::min(cols, j0 + kColsPerBlock);
     for (std::int64_t j = j0; j < j1; ++j) out[j] = 0.0f;
     for (std::int64_t i = 0; i < rows; ++i)
       for (std::int64_t j = j0; j < j1; ++j) out[j] += m[i * cols + j];
-  }
+  });
 }
 
 }  // namespace keel::dnnl_util

@@ -81,7 +81,7 @@ int finish_stdout(int code) {
 
 int main(int argc, char** argv) {
   keel::keep_freed_memory();  // no fresh pages for every step's tensors (runtime/allocator_tuning.hpp)
-  keel::signals::install();  // SIGINT/SIGTERM/SIGHUP remove temporaries (runtime/signals.hpp)
+  keel::signals::install();   // SIGINT/SIGTERM/SIGHUP remove temporaries (runtime/signals.hpp)
   // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is
   // reported, its temporary removed, instead of SIGXFSZ killing keel with
   // the temporary left behind.

@@ -61,9 +61,12 @@ std::int64_t nonfinite_rows(const float* x, std::int64_t rows, std::int64_t cols
 
 // range and zscore: the scalar definitions below fix every result, bit for
 // bit (the lane layout of the mean included); range_kernels.hpp and
-// zscore_kernels.hpp compute the same at memory speed for AVX-512 and AVX2,
-// and the scalar code runs on CPUs with neither. Not target_clones: each
-// instruction set needs its own vector width (row_tiles.hpp).
+// zscore_kernels.hpp compute the same at memory speed with AVX2, and the
+// scalar code runs on CPUs without it. Not target_clones: compiled for the
+// baseline, the kernels' vector comparisons and shuffles would be split
+// element by element. No AVX-512 version: on the bench machine, kernels
+// with 512-bit masks and shuffles kept up with memory worse than these
+// (bench/README.md, anomaly scans).
 namespace {
 
 std::int64_t range_rows_scalar(const float* x, std::int64_t rows, std::int64_t cols, const float* lo,
@@ -120,50 +123,35 @@ void zscore_mean_row_scalar(const float* row, std::int64_t cols, const float* me
   zscore_rows_scalar(row, 1, cols, mean, inv_std, false, stat);
 }
 
-template <int W, int kGroups>
-inline __attribute__((always_inline)) void zscore_rows_vector(const float* x, std::int64_t rows,
-                                                              std::int64_t cols, const float* mean,
-                                                              const float* inv_std, bool use_max,
-                                                              float* stat) {
+template <int kGroups>
+inline __attribute__((always_inline)) void zscore_rows_avx2(const float* x, std::int64_t rows,
+                                                            std::int64_t cols, const float* mean,
+                                                            const float* inv_std, bool use_max, float* stat) {
   if (use_max)
-    row_kernels::zscore_max_rows<W, kGroups>(x, rows, cols, mean, inv_std, stat);
+    row_kernels::zscore_max_rows<kGroups>(x, rows, cols, mean, inv_std, stat);
   else
-    row_kernels::zscore_mean_rows<W, kGroups>(x, rows, cols, mean, inv_std, stat, zscore_mean_row_scalar);
+    row_kernels::zscore_mean_rows<kGroups>(x, rows, cols, mean, inv_std, stat, zscore_mean_row_scalar);
 }
 
-template <int W>
-inline __attribute__((always_inline)) void zscore_rows_vector(const float* x, std::int64_t rows,
-                                                              std::int64_t cols, const float* mean,
-                                                              const float* inv_std, bool use_max,
-                                                              float* stat) {
+__attribute__((target("avx2"))) void zscore_rows_avx2(const float* x, std::int64_t rows, std::int64_t cols,
+                                                      const float* mean, const float* inv_std, bool use_max,
+                                                      float* stat) {
   // Narrow rows of whole groups of 16 are unrolled (64: the digits).
   switch (cols) {
     case 0:  // no feature: the empty max and mean are 0
       std::fill(stat, stat + rows, 0.0f);
       return;
     case 16:
-      return zscore_rows_vector<W, 1>(x, rows, cols, mean, inv_std, use_max, stat);
+      return zscore_rows_avx2<1>(x, rows, cols, mean, inv_std, use_max, stat);
     case 32:
-      return zscore_rows_vector<W, 2>(x, rows, cols, mean, inv_std, use_max, stat);
+      return zscore_rows_avx2<2>(x, rows, cols, mean, inv_std, use_max, stat);
     case 48:
-      return zscore_rows_vector<W, 3>(x, rows, cols, mean, inv_std, use_max, stat);
+      return zscore_rows_avx2<3>(x, rows, cols, mean, inv_std, use_max, stat);
     case 64:
-      return zscore_rows_vector<W, 4>(x, rows, cols, mean, inv_std, use_max, stat);
+      return zscore_rows_avx2<4>(x, rows, cols, mean, inv_std, use_max, stat);
     default:
-      return zscore_rows_vector<W, 0>(x, rows, cols, mean, inv_std, use_max, stat);
+      return zscore_rows_avx2<0>(x, rows, cols, mean, inv_std, use_max, stat);
   }
-}
-
-__attribute__((target("avx512f"))) void zscore_rows_avx512(const float* x, std::int64_t rows,
-                                                           std::int64_t cols, const float* mean,
-                                                           const float* inv_std, bool use_max, float* stat) {
-  zscore_rows_vector<16>(x, rows, cols, mean, inv_std, use_max, stat);
-}
-
-__attribute__((target("avx2"))) void zscore_rows_avx2(const float* x, std::int64_t rows, std::int64_t cols,
-                                                      const float* mean, const float* inv_std, bool use_max,
-                                                      float* stat) {
-  zscore_rows_vector<8>(x, rows, cols, mean, inv_std, use_max, stat);
 }
 
 }  // namespace
@@ -171,15 +159,7 @@ __attribute__((target("avx2"))) void zscore_rows_avx2(const float* x, std::int64
 bool row_scan_isa_supported(RowScanIsa isa) {
   // The checks include the operating system's support for the registers.
   __builtin_cpu_init();
-  switch (isa) {
-    case RowScanIsa::avx512:
-      return __builtin_cpu_supports("avx512f");
-    case RowScanIsa::avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
-    case RowScanIsa::widest:
-    case RowScanIsa::baseline:
-      break;
-  }
+  if (isa == RowScanIsa::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
   return true;
 }
 
@@ -187,9 +167,8 @@ namespace {
 
 // isa as a version this CPU runs; widest chosen once.
 RowScanIsa runnable(RowScanIsa isa) {
-  static const RowScanIsa widest = row_scan_isa_supported(RowScanIsa::avx512) ? RowScanIsa::avx512
-                                   : row_scan_isa_supported(RowScanIsa::avx2) ? RowScanIsa::avx2
-                                                                              : RowScanIsa::baseline;
+  static const RowScanIsa widest =
+      row_scan_isa_supported(RowScanIsa::avx2) ? RowScanIsa::avx2 : RowScanIsa::baseline;
   if (isa == RowScanIsa::widest) return widest;
   return row_scan_isa_supported(isa) ? isa : RowScanIsa::baseline;
 }
@@ -198,26 +177,14 @@ RowScanIsa runnable(RowScanIsa isa) {
 
 std::int64_t range_rows(const float* x, std::int64_t rows, std::int64_t cols, const float* lo,
                         const float* hi, float* mask, RowScanIsa isa) {
-  switch (runnable(isa)) {
-    case RowScanIsa::avx512:
-      return row_kernels::range_rows_avx512(x, rows, cols, lo, hi, mask);
-    case RowScanIsa::avx2:
-      return row_kernels::range_rows_avx2(x, rows, cols, lo, hi, mask);
-    default:
-      return range_rows_scalar(x, rows, cols, lo, hi, mask);
-  }
+  if (runnable(isa) == RowScanIsa::avx2) return row_kernels::range_rows_avx2(x, rows, cols, lo, hi, mask);
+  return range_rows_scalar(x, rows, cols, lo, hi, mask);
 }
 
 void zscore_rows(const float* x, std::int64_t rows, std::int64_t cols, const float* mean,
                  const float* inv_std, bool use_max, float* stat, RowScanIsa isa) {
-  switch (runnable(isa)) {
-    case RowScanIsa::avx512:
-      return zscore_rows_avx512(x, rows, cols, mean, inv_std, use_max, stat);
-    case RowScanIsa::avx2:
-      return zscore_rows_avx2(x, rows, cols, mean, inv_std, use_max, stat);
-    default:
-      return zscore_rows_scalar(x, rows, cols, mean, inv_std, use_max, stat);
-  }
+  if (runnable(isa) == RowScanIsa::avx2) return zscore_rows_avx2(x, rows, cols, mean, inv_std, use_max, stat);
+  zscore_rows_scalar(x, rows, cols, mean, inv_std, use_max, stat);
 }
 
 KEEL_SCAN void distance_rows(const float* a, const float* b, std::int64_t rows, std::int64_t cols,

@@ -18,11 +18,11 @@ std::int64_t count_nonfinite(const float* x, std::int64_t n);
 // Returns the number of non-finite values.
 std::int64_t nonfinite_rows(const float* x, std::int64_t rows, std::int64_t cols, float* mask);
 
-// The instruction sets range_rows and zscore_rows have versions for. All
+// The instruction sets range_rows and zscore_rows have versions for. Both
 // give the same results, bit for bit. `widest`, what the ops use, is the
-// widest this CPU runs; naming another is for tests (an unsupported one runs
+// widest this CPU runs; naming one is for tests (an unsupported one runs
 // `baseline`).
-enum class RowScanIsa { widest, avx512, avx2, baseline };
+enum class RowScanIsa { widest, avx2, baseline };
 
 // Whether this CPU runs isa's version (widest and baseline: always).
 bool row_scan_isa_supported(RowScanIsa isa);

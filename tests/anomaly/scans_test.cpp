@@ -21,12 +21,9 @@ namespace {
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
 const float kInf = std::numeric_limits<float>::infinity();
 
-const std::vector<RowScanIsa> kIsas{RowScanIsa::widest, RowScanIsa::avx512, RowScanIsa::avx2,
-                                    RowScanIsa::baseline};
+const std::vector<RowScanIsa> kIsas{RowScanIsa::widest, RowScanIsa::avx2, RowScanIsa::baseline};
 const char* isa_name(RowScanIsa isa) {
   switch (isa) {
-    case RowScanIsa::avx512:
-      return "avx512";
     case RowScanIsa::avx2:
       return "avx2";
     case RowScanIsa::baseline:

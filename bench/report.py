@@ -7,7 +7,8 @@ usage: report.py RESULTS_DIR README
 RESULTS_DIR holds ops.json (bench_ops), torch_ops.json, dispatch.json,
 anomaly.json (bench_anomaly, optional),
 train-runs.jsonl (one line per training run: {"threads": t, "model":
-"flagship" or "large", "peer": "keel", "libtorch" or "torch", "run": the
+"flagship" or "large", "peer": "keel", "libtorch" or "torch",
+"peer_malloc": the peers' GLIBC_TUNABLES or "glibc defaults", "run": the
 run's JSON, with "steps" and "steps_per_s"; the peers' also have "loss",
 "train_accuracy" and "blas", the BLAS files the process mapped}),
 profile.json ({"plain": [steps/s...], "profiled": [...], "steps": n}) and
@@ -96,13 +97,14 @@ def extra_rows(results):
 
 def train_runs(results):
     """{(threads, model): {peer: [run, ...]}} from train-runs.jsonl, in the
-    order the runs were made."""
-    groups = {}
+    order the runs were made, and the peers' malloc settings."""
+    groups, malloc = {}, set()
     for line in (results / "train-runs.jsonl").read_text().splitlines():
         if line.strip():
             r = json.loads(line)
             groups.setdefault((int(r["threads"]), r["model"]), {}).setdefault(r["peer"], []).append(r["run"])
-    return groups
+            malloc.add(r.get("peer_malloc", "glibc defaults"))
+    return groups, malloc
 
 
 def train_rows(groups):
@@ -127,10 +129,12 @@ def train_rows(groups):
     return rows
 
 
-def peer_checks(groups):
-    """The peers' BLAS (which OpenBLAS build each process mapped) for the
-    table's heading, and their losses to stderr: a peer that does not learn
-    is not a fair peer."""
+def peer_checks(groups, malloc):
+    """The peers' BLAS (which OpenBLAS build each process mapped) and malloc
+    settings for the table's heading, and their losses to stderr: a peer
+    that does not learn is not a fair peer."""
+    memory = ("glibc malloc keeping freed memory (GLIBC_TUNABLES)" if malloc and "glibc defaults" not in malloc
+              else "glibc malloc's defaults")
     blas = set()
     for (threads, model), peers in sorted(groups.items()):
         notes = []
@@ -146,12 +150,12 @@ def peer_checks(groups):
               file=sys.stderr)
     if not blas:
         print("bench: warning: the training peers mapped no OpenBLAS", file=sys.stderr)
-        return "peers' BLAS unknown"
+        return f"peers' BLAS unknown, {memory}"
     if all("openblas-openmp" in p for p in blas):
-        return "LibTorch and PyTorch on OpenBLAS's OpenMP build"
+        return f"LibTorch and PyTorch on OpenBLAS's OpenMP build, {memory}"
     print("bench: warning: the training peers did not all run OpenBLAS's OpenMP build: " + ", ".join(sorted(blas)),
           file=sys.stderr)
-    return "peers' OpenBLAS: " + ", ".join(sorted(blas))
+    return "peers' OpenBLAS: " + ", ".join(sorted(blas)) + f", {memory}"
 
 
 def anomaly_rows(scans):
@@ -171,8 +175,8 @@ def table(rows):
 def training_only(results, mode):
     """The training rows alone, printed (bench/run --training): the README's
     table is the full run's, never a partial one."""
-    groups = train_runs(results)
-    blas = peer_checks(groups)
+    groups, malloc = train_runs(results)
+    blas = peer_checks(groups, malloc)
     print(f"Training rows only (bench/README.md not written); {blas}; load average "
           f"{' '.join(open('/proc/loadavg').read().split()[:3])} after; {mode}.\n")
     print(table(train_rows(groups)))
@@ -185,8 +189,8 @@ def main():
     results, readme = Path(sys.argv[1]), Path(sys.argv[2])
     load = lambda name: json.loads((results / name).read_text())
     machine = load("machine.json")
-    groups = train_runs(results)
-    blas = peer_checks(groups)
+    groups, malloc = train_runs(results)
+    blas = peer_checks(groups, malloc)
     threads = sorted({t for t, _ in groups})
     rows = (op_rows(load("ops.json"), load("torch_ops.json")) + dispatch_rows(load("dispatch.json")) +
             train_rows(groups) +

@@ -1,6 +1,7 @@
 // The scans behind the anomaly checks: one pass over the data each, no
-// allocation, written so the compiler vectorizes them. They are separate
-// from the ops so the benchmark measures exactly what a guard runs.
+// allocation, written so the compiler vectorizes them (range and zscore:
+// with explicit AVX2 kernels, scans.cpp). They are separate from the ops so
+// the benchmark measures exactly what a guard runs.
 //
 // Every comparison is written so that NaN counts as a violation (a NaN is
 // never inside a range, never below a threshold).

@@ -384,3 +384,40 @@ TEST_CASE("keel encrypt and decrypt read from a pipe") {
   enctest::python(enctest::kPythonContainerReader, {key_hex(key), "raw", dir.file("c"), dir.file("py")});
   CHECK(enctest::read_file(dir.file("py")) == plain);
 }
+
+TEST_CASE("keel keygen, encrypt and decrypt load only the encrypt plugin, still warning about every folder") {
+  enctest::TempDir dir;
+  const std::string plugins = dir.file("plugins");
+  fs::create_directories(plugins);
+  std::ofstream(plugins + "/keel_broken.so") << "this is not a shared library\n";
+  fs::permissions(plugins, fs::perms::all);  // writable by others: warned about, as by every command
+  const std::string warning = "keel: warning: plugin folder '" + plugins + "' is writable by other users";
+  const Bytes plain = pattern(3 * kChunk + 77, 5);
+  enctest::write_file(dir.file("p"), plain);
+
+  const auto k = run_keel({"keygen", dir.file("k.key"), "--plugin-path", plugins});
+  INFO(k.err);
+  REQUIRE(k.exit_code == 0);
+  CHECK(k.err.find(warning) != std::string::npos);
+  const auto e = run_keel(
+      {"encrypt", dir.file("p"), dir.file("c"), "--key-file", dir.file("k.key"), "--plugin-path", plugins});
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  CHECK(e.err.find(warning) != std::string::npos);
+  enctest::python(enctest::kPythonContainerReader,
+                  {key_hex(dir.file("k.key")), "raw", dir.file("c"), dir.file("py")});
+  CHECK(enctest::read_file(dir.file("py")) == plain);
+  const auto d = run_keel({"decrypt", dir.file("c"), dir.file("back"), "--key-file", dir.file("k.key"),
+                           "--plugin-path", plugins});
+  INFO(d.err);
+  REQUIRE(d.exit_code == 0);
+  CHECK(enctest::read_file(dir.file("back")) == plain);
+
+  // A format the encrypt plugin does not have: every plugin is loaded, as
+  // before, and the broken one stops the command.
+  const auto other = run_keel({"encrypt", dir.file("p"), dir.file("c2"), "--key-file", dir.file("k.key"),
+                               "--format", "other", "--plugin-path", plugins});
+  CHECK(other.exit_code == 2);
+  CHECK(other.err.find("keel_broken.so: not a shared library") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.file("c2")));
+}

@@ -1,10 +1,14 @@
 // How many OpenMP threads a hand-written loop of a plugin gets, from the
 // bytes it touches (docs/performance.md, "Threads per op").
 //
-// A parallel region costs a fork and a join (2-5 µs on two cores) and, when
-// another process holds a core, a scheduler time slice at the join for the
+// A parallel region costs a fork and a join (2-5 µs on two cores; tens of
+// µs when the second thread has gone to sleep since the last region, as it
+// has for an evaluation pass between training steps) and, when another
+// process holds a core, a scheduler time slice at the join for the
 // preempted thread. Below kBytesPerThread per thread that costs more than
-// the second thread saves, so small loops run on the calling thread alone.
+// the second thread saves (measured: the flagship's evaluation passes, ops
+// of 0.7-1.5 MB, made 2 threads 9% slower than 1), so smaller loops run on
+// the calling thread alone.
 // The count never changes a result: every loop that uses this either writes
 // disjoint elements or reduces in fixed-size blocks combined in a fixed
 // order (see batchnorm's batch_moments.hpp).
@@ -17,7 +21,7 @@
 
 namespace keel::parallel {
 
-inline constexpr std::int64_t kBytesPerThread = 256 * 1024;
+inline constexpr std::int64_t kBytesPerThread = 1024 * 1024;
 
 inline int threads_for_bytes(std::int64_t bytes) {
   const std::int64_t by_size = bytes / kBytesPerThread;

@@ -3,7 +3,8 @@
 // thread and one made, prepared and run with 2 must give the same bytes,
 // forward and backward. The conformance kit checks this on each op's
 // examples, which are small enough that every op runs them on one thread;
-// these checks use sizes at which the ops split their work.
+// these checks use sizes at which the ops split their work (over 2 MiB per
+// tensor: docs/performance.md, "Threads per op").
 #pragma once
 
 #include <omp.h>

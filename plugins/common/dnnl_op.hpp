@@ -25,12 +25,16 @@ class DnnlOp : public Op {
     std::int64_t bytes = 0;
     for (const auto* specs : {&ctx.inputs, &ctx.outputs, &ctx.params})
       for (const TensorSpec& t : *specs) bytes += numel(t.shape) * std::int64_t(dtype_size(t.dtype));
-    one_thread_ = parallel::threads_for_bytes(bytes) == 1;
+    one_thread_ = threads_ == Threads::by_size && parallel::threads_for_bytes(bytes) == 1;
     return in_onednn("prepare", [&] { return build(ctx); });
   }
 
  protected:
-  explicit DnnlOp(const char* name) : name_(name) {}
+  // What decides the op's thread count: its tensors' size (the default), or
+  // the op itself, by its work (matrix products: split_matmul.hpp cuts
+  // them by FLOPs, and a 2 MB product is compute, worth two threads).
+  enum class Threads { by_size, by_op };
+  explicit DnnlOp(const char* name, Threads threads = Threads::by_size) : name_(name), threads_(threads) {}
 
   // Creates the primitives and memory objects for these static shapes.
   virtual Status build(const PrepareContext& ctx) = 0;
@@ -82,6 +86,7 @@ class DnnlOp : public Op {
 
  private:
   const char* name_;
+  Threads threads_;
   bool training_ = false;
   bool one_thread_ = false;
 };

@@ -21,7 +21,7 @@ using layer::checked_product;
 class LinearOp final : public du::DnnlOp {
  public:
   LinearOp(std::int64_t units, bool bias, bool relu)
-      : DnnlOp("linear"), units_(units), bias_(bias), relu_(relu) {}
+      : DnnlOp("linear", Threads::by_op), units_(units), bias_(bias), relu_(relu) {}
 
   Status infer(InferContext& ctx) const override {
     KEEL_RETURN_IF_ERROR(du::expect_f32("linear", "x", ctx.inputs[0]));

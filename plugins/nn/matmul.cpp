@@ -22,7 +22,7 @@ std::int64_t product(Shape::const_iterator first, Shape::const_iterator last) {
 
 class MatmulOp final : public du::DnnlOp {
  public:
-  MatmulOp() : DnnlOp("matmul") {}
+  MatmulOp() : DnnlOp("matmul", Threads::by_op) {}
 
   Status infer(InferContext& ctx) const override {
     KEEL_RETURN_IF_ERROR(du::expect_f32("matmul", "a", ctx.inputs[0]));

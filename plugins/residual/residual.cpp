@@ -24,7 +24,7 @@ enum class Projection { none, linear, conv };
 class ResidualOp final : public du::DnnlOp {
  public:
   explicit ResidualOp(const Attrs& attrs)
-      : DnnlOp("residual"),
+      : DnnlOp("residual", Threads::by_op),
         allow_projection_(attrs.s("projection") == "auto"),
         learned_gain_(attrs.s("gain") == "learned"),
         gain_init_(static_cast<float>(attrs.f("gain_init"))) {}

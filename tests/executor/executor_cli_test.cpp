@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli_util.hpp"
+#include "result_files.hpp"
 #include "runtime/npy.hpp"
 
 using namespace keel::test;
@@ -20,25 +21,6 @@ namespace {
 
 const std::string kSource = KEEL_SOURCE_DIR;
 const std::string kFlagship = kSource + "/graphs/digits_train.yaml";
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Every file under `dir` that holds results, relative path -> bytes:
-// run.json and report.html describe the run (its start time, duration,
-// thread settings), so they differ between any two runs.
-std::map<std::string, std::string> files_under(const fs::path& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    const std::string name = fs::relative(e.path(), dir).string();
-    if (e.is_regular_file() && name != "run.json" && name != "report.html") out[name] = slurp(e.path());
-  }
-  return out;
-}
 
 // Two branches from the same input that the parallel scheduler can run at
 // once, joined, and trained: their gradients meet at `unit`.

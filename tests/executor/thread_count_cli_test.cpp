@@ -4,10 +4,9 @@
 // and 2 (docs/performance.md, "Results and the thread count").
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "cli_util.hpp"
+#include "result_files.hpp"
 #include "runtime/npy.hpp"
 
 using namespace keel::test;
@@ -16,24 +15,6 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kSource = KEEL_SOURCE_DIR;
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Every file that holds results, relative path -> bytes (run.json and
-// report.html describe the run itself: its times and thread settings).
-std::map<std::string, std::string> results_under(const fs::path& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    const std::string name = fs::relative(e.path(), dir).string();
-    if (e.is_regular_file() && name != "run.json" && name != "report.html") out[name] = slurp(e.path());
-  }
-  return out;
-}
 
 // Trains `graph` with each thread setting; every run's results must be
 // byte-identical to the first's.
@@ -57,7 +38,7 @@ void check_thread_settings(const std::string& graph, const std::vector<std::stri
     const auto r = run_keel(args);
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    const auto files = results_under(out);
+    const auto files = files_under(out);
     if (first.empty()) {
       REQUIRE(files.size() >= 2);  // at least a checkpoint and the metrics
       first = files;

@@ -66,10 +66,14 @@ TEST_CASE("a NaN in one rank's rows makes every rank skip that step, as one proc
   CHECK(two.err.find("keel[rank 1]: guard 'input_range' (range) fired at step 23:") != std::string::npos);
   CHECK(two.err.find("keel[rank 0]: guard") == std::string::npos);
   // Both ranks skipped those steps: the parameters are one process's, and
-  // finite.
+  // finite. Up to rounding: each rank's matrix products sum its half of the
+  // rows, one process all of them, so gradients differ in the last bits
+  // from step 0 (steps.csv: norms 3.6256659 and 3.62566589), and 50 steps
+  // with three poisoned ones grow that to about 1e-4; a step skipped on one
+  // side only would differ by the whole update (above 1e-2).
   const Difference d = largest_difference(dir / "two" / "digits.ckpt", dir / "one" / "digits.ckpt");
   INFO("tensor '" << d.tensor << "' differs by " << d.relative);
-  CHECK(d.relative <= 1e-5);
+  CHECK(d.relative <= 1e-3);
 }
 
 TEST_CASE("an abort on one rank stops every rank on the same step, naming that rank") {

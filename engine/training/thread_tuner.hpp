@@ -23,7 +23,6 @@ class ThreadTuner {
   explicit ThreadTuner(int most);
 
   bool enabled() const { return most_ > 1; }
-  int threads() const { return current_; }
   // Called often (every step, before evaluations): looks at the last
   // window's waiting, and may change the count for what runs next.
   void tick();

@@ -45,7 +45,6 @@ class BnLayout {
   void build(const dnnl::memory::dims& nchw);
 
   const dnnl::memory::desc& kernel_desc() const { return kernel_md_; }
-  bool copies() const { return copies_; }
 
   // x, in the kernel layout.
   const dnnl::memory& stage_work(dnnl::stream& s, const void* data);

@@ -2,6 +2,7 @@
 // for byte.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -20,6 +21,17 @@ inline std::map<std::string, std::string> files_under(const std::filesystem::pat
     if (e.is_regular_file() && name != "run.json" && name != "report.html") out[name] = slurp(e.path());
   }
   return out;
+}
+
+// `actual` holds the same files as `expected`, each with the same bytes.
+inline void check_same_files(const std::map<std::string, std::string>& expected,
+                             const std::map<std::string, std::string>& actual) {
+  REQUIRE(actual.size() == expected.size());
+  for (const auto& [name, bytes] : expected) {
+    INFO(name);
+    REQUIRE(actual.count(name));
+    CHECK(actual.at(name) == bytes);
+  }
 }
 
 }  // namespace keel::test

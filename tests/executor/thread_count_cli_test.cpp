@@ -44,12 +44,7 @@ void check_thread_settings(const std::string& graph, const std::vector<std::stri
       first = files;
       continue;
     }
-    REQUIRE(files.size() == first.size());
-    for (const auto& [name, bytes] : first) {
-      INFO(name);
-      REQUIRE(files.count(name));
-      CHECK(files.at(name) == bytes);
-    }
+    check_same_files(first, files);
   }
 }
 

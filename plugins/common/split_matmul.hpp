@@ -108,8 +108,8 @@ class SplitMatmul {
                const void* addend = nullptr) {
     const int threads = int(
         std::min<std::int64_t>({blocks_, max_threads_, std::int64_t(std::max(1, omp_get_max_threads()))}));
-    // Memory objects per thread and block height, made before any thread
-    // runs: a handle is rebound on every call.
+    // Memory objects and a stream per thread, made before any thread runs:
+    // a handle is rebound on every call.
     while (slots_.size() < std::size_t(threads)) slots_.push_back(make_slot());
     if (dense_a_) a = densify(static_cast<const float*>(a), threads);
     if (threads == 1) {
@@ -146,8 +146,13 @@ class SplitMatmul {
     dnnl::memory a, b, c, bias, addend, scratchpad;
     std::unordered_map<int, dnnl::memory> map;  // shares the objects above
   };
+  // What one thread uses: the memory objects for each block height, and a
+  // stream of its own (not thread_stream(): a thread_local made on an
+  // OpenMP pool thread lives as long as the pool, i.e. past the process's
+  // last reference to it, which LeakSanitizer cannot tell from a leak).
   struct Slot {
     Args full, last;
+    dnnl::stream stream;
   };
 
   dnnl::memory::desc a_desc(dnnl::memory::dim rows) const {
@@ -173,7 +178,7 @@ class SplitMatmul {
     if (extras_.add) x.map.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, x.addend);
     return x;
   }
-  Slot make_slot() const { return {make_args(rows_), make_args(tail_)}; }
+  Slot make_slot() const { return {make_args(rows_), make_args(tail_), dnnl::stream(cpu_engine())}; }
 
   void run_block(Slot& slot, std::int64_t i, const void* a, const void* b, void* c, const void* bias,
                  const void* addend) {
@@ -188,9 +193,8 @@ class SplitMatmul {
     bind(x.c, static_cast<float*>(c) + c_at);
     if (extras_.bias) bind(x.bias, bias);
     if (extras_.add) bind(x.addend, static_cast<const float*>(addend) + c_at);
-    dnnl::stream& s = thread_stream();
-    (last ? last_ : full_).execute(s, x.map);
-    s.wait();
+    (last ? last_ : full_).execute(slot.stream, x.map);
+    slot.stream.wait();
   }
 
   Operand a_{}, b_{};
